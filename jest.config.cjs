@@ -1,0 +1,28 @@
+/** @type {import('jest').Config} */
+const path = require('node:path');
+
+const libs = ['domain', 'queue-contracts', 'queue', 'persistence', 'blob-store', 'sandbox', 'attest', 'config', 'telemetry', 'client'];
+
+module.exports = {
+  testEnvironment: 'node',
+  rootDir: __dirname,
+  roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/test'],
+  testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
+  transform: {
+    '^.+\\.ts$': [
+      '@swc/jest',
+      {
+        jsc: {
+          parser: { syntax: 'typescript', decorators: true },
+          transform: { legacyDecorator: true, decoratorMetadata: true },
+          target: 'es2022',
+        },
+        module: { type: 'commonjs' },
+      },
+    ],
+  },
+  moduleNameMapper: Object.fromEntries(libs.map((l) => [`^@jam/${l}$`, path.join('<rootDir>', 'libs', l, 'src', 'index.ts')])),
+  maxWorkers: 2,
+  testTimeout: 60000,
+  reporters: ['default', '<rootDir>/test/count-reporter.cjs'],
+};
