@@ -1,1 +1,2 @@
-export {};
+export * from './work-types';
+export * from './domain-error';

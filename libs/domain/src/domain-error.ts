@@ -1,0 +1,35 @@
+/**
+ * Stable error codes of the domain. The HTTP edge maps each code to a status in one place
+ * (apps/gateway); workers map them to retry-or-final. WARNING: clients match on these strings.
+ */
+export type DomainErrorCode =
+  | 'invalid_encoding'
+  | 'invalid_json'
+  | 'invalid_hex'
+  | 'invalid_package'
+  | 'invalid_code'
+  | 'hash_mismatch'
+  | 'payload_too_large'
+  | 'not_found'
+  | 'unknown_service'
+  | 'unknown_preimage'
+  | 'quota_exceeded'
+  | 'rate_limited'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'conflict'
+  | 'invalid_request'
+  | 'invalid_signature'
+  | 'unknown_attester';
+
+/** An error with a stable `code`, a human message and optional structured details. */
+export class DomainError extends Error {
+  constructor(
+    readonly code: DomainErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+}
