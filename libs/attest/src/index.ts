@@ -1,1 +1,3 @@
-export {};
+export * from './attester-key';
+export * from './guarantee-signature';
+export * from './threshold';

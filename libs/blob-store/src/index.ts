@@ -1,1 +1,2 @@
-export {};
+export * from './blob-store.port';
+export * from './filesystem-blob-store';

@@ -1,0 +1,75 @@
+import { z } from 'zod';
+
+/**
+ * One setting: its environment variable, default, description and whether it is a secret.
+ * The threat model's setting names (`auth_required`, `rate_limit_per_minute`, ...) are the keys;
+ * the environment variable is `JAM_<KEY IN UPPER CASE>` unless a standard name exists
+ * (`DATABASE_URL`, `REDIS_URL`).
+ */
+export interface SettingDefinition {
+  env: string;
+  description: string;
+  sensitive: boolean;
+  /** Default as the environment would spell it; undefined = unset. */
+  default?: string;
+}
+
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((v) => ['true', 'false', '1', '0', 'yes', 'no'].includes(v), 'must be true or false')
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^-?\d+$/, 'must be an integer')
+    .transform((v) => Number(v))
+    .refine((n) => Number.isSafeInteger(n) && n >= min && n <= max, `must be between ${min} and ${max}`);
+const url = (protocols: string[]) =>
+  z
+    .string()
+    .trim()
+    .refine((v) => {
+      try {
+        return protocols.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    }, `must be a URL with scheme ${protocols.join(' or ')}`);
+const list = z
+  .string()
+  .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s.length > 0));
+
+/** WARNING: operators' manifests and `.env` files use these names; renaming one is a breaking change. */
+export const SETTINGS = {
+  port: { env: 'JAM_PORT', default: '8080', sensitive: false, description: 'HTTP port of the gateway.', schema: int(0, 65535) },
+  host: { env: 'JAM_HOST', default: '127.0.0.1', sensitive: false, description: 'Address the gateway listens on (0.0.0.0 in containers).', schema: z.string().min(1) },
+  data_dir: { env: 'JAM_DATA_DIR', default: '.jam-data', sensitive: false, description: 'Directory for embedded data: PGlite database, blobs, attester keys, dev token.', schema: z.string().min(1) },
+  database_url: { env: 'DATABASE_URL', sensitive: true, description: 'PostgreSQL URL. Unset (with REDIS_URL unset) = embedded PGlite under data_dir.', schema: url(['postgres:', 'postgresql:']).optional() },
+  redis_url: { env: 'REDIS_URL', sensitive: true, description: 'Redis URL for BullMQ. Unset = in-process queue (embedded mode only).', schema: url(['redis:', 'rediss:']).optional() },
+  queue_prefix: { env: 'JAM_QUEUE_PREFIX', default: 'jam', sensitive: false, description: 'BullMQ key prefix in Redis. WARNING: changing it strands queued jobs (the reconciler re-enqueues them).', schema: z.string().regex(/^[a-zA-Z0-9_-]+$/) },
+  roles: { env: 'JAM_ROLES', default: 'all', sensitive: false, description: 'Apps this process runs: all, or a comma list of gateway, refine-worker, attestation, accumulate-worker, janitor.', schema: list },
+  auth_required: { env: 'JAM_AUTH_REQUIRED', default: 'true', sensitive: false, description: 'Require a bearer token on /jam/*.', schema: bool },
+  allowed_tokens: { env: 'JAM_ALLOWED_TOKENS', sensitive: true, description: 'Comma list of principal=sha256hex(token) entries allowed on /jam/*.', schema: list.optional() },
+  allowed_tokens_file: { env: 'JAM_ALLOWED_TOKENS_FILE', sensitive: false, description: 'File of `principal token` lines (plain tokens, hashed at boot); for secret mounts.', schema: z.string().min(1).optional() },
+  attesters: { env: 'JAM_ATTESTERS', default: '3', sensitive: false, description: 'Number of attesters (n); each has its own Ed25519 key and refine queue.', schema: int(1, 1023) },
+  attestation_threshold: { env: 'JAM_ATTESTATION_THRESHOLD', default: '2', sensitive: false, description: 'Distinct valid attester signatures needed before accumulate (t of n).', schema: int(1, 1023) },
+  attester_indexes: { env: 'JAM_ATTESTER_INDEXES', sensitive: false, description: 'Attesters whose refine queues this process serves (comma list); default all (embedded).', schema: list.optional() },
+  keys_dir: { env: 'JAM_KEYS_DIR', sensitive: false, description: 'Directory of attester keys (attester-<i>.pem, created on first start); default <data_dir>/keys.', schema: z.string().min(1).optional() },
+  blob_dir: { env: 'JAM_BLOB_DIR', sensitive: false, description: 'Directory of the filesystem blob store; default <data_dir>/blobs.', schema: z.string().min(1).optional() },
+  max_preimage_bytes: { env: 'JAM_MAX_PREIMAGE_BYTES', default: String(64 * 1024 * 1024), sensitive: false, description: 'Largest preimage accepted, bytes (413 above).', schema: int(1, 2 ** 40) },
+  max_pending_packages: { env: 'JAM_MAX_PENDING_PACKAGES', default: '1000', sensitive: false, description: 'Unfinished packages one principal may have (429 quota_exceeded above).', schema: int(1, 10_000_000) },
+  rate_limit_per_minute: { env: 'JAM_RATE_LIMIT_PER_MINUTE', default: '600', sensitive: false, description: 'Requests per minute per token.', schema: int(1, 10_000_000) },
+  retention_days: { env: 'JAM_RETENTION_DAYS', default: '30', sensitive: false, description: 'Days finished packages and reports are kept.', schema: int(1, 36500) },
+  sandbox_pool_size: { env: 'JAM_SANDBOX_POOL_SIZE', default: '2', sensitive: false, description: 'Pre-started sandbox executors per worker process.', schema: int(1, 64) },
+  sandbox_wall_clock_ms: { env: 'JAM_SANDBOX_WALL_CLOCK_MS', default: '10000', sensitive: false, description: 'Wall-clock backstop per guest call, ms; the executor is killed and replaced past it.', schema: int(100, 600_000) },
+  refine_concurrency: { env: 'JAM_REFINE_CONCURRENCY', default: '2', sensitive: false, description: 'Refine jobs in flight per attester queue per process.', schema: int(1, 256) },
+  accumulate_concurrency: { env: 'JAM_ACCUMULATE_CONCURRENCY', default: '2', sensitive: false, description: 'Accumulate jobs in flight per process (one service still applies one report at a time).', schema: int(1, 256) },
+  reconcile_interval_ms: { env: 'JAM_RECONCILE_INTERVAL_MS', default: '15000', sensitive: false, description: 'How often the janitor reconciles database rows with queued jobs, ms.', schema: int(100, 86_400_000) },
+  reconcile_stale_ms: { env: 'JAM_RECONCILE_STALE_MS', default: '30000', sensitive: false, description: 'A package unchanged this long whose job is missing is re-enqueued, ms.', schema: int(0, 86_400_000) },
+  log_level: { env: 'JAM_LOG_LEVEL', default: 'info', sensitive: false, description: 'pino log level.', schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) },
+} as const;
+
+export type SettingKey = keyof typeof SETTINGS;

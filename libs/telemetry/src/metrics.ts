@@ -1,0 +1,34 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * The product's Prometheus metrics. WARNING: dashboards and alert rules in deploy/ refer to these
+ * names; renaming one breaks them.
+ */
+export class JamMetrics {
+  readonly registry = new Registry();
+
+  /** HTTP requests by route template, method and status. */
+  readonly httpRequests = new Counter({ name: 'jam_http_requests_total', help: 'HTTP requests by route, method and status', labelNames: ['route', 'method', 'status'] as const, registers: [this.registry] });
+  /** HTTP request duration, seconds. */
+  readonly httpDuration = new Histogram({ name: 'jam_http_request_duration_seconds', help: 'HTTP request duration in seconds', labelNames: ['route', 'method'] as const, buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30], registers: [this.registry] });
+  readonly rateLimited = new Counter({ name: 'jam_rate_limited_total', help: 'Requests refused by a rate limit', labelNames: ['scope'] as const, registers: [this.registry] });
+  readonly quotaRejected = new Counter({ name: 'jam_quota_rejected_total', help: 'Requests refused by a quota or size cap', labelNames: ['quota'] as const, registers: [this.registry] });
+  readonly authFailures = new Counter({ name: 'jam_auth_failures_total', help: 'Requests refused for missing or bad credentials', labelNames: ['reason'] as const, registers: [this.registry] });
+  /** Jobs by queue, job name and outcome (completed, retry, failed). */
+  readonly jobs = new Counter({ name: 'jam_jobs_total', help: 'Jobs handled by queue, name and outcome', labelNames: ['queue', 'name', 'outcome'] as const, registers: [this.registry] });
+  readonly jobDuration = new Histogram({ name: 'jam_job_duration_seconds', help: 'Job handler duration in seconds', labelNames: ['queue', 'name'] as const, buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120], registers: [this.registry] });
+  readonly queueDepth = new Gauge({ name: 'jam_queue_depth', help: 'Jobs waiting or delayed per queue', labelNames: ['queue', 'state'] as const, registers: [this.registry] });
+  /** Gas used by guest calls (refine, accumulate). */
+  readonly gasUsed = new Counter({ name: 'jam_gas_used_total', help: 'Gas used by guest code', labelNames: ['phase'] as const, registers: [this.registry] });
+  /** Guest results that were not ok (panic, out_of_gas, ...). */
+  readonly sandboxTraps = new Counter({ name: 'jam_sandbox_traps_total', help: 'Guest calls that ended other than ok', labelNames: ['phase', 'result'] as const, registers: [this.registry] });
+  readonly attestations = new Counter({ name: 'jam_attestations_total', help: 'Attestations by outcome (accepted, duplicate, invalid)', labelNames: ['outcome'] as const, registers: [this.registry] });
+  readonly disputes = new Counter({ name: 'jam_disputes_total', help: 'Packages marked disputed', registers: [this.registry] });
+  readonly packages = new Counter({ name: 'jam_packages_total', help: 'Packages reaching a status', labelNames: ['status'] as const, registers: [this.registry] });
+  readonly janitorRuns = new Counter({ name: 'jam_janitor_runs_total', help: 'Janitor task runs by task and outcome', labelNames: ['task', 'outcome'] as const, registers: [this.registry] });
+  readonly reenqueued = new Counter({ name: 'jam_reconciler_reenqueued_total', help: 'Jobs the reconciler re-enqueued', labelNames: ['queue'] as const, registers: [this.registry] });
+
+  constructor(opts: { defaultMetrics?: boolean } = {}) {
+    if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'jam_process_' });
+  }
+}
