@@ -1,1 +1,3 @@
-export {};
+export * from './jam.client';
+export * from './jam-client.errors';
+export * from './jam-client.types';

@@ -1,1 +1,27 @@
-export {};
+export { createDataSource, runMigrations, PERSISTENCE_ENTITIES, PERSISTENCE_MIGRATIONS, type DataSourceOptions } from './data-source';
+export { startEmbeddedPostgres, EMBEDDED_POSTGRES_POOL_SIZE, type EmbeddedPostgres, type EmbeddedPostgresOptions } from './embedded-postgres';
+export { PreimageEntity, type PreimageStorageTier } from './entities/preimage.entity';
+export { ServiceEntity } from './entities/service.entity';
+export { ServiceStorageEntity } from './entities/service-storage.entity';
+export { WorkPackageEntity, WORK_PACKAGE_STATUSES, IN_FLIGHT_WORK_PACKAGE_STATUSES, type WorkPackageStatus } from './entities/work-package.entity';
+export { WorkReportEntity } from './entities/work-report.entity';
+export { AttesterEntity } from './entities/attester.entity';
+export { AttestationEntity } from './entities/attestation.entity';
+export { AccumulationEntity } from './entities/accumulation.entity';
+export { AuditLogEntity, type JsonValue } from './entities/audit-log.entity';
+export { PreimageRepository, type PreimageRecord } from './repositories/preimage.repository';
+export { ServiceRepository, SERVICE_LIST_MAX_LIMIT, type ServiceRecord } from './repositories/service.repository';
+export { ServiceStorageRepository } from './repositories/service-storage.repository';
+export {
+  WorkPackageRepository,
+  WORK_PACKAGE_LIST_MAX_LIMIT,
+  type WorkPackageRecord,
+  type WorkPackageSummary,
+  type WorkPackageTransitionFields,
+} from './repositories/work-package.repository';
+export { WorkReportRepository, type WorkReportRecord } from './repositories/work-report.repository';
+export { AttesterRepository, type AttesterRecord } from './repositories/attester.repository';
+export { AttestationRepository, type AttestationRecord } from './repositories/attestation.repository';
+export { AccumulationRepository, type AccumulateOutcome, type StorageWrite } from './repositories/accumulation.repository';
+export { AuditLogRepository, AUDIT_LOG_LIST_MAX_LIMIT, type AuditLogRecord } from './repositories/audit-log.repository';
+export { createRepositories, type Repositories } from './repository-set';

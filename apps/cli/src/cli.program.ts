@@ -1,0 +1,111 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { JamApiError, JamClientError } from '@jam/client';
+import { CliFailure, CliUsageError, commandContext, toJson, type CliEnvironment } from './cli.context';
+import { registerDemoCommand } from './commands/demo.command';
+import { registerPackageCommands } from './commands/package.command';
+import { registerPreimageCommands } from './commands/preimage.command';
+import { registerReportCommands } from './commands/report.command';
+import { registerServiceCommands } from './commands/service.command';
+import { registerStorageCommands } from './commands/storage.command';
+
+/** Exit codes of `jam` (documented in `jam --help`). */
+export const EXIT_OK = 0;
+/** The server answered with an error, could not be reached, or the outcome was a failure. */
+export const EXIT_FAILURE = 1;
+/** Wrong invocation: unknown command or option, malformed argument, unreadable file. */
+export const EXIT_USAGE = 2;
+
+export const DEFAULT_URL = 'http://127.0.0.1:8080';
+/** Written by the embedded server (`npm start`) for local use. */
+export const DEV_TOKEN_FILE = path.join('.jam-data', 'dev-token');
+
+/** The token used when neither --token nor JAM_TOKEN is given: `.jam-data/dev-token` under `cwd`, if present. */
+export function defaultToken(env: CliEnvironment): string | undefined {
+  if (env.token) return env.token;
+  try {
+    const token = readFileSync(path.join(env.cwd, DEV_TOKEN_FILE), 'utf8').trim();
+    return token || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Builds the `jam` program; commander is set to throw instead of exiting, and to write to `env`'s streams. */
+export function buildProgram(env: CliEnvironment): Command {
+  const program = new Command('jam');
+  const token = defaultToken(env);
+  program
+    .description('command line client of the JAM Prototype work-package runner')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => env.stdout.write(s),
+      writeErr: (s) => env.stderr.write(s),
+    })
+    .showHelpAfterError('(run with --help for usage)')
+    .option('--url <url>', 'server URL (env JAM_URL)', env.url || DEFAULT_URL)
+    .option('--token <token>', `bearer token (env JAM_TOKEN, else ${DEV_TOKEN_FILE} if present)`, token)
+    .option('--json', 'machine-readable JSON output')
+    .addHelpText('after', '\nExit codes: 0 ok, 1 server/API error or failed outcome, 2 usage error.');
+
+  registerPreimageCommands(program, env);
+  registerServiceCommands(program, env);
+  registerPackageCommands(program, env);
+  registerReportCommands(program, env);
+  registerStorageCommands(program, env);
+  registerDemoCommand(program, env);
+  program
+    .command('health')
+    .description('check that the server is up')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const ctx = commandContext(env, cmd);
+      const h = await ctx.client.health();
+      if (ctx.global.json) return ctx.json(h);
+      ctx.out(`${ctx.global.url}: ${h.status}`);
+    });
+  return program;
+}
+
+/**
+ * Runs `jam` with `argv` (without node and script) and resolves to the exit code; never exits
+ * the process itself and never rejects.
+ */
+export async function runCli(argv: readonly string[], env: CliEnvironment): Promise<number> {
+  const program = buildProgram(env);
+  const json = argv.includes('--json');
+  const report = (code: string, message: string, details?: unknown): void => {
+    if (json) env.stderr.write(`${toJson({ error: { code, message, ...(details ? { details } : {}) } })}\n`);
+    else env.stderr.write(`jam: ${code}: ${message}\n`);
+  };
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return EXIT_OK;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // commander has printed the message (or the help) already
+      return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    if (err instanceof CliUsageError) {
+      report('usage', err.message);
+      return EXIT_USAGE;
+    }
+    if (err instanceof CliFailure) {
+      if (!err.reported) report(err.code, err.message);
+      return EXIT_FAILURE;
+    }
+    if (err instanceof JamApiError) {
+      report(err.code, err.message, err.details);
+      if (err.code === 'unauthorized' && !json) {
+        env.stderr.write(`jam: hint: pass --token or set JAM_TOKEN (the embedded server writes ${DEV_TOKEN_FILE})\n`);
+      }
+      return EXIT_FAILURE;
+    }
+    if (err instanceof JamClientError) {
+      report(err.code, err.message);
+      return err.code === 'invalid_argument' ? EXIT_USAGE : EXIT_FAILURE;
+    }
+    report('internal_error', err instanceof Error ? (err.stack ?? err.message) : String(err));
+    return EXIT_FAILURE;
+  }
+}

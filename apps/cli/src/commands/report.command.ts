@@ -1,0 +1,47 @@
+import type { Command } from 'commander';
+import type { ReportInfo } from '@jam/client';
+import { parseHashArg } from '../cli.args';
+import { commandContext, type CliEnvironment } from '../cli.context';
+import { verifyAttestation } from '../attestation.verify';
+import { printFields } from './preimage.command';
+
+/** `jam report get`. */
+export function registerReportCommands(program: Command, env: CliEnvironment): void {
+  const report = program.command('report').description('inspect work reports and their attestations');
+
+  report
+    .command('get')
+    .description("show a package's work report, attestations (signatures checked locally) and verdict")
+    .argument('<hash>', 'package hash (0x hex)', parseHashArg)
+    .action(async (hash: string, _opts: unknown, cmd: Command) => {
+      const ctx = commandContext(env, cmd);
+      const r = await ctx.client.getReport(hash);
+      if (ctx.global.json) return ctx.json(r);
+      const valid = r.attestations.filter((a) => verifyAttestation(r.report_hash, a)).length;
+      printFields(ctx.out, {
+        package_hash: r.package_hash,
+        report_hash: r.report_hash,
+        engine: `${r.engine.name} ${r.engine.version} (cost table ${r.engine.cost_table_version})`,
+        verdict: r.verdict,
+        attestations: `${r.attestations.length} (valid signatures: ${valid}, threshold ${r.threshold})`,
+        results: describeResults(r).join(', '),
+      });
+      for (const a of r.attestations) {
+        ctx.out(`  attester ${a.attester_index} ${a.public_key} ${verifyAttestation(r.report_hash, a) ? 'valid' : 'INVALID'}`);
+      }
+    });
+}
+
+/**
+ * One word per work digest of the report JSON: the WorkExecResult variant (`ok`, `panic`, ...),
+ * read defensively since the report is GP JSON of the server's making.
+ */
+export function describeResults(r: ReportInfo): string[] {
+  const report = r.report as { results?: unknown } | null;
+  if (!report || !Array.isArray(report.results)) return [];
+  return report.results.map((d: unknown) => {
+    const result = (d as { result?: unknown } | null)?.result;
+    if (result && typeof result === 'object') return Object.keys(result)[0] ?? '?';
+    return '?';
+  });
+}

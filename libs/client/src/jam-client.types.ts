@@ -1,0 +1,202 @@
+/**
+ * Wire shapes of the gateway's HTTP API (DESIGN.md section 5), exactly as the server sends them:
+ * snake_case fields, hashes as `0x` lowercase hex, times as ISO-8601 strings.
+ */
+
+/** A `0x`-prefixed lowercase hex string (a 32-byte hash unless noted). */
+export type HexString = string;
+
+/** Options of `new JamClient(...)`. */
+export interface JamClientOptions {
+  /** Server origin, e.g. `http://127.0.0.1:8080` (a path prefix is kept, trailing `/` ignored). */
+  baseUrl: string;
+  /** Bearer token sent as `Authorization: Bearer <token>`; never put in a URL. */
+  token?: string;
+  /**
+   * Milliseconds a request may wait without progress before it is aborted (default 30 000).
+   * For uploads the clock restarts with every chunk sent, so big bodies are not cut off.
+   */
+  timeoutMs?: number;
+  /** The `fetch` to use (tests); defaults to Node's global fetch. */
+  fetch?: typeof fetch;
+}
+
+/** Result of `PUT /jam/preimages/{hash}`. `created` is true for 201, false for 200 (already stored). */
+export interface PutPreimageResult {
+  hash: HexString;
+  /** bytes */
+  length: number;
+  created: boolean;
+}
+
+/** A preimage body given as a stream, with its length and hash computed beforehand. */
+export interface PreimageStreamSource {
+  stream: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
+  /** bytes; sent as Content-Length so the server can refuse an oversize body before reading it */
+  length: number;
+  /** Blake2b-256 of the bytes, `0x` hex */
+  hash: HexString;
+}
+
+/** Upload progress, reported as chunks leave the client. */
+export interface UploadProgress {
+  /** bytes sent so far */
+  sentBytes: number;
+  /** bytes in total */
+  totalBytes: number;
+}
+
+/** `GET /jam/preimages/{hash}/meta`. */
+export interface PreimageMeta {
+  hash: HexString;
+  /** bytes */
+  length: number;
+  refcount: number;
+  storage_tier: string;
+  created_at: string;
+}
+
+/** Body of `POST /jam/services`. */
+export interface CreateServiceRequest {
+  code_hash: HexString;
+  /** bearer-token identities allowed to act for the service besides its owner */
+  delegates?: string[];
+  /** gas */
+  min_item_gas?: number;
+  /** gas */
+  min_memo_gas?: number;
+}
+
+/** A registered service. `id` is the u32 JAM service id. */
+export interface Service {
+  id: number;
+  code_hash: HexString;
+  owner: string;
+  delegates: string[];
+  /** gas */
+  min_item_gas: number;
+  /** gas */
+  min_memo_gas: number;
+  created_at: string;
+}
+
+/** One page of a keyset-paged list; `next_cursor` is null on the last page. */
+export interface Page<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+/** Paging parameters of list endpoints (`limit` is capped by the server). */
+export interface PageRequest {
+  limit?: number;
+  cursor?: string;
+}
+
+/** `GET /jam/services/{id}/storage/{key}`; `key` and `value` are `0x` hex. */
+export interface StorageEntry {
+  service_id: number;
+  key: HexString;
+  value: HexString;
+}
+
+/** Package statuses, in pipeline order (DESIGN.md section 5). */
+export const PACKAGE_STATUSES = [
+  'pending',
+  'refining',
+  'attesting',
+  'attested',
+  'accumulating',
+  'accumulated',
+  'failed',
+  'disputed',
+] as const;
+export type PackageStatus = (typeof PACKAGE_STATUSES)[number];
+
+/** Statuses after which a package never changes again (without an admin resolving a dispute). */
+export const TERMINAL_PACKAGE_STATUSES: readonly PackageStatus[] = ['accumulated', 'failed', 'disputed'];
+
+/** True for `accumulated`, `failed` and `disputed`. */
+export function isTerminalPackageStatus(status: string): boolean {
+  return (TERMINAL_PACKAGE_STATUSES as readonly string[]).includes(status);
+}
+
+/** `202` answer of `POST /jam/packages`. */
+export interface SubmitPackageResult {
+  hash: HexString;
+  status: PackageStatus;
+}
+
+/** One problem found by a dry run; `path` points into the package JSON (e.g. `items[0].service`). */
+export interface PackageProblem {
+  path: string;
+  code: string;
+  message: string;
+}
+
+/** `200` answer of `POST /jam/packages?dry_run=true`; nothing was stored. */
+export interface DryRunResult {
+  hash: HexString;
+  /** the package as the server decoded it, GP JSON */
+  package: unknown;
+  problems: PackageProblem[];
+}
+
+/** `GET /jam/packages/{hash}`. */
+export interface PackageInfo {
+  hash: HexString;
+  status: PackageStatus;
+  service_ids: number[];
+  report_hash: HexString | null;
+  error: { code: string; message: string } | null;
+  created_at: string;
+  updated_at: string;
+  accumulated_at: string | null;
+}
+
+/** Filter of `GET /jam/services/{id}/packages`. */
+export interface ListPackagesRequest extends PageRequest {
+  status?: PackageStatus;
+}
+
+/** One attester's Ed25519 signature over `"jam_guarantee" ++ report_hash`. */
+export interface Attestation {
+  attester_index: number;
+  public_key: HexString;
+  signature: HexString;
+}
+
+/** Refine engine identity covered by the report hash (DESIGN.md section 6). */
+export interface EngineInfo {
+  name: string;
+  version: string;
+  cost_table_version: number;
+}
+
+/** `GET /jam/reports/{package_hash}`. */
+export interface ReportInfo {
+  package_hash: HexString;
+  report_hash: HexString;
+  /** GP JSON WorkReport */
+  report: unknown;
+  engine: EngineInfo;
+  attestations: Attestation[];
+  threshold: number;
+  verdict: 'pending' | 'attested' | 'disputed';
+}
+
+/** `GET /healthz`. */
+export interface HealthInfo {
+  status: string;
+}
+
+/** Options of `JamClient.waitForPackage`. */
+export interface WaitForPackageOptions {
+  /** give up after this many ms (default 120 000); throws `JamClientError` code `wait_timeout` */
+  timeoutMs?: number;
+  /** ms between polls (default 500) */
+  intervalMs?: number;
+  /** called with the first status seen and again on every change */
+  onStatus?: (pkg: PackageInfo) => void;
+  /** aborts the wait; throws `JamClientError` code `aborted` */
+  signal?: AbortSignal;
+}

@@ -1,0 +1,504 @@
+import { blake2b256, initHashing, stringifyJamJson, toHex, workPackageToJson, type WorkPackage } from '@jam/domain';
+import { JamApiError, JamClientError, JamNetworkError } from './jam-client.errors';
+import {
+  isTerminalPackageStatus,
+  type CreateServiceRequest,
+  type DryRunResult,
+  type HealthInfo,
+  type HexString,
+  type JamClientOptions,
+  type ListPackagesRequest,
+  type PackageInfo,
+  type Page,
+  type PageRequest,
+  type PreimageMeta,
+  type PreimageStreamSource,
+  type PutPreimageResult,
+  type ReportInfo,
+  type Service,
+  type StorageEntry,
+  type SubmitPackageResult,
+  type UploadProgress,
+  type WaitForPackageOptions,
+} from './jam-client.types';
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_WAIT_TIMEOUT_MS = 120_000;
+const DEFAULT_POLL_INTERVAL_MS = 500;
+/** Chunk size of in-memory uploads when progress is wanted (bytes). */
+const UPLOAD_CHUNK_BYTES = 64 * 1024;
+const HASH_RE = /^0x[0-9a-f]{64}$/;
+const HEX_RE = /^0x(?:[0-9a-f]{2})*$/;
+const SERVER_HINT = 'is the server running? start it with `npm start`';
+
+/**
+ * A package body for `submitPackage`: a decoded `WorkPackage` (sent as GP JSON), the GP binary
+ * encoding (sent as `application/octet-stream`), or GP JSON text as is (`{json}`, e.g. a file).
+ */
+export type PackageBody = WorkPackage | Uint8Array | { json: string };
+
+interface RequestInit {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: Uint8Array | string | ReadableStream<Uint8Array>;
+  contentType?: string;
+  /** bytes; set for streamed bodies so the server sees Content-Length */
+  contentLength?: number;
+}
+
+interface RawResponse {
+  status: number;
+  headers: Headers;
+  body: Uint8Array;
+}
+
+/**
+ * Typed client of the gateway's HTTP API (DESIGN.md section 5), on Node's global fetch.
+ *
+ * Every non-2xx answer throws `JamApiError` with the server's stable error code; a request that
+ * gets no answer throws `JamNetworkError` naming the URL. Hash arguments are `0x` hex (any case;
+ * sent lowercase); a malformed one throws `JamClientError` code `invalid_argument` before any I/O.
+ */
+export class JamClient {
+  private readonly baseUrl: string;
+  private readonly token: string | undefined;
+  private readonly timeoutMs: number;
+  private readonly fetchFn: typeof fetch;
+
+  constructor(options: JamClientOptions) {
+    let parsed: URL;
+    try {
+      parsed = new URL(options.baseUrl);
+    } catch {
+      throw new JamClientError('invalid_argument', `invalid server URL ${JSON.stringify(options.baseUrl)}`);
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      throw new JamClientError('invalid_argument', `server URL must be http(s), got ${options.baseUrl}`);
+    }
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.token = options.token === '' ? undefined : options.token;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.fetchFn = options.fetch ?? fetch;
+  }
+
+  /**
+   * `PUT /jam/preimages/{hash}`: stores bytes under their Blake2b-256 hash.
+   * Given bytes, the hash is computed here; given a stream, `hash` and `length` must be right
+   * (the server answers 422 `hash_mismatch` otherwise). `onProgress` is called as chunks are sent.
+   * Throws `JamApiError` `hash_mismatch` (422), `payload_too_large` (413), ...
+   */
+  async putPreimage(
+    source: Uint8Array | PreimageStreamSource,
+    onProgress?: (progress: UploadProgress) => void,
+  ): Promise<PutPreimageResult> {
+    let hash: HexString;
+    let totalBytes: number;
+    let body: Uint8Array | ReadableStream<Uint8Array>;
+    if (source instanceof Uint8Array) {
+      await initHashing();
+      hash = toHex(blake2b256(source));
+      totalBytes = source.length;
+      body = onProgress ? streamOf(chunksOf(source)) : source;
+    } else {
+      hash = normalizeHash(source.hash);
+      totalBytes = source.length;
+      body = isReadableStream(source.stream) ? source.stream : streamOf(source.stream);
+    }
+    const res = await this.request('PUT', `/jam/preimages/${hash}`, {
+      body,
+      contentType: 'application/octet-stream',
+      contentLength: totalBytes,
+      ...(onProgress ? { onProgress: (sentBytes: number) => onProgress({ sentBytes, totalBytes }) } : {}),
+    });
+    const out = parseJson<{ hash: HexString; length: number }>(res, 'PUT /jam/preimages');
+    return { hash: out.hash, length: out.length, created: res.status === 201 };
+  }
+
+  /**
+   * `GET /jam/preimages/{hash}`: the stored bytes, checked against `hash` here
+   * (a mismatch throws `JamClientError` code `response_hash_mismatch`).
+   */
+  async getPreimage(hash: HexString): Promise<Uint8Array> {
+    const h = normalizeHash(hash);
+    const res = await this.request('GET', `/jam/preimages/${h}`, {});
+    await initHashing();
+    const got = toHex(blake2b256(res.body));
+    if (got !== h) {
+      throw new JamClientError('response_hash_mismatch', `server returned ${res.body.length} bytes hashing to ${got}, not ${h}`);
+    }
+    return res.body;
+  }
+
+  /** `GET /jam/preimages/{hash}/meta`; `not_found` (404) when nothing is stored under `hash`. */
+  async preimageMeta(hash: HexString): Promise<PreimageMeta> {
+    return this.getJson<PreimageMeta>(`/jam/preimages/${normalizeHash(hash)}/meta`);
+  }
+
+  /** `POST /jam/services`; throws `invalid_code` / `unknown_preimage` (422) for bad code. */
+  async createService(request: CreateServiceRequest): Promise<Service> {
+    const res = await this.request('POST', '/jam/services', {
+      body: JSON.stringify({ ...request, code_hash: normalizeHash(request.code_hash) }),
+      contentType: 'application/json',
+    });
+    return parseJson<Service>(res, 'POST /jam/services');
+  }
+
+  /** `GET /jam/services/{id}`. */
+  async getService(id: number): Promise<Service> {
+    return this.getJson<Service>(`/jam/services/${serviceId(id)}`);
+  }
+
+  /** `GET /jam/services`: one page; pass `next_cursor` back as `cursor` for the next. */
+  async listServices(page: PageRequest = {}): Promise<Page<Service>> {
+    return this.getJson<Page<Service>>('/jam/services', { limit: page.limit, cursor: page.cursor });
+  }
+
+  /**
+   * `GET /jam/services/{id}/storage/{key}`: `key` as bytes or `0x` hex.
+   * An absent key throws `JamApiError` code `not_found` (404).
+   */
+  async getStorage(id: number, key: Uint8Array | HexString): Promise<StorageEntry> {
+    return this.getJson<StorageEntry>(`/jam/services/${serviceId(id)}/storage/${normalizeHex(key)}`);
+  }
+
+  /**
+   * `POST /jam/packages`: submits a work package (202, idempotent: the same package again gives
+   * its current status). With `{dryRun: true}` the server only decodes, hashes and checks it
+   * (200, nothing stored). Throws `invalid_package` (422), `unknown_service`, ...
+   */
+  submitPackage(pkg: PackageBody, options: { dryRun: true }): Promise<DryRunResult>;
+  submitPackage(pkg: PackageBody, options?: { dryRun?: false }): Promise<SubmitPackageResult>;
+  submitPackage(pkg: PackageBody, options?: { dryRun?: boolean }): Promise<SubmitPackageResult | DryRunResult>;
+  async submitPackage(pkg: PackageBody, options: { dryRun?: boolean } = {}): Promise<SubmitPackageResult | DryRunResult> {
+    let body: Uint8Array | string;
+    let contentType: string;
+    if (pkg instanceof Uint8Array) {
+      body = pkg;
+      contentType = 'application/octet-stream';
+    } else if ('json' in pkg) {
+      body = pkg.json;
+      contentType = 'application/json';
+    } else {
+      body = stringifyJamJson(workPackageToJson(pkg));
+      contentType = 'application/json';
+    }
+    const res = await this.request('POST', '/jam/packages', {
+      body,
+      contentType,
+      query: options.dryRun ? { dry_run: true } : {},
+    });
+    return options.dryRun
+      ? parseJson<DryRunResult>(res, 'POST /jam/packages?dry_run=true')
+      : parseJson<SubmitPackageResult>(res, 'POST /jam/packages');
+  }
+
+  /** `GET /jam/packages/{hash}`. */
+  async getPackage(hash: HexString): Promise<PackageInfo> {
+    return this.getJson<PackageInfo>(`/jam/packages/${normalizeHash(hash)}`);
+  }
+
+  /** `GET /jam/services/{id}/packages`, optionally filtered by status. */
+  async listPackages(id: number, request: ListPackagesRequest = {}): Promise<Page<PackageInfo>> {
+    return this.getJson<Page<PackageInfo>>(`/jam/services/${serviceId(id)}/packages`, {
+      status: request.status,
+      limit: request.limit,
+      cursor: request.cursor,
+    });
+  }
+
+  /** `GET /jam/reports/{package_hash}`: the WorkReport, its attestations and the verdict. */
+  async getReport(packageHash: HexString): Promise<ReportInfo> {
+    return this.getJson<ReportInfo>(`/jam/reports/${normalizeHash(packageHash)}`);
+  }
+
+  /** `GET /healthz`. */
+  async health(): Promise<HealthInfo> {
+    return this.getJson<HealthInfo>('/healthz');
+  }
+
+  /**
+   * Polls `GET /jam/packages/{hash}` until the status is terminal (`accumulated`, `failed`,
+   * `disputed`) and returns that last answer; a `failed` package is returned, not thrown.
+   * `rate_limited` (429) and 503 answers are waited out (honouring Retry-After); other errors
+   * throw. Throws `JamClientError` code `wait_timeout` after `timeoutMs` (default 120 s).
+   */
+  async waitForPackage(hash: HexString, options: WaitForPackageOptions = {}): Promise<PackageInfo> {
+    const h = normalizeHash(hash);
+    const timeoutMs = options.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
+    const intervalMs = options.intervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+    const deadline = Date.now() + timeoutMs;
+    let last: PackageInfo | undefined;
+    for (;;) {
+      if (options.signal?.aborted) throw new JamClientError('aborted', `stopped waiting for package ${h}`);
+      let delayMs = intervalMs;
+      try {
+        const pkg = await this.getPackage(h);
+        if (!last || last.status !== pkg.status) options.onStatus?.(pkg);
+        last = pkg;
+        if (isTerminalPackageStatus(pkg.status)) return pkg;
+      } catch (err) {
+        if (!(err instanceof JamApiError) || (err.status !== 429 && err.status !== 503)) throw err;
+        delayMs = Math.max(intervalMs, (err.retryAfterSeconds ?? 0) * 1000);
+      }
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        throw new JamClientError(
+          'wait_timeout',
+          `package ${h} not finished after ${timeoutMs} ms (last status: ${last?.status ?? 'unknown'})`,
+        );
+      }
+      await sleep(Math.min(delayMs, remaining), options.signal);
+    }
+  }
+
+  private async getJson<T>(path: string, query?: RequestInit['query']): Promise<T> {
+    const res = await this.request('GET', path, query ? { query } : {});
+    return parseJson<T>(res, `GET ${path}`);
+  }
+
+  /** One HTTP exchange; resolves only for 2xx, with the whole body read. */
+  private async request(
+    method: string,
+    path: string,
+    init: RequestInit & { onProgress?: (sentBytes: number) => void },
+  ): Promise<RawResponse> {
+    const url = this.url(path, init.query);
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.token !== undefined) headers['authorization'] = `Bearer ${this.token}`;
+    if (init.contentType) headers['content-type'] = init.contentType;
+    if (init.contentLength !== undefined) headers['content-length'] = String(init.contentLength);
+
+    const idle = new IdleTimer(this.timeoutMs);
+    let body = init.body;
+    let bodyError: unknown;
+    if (body instanceof ReadableStream) {
+      body = meteredStream(body, init.contentLength, (sent) => {
+        idle.reset();
+        init.onProgress?.(sent);
+      }, (err) => {
+        bodyError = err;
+      });
+    }
+    try {
+      const response = await this.fetchFn(url, {
+        method,
+        headers,
+        signal: idle.signal,
+        ...(body !== undefined ? { body, duplex: 'half' } : {}),
+      } as globalThis.RequestInit);
+      idle.reset();
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      if (response.status < 200 || response.status > 299) {
+        throw toApiError(method, url, response.status, response.statusText, response.headers, bytes);
+      }
+      return { status: response.status, headers: response.headers, body: bytes };
+    } catch (err) {
+      if (err instanceof JamClientError) throw err;
+      if (bodyError instanceof JamClientError) throw bodyError;
+      if (idle.fired) {
+        throw new JamNetworkError('timeout', url, `${method} ${url}: no answer within ${this.timeoutMs} ms (${SERVER_HINT})`, {
+          cause: err,
+        });
+      }
+      throw new JamNetworkError('network_error', url, `${method} ${url} failed: ${describeCause(err)} (${SERVER_HINT})`, {
+        cause: err,
+      });
+    } finally {
+      idle.clear();
+    }
+  }
+
+  private url(path: string, query: RequestInit['query'] = {}): string {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+    const qs = params.toString();
+    return `${this.baseUrl}${path}${qs ? `?${qs}` : ''}`;
+  }
+}
+
+/** Aborts a request after `ms` without progress; `reset()` restarts the clock. */
+class IdleTimer {
+  private readonly controller = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+  fired = false;
+
+  constructor(private readonly ms: number) {
+    this.reset();
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  reset(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.fired = true;
+      this.controller.abort();
+    }, this.ms);
+  }
+
+  clear(): void {
+    clearTimeout(this.timer);
+  }
+}
+
+function toApiError(
+  method: string,
+  url: string,
+  status: number,
+  statusText: string,
+  headers: Headers,
+  body: Uint8Array,
+): JamApiError {
+  const text = new TextDecoder().decode(body);
+  const retryAfter = Number(headers.get('retry-after') ?? NaN);
+  const retryAfterSeconds = Number.isFinite(retryAfter) ? retryAfter : undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  const error = isRecord(parsed) && isRecord(parsed['error']) ? parsed['error'] : undefined;
+  if (error && typeof error['code'] === 'string' && error['code'] !== '') {
+    const message = typeof error['message'] === 'string' ? error['message'] : `${method} ${url}: HTTP ${status}`;
+    const details = isRecord(error['details']) ? error['details'] : undefined;
+    return new JamApiError(status, error['code'], message, details, retryAfterSeconds);
+  }
+  const snippet = text.trim().replace(/\s+/g, ' ').slice(0, 200);
+  return new JamApiError(
+    status,
+    `http_${status}`,
+    `${method} ${url}: HTTP ${status}${statusText ? ` ${statusText}` : ''}${snippet ? `: ${snippet}` : ' (empty body)'}`,
+    undefined,
+    retryAfterSeconds,
+  );
+}
+
+function parseJson<T>(res: RawResponse, what: string): T {
+  const text = new TextDecoder().decode(res.body);
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new JamClientError('invalid_response', `${what}: HTTP ${res.status} with a body that is not JSON: ${text.slice(0, 200)}`);
+  }
+}
+
+/** `ECONNREFUSED connect ECONNREFUSED 127.0.0.1:8080` from undici's `fetch failed` and its cause. */
+function describeCause(err: unknown): string {
+  // duck-typed: errors from undici may come from another realm (Jest's VM), where instanceof fails
+  const cause = isObject(err) ? err['cause'] : undefined;
+  const source = isObject(cause) ? cause : isObject(err) ? err : undefined;
+  if (!source) return String(err);
+  const code = typeof source['code'] === 'string' ? source['code'] : '';
+  const message = typeof source['message'] === 'string' ? source['message'] : '';
+  const text = code && message.includes(code) ? message : `${code} ${message}`.trim();
+  return text || String(err);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isReadableStream(v: unknown): v is ReadableStream<Uint8Array> {
+  return v instanceof ReadableStream;
+}
+
+/** Lowercases a `0x` hash and checks it is 32 bytes of hex. */
+function normalizeHash(hash: string): HexString {
+  const h = hash.toLowerCase();
+  if (!HASH_RE.test(h)) throw new JamClientError('invalid_argument', `not a 0x-prefixed 32-byte hex hash: ${JSON.stringify(hash)}`);
+  return h;
+}
+
+function normalizeHex(value: Uint8Array | string): HexString {
+  if (value instanceof Uint8Array) return toHex(value);
+  const h = value.toLowerCase();
+  if (!HEX_RE.test(h)) throw new JamClientError('invalid_argument', `not 0x-prefixed hex bytes: ${JSON.stringify(value)}`);
+  return h;
+}
+
+function serviceId(id: number): string {
+  if (!Number.isInteger(id) || id < 0 || id > 0xffff_ffff) {
+    throw new JamClientError('invalid_argument', `service id must be a u32, got ${id}`);
+  }
+  return String(id);
+}
+
+function* chunksOf(bytes: Uint8Array): Iterable<Uint8Array> {
+  for (let i = 0; i < bytes.length; i += UPLOAD_CHUNK_BYTES) yield bytes.subarray(i, i + UPLOAD_CHUNK_BYTES);
+}
+
+function streamOf(source: Iterable<Uint8Array> | AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
+  const it = Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const next = await it.next();
+      if (next.done) controller.close();
+      else controller.enqueue(next.value);
+    },
+    async cancel() {
+      await it.return?.();
+    },
+  });
+}
+
+/**
+ * Passes chunks through, counting bytes for progress; a body longer or shorter than the declared
+ * length is an error here (`length_mismatch`) rather than an obscure one from the HTTP stack.
+ */
+function meteredStream(
+  source: ReadableStream<Uint8Array>,
+  declaredLength: number | undefined,
+  onChunk: (sentBytes: number) => void,
+  onError: (err: JamClientError) => void,
+): ReadableStream<Uint8Array> {
+  const reader = source.getReader();
+  let sent = 0;
+  const fail = (controller: ReadableStreamDefaultController<Uint8Array>, message: string): void => {
+    const err = new JamClientError('length_mismatch', message);
+    onError(err);
+    controller.error(err);
+    void reader.cancel(err);
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const next = await reader.read();
+      if (next.done) {
+        if (declaredLength !== undefined && sent !== declaredLength) {
+          fail(controller, `upload body ended after ${sent} bytes, ${declaredLength} declared`);
+          return;
+        }
+        controller.close();
+        return;
+      }
+      const chunk = next.value instanceof Uint8Array ? next.value : new Uint8Array(next.value);
+      sent += chunk.length;
+      if (declaredLength !== undefined && sent > declaredLength) {
+        fail(controller, `upload body is longer than the ${declaredLength} bytes declared`);
+        return;
+      }
+      controller.enqueue(chunk);
+      onChunk(sent);
+    },
+    async cancel(reason) {
+      await reader.cancel(reason);
+    },
+  });
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

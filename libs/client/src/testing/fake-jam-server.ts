@@ -1,0 +1,283 @@
+/**
+ * A small in-process HTTP server speaking the gateway's documented API shapes (DESIGN.md
+ * section 5), for unit tests of the client and the CLI. Not exported from the lib's index.
+ *
+ * `startFakeServer(handler)` gives full control per request; `fakeJam()` is a ready handler that
+ * stores preimages, services and packages in memory, moves a package one status forward per poll,
+ * and "accumulates" word-count storage with its own word splitter (a second implementation, so a
+ * test comparing it with the CLI's reference function checks something).
+ */
+import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  blake2b256,
+  decodeWorkPackage,
+  guaranteeMessage,
+  initHashing,
+  packageHash,
+  parseJamJson,
+  stringifyJamJson,
+  toHex,
+  workPackageFromJson,
+  workPackageToJson,
+  type WorkPackage,
+} from '@jam/domain';
+import { PACKAGE_STATUSES, type PackageInfo, type PackageStatus, type Service } from '../jam-client.types';
+
+export interface FakeRequest {
+  method: string;
+  url: URL;
+  headers: IncomingMessage['headers'];
+  body: Buffer;
+}
+
+/** Answers one request; `req.body` is read before the call unless `readBody` returns false. */
+export type FakeHandler = (req: FakeRequest, res: ServerResponse) => void | Promise<void>;
+
+export interface FakeServer {
+  url: string;
+  requests: FakeRequest[];
+  close(): Promise<void>;
+}
+
+/** Starts a server on 127.0.0.1 (random port). `readBody(req)` false leaves the body unread (early answers). */
+export async function startFakeServer(
+  handler: FakeHandler,
+  readBody: (method: string, url: URL) => boolean = () => true,
+): Promise<FakeServer> {
+  const requests: FakeRequest[] = [];
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const chunks: Buffer[] = [];
+    const done = (): void => {
+      const fr: FakeRequest = { method: req.method ?? 'GET', url, headers: req.headers, body: Buffer.concat(chunks) };
+      requests.push(fr);
+      Promise.resolve(handler(fr, res)).catch((err: unknown) => {
+        if (!res.headersSent) sendJson(res, 500, { error: { code: 'internal', message: String(err) } });
+        else res.destroy();
+      });
+    };
+    if (!readBody(req.method ?? 'GET', url)) return done();
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', done);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+export function sendError(res: ServerResponse, status: number, code: string, message: string, details?: Record<string, unknown>): void {
+  sendJson(res, status, { error: { code, message, ...(details ? { details } : {}) } });
+}
+
+export interface FakeJamOptions {
+  /** when set, every `/jam` request must carry `Authorization: Bearer <token>` */
+  token?: string;
+  /** packages whose first payload contains this text end `failed` */
+  failMarker?: string;
+  /** added to the `words` total on every accumulation (simulates a broken pipeline) */
+  wordsSkew?: bigint;
+}
+
+interface FakePackage {
+  info: PackageInfo;
+  pkg: WorkPackage;
+  reportHash: string;
+}
+
+/** In-memory state of `fakeJam`, exposed for assertions. */
+export interface FakeJamState {
+  preimages: Map<string, Buffer>;
+  services: Map<number, Service>;
+  storage: Map<string, Buffer>;
+  packages: Map<string, FakePackage>;
+}
+
+/** Words by splitting on ASCII whitespace with a regex over a latin1 view (independent of the CLI's loop). */
+function fakeCountWords(payload: Uint8Array): number {
+  return Buffer.from(payload).toString('latin1').split(/[ \t\n\v\f\r]+/).filter((w) => w !== '').length;
+}
+
+function u64(v: bigint): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(v);
+  return b;
+}
+
+/** A handler emulating the whole gateway API over in-memory state; see the module comment. */
+export function fakeJam(options: FakeJamOptions = {}): { handler: FakeHandler; state: FakeJamState } {
+  const state: FakeJamState = { preimages: new Map(), services: new Map(), storage: new Map(), packages: new Map() };
+  const keys: { publicKey: KeyObject; privateKey: KeyObject }[] = [generateKeyPairSync('ed25519'), generateKeyPairSync('ed25519')];
+  let nextId = 1000;
+  const now = (): string => new Date().toISOString();
+
+  const accumulate = (p: FakePackage): void => {
+    for (const item of p.pkg.items) {
+      const wKey = `${item.service}:0x776f726473`;
+      const iKey = `${item.service}:0x6974656d73`;
+      const words = (state.storage.get(wKey)?.readBigUInt64LE() ?? 0n) + BigInt(fakeCountWords(item.payload)) + (options.wordsSkew ?? 0n);
+      const items = (state.storage.get(iKey)?.readBigUInt64LE() ?? 0n) + 1n;
+      state.storage.set(wKey, u64(words));
+      state.storage.set(iKey, u64(items));
+    }
+  };
+
+  const handler: FakeHandler = async (req, res) => {
+    await initHashing();
+    const p = req.url.pathname;
+    if (p === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (options.token !== undefined && req.headers.authorization !== `Bearer ${options.token}`) {
+      return sendError(res, 401, 'unauthorized', 'missing or unknown bearer token');
+    }
+    let m: RegExpMatchArray | null;
+    if ((m = p.match(/^\/jam\/preimages\/(0x[0-9a-f]{64})(\/meta)?$/))) {
+      const hash = m[1] as string;
+      if (req.method === 'PUT') {
+        const got = toHex(blake2b256(req.body));
+        if (got !== hash) return sendError(res, 422, 'hash_mismatch', `body hashes to ${got}`, { expected: hash, actual: got });
+        const existed = state.preimages.has(hash);
+        state.preimages.set(hash, req.body);
+        return sendJson(res, existed ? 200 : 201, { hash, length: req.body.length });
+      }
+      const bytes = state.preimages.get(hash);
+      if (!bytes) return sendError(res, 404, 'not_found', `no preimage ${hash}`);
+      if (m[2]) return sendJson(res, 200, { hash, length: bytes.length, refcount: 1, storage_tier: 'database', created_at: now() });
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      return void res.end(bytes);
+    }
+    if (p === '/jam/services' && req.method === 'POST') {
+      const body = JSON.parse(req.body.toString('utf8')) as { code_hash: string; delegates?: string[] };
+      if (!state.preimages.has(body.code_hash)) return sendError(res, 422, 'unknown_preimage', `no preimage ${body.code_hash}`);
+      const s: Service = {
+        id: nextId++,
+        code_hash: body.code_hash,
+        owner: 'tok_fake',
+        delegates: body.delegates ?? [],
+        min_item_gas: 0,
+        min_memo_gas: 0,
+        created_at: now(),
+      };
+      state.services.set(s.id, s);
+      return sendJson(res, 201, s);
+    }
+    if (p === '/jam/services' && req.method === 'GET') {
+      return sendJson(res, 200, { items: [...state.services.values()], next_cursor: null });
+    }
+    if ((m = p.match(/^\/jam\/services\/(\d+)(?:\/storage\/(0x[0-9a-f]*)|\/(packages))?$/))) {
+      const id = Number(m[1]);
+      const s = state.services.get(id);
+      if (!s) return sendError(res, 404, 'not_found', `no service ${id}`);
+      if (m[2] !== undefined) {
+        const v = state.storage.get(`${id}:${m[2]}`);
+        if (!v) return sendError(res, 404, 'not_found', `no storage key ${m[2]}`);
+        return sendJson(res, 200, { service_id: id, key: m[2], value: toHex(v) });
+      }
+      if (m[3]) {
+        const status = req.url.searchParams.get('status');
+        const items = [...state.packages.values()]
+          .map((x) => x.info)
+          .filter((i) => i.service_ids.includes(id) && (!status || i.status === status));
+        return sendJson(res, 200, { items, next_cursor: null });
+      }
+      return sendJson(res, 200, s);
+    }
+    if (p === '/jam/packages' && req.method === 'POST') {
+      let pkg: WorkPackage;
+      try {
+        pkg = req.headers['content-type'] === 'application/octet-stream'
+          ? decodeWorkPackage(new Uint8Array(req.body))
+          : workPackageFromJson(parseJamJson(req.body.toString('utf8')));
+      } catch (err) {
+        return sendError(res, 422, 'invalid_package', err instanceof Error ? err.message : String(err));
+      }
+      const hash = toHex(packageHash(pkg));
+      const problems = pkg.items
+        .filter((it) => !state.services.has(it.service))
+        .map((it, i) => ({ path: `items[${i}].service`, code: 'unknown_service', message: `no service ${it.service}` }));
+      if (req.url.searchParams.get('dry_run') === 'true') {
+        return sendJson(res, 200, `{"hash":"${hash}","package":${stringifyJamJson(workPackageToJson(pkg))},"problems":${JSON.stringify(problems)}}`);
+      }
+      if (problems.length) return sendError(res, 422, 'unknown_service', problems[0]?.message ?? '');
+      const existing = state.packages.get(hash);
+      if (existing) return sendJson(res, 202, { hash, status: existing.info.status });
+      const t = now();
+      state.packages.set(hash, {
+        pkg,
+        reportHash: toHex(blake2b256(Buffer.concat([Buffer.from('report'), packageHash(pkg)]))),
+        info: {
+          hash,
+          status: 'pending',
+          service_ids: [...new Set(pkg.items.map((i) => i.service))],
+          report_hash: null,
+          error: null,
+          created_at: t,
+          updated_at: t,
+          accumulated_at: null,
+        },
+      });
+      return sendJson(res, 202, { hash, status: 'pending' });
+    }
+    if ((m = p.match(/^\/jam\/packages\/(0x[0-9a-f]{64})$/))) {
+      const fp = state.packages.get(m[1] as string);
+      if (!fp) return sendError(res, 404, 'not_found', `no package ${m[1]}`);
+      advance(fp);
+      return sendJson(res, 200, fp.info);
+    }
+    if ((m = p.match(/^\/jam\/reports\/(0x[0-9a-f]{64})$/))) {
+      const fp = state.packages.get(m[1] as string);
+      if (!fp || fp.info.report_hash === null) return sendError(res, 404, 'not_found', `no report for ${m[1]}`);
+      const msg = guaranteeMessage(Buffer.from(fp.reportHash.slice(2), 'hex'));
+      return sendJson(res, 200, {
+        package_hash: fp.info.hash,
+        report_hash: fp.reportHash,
+        report: { results: fp.pkg.items.map(() => ({ result: { ok: '0x' } })) },
+        engine: { name: 'fake', version: '0.0.0', cost_table_version: 1 },
+        attestations: keys.map((k, i) => ({
+          attester_index: i,
+          public_key: toHex(k.publicKey.export({ format: 'der', type: 'spki' }).subarray(12)),
+          signature: toHex(sign(null, msg, k.privateKey)),
+        })),
+        threshold: 2,
+        verdict: 'attested',
+      });
+    }
+    return sendError(res, 404, 'not_found', `no route ${req.method} ${p}`);
+  };
+
+  /** One status step per poll; `failMarker` packages fail at refine. */
+  function advance(fp: FakePackage): void {
+    const { info } = fp;
+    if (info.status === 'accumulated' || info.status === 'failed') return;
+    const first = fp.pkg.items[0];
+    if (options.failMarker && first && Buffer.from(first.payload).toString('utf8').includes(options.failMarker) && info.status === 'refining') {
+      info.status = 'failed';
+      info.error = { code: 'panic', message: 'refine trapped' };
+      return;
+    }
+    const next = PACKAGE_STATUSES[PACKAGE_STATUSES.indexOf(info.status) + 1] as PackageStatus;
+    info.status = next;
+    info.updated_at = now();
+    if (next === 'attested') info.report_hash = fp.reportHash;
+    if (next === 'accumulated') {
+      info.accumulated_at = info.updated_at;
+      accumulate(fp);
+    }
+  }
+
+  return { handler, state };
+}

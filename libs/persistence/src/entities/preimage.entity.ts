@@ -1,0 +1,32 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+/** Where a preimage's bytes live; the blob store decides, this row records it. */
+export type PreimageStorageTier = 'fs' | 'db' | 's3';
+
+/**
+ * Row of `preimage`: metadata of one content-addressed blob (the bytes live in the blob store).
+ * Schema owner: migrations/1760000000000-initial-schema.ts.
+ */
+@Entity({ name: 'preimage' })
+export class PreimageEntity {
+  /** Blake2b-256 of the bytes, 32 bytes. */
+  @PrimaryColumn({ type: 'bytea' })
+  hash!: Buffer;
+
+  /** Length in bytes; int8 arrives from `pg` as a decimal string. */
+  @Column({ type: 'bigint' })
+  length!: string;
+
+  /** Number of live references (services, packages); GC deletes at 0. */
+  @Column({ type: 'integer', default: 0 })
+  refcount!: number;
+
+  @Column({ type: 'text', name: 'storage_tier' })
+  storageTier!: PreimageStorageTier;
+
+  @Column({ type: 'text', name: 'uploaded_by' })
+  uploadedBy!: string;
+
+  @Column({ type: 'timestamptz', name: 'created_at' })
+  createdAt!: Date;
+}

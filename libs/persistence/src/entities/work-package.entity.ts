@@ -1,0 +1,68 @@
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+
+/**
+ * Pipeline status of a work package (DESIGN.md section 5):
+ * `pending -> refining -> attesting -> attested -> accumulating -> accumulated`, or `failed` /
+ * `disputed`. WARNING: stored in `work_package.status` (CHECK constraint) and shown to clients;
+ * adding one needs a migration.
+ */
+export const WORK_PACKAGE_STATUSES = [
+  'pending',
+  'refining',
+  'attesting',
+  'attested',
+  'accumulating',
+  'accumulated',
+  'failed',
+  'disputed',
+] as const;
+export type WorkPackageStatus = (typeof WORK_PACKAGE_STATUSES)[number];
+
+/** Statuses that still count against a submitter's in-flight quota. */
+export const IN_FLIGHT_WORK_PACKAGE_STATUSES: readonly WorkPackageStatus[] = [
+  'pending',
+  'refining',
+  'attesting',
+  'attested',
+  'accumulating',
+];
+
+/** Row of `work_package`: the truth about one submitted package (the queue is only a trigger). */
+@Entity({ name: 'work_package' })
+@Index('work_package_status_updated_at_idx', ['status', 'updatedAt'])
+export class WorkPackageEntity {
+  /** Blake2b-256 of the GP encoding, 32 bytes. */
+  @PrimaryColumn({ type: 'bytea' })
+  hash!: Buffer;
+
+  /** The package in GP 0.7.2 binary encoding. */
+  @Column({ type: 'bytea' })
+  encoded!: Buffer;
+
+  @Column({ type: 'integer', array: true, name: 'service_ids' })
+  serviceIds!: number[];
+
+  @Column({ type: 'text', name: 'submitted_by' })
+  submittedBy!: string;
+
+  @Column({ type: 'text' })
+  status!: WorkPackageStatus;
+
+  @Column({ type: 'bytea', name: 'report_hash', nullable: true })
+  reportHash!: Buffer | null;
+
+  @Column({ type: 'text', name: 'error_code', nullable: true })
+  errorCode!: string | null;
+
+  @Column({ type: 'text', name: 'error_message', nullable: true })
+  errorMessage!: string | null;
+
+  @Column({ type: 'timestamptz', name: 'created_at' })
+  createdAt!: Date;
+
+  @Column({ type: 'timestamptz', name: 'updated_at' })
+  updatedAt!: Date;
+
+  @Column({ type: 'timestamptz', name: 'accumulated_at', nullable: true })
+  accumulatedAt!: Date | null;
+}

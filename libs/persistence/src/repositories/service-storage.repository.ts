@@ -1,0 +1,33 @@
+import type { DataSource } from 'typeorm';
+import { bytesToHex, toBuffer, toUint8Array } from '../bytes-hex';
+import { queryOne, queryRows, type SqlTarget } from '../sql-runner';
+
+/** Table `service_storage`: a service's key/value state, written only by accumulation. */
+export class ServiceStorageRepository {
+  constructor(private readonly ds: DataSource) {}
+
+  /** @returns the value stored under `key` for the service, or null if absent. */
+  async getStorage(serviceId: number, key: Uint8Array): Promise<Uint8Array | null> {
+    const row = await queryOne<{ value: Buffer }>(this.ds, 'SELECT value FROM service_storage WHERE service_id = $1 AND key = $2', [
+      serviceId,
+      toBuffer(key),
+    ]);
+    return row && toUint8Array(row.value);
+  }
+
+  /**
+   * The whole state of one service. Keys are `0x` lowercase hex of the raw key bytes.
+   * Meant for services with small state (the prototype loads it whole for each accumulate).
+   */
+  async storageSnapshot(serviceId: number): Promise<Map<string, Uint8Array>> {
+    return loadStorageSnapshot(this.ds, serviceId);
+  }
+}
+
+/** @internal shared with AccumulationRepository so a snapshot can be read inside its transaction. */
+export async function loadStorageSnapshot(target: SqlTarget, serviceId: number): Promise<Map<string, Uint8Array>> {
+  const rows = await queryRows<{ key: Buffer; value: Buffer }>(target, 'SELECT key, value FROM service_storage WHERE service_id = $1 ORDER BY key', [
+    serviceId,
+  ]);
+  return new Map(rows.map((r) => [bytesToHex(r.key), toUint8Array(r.value)]));
+}

@@ -1,0 +1,233 @@
+import { DomainError } from '@jam/domain';
+import type { DataSource } from 'typeorm';
+import { bytesToHex, hashToBytes, toBuffer, toUint8Array } from '../bytes-hex';
+import {
+  IN_FLIGHT_WORK_PACKAGE_STATUSES,
+  WORK_PACKAGE_STATUSES,
+  type WorkPackageEntity,
+  type WorkPackageStatus,
+} from '../entities/work-package.entity';
+import { checkLimit, queryOne, queryRows } from '../sql-runner';
+
+/** A work package row without its encoding (lists and the reconciler do not need the bytes). */
+export interface WorkPackageSummary {
+  /** `0x` hex Blake2b-256 of the GP encoding. */
+  hash: string;
+  serviceIds: number[];
+  submittedBy: string;
+  status: WorkPackageStatus;
+  /** `0x` hex, set once a report exists. */
+  reportHash: string | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  accumulatedAt: Date | null;
+}
+
+/** A work package row with its GP 0.7.2 binary encoding. */
+export interface WorkPackageRecord extends WorkPackageSummary {
+  encoded: Uint8Array;
+}
+
+/** Optional fields set together with a status transition; absent fields keep their value. */
+export interface WorkPackageTransitionFields {
+  /** `0x` hex report hash. */
+  reportHash?: string;
+  errorCode?: string;
+  errorMessage?: string;
+}
+
+/** Largest page {@link WorkPackageRepository.listByService} returns. */
+export const WORK_PACKAGE_LIST_MAX_LIMIT = 1000;
+
+const SUMMARY_COLUMNS = `hash, service_ids AS "serviceIds", submitted_by AS "submittedBy", status,
+  report_hash AS "reportHash", error_code AS "errorCode", error_message AS "errorMessage",
+  created_at AS "createdAt", updated_at AS "updatedAt", accumulated_at AS "accumulatedAt"`;
+const ALL_COLUMNS = `${SUMMARY_COLUMNS}, encoded`;
+/** created_at as exact UTC text (microseconds), because a JS Date would drop the microseconds the keyset compares. */
+const CURSOR_TIME = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')`;
+
+const IN_FLIGHT_SQL = IN_FLIGHT_WORK_PACKAGE_STATUSES.map((s) => `'${s}'`).join(', ');
+
+type SummaryRow = Omit<WorkPackageEntity, 'encoded'>;
+
+function toSummary(row: SummaryRow): WorkPackageSummary {
+  return {
+    hash: bytesToHex(row.hash),
+    serviceIds: row.serviceIds,
+    submittedBy: row.submittedBy,
+    status: row.status,
+    reportHash: row.reportHash && bytesToHex(row.reportHash),
+    errorCode: row.errorCode,
+    errorMessage: row.errorMessage,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+    accumulatedAt: row.accumulatedAt,
+  };
+}
+
+function toRecord(row: WorkPackageEntity): WorkPackageRecord {
+  return { ...toSummary(row), encoded: toUint8Array(row.encoded) };
+}
+
+function checkStatuses(statuses: readonly string[]): void {
+  for (const s of statuses) {
+    if (!(WORK_PACKAGE_STATUSES as readonly string[]).includes(s)) {
+      throw new DomainError('invalid_request', `unknown work package status ${JSON.stringify(s)}`, { status: s });
+    }
+  }
+}
+
+/** Cursor wire form: base64url of `<UTC time with microseconds>|<0x hash>`. Opaque to clients. */
+function encodeCursor(time: string, hash: Buffer): string {
+  return Buffer.from(`${time}|${bytesToHex(hash)}`, 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): { time: string; hash: Buffer } {
+  const [time, hash, extra] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  if (extra !== undefined || !time || !hash || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/.test(time) || !/^0x[0-9a-f]{64}$/.test(hash)) {
+    throw new DomainError('invalid_request', 'malformed cursor');
+  }
+  return { time, hash: hashToBytes(hash) };
+}
+
+/**
+ * Table `work_package`: the truth about every submitted package. All status changes are
+ * compare-and-set ({@link transition}), so a redelivered job cannot move a package backwards.
+ */
+export class WorkPackageRepository {
+  constructor(private readonly ds: DataSource) {}
+
+  /**
+   * Records a package in status `pending` unless its hash is already recorded (resubmitting the
+   * same package is idempotent, DESIGN.md section 5).
+   * @param input.encoded GP 0.7.2 binary encoding of the package
+   * @param input.serviceIds the u32 service ids of its work items
+   * @returns `created` and the row as stored (the existing row when `created` is false).
+   * @throws DomainError `invalid_hex`.
+   */
+  async insertIfAbsent(input: {
+    hash: string;
+    encoded: Uint8Array;
+    serviceIds: number[];
+    submittedBy: string;
+  }): Promise<{ created: boolean; row: WorkPackageRecord }> {
+    const hash = hashToBytes(input.hash);
+    const inserted = await queryOne<WorkPackageEntity>(
+      this.ds,
+      `INSERT INTO work_package (hash, encoded, service_ids, submitted_by) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (hash) DO NOTHING RETURNING ${ALL_COLUMNS}`,
+      [hash, toBuffer(input.encoded), input.serviceIds, input.submittedBy],
+    );
+    if (inserted) return { created: true, row: toRecord(inserted) };
+    const existing = await this.get(input.hash);
+    if (!existing) throw new Error(`work package ${input.hash} conflicted on insert but is not readable`);
+    return { created: false, row: existing };
+  }
+
+  /** @returns the package with its encoding, or null. @throws DomainError `invalid_hex`. */
+  async get(hash: string): Promise<WorkPackageRecord | null> {
+    const row = await queryOne<WorkPackageEntity>(this.ds, `SELECT ${ALL_COLUMNS} FROM work_package WHERE hash = $1`, [hashToBytes(hash)]);
+    return row && toRecord(row);
+  }
+
+  /**
+   * Compare-and-set: moves the package to `to` only if its status is one of `from`, in one
+   * `UPDATE ... WHERE status = ANY(from)`. Sets `updated_at`, and `accumulated_at` when `to`
+   * is `accumulated`; given `fields` overwrite, absent ones are kept.
+   * @returns true if this call made the change; false if the package is missing or in another
+   *   status (a concurrent or earlier handler won).
+   * @throws DomainError `invalid_request` for an unknown status, `invalid_hex`.
+   */
+  async transition(hash: string, from: WorkPackageStatus[], to: WorkPackageStatus, fields: WorkPackageTransitionFields = {}): Promise<boolean> {
+    checkStatuses([...from, to]);
+    const row = await queryOne(
+      this.ds,
+      `UPDATE work_package SET
+         status = $3,
+         updated_at = now(),
+         report_hash = COALESCE($4, report_hash),
+         error_code = COALESCE($5, error_code),
+         error_message = COALESCE($6, error_message),
+         accumulated_at = CASE WHEN $3 = 'accumulated' THEN now() ELSE accumulated_at END
+       WHERE hash = $1 AND status = ANY($2::text[])
+       RETURNING 1 AS ok`,
+      [
+        hashToBytes(hash),
+        from,
+        to,
+        fields.reportHash === undefined ? null : hashToBytes(fields.reportHash, 'reportHash'),
+        fields.errorCode ?? null,
+        fields.errorMessage ?? null,
+      ],
+    );
+    return row !== null;
+  }
+
+  /**
+   * Keyset page of the packages that include `serviceId`, newest first, ordered by
+   * (created_at, hash) descending. Pass `nextCursor` back as `cursor` for the next page; it is
+   * null on the last page. Rows inserted while paging appear at the front, so later pages never
+   * skip or repeat a row.
+   * @param opts.limit 1..WORK_PACKAGE_LIST_MAX_LIMIT
+   * @throws DomainError `invalid_request` for a malformed cursor or unknown status; RangeError for a bad limit.
+   */
+  async listByService(
+    serviceId: number,
+    opts: { status?: WorkPackageStatus; cursor?: string; limit: number },
+  ): Promise<{ items: WorkPackageSummary[]; nextCursor: string | null }> {
+    checkLimit(opts.limit, WORK_PACKAGE_LIST_MAX_LIMIT);
+    if (opts.status !== undefined) checkStatuses([opts.status]);
+    const after = opts.cursor === undefined ? null : decodeCursor(opts.cursor);
+    const rows = await queryRows<SummaryRow & { cursorTime: string }>(
+      this.ds,
+      `SELECT ${SUMMARY_COLUMNS}, ${CURSOR_TIME} AS "cursorTime" FROM work_package
+       WHERE service_ids @> ARRAY[$1::integer]
+         AND ($2::text IS NULL OR status = $2)
+         AND ($3::timestamp IS NULL OR (created_at, hash) < ($3::timestamp AT TIME ZONE 'UTC', $4::bytea))
+       ORDER BY created_at DESC, hash DESC
+       LIMIT $5`,
+      [serviceId, opts.status ?? null, after?.time ?? null, after?.hash ?? null, opts.limit + 1],
+    );
+    const page = rows.slice(0, opts.limit);
+    const last = page[page.length - 1];
+    const nextCursor = rows.length > opts.limit && last ? encodeCursor(last.cursorTime, last.hash) : null;
+    return { items: page.map(toSummary), nextCursor };
+  }
+
+  /**
+   * Packages in one of `statuses` not updated for at least `olderThanMs` milliseconds, oldest
+   * first: the reconciler re-enqueues their next job (DESIGN.md section 6).
+   * @throws DomainError `invalid_request` for an unknown status; RangeError for a bad limit.
+   */
+  async findStale(statuses: WorkPackageStatus[], olderThanMs: number, limit: number): Promise<WorkPackageSummary[]> {
+    checkStatuses(statuses);
+    checkLimit(limit, WORK_PACKAGE_LIST_MAX_LIMIT);
+    const rows = await queryRows<SummaryRow>(
+      this.ds,
+      `SELECT ${SUMMARY_COLUMNS} FROM work_package
+       WHERE status = ANY($1::text[]) AND updated_at <= now() - $2 * interval '1 millisecond'
+       ORDER BY updated_at LIMIT $3`,
+      [statuses, olderThanMs, limit],
+    );
+    return rows.map(toSummary);
+  }
+
+  /** Number of packages per status, every status present (0 when none), for metrics. */
+  async countByStatus(): Promise<Record<WorkPackageStatus, number>> {
+    const rows = await queryRows<{ status: WorkPackageStatus; n: string }>(this.ds, 'SELECT status, count(*) AS n FROM work_package GROUP BY status');
+    const counts = Object.fromEntries(WORK_PACKAGE_STATUSES.map((s) => [s, 0])) as Record<WorkPackageStatus, number>;
+    for (const r of rows) counts[r.status] = Number(r.n);
+    return counts;
+  }
+
+  /** Packages of one submitter still in flight (not accumulated, failed or disputed), for quotas. */
+  async countPendingBySubmitter(submittedBy: string): Promise<number> {
+    // Literal IN list (not a parameter) so the planner can use the partial index work_package_in_flight_submitter_idx.
+    const row = await queryOne<{ n: string }>(this.ds, `SELECT count(*) AS n FROM work_package WHERE submitted_by = $1 AND status IN (${IN_FLIGHT_SQL})`, [
+      submittedBy,
+    ]);
+    return Number(row?.n ?? 0);
+  }
+}

@@ -1,0 +1,68 @@
+import type { DataSource } from 'typeorm';
+import { bytesToHex, hashToBytes, toBuffer, toUint8Array } from '../bytes-hex';
+import type { WorkReportEntity } from '../entities/work-report.entity';
+import { queryOne, queryRows } from '../sql-runner';
+
+/** A stored work report. */
+export interface WorkReportRecord {
+  /** `0x` hex; covers the GP report and the engine identity (DESIGN.md section 6). */
+  reportHash: string;
+  /** `0x` hex of the package the report is for. */
+  packageHash: string;
+  /** GP 0.7.2 binary encoding of the WorkReport. */
+  encoded: Uint8Array;
+  /** Engine identity the report was made with. */
+  engine: string;
+  createdAt: Date;
+}
+
+const COLUMNS = `report_hash AS "reportHash", package_hash AS "packageHash", encoded, engine, created_at AS "createdAt"`;
+
+function toRecord(row: WorkReportEntity): WorkReportRecord {
+  return {
+    reportHash: bytesToHex(row.reportHash),
+    packageHash: bytesToHex(row.packageHash),
+    encoded: toUint8Array(row.encoded),
+    engine: row.engine,
+    createdAt: row.createdAt,
+  };
+}
+
+/** Table `work_report`: distinct reports; every attester producing the same report shares one row. */
+export class WorkReportRepository {
+  constructor(private readonly ds: DataSource) {}
+
+  /**
+   * Records a report unless its hash is already recorded (attesters computing the same report
+   * collapse into one row; the first stored encoding stays).
+   * @throws DomainError `invalid_hex`; the database's foreign-key violation (SQLSTATE 23503)
+   *   when the package is not recorded.
+   */
+  async insertIfAbsent(input: { reportHash: string; packageHash: string; encoded: Uint8Array; engine: string }): Promise<{ created: boolean }> {
+    const row = await queryOne(
+      this.ds,
+      `INSERT INTO work_report (report_hash, package_hash, encoded, engine) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (report_hash) DO NOTHING RETURNING 1 AS ok`,
+      [hashToBytes(input.reportHash, 'reportHash'), hashToBytes(input.packageHash, 'packageHash'), toBuffer(input.encoded), input.engine],
+    );
+    return { created: row !== null };
+  }
+
+  /** @returns the report, or null. @throws DomainError `invalid_hex`. */
+  async get(reportHash: string): Promise<WorkReportRecord | null> {
+    const row = await queryOne<WorkReportEntity>(this.ds, `SELECT ${COLUMNS} FROM work_report WHERE report_hash = $1`, [
+      hashToBytes(reportHash, 'reportHash'),
+    ]);
+    return row && toRecord(row);
+  }
+
+  /** Every report made for one package, oldest first (more than one means a conflict). */
+  async listByPackage(packageHash: string): Promise<WorkReportRecord[]> {
+    const rows = await queryRows<WorkReportEntity>(
+      this.ds,
+      `SELECT ${COLUMNS} FROM work_report WHERE package_hash = $1 ORDER BY created_at, report_hash`,
+      [hashToBytes(packageHash, 'packageHash')],
+    );
+    return rows.map(toRecord);
+  }
+}

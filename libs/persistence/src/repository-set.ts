@@ -1,0 +1,38 @@
+import type { DataSource } from 'typeorm';
+import { AccumulationRepository } from './repositories/accumulation.repository';
+import { AttestationRepository } from './repositories/attestation.repository';
+import { AttesterRepository } from './repositories/attester.repository';
+import { AuditLogRepository } from './repositories/audit-log.repository';
+import { PreimageRepository } from './repositories/preimage.repository';
+import { ServiceStorageRepository } from './repositories/service-storage.repository';
+import { ServiceRepository } from './repositories/service.repository';
+import { WorkPackageRepository } from './repositories/work-package.repository';
+import { WorkReportRepository } from './repositories/work-report.repository';
+
+/** Every repository over one DataSource. */
+export interface Repositories {
+  preimages: PreimageRepository;
+  services: ServiceRepository;
+  serviceStorage: ServiceStorageRepository;
+  workPackages: WorkPackageRepository;
+  workReports: WorkReportRepository;
+  attesters: AttesterRepository;
+  attestations: AttestationRepository;
+  accumulations: AccumulationRepository;
+  auditLog: AuditLogRepository;
+}
+
+/** Builds every repository over an initialised, migrated DataSource. */
+export function createRepositories(ds: DataSource): Repositories {
+  return {
+    preimages: new PreimageRepository(ds),
+    services: new ServiceRepository(ds),
+    serviceStorage: new ServiceStorageRepository(ds),
+    workPackages: new WorkPackageRepository(ds),
+    workReports: new WorkReportRepository(ds),
+    attesters: new AttesterRepository(ds),
+    attestations: new AttestationRepository(ds),
+    accumulations: new AccumulationRepository(ds),
+    auditLog: new AuditLogRepository(ds),
+  };
+}

@@ -1,0 +1,58 @@
+import { DomainError } from '@jam/domain';
+import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
+
+/** Where a repository statement runs: the pool, or the query runner of an open transaction. */
+export type SqlTarget = DataSource | EntityManager;
+
+/**
+ * Runs one parameterised statement and returns its rows (`RETURNING` rows for writes).
+ * Inside `ds.transaction(...)`, pass the transaction's EntityManager so the statement joins it.
+ */
+export async function queryRows<T>(target: SqlTarget, sql: string, params: readonly unknown[] = []): Promise<T[]> {
+  const isManager = 'dataSource' in target;
+  const bound: QueryRunner | undefined = isManager ? target.queryRunner : undefined;
+  if (bound) return (await bound.query(sql, [...params], true)).records as T[];
+  const ds: DataSource = isManager ? target.dataSource : target;
+  const runner = ds.createQueryRunner();
+  try {
+    return (await runner.query(sql, [...params], true)).records as T[];
+  } finally {
+    await runner.release();
+  }
+}
+
+/** {@link queryRows} for statements that return at most one row. */
+export async function queryOne<T>(target: SqlTarget, sql: string, params: readonly unknown[] = []): Promise<T | null> {
+  const rows = await queryRows<T>(target, sql, params);
+  return rows[0] ?? null;
+}
+
+/** True for a PostgreSQL foreign-key violation (SQLSTATE 23503). */
+export function isForeignKeyViolation(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '23503';
+}
+
+/** True for a PostgreSQL unique violation (SQLSTATE 23505). */
+export function isUniqueViolation(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '23505';
+}
+
+/** @throws RangeError unless `limit` is an integer in 1..max. */
+export function checkLimit(limit: number, max: number): void {
+  if (!Number.isInteger(limit) || limit < 1 || limit > max) throw new RangeError(`limit must be an integer in 1..${max}, got ${limit}`);
+}
+
+/** Largest value of a PostgreSQL `bigint` (signed 64-bit). */
+export const PG_BIGINT_MAX = 2n ** 63n - 1n;
+
+/**
+ * Checks a u64 quantity (gas) fits the signed `bigint` column it is stored in, and returns its
+ * decimal string for the driver. GP gas is u64; values above 2^63-1 are not storable here.
+ * @throws DomainError `invalid_request` for a negative value or one above 2^63-1.
+ */
+export function bigintParam(value: bigint, field: string): string {
+  if (value < 0n || value > PG_BIGINT_MAX) {
+    throw new DomainError('invalid_request', `${field} must be in 0..2^63-1`, { field, value: value.toString() });
+  }
+  return value.toString();
+}

@@ -1,0 +1,488 @@
+import { randomBytes } from 'node:crypto';
+import { DomainError } from '@jam/domain';
+import type { DataSource } from 'typeorm';
+import {
+  createDataSource,
+  createRepositories,
+  PERSISTENCE_MIGRATIONS,
+  runMigrations,
+  type Repositories,
+  type ServiceRecord,
+  type WorkPackageStatus,
+} from '../src';
+
+/** A database the suite may create tables in and drop. */
+export interface TestDatabase {
+  url: string;
+  poolSize: number;
+}
+
+/** Shared state handed to extra tests of a spec file. */
+export interface SuiteContext {
+  ds: DataSource;
+  repos: Repositories;
+}
+
+export const hash = (): string => '0x' + randomBytes(32).toString('hex');
+const sig = (): string => '0x' + randomBytes(64).toString('hex');
+const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
+const tag = (): string => randomBytes(6).toString('hex');
+
+async function expectDomainError(p: Promise<unknown>, code: string): Promise<void> {
+  await expect(p).rejects.toBeInstanceOf(DomainError);
+  await expect(p).rejects.toMatchObject({ code });
+}
+
+/**
+ * Runs every repository test against `db()`. The database must be empty and owned by the test;
+ * the suite migrates it. Returns a getter for the live context.
+ */
+export function describePersistence(db: () => TestDatabase): () => SuiteContext {
+  let ctx: SuiteContext | undefined;
+  const get = (): SuiteContext => {
+    if (!ctx) throw new Error('suite not initialised');
+    return ctx;
+  };
+
+  beforeAll(async () => {
+    const { url, poolSize } = db();
+    const ds = createDataSource({ url, poolSize });
+    await ds.initialize();
+    expect(await runMigrations(ds)).toEqual(['InitialSchema1760000000000']);
+    ctx = { ds, repos: createRepositories(ds) };
+  });
+
+  async function newService(owner = `owner-${tag()}`): Promise<ServiceRecord> {
+    const { repos } = get();
+    const code = hash();
+    await repos.preimages.insertIfAbsent({ hash: code, length: 10, storageTier: 'db', uploadedBy: owner });
+    return repos.services.create({ codeHash: code, owner, delegates: ['d1', 'd2'], minItemGas: 10n, minMemoGas: 2n ** 63n - 1n });
+  }
+
+  async function newPackage(serviceIds: number[], submittedBy = `sub-${tag()}`): Promise<string> {
+    const h = hash();
+    const r = await get().repos.workPackages.insertIfAbsent({ hash: h, encoded: bytes(h), serviceIds, submittedBy });
+    expect(r.created).toBe(true);
+    return h;
+  }
+
+  async function newReport(packageHash: string): Promise<string> {
+    const rh = hash();
+    await get().repos.workReports.insertIfAbsent({ reportHash: rh, packageHash, encoded: bytes(rh), engine: 'test-engine/1/1' });
+    return rh;
+  }
+
+  describe('migrations', () => {
+    it('runs twice without error: the second run applies nothing, and the SQL itself is idempotent', async () => {
+      const { ds } = get();
+      expect(await runMigrations(ds)).toEqual([]);
+      const runner = ds.createQueryRunner();
+      try {
+        for (const M of PERSISTENCE_MIGRATIONS) await new M().up(runner);
+      } finally {
+        await runner.release();
+      }
+      const tables = await ds.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`);
+      expect(tables.map((t: { table_name: string }) => t.table_name)).toEqual([
+        'accumulation',
+        'attestation',
+        'attester',
+        'audit_log',
+        'migrations',
+        'preimage',
+        'service',
+        'service_storage',
+        'work_package',
+        'work_report',
+      ]);
+    });
+  });
+
+  describe('PreimageRepository', () => {
+    it('inserts once, reads, counts references', async () => {
+      const { preimages } = get().repos;
+      const h = hash();
+      expect(await preimages.exists(h)).toBe(false);
+      expect(await preimages.get(h)).toBeNull();
+      expect(await preimages.insertIfAbsent({ hash: h, length: 5_000_000_000, storageTier: 's3', uploadedBy: 'alice' })).toEqual({ created: true });
+      expect(await preimages.insertIfAbsent({ hash: h, length: 1, storageTier: 'fs', uploadedBy: 'bob' })).toEqual({ created: false });
+      expect(await preimages.exists(h.toUpperCase().replace('0X', '0x'))).toBe(true);
+      const rec = await preimages.get(h);
+      expect(rec).toMatchObject({ hash: h, length: 5_000_000_000, refcount: 0, storageTier: 's3', uploadedBy: 'alice' });
+      expect(rec?.createdAt).toBeInstanceOf(Date);
+      expect(await preimages.incrementRefcount(h)).toBe(1);
+      expect(await preimages.incrementRefcount(h, 3)).toBe(4);
+      expect(await preimages.incrementRefcount(h, -4)).toBe(0);
+      await expect(preimages.incrementRefcount(h, -1)).rejects.toMatchObject({ code: '23514' });
+      await expectDomainError(preimages.incrementRefcount(hash()), 'unknown_preimage');
+      await expectDomainError(preimages.get('0x1234'), 'invalid_hex');
+    });
+  });
+
+  describe('ServiceRepository and ServiceStorageRepository', () => {
+    it('creates services with increasing ids, reads them, pages by id and owner', async () => {
+      const { services } = get().repos;
+      const owner = `owner-${tag()}`;
+      const created: ServiceRecord[] = [];
+      for (let i = 0; i < 5; i++) created.push(await newService(owner));
+      await newService();
+      const ids = created.map((s) => s.id);
+      expect(ids[0]).toBeGreaterThanOrEqual(1);
+      expect([...ids].sort((a, b) => a - b)).toEqual(ids);
+      expect(await services.get(ids[0]!)).toEqual(created[0]);
+      expect(created[0]).toMatchObject({ owner, delegates: ['d1', 'd2'], minItemGas: 10n, minMemoGas: 2n ** 63n - 1n });
+      expect(await services.get(2_000_000_000)).toBeNull();
+
+      const seen: number[] = [];
+      let afterId: number | undefined;
+      for (;;) {
+        const page = await services.list({ owner, limit: 2, ...(afterId === undefined ? {} : { afterId }) });
+        if (page.length === 0) break;
+        seen.push(...page.map((s) => s.id));
+        afterId = page[page.length - 1]!.id;
+      }
+      expect(seen).toEqual(ids);
+      expect((await services.list({ limit: 1000 })).length).toBeGreaterThanOrEqual(6);
+      await expectDomainError(services.create({ codeHash: hash(), owner, delegates: [], minItemGas: 0n, minMemoGas: 0n }), 'unknown_preimage');
+      await expectDomainError(services.create({ codeHash: created[0]!.codeHash, owner, delegates: [], minItemGas: 2n ** 63n, minMemoGas: 0n }), 'invalid_request');
+    });
+
+    it('reads storage by key and as a snapshot keyed by 0x hex', async () => {
+      const { serviceStorage, accumulations } = get().repos;
+      const s = await newService();
+      const pkg = await newPackage([s.id]);
+      const rep = await newReport(pkg);
+      expect(await serviceStorage.getStorage(s.id, bytes('a'))).toBeNull();
+      expect((await serviceStorage.storageSnapshot(s.id)).size).toBe(0);
+      await accumulations.applyOnce({
+        reportHash: rep,
+        packageHash: pkg,
+        serviceId: s.id,
+        run: async () => ({
+          status: 'ok',
+          gasUsed: 1n,
+          writes: [
+            { key: bytes('a'), value: new Uint8Array([1, 2, 3]) },
+            { key: new Uint8Array([0, 255]), value: new Uint8Array() },
+          ],
+        }),
+      });
+      expect(await serviceStorage.getStorage(s.id, bytes('a'))).toEqual(new Uint8Array([1, 2, 3]));
+      const snap = await serviceStorage.storageSnapshot(s.id);
+      expect([...snap.entries()]).toEqual([
+        ['0x00ff', new Uint8Array()],
+        ['0x61', new Uint8Array([1, 2, 3])],
+      ]);
+    });
+  });
+
+  describe('WorkPackageRepository', () => {
+    it('inserts idempotently and round-trips the encoding', async () => {
+      const { workPackages } = get().repos;
+      const s = await newService();
+      const h = hash();
+      const encoded = randomBytes(1000);
+      const first = await workPackages.insertIfAbsent({ hash: h, encoded, serviceIds: [s.id, s.id + 1], submittedBy: 'carol' });
+      expect(first.created).toBe(true);
+      expect(first.row).toMatchObject({ hash: h, serviceIds: [s.id, s.id + 1], submittedBy: 'carol', status: 'pending', reportHash: null, accumulatedAt: null });
+      const again = await workPackages.insertIfAbsent({ hash: h, encoded: new Uint8Array([9]), serviceIds: [1], submittedBy: 'mallory' });
+      expect(again.created).toBe(false);
+      expect(again.row).toEqual(first.row);
+      expect(Buffer.from((await workPackages.get(h))!.encoded).equals(encoded)).toBe(true);
+      expect(await workPackages.get(hash())).toBeNull();
+    });
+
+    it('transitions by compare-and-set and sets report hash, error and accumulated_at', async () => {
+      const { workPackages } = get().repos;
+      const s = await newService();
+      const h = await newPackage([s.id]);
+      const rh = hash();
+      expect(await workPackages.transition(h, ['attesting'], 'attested')).toBe(false);
+      expect(await workPackages.transition(h, ['pending'], 'refining')).toBe(true);
+      expect(await workPackages.transition(h, ['pending'], 'refining')).toBe(false);
+      expect(await workPackages.transition(h, ['refining'], 'attesting', { reportHash: rh })).toBe(true);
+      expect(await workPackages.transition(h, ['attesting'], 'attested')).toBe(true);
+      expect(await workPackages.transition(h, ['attested'], 'accumulating')).toBe(true);
+      expect(await workPackages.transition(h, ['accumulating'], 'accumulated')).toBe(true);
+      const row = (await workPackages.get(h))!;
+      expect(row).toMatchObject({ status: 'accumulated', reportHash: rh, errorCode: null });
+      expect(row.accumulatedAt).toBeInstanceOf(Date);
+      expect(row.updatedAt.getTime()).toBeGreaterThanOrEqual(row.createdAt.getTime());
+
+      const f = await newPackage([s.id]);
+      expect(await workPackages.transition(f, ['pending', 'refining'], 'failed', { errorCode: 'panic', errorMessage: 'guest trapped' })).toBe(true);
+      expect(await workPackages.get(f)).toMatchObject({ status: 'failed', errorCode: 'panic', errorMessage: 'guest trapped', accumulatedAt: null });
+      expect(await workPackages.transition(hash(), ['pending'], 'refining')).toBe(false);
+      await expectDomainError(workPackages.transition(f, ['nope' as WorkPackageStatus], 'failed'), 'invalid_request');
+    });
+
+    it('lets exactly one of concurrent transitions from the same state win', async () => {
+      const { workPackages } = get().repos;
+      const s = await newService();
+      for (let round = 0; round < 5; round++) {
+        const h = await newPackage([s.id]);
+        const results = await Promise.all(
+          Array.from({ length: 8 }, (_, i) => workPackages.transition(h, ['pending'], i % 2 === 0 ? 'refining' : 'failed')),
+        );
+        expect(results.filter(Boolean)).toHaveLength(1);
+        const winner = results.indexOf(true) % 2 === 0 ? 'refining' : 'failed';
+        expect((await workPackages.get(h))!.status).toBe(winner);
+      }
+    });
+
+    it('counts by status and in-flight packages per submitter, finds stale ones', async () => {
+      const { workPackages } = get().repos;
+      const s = await newService();
+      const submitter = `sub-${tag()}`;
+      const before = await workPackages.countByStatus();
+      const a = await newPackage([s.id], submitter);
+      const b = await newPackage([s.id], submitter);
+      const c = await newPackage([s.id], submitter);
+      await workPackages.transition(b, ['pending'], 'refining');
+      await workPackages.transition(c, ['pending'], 'failed');
+      const after = await workPackages.countByStatus();
+      expect(Object.keys(after).sort()).toEqual(['accumulated', 'accumulating', 'attested', 'attesting', 'disputed', 'failed', 'pending', 'refining']);
+      expect(after.pending - before.pending).toBe(1);
+      expect(after.refining - before.refining).toBe(1);
+      expect(after.failed - before.failed).toBe(1);
+      expect(await workPackages.countPendingBySubmitter(submitter)).toBe(2);
+      expect(await workPackages.countPendingBySubmitter(`sub-${tag()}`)).toBe(0);
+
+      const stale = await workPackages.findStale(['pending', 'refining'], 0, 1000);
+      expect(stale.map((p) => p.hash)).toEqual(expect.arrayContaining([a, b]));
+      expect(stale.map((p) => p.hash)).not.toContain(c);
+      for (let i = 1; i < stale.length; i++) expect(stale[i]!.updatedAt.getTime()).toBeGreaterThanOrEqual(stale[i - 1]!.updatedAt.getTime());
+      expect((await workPackages.findStale(['pending', 'refining'], 3_600_000, 1000)).map((p) => p.hash)).not.toContain(a);
+    });
+
+    it('pages by service under concurrent inserts without skipping or repeating', async () => {
+      const { workPackages } = get().repos;
+      const s = await newService();
+      const other = await newService();
+      const initial = new Set<string>();
+      for (let i = 0; i < 30; i++) initial.add(await newPackage(i % 3 === 0 ? [other.id, s.id] : [s.id]));
+      await newPackage([other.id]);
+      const refined = [...initial][4]!;
+      await workPackages.transition(refined, ['pending'], 'refining');
+
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      for (;;) {
+        const [page] = await Promise.all([
+          workPackages.listByService(s.id, { limit: 7, ...(cursor === undefined ? {} : { cursor }) }),
+          newPackage([s.id]),
+          newPackage([s.id]),
+        ]);
+        pages++;
+        seen.push(...page.items.map((p) => p.hash));
+        for (const it of page.items) expect(it.serviceIds).toContain(s.id);
+        if (!page.nextCursor) break;
+        cursor = page.nextCursor;
+      }
+      expect(new Set(seen).size).toBe(seen.length);
+      for (const h of initial) expect(seen).toContain(h);
+      expect(pages).toBeGreaterThanOrEqual(5);
+
+      const onlyRefining = await workPackages.listByService(s.id, { status: 'refining', limit: 10 });
+      expect(onlyRefining).toEqual({ items: [expect.objectContaining({ hash: refined, status: 'refining' })], nextCursor: null });
+      await expectDomainError(workPackages.listByService(s.id, { cursor: 'garbage', limit: 5 }), 'invalid_request');
+      await expect(workPackages.listByService(s.id, { limit: 0 })).rejects.toBeInstanceOf(RangeError);
+    });
+  });
+
+  describe('WorkReportRepository, AttesterRepository, AttestationRepository', () => {
+    it('stores reports once and lists them per package', async () => {
+      const { workReports } = get().repos;
+      const s = await newService();
+      const pkg = await newPackage([s.id]);
+      const r1 = await newReport(pkg);
+      const r2 = await newReport(pkg);
+      expect(await workReports.insertIfAbsent({ reportHash: r1, packageHash: pkg, encoded: bytes('other'), engine: 'x' })).toEqual({ created: false });
+      expect(await workReports.get(r1)).toMatchObject({ reportHash: r1, packageHash: pkg, encoded: bytes(r1), engine: 'test-engine/1/1' });
+      expect((await workReports.listByPackage(pkg)).map((r) => r.reportHash).sort()).toEqual([r1, r2].sort());
+      expect(await workReports.get(hash())).toBeNull();
+      await expect(workReports.insertIfAbsent({ reportHash: hash(), packageHash: hash(), encoded: bytes('x'), engine: 'x' })).rejects.toMatchObject({ code: '23503' });
+    });
+
+    it('registers attesters, counts distinct signers and detects conflicting reports', async () => {
+      const { attesters, attestations } = get().repos;
+      const base = 1000 + Math.floor(Math.random() * 1_000_000) * 4;
+      const keys = [hash(), hash(), hash(), hash()];
+      for (let i = 0; i < 4; i++) await attesters.upsert(base + i, keys[i]!);
+      const rekey = hash();
+      expect(await attesters.upsert(base + 3, rekey)).toMatchObject({ index: base + 3, publicKey: rekey });
+      await expectDomainError(attesters.upsert(base + 2, keys[0]!), 'conflict');
+      await expectDomainError(attesters.upsert(base + 2, '0x00'), 'invalid_hex');
+      const listed = (await attesters.list()).filter((a) => a.index >= base && a.index < base + 4);
+      expect(listed.map((a) => [a.index, a.publicKey])).toEqual([
+        [base, keys[0]],
+        [base + 1, keys[1]],
+        [base + 2, keys[2]],
+        [base + 3, rekey],
+      ]);
+
+      const s = await newService();
+      const pkg = await newPackage([s.id]);
+      const good = await newReport(pkg);
+      const bad = await newReport(pkg);
+      const signature = sig();
+      expect(await attestations.insertIfAbsent({ reportHash: good, attesterIndex: base, packageHash: pkg, signature })).toEqual({ created: true });
+      expect(await attestations.insertIfAbsent({ reportHash: good, attesterIndex: base, packageHash: pkg, signature: sig() })).toEqual({ created: false });
+      await attestations.insertIfAbsent({ reportHash: good, attesterIndex: base + 1, packageHash: pkg, signature: sig() });
+      await attestations.insertIfAbsent({ reportHash: bad, attesterIndex: base + 2, packageHash: pkg, signature: sig() });
+      expect(await attestations.countDistinctSigners(good)).toBe(2);
+      expect(await attestations.countDistinctSigners(hash())).toBe(0);
+      const list = await attestations.listByReport(good);
+      expect(list.map((a) => a.attesterIndex)).toEqual([base, base + 1]);
+      expect(list[0]).toMatchObject({ reportHash: good, packageHash: pkg, signature });
+      expect(await attestations.reportHashesForPackage(pkg)).toEqual([
+        { reportHash: good, signers: 2 },
+        { reportHash: bad, signers: 1 },
+      ]);
+      await expectDomainError(attestations.insertIfAbsent({ reportHash: good, attesterIndex: base, packageHash: pkg, signature: '0xab' }), 'invalid_hex');
+    });
+  });
+
+  describe('AccumulationRepository', () => {
+    const counterKey = bytes('counter');
+    const readCounter = (m: Map<string, Uint8Array>): number => {
+      const v = m.get('0x' + Buffer.from(counterKey).toString('hex'));
+      return v ? Buffer.from(v).readUInt32BE(0) : 0;
+    };
+    const counterValue = (n: number): Uint8Array => {
+      const b = Buffer.alloc(4);
+      b.writeUInt32BE(n);
+      return new Uint8Array(b);
+    };
+
+    it('applies a report once when called 5 times concurrently', async () => {
+      const { accumulations, serviceStorage } = get().repos;
+      const s = await newService();
+      const pkg = await newPackage([s.id]);
+      const rep = await newReport(pkg);
+      let runs = 0;
+      const results = await Promise.all(
+        Array.from({ length: 5 }, () =>
+          accumulations.applyOnce({
+            reportHash: rep,
+            packageHash: pkg,
+            serviceId: s.id,
+            run: async (storage) => {
+              runs++;
+              await new Promise((r) => setTimeout(r, 20));
+              return { status: 'ok', gasUsed: 123n, writes: [{ key: counterKey, value: counterValue(readCounter(storage) + 1) }] };
+            },
+          }),
+        ),
+      );
+      expect(runs).toBe(1);
+      expect(results.filter((r) => r.applied)).toHaveLength(1);
+      expect(results).toEqual(expect.arrayContaining([{ applied: false, status: 'ok' }]));
+      expect(readCounter(await serviceStorage.storageSnapshot(s.id))).toBe(1);
+      const rows = await get().ds.query('SELECT status, gas_used FROM accumulation WHERE service_id = $1', [s.id]);
+      expect(rows).toEqual([{ status: 'ok', gas_used: '123' }]);
+    });
+
+    it('serializes different reports of one service (no lost update on a counter)', async () => {
+      const { accumulations, serviceStorage } = get().repos;
+      const s = await newService();
+      const pkg = await newPackage([s.id]);
+      const reports: string[] = [];
+      for (let i = 0; i < 8; i++) reports.push(await newReport(pkg));
+      let inside = 0;
+      let maxInside = 0;
+      const results = await Promise.all(
+        reports.map((rep) =>
+          accumulations.applyOnce({
+            reportHash: rep,
+            packageHash: pkg,
+            serviceId: s.id,
+            run: async (storage) => {
+              inside++;
+              maxInside = Math.max(maxInside, inside);
+              const n = readCounter(storage);
+              await new Promise((r) => setTimeout(r, 10));
+              inside--;
+              return { status: 'ok', gasUsed: 1n, writes: [{ key: counterKey, value: counterValue(n + 1) }] };
+            },
+          }),
+        ),
+      );
+      expect(results.every((r) => r.applied)).toBe(true);
+      expect(maxInside).toBe(1);
+      expect(readCounter(await serviceStorage.storageSnapshot(s.id))).toBe(8);
+    });
+
+    it('rolls back everything when run throws, applies on retry, deletes null writes', async () => {
+      const { accumulations, serviceStorage } = get().repos;
+      const s = await newService();
+      const pkg = await newPackage([s.id]);
+      const r1 = await newReport(pkg);
+      const r2 = await newReport(pkg);
+      await accumulations.applyOnce({
+        reportHash: r1,
+        packageHash: pkg,
+        serviceId: s.id,
+        run: async () => ({ status: 'ok', gasUsed: 0n, writes: [{ key: bytes('keep'), value: bytes('1') }, { key: bytes('drop'), value: bytes('2') }] }),
+      });
+      const boom = new Error('guest exploded');
+      await expect(
+        accumulations.applyOnce({
+          reportHash: r2,
+          packageHash: pkg,
+          serviceId: s.id,
+          run: async () => {
+            throw boom;
+          },
+        }),
+      ).rejects.toBe(boom);
+      expect([...(await serviceStorage.storageSnapshot(s.id)).keys()].sort()).toEqual(['0x64726f70', '0x6b656570']);
+      const retried = await accumulations.applyOnce({
+        reportHash: r2,
+        packageHash: pkg,
+        serviceId: s.id,
+        run: async (storage) => {
+          expect(storage.size).toBe(2);
+          return { status: 'panic', gasUsed: 5n, writes: [{ key: bytes('drop'), value: null }] };
+        },
+      });
+      expect(retried).toEqual({ applied: true, status: 'panic' });
+      expect(await serviceStorage.getStorage(s.id, bytes('drop'))).toBeNull();
+      expect(await serviceStorage.getStorage(s.id, bytes('keep'))).toEqual(bytes('1'));
+      await expectDomainError(
+        accumulations.applyOnce({ reportHash: r2, packageHash: pkg, serviceId: 2_000_000_000, run: async () => ({ status: 'ok', gasUsed: 0n, writes: [] }) }),
+        'unknown_service',
+      );
+    });
+  });
+
+  describe('AuditLogRepository', () => {
+    it('appends and pages newest first', async () => {
+      const { auditLog } = get().repos;
+      const action = `act-${tag()}`;
+      const token = hash();
+      const appended = [];
+      for (let i = 0; i < 5; i++) {
+        appended.push(await auditLog.append({ actorTokenHash: i === 0 ? null : token, action, target: `t${i}`, outcome: 'ok', details: { i, nested: [true, null] } }));
+      }
+      expect(appended[1]).toMatchObject({ actorTokenHash: token, action, target: 't1', outcome: 'ok', details: { i: 1, nested: [true, null] } });
+      const seen: string[] = [];
+      let beforeId: string | undefined;
+      for (;;) {
+        const page = await auditLog.list({ action, limit: 2, ...(beforeId === undefined ? {} : { beforeId }) });
+        if (page.length === 0) break;
+        seen.push(...page.map((e) => e.id));
+        beforeId = page[page.length - 1]!.id;
+      }
+      expect(seen).toEqual(appended.map((e) => e.id).reverse());
+      await expectDomainError(auditLog.list({ beforeId: 'x', limit: 1 }), 'invalid_request');
+    });
+  });
+
+  afterAll(async () => {
+    if (ctx?.ds.isInitialized) await ctx.ds.destroy();
+  });
+
+  return get;
+}
