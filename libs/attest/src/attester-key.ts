@@ -12,9 +12,14 @@ export interface AttesterKey {
 // DER prefix of an Ed25519 SubjectPublicKeyInfo; the raw 32-byte key follows (RFC 8410).
 const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 
-/** Raw 32-byte public key of an Ed25519 KeyObject. */
+/**
+ * Raw 32-byte public key of an Ed25519 KeyObject (private or public).
+ * @throws Error when the key is not Ed25519.
+ */
 export function rawPublicKey(key: crypto.KeyObject): Uint8Array {
-  const der = crypto.createPublicKey(key).export({ format: 'der', type: 'spki' });
+  if (key.asymmetricKeyType !== 'ed25519') throw new Error(`expected an Ed25519 key, got ${key.asymmetricKeyType ?? key.type}`);
+  const pub = key.type === 'public' ? key : crypto.createPublicKey(key);
+  const der = pub.export({ format: 'der', type: 'spki' });
   return new Uint8Array(der.subarray(SPKI_ED25519_PREFIX.length));
 }
 
@@ -25,24 +30,39 @@ export function publicKeyFromRaw(raw: Uint8Array): crypto.KeyObject {
 }
 
 /**
- * Loads attester keys `attester-<i>.pem` (PKCS#8) for the given indexes from `dir`, creating
- * missing ones (mode 0600) so they persist across restarts. Keys are never logged.
+ * Loads attester keys `attester-<i>.pem` (PKCS#8 PEM) for the given indexes from `dir`, creating
+ * missing ones (file mode 0600, directory 0700 when created) so they persist across restarts.
+ * Creation is create-if-absent (hard link of a fully written temp file), so processes starting
+ * together on a shared `dir` all end up with the key on disk, never one each. Keys are never logged.
  * @throws on unreadable or non-Ed25519 key files.
  */
 export function loadOrCreateAttesterKeys(dir: string, indexes: readonly number[]): AttesterKey[] {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   return indexes.map((index) => {
     const file = path.join(dir, `attester-${index}.pem`);
-    let privateKey: crypto.KeyObject;
-    if (fs.existsSync(file)) {
-      privateKey = crypto.createPrivateKey(fs.readFileSync(file));
-      if (privateKey.asymmetricKeyType !== 'ed25519') throw new Error(`${file} is not an Ed25519 key`);
-    } else {
-      privateKey = crypto.generateKeyPairSync('ed25519').privateKey;
-      const tmp = `${file}.${process.pid}.tmp`;
-      fs.writeFileSync(tmp, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
-      fs.renameSync(tmp, file);
-    }
+    if (!fs.existsSync(file)) createKeyFileIfAbsent(file);
+    const privateKey = crypto.createPrivateKey(fs.readFileSync(file));
+    if (privateKey.asymmetricKeyType !== 'ed25519') throw new Error(`${file} is not an Ed25519 key`);
     return { index, privateKey, publicKey: rawPublicKey(privateKey) };
   });
+}
+
+/** Writes a new Ed25519 key to `file` unless one appeared meanwhile (EEXIST keeps the existing one). */
+function createKeyFileIfAbsent(file: string): void {
+  const pem = crypto.generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' });
+  const tmp = `${file}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`;
+  const fd = fs.openSync(tmp, 'wx', 0o600);
+  try {
+    fs.writeFileSync(fd, pem);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  try {
+    fs.linkSync(tmp, file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
 }

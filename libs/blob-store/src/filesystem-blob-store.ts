@@ -8,9 +8,10 @@ import type { BlobStore, PutResult } from './blob-store.port';
 const HASH_RE = /^0x[0-9a-f]{64}$/;
 
 /**
- * Filesystem driver: blobs live at `<dir>/<first two hex>/<hash>`. Writes go to a temp file in
- * `<dir>/tmp`, are hashed while streaming, fsynced, then renamed into place, so a crash never
- * leaves a partial blob under a valid name.
+ * Filesystem driver: blobs live at `<dir>/<first two hex>/<hash>` (hash = `0x` + 64 lowercase hex).
+ * Writes go to a temp file in `<dir>/tmp`, are hashed while streaming, fsynced, then linked into
+ * place, so a crash never leaves a partial blob under a valid name (a crash can leave a temp file
+ * behind in `<dir>/tmp`).
  */
 export class FilesystemBlobStore implements BlobStore {
   readonly tier = 'fs' as const;
@@ -24,13 +25,24 @@ export class FilesystemBlobStore implements BlobStore {
     return path.join(this.dir, hash.slice(2, 4), hash);
   }
 
+  /**
+   * Streams `body` to a temp file while hashing it (Blake2b-256), then publishes it under `hash`
+   * only if the digest matches. Publishing is create-if-absent (hard link), so of concurrent puts
+   * of the same bytes exactly one reports `created: true` and the file is never replaced.
+   * Requires `initHashing()` from `@jam/domain` to have resolved.
+   * @throws DomainError('invalid_hex') for a malformed hash; DomainError('payload_too_large') as
+   *   soon as more than `opts.maxBytes` bytes arrive (the body is not read further);
+   *   DomainError('hash_mismatch') when the digest differs. Nothing is left on disk on any error.
+   * @throws RangeError when `opts.maxBytes` is not an integer >= 0.
+   */
   async put(hash: string, body: AsyncIterable<Uint8Array>, opts: { maxBytes: number }): Promise<PutResult> {
     const final = this.pathOf(hash);
+    if (!Number.isSafeInteger(opts.maxBytes) || opts.maxBytes < 0) throw new RangeError(`maxBytes must be an integer >= 0, got ${opts.maxBytes}`);
     const tmp = path.join(this.dir, 'tmp', `${hash.slice(2, 18)}.${randomBytes(6).toString('hex')}`);
     const hasher = createBlake2b256();
-    const handle = await fsp.open(tmp, 'w', 0o600);
+    const handle = await fsp.open(tmp, 'wx', 0o600);
     let length = 0;
-    let done = false;
+    let closed = false;
     try {
       for await (const chunk of body) {
         length += chunk.length;
@@ -38,7 +50,8 @@ export class FilesystemBlobStore implements BlobStore {
           throw new DomainError('payload_too_large', `preimage exceeds max_preimage_bytes (${opts.maxBytes} bytes)`, { max_bytes: opts.maxBytes });
         }
         hasher.update(chunk);
-        await handle.write(chunk);
+        // FileHandle.write may write fewer bytes than asked; loop until the chunk is on disk.
+        for (let off = 0; off < chunk.length; ) off += (await handle.write(chunk, off, chunk.length - off)).bytesWritten;
       }
       const actual = toHex(hasher.digest());
       if (actual !== hash) {
@@ -46,19 +59,14 @@ export class FilesystemBlobStore implements BlobStore {
       }
       await handle.sync();
       await handle.close();
-      done = true;
-      if (fs.existsSync(final)) {
-        await fsp.rm(tmp, { force: true });
-        return { created: false, length };
-      }
+      closed = true;
       await fsp.mkdir(path.dirname(final), { recursive: true });
-      await fsp.rename(tmp, final);
-      return { created: true, length };
+      const created = await publish(tmp, final);
+      if (created) await syncDir(path.dirname(final));
+      return { created, length };
     } finally {
-      if (!done) {
-        await handle.close().catch(() => undefined);
-        await fsp.rm(tmp, { force: true });
-      }
+      if (!closed) await handle.close().catch(() => undefined);
+      await fsp.rm(tmp, { force: true });
     }
   }
 
@@ -92,5 +100,35 @@ export class FilesystemBlobStore implements BlobStore {
 
   async delete(hash: string): Promise<void> {
     await fsp.rm(this.pathOf(hash), { force: true });
+  }
+}
+
+/**
+ * Makes the verified temp file visible as `final` unless a blob is already there. Returns true
+ * when this call created it. Uses link(2), which fails with EEXIST instead of replacing; falls
+ * back to an exists-check + rename on filesystems without hard links.
+ */
+async function publish(tmp: string, final: string): Promise<boolean> {
+  try {
+    await fsp.link(tmp, final);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw err;
+  }
+  if (fs.existsSync(final)) return false;
+  await fsp.rename(tmp, final);
+  return true;
+}
+
+/** fsync of a directory, so a new entry survives a crash (best effort: not every platform allows it). */
+async function syncDir(dir: string): Promise<void> {
+  const handle = await fsp.open(dir, 'r').catch(() => undefined);
+  if (handle === undefined) return;
+  try {
+    await handle.sync().catch(() => undefined);
+  } finally {
+    await handle.close();
   }
 }

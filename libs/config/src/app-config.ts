@@ -55,8 +55,10 @@ export class ConfigError extends Error {
 
 /**
  * Parses and validates settings from an environment map (defaults to `process.env`; this lib is
- * the only reader of the environment). Returns a frozen `AppConfig`.
- * @throws ConfigError naming each bad variable and why.
+ * the only reader of the environment). Relative paths resolve against `cwd`. Returns a deeply
+ * frozen `AppConfig`.
+ * @throws ConfigError listing every bad variable and why (values of sensitive settings are
+ *   shown as `<redacted>`); cross-setting rules are checked for the settings that parsed.
  */
 export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env, cwd: string = process.cwd()): AppConfig {
   const problems: string[] = [];
@@ -73,32 +75,41 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       parsed[key] = result.data;
     }
   }
-  if (problems.length > 0) throw new ConfigError(problems);
+  const ok = (key: SettingKey): boolean => key in parsed;
   const p = parsed as Parsed;
 
   const roles: AppRole[] = [];
-  for (const r of p.roles) {
-    if (r === 'all') roles.push(...APP_ROLES);
-    else if ((APP_ROLES as readonly string[]).includes(r)) roles.push(r as AppRole);
-    else problems.push(`JAM_ROLES: unknown role "${r}" (expected all or ${APP_ROLES.join(', ')})`);
+  if (ok('roles')) {
+    for (const r of p.roles) {
+      if (r === 'all') roles.push(...APP_ROLES);
+      else if ((APP_ROLES as readonly string[]).includes(r)) roles.push(r as AppRole);
+      else problems.push(`JAM_ROLES: unknown role "${r}" (expected all or ${APP_ROLES.join(', ')})`);
+    }
+    if (p.roles.length === 0) problems.push('JAM_ROLES: no role given (expected all or a comma list of roles)');
   }
-  if (p.attestation_threshold > p.attesters) {
+  if (ok('attesters') && ok('attestation_threshold') && p.attestation_threshold > p.attesters) {
     problems.push(`JAM_ATTESTATION_THRESHOLD=${p.attestation_threshold} exceeds JAM_ATTESTERS=${p.attesters}`);
   }
-  const allowedTokenDigests: Record<string, string> = {};
-  for (const entry of p.allowed_tokens ?? []) {
+  // Null prototype: a principal named `__proto__` or `constructor` is data, never an inherited member.
+  const allowedTokenDigests: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [i, entry] of (ok('allowed_tokens') ? (p.allowed_tokens ?? []) : []).entries()) {
+    // Never echo the entry: it is a credential digest.
     const m = /^([A-Za-z0-9_.@-]{1,64})=([0-9a-fA-F]{64})$/.exec(entry);
-    if (!m) problems.push('JAM_ALLOWED_TOKENS: each entry must be principal=<64 hex sha256 of the token>');
+    if (!m) problems.push(`JAM_ALLOWED_TOKENS: entry ${i + 1} must be principal=<64 hex sha256 of the token>`);
+    else if (m[1]! in allowedTokenDigests) problems.push(`JAM_ALLOWED_TOKENS: principal "${m[1]}" is listed twice`);
     else allowedTokenDigests[m[1]!] = m[2]!.toLowerCase();
   }
   const attesterIndexes: number[] = [];
-  for (const s of p.attester_indexes ?? Array.from({ length: p.attesters }, (_, i) => String(i))) {
-    const n = Number(s);
-    if (!Number.isInteger(n) || n < 0 || n >= p.attesters) problems.push(`JAM_ATTESTER_INDEXES: "${s}" is not an attester index below ${p.attesters}`);
-    else attesterIndexes.push(n);
+  if (ok('attesters') && ok('attester_indexes')) {
+    for (const s of p.attester_indexes ?? Array.from({ length: p.attesters }, (_, i) => String(i))) {
+      const n = /^\d+$/.test(s) ? Number(s) : NaN;
+      if (!Number.isSafeInteger(n) || n >= p.attesters) problems.push(`JAM_ATTESTER_INDEXES: "${s}" is not an attester index below ${p.attesters}`);
+      else if (attesterIndexes.includes(n)) problems.push(`JAM_ATTESTER_INDEXES: ${n} is listed twice`);
+      else attesterIndexes.push(n);
+    }
   }
   const embedded = p.database_url === undefined && p.redis_url === undefined;
-  if (!embedded && (p.database_url === undefined || p.redis_url === undefined)) {
+  if (ok('database_url') && ok('redis_url') && !embedded && (p.database_url === undefined || p.redis_url === undefined)) {
     problems.push('DATABASE_URL and REDIS_URL must be set together (production) or both left unset (embedded)');
   }
   if (problems.length > 0) throw new ConfigError(problems);
@@ -112,13 +123,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     databaseUrl: p.database_url,
     redisUrl: p.redis_url,
     queuePrefix: p.queue_prefix,
-    roles: [...new Set(roles)],
+    roles: Object.freeze([...new Set(roles)]),
     authRequired: p.auth_required,
-    allowedTokenDigests,
+    allowedTokenDigests: Object.freeze(allowedTokenDigests),
     allowedTokensFile: p.allowed_tokens_file === undefined ? undefined : path.resolve(cwd, p.allowed_tokens_file),
     attesters: p.attesters,
     attestationThreshold: p.attestation_threshold,
-    attesterIndexes,
+    attesterIndexes: Object.freeze(attesterIndexes),
     keysDir: path.resolve(dataDir, p.keys_dir ?? 'keys'),
     blobDir: path.resolve(dataDir, p.blob_dir ?? 'blobs'),
     maxPreimageBytes: p.max_preimage_bytes,
@@ -136,13 +147,31 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   return Object.freeze(config);
 }
 
-/** A copy of the config safe to log: URLs with credentials and token digests redacted. */
+/**
+ * A copy of the config safe to log: user info of URLs and credential-like query parameters
+ * (`password`, `secret`, `token`, `key` in the name) replaced by `<redacted>`, token digests
+ * reduced to the principal names. An unparsable URL is redacted whole.
+ */
 export function redactConfig(config: AppConfig): Record<string, unknown> {
-  const redactUrl = (u?: string) => (u === undefined ? undefined : u.replace(/\/\/[^@/]*@/, '//<redacted>@'));
   return {
     ...config,
     databaseUrl: redactUrl(config.databaseUrl),
     redisUrl: redactUrl(config.redisUrl),
     allowedTokenDigests: Object.keys(config.allowedTokenDigests),
   };
+}
+
+function redactUrl(u: string | undefined): string | undefined {
+  if (u === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(u);
+  } catch {
+    return '<redacted>';
+  }
+  const auth = url.username !== '' || url.password !== '' ? '<redacted>@' : '';
+  const query = [...url.searchParams]
+    .map(([k, v]) => `${encodeURIComponent(k)}=${/pass|secret|token|key/i.test(k) ? '<redacted>' : encodeURIComponent(v)}`)
+    .join('&');
+  return `${url.protocol}//${auth}${url.host}${url.pathname}${query === '' ? '' : `?${query}`}`;
 }

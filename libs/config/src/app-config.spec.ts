@@ -1,0 +1,220 @@
+import { APP_ROLES, ConfigError, loadConfig, redactConfig, type AppConfig } from './app-config';
+import { SETTINGS } from './config.schema';
+
+const CWD = '/srv/jam';
+const DIGEST_A = 'a'.repeat(64);
+const DIGEST_B = 'B'.repeat(64);
+
+/** The ConfigError that `loadConfig(env)` throws (fails the test if it does not throw one). */
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env, CWD);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(Object.keys(env))}`);
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults with an empty environment (embedded mode)', () => {
+    const c = loadConfig({}, CWD);
+    expect({ ...c, allowedTokenDigests: { ...c.allowedTokenDigests } }).toEqual({
+      port: 8080,
+      host: '127.0.0.1',
+      dataDir: '/srv/jam/.jam-data',
+      mode: 'embedded',
+      databaseUrl: undefined,
+      redisUrl: undefined,
+      queuePrefix: 'jam',
+      roles: [...APP_ROLES],
+      authRequired: true,
+      allowedTokenDigests: {},
+      allowedTokensFile: undefined,
+      attesters: 3,
+      attestationThreshold: 2,
+      attesterIndexes: [0, 1, 2],
+      keysDir: '/srv/jam/.jam-data/keys',
+      blobDir: '/srv/jam/.jam-data/blobs',
+      maxPreimageBytes: 64 * 1024 * 1024,
+      maxPendingPackages: 1000,
+      rateLimitPerMinute: 600,
+      retentionDays: 30,
+      sandboxPoolSize: 2,
+      sandboxWallClockMs: 10_000,
+      refineConcurrency: 2,
+      accumulateConcurrency: 2,
+      reconcileIntervalMs: 15_000,
+      reconcileStaleMs: 30_000,
+      logLevel: 'info',
+    } satisfies AppConfig);
+  });
+
+  it('treats an empty string as unset', () => {
+    expect(loadConfig({ JAM_PORT: '', DATABASE_URL: '', REDIS_URL: '' }, CWD)).toMatchObject({ port: 8080, mode: 'embedded' });
+  });
+
+  it('parses values and resolves paths against cwd and the data dir', () => {
+    const c = loadConfig(
+      {
+        JAM_PORT: ' 9000 ',
+        JAM_AUTH_REQUIRED: 'No',
+        JAM_DATA_DIR: 'var/data',
+        JAM_KEYS_DIR: '/run/secrets/keys',
+        JAM_BLOB_DIR: 'b',
+        JAM_ALLOWED_TOKENS_FILE: 'tokens.txt',
+        JAM_LOG_LEVEL: 'debug',
+        JAM_MAX_PREIMAGE_BYTES: '1024',
+      },
+      CWD,
+    );
+    expect(c).toMatchObject({
+      port: 9000,
+      authRequired: false,
+      dataDir: '/srv/jam/var/data',
+      keysDir: '/run/secrets/keys',
+      blobDir: '/srv/jam/var/data/b',
+      allowedTokensFile: '/srv/jam/tokens.txt',
+      logLevel: 'debug',
+      maxPreimageBytes: 1024,
+    });
+  });
+
+  // Each bad value is reported under its variable name.
+  it.each([
+    ['JAM_PORT', 'http'],
+    ['JAM_PORT', '65536'],
+    ['JAM_PORT', '-1'],
+    ['JAM_PORT', '80.5'],
+    ['JAM_QUEUE_PREFIX', 'jam:prod'],
+    ['JAM_AUTH_REQUIRED', 'maybe'],
+    ['JAM_ATTESTERS', '0'],
+    ['JAM_ATTESTATION_THRESHOLD', '0'],
+    ['JAM_MAX_PREIMAGE_BYTES', '0'],
+    ['JAM_MAX_PENDING_PACKAGES', '1e3'],
+    ['JAM_RATE_LIMIT_PER_MINUTE', 'lots'],
+    ['JAM_RETENTION_DAYS', '99999999'],
+    ['JAM_SANDBOX_POOL_SIZE', '65'],
+    ['JAM_SANDBOX_WALL_CLOCK_MS', '99'],
+    ['JAM_REFINE_CONCURRENCY', '0'],
+    ['JAM_ACCUMULATE_CONCURRENCY', '257'],
+    ['JAM_RECONCILE_INTERVAL_MS', '5'],
+    ['JAM_RECONCILE_STALE_MS', '-5'],
+    ['JAM_LOG_LEVEL', 'verbose'],
+    ['JAM_ROLES', 'gateway,scheduler'],
+    ['JAM_ROLES', ' , '],
+    ['JAM_ATTESTER_INDEXES', '3'],
+    ['JAM_ATTESTER_INDEXES', '-1'],
+    ['JAM_ATTESTER_INDEXES', '0,0'],
+    ['JAM_ATTESTER_INDEXES', 'one'],
+    ['JAM_ALLOWED_TOKENS', 'alice'],
+  ])('reports %s=%j by name', (name, value) => {
+    const err = configError({ [name]: value });
+    expect(err.problems).toHaveLength(1);
+    expect(err.problems[0]).toMatch(new RegExp(`^${name}[=:]`));
+    expect(err.message).toContain(name);
+  });
+
+  it('reports every bad variable at once, including cross-setting rules', () => {
+    const err = configError({ JAM_PORT: 'x', JAM_LOG_LEVEL: 'loud', JAM_ROLES: 'bogus', JAM_ATTESTERS: '2', JAM_ATTESTATION_THRESHOLD: '3', DATABASE_URL: 'postgres://db/jam' });
+    expect(err.problems.map((p) => p.split(/[=:]/)[0])).toEqual(['JAM_PORT', 'JAM_LOG_LEVEL', 'JAM_ROLES', 'JAM_ATTESTATION_THRESHOLD', 'DATABASE_URL and REDIS_URL must be set together (production) or both left unset (embedded)']);
+  });
+
+  it('never shows the value of a sensitive setting', () => {
+    const err = configError({
+      DATABASE_URL: 'mysql://admin:hunter2@db/jam',
+      REDIS_URL: 'http://:s3cr3t-redis@cache',
+      JAM_ALLOWED_TOKENS: `alice=${DIGEST_A},bob=hunter3-not-a-digest`,
+    });
+    expect(err.problems).toHaveLength(3);
+    expect(err.message).toContain('DATABASE_URL=<redacted>');
+    expect(err.message).toContain('REDIS_URL=<redacted>');
+    expect(err.message).toContain('JAM_ALLOWED_TOKENS: entry 2');
+    for (const secret of ['hunter2', 's3cr3t-redis', 'hunter3', DIGEST_A]) expect(err.message).not.toContain(secret);
+    for (const [key, def] of Object.entries(SETTINGS)) {
+      if (['database_url', 'redis_url', 'allowed_tokens'].includes(key)) expect(def.sensitive).toBe(true);
+    }
+  });
+
+  it('requires DATABASE_URL and REDIS_URL together; both give production mode', () => {
+    expect(configError({ DATABASE_URL: 'postgres://u:p@db/jam' }).problems).toEqual([
+      'DATABASE_URL and REDIS_URL must be set together (production) or both left unset (embedded)',
+    ]);
+    expect(configError({ REDIS_URL: 'redis://cache:6379' }).problems).toHaveLength(1);
+    const c = loadConfig({ DATABASE_URL: 'postgresql://u:p@db:5432/jam', REDIS_URL: 'rediss://cache:6380' }, CWD);
+    expect(c).toMatchObject({ mode: 'production', databaseUrl: 'postgresql://u:p@db:5432/jam', redisUrl: 'rediss://cache:6380' });
+  });
+
+  it('rejects a threshold above the number of attesters and accepts t = n', () => {
+    expect(configError({ JAM_ATTESTERS: '3', JAM_ATTESTATION_THRESHOLD: '4' }).problems).toEqual(['JAM_ATTESTATION_THRESHOLD=4 exceeds JAM_ATTESTERS=3']);
+    expect(loadConfig({ JAM_ATTESTERS: '3', JAM_ATTESTATION_THRESHOLD: '3' }, CWD).attestationThreshold).toBe(3);
+    expect(configError({ JAM_ATTESTERS: '1' }).problems).toEqual(['JAM_ATTESTATION_THRESHOLD=2 exceeds JAM_ATTESTERS=1']);
+  });
+
+  it('parses JAM_ROLES: a trimmed comma list, `all` expands, duplicates collapse', () => {
+    expect(loadConfig({ JAM_ROLES: ' gateway , janitor,' }, CWD).roles).toEqual(['gateway', 'janitor']);
+    expect(loadConfig({ JAM_ROLES: 'all' }, CWD).roles).toEqual([...APP_ROLES]);
+    expect(loadConfig({ JAM_ROLES: 'janitor,all,janitor' }, CWD).roles).toEqual(['janitor', 'gateway', 'refine-worker', 'attestation', 'accumulate-worker']);
+    expect(configError({ JAM_ROLES: 'Gateway' }).problems[0]).toContain('unknown role "Gateway"');
+  });
+
+  it('parses JAM_ALLOWED_TOKENS into principal -> lowercase digest', () => {
+    const c = loadConfig({ JAM_ALLOWED_TOKENS: ` alice=${DIGEST_A} , ci.bot@example=${DIGEST_B}` }, CWD);
+    expect(Object.entries(c.allowedTokenDigests)).toEqual([
+      ['alice', DIGEST_A],
+      ['ci.bot@example', DIGEST_B.toLowerCase()],
+    ]);
+    expect(configError({ JAM_ALLOWED_TOKENS: `alice=${DIGEST_A},alice=${DIGEST_B}` }).problems).toEqual(['JAM_ALLOWED_TOKENS: principal "alice" is listed twice']);
+    expect(configError({ JAM_ALLOWED_TOKENS: `alice=${DIGEST_A.slice(1)}` }).problems).toHaveLength(1);
+    expect(configError({ JAM_ALLOWED_TOKENS: `ali ce=${DIGEST_A}` }).problems).toHaveLength(1);
+  });
+
+  it('keeps principals named like Object members as plain data', () => {
+    const c = loadConfig({ JAM_ALLOWED_TOKENS: `__proto__=${DIGEST_A},constructor=${'c'.repeat(64)}` }, CWD);
+    expect(Object.keys(c.allowedTokenDigests)).toEqual(['__proto__', 'constructor']);
+    expect(c.allowedTokenDigests['__proto__']).toBe(DIGEST_A);
+    // Without the entries, no inherited member looks like a configured principal.
+    expect(loadConfig({}, CWD).allowedTokenDigests['constructor']).toBeUndefined();
+  });
+
+  it('serves selected attester indexes', () => {
+    expect(loadConfig({ JAM_ATTESTERS: '4', JAM_ATTESTER_INDEXES: '3, 1' }, CWD).attesterIndexes).toEqual([3, 1]);
+  });
+
+  it('returns a deeply frozen object', () => {
+    const c = loadConfig({ JAM_ALLOWED_TOKENS: `alice=${DIGEST_A}` }, CWD);
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(Object.isFrozen(c.roles)).toBe(true);
+    expect(Object.isFrozen(c.attesterIndexes)).toBe(true);
+    expect(Object.isFrozen(c.allowedTokenDigests)).toBe(true);
+    expect(() => {
+      (c as { port: number }).port = 1;
+    }).toThrow(TypeError);
+    expect(() => (c.roles as string[]).push('gateway')).toThrow(TypeError);
+    expect(() => {
+      (c.allowedTokenDigests as Record<string, string>)['mallory'] = DIGEST_B;
+    }).toThrow(TypeError);
+    expect(c.port).toBe(8080);
+  });
+});
+
+describe('redactConfig', () => {
+  const prod = (databaseUrl: string, redisUrl: string): AppConfig =>
+    loadConfig({ DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, JAM_ALLOWED_TOKENS: `alice=${DIGEST_A}` }, CWD);
+
+  it('hides URL credentials, credential query parameters and token digests', () => {
+    const r = redactConfig(prod('postgres://jam:pa@ss@db.internal:5432/jam?sslmode=require&password=hunter2', 'rediss://default:s3cr3t@cache:6380/0'));
+    expect(r['databaseUrl']).toBe('postgres://<redacted>@db.internal:5432/jam?sslmode=require&password=<redacted>');
+    expect(r['redisUrl']).toBe('rediss://<redacted>@cache:6380/0');
+    expect(r['allowedTokenDigests']).toEqual(['alice']);
+    const text = JSON.stringify(r);
+    for (const secret of ['pa@ss', 'ss@db', 'hunter2', 's3cr3t', 'jam:', DIGEST_A]) expect(text).not.toContain(secret);
+  });
+
+  it('leaves URLs without credentials readable and keeps the other settings', () => {
+    const r = redactConfig(prod('postgresql://db/jam', 'redis://cache:6379'));
+    expect(r['databaseUrl']).toBe('postgresql://db/jam');
+    expect(r['redisUrl']).toBe('redis://cache:6379');
+    expect(r['port']).toBe(8080);
+  });
+});
