@@ -1,1 +1,4 @@
-export {};
+export * from './job-queue.port';
+export * from './permanent-job.error';
+export * from './in-process.queue';
+export * from './bullmq.queue';

@@ -1,0 +1,17 @@
+/**
+ * WARNING: job names are stored with every queued job and select its payload schema.
+ * Renaming one strands the jobs already queued. A payload change gets a NEW versioned name
+ * (`refine-package.v2`) next to the old one until the old queue is drained.
+ */
+
+/** WARNING: see the file header. Refine one work package as one attester. */
+export const REFINE_PACKAGE_V1 = 'refine-package.v1' as const;
+/** WARNING: see the file header. Verify and count one attester's signature on a report. */
+export const VERIFY_ATTESTATION_V1 = 'verify-attestation.v1' as const;
+/** WARNING: see the file header. Accumulate one attested report. */
+export const ACCUMULATE_REPORT_V1 = 'accumulate-report.v1' as const;
+/** WARNING: see the file header. Janitor: re-enqueue work whose job is missing. */
+export const RECONCILE_V1 = 'reconcile.v1' as const;
+
+/** Every job name, in a stable order. */
+export const JOB_NAMES = [REFINE_PACKAGE_V1, VERIFY_ATTESTATION_V1, ACCUMULATE_REPORT_V1, RECONCILE_V1] as const;

@@ -1,0 +1,89 @@
+import {
+  ACCUMULATE_QUEUE,
+  ATTESTATION_QUEUE,
+  JANITOR_QUEUE,
+  MalformedJobError,
+  REFINE_PACKAGE_V1,
+  VERIFY_ATTESTATION_V1,
+  RECONCILE_V1,
+  accumulateJobId,
+  attestationJobId,
+  backoffDelayMs,
+  defaultJobOptions,
+  parseJob,
+  parseJobPayload,
+  refineJobId,
+  refineQueueName,
+} from './index';
+
+const H1 = `0x${'ab'.repeat(32)}`;
+const H2 = `0x${'01'.repeat(32)}`;
+const SIG = `0x${'cd'.repeat(64)}`;
+
+describe('queue names', () => {
+  it('names one refine queue per attester and rejects bad indexes', () => {
+    expect(refineQueueName(0)).toBe('refine-a0');
+    expect(refineQueueName(12)).toBe('refine-a12');
+    expect(() => refineQueueName(-1)).toThrow(RangeError);
+    expect(() => refineQueueName(1.5)).toThrow(RangeError);
+    expect([ATTESTATION_QUEUE, ACCUMULATE_QUEUE, JANITOR_QUEUE]).toEqual(['attestation', 'accumulate', 'janitor']);
+  });
+});
+
+describe('job ids', () => {
+  it('are deterministic, colon-free and reject non-canonical hashes', () => {
+    expect(refineJobId(H1, 3)).toBe(`refine-${H1}-a3`);
+    expect(attestationJobId(H1, 0)).toBe(`attest-${H1}-a0`);
+    expect(accumulateJobId(H2)).toBe(`accumulate-${H2}`);
+    for (const id of [refineJobId(H1, 3), attestationJobId(H1, 0), accumulateJobId(H2)]) expect(id).not.toContain(':');
+    expect(() => refineJobId(H1.toUpperCase().replace('0X', '0x'), 0)).toThrow(RangeError);
+    expect(() => accumulateJobId('0x1234')).toThrow(RangeError);
+  });
+});
+
+describe('parseJobPayload', () => {
+  it('accepts valid payloads', () => {
+    expect(parseJobPayload(REFINE_PACKAGE_V1, { package_hash: H1, attester_index: 2 })).toEqual({ package_hash: H1, attester_index: 2 });
+    expect(parseJobPayload(RECONCILE_V1, {})).toEqual({});
+    const job = parseJob(VERIFY_ATTESTATION_V1, { report_hash: H1, package_hash: H2, attester_index: 0, signature: SIG });
+    expect(job.name).toBe(VERIFY_ATTESTATION_V1);
+  });
+
+  it('throws a final MalformedJobError with the path of the bad field', () => {
+    let err: unknown;
+    try {
+      parseJobPayload(VERIFY_ATTESTATION_V1, { report_hash: H1, package_hash: H2, attester_index: 0, signature: '0xdead' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(MalformedJobError);
+    const m = err as MalformedJobError;
+    expect(m.path).toEqual(['signature']);
+    expect(m.final).toBe(true);
+    expect(m.code).toBe('malformed_job');
+    expect(m.message).toContain('payload.signature');
+  });
+
+  it('rejects unknown names, unknown keys, blobs and non-objects', () => {
+    expect(() => parseJobPayload('refine-package.v0', {})).toThrow(MalformedJobError);
+    expect(() => parseJobPayload(RECONCILE_V1, { blob: 'x' })).toThrow(MalformedJobError);
+    expect(() => parseJobPayload(REFINE_PACKAGE_V1, { package_hash: H1, attester_index: 1, code: 'AAAA' })).toThrow(MalformedJobError);
+    expect(() => parseJobPayload(REFINE_PACKAGE_V1, null)).toThrow(MalformedJobError);
+    expect(() => parseJobPayload(REFINE_PACKAGE_V1, { package_hash: H1, attester_index: -1 })).toThrow(/attester_index/);
+  });
+});
+
+describe('default job options', () => {
+  it('retry with exponential backoff and remove completed jobs', () => {
+    for (const q of [refineQueueName(0), ATTESTATION_QUEUE, ACCUMULATE_QUEUE, JANITOR_QUEUE]) {
+      const o = defaultJobOptions(q);
+      expect(o.attempts).toBeGreaterThan(1);
+      expect(o.backoff.type).toBe('exponential');
+      expect(o.removeOnComplete).toBe(true);
+      expect(o.removeOnFail.age).toBeGreaterThan(0);
+    }
+    expect(() => defaultJobOptions('refine')).toThrow(RangeError);
+    const o = defaultJobOptions(ACCUMULATE_QUEUE);
+    expect([1, 2, 3].map((n) => backoffDelayMs(o, n))).toEqual([1000, 2000, 4000]);
+  });
+});

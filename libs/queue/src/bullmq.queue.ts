@@ -1,0 +1,236 @@
+import { Queue, UnrecoverableError, Worker, createPostgresBackend, runMigrations, type Job } from 'bullmq';
+import { Client } from 'pg';
+import IORedis from 'ioredis';
+import { defaultJobOptions, type JobName, type JobOptionsPolicy, type JobPayload } from '@jam/queue-contracts';
+import type { JobHandler, JobQueue, JobQueueDriverOptions, QueueCounts } from './job-queue.port';
+import { isFinalJobError, toError } from './permanent-job.error';
+
+/**
+ * WARNING: the Redis key prefix is part of every queued job's keys. Changing it (or a deployment
+ * running with another one) strands the jobs already queued under the old prefix.
+ */
+export const DEFAULT_REDIS_PREFIX = 'jam';
+
+export interface BullMqQueueOptions extends JobQueueDriverOptions {
+  /** `redis://[user:pass@]host:port[/db]`. */
+  redisUrl: string;
+  /** Redis key prefix; default {@link DEFAULT_REDIS_PREFIX}. */
+  prefix?: string;
+  /** Called with a loud message when Redis may evict keys (maxmemory-policy not noeviction). */
+  onWarning?: (message: string) => void;
+  /** Optional queue-depth gauge: called after each completed/failed job of a consumed queue. */
+  onDepth?: (queue: string, counts: QueueCounts) => void;
+}
+
+export interface BullMqPostgresQueueOptions extends JobQueueDriverOptions {
+  /** `postgres://user@host:port/db`. */
+  databaseUrl: string;
+  /**
+   * WARNING: the schema holds every queued job; changing it strands them. On PGlite only
+   * `public` worked (NOTES.md).
+   */
+  schema: string;
+  /**
+   * Run BullMQ's schema migrations when a connection opens. Default `false`: migrations are an
+   * explicit deploy step ({@link migrateBullMqPostgresSchema}); without them every call fails
+   * with BullMQ's `SchemaMigrationRequiredError`.
+   */
+  migrate?: boolean;
+}
+
+/**
+ * Creates or upgrades BullMQ's tables in `schema` (idempotent; BullMQ takes an advisory lock).
+ * @returns the schema version after the call.
+ */
+export async function migrateBullMqPostgresSchema(opts: { databaseUrl: string; schema: string }): Promise<number> {
+  const client = new Client({ connectionString: opts.databaseUrl });
+  await client.connect();
+  try {
+    return await runMigrations(client, opts.schema);
+  } finally {
+    await client.end();
+  }
+}
+
+/** The parts of BullMQ's Queue/Worker this driver uses, identical across backends. */
+interface QueueLike {
+  add(name: string, data: unknown, opts: Record<string, unknown>): Promise<unknown>;
+  getJobState(jobId: string): Promise<string>;
+  getJobCounts(...types: Array<'waiting' | 'prioritized' | 'active' | 'delayed' | 'failed'>): Promise<Record<string, number>>;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  close(): Promise<void>;
+}
+interface WorkerLike {
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  on(event: 'completed' | 'failed', listener: () => void): unknown;
+  close(): Promise<void>;
+}
+interface Backend {
+  newQueue(name: string): QueueLike;
+  newWorker(name: string, processor: (job: Job) => Promise<void>, concurrency: number): WorkerLike;
+  /** Closes connections the driver owns, after every Queue and Worker is closed. */
+  dispose(): Promise<void>;
+}
+
+const QUEUED_STATES = new Set(['waiting', 'delayed', 'active', 'prioritized', 'waiting-children']);
+
+/**
+ * BullMQ on Redis, the production driver (DESIGN.md section 4). Queue calls use one shared
+ * connection that fails fast; each Worker gets its own connection with
+ * `maxRetriesPerRequest: null` as BullMQ requires. Lock renewal and stalled-job recovery keep
+ * BullMQ's defaults. At start it reads `maxmemory-policy` and warns through `onWarning`
+ * (default: `onError`) unless it is `noeviction`: an evicted job is a lost job.
+ */
+export function createBullMqQueue(opts: BullMqQueueOptions): JobQueue {
+  const onError = opts.onError ?? defaultOnError;
+  const prefix = opts.prefix ?? DEFAULT_REDIS_PREFIX;
+  const producer = new IORedis(opts.redisUrl, { lazyConnect: false });
+  producer.on('error', onError);
+  const workerConnections: IORedis[] = [];
+  const warn = opts.onWarning ?? ((message: string) => onError(new Error(message)));
+  void checkRedisEvictionPolicy(producer).then((message) => {
+    if (message !== undefined) warn(message);
+  });
+  const backend: Backend = {
+    newQueue: (name) => new Queue(name, { connection: producer, prefix }),
+    newWorker: (name, processor, concurrency) => {
+      const connection = new IORedis(opts.redisUrl, { maxRetriesPerRequest: null });
+      connection.on('error', onError);
+      workerConnections.push(connection);
+      return new Worker(name, processor, { connection, prefix, concurrency });
+    },
+    dispose: async () => {
+      await Promise.allSettled([producer, ...workerConnections].map((c) => c.quit()));
+    },
+  };
+  return new BullMqJobQueue(backend, opts, opts.onDepth);
+}
+
+/**
+ * BullMQ 6.7's PostgreSQL backend (no Redis). Same semantics as {@link createBullMqQueue};
+ * each Queue and Worker owns a small `pg` pool in `schema`, created by BullMQ's migrations.
+ */
+export function createBullMqPostgresQueue(opts: BullMqPostgresQueueOptions): JobQueue {
+  const connection = { connectionString: opts.databaseUrl, schema: opts.schema, max: 4, migrate: opts.migrate ?? false };
+  const backend: Backend = {
+    newQueue: (name) => new Queue(name, { connection }, createPostgresBackend),
+    newWorker: (name, processor, concurrency) => new Worker(name, processor, { connection, concurrency }, createPostgresBackend),
+    dispose: async () => undefined,
+  };
+  return new BullMqJobQueue(backend, opts);
+}
+
+/**
+ * Reads Redis `maxmemory-policy`. Returns a warning message unless it is `noeviction`
+ * (DESIGN.md section 4), or `undefined` when it is fine.
+ */
+export async function checkRedisEvictionPolicy(redis: IORedis): Promise<string | undefined> {
+  try {
+    const reply = (await redis.config('GET', 'maxmemory-policy')) as unknown;
+    const policy = Array.isArray(reply) ? String(reply[1]) : undefined;
+    if (policy === 'noeviction') return undefined;
+    return `WARNING: Redis maxmemory-policy is ${JSON.stringify(policy)}, not "noeviction": Redis may evict queued jobs under memory pressure. Set maxmemory-policy noeviction (DESIGN.md section 4).`;
+  } catch (err) {
+    return `WARNING: could not read Redis maxmemory-policy (${toError(err).message}); make sure it is "noeviction" (DESIGN.md section 4).`;
+  }
+}
+
+function defaultOnError(err: Error): void {
+  console.error('[jam/queue bullmq]', err);
+}
+
+class BullMqJobQueue implements JobQueue {
+  private readonly queues = new Map<string, QueueLike>();
+  private readonly workers = new Map<string, WorkerLike>();
+  private readonly policyFor: (queue: string) => JobOptionsPolicy;
+  private readonly onError: (err: Error) => void;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly backend: Backend,
+    opts: JobQueueDriverOptions,
+    private readonly onDepth?: (queue: string, counts: QueueCounts) => void,
+  ) {
+    this.policyFor = opts.jobOptions ?? defaultJobOptions;
+    this.onError = opts.onError ?? defaultOnError;
+  }
+
+  async enqueue<N extends JobName>(
+    queue: string,
+    name: N,
+    payload: JobPayload<N>,
+    opts: { jobId: string; delayMs?: number },
+  ): Promise<void> {
+    const policy = this.policyFor(queue);
+    // BullMQ returns the existing job for a jobId that still exists: that is the dedupe.
+    await this.queue(queue).add(name, payload, { ...policy, jobId: opts.jobId, delay: opts.delayMs ?? 0 });
+  }
+
+  async isQueued(queue: string, jobId: string): Promise<boolean> {
+    return QUEUED_STATES.has(await this.queue(queue).getJobState(jobId));
+  }
+
+  async counts(queue: string): Promise<QueueCounts> {
+    const c = await this.queue(queue).getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed');
+    return {
+      waiting: (c['waiting'] ?? 0) + (c['prioritized'] ?? 0),
+      active: c['active'] ?? 0,
+      delayed: c['delayed'] ?? 0,
+      failed: c['failed'] ?? 0,
+    };
+  }
+
+  process(queue: string, handler: JobHandler, opts: { concurrency: number }): void {
+    if (this.closing !== undefined) throw new Error('queue is closed');
+    if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) throw new RangeError('concurrency must be a positive integer');
+    if (this.workers.has(queue)) throw new Error(`queue ${queue} already has a consumer`);
+    const worker = this.backend.newWorker(
+      queue,
+      async (job) => {
+        try {
+          await handler({ id: String(job.id), name: job.name as JobName, payload: job.data, attempt: job.attemptsMade + 1 });
+        } catch (caught) {
+          const err = toError(caught);
+          // MalformedJobError / PermanentJobError -> UnrecoverableError, BullMQ's "do not retry".
+          if (isFinalJobError(err) && err.name !== 'UnrecoverableError') {
+            throw new UnrecoverableError(`${err.name}: ${err.message}`);
+          }
+          throw err;
+        }
+      },
+      opts.concurrency,
+    );
+    worker.on('error', this.onError);
+    if (this.onDepth !== undefined) {
+      const report = (): void => {
+        this.counts(queue).then((c) => this.onDepth?.(queue, c), this.onError);
+      };
+      worker.on('completed', report);
+      worker.on('failed', report);
+    }
+    this.workers.set(queue, worker);
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    // Worker.close waits for the active jobs of this worker; queues close after.
+    await Promise.all([...this.workers.values()].map((w) => w.close()));
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    await this.backend.dispose();
+  }
+
+  private queue(name: string): QueueLike {
+    if (this.closing !== undefined) throw new Error('queue is closed');
+    let q = this.queues.get(name);
+    if (q === undefined) {
+      q = this.backend.newQueue(name);
+      q.on('error', this.onError);
+      this.queues.set(name, q);
+    }
+    return q;
+  }
+}

@@ -1,0 +1,173 @@
+import { backoffDelayMs, defaultJobOptions, type JobName, type JobOptionsPolicy, type JobPayload } from '@jam/queue-contracts';
+import type { JobHandler, JobQueue, JobQueueDriverOptions, QueueCounts } from './job-queue.port';
+import { isFinalJobError, toError } from './permanent-job.error';
+
+type JobState = 'waiting' | 'delayed' | 'active' | 'failed';
+
+interface JobRecord {
+  readonly id: string;
+  readonly name: JobName;
+  readonly payload: unknown;
+  readonly policy: JobOptionsPolicy;
+  state: JobState;
+  attemptsMade: number;
+  timer?: NodeJS.Timeout;
+  failedAt?: number;
+}
+
+interface QueueState {
+  readonly jobs: Map<string, JobRecord>;
+  /** FIFO of waiting job ids. */
+  readonly waiting: string[];
+  active: number;
+  consumer?: { handler: JobHandler; concurrency: number };
+}
+
+/**
+ * In-memory driver with the BullMQ driver's semantics (jobId dedupe, exponential retries,
+ * final errors, concurrency, kept failed jobs, graceful close). Jobs live only in this process:
+ * a crash loses them, and the reconciler re-enqueues from the database rows at start
+ * (DESIGN.md section 6). Used by the embedded mode and by unit tests.
+ */
+export function createInProcessQueue(opts: JobQueueDriverOptions = {}): JobQueue {
+  return new InProcessJobQueue(opts);
+}
+
+class InProcessJobQueue implements JobQueue {
+  private readonly queues = new Map<string, QueueState>();
+  private readonly running = new Set<Promise<void>>();
+  private readonly policyFor: (queue: string) => JobOptionsPolicy;
+  private closed = false;
+
+  constructor(opts: JobQueueDriverOptions) {
+    // No connections, so no infrastructure errors: `opts.onError` is accepted for symmetry only.
+    this.policyFor = opts.jobOptions ?? defaultJobOptions;
+  }
+
+  async enqueue<N extends JobName>(
+    queue: string,
+    name: N,
+    payload: JobPayload<N>,
+    opts: { jobId: string; delayMs?: number },
+  ): Promise<void> {
+    if (this.closed) throw new Error('queue is closed');
+    const policy = this.policyFor(queue);
+    const q = this.state(queue);
+    this.pruneFailed(q);
+    if (q.jobs.has(opts.jobId)) return;
+    // structuredClone: a handler must never see the producer's object (BullMQ serializes too).
+    const job: JobRecord = { id: opts.jobId, name, payload: structuredClone(payload), policy, state: 'waiting', attemptsMade: 0 };
+    q.jobs.set(job.id, job);
+    const delay = opts.delayMs ?? 0;
+    if (delay > 0) this.delay(queue, q, job, delay);
+    else {
+      q.waiting.push(job.id);
+      this.pump(queue, q);
+    }
+  }
+
+  async isQueued(queue: string, jobId: string): Promise<boolean> {
+    const state = this.queues.get(queue)?.jobs.get(jobId)?.state;
+    return state !== undefined && state !== 'failed';
+  }
+
+  async counts(queue: string): Promise<QueueCounts> {
+    const q = this.queues.get(queue);
+    const c = { waiting: 0, active: 0, delayed: 0, failed: 0 };
+    if (q === undefined) return c;
+    this.pruneFailed(q);
+    for (const job of q.jobs.values()) c[job.state]++;
+    return c;
+  }
+
+  process(queue: string, handler: JobHandler, opts: { concurrency: number }): void {
+    if (this.closed) throw new Error('queue is closed');
+    if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) throw new RangeError('concurrency must be a positive integer');
+    const q = this.state(queue);
+    if (q.consumer !== undefined) throw new Error(`queue ${queue} already has a consumer`);
+    q.consumer = { handler, concurrency: opts.concurrency };
+    this.pump(queue, q);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const q of this.queues.values()) {
+      for (const job of q.jobs.values()) if (job.timer !== undefined) clearTimeout(job.timer);
+    }
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+  }
+
+  private state(queue: string): QueueState {
+    let q = this.queues.get(queue);
+    if (q === undefined) {
+      q = { jobs: new Map(), waiting: [], active: 0 };
+      this.queues.set(queue, q);
+    }
+    return q;
+  }
+
+  private delay(queue: string, q: QueueState, job: JobRecord, ms: number): void {
+    job.state = 'delayed';
+    job.timer = setTimeout(() => {
+      job.timer = undefined;
+      job.state = 'waiting';
+      q.waiting.push(job.id);
+      this.pump(queue, q);
+    }, ms);
+    job.timer.unref();
+  }
+
+  private pump(queue: string, q: QueueState): void {
+    const consumer = q.consumer;
+    if (consumer === undefined) return;
+    while (!this.closed && q.active < consumer.concurrency) {
+      const id = q.waiting.shift();
+      if (id === undefined) return;
+      const job = q.jobs.get(id);
+      if (job === undefined || job.state !== 'waiting') continue;
+      job.state = 'active';
+      q.active++;
+      const run = this.run(queue, q, job, consumer.handler).finally(() => {
+        this.running.delete(run);
+        q.active--;
+        this.pump(queue, q);
+      });
+      this.running.add(run);
+    }
+  }
+
+  private async run(queue: string, q: QueueState, job: JobRecord, handler: JobHandler): Promise<void> {
+    try {
+      await handler({ id: job.id, name: job.name, payload: job.payload, attempt: job.attemptsMade + 1 });
+      // removeOnComplete: true, so the id can be enqueued again.
+      q.jobs.delete(job.id);
+    } catch (caught) {
+      const err = toError(caught);
+      job.attemptsMade++;
+      if (isFinalJobError(err) || job.attemptsMade >= job.policy.attempts || this.closed) {
+        // Closing: a retry would be lost anyway; the reconciler re-enqueues from the database.
+        if (this.closed && !isFinalJobError(err) && job.attemptsMade < job.policy.attempts) q.jobs.delete(job.id);
+        else {
+          job.state = 'failed';
+          job.failedAt = Date.now();
+        }
+      } else {
+        this.delay(queue, q, job, backoffDelayMs(job.policy, job.attemptsMade));
+      }
+    }
+  }
+
+  /** removeOnFail: failed jobs are kept (and block their id) for `age` seconds, at most `count`. */
+  private pruneFailed(q: QueueState): void {
+    const now = Date.now();
+    const failed: JobRecord[] = [];
+    for (const job of q.jobs.values()) {
+      if (job.state !== 'failed') continue;
+      if (now - (job.failedAt ?? 0) > job.policy.removeOnFail.age * 1000) q.jobs.delete(job.id);
+      else failed.push(job);
+    }
+    const limit = failed[0]?.policy.removeOnFail.count ?? Infinity;
+    failed.sort((a, b) => (a.failedAt ?? 0) - (b.failedAt ?? 0));
+    for (const job of failed.slice(0, Math.max(0, failed.length - limit))) q.jobs.delete(job.id);
+  }
+}

@@ -1,0 +1,62 @@
+import type { JobName, JobOptionsPolicy, JobPayload } from '@jam/queue-contracts';
+
+/** A job as a handler sees it. `payload` is untrusted: validate it with `parseJobPayload`. */
+export interface ConsumedJob {
+  readonly id: string;
+  readonly name: JobName;
+  readonly payload: unknown;
+  /** 1-based: 1 on the first run, 2 on the first retry. */
+  readonly attempt: number;
+}
+
+/**
+ * Throw it (or `MalformedJobError`) from a handler to fail the job for good; any other error is
+ * transient and retried per the queue's job options (DESIGN.md section 6).
+ */
+export type JobHandler = (job: ConsumedJob) => Promise<void>;
+
+export interface QueueCounts {
+  /** Waiting plus prioritized. */
+  readonly waiting: number;
+  readonly active: number;
+  readonly delayed: number;
+  /** Failed jobs still kept (see `removeOnFail`). */
+  readonly failed: number;
+}
+
+/**
+ * The one queue port every app uses; drivers: BullMQ on Redis, BullMQ on PostgreSQL, in-process.
+ *
+ * Semantics all drivers share (checked by the contract suite in `job-queue.contract.ts`):
+ * - `enqueue` with a jobId that still exists (waiting, delayed, active, or failed and kept) is a
+ *   no-op. Completed jobs are removed, so the same id can be enqueued again afterwards.
+ * - A handler error retries with exponential backoff up to `attempts`; `PermanentJobError` and
+ *   `MalformedJobError` fail the job at once.
+ * - `close` stops taking jobs, waits for active handlers, then closes connections.
+ */
+export interface JobQueue {
+  /** `delayMs`: earliest start, in ms from now. */
+  enqueue<N extends JobName>(
+    queue: string,
+    name: N,
+    payload: JobPayload<N>,
+    opts: { jobId: string; delayMs?: number },
+  ): Promise<void>;
+  /** True while the job is waiting, delayed, active or prioritized. */
+  isQueued(queue: string, jobId: string): Promise<boolean>;
+  counts(queue: string): Promise<QueueCounts>;
+  /** Starts consuming `queue`; at most one consumer per queue per JobQueue. */
+  process(queue: string, handler: JobHandler, opts: { concurrency: number }): void;
+  close(): Promise<void>;
+}
+
+/** Options every driver accepts. */
+export interface JobQueueDriverOptions {
+  /** Infrastructure errors (connection, lock, eviction policy). Default: `console.error`. */
+  onError?: (err: Error) => void;
+  /**
+   * Job options per queue name. Default: `defaultJobOptions` from `@jam/queue-contracts`, which
+   * throws for a queue it does not define. Tests pass a short backoff here.
+   */
+  jobOptions?: (queue: string) => JobOptionsPolicy;
+}
