@@ -11,6 +11,8 @@ type Parsed = { [K in SettingKey]: z.output<(typeof SETTINGS)[K]['schema']> };
 /** Validated, frozen configuration of one process. Paths are absolute. */
 export interface AppConfig {
   readonly port: number;
+  /** Port of the worker health/metrics listener; undefined = none. */
+  readonly metricsPort?: number;
   readonly host: string;
   readonly dataDir: string;
   /** `embedded` when neither DATABASE_URL nor REDIS_URL is set. */
@@ -117,6 +119,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const dataDir = path.resolve(cwd, p.data_dir);
   const config: AppConfig = {
     port: p.port,
+    metricsPort: p.metrics_port,
     host: p.host,
     dataDir,
     mode: embedded ? 'embedded' : 'production',

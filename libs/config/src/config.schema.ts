@@ -45,6 +45,7 @@ const list = z
 /** WARNING: operators' manifests and `.env` files use these names; renaming one is a breaking change. */
 export const SETTINGS = {
   port: { env: 'JAM_PORT', default: '8080', sensitive: false, description: 'HTTP port of the gateway.', schema: int(0, 65535) },
+  metrics_port: { env: 'JAM_METRICS_PORT', sensitive: false, description: 'Port for /healthz and /metrics in processes without the gateway role (workers); unset = none. The gateway serves both on JAM_PORT.', schema: int(0, 65535).optional() },
   host: { env: 'JAM_HOST', default: '127.0.0.1', sensitive: false, description: 'Address the gateway listens on (0.0.0.0 in containers).', schema: z.string().min(1) },
   data_dir: { env: 'JAM_DATA_DIR', default: '.jam-data', sensitive: false, description: 'Directory for embedded data: PGlite database, blobs, attester keys, dev token.', schema: z.string().min(1) },
   database_url: { env: 'DATABASE_URL', sensitive: true, description: 'PostgreSQL URL. Unset (with REDIS_URL unset) = embedded PGlite under data_dir.', schema: url(['postgres:', 'postgresql:']).optional() },

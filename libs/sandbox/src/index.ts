@@ -1,1 +1,21 @@
-export {};
+export * from './cost-table';
+export {
+  HOST_NONE,
+  HOST_WHAT,
+  HOST_OOB,
+  HOST_WHO,
+  HOST_FULL,
+  HOST_HUH,
+  HOST_OK,
+  MAX_SERVICE_CODE_BYTES,
+  MAX_REFINE_OUTPUT_BYTES,
+  DEFAULT_MEMORY_PAGES_CAP,
+  MAX_STORAGE_KEY_BYTES,
+  MAX_STORAGE_VALUE_BYTES,
+  MAX_LOG_LINES,
+  MAX_LOG_BYTES,
+} from './host-abi';
+export { validateServiceCode, meterServiceCode } from './service-code.validator';
+export { ENGINE_IDENTITY, MAX_GAS_LIMIT, type RefineRequest, type RefineOutcome, type AccumulateOperand, type AccumulateRequest, type AccumulateOutcome } from './sandbox.types';
+export { SandboxPool, type SandboxPoolOptions } from './sandbox.pool';
+export { exampleServicePath } from './example-services';

@@ -1,0 +1,3 @@
+export * from './gateway.deps';
+export * from './gateway.app';
+export { tokenDigest } from './bearer-token.guard';

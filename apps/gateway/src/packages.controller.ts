@@ -1,0 +1,135 @@
+import { Controller, Get, Inject, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import type { Response } from 'express';
+import {
+  DomainError,
+  GP_MAX_PACKAGE_SIZE,
+  decodeWorkPackage,
+  encodeWorkPackage,
+  packageHash,
+  parseJamJson,
+  stringifyJamJson,
+  toHex,
+  validateWorkPackage,
+  workPackageFromJson,
+  workPackageToJson,
+  type ValidationProblem,
+  type WorkPackage,
+} from '@jam/domain';
+import { REFINE_PACKAGE_V1, refineJobId, refineQueueName } from '@jam/queue-contracts';
+import type { WorkPackageSummary } from '@jam/persistence';
+import { GATEWAY_DEPS, type GatewayDeps } from './gateway.deps';
+import { BearerTokenGuard, type AuthedRequest } from './bearer-token.guard';
+import { hashParam, readBody } from './request-params';
+
+/** JSON bodies carry bytes as hex: twice the binary cap plus room for the field names. */
+const MAX_JSON_PACKAGE_BYTES = 2 * GP_MAX_PACKAGE_SIZE + 64 * 1024;
+
+/** Package JSON as served by the API. */
+export function packageView(p: WorkPackageSummary) {
+  return {
+    hash: p.hash,
+    status: p.status,
+    service_ids: p.serviceIds,
+    report_hash: p.reportHash ?? null,
+    error: p.errorCode ? { code: p.errorCode, message: p.errorMessage ?? '' } : null,
+    created_at: p.createdAt,
+    updated_at: p.updatedAt,
+    accumulated_at: p.accumulatedAt ?? null,
+  };
+}
+
+/** Work packages: submission (GP JSON or GP binary), status (DESIGN.md section 5). */
+@Controller('jam/packages')
+@UseGuards(BearerTokenGuard)
+export class PackagesController {
+  constructor(@Inject(GATEWAY_DEPS) private readonly deps: GatewayDeps) {}
+
+  /**
+   * Accepts a WorkPackage as GP JSON (`application/json`) or GP binary
+   * (`application/octet-stream`). `?dry_run=true`: 200 `{hash, package, problems}`, nothing
+   * stored. Otherwise 422 `invalid_package` with the problems, 429 `quota_exceeded` past
+   * `max_pending_packages`, else the row is written, refine jobs enqueued after the commit, and
+   * 202 `{hash, status}`; the same package again answers its current status (idempotent).
+   */
+  @Post()
+  async submit(@Req() req: AuthedRequest, @Res() res: Response, @Query('dry_run') dryRun: unknown): Promise<void> {
+    const isDryRun = dryRun === 'true' || dryRun === '1';
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    let pkg: WorkPackage;
+    let encoded: Uint8Array;
+    if (type === 'application/octet-stream') {
+      encoded = new Uint8Array(await readBody(req, GP_MAX_PACKAGE_SIZE));
+      pkg = decodeWorkPackage(encoded);
+    } else if (type === 'application/json') {
+      const text = (await readBody(req, MAX_JSON_PACKAGE_BYTES)).toString('utf8');
+      pkg = workPackageFromJson(parseJamJson(text));
+      encoded = encodeWorkPackage(pkg);
+    } else {
+      throw new DomainError('invalid_request', 'Content-Type must be application/json (GP JSON) or application/octet-stream (GP binary)');
+    }
+    const hash = toHex(packageHash(pkg));
+    const problems = [...validateWorkPackage(pkg), ...(await this.checkReferences(pkg))];
+    if (isDryRun) {
+      // stringifyJamJson keeps u64 values above 2^53 as exact JSON numbers, as the JAM vectors write them.
+      res.status(200).type('application/json').send(stringifyJamJson({ hash, package: workPackageToJson(pkg), problems }));
+      return;
+    }
+    if (problems.length > 0) {
+      throw new DomainError('invalid_package', `work package has ${problems.length} problem(s): ${problems[0]!.message}`, { problems });
+    }
+    const existing = await this.deps.workPackages.get(hash);
+    if (existing) {
+      res.status(202).json({ hash, status: existing.status });
+      return;
+    }
+    const pendingCount = await this.deps.workPackages.countPendingBySubmitter(req.principal);
+    if (pendingCount >= this.deps.maxPendingPackages) {
+      this.deps.metrics.quotaRejected.inc({ quota: 'max_pending_packages' });
+      throw new DomainError('quota_exceeded', `max_pending_packages (${this.deps.maxPendingPackages}) unfinished packages already submitted`, { limit: this.deps.maxPendingPackages });
+    }
+    const serviceIds = [...new Set(pkg.items.map((i) => i.service))].sort((a, b) => a - b);
+    const { created, row } = await this.deps.workPackages.insertIfAbsent({ hash, encoded, serviceIds, submittedBy: req.principal });
+    if (created) {
+      this.deps.metrics.packages.inc({ status: 'pending' });
+      // Enqueue after the commit. If this fails the row stays `pending` and the reconciler enqueues it.
+      try {
+        for (let i = 0; i < this.deps.attesterCount; i++) {
+          await this.deps.queue.enqueue(refineQueueName(i), REFINE_PACKAGE_V1, { package_hash: hash, attester_index: i }, { jobId: refineJobId(hash, i) });
+        }
+      } catch (err) {
+        this.deps.logger.error({ err, hash }, 'enqueue failed; the reconciler will retry');
+      }
+      this.deps.logger.info({ hash, serviceIds, tokenHash: req.tokenHash }, 'package accepted');
+    }
+    res.status(202).json({ hash, status: row.status });
+  }
+
+  @Get(':hash')
+  async status(@Param('hash') rawHash: string) {
+    const hash = hashParam(rawHash);
+    const row = await this.deps.workPackages.get(hash);
+    if (!row) throw new DomainError('not_found', `no package ${hash}`);
+    return packageView(row);
+  }
+
+  /** Problems only the database can see: unknown services, code hash mismatch, missing extrinsic preimages. */
+  private async checkReferences(pkg: WorkPackage): Promise<ValidationProblem[]> {
+    const problems: ValidationProblem[] = [];
+    for (let i = 0; i < pkg.items.length; i++) {
+      const item = pkg.items[i]!;
+      const service = await this.deps.services.get(item.service);
+      if (!service) {
+        problems.push({ path: `items[${i}].service`, code: 'unknown_service', message: `service ${item.service} is not registered` });
+      } else if (service.codeHash !== toHex(item.code_hash)) {
+        problems.push({ path: `items[${i}].code_hash`, code: 'code_hash_mismatch', message: `service ${item.service} runs code ${service.codeHash}, not ${toHex(item.code_hash)}` });
+      }
+      for (let j = 0; j < item.extrinsic.length; j++) {
+        const x = item.extrinsic[j]!;
+        const pre = await this.deps.preimages.get(toHex(x.hash));
+        if (!pre) problems.push({ path: `items[${i}].extrinsic[${j}]`, code: 'unknown_preimage', message: `extrinsic ${toHex(x.hash)} is not a stored preimage` });
+        else if (Number(pre.length) !== x.len) problems.push({ path: `items[${i}].extrinsic[${j}].len`, code: 'length_mismatch', message: `extrinsic ${toHex(x.hash)} is ${pre.length} bytes, not ${x.len}` });
+      }
+    }
+    return problems;
+  }
+}

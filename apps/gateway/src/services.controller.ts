@@ -1,0 +1,106 @@
+import { Controller, Get, HttpCode, Inject, Param, Post, Query, Req, UseGuards } from '@nestjs/common';
+import { z } from 'zod';
+import { DomainError, fromHex, toHex } from '@jam/domain';
+import type { ServiceRecord } from '@jam/persistence';
+import { GATEWAY_DEPS, type GatewayDeps } from './gateway.deps';
+import { BearerTokenGuard, type AuthedRequest } from './bearer-token.guard';
+import { limitParam, optionalString, readBody, serviceIdParam } from './request-params';
+import { parseJsonBody } from './json-body';
+import { packageView } from './packages.controller';
+
+const gas = z.union([z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER), z.string().regex(/^\d{1,20}$/)]).transform((v) => BigInt(v));
+const createServiceSchema = z
+  .object({
+    code_hash: z.string().regex(/^0x[0-9a-f]{64}$/, 'must be 0x + 64 lowercase hex digits'),
+    delegates: z.array(z.string().min(1).max(64)).max(64).default([]),
+    min_item_gas: gas.default('0'),
+    min_memo_gas: gas.default('0'),
+  })
+  .strict();
+
+/** Service JSON as served by the API. */
+export function serviceView(s: ServiceRecord) {
+  return {
+    id: s.id,
+    code_hash: s.codeHash,
+    owner: s.owner,
+    delegates: s.delegates,
+    min_item_gas: Number(s.minItemGas),
+    min_memo_gas: Number(s.minMemoGas),
+    created_at: s.createdAt,
+  };
+}
+
+/** Services: registration, listing, storage reads (DESIGN.md section 5). */
+@Controller('jam/services')
+@UseGuards(BearerTokenGuard)
+export class ServicesController {
+  constructor(@Inject(GATEWAY_DEPS) private readonly deps: GatewayDeps) {}
+
+  /**
+   * Registers a service whose code is a stored preimage that passes validation (never run here).
+   * 201 with the service; 422 `unknown_preimage` or `invalid_code` with the exact reason.
+   */
+  @Post()
+  @HttpCode(201)
+  async create(@Req() req: AuthedRequest) {
+    const body = parseJsonBody(await readBody(req, 64 * 1024), createServiceSchema);
+    const row = await this.deps.preimages.get(body.code_hash);
+    if (!row) throw new DomainError('unknown_preimage', `code ${body.code_hash} is not a stored preimage; upload it with PUT /jam/preimages/${body.code_hash}`);
+    const code = await this.deps.blobs.getBytes(body.code_hash);
+    this.deps.validateServiceCode(code);
+    const service = await this.deps.services.create({
+      codeHash: body.code_hash,
+      owner: req.principal,
+      delegates: body.delegates,
+      minItemGas: body.min_item_gas,
+      minMemoGas: body.min_memo_gas,
+    });
+    await this.deps.preimages.incrementRefcount(body.code_hash);
+    this.deps.logger.info({ serviceId: service.id, codeHash: body.code_hash, tokenHash: req.tokenHash }, 'service registered');
+    return serviceView(service);
+  }
+
+  @Get()
+  async list(@Query('limit') limit: unknown, @Query('cursor') cursor: unknown) {
+    const n = limitParam(limit);
+    const c = optionalString(cursor, 'cursor');
+    if (c !== undefined && !/^\d{1,10}$/.test(c)) throw new DomainError('invalid_request', 'cursor is not one this API issued');
+    const items = await this.deps.services.list({ afterId: c === undefined ? undefined : Number(c), limit: n + 1 });
+    const page = items.slice(0, n);
+    return { items: page.map(serviceView), next_cursor: items.length > n ? String(page[page.length - 1]!.id) : null };
+  }
+
+  @Get(':id')
+  async get(@Param('id') rawId: string) {
+    const id = serviceIdParam(rawId);
+    const s = await this.deps.services.get(id);
+    if (!s) throw new DomainError('not_found', `no service ${id}`);
+    return serviceView(s);
+  }
+
+  /** One storage value; `key` is hex (`0x` optional), at most 256 bytes. */
+  @Get(':id/storage/:key')
+  async storage(@Param('id') rawId: string, @Param('key') rawKey: string) {
+    const id = serviceIdParam(rawId);
+    const keyHex = rawKey.startsWith('0x') ? rawKey.toLowerCase() : `0x${rawKey.toLowerCase()}`;
+    if (!/^0x([0-9a-f]{2}){1,256}$/.test(keyHex)) throw new DomainError('invalid_hex', 'storage key must be 1 to 256 bytes of hex');
+    if (!(await this.deps.services.get(id))) throw new DomainError('not_found', `no service ${id}`);
+    const value = await this.deps.serviceStorage.getStorage(id, fromHex(keyHex));
+    if (value === null) throw new DomainError('not_found', `service ${id} has no value at key ${keyHex}`);
+    return { service_id: id, key: keyHex, value: toHex(value) };
+  }
+
+  /** Packages that touch this service, newest first, keyset-paged; optional `status` filter. */
+  @Get(':id/packages')
+  async packages(@Param('id') rawId: string, @Query('status') status: unknown, @Query('limit') limit: unknown, @Query('cursor') cursor: unknown) {
+    const id = serviceIdParam(rawId);
+    const st = optionalString(status, 'status');
+    const statuses = ['pending', 'refining', 'attesting', 'attested', 'accumulating', 'accumulated', 'failed', 'disputed'];
+    if (st !== undefined && !statuses.includes(st)) throw new DomainError('invalid_request', `status must be one of ${statuses.join(', ')}`);
+    if (!(await this.deps.services.get(id))) throw new DomainError('not_found', `no service ${id}`);
+    const page = await this.deps.workPackages.listByService(id, { status: st as never, cursor: optionalString(cursor, 'cursor'), limit: limitParam(limit) });
+    return { items: page.items.map(packageView), next_cursor: page.nextCursor };
+  }
+}
+

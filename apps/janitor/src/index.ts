@@ -1,0 +1,2 @@
+export * from './reconcile.processor';
+export * from './janitor';

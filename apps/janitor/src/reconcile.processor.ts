@@ -1,0 +1,65 @@
+import {
+  ACCUMULATE_QUEUE,
+  ACCUMULATE_REPORT_V1,
+  REFINE_PACKAGE_V1,
+  accumulateJobId,
+  refineJobId,
+  refineQueueName,
+} from '@jam/queue-contracts';
+import type { JobQueue } from '@jam/queue';
+import type { AttestationRepository, WorkPackageRepository } from '@jam/persistence';
+import type { JamMetrics, Logger } from '@jam/telemetry';
+
+/** What the reconciler needs; built by the launcher. */
+export interface ReconcileDeps {
+  workPackages: WorkPackageRepository;
+  attestations: AttestationRepository;
+  queue: JobQueue;
+  attesterCount: number;
+  metrics: JamMetrics;
+  logger: Logger;
+}
+
+/** Rows examined per run; the next run continues with what is still stale. */
+const BATCH = 500;
+
+/**
+ * The database row is the truth, the queue the trigger (DESIGN.md section 6). For packages that
+ * have not moved for `staleMs`, re-enqueue the job that should be driving them when it is missing
+ * (Redis restarted or evicted, in-process queue lost on a crash):
+ * - pending/refining/attesting: a refine job for every attester that has not attested yet
+ *   (refine is idempotent and re-sends its attestation);
+ * - attested/accumulating: the accumulate job of its report.
+ * Duplicate enqueues collapse on the deterministic job ids.
+ * @returns how many jobs were enqueued.
+ */
+export async function reconcile(deps: ReconcileDeps, staleMs: number): Promise<number> {
+  let enqueued = 0;
+  const early = await deps.workPackages.findStale(['pending', 'refining', 'attesting'], staleMs, BATCH);
+  for (const row of early) {
+    const signed = new Set<number>();
+    for (const tally of await deps.attestations.reportHashesForPackage(row.hash)) {
+      for (const a of await deps.attestations.listByReport(tally.reportHash)) signed.add(a.attesterIndex);
+    }
+    for (let i = 0; i < deps.attesterCount; i++) {
+      if (signed.has(i)) continue;
+      const queue = refineQueueName(i);
+      const jobId = refineJobId(row.hash, i);
+      if (await deps.queue.isQueued(queue, jobId)) continue;
+      await deps.queue.enqueue(queue, REFINE_PACKAGE_V1, { package_hash: row.hash, attester_index: i }, { jobId });
+      deps.metrics.reenqueued.inc({ queue });
+      enqueued++;
+    }
+  }
+  const late = await deps.workPackages.findStale(['attested', 'accumulating'], staleMs, BATCH);
+  for (const row of late) {
+    if (!row.reportHash) continue;
+    const jobId = accumulateJobId(row.reportHash);
+    if (await deps.queue.isQueued(ACCUMULATE_QUEUE, jobId)) continue;
+    await deps.queue.enqueue(ACCUMULATE_QUEUE, ACCUMULATE_REPORT_V1, { report_hash: row.reportHash, package_hash: row.hash }, { jobId });
+    deps.metrics.reenqueued.inc({ queue: ACCUMULATE_QUEUE });
+    enqueued++;
+  }
+  if (enqueued > 0) deps.logger.info({ enqueued }, 'reconciler re-enqueued missing jobs');
+  return enqueued;
+}

@@ -1,0 +1,232 @@
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { loadConfig, redactConfig, type AppConfig } from '@jam/config';
+import { initHashing } from '@jam/domain';
+import { createLogger, JamMetrics } from '@jam/telemetry';
+import { createDataSource, createRepositories, runMigrations, startEmbeddedPostgres, EMBEDDED_POSTGRES_POOL_SIZE } from '@jam/persistence';
+import { createBullMqQueue, createInProcessQueue, PermanentJobError, type ConsumedJob, type JobHandler, type JobQueue } from '@jam/queue';
+import { ACCUMULATE_QUEUE, ATTESTATION_QUEUE, refineQueueName } from '@jam/queue-contracts';
+import { FilesystemBlobStore } from '@jam/blob-store';
+import { loadOrCreateAttesterKeys } from '@jam/attest';
+import { SandboxPool, validateServiceCode } from '@jam/sandbox';
+import { toHex } from '@jam/domain';
+import { RefineProcessor } from '../../refine-worker/src';
+import { AttestationProcessor } from '../../attestation/src';
+import { AccumulateProcessor } from '../../accumulate-worker/src';
+import { Janitor } from '../../janitor/src';
+import { startGateway, tokenDigest } from '../../gateway/src';
+
+/** A running process: every role it was asked to run, and how to stop them in order. */
+export interface RunningJam {
+  config: AppConfig;
+  /** Bound HTTP port when the gateway role runs. */
+  port?: number;
+  /** Path of the generated dev token, when one was created or reused. */
+  devTokenFile?: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The composition root (the only module that imports apps): reads the config, opens the stores
+ * the selected roles need, and starts those roles. Embedded mode (no DATABASE_URL/REDIS_URL)
+ * runs PGlite behind a local socket and the in-process queue, with the same processors.
+ * @throws ConfigError for a bad setting; Error when a store cannot be opened.
+ */
+export async function launch(env: Readonly<Record<string, string | undefined>> = process.env, opts: { logDestination?: NodeJS.WritableStream } = {}): Promise<RunningJam> {
+  const config = loadConfig(env);
+  const logger = createLogger({ level: config.logLevel, destination: opts.logDestination as never });
+  const metrics = new JamMetrics();
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) {
+      try {
+        await stop();
+      } catch (err) {
+        logger.error({ err }, 'error during shutdown');
+      }
+    }
+  };
+  try {
+    logger.info({ config: redactConfig(config) }, 'starting');
+    await initHashing();
+    fs.mkdirSync(config.dataDir, { recursive: true });
+
+    let databaseUrl = config.databaseUrl;
+    let poolSize = 10;
+    if (config.mode === 'embedded') {
+      const pg = await startEmbeddedPostgres({ dataDir: config.dataDir });
+      stops.push(() => pg.close());
+      databaseUrl = pg.url;
+      poolSize = EMBEDDED_POSTGRES_POOL_SIZE;
+    }
+    const ds = createDataSource({ url: databaseUrl!, poolSize });
+    await ds.initialize();
+    stops.push(() => ds.destroy());
+    await runMigrations(ds);
+
+    const repos = createRepositories(ds);
+    const queue: JobQueue =
+      config.mode === 'embedded'
+        ? createInProcessQueue({ onError: (err) => logger.error({ err }, 'queue error') })
+        : createBullMqQueue({ redisUrl: config.redisUrl!, prefix: config.queuePrefix, onError: (err) => logger.error({ err }, 'queue error') });
+    stops.push(() => queue.close());
+    const blobs = new FilesystemBlobStore(config.blobDir);
+
+    const has = (role: string) => config.roles.includes(role as never);
+    let sandbox: SandboxPool | undefined;
+    if (has('refine-worker') || has('accumulate-worker')) {
+      sandbox = new SandboxPool({ size: config.sandboxPoolSize, wallClockMs: config.sandboxWallClockMs });
+      await sandbox.start();
+      stops.push(() => sandbox!.close());
+    }
+    const instrument = (queueName: string, handler: JobHandler): JobHandler => async (job: ConsumedJob) => {
+      const end = metrics.jobDuration.startTimer({ queue: queueName, name: job.name });
+      try {
+        await handler(job);
+        metrics.jobs.inc({ queue: queueName, name: job.name, outcome: 'completed' });
+      } catch (err) {
+        const final = err instanceof PermanentJobError || (err as Error).name === 'MalformedJobError';
+        metrics.jobs.inc({ queue: queueName, name: job.name, outcome: final ? 'failed' : 'retry' });
+        logger.warn({ err, queue: queueName, jobId: job.id, attempt: job.attempt, final }, 'job failed');
+        throw err;
+      } finally {
+        end();
+      }
+    };
+
+    if (has('refine-worker')) {
+      const keys = loadOrCreateAttesterKeys(config.keysDir, config.attesterIndexes);
+      for (const key of keys) await repos.attesters.upsert(key.index, toHex(key.publicKey));
+      const processor = new RefineProcessor({ ...repos, blobs, sandbox: sandbox!, queue, keys: new Map(keys.map((k) => [k.index, k])), metrics, logger });
+      for (const key of keys) {
+        const name = refineQueueName(key.index);
+        queue.process(name, instrument(name, (job) => processor.handle(job)), { concurrency: config.refineConcurrency });
+      }
+    }
+    if (has('attestation')) {
+      const processor = new AttestationProcessor({ ...repos, queue, threshold: config.attestationThreshold, attesterCount: config.attesters, metrics, logger });
+      queue.process(ATTESTATION_QUEUE, instrument(ATTESTATION_QUEUE, (job) => processor.handle(job)), { concurrency: 4 });
+    }
+    if (has('accumulate-worker')) {
+      const processor = new AccumulateProcessor({ ...repos, blobs, sandbox: sandbox!, metrics, logger });
+      queue.process(ACCUMULATE_QUEUE, instrument(ACCUMULATE_QUEUE, (job) => processor.handle(job)), { concurrency: config.accumulateConcurrency });
+    }
+    if (has('janitor')) {
+      const janitor = new Janitor({ ...repos, queue, attesterCount: config.attesters, metrics, logger }, { intervalMs: config.reconcileIntervalMs, staleMs: config.reconcileStaleMs, bootStaleMs: config.mode === 'embedded' ? 0 : config.reconcileStaleMs });
+      await janitor.start();
+      stops.push(async () => janitor.stop());
+    }
+
+    let port: number | undefined;
+    let devTokenFile: string | undefined;
+    if (has('gateway')) {
+      const tokens = new Map(Object.entries(config.allowedTokenDigests));
+      if (config.allowedTokensFile) {
+        for (const [principal, digest] of readTokenFile(config.allowedTokensFile)) tokens.set(principal, digest);
+      }
+      if (config.authRequired && tokens.size === 0) {
+        if (config.mode !== 'embedded') throw new Error('auth_required is true but no allowed_tokens are configured (set JAM_ALLOWED_TOKENS or JAM_ALLOWED_TOKENS_FILE)');
+        devTokenFile = path.join(config.dataDir, 'dev-token');
+        tokens.set('dev', tokenDigest(readOrCreateDevToken(devTokenFile)));
+      }
+      const gateway = await startGateway(
+        {
+          ...repos,
+          blobs,
+          queue,
+          metrics,
+          logger,
+          validateServiceCode,
+          tokenDigests: tokens,
+          authRequired: config.authRequired,
+          attesterCount: config.attesters,
+          attestationThreshold: config.attestationThreshold,
+          maxPreimageBytes: config.maxPreimageBytes,
+          maxPendingPackages: config.maxPendingPackages,
+          readiness: {
+            database: async () => void (await ds.query('SELECT 1')),
+            queue: async () => void (await queue.counts(ATTESTATION_QUEUE)),
+            blob_store: async () => void (await blobs.has(`0x${'0'.repeat(64)}`)),
+          },
+        },
+        { host: config.host, port: config.port },
+      );
+      stops.push(() => gateway.close());
+      port = gateway.port;
+    }
+    if (!has('gateway') && config.metricsPort !== undefined) {
+      const listener = await startMetricsListener(metrics, config.host, config.metricsPort);
+      stops.push(() => new Promise<void>((resolve) => listener.close(() => resolve())));
+    }
+    // Queue depth for dashboards and the growing-queue alert, sampled by whichever process runs the janitor.
+    if (has('janitor')) {
+      const queues = [...Array.from({ length: config.attesters }, (_, i) => refineQueueName(i)), ATTESTATION_QUEUE, ACCUMULATE_QUEUE];
+      const sample = async () => {
+        for (const q of queues) {
+          try {
+            const c = await queue.counts(q);
+            metrics.queueDepth.set({ queue: q, state: 'waiting' }, c.waiting);
+            metrics.queueDepth.set({ queue: q, state: 'delayed' }, c.delayed);
+            metrics.queueDepth.set({ queue: q, state: 'active' }, c.active);
+            metrics.queueDepth.set({ queue: q, state: 'failed' }, c.failed);
+          } catch (err) {
+            logger.warn({ err, queue: q }, 'queue depth sample failed');
+          }
+        }
+      };
+      const timer = setInterval(() => void sample(), 10_000);
+      timer.unref();
+      void sample();
+      stops.push(async () => clearInterval(timer));
+    }
+    logger.info({ roles: config.roles, mode: config.mode, port }, 'started');
+    return { config, port, devTokenFile, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/** `/healthz` and `/metrics` for worker-only processes (the gateway serves them on its own port). */
+function startMetricsListener(metrics: JamMetrics, host: string, port: number): Promise<http.Server> {
+  const server = http.createServer((req, res) => {
+    if (req.url === '/healthz') {
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"status":"ok"}');
+    } else if (req.url === '/metrics') {
+      metrics.registry.metrics().then(
+        (text) => res.writeHead(200, { 'Content-Type': metrics.registry.contentType }).end(text),
+        () => res.writeHead(500).end(),
+      );
+    } else {
+      res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"error":{"code":"not_found","message":"only /healthz and /metrics here"}}');
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
+  });
+}
+
+/** Reads `principal token` lines (plain tokens from a secret mount) and hashes them. */
+function readTokenFile(file: string): [string, string][] {
+  const out: [string, string][] = [];
+  for (const [n, line] of fs.readFileSync(file, 'utf8').split('\n').entries()) {
+    const t = line.trim();
+    if (t === '' || t.startsWith('#')) continue;
+    const m = /^([A-Za-z0-9_.@-]{1,64})\s+(\S{16,512})$/.exec(t);
+    if (!m) throw new Error(`${file}:${n + 1}: expected "<principal> <token>" with a token of at least 16 characters`);
+    out.push([m[1]!, tokenDigest(m[2]!)]);
+  }
+  return out;
+}
+
+/** The embedded mode's development token: created once (0600), reused on restart. */
+function readOrCreateDevToken(file: string): string {
+  if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim();
+  const token = `jam_dev_${randomBytes(24).toString('base64url')}`;
+  fs.writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return token;
+}
+

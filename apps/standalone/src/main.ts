@@ -1,0 +1,45 @@
+import { ConfigError } from '@jam/config';
+import { launch } from './launcher';
+
+/**
+ * Process entry point for every deployment: `JAM_ROLES` picks the apps (default all of them, the
+ * embedded laptop mode). Stops cleanly on SIGTERM/SIGINT; a second signal forces exit.
+ */
+async function main(): Promise<void> {
+  let running;
+  try {
+    running = await launch();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`jam: ${err.message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`jam: failed to start: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  }
+  if (running.port !== undefined) {
+    const url = `http://${running.config.host === '0.0.0.0' ? '127.0.0.1' : running.config.host}:${running.port}`;
+    process.stderr.write(`\nJAM is up: ${url} (roles: ${running.config.roles.join(', ')}; mode: ${running.config.mode})\n`);
+    if (running.devTokenFile) {
+      process.stderr.write(
+        `Dev token in ${running.devTokenFile}. Try:\n` +
+          `  curl -H "Authorization: Bearer $(cat ${running.devTokenFile})" ${url}/jam/services\n` +
+          `  npm run demo        # in a second terminal: the whole flow on a real Wasm service\n\n`,
+      );
+    }
+  }
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    process.stderr.write(`jam: ${signal} received, stopping\n`);
+    running!.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+void main();

@@ -1,0 +1,66 @@
+/**
+ * Service ABI constants shared by the validator and the executor (docs/service-abi.md).
+ * Result codes are GP 0.7.2 appendix B host-call results, as u64 carried in a Wasm i64.
+ */
+
+/** GP 0.7.2 appendix B: item does not exist (2^64 - 1). */
+export const HOST_NONE = (1n << 64n) - 1n;
+/** Name unknown / not allowed here (2^64 - 2). */
+export const HOST_WHAT = (1n << 64n) - 2n;
+/** Memory range outside the guest's memory (2^64 - 3). */
+export const HOST_OOB = (1n << 64n) - 3n;
+/** Index unknown (2^64 - 4). */
+export const HOST_WHO = (1n << 64n) - 4n;
+/** Storage full / value too large (2^64 - 5). */
+export const HOST_FULL = (1n << 64n) - 5n;
+/** Invalid argument (2^64 - 9). */
+export const HOST_HUH = (1n << 64n) - 9n;
+/** Success. */
+export const HOST_OK = 0n;
+
+/** GP 0.7.2 W_C: maximum service code size (bytes). */
+export const MAX_SERVICE_CODE_BYTES = 4_000_000;
+/** GP 0.7.2 W_R: maximum refine output size (bytes). */
+export const MAX_REFINE_OUTPUT_BYTES = 48 * 1024;
+/** Default cap on the guest's linear memory (64 KiB pages; 1024 pages = 64 MiB). */
+export const DEFAULT_MEMORY_PAGES_CAP = 1024;
+/** Longest storage key `write` accepts; longer keys get WHAT (bytes). */
+export const MAX_STORAGE_KEY_BYTES = 256;
+/** Largest storage value `write` accepts; larger values get FULL (bytes). */
+export const MAX_STORAGE_VALUE_BYTES = 1024 * 1024;
+/** Most log lines kept per job; later lines are dropped and counted (lines). */
+export const MAX_LOG_LINES = 64;
+/** Longest log message kept; longer messages are cut (bytes). */
+export const MAX_LOG_BYTES = 1024;
+
+/** Name of the module every import must come from. */
+export const HOST_MODULE = 'jam';
+
+/** Wasm value type codes used in signatures. */
+export const I32 = 0x7f;
+export const I64 = 0x7e;
+
+/** Exact signatures (params -> results) of the host functions a service may import. */
+export const HOST_FUNCTION_SIGNATURES: Readonly<Record<string, { params: number[]; results: number[] }>> = {
+  gas: { params: [], results: [I64] },
+  fetch: { params: [I32, I32, I32, I32, I32], results: [I64] },
+  lookup: { params: [I32, I32, I32, I32], results: [I64] },
+  read: { params: [I32, I32, I32, I32, I32], results: [I64] },
+  write: { params: [I32, I32, I32, I32], results: [I64] },
+  log: { params: [I32, I32, I32], results: [I64] },
+};
+
+/** Exact signatures of the entry points a service must export. */
+export const ENTRY_POINT_SIGNATURES: Readonly<Record<string, { params: number[]; results: number[] }>> = {
+  refine: { params: [I32, I32], results: [I64] },
+  accumulate: { params: [I32], results: [I64] },
+};
+
+/**
+ * Exports the instrumenter adds to read and set the (internal, unexported) gas counter:
+ * `__jam_gas_get() -> i64` and `__jam_gas_set(i64)`. Services may not export names starting `__jam`.
+ * The counter is not exported itself because V8 reaches exported mutable globals through an
+ * indirection, which made metered code several times slower.
+ */
+export const GAS_GET_EXPORT = '__jam_gas_get';
+export const GAS_SET_EXPORT = '__jam_gas_set';

@@ -1,0 +1,179 @@
+import { readFileSync } from 'node:fs';
+import { blake2b } from 'hash-wasm';
+import { serviceModule } from '../test/wasm-module.builder';
+import { exampleServicePath } from './example-services';
+import { SandboxPool } from './sandbox.pool';
+import type { AccumulateOperand, RefineRequest } from './sandbox.types';
+
+/** Independent reference: maximal runs of bytes that are not ASCII whitespace. */
+function countWords(bytes: Uint8Array): bigint {
+  const ws = new Set([0x20, 0x09, 0x0a, 0x0b, 0x0c, 0x0d]);
+  let count = 0n;
+  let inWord = false;
+  for (const b of bytes) {
+    if (ws.has(b)) inWord = false;
+    else if (!inWord) {
+      inWord = true;
+      count++;
+    }
+  }
+  return count;
+}
+
+function u64le(n: bigint): Uint8Array {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(n);
+  return new Uint8Array(b);
+}
+
+/** Deterministic pseudo-random text: letters, digits, every ASCII whitespace byte and some UTF-8. */
+function randomText(bytes: number, seed: number): Uint8Array {
+  const alphabet = Buffer.from('abc xyz\t\n\r\v\f 0123 é日 ', 'utf8');
+  const out = new Uint8Array(bytes);
+  let x = seed >>> 0;
+  for (let i = 0; i < bytes; i++) {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    out[i] = alphabet[x % alphabet.length] as number;
+  }
+  return out;
+}
+
+async function hashOf(code: Uint8Array): Promise<string> {
+  return '0x' + (await blake2b(code, 256));
+}
+
+describe('SandboxPool', () => {
+  let pool: SandboxPool;
+  let code: Uint8Array;
+  let codeHash: string;
+  const refineReq = (payload: Uint8Array, over: Partial<RefineRequest> = {}): RefineRequest => ({
+    codeHash,
+    code,
+    serviceId: 7,
+    itemIndex: 0,
+    payload,
+    gasLimit: 100_000_000n,
+    preimages: new Map(),
+    ...over,
+  });
+
+  beforeAll(async () => {
+    code = new Uint8Array(readFileSync(exampleServicePath('word-count')));
+    codeHash = await hashOf(code);
+    pool = new SandboxPool({ size: 2, wallClockMs: 10_000 });
+    await pool.start();
+  });
+
+  afterAll(async () => {
+    await pool.close();
+  });
+
+  describe('word-count refine', () => {
+    const cases: [string, Uint8Array][] = [
+      ['empty', new Uint8Array(0)],
+      ['whitespace only', Buffer.from(' \t\n\r\v\f  \n')],
+      ['one word', Buffer.from('word')],
+      ['leading and trailing space', Buffer.from('  two   words  ')],
+      ['unicode (U+3000 is not ASCII whitespace)', Buffer.from('héllo wörld 日本語\u3000x\u00a0y\n', 'utf8')],
+      ['100 KB random text', randomText(100_000, 42)],
+      ['binary bytes', randomText(70_000, 7).map((b, i) => (b * 31 + i) & 0xff)],
+    ];
+    it.each(cases)('%s', async (_name, payload) => {
+      const out = await pool.refine(refineReq(payload));
+      expect(out.result).toEqual({ ok: u64le(countWords(payload)) });
+      expect(out.gasUsed).toBeGreaterThan(0n);
+      expect(out.timedOut).toBeUndefined();
+    });
+  });
+
+  it('uses identical gas across runs and across both workers', async () => {
+    const payload = randomText(50_000, 3);
+    const outs = await Promise.all([1, 2, 3, 4, 5, 6].map(() => pool.refine(refineReq(payload))));
+    for (const o of outs) expect(o).toEqual(outs[0]);
+  });
+
+  it('ends an infinite loop out_of_gas with gasUsed == gasLimit, then serves the next job', async () => {
+    const loop = serviceModule({ refineBody: [0x03, 0x40, 0x0c, 0x00, 0x0b, 0x42, 0x00, 0x0b] });
+    const out = await pool.refine({ ...refineReq(new Uint8Array(0)), code: loop, codeHash: await hashOf(loop), gasLimit: 20_000_000n });
+    expect(out).toEqual({ result: { out_of_gas: null }, gasUsed: 20_000_000n, logs: [] });
+    const next = await pool.refine(refineReq(Buffer.from('still here')));
+    expect(next.result).toEqual({ ok: u64le(2n) });
+  });
+
+  it('stops deep recursion with big frames at the deterministic depth limit, not the native stack', async () => {
+    // f() { local.set 1023 (i64.const 1); f() } with 1024 i64 locals; refine calls f
+    const rec = serviceModule({
+      refineBody: [0x10, 0x02, 0x42, 0x00, 0x0b],
+      extraTypes: [[[], []]],
+      extraFuncs: [{ type: 4, locals: [[1024, 0x7e]], body: [0x42, 0x01, 0x21, 0xff, 0x07, 0x10, 0x02, 0x0b] }],
+    });
+    const req = { ...refineReq(new Uint8Array(0)), code: rec, codeHash: await hashOf(rec), gasLimit: 1_000_000_000n };
+    const [a, b] = await Promise.all([pool.refine(req), pool.refine(req)]);
+    expect(a.result).toEqual({ panic: null });
+    expect(a.gasUsed).toBeLessThan(req.gasLimit);
+    expect(b).toEqual(a);
+  });
+
+  it('maps a guest trap to panic', async () => {
+    const trap = serviceModule({ refineBody: [0x00, 0x0b] });
+    const out = await pool.refine({ ...refineReq(new Uint8Array(0)), code: trap, codeHash: await hashOf(trap) });
+    expect(out.result).toEqual({ panic: null });
+  });
+
+  it('maps code failing validation to bad_code and a missing export to bad_exports', async () => {
+    const float = serviceModule({ refineBody: [0x44, 0, 0, 0, 0, 0, 0, 0, 0, 0x1a, 0x42, 0x00, 0x0b] });
+    expect((await pool.refine({ ...refineReq(new Uint8Array(0)), code: float, codeHash: await hashOf(float) })).result).toEqual({ bad_code: null });
+    const noRefine = serviceModule({ refineBody: [0x42, 0x00, 0x0b], omitExport: 'refine' });
+    expect((await pool.refine({ ...refineReq(new Uint8Array(0)), code: noRefine, codeHash: await hashOf(noRefine) })).result).toEqual({ bad_exports: null });
+  });
+
+  it('rejects a request whose code does not match its code hash', async () => {
+    await expect(pool.refine({ ...refineReq(new Uint8Array(0)), codeHash: '0x' + '00'.repeat(32) })).rejects.toThrow(/code hash mismatch/);
+  });
+
+  describe('word-count accumulate', () => {
+    const op = (result: AccumulateOperand['result']): AccumulateOperand => ({ packageHash: '0x01', payloadHash: '0x02', result });
+    const key = (s: string) => new Uint8Array(Buffer.from(s));
+
+    it('adds ok 8-byte outputs to "words", counts them in "items", skips the rest', async () => {
+      const out = await pool.accumulate({
+        codeHash,
+        code,
+        serviceId: 7,
+        gasLimit: 10_000_000n,
+        operands: [op({ ok: u64le(5n) }), op({ panic: null }), op({ ok: new Uint8Array(3) }), op({ ok: u64le(11n) }), op({ out_of_gas: null })],
+        storage: new Map([['0x' + Buffer.from('words').toString('hex'), u64le(100n)]]),
+      });
+      expect(out.status).toBe('ok');
+      expect(out.writes).toEqual([
+        { key: key('items'), value: u64le(2n) },
+        { key: key('words'), value: u64le(116n) },
+      ]);
+    });
+
+    it('writes nothing when no operand counts', async () => {
+      const out = await pool.accumulate({ codeHash, code, serviceId: 7, gasLimit: 10_000_000n, operands: [op({ panic: null })], storage: new Map() });
+      expect(out).toEqual({ status: 'ok', gasUsed: out.gasUsed, writes: [], logs: [] });
+    });
+
+    it('runs out of gas deterministically with no writes', async () => {
+      const out = await pool.accumulate({ codeHash, code, serviceId: 7, gasLimit: 150n, operands: [op({ ok: u64le(5n) })], storage: new Map() });
+      expect(out).toEqual({ status: 'out_of_gas', gasUsed: 150n, writes: [], logs: [] });
+    });
+  });
+
+  it('kills a worker past the wall clock, answers panic + timedOut, and keeps serving', async () => {
+    const small = new SandboxPool({ size: 1, wallClockMs: 300 });
+    await small.start();
+    try {
+      const loop = serviceModule({ refineBody: [0x03, 0x40, 0x0c, 0x00, 0x0b, 0x42, 0x00, 0x0b] });
+      const out = await small.refine({ ...refineReq(new Uint8Array(0)), code: loop, codeHash: await hashOf(loop), gasLimit: (1n << 63n) - 1n });
+      expect(out.result).toEqual({ panic: null });
+      expect(out.timedOut).toBe(true);
+      const next = await small.refine(refineReq(Buffer.from('a b c')));
+      expect(next.result).toEqual({ ok: u64le(3n) });
+    } finally {
+      await small.close();
+    }
+  });
+});

@@ -1,0 +1,68 @@
+import type { EngineIdentity, WorkExecResult } from '@jam/domain';
+import { COST_TABLE_VERSION } from './cost-table';
+
+/**
+ * Identity of this engine. WARNING: the report hash covers it (DESIGN.md section 6); bump
+ * `version` whenever execution results or gas could change for the same code and input.
+ */
+export const ENGINE_IDENTITY: EngineIdentity = Object.freeze({ name: 'jam-wasm-metered', version: '0.1.0', cost_table_version: COST_TABLE_VERSION });
+
+/** Largest gas limit the engine honours; larger limits are clamped to it (gas, 2^63 - 1). */
+export const MAX_GAS_LIMIT = (1n << 63n) - 1n;
+
+/** One refine job: run `refine` of one work item. */
+export interface RefineRequest {
+  /** Blake2b-256 of `code`, 0x-prefixed lowercase hex; the executor verifies it when it first compiles the code. */
+  codeHash: string;
+  code: Uint8Array;
+  serviceId: number;
+  /** Index of the work item in its package. */
+  itemIndex: number;
+  payload: Uint8Array;
+  /** Gas limit (gas); clamped to [0, MAX_GAS_LIMIT]. */
+  gasLimit: bigint;
+  /** Preimages `lookup` can see, by 0x-hex Blake2b-256 hash (the work item's extrinsics); the caller guarantees keys match. */
+  preimages: Map<string, Uint8Array>;
+}
+
+/** Result of a refine job. */
+export interface RefineOutcome {
+  result: WorkExecResult;
+  /** gasLimit - remaining gas; equals gasLimit on out_of_gas and on timeout (gas). */
+  gasUsed: bigint;
+  /** Captured `log` lines, sanitized and capped (see docs/service-abi.md). */
+  logs: string[];
+  /** Set when the wall-clock backstop killed the executor; result is then `panic`. Not deterministic: never part of a report. */
+  timedOut?: boolean;
+}
+
+/** One accumulate operand: a work digest of an attested report. */
+export interface AccumulateOperand {
+  packageHash: string;
+  payloadHash: string;
+  result: WorkExecResult;
+}
+
+/** One accumulate job: run `accumulate` of one service over its operands. */
+export interface AccumulateRequest {
+  codeHash: string;
+  code: Uint8Array;
+  serviceId: number;
+  /** Gas limit (gas); clamped to [0, MAX_GAS_LIMIT]. */
+  gasLimit: bigint;
+  operands: AccumulateOperand[];
+  /** The service's current storage, by 0x-hex key. Read only: changes come back as `writes`. */
+  storage: Map<string, Uint8Array>;
+}
+
+/** Result of an accumulate job. */
+export interface AccumulateOutcome {
+  /** `ok` only when `accumulate` returned 0; a non-zero return, a trap or a timeout are `panic`. */
+  status: 'ok' | 'out_of_gas' | 'panic';
+  /** gas */
+  gasUsed: bigint;
+  /** Final value of every key written, sorted by key bytes; `null` = deleted. Empty unless `ok`. */
+  writes: { key: Uint8Array; value: Uint8Array | null }[];
+  logs: string[];
+  timedOut?: boolean;
+}

@@ -1,0 +1,66 @@
+/**
+ * Executor entry (worker thread). Receives only bytes and numbers (code, payload, storage,
+ * limits), never secrets, so it can move to a separate process unchanged.
+ * Protocol: `WorkerRequest` in, `WorkerResponse` out, one job at a time.
+ */
+import { parentPort } from 'node:worker_threads';
+import { blake2b } from 'hash-wasm';
+import { DomainError, type WorkExecResult } from '@jam/domain';
+import { meterServiceCode } from './service-code.validator';
+import { executeAccumulate, executeRefine, type AccumulateJob, type RefineJob } from './service.executor';
+import type { AccumulateOutcome, RefineOutcome } from './sandbox.types';
+
+export type WorkerRequest =
+  | { id: number; type: 'refine'; codeHash: string; code: Uint8Array; memoryPagesCap: number; job: RefineJob }
+  | { id: number; type: 'accumulate'; codeHash: string; code: Uint8Array; memoryPagesCap: number; job: AccumulateJob };
+
+export type WorkerResponse =
+  | { id: number; ok: true; outcome: RefineOutcome | AccumulateOutcome }
+  | { id: number; ok: false; error: string };
+
+/** Compiled modules (or the rejection result) by code hash and memory cap. */
+const cache = new Map<string, WebAssembly.Module | WorkExecResult>();
+const CACHE_ENTRIES = 64;
+
+async function compiled(codeHash: string, code: Uint8Array, memoryPagesCap: number): Promise<WebAssembly.Module | WorkExecResult> {
+  const key = `${codeHash}/${memoryPagesCap}`;
+  const hit = cache.get(key);
+  if (hit !== undefined) {
+    cache.delete(key);
+    cache.set(key, hit);
+    return hit;
+  }
+  const actual = '0x' + (await blake2b(code, 256));
+  if (actual !== codeHash.toLowerCase()) throw new Error(`code hash mismatch: request says ${codeHash}, code hashes to ${actual}`);
+  let entry: WebAssembly.Module | WorkExecResult;
+  try {
+    entry = new WebAssembly.Module(meterServiceCode(code, { memoryPagesCap }));
+  } catch (e) {
+    if (!(e instanceof DomainError) || e.code !== 'invalid_code') throw e;
+    const category = e.details?.['category'];
+    entry = category === 'exports' ? { bad_exports: null } : category === 'size' ? { code_oversize: null } : { bad_code: null };
+  }
+  cache.set(key, entry);
+  if (cache.size > CACHE_ENTRIES) cache.delete(cache.keys().next().value as string);
+  return entry;
+}
+
+async function handle(req: WorkerRequest): Promise<RefineOutcome | AccumulateOutcome> {
+  const mod = await compiled(req.codeHash, req.code, req.memoryPagesCap);
+  if (req.type === 'refine') {
+    if (!(mod instanceof WebAssembly.Module)) return { result: mod, gasUsed: 0n, logs: [] };
+    return executeRefine(mod, req.job);
+  }
+  if (!(mod instanceof WebAssembly.Module)) return { status: 'panic', gasUsed: 0n, writes: [], logs: [] };
+  return executeAccumulate(mod, req.job);
+}
+
+const port = parentPort;
+if (port !== null) {
+  port.on('message', (req: WorkerRequest) => {
+    handle(req).then(
+      (outcome) => port.postMessage({ id: req.id, ok: true, outcome } satisfies WorkerResponse),
+      (e: unknown) => port.postMessage({ id: req.id, ok: false, error: e instanceof Error ? e.message : String(e) } satisfies WorkerResponse),
+    );
+  });
+}

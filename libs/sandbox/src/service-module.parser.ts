@@ -1,0 +1,348 @@
+import {
+  ENTRY_POINT_SIGNATURES,
+  HOST_FUNCTION_SIGNATURES,
+  HOST_MODULE,
+  I32,
+  I64,
+  MAX_SERVICE_CODE_BYTES,
+} from './host-abi';
+import { MAX_FUNCTION_LOCALS } from './cost-table';
+import { WasmBinaryReader, WasmFormatError } from './wasm-binary.reader';
+
+/** Which WorkExecResult a rejection maps to when found at run time. */
+export type RejectionCategory = 'code' | 'exports' | 'size';
+
+/** A service module that breaks a rule of docs/service-abi.md; `reason` is the exact, stable text. */
+export class ServiceCodeRejection extends Error {
+  constructor(
+    readonly reason: string,
+    readonly category: RejectionCategory = 'code',
+  ) {
+    super(reason);
+    this.name = 'ServiceCodeRejection';
+  }
+}
+
+export interface FuncType {
+  params: number[];
+  results: number[];
+}
+
+/** One decoded instruction of a function body: opcode (0xFC-prefixed ops are 0xFC00 | sub) and its byte range. */
+export interface Instruction {
+  op: number;
+  start: number;
+  end: number;
+  /** Function index for `call`. */
+  callee?: number;
+  /** Branch targets (relative label depths) of `br`, `br_if`, `br_table`. */
+  labels?: number[];
+}
+
+export interface FunctionBody {
+  /** Body bytes (locals declaration + expression), without the size prefix. */
+  bytes: Uint8Array;
+  /** Offset in `bytes` where the expression starts (after the locals declaration). */
+  codeStart: number;
+  /** Number of local declaration groups and of declared locals (excluding params). */
+  localGroups: number;
+  localCount: number;
+  instructions: Instruction[];
+}
+
+/** The parts of a validated service module the instrumenter needs. */
+export interface ServiceModule {
+  types: FuncType[];
+  importedFunctionCount: number;
+  functionTypes: number[];
+  globalCount: number;
+  memory: { min: number; max: number | undefined };
+  /** Non-custom sections in order, payload bytes only. */
+  sections: { id: number; payload: Uint8Array }[];
+  bodies: FunctionBody[];
+}
+
+const SECTION = { custom: 0, type: 1, import: 2, function: 3, table: 4, memory: 5, global: 6, export: 7, start: 8, element: 9, code: 10, data: 11, dataCount: 12 } as const;
+
+/** Opcodes with no immediates that the engine meters (integer MVP + sign-extension). */
+const PLAIN_OPS = new Set<number>([
+  0x00, 0x01, 0x05, 0x0b, 0x0f, 0x1a, 0x1b,
+  ...range(0x45, 0x5a),
+  ...range(0x67, 0x8a),
+  0xa7, 0xac, 0xad,
+  ...range(0xc0, 0xc4),
+]);
+/** Float opcodes: rejected because NaN bit patterns are not deterministic across engines (docs/service-abi.md). */
+const FLOAT_OPS = new Set<number>([0x2a, 0x2b, 0x38, 0x39, 0x43, 0x44, ...range(0x5b, 0x66), ...range(0x8b, 0xa6), ...range(0xa8, 0xab), ...range(0xae, 0xbf)]);
+const LOAD_STORE_OPS = new Set<number>([0x28, 0x29, ...range(0x2c, 0x37), ...range(0x3a, 0x3e)]);
+
+function range(a: number, b: number): number[] {
+  const out: number[] = [];
+  for (let i = a; i <= b; i++) out.push(i);
+  return out;
+}
+
+function hex(n: number): string {
+  return '0x' + n.toString(16).padStart(2, '0');
+}
+
+function valueType(b: number, where: string): number {
+  if (b === I32 || b === I64) return b;
+  if (b === 0x7d || b === 0x7c) throw new ServiceCodeRejection(`float value type in ${where}`);
+  throw new ServiceCodeRejection(`unsupported value type ${hex(b)} in ${where}`);
+}
+
+function sameSig(a: FuncType, b: { params: number[]; results: number[] }): boolean {
+  return a.params.length === b.params.length && a.results.length === b.results.length && a.params.every((p, i) => p === b.params[i]) && a.results.every((r, i) => r === b.results[i]);
+}
+
+/** Reads a constant expression (`i32.const n end` or `i64.const n end`) of the given type. */
+function constExpr(r: WasmBinaryReader, type: number, where: string): void {
+  const op = r.u8();
+  if (op === 0x41 && type === I32) r.sleb(32);
+  else if (op === 0x42 && type === I64) r.sleb(64);
+  else throw new ServiceCodeRejection(`unsupported constant expression in ${where}`);
+  if (r.u8() !== 0x0b) throw new ServiceCodeRejection(`unsupported constant expression in ${where}`);
+}
+
+/**
+ * Parses and checks a service module against docs/service-abi.md.
+ * @param code the module bytes
+ * @returns the parsed module
+ * @throws ServiceCodeRejection with the exact reason for any rule broken
+ */
+export function parseServiceModule(code: Uint8Array): ServiceModule {
+  if (code.length > MAX_SERVICE_CODE_BYTES) throw new ServiceCodeRejection(`code is ${code.length} bytes, over the ${MAX_SERVICE_CODE_BYTES}-byte limit (GP W_C)`, 'size');
+  let engineValid: boolean;
+  try {
+    engineValid = WebAssembly.validate(code);
+  } catch {
+    engineValid = false;
+  }
+  if (!engineValid) throw new ServiceCodeRejection('malformed module: not a valid WebAssembly binary');
+  try {
+    return parseValid(code);
+  } catch (e) {
+    if (e instanceof WasmFormatError) throw new ServiceCodeRejection(`malformed module: ${e.message}`);
+    throw e;
+  }
+}
+
+function parseValid(code: Uint8Array): ServiceModule {
+  const r = new WasmBinaryReader(code);
+  const header = r.bytesN(8);
+  const expected = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+  if (!expected.every((b, i) => header[i] === b)) throw new ServiceCodeRejection('malformed module: bad magic or version');
+
+  const m: ServiceModule = { types: [], importedFunctionCount: 0, functionTypes: [], globalCount: 0, memory: { min: 0, max: undefined }, sections: [], bodies: [] };
+  const exports = new Map<string, { kind: number; index: number }>();
+  let memoryCount = 0;
+  let tableCount = 0;
+  const importTypes: number[] = [];
+
+  while (!r.atEnd) {
+    const id = r.u8();
+    const size = r.u32();
+    const payload = r.bytesN(size);
+    if (id === SECTION.custom) continue;
+    m.sections.push({ id, payload });
+    const s = new WasmBinaryReader(payload);
+    switch (id) {
+      case SECTION.type: {
+        const n = s.u32();
+        for (let i = 0; i < n; i++) {
+          const form = s.u8();
+          if (form !== 0x60) throw new ServiceCodeRejection(`unsupported type form ${hex(form)}`);
+          const params: number[] = [];
+          const results: number[] = [];
+          for (let k = s.u32(); k > 0; k--) params.push(valueType(s.u8(), `type ${i}`));
+          for (let k = s.u32(); k > 0; k--) results.push(valueType(s.u8(), `type ${i}`));
+          m.types.push({ params, results });
+        }
+        break;
+      }
+      case SECTION.import: {
+        const n = s.u32();
+        for (let i = 0; i < n; i++) {
+          const mod = s.name();
+          const name = s.name();
+          const kind = s.u8();
+          if (mod !== HOST_MODULE) throw new ServiceCodeRejection(`import outside "${HOST_MODULE}": ${mod}.${name}`);
+          if (kind !== 0x00) throw new ServiceCodeRejection(`import of a non-function: ${mod}.${name}`);
+          const typeIndex = s.u32();
+          const sig = HOST_FUNCTION_SIGNATURES[name];
+          if (sig === undefined || !Object.prototype.hasOwnProperty.call(HOST_FUNCTION_SIGNATURES, name)) throw new ServiceCodeRejection(`unknown host function: ${mod}.${name}`);
+          const t = m.types[typeIndex];
+          if (t === undefined || !sameSig(t, sig)) throw new ServiceCodeRejection(`wrong signature for host function ${mod}.${name}`);
+          importTypes.push(typeIndex);
+        }
+        m.importedFunctionCount = importTypes.length;
+        break;
+      }
+      case SECTION.function: {
+        for (let n = s.u32(); n > 0; n--) m.functionTypes.push(s.u32());
+        break;
+      }
+      case SECTION.table: {
+        for (let n = s.u32(); n > 0; n--) {
+          tableCount++;
+          const ref = s.u8();
+          if (ref !== 0x70) throw new ServiceCodeRejection('unsupported table type: only funcref');
+          const flags = s.u8();
+          if (flags > 1) throw new ServiceCodeRejection('unsupported table limits');
+          s.u32();
+          if (flags === 1) s.u32();
+        }
+        if (tableCount > 1) throw new ServiceCodeRejection('multiple tables');
+        break;
+      }
+      case SECTION.memory: {
+        const n = s.u32();
+        memoryCount += n;
+        if (memoryCount > 1) throw new ServiceCodeRejection('multiple memories');
+        if (n === 1) {
+          const flags = s.u8();
+          if (flags === 2 || flags === 3) throw new ServiceCodeRejection('shared memory');
+          if (flags >= 4) throw new ServiceCodeRejection('64-bit or unsupported memory');
+          m.memory.min = s.u32();
+          m.memory.max = flags === 1 ? s.u32() : undefined;
+        }
+        break;
+      }
+      case SECTION.global: {
+        for (let n = s.u32(); n > 0; n--) {
+          const t = valueType(s.u8(), `global ${m.globalCount}`);
+          const mut = s.u8();
+          if (mut > 1) throw new ServiceCodeRejection('malformed module: bad global mutability');
+          constExpr(s, t, `global ${m.globalCount}`);
+          m.globalCount++;
+        }
+        break;
+      }
+      case SECTION.export: {
+        for (let n = s.u32(); n > 0; n--) {
+          const name = s.name();
+          const kind = s.u8();
+          const index = s.u32();
+          if (name.startsWith('__jam')) throw new ServiceCodeRejection(`reserved export name: ${name}`);
+          exports.set(name, { kind, index });
+        }
+        break;
+      }
+      case SECTION.start:
+        throw new ServiceCodeRejection('start function not allowed');
+      case SECTION.element: {
+        for (let n = s.u32(); n > 0; n--) {
+          const flags = s.u32();
+          if (flags !== 0) throw new ServiceCodeRejection(`unsupported element segment kind ${flags}`);
+          constExpr(s, I32, 'element segment');
+          for (let k = s.u32(); k > 0; k--) s.u32();
+        }
+        break;
+      }
+      case SECTION.data: {
+        for (let n = s.u32(); n > 0; n--) {
+          const flags = s.u32();
+          if (flags !== 0) throw new ServiceCodeRejection(`unsupported data segment kind ${flags}`);
+          constExpr(s, I32, 'data segment');
+          s.bytesN(s.u32());
+        }
+        break;
+      }
+      case SECTION.dataCount:
+        s.u32();
+        break;
+      case SECTION.code: {
+        const n = s.u32();
+        for (let i = 0; i < n; i++) {
+          const len = s.u32();
+          const bytes = s.bytesN(len);
+          m.bodies.push(parseBody(bytes, m.importedFunctionCount + i));
+        }
+        break;
+      }
+      default:
+        throw new ServiceCodeRejection(`unsupported section ${id}`);
+    }
+  }
+
+  if (memoryCount !== 1) throw new ServiceCodeRejection(memoryCount === 0 ? 'missing memory: the module must define exactly one memory' : 'multiple memories');
+  const mem = exports.get('memory');
+  if (mem === undefined || mem.kind !== 0x02) throw new ServiceCodeRejection('missing export: memory', 'exports');
+  for (const [name, sig] of Object.entries(ENTRY_POINT_SIGNATURES)) {
+    const e = exports.get(name);
+    if (e === undefined || e.kind !== 0x00) throw new ServiceCodeRejection(`missing export: ${name}`, 'exports');
+    const typeIndex = e.index < importTypes.length ? importTypes[e.index] : m.functionTypes[e.index - importTypes.length];
+    const t = typeIndex === undefined ? undefined : m.types[typeIndex];
+    if (t === undefined || !sameSig(t, sig)) throw new ServiceCodeRejection(`wrong signature for export ${name}`, 'exports');
+  }
+  return m;
+}
+
+function parseBody(bytes: Uint8Array, funcIndex: number): FunctionBody {
+  const r = new WasmBinaryReader(bytes);
+  let locals = 0;
+  const localGroups = r.u32();
+  for (let n = localGroups; n > 0; n--) {
+    locals += r.u32();
+    valueType(r.u8(), `locals of function ${funcIndex}`);
+    if (locals > MAX_FUNCTION_LOCALS) throw new ServiceCodeRejection(`function ${funcIndex} declares more than ${MAX_FUNCTION_LOCALS} locals`);
+  }
+  const codeStart = r.pos;
+  const instructions: Instruction[] = [];
+  let depth = 1;
+  while (depth > 0) {
+    const start = r.pos;
+    let op = r.u8();
+    const ins: Instruction = { op, start, end: start };
+    if (PLAIN_OPS.has(op)) {
+      if (op === 0x0b) depth--;
+    } else if (op === 0x02 || op === 0x03 || op === 0x04) {
+      const bt = r.sleb(33);
+      if (bt < 0n && bt !== -64n && bt !== -1n && bt !== -2n) throw new ServiceCodeRejection(`unsupported block type in function ${funcIndex}`);
+      depth++;
+    } else if (op === 0x0c || op === 0x0d) {
+      ins.labels = [r.u32()];
+    } else if (op === 0x0e) {
+      ins.labels = [];
+      for (let n = r.u32(); n >= 0; n--) ins.labels.push(r.u32());
+    } else if (op === 0x10) {
+      ins.callee = r.u32();
+    } else if (op === 0x11) {
+      r.u32();
+      if (r.u8() !== 0x00) throw new ServiceCodeRejection(`unsupported call_indirect table in function ${funcIndex}`);
+    } else if (op >= 0x20 && op <= 0x24) {
+      r.u32();
+    } else if (LOAD_STORE_OPS.has(op)) {
+      r.u32();
+      r.u32();
+    } else if (op === 0x3f || op === 0x40) {
+      if (r.u8() !== 0x00) throw new ServiceCodeRejection(`unsupported memory index in function ${funcIndex}`);
+    } else if (op === 0x41) {
+      r.sleb(32);
+    } else if (op === 0x42) {
+      r.sleb(64);
+    } else if (op === 0xfc) {
+      const sub = r.u32();
+      op = 0xfc00 | sub;
+      ins.op = op;
+      if (sub === 10) {
+        if (r.u8() !== 0 || r.u8() !== 0) throw new ServiceCodeRejection(`unsupported memory index in function ${funcIndex}`);
+      } else if (sub === 11) {
+        if (r.u8() !== 0) throw new ServiceCodeRejection(`unsupported memory index in function ${funcIndex}`);
+      } else if (sub <= 7) {
+        throw new ServiceCodeRejection(`float instruction 0xfc ${sub} in function ${funcIndex}`);
+      } else {
+        throw new ServiceCodeRejection(`unsupported opcode 0xfc ${sub} in function ${funcIndex}`);
+      }
+    } else if (FLOAT_OPS.has(op)) {
+      throw new ServiceCodeRejection(`float instruction ${hex(op)} in function ${funcIndex}`);
+    } else {
+      throw new ServiceCodeRejection(`unsupported opcode ${hex(op)} in function ${funcIndex}`);
+    }
+    ins.end = r.pos;
+    instructions.push(ins);
+  }
+  if (!r.atEnd) throw new ServiceCodeRejection(`malformed module: trailing bytes in function ${funcIndex}`);
+  return { bytes, codeStart, localGroups, localCount: locals, instructions };
+}

@@ -1,0 +1,131 @@
+/**
+ * Black-box end-to-end test of the embedded default (`npm start`): one real process on PGlite and
+ * the in-process queue, driven over HTTP and through the real `jam` CLI.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { JamProcess, api, freePort, runCli } from '../support/jam-server';
+
+const VECTORS = path.resolve(__dirname, '../../../shared/vectors/jam/codec/tiny');
+const VECTOR_HASH = '0xef4afe1c68afc76d148d91c3b3627decf0d8f361c6aae1e42e0ca0b5bd7a2033';
+
+describe('embedded mode, end to end', () => {
+  let dataDir: string;
+  let port: number;
+  let base: string;
+  let token: string;
+  let server: JamProcess;
+  const env = () => ({ JAM_DATA_DIR: dataDir, JAM_PORT: String(port), JAM_MAX_PREIMAGE_BYTES: String(8 * 1024 * 1024) });
+
+  beforeAll(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jam-e2e-embedded-'));
+    port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    server = await JamProcess.start(env(), { port, timeoutMs: 90_000 });
+    token = fs.readFileSync(path.join(dataDir, 'dev-token'), 'utf8').trim();
+  }, 120_000);
+
+  afterAll(async () => {
+    await server?.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('creates a dev token on first start and refuses requests without it', async () => {
+    expect(token).toMatch(/^jam_dev_/);
+    expect(fs.statSync(path.join(dataDir, 'dev-token')).mode & 0o077).toBe(0);
+    const anon = await api(base, undefined, 'GET', '/jam/services');
+    expect(anon.status).toBe(401);
+    expect(anon.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    expect(anon.json.error.code).toBe('unauthorized');
+    const wrong = await api(base, 'jam_dev_not-the-token', 'GET', '/jam/services');
+    expect(wrong.status).toBe(401);
+    const ok = await api(base, token, 'GET', '/jam/services');
+    expect(ok.status).toBe(200);
+    expect(Array.isArray(ok.json.items)).toBe(true);
+  });
+
+  it('dry-runs the codec vector as GP binary and as GP JSON to the same hash and JSON', async () => {
+    const bin = fs.readFileSync(path.join(VECTORS, 'work_package.bin'));
+    const json = fs.readFileSync(path.join(VECTORS, 'work_package.json'), 'utf8');
+    const fromBin = await api(base, token, 'POST', '/jam/packages?dry_run=true', new Uint8Array(bin), { 'Content-Type': 'application/octet-stream' });
+    expect(fromBin.status).toBe(200);
+    expect(fromBin.json.hash).toBe(VECTOR_HASH);
+    expect(fromBin.json.package).toEqual(JSON.parse(json));
+    // The vector names services that are not registered here: reported, not stored.
+    expect(fromBin.json.problems.map((p: { code: string }) => p.code)).toContain('unknown_service');
+    const fromJson = await api(base, token, 'POST', '/jam/packages?dry_run=true', json, { 'Content-Type': 'application/json' });
+    expect(fromJson.status).toBe(200);
+    expect(fromJson.json.hash).toBe(VECTOR_HASH);
+    expect((await api(base, token, 'GET', `/jam/packages/${VECTOR_HASH}`)).status).toBe(404);
+  });
+
+  it('answers bad input with a 4xx and the JSON error shape, never a 500', async () => {
+    const cases: [string, string, string | Uint8Array | undefined, Record<string, string>, number, string][] = [
+      ['PUT', `/jam/preimages/0x${'00'.repeat(32)}`, 'hello', { 'Content-Type': 'application/octet-stream' }, 422, 'hash_mismatch'],
+      ['PUT', '/jam/preimages/not-a-hash', 'hello', {}, 400, 'invalid_hex'],
+      ['PUT', `/jam/preimages/0x${'11'.repeat(32)}`, new Uint8Array(9 * 1024 * 1024), {}, 413, 'payload_too_large'],
+      ['GET', `/jam/preimages/0x${'22'.repeat(32)}`, undefined, {}, 404, 'not_found'],
+      ['GET', `/jam/preimages/0x${'22'.repeat(32)}/meta`, undefined, {}, 404, 'not_found'],
+      ['POST', '/jam/services', '{"code_hash":"0x' + '33'.repeat(32) + '"}', { 'Content-Type': 'application/json' }, 422, 'unknown_preimage'],
+      ['POST', '/jam/services', '{"code_hash":42}', { 'Content-Type': 'application/json' }, 400, 'invalid_request'],
+      ['POST', '/jam/services', '{not json', { 'Content-Type': 'application/json' }, 400, 'invalid_json'],
+      ['POST', '/jam/services', '{"code_hash":"0x' + '33'.repeat(32) + '","extra":1}', { 'Content-Type': 'application/json' }, 400, 'invalid_request'],
+      ['GET', '/jam/services/notanumber', undefined, {}, 400, 'invalid_request'],
+      ['GET', '/jam/services/99999999', undefined, {}, 404, 'not_found'],
+      ['GET', '/jam/services?limit=100000', undefined, {}, 400, 'invalid_request'],
+      ['GET', '/jam/services/1/storage/zz', undefined, {}, 400, 'invalid_hex'],
+      ['POST', '/jam/packages', new Uint8Array([1, 2, 3]), { 'Content-Type': 'application/octet-stream' }, 400, 'invalid_encoding'],
+      ['POST', '/jam/packages', '{"items": 3}', { 'Content-Type': 'application/json' }, 422, 'invalid_package'],
+      ['POST', '/jam/packages', '[1,', { 'Content-Type': 'application/json' }, 400, 'invalid_json'],
+      ['POST', '/jam/packages', 'hello', { 'Content-Type': 'text/plain' }, 400, 'invalid_request'],
+      ['GET', '/jam/packages/0x1234', undefined, {}, 400, 'invalid_hex'],
+      ['GET', `/jam/packages/0x${'44'.repeat(32)}`, undefined, {}, 404, 'not_found'],
+      ['GET', `/jam/reports/0x${'44'.repeat(32)}`, undefined, {}, 404, 'not_found'],
+      ['GET', `/jam/services?access_token=${'x'.repeat(20)}`, undefined, {}, 400, 'invalid_request'],
+      ['GET', '/jam/nothing-here', undefined, {}, 404, 'not_found'],
+    ];
+    for (const [method, p, body, headers, status, code] of cases) {
+      const r = await api(base, token, method, p, body, headers);
+      expect({ method, p, status: r.status, code: r.json?.error?.code }).toEqual({ method, p, status, code });
+      expect(typeof r.json.error.message).toBe('string');
+    }
+    // A non-Wasm preimage is stored, but cannot become a service.
+    const bytes = Buffer.from('definitely not wasm');
+    const { blake2b256, toHex, initHashing } = await import('@jam/domain');
+    await initHashing();
+    const h = toHex(blake2b256(bytes));
+    expect((await api(base, token, 'PUT', `/jam/preimages/${h}`, new Uint8Array(bytes))).status).toBe(201);
+    expect((await api(base, token, 'PUT', `/jam/preimages/${h}`, new Uint8Array(bytes))).status).toBe(200);
+    const svc = await api(base, token, 'POST', '/jam/services', JSON.stringify({ code_hash: h }), { 'Content-Type': 'application/json' });
+    expect(svc.status).toBe(422);
+    expect(svc.json.error.code).toBe('invalid_code');
+  });
+
+  it('runs `jam demo` to completion and keeps everything across a restart', async () => {
+    const demo = await runCli(['demo', '--url', base, '--token', token], {}, 240_000);
+    if (demo.code !== 0) throw new Error(`demo failed (${demo.code}):\n${demo.stdout}\n${demo.stderr}\n--- server ---\n${server.output.join('').slice(-5000)}`);
+    expect(demo.stdout).toMatch(/demo: OK: \d+ packages accumulated/);
+
+    const services = (await api(base, token, 'GET', '/jam/services?limit=500')).json.items as { id: number }[];
+    const serviceId = services[services.length - 1]!.id;
+    const before = await api(base, token, 'GET', `/jam/services/${serviceId}/storage/0x776f726473`);
+    expect(before.status).toBe(200);
+    const pkgs = (await api(base, token, 'GET', `/jam/services/${serviceId}/packages`)).json.items as { hash: string; status: string }[];
+    expect(pkgs.length).toBeGreaterThan(0);
+    expect(pkgs.every((p) => p.status === 'accumulated')).toBe(true);
+    const report = await api(base, token, 'GET', `/jam/reports/${pkgs[0]!.hash}`);
+    expect(report.status).toBe(200);
+    expect(report.json.attestations.length).toBeGreaterThanOrEqual(2);
+    expect(report.json.verdict).toBe('attested');
+
+    expect(await server.stop()).toBe(0);
+    server = await JamProcess.start(env(), { port, timeoutMs: 90_000 });
+    expect(fs.readFileSync(path.join(dataDir, 'dev-token'), 'utf8').trim()).toBe(token);
+    const after = await api(base, token, 'GET', `/jam/services/${serviceId}/storage/0x776f726473`);
+    expect(after.json).toEqual(before.json);
+    const pkgAfter = await api(base, token, 'GET', `/jam/packages/${pkgs[0]!.hash}`);
+    expect(pkgAfter.json.status).toBe('accumulated');
+    expect((await api(base, token, 'GET', `/jam/services/${serviceId}`)).status).toBe(200);
+  }, 400_000);
+});

@@ -1,0 +1,155 @@
+/**
+ * Black-box end-to-end test of production mode: PostgreSQL + Redis, one real process per role
+ * (gateway, a refine worker per attester, attestation, accumulate, janitor), driven through the
+ * real CLI and client. Also proves the core promise of DESIGN.md section 6: a package acknowledged
+ * with 202 survives the loss of every queued job (Redis keys deleted) and still accumulates.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { randomBytes, createHash } from 'node:crypto';
+import { Client } from 'pg';
+import Redis from 'ioredis';
+import { JamClient } from '@jam/client';
+import { initHashing, blake2b256, toHex, packageHash, type WorkPackage } from '@jam/domain';
+import { JamProcess, REPO_ROOT, freePort, runCli } from '../support/jam-server';
+
+const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS_URL = 'redis://127.0.0.1:6379';
+
+async function deleteKeys(redis: Redis, prefix: string): Promise<number> {
+  let n = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+    cursor = next;
+    if (keys.length > 0) n += await redis.del(...keys);
+  } while (cursor !== '0');
+  return n;
+}
+
+function wordCountPackage(serviceId: number, codeHash: Uint8Array, text: string): WorkPackage {
+  const zero = new Uint8Array(32);
+  return {
+    authorization: new Uint8Array(0),
+    auth_code_host: serviceId,
+    auth_code_hash: codeHash,
+    authorizer_config: new Uint8Array(0),
+    context: { anchor: zero, state_root: zero, beefy_root: zero, lookup_anchor: zero, lookup_anchor_slot: 0, prerequisites: [] },
+    items: [
+      {
+        service: serviceId,
+        code_hash: codeHash,
+        payload: new TextEncoder().encode(text),
+        refine_gas_limit: 10_000_000n,
+        accumulate_gas_limit: 1_000_000n,
+        import_segments: [],
+        extrinsic: [],
+        export_count: 0,
+      },
+    ],
+  };
+}
+
+describe('production mode: PostgreSQL + Redis, one process per role', () => {
+  const suffix = randomBytes(4).toString('hex');
+  const dbName = `jam_e2e_${suffix}`;
+  const prefix = `jame2e${suffix}`;
+  const token = `e2e-${randomBytes(16).toString('hex')}`;
+  let tmp: string;
+  let port: number;
+  let base: string;
+  let admin: Client;
+  let redis: Redis;
+  const procs = new Map<string, JamProcess>();
+
+  const envFor = (roles: string, extra: Record<string, string> = {}) => ({
+    DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${dbName}`,
+    REDIS_URL,
+    JAM_QUEUE_PREFIX: prefix,
+    JAM_ROLES: roles,
+    JAM_PORT: String(port),
+    JAM_DATA_DIR: path.join(tmp, 'data'),
+    JAM_BLOB_DIR: path.join(tmp, 'blobs'),
+    JAM_KEYS_DIR: path.join(tmp, 'keys'),
+    JAM_ALLOWED_TOKENS: `e2e=${createHash('sha256').update(token).digest('hex')}`,
+    JAM_RECONCILE_INTERVAL_MS: '1000',
+    JAM_RECONCILE_STALE_MS: '1500',
+    JAM_SANDBOX_POOL_SIZE: '1',
+    ...extra,
+  });
+  const start = async (name: string, roles: string, extra: Record<string, string> = {}) => {
+    const p = await JamProcess.start(envFor(roles, extra), roles === 'gateway' ? { port, timeoutMs: 60_000 } : {});
+    procs.set(name, p);
+    return p;
+  };
+
+  beforeAll(async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'jam-e2e-prod-'));
+    port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    admin = new Client({ connectionString: PG_ADMIN_URL });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${dbName}`);
+    redis = new Redis(REDIS_URL);
+    await initHashing();
+    // The gateway runs the migrations first; the other roles then find the schema in place.
+    await start('gateway', 'gateway');
+    for (let i = 0; i < 3; i++) await start(`refine-${i}`, 'refine-worker', { JAM_ATTESTER_INDEXES: String(i) });
+    await start('attestation', 'attestation');
+    await start('accumulate', 'accumulate-worker');
+    await start('janitor', 'janitor');
+  }, 180_000);
+
+  afterAll(async () => {
+    await Promise.all([...procs.values()].map((p) => p.stop()));
+    await deleteKeys(redis, prefix);
+    redis.disconnect();
+    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    await admin.end();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('runs the demo through separate role processes', async () => {
+    const demo = await runCli(['demo', '--url', base, '--token', token], {}, 300_000);
+    const logs = () => [...procs.entries()].map(([n, p]) => `--- ${n} ---\n${p.output.join('').slice(-3000)}`).join('\n');
+    if (demo.code !== 0) throw new Error(`demo failed (${demo.code}):\n${demo.stdout}\n${demo.stderr}\n${logs()}`);
+    expect(demo.stdout).toMatch(/demo: OK: \d+ packages accumulated/);
+    // Each refine process registered its own attester key, and more than one attester signed each report.
+    const db = new Client({ connectionString: `postgres://postgres@127.0.0.1:5432/${dbName}` });
+    await db.connect();
+    try {
+      expect((await db.query('SELECT count(DISTINCT public_key)::int AS n FROM attester')).rows[0].n).toBe(3);
+      const perReport = await db.query('SELECT count(*)::int AS n FROM attestation GROUP BY report_hash');
+      expect(perReport.rows.length).toBeGreaterThan(0);
+      expect(perReport.rows.every((r: { n: number }) => r.n >= 2)).toBe(true);
+    } finally {
+      await db.end();
+    }
+  }, 320_000);
+
+  it('accumulates a package whose queued jobs were all lost (reconciler)', async () => {
+    const client = new JamClient({ baseUrl: base, token });
+    const code = fs.readFileSync(path.join(REPO_ROOT, 'services/word-count/build/word-count.wasm'));
+    const put = await client.putPreimage(new Uint8Array(code));
+    const service = await client.createService({ code_hash: put.hash });
+    // Refine workers down: the package is acknowledged but cannot progress.
+    for (let i = 0; i < 3; i++) await procs.get(`refine-${i}`)!.stop();
+    await procs.get('janitor')!.stop();
+    const text = `lost jobs are found again ${suffix}`;
+    const pkg = wordCountPackage(service.id, blake2b256(new Uint8Array(code)), text);
+    const submitted = await client.submitPackage(pkg);
+    expect(submitted.hash).toBe(toHex(packageHash(pkg)));
+    expect((await client.getPackage(submitted.hash)).status).toBe('pending');
+    // Simulate Redis losing everything this deployment queued.
+    expect(await deleteKeys(redis, prefix)).toBeGreaterThan(0);
+    for (let i = 0; i < 3; i++) await start(`refine-${i}`, 'refine-worker', { JAM_ATTESTER_INDEXES: String(i) });
+    await start('janitor', 'janitor');
+    const done = await client.waitForPackage(submitted.hash, { timeoutMs: 90_000, intervalMs: 250 });
+    expect(done.status).toBe('accumulated');
+    const words = await client.getStorage(service.id, '0x776f726473');
+    const expected = Buffer.alloc(8);
+    expected.writeBigUInt64LE(BigInt(text.split(/\s+/).filter(Boolean).length));
+    expect(words.value).toBe(`0x${expected.toString('hex')}`);
+  }, 180_000);
+});
