@@ -3,12 +3,34 @@
  * the in-process queue, driven over HTTP and through the real `jam` CLI.
  */
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { JamProcess, api, freePort, runCli } from '../support/jam-server';
 
 const VECTORS = path.resolve(__dirname, '../../../shared/vectors/jam/codec/tiny');
 const VECTOR_HASH = '0xef4afe1c68afc76d148d91c3b3627decf0d8f361c6aae1e42e0ca0b5bd7a2033';
+
+/** Sends only the headers of a PUT declaring `length` bytes and returns the answer; no body byte is written. */
+function headersOnlyUpload(port: number, token: string, length: number, expectContinue: boolean): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: '127.0.0.1',
+      port,
+      method: 'PUT',
+      path: `/jam/preimages/0x${'11'.repeat(32)}`,
+      headers: { Authorization: `Bearer ${token}`, 'Content-Length': String(length), ...(expectContinue ? { Expect: '100-continue' } : {}) },
+    });
+    req.on('continue', () => reject(new Error('server asked for the body of an oversized upload')));
+    req.on('response', (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+    });
+    req.on('error', reject);
+    req.flushHeaders();
+  });
+}
 
 describe('embedded mode, end to end', () => {
   let dataDir: string;
@@ -64,7 +86,6 @@ describe('embedded mode, end to end', () => {
     const cases: [string, string, string | Uint8Array | undefined, Record<string, string>, number, string][] = [
       ['PUT', `/jam/preimages/0x${'00'.repeat(32)}`, 'hello', { 'Content-Type': 'application/octet-stream' }, 422, 'hash_mismatch'],
       ['PUT', '/jam/preimages/not-a-hash', 'hello', {}, 400, 'invalid_hex'],
-      ['PUT', `/jam/preimages/0x${'11'.repeat(32)}`, new Uint8Array(9 * 1024 * 1024), {}, 413, 'payload_too_large'],
       ['GET', `/jam/preimages/0x${'22'.repeat(32)}`, undefined, {}, 404, 'not_found'],
       ['GET', `/jam/preimages/0x${'22'.repeat(32)}/meta`, undefined, {}, 404, 'not_found'],
       ['POST', '/jam/services', '{"code_hash":"0x' + '33'.repeat(32) + '"}', { 'Content-Type': 'application/json' }, 422, 'unknown_preimage'],
@@ -89,6 +110,11 @@ describe('embedded mode, end to end', () => {
       const r = await api(base, token, method, p, body, headers);
       expect({ method, p, status: r.status, code: r.json?.error?.code }).toEqual({ method, p, status, code });
       expect(typeof r.json.error.message).toBe('string');
+    }
+    // Oversized uploads are refused from the headers alone: the client never sends the body.
+    for (const expectContinue of [false, true]) {
+      const r = await headersOnlyUpload(port, token, 9 * 1024 * 1024, expectContinue);
+      expect({ expectContinue, status: r.status, code: r.body.error.code }).toEqual({ expectContinue, status: 413, code: 'payload_too_large' });
     }
     // A non-Wasm preimage is stored, but cannot become a service.
     const bytes = Buffer.from('definitely not wasm');

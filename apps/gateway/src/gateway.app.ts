@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { GatewayModule } from './gateway.module';
 import { JamExceptionFilter } from './jam-exception.filter';
 import type { GatewayDeps } from './gateway.deps';
@@ -36,9 +36,22 @@ export async function startGateway(deps: GatewayDeps, opts: { host: string; port
     next();
   });
   app.useGlobalFilters(new JamExceptionFilter(deps.logger));
-  app.enableShutdownHooks([]);
   await app.listen(opts.port, opts.host);
   const server = app.getHttpServer() as Server;
+  // `Expect: 100-continue` (curl sends it for large uploads): refuse an oversized preimage before
+  // the client sends a byte of it; everything else gets the 100 and proceeds as usual.
+  server.removeAllListeners('checkContinue');
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    const declared = Number(req.headers['content-length'] ?? '0');
+    if (req.method === 'PUT' && req.url?.startsWith('/jam/preimages/') && declared > deps.maxPreimageBytes) {
+      deps.metrics.quotaRejected.inc({ quota: 'max_preimage_bytes' });
+      res.writeHead(413, { 'Content-Type': 'application/json', Connection: 'close' });
+      res.end(JSON.stringify({ error: { code: 'payload_too_large', message: `preimage of ${declared} bytes exceeds max_preimage_bytes (${deps.maxPreimageBytes})`, details: { max_bytes: deps.maxPreimageBytes } } }));
+      return;
+    }
+    res.writeContinue();
+    server.emit('request', req, res);
+  });
   // Slow-drip uploads and idle sockets must not hold the gateway forever.
   server.requestTimeout = 300_000;
   server.headersTimeout = 20_000;
