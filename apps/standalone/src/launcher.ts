@@ -34,7 +34,7 @@ export interface RunningJam {
  * runs PGlite behind a local socket and the in-process queue, with the same processors.
  * @throws ConfigError for a bad setting; Error when a store cannot be opened.
  */
-export async function launch(env: Readonly<Record<string, string | undefined>> = process.env, opts: { logDestination?: NodeJS.WritableStream } = {}): Promise<RunningJam> {
+export async function launch(env: Readonly<Record<string, string | undefined>>, opts: { logDestination?: NodeJS.WritableStream } = {}): Promise<RunningJam> {
   const config = loadConfig(env);
   const logger = createLogger({ level: config.logLevel, destination: opts.logDestination as never });
   const metrics = new JamMetrics();

@@ -1,4 +1,4 @@
-import { ConfigError } from '@jam/config';
+import { ConfigError, processEnvironment } from '@jam/config';
 import { launch } from './launcher';
 
 /**
@@ -8,7 +8,7 @@ import { launch } from './launcher';
 async function main(): Promise<void> {
   let running;
   try {
-    running = await launch();
+    running = await launch(processEnvironment());
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`jam: ${err.message}\n`);

@@ -150,6 +150,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   return Object.freeze(config);
 }
 
+/** A snapshot of the process environment; this lib is its only reader (STYLE.md habit 6). */
+export function processEnvironment(): Readonly<Record<string, string | undefined>> {
+  return Object.freeze({ ...process.env });
+}
+
 /**
  * A copy of the config safe to log: user info of URLs and credential-like query parameters
  * (`password`, `secret`, `token`, `key` in the name) replaced by `<redacted>`, token digests

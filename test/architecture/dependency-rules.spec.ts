@@ -1,0 +1,70 @@
+/**
+ * The dependency rules of DESIGN.md section 3 and STYLE.md, checked on the real import graph:
+ * a new import that breaks one fails this test, naming the file and the import.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+function sourceFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true })) {
+    const rel = path.join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...sourceFiles(rel));
+    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts') && !entry.name.endsWith('.d.ts')) out.push(rel);
+  }
+  return out;
+}
+
+function importsOf(file: string): string[] {
+  const text = fs.readFileSync(path.join(ROOT, file), 'utf8');
+  return [...text.matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]|require\(\s*['"]([^'"]+)['"]\s*\)|import\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1] ?? m[2] ?? m[3]!);
+}
+
+const libs = fs.readdirSync(path.join(ROOT, 'libs'));
+const apps = fs.readdirSync(path.join(ROOT, 'apps'));
+const files = [...libs.map((l) => `libs/${l}/src`), ...apps.map((a) => `apps/${a}/src`)].filter((d) => fs.existsSync(path.join(ROOT, d))).flatMap(sourceFiles);
+
+function violations(filter: (file: string) => boolean, forbidden: (spec: string, file: string) => boolean): string[] {
+  return files.filter(filter).flatMap((f) => importsOf(f).filter((s) => forbidden(s, f)).map((s) => `${f} imports ${s}`));
+}
+
+describe('dependency rules (DESIGN.md section 3)', () => {
+  it('finds the source files it checks', () => {
+    expect(files.length).toBeGreaterThan(50);
+    expect(files).toContain('libs/domain/src/index.ts');
+  });
+
+  it('domain depends on no other lib, framework or IO module', () => {
+    expect(violations((f) => f.startsWith('libs/domain/'), (s) => s.startsWith('@jam/') || s.startsWith('@nestjs') || ['typeorm', 'pg', 'bullmq', 'ioredis', 'node:fs', 'fs', 'node:net', 'node:http'].includes(s))).toEqual([]);
+  });
+
+  it('libs never import apps, and apps import other apps only from the launcher', () => {
+    expect(violations((f) => f.startsWith('libs/'), (s) => /(^|\/)apps\//.test(s))).toEqual([]);
+    expect(
+      violations(
+        (f) => f.startsWith('apps/') && !f.startsWith('apps/standalone/'),
+        (s, f) => s.startsWith('../../') && !s.startsWith(`../../${f.split('/')[1]}/`),
+      ),
+    ).toEqual([]);
+  });
+
+  it('libs are imported only through their index as @jam/<lib>', () => {
+    expect(violations(() => true, (s) => /^@jam\/[^/]+\/./.test(s) || /libs\/[^/]+\/src\//.test(s))).toEqual([]);
+  });
+
+  it('the gateway never imports the sandbox (it never runs guest code)', () => {
+    expect(violations((f) => f.startsWith('apps/gateway/'), (s) => s === '@jam/sandbox')).toEqual([]);
+  });
+
+  it('only persistence touches the database driver and ORM', () => {
+    // The queue's BullMQ-on-PostgreSQL driver is the one exception: it is a queue store, not the product's data.
+    expect(violations((f) => !f.startsWith('libs/persistence/') && f !== 'libs/queue/src/bullmq.queue.ts', (s) => s === 'typeorm' || s === 'pg' || s.startsWith('@electric-sql/'))).toEqual([]);
+  });
+
+  it('only libs/config reads process.env (the CLI entry point passes it down)', () => {
+    const readers = files.filter((f) => !f.startsWith('libs/config/') && f !== 'apps/cli/src/main.ts' && /process\.env\b(?!`)/.test(fs.readFileSync(path.join(ROOT, f), 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '')));
+    expect(readers).toEqual([]);
+  });
+});
