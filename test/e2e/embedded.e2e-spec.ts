@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { JamProcess, api, freePort, runCli } from '../support/jam-server';
 
-const VECTORS = path.resolve(__dirname, '../../../shared/vectors/jam/codec/tiny');
+const VECTORS = path.resolve(__dirname, '../fixtures/jam-vectors/codec/tiny');
 const VECTOR_HASH = '0xef4afe1c68afc76d148d91c3b3627decf0d8f361c6aae1e42e0ca0b5bd7a2033';
 
 /** Sends only the headers of a PUT declaring `length` bytes and returns the answer; no body byte is written. */

@@ -24,7 +24,7 @@ import {
 import { decodeWorkDigest, decodeWorkReport, encodeWorkDigest, encodeWorkReport } from './work-report.codec';
 import { workDigestFromJson, workDigestToJson, workReportFromJson, workReportToJson } from './work-report.json';
 
-const VECTORS = path.resolve(__dirname, '../../../../shared/vectors/jam/codec/tiny');
+const VECTORS = path.resolve(__dirname, '../../../test/fixtures/jam-vectors/codec/tiny');
 
 interface Codec {
   decode(b: Uint8Array): unknown;

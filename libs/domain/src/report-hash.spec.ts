@@ -8,7 +8,7 @@ import { encodeWorkReport } from './work-report.codec';
 import type { EngineIdentity } from './work-types';
 import { decodeWorkReport } from './work-report.codec';
 
-const bin = new Uint8Array(readFileSync(path.resolve(__dirname, '../../../../shared/vectors/jam/codec/tiny/work_report.bin')));
+const bin = new Uint8Array(readFileSync(path.resolve(__dirname, '../../../test/fixtures/jam-vectors/codec/tiny/work_report.bin')));
 const engine: EngineIdentity = { name: 'jam-wasm', version: '1.2.0', cost_table_version: 3 };
 
 describe('report hash and guarantee message', () => {

@@ -5,7 +5,7 @@ import { parseJamJson, stringifyJamJson } from './jam-json';
 import { workItemFromJson, workItemToJson, workPackageFromJson } from './work-package.json';
 import { workReportFromJson } from './work-report.json';
 
-const VECTORS = path.resolve(__dirname, '../../../../shared/vectors/jam/codec/tiny');
+const VECTORS = path.resolve(__dirname, '../../../test/fixtures/jam-vectors/codec/tiny');
 const read = (name: string): Record<string, unknown> =>
   parseJamJson(readFileSync(path.join(VECTORS, `${name}.json`), 'utf8')) as Record<string, unknown>;
 

@@ -6,7 +6,7 @@ import { validateWorkPackage } from './work-package.validation';
 import type { WorkItem, WorkPackage } from './work-types';
 
 const base = decodeWorkPackage(
-  new Uint8Array(readFileSync(path.resolve(__dirname, '../../../../shared/vectors/jam/codec/tiny/work_package.bin'))),
+  new Uint8Array(readFileSync(path.resolve(__dirname, '../../../test/fixtures/jam-vectors/codec/tiny/work_package.bin'))),
 );
 const item0 = base.items[0]!;
 const hash = new Uint8Array(32);
