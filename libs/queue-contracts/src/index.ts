@@ -6,3 +6,4 @@ export * from './job-id';
 export * from './malformed-job.error';
 export * from './default-job-options';
 export * from './parse-job-payload';
+export * from './package-status-event';

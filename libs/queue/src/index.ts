@@ -2,3 +2,4 @@ export * from './job-queue.port';
 export * from './permanent-job.error';
 export * from './in-process.queue';
 export * from './bullmq.queue';
+export * from './status-event-bus';
