@@ -30,7 +30,8 @@ const BATCH = 500;
  * - pending/refining/attesting: a refine job for every attester that has not attested yet
  *   (refine is idempotent and re-sends its attestation);
  * - attested/accumulating: the accumulate job of its report.
- * Duplicate enqueues collapse on the deterministic job ids.
+ * Duplicate enqueues collapse on the deterministic job ids; a kept failed job of unfinished work
+ * is removed first so its id can run again (one retry round per stale interval, not a hot loop).
  * @returns how many jobs were enqueued.
  */
 export async function reconcile(deps: ReconcileDeps, staleMs: number): Promise<number> {
@@ -46,6 +47,8 @@ export async function reconcile(deps: ReconcileDeps, staleMs: number): Promise<n
       const queue = refineQueueName(i);
       const jobId = refineJobId(row.hash, i);
       if (await deps.queue.isQueued(queue, jobId)) continue;
+      // A kept failed job (retries exhausted while a store was down) would block its id.
+      await deps.queue.removeFailed(queue, jobId);
       await deps.queue.enqueue(queue, REFINE_PACKAGE_V1, { package_hash: row.hash, attester_index: i }, { jobId });
       deps.metrics.reenqueued.inc({ queue });
       enqueued++;
@@ -56,6 +59,7 @@ export async function reconcile(deps: ReconcileDeps, staleMs: number): Promise<n
     if (!row.reportHash) continue;
     const jobId = accumulateJobId(row.reportHash);
     if (await deps.queue.isQueued(ACCUMULATE_QUEUE, jobId)) continue;
+    await deps.queue.removeFailed(ACCUMULATE_QUEUE, jobId);
     await deps.queue.enqueue(ACCUMULATE_QUEUE, ACCUMULATE_REPORT_V1, { report_hash: row.reportHash, package_hash: row.hash }, { jobId });
     deps.metrics.reenqueued.inc({ queue: ACCUMULATE_QUEUE });
     enqueued++;

@@ -56,6 +56,7 @@ export async function migrateBullMqPostgresSchema(opts: { databaseUrl: string; s
 interface QueueLike {
   add(name: string, data: unknown, opts: Record<string, unknown>): Promise<unknown>;
   getJobState(jobId: string): Promise<string>;
+  remove(jobId: string): Promise<number>;
   getJobCounts(...types: Array<'waiting' | 'prioritized' | 'active' | 'delayed' | 'failed'>): Promise<Record<string, number>>;
   on(event: 'error', listener: (err: Error) => void): unknown;
   close(): Promise<void>;
@@ -168,6 +169,12 @@ class BullMqJobQueue implements JobQueue {
 
   async isQueued(queue: string, jobId: string): Promise<boolean> {
     return QUEUED_STATES.has(await this.queue(queue).getJobState(jobId));
+  }
+
+  async removeFailed(queue: string, jobId: string): Promise<boolean> {
+    const q = this.queue(queue);
+    if ((await q.getJobState(jobId)) !== 'failed') return false;
+    return (await q.remove(jobId)) === 1;
   }
 
   async counts(queue: string): Promise<QueueCounts> {

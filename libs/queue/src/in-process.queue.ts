@@ -71,6 +71,13 @@ class InProcessJobQueue implements JobQueue {
     return state !== undefined && state !== 'failed';
   }
 
+  async removeFailed(queue: string, jobId: string): Promise<boolean> {
+    const q = this.queues.get(queue);
+    if (q?.jobs.get(jobId)?.state !== 'failed') return false;
+    q.jobs.delete(jobId);
+    return true;
+  }
+
   async counts(queue: string): Promise<QueueCounts> {
     const q = this.queues.get(queue);
     const c = { waiting: 0, active: 0, delayed: 0, failed: 0 };

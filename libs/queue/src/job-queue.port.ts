@@ -45,6 +45,12 @@ export interface JobQueue {
   /** True while the job is waiting, delayed, active or prioritized. */
   isQueued(queue: string, jobId: string): Promise<boolean>;
   counts(queue: string): Promise<QueueCounts>;
+  /**
+   * Removes a kept failed job so its id can be enqueued again (the reconciler does this for work
+   * the database says is unfinished). No-op unless the job is in the failed state.
+   * @returns true if a failed job was removed.
+   */
+  removeFailed(queue: string, jobId: string): Promise<boolean>;
   /** Starts consuming `queue`; at most one consumer per queue per JobQueue. */
   process(queue: string, handler: JobHandler, opts: { concurrency: number }): void;
   close(): Promise<void>;
