@@ -1,6 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+
+/** Resolves a package entry from this file (typed independently of any global `require` declaration). */
+const resolveModule = (id: string): string => createRequire(__filename).resolve(id);
 
 /**
  * Pool size to pass to createDataSource for the embedded server. WARNING: must stay 1.
@@ -122,8 +126,8 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
     workerData: {
-      pglitePath: require.resolve('@electric-sql/pglite'),
-      socketPath: require.resolve('@electric-sql/pglite-socket'),
+      pglitePath: resolveModule('@electric-sql/pglite'),
+      socketPath: resolveModule('@electric-sql/pglite-socket'),
       pgDir,
       host,
       port: opts.port ?? 0,

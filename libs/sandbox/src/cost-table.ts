@@ -26,5 +26,13 @@ export const GAS_PER_PAGE = 4096n;
 export const BULK_BYTES_PER_GAS = 64;
 /** Deterministic call-depth limit: nested guest calls beyond this trap with `panic` (frames). */
 export const MAX_CALL_DEPTH = 1024;
-/** Per-function locals limit, so MAX_CALL_DEPTH frames always fit the executor's native stack (count). */
+/** Per-function declared-locals limit (count). */
 export const MAX_FUNCTION_LOCALS = 1024;
+/**
+ * Per-function frame bound: params + declared locals + maximum operand-stack height (values).
+ * With it, MAX_CALL_DEPTH frames always fit EXECUTOR_STACK_MB, so the deterministic depth limit
+ * is always reached before V8's own stack limit (docs/sandbox.md, "Call depth and the stack").
+ */
+export const MAX_FRAME_SLOTS = 2048;
+/** Native stack of the thread that runs guest code in an executor (MiB). */
+export const EXECUTOR_STACK_MB = 64;

@@ -1,13 +1,14 @@
-import { existsSync } from 'node:fs';
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync, fstatSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { DEFAULT_MEMORY_PAGES_CAP } from './host-abi';
 import { MAX_GAS_LIMIT, type AccumulateOutcome, type AccumulateRequest, type RefineOutcome, type RefineRequest } from './sandbox.types';
 import type { WorkerRequest, WorkerResponse } from './sandbox.worker';
+import type { ExecutorReady } from './executor.process';
 
 /** Options of `SandboxPool`. */
 export interface SandboxPoolOptions {
-  /** Number of executor workers (default 2). */
+  /** Number of executor processes (default 2). */
   size?: number;
   /** Wall-clock backstop per job (ms, default 10000); the executor is killed and replaced when it expires. */
   wallClockMs?: number;
@@ -23,26 +24,36 @@ interface PendingJob {
 }
 
 interface Slot {
-  worker: Worker;
+  child: ChildProcess;
   online: boolean;
   job: PendingJob | undefined;
   timer: NodeJS.Timeout | undefined;
+  /** Code cache keys this executor has been sent, so a repeat job can omit the code bytes. */
+  knownCode: Set<string>;
 }
+
+/** Old-space heap of an executor's relay thread (MiB). */
+const RELAY_HEAP_MB = 64;
 
 /**
  * Path of the compiled executor entry: the `.js` sibling when running from dist, else the built
  * file under dist/ (jest runs the `.ts` sources; `npm test` builds first).
  */
-export function sandboxWorkerPath(): string {
-  const sibling = path.join(__dirname, 'sandbox.worker.js');
+export function executorEntryPath(): string {
+  const sibling = path.join(__dirname, 'executor.process.js');
   if (existsSync(sibling)) return sibling;
-  return path.resolve(__dirname, '..', '..', '..', 'dist', 'libs', 'sandbox', 'src', 'sandbox.worker.js');
+  return path.resolve(__dirname, '..', '..', '..', 'dist', 'libs', 'sandbox', 'src', 'executor.process.js');
 }
 
 /**
- * A pool of pre-started executor workers running metered service code off the caller's event
- * loop. Compiled modules are cached per code hash inside each worker; every job gets a fresh
- * instance. Jobs queue FIFO when all workers are busy.
+ * A pool of pre-started executor PROCESSES running metered service code (docs/sandbox.md).
+ *
+ * Guest code never runs in the caller's process, which holds the attester keys and credentials:
+ * each executor is a `child_process.fork` with an empty environment, no inherited descriptors but
+ * the IPC channel (stdio on /dev/null) and explicit V8 flags, and receives only the bytes a job
+ * needs. Compiled modules are cached per code hash inside each executor; every job gets a fresh
+ * instance. A job that outlives `wallClockMs` gets its executor SIGKILLed and replaced; a crashed
+ * executor is replaced too. Jobs queue FIFO when all executors are busy.
  */
 export class SandboxPool {
   private readonly size: number;
@@ -63,19 +74,19 @@ export class SandboxPool {
   }
 
   /**
-   * Starts the workers and waits until they are online.
-   * @throws Error if the worker entry is missing (run `npm run build`) or a worker fails to start
+   * Starts the executor processes and waits until each reports ready.
+   * @throws Error if the executor entry is missing (run `npm run build`) or an executor fails to start
    */
   async start(): Promise<void> {
-    const entry = sandboxWorkerPath();
-    if (!existsSync(entry)) throw new Error(`sandbox worker entry not found at ${entry}; run \`npm run build\``);
+    const entry = executorEntryPath();
+    if (!existsSync(entry)) throw new Error(`sandbox executor entry not found at ${entry}; run \`npm run build\``);
     this.closed = false;
     const starting: Promise<void>[] = [];
     while (this.slots.length < this.size) starting.push(this.spawn(this.slots.length));
     await Promise.all(starting);
   }
 
-  /** Stops every worker; queued and running jobs are rejected. */
+  /** Stops every executor; queued and running jobs are rejected. */
   async close(): Promise<void> {
     this.closed = true;
     for (const job of this.queue.splice(0)) job.reject(new Error('sandbox pool closed'));
@@ -85,9 +96,14 @@ export class SandboxPool {
         if (slot.timer !== undefined) clearTimeout(slot.timer);
         slot.job?.reject(new Error('sandbox pool closed'));
         slot.job = undefined;
-        await slot.worker.terminate();
+        await kill(slot.child);
       }),
     );
+  }
+
+  /** Process ids of the running executors (for health checks and the isolation tests). */
+  executorPids(): number[] {
+    return this.slots.filter((s) => s.online && s.child.pid !== undefined).map((s) => s.child.pid as number);
   }
 
   /**
@@ -118,35 +134,59 @@ export class SandboxPool {
   }
 
   private spawn(index: number): Promise<void> {
-    const worker = new Worker(sandboxWorkerPath(), {
-      // a generous native stack so MAX_CALL_DEPTH frames of MAX_FUNCTION_LOCALS locals never overflow it
-      resourceLimits: { stackSizeMb: 32, maxOldGenerationSizeMb: 256 },
+    // WARNING: this is the isolation boundary (docs/sandbox.md). `env: {}` keeps every secret of
+    // this process (tokens, DB/S3 credentials, key paths) away from guest code; `execArgv` is set so
+    // nothing of ours (jest, --require hooks, --inspect) is inherited; stdio is /dev/null.
+    const child = fork(executorEntryPath(), [inheritableDescriptors()], {
+      env: {},
+      execArgv: [`--max-old-space-size=${RELAY_HEAP_MB}`, '--disallow-code-generation-from-strings'],
+      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+      serialization: 'advanced',
     });
-    const slot: Slot = { worker, online: false, job: undefined, timer: undefined };
+    const slot: Slot = { child, online: false, job: undefined, timer: undefined, knownCode: new Set() };
     this.slots[index] = slot;
-    worker.on('message', (msg: WorkerResponse) => this.onMessage(slot, msg));
-    worker.on('error', (err) => this.onWorkerGone(slot, err));
-    worker.on('exit', (code) => this.onWorkerGone(slot, new Error(`sandbox worker exited with code ${code}`)));
     return new Promise((resolve, reject) => {
-      worker.once('online', () => {
-        slot.online = true;
-        resolve();
-        this.pump();
+      child.on('message', (msg: WorkerResponse | ExecutorReady) => {
+        if ('type' in msg && msg.type === 'ready') {
+          slot.online = true;
+          resolve();
+          this.pump();
+          return;
+        }
+        this.onMessage(slot, msg as WorkerResponse);
       });
-      worker.once('error', reject);
+      child.on('error', (err) => {
+        if (!slot.online) reject(err);
+        this.onExecutorGone(slot, err);
+      });
+      child.on('exit', (code, signal) => {
+        const err = new Error(`sandbox executor exited with ${signal ?? `code ${code}`}`);
+        if (!slot.online) reject(err);
+        this.onExecutorGone(slot, err);
+      });
     });
   }
 
   private pump(): void {
     for (const slot of this.slots) {
-      // the wall clock starts only once the worker is online, so a slow respawn never times a job out
+      // the wall clock starts only once the executor is online, so a slow respawn never times a job out
       if (slot.job !== undefined || !slot.online) continue;
       const job = this.queue.shift();
       if (job === undefined) return;
       slot.job = job;
       slot.timer = setTimeout(() => this.onTimeout(slot), this.wallClockMs);
-      slot.worker.postMessage(job.request);
+      this.send(slot, job.request, false);
     }
+  }
+
+  /** Sends a job, leaving out the code bytes when this executor was sent them before (it caches by hash). */
+  private send(slot: Slot, request: WorkerRequest, forceCode: boolean): void {
+    const key = `${request.codeHash.toLowerCase()}/${request.memoryPagesCap}`;
+    const withCode = forceCode || !slot.knownCode.has(key);
+    slot.knownCode.add(key);
+    slot.child.send(withCode ? request : { ...request, code: undefined }, (err) => {
+      if (err) this.onExecutorGone(slot, err);
+    });
   }
 
   private finish(slot: Slot): PendingJob | undefined {
@@ -159,13 +199,18 @@ export class SandboxPool {
 
   private onMessage(slot: Slot, msg: WorkerResponse): void {
     if (slot.job === undefined || slot.job.request.id !== msg.id) return;
+    if (!msg.ok && 'needCode' in msg) {
+      // the executor evicted this code from its cache: resend the same job with the bytes
+      this.send(slot, slot.job.request, true);
+      return;
+    }
     const job = this.finish(slot) as PendingJob;
     if (msg.ok) job.resolve(msg.outcome);
     else job.reject(new Error(`sandbox executor failed: ${msg.error}`));
     this.pump();
   }
 
-  /** Wall-clock backstop: kill the stuck worker, answer `panic` + `timedOut`, start a replacement. */
+  /** Wall-clock backstop: kill the stuck executor, answer `panic` + `timedOut`, start a replacement. */
   private onTimeout(slot: Slot): void {
     const job = this.finish(slot);
     if (job === undefined) return;
@@ -175,14 +220,14 @@ export class SandboxPool {
     this.replace(slot);
   }
 
-  private onWorkerGone(slot: Slot, err: Error): void {
+  private onExecutorGone(slot: Slot, err: Error): void {
     if (!this.slots.includes(slot)) return;
     const job = this.finish(slot);
-    job?.reject(new Error(`sandbox worker failed: ${err.message}`));
+    job?.reject(new Error(`sandbox executor failed: ${err.message}`));
     if (!slot.online) {
-      // never came up: do not respawn in a loop; fail queued jobs if no worker is left
+      // never came up: do not respawn in a loop; fail queued jobs if no executor is left
       this.slots.splice(this.slots.indexOf(slot), 1);
-      if (this.slots.length === 0) for (const queued of this.queue.splice(0)) queued.reject(new Error(`sandbox worker failed to start: ${err.message}`));
+      if (this.slots.length === 0) for (const queued of this.queue.splice(0)) queued.reject(new Error(`sandbox executor failed to start: ${err.message}`));
       return;
     }
     this.replace(slot);
@@ -191,9 +236,9 @@ export class SandboxPool {
   private replace(slot: Slot): void {
     const index = this.slots.indexOf(slot);
     if (index < 0) return;
-    slot.worker.removeAllListeners();
-    slot.worker.on('error', () => undefined);
-    void slot.worker.terminate();
+    slot.child.removeAllListeners();
+    slot.child.on('error', () => undefined);
+    void kill(slot.child);
     if (this.closed) {
       this.slots.splice(index, 1);
       return;
@@ -204,4 +249,46 @@ export class SandboxPool {
     );
     this.pump();
   }
+}
+
+/**
+ * Descriptors open in this process that a child could inherit (those without close-on-exec, which
+ * Node cannot query), as `fd:dev:ino` joined by commas. The executor closes each of them that is the
+ * very same open file in it (same device and inode), so whatever a process manager or a library
+ * leaked into this process does not reach guest code. Identities only, never paths. Skipped: stdio
+ * and /dev/null (the executor's own stdio is /dev/null), and anonymous inodes (epoll, eventfd: they
+ * all share one inode, so they cannot be told from Node's own, and carry no data). Empty off Linux.
+ */
+export function inheritableDescriptors(): string {
+  let fds: string[];
+  let devNull: number;
+  try {
+    fds = readdirSync('/proc/self/fd');
+    devNull = statSync('/dev/null').rdev;
+  } catch {
+    return '';
+  }
+  const out: string[] = [];
+  for (const name of fds) {
+    const fd = Number(name);
+    if (!Number.isInteger(fd) || fd <= 2) continue;
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith('anon_inode:')) continue;
+      const st = fstatSync(fd);
+      if (st.isCharacterDevice() && st.rdev === devNull) continue;
+      out.push(`${fd}:${st.dev}:${st.ino}`);
+    } catch {
+      // the directory handle readdirSync used, already closed
+    }
+  }
+  return out.join(',');
+}
+
+/** SIGKILLs an executor (a guest stuck in a loop ignores everything else) and waits for it to exit. */
+function kill(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
 }

@@ -1,7 +1,9 @@
 /**
- * Executor entry (worker thread). Receives only bytes and numbers (code, payload, storage,
- * limits), never secrets, so it can move to a separate process unchanged.
- * Protocol: `WorkerRequest` in, `WorkerResponse` out, one job at a time.
+ * Guest thread of an executor process (started by executor.process.ts with a fixed native stack).
+ * Receives only bytes and numbers (code, payload, preimages, storage snapshot, limits), never
+ * secrets. Protocol: `WorkerRequest` in, `WorkerResponse` out, one job at a time. `code` may be
+ * omitted when the pool believes this executor already compiled `codeHash`; if it has not (evicted
+ * from the cache), the answer is `needCode` and the pool resends the job with the code.
  */
 import { parentPort } from 'node:worker_threads';
 import { blake2b } from 'hash-wasm';
@@ -11,18 +13,22 @@ import { executeAccumulate, executeRefine, type AccumulateJob, type RefineJob } 
 import type { AccumulateOutcome, RefineOutcome } from './sandbox.types';
 
 export type WorkerRequest =
-  | { id: number; type: 'refine'; codeHash: string; code: Uint8Array; memoryPagesCap: number; job: RefineJob }
-  | { id: number; type: 'accumulate'; codeHash: string; code: Uint8Array; memoryPagesCap: number; job: AccumulateJob };
+  | { id: number; type: 'refine'; codeHash: string; code?: Uint8Array; memoryPagesCap: number; job: RefineJob }
+  | { id: number; type: 'accumulate'; codeHash: string; code?: Uint8Array; memoryPagesCap: number; job: AccumulateJob };
 
 export type WorkerResponse =
   | { id: number; ok: true; outcome: RefineOutcome | AccumulateOutcome }
+  | { id: number; ok: false; needCode: true }
   | { id: number; ok: false; error: string };
+
+/** The job came without code and this executor has not compiled it (any more). */
+const NEED_CODE = Symbol('needCode');
 
 /** Compiled modules (or the rejection result) by code hash and memory cap. */
 const cache = new Map<string, WebAssembly.Module | WorkExecResult>();
 const CACHE_ENTRIES = 64;
 
-async function compiled(codeHash: string, code: Uint8Array, memoryPagesCap: number): Promise<WebAssembly.Module | WorkExecResult> {
+async function compiled(codeHash: string, code: Uint8Array | undefined, memoryPagesCap: number): Promise<WebAssembly.Module | WorkExecResult | typeof NEED_CODE> {
   const key = `${codeHash}/${memoryPagesCap}`;
   const hit = cache.get(key);
   if (hit !== undefined) {
@@ -30,6 +36,7 @@ async function compiled(codeHash: string, code: Uint8Array, memoryPagesCap: numb
     cache.set(key, hit);
     return hit;
   }
+  if (code === undefined) return NEED_CODE;
   const actual = '0x' + (await blake2b(code, 256));
   if (actual !== codeHash.toLowerCase()) throw new Error(`code hash mismatch: request says ${codeHash}, code hashes to ${actual}`);
   let entry: WebAssembly.Module | WorkExecResult;
@@ -45,8 +52,9 @@ async function compiled(codeHash: string, code: Uint8Array, memoryPagesCap: numb
   return entry;
 }
 
-async function handle(req: WorkerRequest): Promise<RefineOutcome | AccumulateOutcome> {
+async function handle(req: WorkerRequest): Promise<RefineOutcome | AccumulateOutcome | typeof NEED_CODE> {
   const mod = await compiled(req.codeHash, req.code, req.memoryPagesCap);
+  if (mod === NEED_CODE) return NEED_CODE;
   if (req.type === 'refine') {
     if (!(mod instanceof WebAssembly.Module)) return { result: mod, gasUsed: 0n, logs: [] };
     return executeRefine(mod, req.job);
@@ -59,7 +67,7 @@ const port = parentPort;
 if (port !== null) {
   port.on('message', (req: WorkerRequest) => {
     handle(req).then(
-      (outcome) => port.postMessage({ id: req.id, ok: true, outcome } satisfies WorkerResponse),
+      (outcome) => port.postMessage((outcome === NEED_CODE ? { id: req.id, ok: false, needCode: true } : { id: req.id, ok: true, outcome }) satisfies WorkerResponse),
       (e: unknown) => port.postMessage({ id: req.id, ok: false, error: e instanceof Error ? e.message : String(e) } satisfies WorkerResponse),
     );
   });

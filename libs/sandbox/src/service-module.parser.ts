@@ -6,7 +6,7 @@ import {
   I64,
   MAX_SERVICE_CODE_BYTES,
 } from './host-abi';
-import { MAX_FUNCTION_LOCALS } from './cost-table';
+import { MAX_FRAME_SLOTS, MAX_FUNCTION_LOCALS } from './cost-table';
 import { WasmBinaryReader, WasmFormatError } from './wasm-binary.reader';
 
 /** Which WorkExecResult a rejection maps to when found at run time. */
@@ -37,6 +37,10 @@ export interface Instruction {
   callee?: number;
   /** Branch targets (relative label depths) of `br`, `br_if`, `br_table`. */
   labels?: number[];
+  /** Type index of `call_indirect`. */
+  typeIndex?: number;
+  /** Block type of `block`, `loop`, `if`: -64 empty, -1 i32, -2 i64, or a type index >= 0. */
+  blockType?: number;
 }
 
 export interface FunctionBody {
@@ -47,6 +51,8 @@ export interface FunctionBody {
   /** Number of local declaration groups and of declared locals (excluding params). */
   localGroups: number;
   localCount: number;
+  /** Largest operand-stack height the body can reach (values), from `operandStackHeight`. */
+  maxStackHeight: number;
   instructions: Instruction[];
 }
 
@@ -96,13 +102,15 @@ function sameSig(a: FuncType, b: { params: number[]; results: number[] }): boole
   return a.params.length === b.params.length && a.results.length === b.results.length && a.params.every((p, i) => p === b.params[i]) && a.results.every((r, i) => r === b.results[i]);
 }
 
-/** Reads a constant expression (`i32.const n end` or `i64.const n end`) of the given type. */
-function constExpr(r: WasmBinaryReader, type: number, where: string): void {
+/** Reads a constant expression (`i32.const n end` or `i64.const n end`) of the given type; returns n. */
+function constExpr(r: WasmBinaryReader, type: number, where: string): bigint {
   const op = r.u8();
-  if (op === 0x41 && type === I32) r.sleb(32);
-  else if (op === 0x42 && type === I64) r.sleb(64);
+  let value: bigint;
+  if (op === 0x41 && type === I32) value = r.sleb(32);
+  else if (op === 0x42 && type === I64) value = r.sleb(64);
   else throw new ServiceCodeRejection(`unsupported constant expression in ${where}`);
   if (r.u8() !== 0x0b) throw new ServiceCodeRejection(`unsupported constant expression in ${where}`);
+  return value;
 }
 
 /**
@@ -138,7 +146,12 @@ function parseValid(code: Uint8Array): ServiceModule {
   const exports = new Map<string, { kind: number; index: number }>();
   let memoryCount = 0;
   let tableCount = 0;
+  let tableMin = 0;
   const importTypes: number[] = [];
+  const typeOfFunction = (index: number): FuncType | undefined => {
+    const t = index < importTypes.length ? importTypes[index] : m.functionTypes[index - importTypes.length];
+    return t === undefined ? undefined : m.types[t];
+  };
 
   while (!r.atEnd) {
     const id = r.u8();
@@ -190,7 +203,7 @@ function parseValid(code: Uint8Array): ServiceModule {
           if (ref !== 0x70) throw new ServiceCodeRejection('unsupported table type: only funcref');
           const flags = s.u8();
           if (flags > 1) throw new ServiceCodeRejection('unsupported table limits');
-          s.u32();
+          tableMin = s.u32();
           if (flags === 1) s.u32();
         }
         if (tableCount > 1) throw new ServiceCodeRejection('multiple tables');
@@ -235,8 +248,11 @@ function parseValid(code: Uint8Array): ServiceModule {
         for (let n = s.u32(); n > 0; n--) {
           const flags = s.u32();
           if (flags !== 0) throw new ServiceCodeRejection(`unsupported element segment kind ${flags}`);
-          constExpr(s, I32, 'element segment');
-          for (let k = s.u32(); k > 0; k--) s.u32();
+          const offset = Number(BigInt.asUintN(32, constExpr(s, I32, 'element segment')));
+          const count = s.u32();
+          for (let k = count; k > 0; k--) s.u32();
+          // out-of-bounds segments would trap at instantiation, i.e. on every job: reject them here
+          if (offset + count > tableMin) throw new ServiceCodeRejection(`element segment out of bounds of the table (${offset} + ${count} > ${tableMin})`);
         }
         break;
       }
@@ -244,8 +260,11 @@ function parseValid(code: Uint8Array): ServiceModule {
         for (let n = s.u32(); n > 0; n--) {
           const flags = s.u32();
           if (flags !== 0) throw new ServiceCodeRejection(`unsupported data segment kind ${flags}`);
-          constExpr(s, I32, 'data segment');
-          s.bytesN(s.u32());
+          const offset = Number(BigInt.asUintN(32, constExpr(s, I32, 'data segment')));
+          const len = s.u32();
+          s.bytesN(len);
+          const initial = m.memory.min * 65536;
+          if (offset + len > initial) throw new ServiceCodeRejection(`data segment out of bounds of the initial memory (${offset} + ${len} > ${initial} bytes)`);
         }
         break;
       }
@@ -257,7 +276,7 @@ function parseValid(code: Uint8Array): ServiceModule {
         for (let i = 0; i < n; i++) {
           const len = s.u32();
           const bytes = s.bytesN(len);
-          m.bodies.push(parseBody(bytes, m.importedFunctionCount + i));
+          m.bodies.push(parseBody(bytes, m.importedFunctionCount + i, m.types, typeOfFunction));
         }
         break;
       }
@@ -279,7 +298,9 @@ function parseValid(code: Uint8Array): ServiceModule {
   return m;
 }
 
-function parseBody(bytes: Uint8Array, funcIndex: number): FunctionBody {
+function parseBody(bytes: Uint8Array, funcIndex: number, types: FuncType[], typeOfFunction: (index: number) => FuncType | undefined): FunctionBody {
+  const own = typeOfFunction(funcIndex);
+  if (own === undefined) throw new ServiceCodeRejection(`malformed module: function ${funcIndex} has no type`);
   const r = new WasmBinaryReader(bytes);
   let locals = 0;
   const localGroups = r.u32();
@@ -300,6 +321,7 @@ function parseBody(bytes: Uint8Array, funcIndex: number): FunctionBody {
     } else if (op === 0x02 || op === 0x03 || op === 0x04) {
       const bt = r.sleb(33);
       if (bt < 0n && bt !== -64n && bt !== -1n && bt !== -2n) throw new ServiceCodeRejection(`unsupported block type in function ${funcIndex}`);
+      ins.blockType = Number(bt);
       depth++;
     } else if (op === 0x0c || op === 0x0d) {
       ins.labels = [r.u32()];
@@ -309,7 +331,7 @@ function parseBody(bytes: Uint8Array, funcIndex: number): FunctionBody {
     } else if (op === 0x10) {
       ins.callee = r.u32();
     } else if (op === 0x11) {
-      r.u32();
+      ins.typeIndex = r.u32();
       if (r.u8() !== 0x00) throw new ServiceCodeRejection(`unsupported call_indirect table in function ${funcIndex}`);
     } else if (op >= 0x20 && op <= 0x24) {
       r.u32();
@@ -344,5 +366,111 @@ function parseBody(bytes: Uint8Array, funcIndex: number): FunctionBody {
     instructions.push(ins);
   }
   if (!r.atEnd) throw new ServiceCodeRejection(`malformed module: trailing bytes in function ${funcIndex}`);
-  return { bytes, codeStart, localGroups, localCount: locals, instructions };
+  const maxStackHeight = operandStackHeight(instructions, types, typeOfFunction, funcIndex);
+  const slots = own.params.length + locals + maxStackHeight;
+  if (slots > MAX_FRAME_SLOTS) throw new ServiceCodeRejection(`function ${funcIndex} needs ${slots} frame slots (params + locals + operand stack), over the ${MAX_FRAME_SLOTS}-slot limit`);
+  return { bytes, codeStart, localGroups, localCount: locals, maxStackHeight, instructions };
+}
+
+/** Values popped and pushed by instructions with a fixed stack effect (integer MVP + sign-extension + bulk). */
+function fixedEffect(op: number): [pop: number, push: number] | undefined {
+  if (op === 0x01) return [0, 0];
+  if (op === 0x1a || op === 0x21 || op === 0x24 || op === 0x0d) return [1, 0];
+  if (op === 0x1b) return [3, 1];
+  if (op === 0x20 || op === 0x23 || op === 0x3f || op === 0x41 || op === 0x42) return [0, 1];
+  if (op === 0x22 || op === 0x40) return [1, 1];
+  if (op >= 0x28 && op <= 0x35) return [1, 1];
+  if (op >= 0x36 && op <= 0x3e) return [2, 0];
+  if (op === 0x45 || op === 0x50 || (op >= 0x67 && op <= 0x69) || (op >= 0x79 && op <= 0x7b) || op === 0xa7 || op === 0xac || op === 0xad || (op >= 0xc0 && op <= 0xc4)) return [1, 1];
+  if ((op >= 0x46 && op <= 0x4f) || (op >= 0x51 && op <= 0x5a) || (op >= 0x6a && op <= 0x78) || (op >= 0x7c && op <= 0x8a)) return [2, 1];
+  if (op === 0xfc0a || op === 0xfc0b) return [3, 0];
+  return undefined;
+}
+
+/**
+ * Upper bound of the operand-stack height (values) a validated function body reaches, by the
+ * standard abstract interpretation over control frames (as Parity's wasm-instrument stack-height
+ * pass): after `unreachable`, `br`, `br_table` or `return` the stack is reset to the frame base.
+ * Used to bound every frame so MAX_CALL_DEPTH frames fit the executor's native stack (docs/sandbox.md).
+ */
+export function operandStackHeight(instructions: Instruction[], types: FuncType[], typeOfFunction: (index: number) => FuncType | undefined, funcIndex: number): number {
+  const blockArity = (bt: number): [params: number, results: number] => {
+    if (bt === -64) return [0, 0];
+    if (bt === -1 || bt === -2) return [0, 1];
+    const t = types[bt];
+    if (t === undefined) throw new ServiceCodeRejection(`malformed module: bad block type in function ${funcIndex}`);
+    return [t.params.length, t.results.length];
+  };
+  const frames: { base: number; params: number; results: number; unreachable: boolean }[] = [{ base: 0, params: 0, results: 0, unreachable: false }];
+  let height = 0;
+  let max = 0;
+  const top = () => frames[frames.length - 1] as { base: number; params: number; results: number; unreachable: boolean };
+  const pop = (n: number): void => {
+    const f = top();
+    height = f.unreachable ? Math.max(f.base, height - n) : height - n;
+  };
+  const push = (n: number): void => {
+    height += n;
+    if (height > max) max = height;
+  };
+  const polymorphic = (): void => {
+    const f = top();
+    height = f.base;
+    f.unreachable = true;
+  };
+  for (const x of instructions) {
+    const op = x.op;
+    const fixed = fixedEffect(op);
+    if (fixed !== undefined) {
+      pop(fixed[0]);
+      push(fixed[1]);
+      continue;
+    }
+    switch (op) {
+      case 0x00:
+      case 0x0c:
+      case 0x0f:
+        polymorphic();
+        break;
+      case 0x0e:
+        pop(1);
+        polymorphic();
+        break;
+      case 0x02:
+      case 0x03:
+      case 0x04: {
+        if (op === 0x04) pop(1);
+        const [params, results] = blockArity(x.blockType ?? -64);
+        pop(params);
+        frames.push({ base: height, params, results, unreachable: false });
+        push(params);
+        break;
+      }
+      case 0x05: {
+        const f = top();
+        height = f.base;
+        f.unreachable = false;
+        push(f.params);
+        break;
+      }
+      case 0x0b: {
+        const f = frames.pop();
+        if (f === undefined) throw new ServiceCodeRejection(`malformed module: unbalanced end in function ${funcIndex}`);
+        height = f.base;
+        if (frames.length > 0) push(f.results);
+        break;
+      }
+      case 0x10:
+      case 0x11: {
+        const t = op === 0x10 ? typeOfFunction(x.callee ?? -1) : types[x.typeIndex ?? -1];
+        if (t === undefined) throw new ServiceCodeRejection(`malformed module: bad call target in function ${funcIndex}`);
+        pop(t.params.length + (op === 0x11 ? 1 : 0));
+        push(t.results.length);
+        break;
+      }
+      default:
+        throw new ServiceCodeRejection(`unsupported opcode ${hex(op)} in function ${funcIndex}`);
+    }
+  }
+  return max;
 }

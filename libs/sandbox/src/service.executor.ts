@@ -20,6 +20,19 @@ import { WORK_EXEC_RESULT_KINDS } from '@jam/domain';
 /** Thrown by a host function when the gas runs out; the guest cannot catch it (no exception handling). */
 class OutOfGas extends Error {}
 
+/**
+ * The engine, not the guest, failed: V8 ran out of native stack or memory (a RangeError). Validation
+ * bounds frames so MAX_CALL_DEPTH frames fit the executor's stack (docs/sandbox.md), so this means
+ * a bug in that bound or a starved machine. Its timing depends on the machine, so it is never
+ * reported as a guest result: the job fails with an error instead (fail closed, nothing is signed).
+ */
+export class EngineFault extends Error {
+  constructor(cause: Error) {
+    super(`engine fault (not a guest result): ${cause.name}: ${cause.message}`);
+    this.name = 'EngineFault';
+  }
+}
+
 type Mode = 'refine' | 'accumulate';
 
 interface JobContext {
@@ -157,7 +170,15 @@ function run(module: WebAssembly.Module, ctx: JobContext, gasLimit: bigint, entr
     },
   };
 
-  const instance = new WebAssembly.Instance(module, { jam });
+  let instance: WebAssembly.Instance;
+  try {
+    instance = new WebAssembly.Instance(module, { jam });
+  } catch (e) {
+    if (e instanceof RangeError) throw new EngineFault(e);
+    // validation rules out failing segments; anything else the guest caused is its own trap
+    if (e instanceof WebAssembly.RuntimeError) return { kind: 'panic', value: 0n, gasUsed: 0n, memory: new Uint8Array(0) };
+    throw e;
+  }
   memory = instance.exports['memory'] as WebAssembly.Memory;
   getGas = instance.exports[GAS_GET_EXPORT] as () => bigint;
   setGas = instance.exports[GAS_SET_EXPORT] as (value: bigint) => void;
@@ -169,8 +190,9 @@ function run(module: WebAssembly.Module, ctx: JobContext, gasLimit: bigint, entr
   try {
     value = BigInt.asUintN(64, fn(...args));
   } catch (e) {
-    // only guest-caused failures become results; a host bug must surface as an error
-    if (!(e instanceof OutOfGas || e instanceof WebAssembly.RuntimeError || e instanceof RangeError)) throw e;
+    // only guest-caused failures become results; a host bug or an engine fault must surface as an error
+    if (e instanceof RangeError) throw new EngineFault(e);
+    if (!(e instanceof OutOfGas || e instanceof WebAssembly.RuntimeError)) throw e;
     kind = getGas() < 0n ? 'out_of_gas' : 'panic';
   }
   // metered code checks the counter only at checkpoints (docs/gas.md): a negative counter at the
