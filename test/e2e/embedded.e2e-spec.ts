@@ -128,6 +128,39 @@ describe('embedded mode, end to end', () => {
     expect(svc.json.error.code).toBe('invalid_code');
   });
 
+  it('streams a package\'s status changes as server-sent events until it is accumulated', async () => {
+    const { blake2b256, toHex, initHashing, encodeWorkPackage, packageHash } = await import('@jam/domain');
+    await initHashing();
+    const code = new Uint8Array(fs.readFileSync(path.join(__dirname, '../../services/word-count/build/word-count.wasm')));
+    const codeHash = toHex(blake2b256(code));
+    expect([200, 201]).toContain((await api(base, token, 'PUT', `/jam/preimages/${codeHash}`, code)).status);
+    const service = await api(base, token, 'POST', '/jam/services', JSON.stringify({ code_hash: codeHash }), { 'Content-Type': 'application/json' });
+    expect(service.status).toBe(201);
+    const zero = new Uint8Array(32);
+    const pkg = {
+      authorization: new Uint8Array(0),
+      auth_code_host: service.json.id,
+      auth_code_hash: blake2b256(code),
+      authorizer_config: new Uint8Array(0),
+      context: { anchor: zero, state_root: zero, beefy_root: zero, lookup_anchor: zero, lookup_anchor_slot: 0, prerequisites: [] },
+      items: [{ service: service.json.id, code_hash: blake2b256(code), payload: new TextEncoder().encode('events stream by'), refine_gas_limit: 5_000_000n, accumulate_gas_limit: 1_000_000n, import_segments: [], extrinsic: [], export_count: 0 }],
+    };
+    const hash = toHex(packageHash(pkg));
+    const submitted = await api(base, token, 'POST', '/jam/packages', encodeWorkPackage(pkg), { 'Content-Type': 'application/octet-stream' });
+    expect(submitted.status).toBe(202);
+    const res = await fetch(`${base}/jam/packages/${hash}/events`, { headers: { Authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const text = await res.text(); // the server ends the stream at the terminal status
+    const statuses = [...text.matchAll(/^data: (.*)$/gm)].map((m) => JSON.parse(m[1]!).status as string);
+    const order = ['pending', 'refining', 'attesting', 'attested', 'accumulating', 'accumulated'];
+    expect(statuses[statuses.length - 1]).toBe('accumulated');
+    expect(statuses.map((st) => order.indexOf(st))).toEqual([...statuses.map((st) => order.indexOf(st))].sort((a, b) => a - b));
+    expect(new Set(statuses).size).toBe(statuses.length);
+    const missing = await api(base, token, 'GET', `/jam/packages/0x${'55'.repeat(32)}/events`);
+    expect([missing.status, missing.json.error.code]).toEqual([404, 'not_found']);
+  });
+
   it('runs `jam demo` to completion and keeps everything across a restart', async () => {
     const demo = await runCli(['demo', '--url', base, '--token', token], {}, 240_000);
     if (demo.code !== 0) throw new Error(`demo failed (${demo.code}):\n${demo.stdout}\n${demo.stderr}\n--- server ---\n${server.output.join('').slice(-5000)}`);

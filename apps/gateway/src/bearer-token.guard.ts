@@ -1,69 +1,93 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { DomainError } from '@jam/domain';
 import { GATEWAY_DEPS, type GatewayDeps } from './gateway.deps';
+import { TokenDigestVerifier, type TokenMatch } from './token-digest.verifier';
+import { createBearerAuthenticator, QUERY_TOKEN_RE, type BearerResult } from './bearer-authenticator';
+import { ClientAddressPolicy } from './client-address';
+
+export { tokenDigest } from './token-digest.verifier';
 
 /** A request after authentication. `principal` is the configured name of the token's owner. */
 export interface AuthedRequest extends Request {
   principal: string;
   /** First 12 hex chars of sha256(token), safe to log. */
   tokenHash: string;
-}
-
-/** sha256 hex of a token, the form tokens are configured and compared in. */
-export function tokenDigest(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
+  /** Full sha256 hex of the token, for the audit log (never the token); null without a token. */
+  tokenDigest: string | null;
+  /** An admin token (from an allowlisted address): passes per-service authorization. */
+  isAdmin: boolean;
 }
 
 /**
  * Bearer authentication for `/jam/*` (`auth_required`, `allowed_tokens`; threat model
- * "Unauthorized Access"). The presented token is hashed and compared with every configured digest
- * in constant time (equal-length digests, so the token's length leaks nothing). Tokens in the
- * query string are refused. 401 carries `WWW-Authenticate: Bearer`.
+ * "Unauthorized Access"), for every method including HEAD and OPTIONS. passport-http-bearer
+ * extracts the token; {@link TokenDigestVerifier} compares its SHA-256 digest with every
+ * configured digest in constant time. Tokens in the query string are refused (400). 401 carries
+ * `WWW-Authenticate: Bearer`.
+ *
+ * An admin token (`admin_tokens`) is also accepted here, as principal `admin:<name>` with
+ * `isAdmin`, but only from an `admin_ip_allowlist` address (else 403), and every such request is
+ * written to the audit log.
  */
 @Injectable()
 export class BearerTokenGuard implements CanActivate {
-  private readonly digests: { principal: string; digest: Buffer }[];
+  private readonly tenants: TokenDigestVerifier;
+  private readonly admins: TokenDigestVerifier;
+  private readonly addresses: ClientAddressPolicy;
+  private readonly authenticate: (req: Request, res: Response) => Promise<BearerResult>;
 
   constructor(@Inject(GATEWAY_DEPS) private readonly deps: GatewayDeps) {
-    this.digests = [...deps.tokenDigests].map(([principal, d]) => ({ principal, digest: Buffer.from(d, 'hex') }));
+    this.tenants = new TokenDigestVerifier(deps.tokenDigests);
+    this.admins = new TokenDigestVerifier(deps.adminTokenDigests);
+    this.addresses = new ClientAddressPolicy(deps.trustedProxies, deps.adminIpAllowlist);
+    this.authenticate = createBearerAuthenticator((token) => {
+      // Both lists are always checked so timing does not tell a tenant token from an admin one.
+      const tenant = this.tenants.match(token);
+      const admin = this.admins.match(token);
+      return tenant ?? (admin && { principal: `admin:${admin.principal}`, digest: admin.digest });
+    });
   }
 
-  canActivate(ctx: ExecutionContext): boolean {
+  async canActivate(ctx: ExecutionContext): Promise<boolean> {
     const req = ctx.switchToHttp().getRequest<AuthedRequest>();
     const res = ctx.switchToHttp().getResponse<Response>();
-    if (/[?&](access_token|token)=/i.test(req.originalUrl)) {
+    if (QUERY_TOKEN_RE.test(req.originalUrl)) {
       this.deps.metrics.authFailures.inc({ reason: 'token_in_query' });
       throw new DomainError('invalid_request', 'tokens are not accepted in the query string; send Authorization: Bearer <token>');
     }
     if (!this.deps.authRequired) {
-      req.principal = 'anonymous';
-      req.tokenHash = '-';
+      Object.assign(req, { principal: 'anonymous', tokenHash: '-', tokenDigest: null, isAdmin: false });
       return true;
     }
-    const header = req.headers.authorization;
-    const m = typeof header === 'string' ? /^Bearer ([\x21-\x7e]{1,512})$/.exec(header) : null;
-    if (!m) {
-      this.deps.metrics.authFailures.inc({ reason: header ? 'malformed' : 'missing' });
+    const result = await this.authenticate(req, res);
+    if (!result.ok) {
+      this.deps.metrics.authFailures.inc({ reason: result.reason });
+      if (result.reason === 'unknown_token') {
+        this.deps.logger.warn({ tokenHash: result.digest?.slice(0, 12), method: req.method, path: req.path }, 'auth failure: unknown token');
+        res.setHeader('WWW-Authenticate', 'Bearer realm="jam", error="invalid_token"');
+        throw new DomainError('unauthorized', 'unknown bearer token');
+      }
       res.setHeader('WWW-Authenticate', 'Bearer realm="jam"');
       throw new DomainError('unauthorized', 'missing or malformed bearer token');
     }
-    const presented = Buffer.from(tokenDigest(m[1]!), 'hex');
-    let principal: string | undefined;
-    for (const d of this.digests) {
-      // Check every digest (no early exit) so timing does not tell which principal matched.
-      if (timingSafeEqual(presented, d.digest) && principal === undefined) principal = d.principal;
+    const m: TokenMatch = result.match;
+    const isAdmin = m.principal.startsWith('admin:');
+    Object.assign(req, { principal: m.principal, tokenHash: m.digest.slice(0, 12), tokenDigest: m.digest, isAdmin });
+    if (isAdmin) {
+      const { allowed, address } = this.addresses.adminAllowed(req);
+      await this.deps.auditLog.append({
+        actorTokenHash: `0x${m.digest}`,
+        action: 'jam.admin_access',
+        target: `${req.method} ${req.path}`,
+        outcome: allowed ? 'allowed' : 'denied',
+        details: { principal: m.principal, client: address, ...(allowed ? {} : { reason: 'ip_not_allowed' }) },
+      });
+      if (!allowed) {
+        this.deps.metrics.authFailures.inc({ reason: 'admin_ip_not_allowed' });
+        throw new DomainError('forbidden', 'admin tokens are accepted only from admin_ip_allowlist addresses');
+      }
     }
-    const tokenHash = presented.toString('hex').slice(0, 12);
-    if (principal === undefined) {
-      this.deps.metrics.authFailures.inc({ reason: 'unknown_token' });
-      this.deps.logger.warn({ tokenHash, method: req.method, path: req.path }, 'auth failure: unknown token');
-      res.setHeader('WWW-Authenticate', 'Bearer realm="jam", error="invalid_token"');
-      throw new DomainError('unauthorized', 'unknown bearer token');
-    }
-    req.principal = principal;
-    req.tokenHash = tokenHash;
     return true;
   }
 }

@@ -1,8 +1,10 @@
 import type { BlobStore } from '@jam/blob-store';
-import type { JobQueue } from '@jam/queue';
+import type { JobQueue, StatusEventBus } from '@jam/queue';
 import type {
   AttestationRepository,
   AttesterRepository,
+  AuditLogRepository,
+  PrincipalQuotaRepository,
   PreimageRepository,
   ServiceRepository,
   ServiceStorageRepository,
@@ -10,6 +12,8 @@ import type {
   WorkReportRepository,
 } from '@jam/persistence';
 import type { JamMetrics, Logger } from '@jam/telemetry';
+import type { RateLimitOptions } from './rate-limit';
+import type { RequestLimits } from './request-limits';
 
 /** Injection token of `GatewayDeps`. */
 export const GATEWAY_DEPS = Symbol('GATEWAY_DEPS');
@@ -25,6 +29,8 @@ export interface GatewayDeps {
   attestations: AttestationRepository;
   blobs: BlobStore;
   queue: JobQueue;
+  /** Package status notifications, streamed by GET /jam/packages/{hash}/events. */
+  events: StatusEventBus;
   metrics: JamMetrics;
   logger: Logger;
   /** Validates service code at registration (pure; never instantiates or runs it). @throws DomainError('invalid_code') */
@@ -32,11 +38,25 @@ export interface GatewayDeps {
   /** principal -> sha256 hex digest of its bearer token */
   tokenDigests: ReadonlyMap<string, string>;
   authRequired: boolean;
+  /** Per-service authorization on /jam/* (`authz_enabled`). */
+  authzEnabled: boolean;
+  /** admin principal -> sha256 hex digest of its admin token (`admin_tokens`); empty = admin API closed. */
+  adminTokenDigests: ReadonlyMap<string, string>;
+  /** IPs/CIDRs allowed to use admin tokens (`admin_ip_allowlist`). */
+  adminIpAllowlist: readonly string[];
+  /** IPs/CIDRs of proxies whose X-Forwarded-For is believed (`trusted_proxies`). */
+  trustedProxies: readonly string[];
+  auditLog: AuditLogRepository;
+  principalQuotas: PrincipalQuotaRepository;
   attesterCount: number;
   attestationThreshold: number;
   /** bytes */
   maxPreimageBytes: number;
   maxPendingPackages: number;
+  /** Per-token, per-IP, admin and auth-failure budgets (DESIGN.md section 8). */
+  rateLimit: RateLimitOptions;
+  /** URL and header caps, request and body-idle timeouts. */
+  requestLimits: RequestLimits;
   /** Readiness probes of the backing stores; each resolves or throws. */
   readiness: Record<string, () => Promise<void>>;
 }

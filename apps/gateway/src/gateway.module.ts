@@ -1,11 +1,16 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { GATEWAY_DEPS, type GatewayDeps } from './gateway.deps';
 import { BearerTokenGuard } from './bearer-token.guard';
+import { AdminTokenGuard } from './admin-token.guard';
+import { AdminAuditInterceptor } from './admin-audit.interceptor';
+import { AccessPolicy } from './access.policy';
 import { PreimagesController } from './preimages.controller';
 import { ServicesController } from './services.controller';
 import { PackagesController } from './packages.controller';
 import { ReportsController } from './reports.controller';
 import { HealthController } from './health.controller';
+import { AdminController } from './admin.controller';
+import { OptionsController } from './options.controller';
 
 /** The gateway's Nest module; `forRoot` takes the dependencies the launcher built. */
 @Module({})
@@ -13,8 +18,8 @@ export class GatewayModule {
   static forRoot(deps: GatewayDeps): DynamicModule {
     return {
       module: GatewayModule,
-      controllers: [HealthController, PreimagesController, ServicesController, PackagesController, ReportsController],
-      providers: [{ provide: GATEWAY_DEPS, useValue: deps }, BearerTokenGuard],
+      controllers: [HealthController, PreimagesController, ServicesController, PackagesController, ReportsController, AdminController, OptionsController],
+      providers: [{ provide: GATEWAY_DEPS, useValue: deps }, BearerTokenGuard, AdminTokenGuard, AdminAuditInterceptor, AccessPolicy],
     };
   }
 }

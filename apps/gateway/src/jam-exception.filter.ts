@@ -42,6 +42,12 @@ export class JamExceptionFilter implements ExceptionFilter {
       const r = err.getResponse();
       const message = typeof r === 'string' ? r : typeof (r as { message?: unknown }).message === 'string' ? (r as { message: string }).message : err.message;
       body = { error: { code: HTTP_CODES[status] ?? `http_${status}`, message } };
+    } else if (!req.complete && (req.destroyed || res.destroyed)) {
+      // The client went away (or a timeout closed the connection) while its body was being read:
+      // not a server fault, and there is nobody left to answer.
+      this.logger.info({ method: req.method, route: req.route?.path ?? 'unmatched', reason: (err as { code?: unknown }).code ?? 'closed' }, 'request body not completed; connection closed');
+      res.destroy();
+      return;
     } else {
       status = 500;
       this.logger.error({ err, method: req.method, route: req.route?.path ?? 'unmatched' }, 'unhandled error');

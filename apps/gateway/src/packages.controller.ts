@@ -20,6 +20,10 @@ import type { WorkPackageSummary } from '@jam/persistence';
 import { GATEWAY_DEPS, type GatewayDeps } from './gateway.deps';
 import { BearerTokenGuard, type AuthedRequest } from './bearer-token.guard';
 import { hashParam, readBody } from './request-params';
+import { AccessPolicy } from './access.policy';
+
+/** Statuses after which a package never changes again. */
+const TERMINAL_STATUSES = new Set(['accumulated', 'failed', 'disputed']);
 
 /** JSON bodies carry bytes as hex: twice the binary cap plus room for the field names. */
 const MAX_JSON_PACKAGE_BYTES = 2 * GP_MAX_PACKAGE_SIZE + 64 * 1024;
@@ -42,14 +46,20 @@ export function packageView(p: WorkPackageSummary) {
 @Controller('jam/packages')
 @UseGuards(BearerTokenGuard)
 export class PackagesController {
-  constructor(@Inject(GATEWAY_DEPS) private readonly deps: GatewayDeps) {}
+  constructor(
+    @Inject(GATEWAY_DEPS) private readonly deps: GatewayDeps,
+    private readonly access: AccessPolicy,
+  ) {}
 
   /**
    * Accepts a WorkPackage as GP JSON (`application/json`) or GP binary
    * (`application/octet-stream`). `?dry_run=true`: 200 `{hash, package, problems}`, nothing
    * stored. Otherwise 422 `invalid_package` with the problems, 429 `quota_exceeded` past
-   * `max_pending_packages`, else the row is written, refine jobs enqueued after the commit, and
+   * `max_pending_packages` (or the caller's override set through /admin/quotas), else the row is written, refine jobs enqueued after the commit, and
    * 202 `{hash, status}`; the same package again answers its current status (idempotent).
+   * Under `authz_enabled` every work item's service must be owned by or delegated to the caller
+   * and every extrinsic readable by it; otherwise the problem reads exactly as for an unknown
+   * service or preimage.
    */
   @Post()
   async submit(@Req() req: AuthedRequest, @Res() res: Response, @Query('dry_run') dryRun: unknown): Promise<void> {
@@ -68,7 +78,7 @@ export class PackagesController {
       throw new DomainError('invalid_request', 'Content-Type must be application/json (GP JSON) or application/octet-stream (GP binary)');
     }
     const hash = toHex(packageHash(pkg));
-    const problems = [...validateWorkPackage(pkg), ...(await this.checkReferences(pkg))];
+    const problems = [...validateWorkPackage(pkg), ...(await this.checkReferences(pkg, req))];
     if (isDryRun) {
       // stringifyJamJson keeps u64 values above 2^53 as exact JSON numbers, as the JAM vectors write them.
       res.status(200).type('application/json').send(stringifyJamJson({ hash, package: workPackageToJson(pkg), problems }));
@@ -82,10 +92,11 @@ export class PackagesController {
       res.status(202).json({ hash, status: existing.status });
       return;
     }
+    const maxPending = (await this.deps.principalQuotas.get(req.principal))?.maxPendingPackages ?? this.deps.maxPendingPackages;
     const pendingCount = await this.deps.workPackages.countPendingBySubmitter(req.principal);
-    if (pendingCount >= this.deps.maxPendingPackages) {
+    if (pendingCount >= maxPending) {
       this.deps.metrics.quotaRejected.inc({ quota: 'max_pending_packages' });
-      throw new DomainError('quota_exceeded', `max_pending_packages (${this.deps.maxPendingPackages}) unfinished packages already submitted`, { limit: this.deps.maxPendingPackages });
+      throw new DomainError('quota_exceeded', `max_pending_packages (${maxPending}) unfinished packages already submitted`, { limit: maxPending });
     }
     const serviceIds = [...new Set(pkg.items.map((i) => i.service))].sort((a, b) => a - b);
     const { created, row } = await this.deps.workPackages.insertIfAbsent({ hash, encoded, serviceIds, submittedBy: req.principal });
@@ -105,27 +116,73 @@ export class PackagesController {
   }
 
   @Get(':hash')
-  async status(@Param('hash') rawHash: string) {
-    const hash = hashParam(rawHash);
-    const row = await this.deps.workPackages.get(hash);
-    if (!row) throw new DomainError('not_found', `no package ${hash}`);
-    return packageView(row);
+  async status(@Param('hash') rawHash: string, @Req() req: AuthedRequest) {
+    return packageView(await this.access.workPackage(req, hashParam(rawHash)));
   }
 
-  /** Problems only the database can see: unknown services, code hash mismatch, missing extrinsic preimages. */
-  private async checkReferences(pkg: WorkPackage): Promise<ValidationProblem[]> {
+  /**
+   * Server-sent events (`text/event-stream`) of the package's status: the current status at once,
+   * then each change as it commits (`event: status`, data = the package JSON of GET
+   * /jam/packages/{hash}); the server ends the stream at a terminal status (accumulated, failed,
+   * disputed). Every notification is checked against the database, which stays the truth; a
+   * comment line every 15 s keeps proxies from closing an idle stream.
+   */
+  @Get(':hash/events')
+  async events(@Param('hash') rawHash: string, @Req() req: AuthedRequest, @Res() res: Response): Promise<void> {
+    const hash = hashParam(rawHash);
+    await this.access.workPackage(req, hash);
+    res.status(200).set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' });
+    res.flushHeaders();
+    let last: string | undefined;
+    let ended = false;
+    let checking = Promise.resolve();
+    const finish = () => {
+      if (ended) return;
+      ended = true;
+      off();
+      clearInterval(heartbeat);
+      res.end();
+    };
+    const check = () => {
+      checking = checking.then(async () => {
+        if (ended) return;
+        const row = await this.deps.workPackages.get(hash);
+        if (!row || row.status === last) return;
+        last = row.status;
+        res.write(`event: status\ndata: ${JSON.stringify(packageView(row))}\n\n`);
+        if (TERMINAL_STATUSES.has(row.status)) finish();
+      }).catch((err: unknown) => {
+        this.deps.logger.warn({ err, hash }, 'status stream failed');
+        finish();
+      });
+    };
+    // Subscribe before the first read so no change between the two is missed.
+    const off = this.deps.events.subscribe((e) => {
+      if (e.package_hash === hash) check();
+    });
+    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    heartbeat.unref();
+    req.on('close', finish);
+    check();
+  }
+
+  /**
+   * Problems only the database can see: unknown services, code hash mismatch, missing extrinsic
+   * preimages. A service or preimage the caller may not use is reported exactly as an unknown one.
+   */
+  private async checkReferences(pkg: WorkPackage, req: AuthedRequest): Promise<ValidationProblem[]> {
     const problems: ValidationProblem[] = [];
     for (let i = 0; i < pkg.items.length; i++) {
       const item = pkg.items[i]!;
       const service = await this.deps.services.get(item.service);
-      if (!service) {
+      if (!service || !this.access.usesService(req, service)) {
         problems.push({ path: `items[${i}].service`, code: 'unknown_service', message: `service ${item.service} is not registered` });
       } else if (service.codeHash !== toHex(item.code_hash)) {
         problems.push({ path: `items[${i}].code_hash`, code: 'code_hash_mismatch', message: `service ${item.service} runs code ${service.codeHash}, not ${toHex(item.code_hash)}` });
       }
       for (let j = 0; j < item.extrinsic.length; j++) {
         const x = item.extrinsic[j]!;
-        const pre = await this.deps.preimages.get(toHex(x.hash));
+        const pre = (await this.access.canReadPreimage(req, toHex(x.hash))) ? await this.deps.preimages.get(toHex(x.hash)) : null;
         if (!pre) problems.push({ path: `items[${i}].extrinsic[${j}]`, code: 'unknown_preimage', message: `extrinsic ${toHex(x.hash)} is not a stored preimage` });
         else if (Number(pre.length) !== x.len) problems.push({ path: `items[${i}].extrinsic[${j}].len`, code: 'length_mismatch', message: `extrinsic ${toHex(x.hash)} is ${pre.length} bytes, not ${x.len}` });
       }

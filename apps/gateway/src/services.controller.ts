@@ -7,6 +7,7 @@ import { BearerTokenGuard, type AuthedRequest } from './bearer-token.guard';
 import { limitParam, optionalString, readBody, serviceIdParam } from './request-params';
 import { parseJsonBody } from './json-body';
 import { packageView } from './packages.controller';
+import { AccessPolicy } from './access.policy';
 
 const gas = z.union([z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER), z.string().regex(/^\d{1,20}$/)]).transform((v) => BigInt(v));
 const createServiceSchema = z
@@ -31,22 +32,28 @@ export function serviceView(s: ServiceRecord) {
   };
 }
 
-/** Services: registration, listing, storage reads (DESIGN.md section 5). */
+/**
+ * Services: registration, listing, storage reads (DESIGN.md section 5). Under `authz_enabled`
+ * a principal lists and reads only services it owns or is a delegate of ({@link AccessPolicy}).
+ */
 @Controller('jam/services')
 @UseGuards(BearerTokenGuard)
 export class ServicesController {
-  constructor(@Inject(GATEWAY_DEPS) private readonly deps: GatewayDeps) {}
+  constructor(
+    @Inject(GATEWAY_DEPS) private readonly deps: GatewayDeps,
+    private readonly access: AccessPolicy,
+  ) {}
 
   /**
    * Registers a service whose code is a stored preimage that passes validation (never run here).
-   * 201 with the service; 422 `unknown_preimage` or `invalid_code` with the exact reason.
+   * 201 with the service, owned by the caller; 422 `unknown_preimage` (also when the code is a
+   * preimage the caller may not read) or `invalid_code` with the exact reason.
    */
   @Post()
   @HttpCode(201)
   async create(@Req() req: AuthedRequest) {
     const body = parseJsonBody(await readBody(req, 64 * 1024), createServiceSchema);
-    const row = await this.deps.preimages.get(body.code_hash);
-    if (!row) throw new DomainError('unknown_preimage', `code ${body.code_hash} is not a stored preimage; upload it with PUT /jam/preimages/${body.code_hash}`);
+    if (!(await this.access.canReadPreimage(req, body.code_hash))) throw new DomainError('unknown_preimage', `code ${body.code_hash} is not a stored preimage; upload it with PUT /jam/preimages/${body.code_hash}`);
     const code = await this.deps.blobs.getBytes(body.code_hash);
     this.deps.validateServiceCode(code);
     const service = await this.deps.services.create({
@@ -62,30 +69,28 @@ export class ServicesController {
   }
 
   @Get()
-  async list(@Query('limit') limit: unknown, @Query('cursor') cursor: unknown) {
+  async list(@Req() req: AuthedRequest, @Query('limit') limit: unknown, @Query('cursor') cursor: unknown) {
     const n = limitParam(limit);
     const c = optionalString(cursor, 'cursor');
     if (c !== undefined && !/^\d{1,10}$/.test(c)) throw new DomainError('invalid_request', 'cursor is not one this API issued');
-    const items = await this.deps.services.list({ afterId: c === undefined ? undefined : Number(c), limit: n + 1 });
+    const member = this.access.restricted(req) ? req.principal : undefined;
+    const items = await this.deps.services.list({ afterId: c === undefined ? undefined : Number(c), limit: n + 1, member });
     const page = items.slice(0, n);
     return { items: page.map(serviceView), next_cursor: items.length > n ? String(page[page.length - 1]!.id) : null };
   }
 
   @Get(':id')
-  async get(@Param('id') rawId: string) {
-    const id = serviceIdParam(rawId);
-    const s = await this.deps.services.get(id);
-    if (!s) throw new DomainError('not_found', `no service ${id}`);
-    return serviceView(s);
+  async get(@Param('id') rawId: string, @Req() req: AuthedRequest) {
+    return serviceView(await this.access.service(req, serviceIdParam(rawId)));
   }
 
   /** One storage value; `key` is hex (`0x` optional), at most 256 bytes. */
   @Get(':id/storage/:key')
-  async storage(@Param('id') rawId: string, @Param('key') rawKey: string) {
+  async storage(@Param('id') rawId: string, @Param('key') rawKey: string, @Req() req: AuthedRequest) {
     const id = serviceIdParam(rawId);
     const keyHex = rawKey.startsWith('0x') ? rawKey.toLowerCase() : `0x${rawKey.toLowerCase()}`;
     if (!/^0x([0-9a-f]{2}){1,256}$/.test(keyHex)) throw new DomainError('invalid_hex', 'storage key must be 1 to 256 bytes of hex');
-    if (!(await this.deps.services.get(id))) throw new DomainError('not_found', `no service ${id}`);
+    await this.access.service(req, id);
     const value = await this.deps.serviceStorage.getStorage(id, fromHex(keyHex));
     if (value === null) throw new DomainError('not_found', `service ${id} has no value at key ${keyHex}`);
     return { service_id: id, key: keyHex, value: toHex(value) };
@@ -93,12 +98,12 @@ export class ServicesController {
 
   /** Packages that touch this service, newest first, keyset-paged; optional `status` filter. */
   @Get(':id/packages')
-  async packages(@Param('id') rawId: string, @Query('status') status: unknown, @Query('limit') limit: unknown, @Query('cursor') cursor: unknown) {
+  async packages(@Param('id') rawId: string, @Req() req: AuthedRequest, @Query('status') status: unknown, @Query('limit') limit: unknown, @Query('cursor') cursor: unknown) {
     const id = serviceIdParam(rawId);
     const st = optionalString(status, 'status');
     const statuses = ['pending', 'refining', 'attesting', 'attested', 'accumulating', 'accumulated', 'failed', 'disputed'];
     if (st !== undefined && !statuses.includes(st)) throw new DomainError('invalid_request', `status must be one of ${statuses.join(', ')}`);
-    if (!(await this.deps.services.get(id))) throw new DomainError('not_found', `no service ${id}`);
+    await this.access.service(req, id);
     const page = await this.deps.workPackages.listByService(id, { status: st as never, cursor: optionalString(cursor, 'cursor'), limit: limitParam(limit) });
     return { items: page.items.map(packageView), next_cursor: page.nextCursor };
   }

@@ -6,7 +6,7 @@ import { loadConfig, redactConfig, type AppConfig } from '@jam/config';
 import { initHashing } from '@jam/domain';
 import { createLogger, JamMetrics } from '@jam/telemetry';
 import { createDataSource, createRepositories, runMigrations, startEmbeddedPostgres, EMBEDDED_POSTGRES_POOL_SIZE } from '@jam/persistence';
-import { createBullMqQueue, createInProcessQueue, PermanentJobError, type ConsumedJob, type JobHandler, type JobQueue } from '@jam/queue';
+import { createBullMqQueue, createInProcessQueue, createInProcessStatusEventBus, createRedisStatusEventBus, PermanentJobError, type StatusEventBus, type ConsumedJob, type JobHandler, type JobQueue } from '@jam/queue';
 import { ACCUMULATE_QUEUE, ATTESTATION_QUEUE, refineQueueName } from '@jam/queue-contracts';
 import { FilesystemBlobStore } from '@jam/blob-store';
 import { loadOrCreateAttesterKeys } from '@jam/attest';
@@ -16,6 +16,7 @@ import { RefineProcessor } from '../../refine-worker/src';
 import { AttestationProcessor } from '../../attestation/src';
 import { AccumulateProcessor } from '../../accumulate-worker/src';
 import { Janitor } from '../../janitor/src';
+import { StatusPublishingWorkPackageRepository } from './status-publishing.repository';
 import { startGateway, tokenDigest } from '../../gateway/src';
 
 /** A running process: every role it was asked to run, and how to stop them in order. */
@@ -66,7 +67,12 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
     stops.push(() => ds.destroy());
     await runMigrations(ds);
 
-    const repos = createRepositories(ds);
+    const events: StatusEventBus =
+      config.mode === 'embedded'
+        ? createInProcessStatusEventBus()
+        : createRedisStatusEventBus({ redisUrl: config.redisUrl!, prefix: config.queuePrefix, onError: (err) => logger.warn({ err }, 'status event bus error') });
+    stops.push(() => events.close());
+    const repos = { ...createRepositories(ds), workPackages: new StatusPublishingWorkPackageRepository(ds, events) };
     const queue: JobQueue =
       config.mode === 'embedded'
         ? createInProcessQueue({ onError: (err) => logger.error({ err }, 'queue error') })
@@ -131,20 +137,45 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
         devTokenFile = path.join(config.dataDir, 'dev-token');
         tokens.set('dev', tokenDigest(readOrCreateDevToken(devTokenFile)));
       }
+      const adminTokens = new Map(Object.entries(config.adminTokenDigests));
+      if (config.adminTokensFile) {
+        for (const [principal, digest] of readTokenFile(config.adminTokensFile)) adminTokens.set(principal, digest);
+      }
+      const tenantDigests = new Set(tokens.values());
+      if ([...adminTokens.values()].some((d) => tenantDigests.has(d))) throw new Error('an admin token is also an allowed /jam token; admin_tokens must be separate tokens');
       const gateway = await startGateway(
         {
           ...repos,
           blobs,
           queue,
+          events,
           metrics,
           logger,
           validateServiceCode,
           tokenDigests: tokens,
           authRequired: config.authRequired,
+          authzEnabled: config.authzEnabled,
+          adminTokenDigests: adminTokens,
+          adminIpAllowlist: config.adminIpAllowlist,
+          trustedProxies: config.trustedProxies,
           attesterCount: config.attesters,
           attestationThreshold: config.attestationThreshold,
           maxPreimageBytes: config.maxPreimageBytes,
           maxPendingPackages: config.maxPendingPackages,
+          rateLimit: {
+            perMinute: config.rateLimitPerMinute,
+            adminPerMinute: config.adminRateLimitPerMinute,
+            authFailuresPerMinute: config.authFailureLimitPerMinute,
+            // Shared by every gateway replica on this Redis and prefix; in memory when embedded (one process).
+            redis: config.mode === 'production' ? { url: config.redisUrl!, keyPrefix: `${config.queuePrefix}:rl` } : undefined,
+          },
+          requestLimits: {
+            maxUrlBytes: config.maxUrlBytes,
+            maxHeaderBytes: config.maxHeaderBytes,
+            requestTimeoutMs: config.requestTimeoutMs,
+            headersTimeoutMs: config.headersTimeoutMs,
+            bodyIdleTimeoutMs: config.bodyIdleTimeoutMs,
+          },
           readiness: {
             database: async () => void (await ds.query('SELECT 1')),
             queue: async () => void (await queue.counts(ATTESTATION_QUEUE)),

@@ -19,7 +19,7 @@ function configError(env: Record<string, string>): ConfigError {
 describe('loadConfig', () => {
   it('applies the documented defaults with an empty environment (embedded mode)', () => {
     const c = loadConfig({}, CWD);
-    expect({ ...c, allowedTokenDigests: { ...c.allowedTokenDigests } }).toEqual({
+    expect({ ...c, allowedTokenDigests: { ...c.allowedTokenDigests }, adminTokenDigests: { ...c.adminTokenDigests } }).toEqual({
       port: 8080,
       host: '127.0.0.1',
       dataDir: '/srv/jam/.jam-data',
@@ -31,6 +31,11 @@ describe('loadConfig', () => {
       authRequired: true,
       allowedTokenDigests: {},
       allowedTokensFile: undefined,
+      authzEnabled: true,
+      adminTokenDigests: {},
+      adminTokensFile: undefined,
+      adminIpAllowlist: ['127.0.0.1/32', '::1/128'],
+      trustedProxies: [],
       attesters: 3,
       attestationThreshold: 2,
       attesterIndexes: [0, 1, 2],
@@ -39,6 +44,13 @@ describe('loadConfig', () => {
       maxPreimageBytes: 64 * 1024 * 1024,
       maxPendingPackages: 1000,
       rateLimitPerMinute: 600,
+      adminRateLimitPerMinute: 60,
+      authFailureLimitPerMinute: 30,
+      maxUrlBytes: 4096,
+      maxHeaderBytes: 16384,
+      requestTimeoutMs: 300_000,
+      headersTimeoutMs: 20_000,
+      bodyIdleTimeoutMs: 30_000,
       retentionDays: 30,
       sandboxPoolSize: 2,
       sandboxWallClockMs: 10_000,
@@ -195,6 +207,26 @@ describe('loadConfig', () => {
       (c.allowedTokenDigests as Record<string, string>)['mallory'] = DIGEST_B;
     }).toThrow(TypeError);
     expect(c.port).toBe(8080);
+  });
+});
+
+describe('loadConfig: authorization and admin settings', () => {
+  it('parses admin tokens, the admin IP allowlist and trusted proxies (bare IPs become /32 or /128)', () => {
+    const c = loadConfig({ JAM_ADMIN_TOKENS: `ops=${DIGEST_B}`, JAM_ADMIN_IP_ALLOWLIST: '10.0.0.0/8, 192.0.2.7, ::1', JAM_TRUSTED_PROXIES: '127.0.0.2', JAM_AUTHZ_ENABLED: 'false' }, CWD);
+    expect({ ...c.adminTokenDigests }).toEqual({ ops: 'b'.repeat(64) });
+    expect(c.adminIpAllowlist).toEqual(['10.0.0.0/8', '192.0.2.7/32', '::1/128']);
+    expect(c.trustedProxies).toEqual(['127.0.0.2/32']);
+    expect(c.authzEnabled).toBe(false);
+  });
+
+  it('refuses malformed CIDRs and an admin token that is also an allowed token, without echoing the digest', () => {
+    const err = configError({ JAM_ALLOWED_TOKENS: `alice=${DIGEST_A}`, JAM_ADMIN_TOKENS: `ops=${DIGEST_A}`, JAM_ADMIN_IP_ALLOWLIST: '10.0.0.0/33', JAM_TRUSTED_PROXIES: 'proxy.local' });
+    expect(err.problems).toEqual([
+      'JAM_ADMIN_TOKENS: entry 1 is also in JAM_ALLOWED_TOKENS; admin tokens must be separate',
+      'JAM_ADMIN_IP_ALLOWLIST: "10.0.0.0/33" is not an IP address or CIDR (e.g. 10.0.0.0/8, ::1/128)',
+      'JAM_TRUSTED_PROXIES: "proxy.local" is not an IP address or CIDR (e.g. 10.0.0.0/8, ::1/128)',
+    ]);
+    expect(err.message).not.toContain(DIGEST_A);
   });
 });
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import * as ipaddr from 'ipaddr.js';
 import * as path from 'node:path';
 import { SETTINGS, type SettingKey } from './config.schema';
 
@@ -25,6 +26,15 @@ export interface AppConfig {
   /** principal -> lowercase sha256 hex of the token, from JAM_ALLOWED_TOKENS. */
   readonly allowedTokenDigests: Readonly<Record<string, string>>;
   readonly allowedTokensFile?: string;
+  /** Per-service authorization (owner + delegates) on /jam/*. */
+  readonly authzEnabled: boolean;
+  /** principal -> lowercase sha256 hex of an admin token, from JAM_ADMIN_TOKENS. */
+  readonly adminTokenDigests: Readonly<Record<string, string>>;
+  readonly adminTokensFile?: string;
+  /** IPs/CIDRs (`addr/prefix`) allowed to use admin tokens. */
+  readonly adminIpAllowlist: readonly string[];
+  /** IPs/CIDRs of reverse proxies whose X-Forwarded-For is believed. */
+  readonly trustedProxies: readonly string[];
   readonly attesters: number;
   readonly attestationThreshold: number;
   readonly attesterIndexes: readonly number[];
@@ -34,6 +44,18 @@ export interface AppConfig {
   readonly maxPreimageBytes: number;
   readonly maxPendingPackages: number;
   readonly rateLimitPerMinute: number;
+  readonly adminRateLimitPerMinute: number;
+  readonly authFailureLimitPerMinute: number;
+  /** bytes of the request target (path + query) */
+  readonly maxUrlBytes: number;
+  /** bytes of request line + headers (Node maxHeaderSize) */
+  readonly maxHeaderBytes: number;
+  /** ms */
+  readonly requestTimeoutMs: number;
+  /** ms */
+  readonly headersTimeoutMs: number;
+  /** ms */
+  readonly bodyIdleTimeoutMs: number;
   readonly retentionDays: number;
   readonly sandboxPoolSize: number;
   /** ms */
@@ -101,6 +123,16 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     else if (m[1]! in allowedTokenDigests) problems.push(`JAM_ALLOWED_TOKENS: principal "${m[1]}" is listed twice`);
     else allowedTokenDigests[m[1]!] = m[2]!.toLowerCase();
   }
+  const adminTokenDigests: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [i, entry] of (ok('admin_tokens') ? (p.admin_tokens ?? []) : []).entries()) {
+    const m = /^([A-Za-z0-9_.@-]{1,64})=([0-9a-fA-F]{64})$/.exec(entry);
+    if (!m) problems.push(`JAM_ADMIN_TOKENS: entry ${i + 1} must be principal=<64 hex sha256 of the token>`);
+    else if (m[1]! in adminTokenDigests) problems.push(`JAM_ADMIN_TOKENS: principal "${m[1]}" is listed twice`);
+    else if (Object.values(allowedTokenDigests).includes(m[2]!.toLowerCase())) problems.push(`JAM_ADMIN_TOKENS: entry ${i + 1} is also in JAM_ALLOWED_TOKENS; admin tokens must be separate`);
+    else adminTokenDigests[m[1]!] = m[2]!.toLowerCase();
+  }
+  const adminIpAllowlist = ok('admin_ip_allowlist') ? cidrList(p.admin_ip_allowlist, 'JAM_ADMIN_IP_ALLOWLIST', problems) : [];
+  const trustedProxies = ok('trusted_proxies') ? cidrList(p.trusted_proxies ?? [], 'JAM_TRUSTED_PROXIES', problems) : [];
   const attesterIndexes: number[] = [];
   if (ok('attesters') && ok('attester_indexes')) {
     for (const s of p.attester_indexes ?? Array.from({ length: p.attesters }, (_, i) => String(i))) {
@@ -109,6 +141,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       else if (attesterIndexes.includes(n)) problems.push(`JAM_ATTESTER_INDEXES: ${n} is listed twice`);
       else attesterIndexes.push(n);
     }
+  }
+  if (ok('headers_timeout_ms') && ok('request_timeout_ms') && p.headers_timeout_ms > p.request_timeout_ms) {
+    problems.push(`JAM_HEADERS_TIMEOUT_MS=${p.headers_timeout_ms} exceeds JAM_REQUEST_TIMEOUT_MS=${p.request_timeout_ms}`);
+  }
+  if (ok('max_url_bytes') && ok('max_header_bytes') && p.max_url_bytes >= p.max_header_bytes) {
+    problems.push(`JAM_MAX_URL_BYTES=${p.max_url_bytes} must be below JAM_MAX_HEADER_BYTES=${p.max_header_bytes} (the request line counts toward the header cap)`);
   }
   const embedded = p.database_url === undefined && p.redis_url === undefined;
   if (ok('database_url') && ok('redis_url') && !embedded && (p.database_url === undefined || p.redis_url === undefined)) {
@@ -130,6 +168,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     authRequired: p.auth_required,
     allowedTokenDigests: Object.freeze(allowedTokenDigests),
     allowedTokensFile: p.allowed_tokens_file === undefined ? undefined : path.resolve(cwd, p.allowed_tokens_file),
+    authzEnabled: p.authz_enabled,
+    adminTokenDigests: Object.freeze(adminTokenDigests),
+    adminTokensFile: p.admin_tokens_file === undefined ? undefined : path.resolve(cwd, p.admin_tokens_file),
+    adminIpAllowlist: Object.freeze(adminIpAllowlist),
+    trustedProxies: Object.freeze(trustedProxies),
     attesters: p.attesters,
     attestationThreshold: p.attestation_threshold,
     attesterIndexes: Object.freeze(attesterIndexes),
@@ -138,6 +181,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     maxPreimageBytes: p.max_preimage_bytes,
     maxPendingPackages: p.max_pending_packages,
     rateLimitPerMinute: p.rate_limit_per_minute,
+    adminRateLimitPerMinute: p.admin_rate_limit_per_minute,
+    authFailureLimitPerMinute: p.auth_failure_limit_per_minute,
+    maxUrlBytes: p.max_url_bytes,
+    maxHeaderBytes: p.max_header_bytes,
+    requestTimeoutMs: p.request_timeout_ms,
+    headersTimeoutMs: p.headers_timeout_ms,
+    bodyIdleTimeoutMs: p.body_idle_timeout_ms,
     retentionDays: p.retention_days,
     sandboxPoolSize: p.sandbox_pool_size,
     sandboxWallClockMs: p.sandbox_wall_clock_ms,
@@ -166,7 +216,28 @@ export function redactConfig(config: AppConfig): Record<string, unknown> {
     databaseUrl: redactUrl(config.databaseUrl),
     redisUrl: redactUrl(config.redisUrl),
     allowedTokenDigests: Object.keys(config.allowedTokenDigests),
+    adminTokenDigests: Object.keys(config.adminTokenDigests),
   };
+}
+
+/**
+ * Normalises IP/CIDR entries to `addr/prefix` (a bare address gets /32 or /128).
+ * Appends a problem naming `env` for each entry that is neither.
+ */
+function cidrList(entries: readonly string[], env: string, problems: string[]): string[] {
+  const out: string[] = [];
+  for (const e of entries) {
+    try {
+      const [addr, prefix] = e.includes('/') ? ipaddr.parseCIDR(e) : (() => {
+        const a = ipaddr.parse(e);
+        return [a, a.kind() === 'ipv4' ? 32 : 128] as const;
+      })();
+      out.push(`${addr.toString()}/${prefix}`);
+    } catch {
+      problems.push(`${env}: "${e}" is not an IP address or CIDR (e.g. 10.0.0.0/8, ::1/128)`);
+    }
+  }
+  return out;
 }
 
 function redactUrl(u: string | undefined): string | undefined {

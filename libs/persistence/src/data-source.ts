@@ -9,6 +9,9 @@ import { ServiceEntity } from './entities/service.entity';
 import { WorkPackageEntity } from './entities/work-package.entity';
 import { WorkReportEntity } from './entities/work-report.entity';
 import { InitialSchema1760000000000 } from './migrations/1760000000000-initial-schema';
+import { TenancyAndAdmin1761000000000 } from './migrations/1761000000000-tenancy-and-admin';
+import { PreimageUploaderEntity } from './entities/preimage-uploader.entity';
+import { PrincipalQuotaEntity } from './entities/principal-quota.entity';
 
 /** Every entity of the schema. */
 export const PERSISTENCE_ENTITIES = [
@@ -21,10 +24,12 @@ export const PERSISTENCE_ENTITIES = [
   AttestationEntity,
   AccumulationEntity,
   AuditLogEntity,
+  PreimageUploaderEntity,
+  PrincipalQuotaEntity,
 ];
 
 /** Every migration, oldest first. WARNING: append only; never edit or reorder an applied one. */
-export const PERSISTENCE_MIGRATIONS = [InitialSchema1760000000000];
+export const PERSISTENCE_MIGRATIONS = [InitialSchema1760000000000, TenancyAndAdmin1761000000000];
 
 /** Options of {@link createDataSource}. */
 export interface DataSourceOptions {

@@ -9,6 +9,8 @@ export { AttesterEntity } from './entities/attester.entity';
 export { AttestationEntity } from './entities/attestation.entity';
 export { AccumulationEntity } from './entities/accumulation.entity';
 export { AuditLogEntity, type JsonValue } from './entities/audit-log.entity';
+export { PreimageUploaderEntity } from './entities/preimage-uploader.entity';
+export { PrincipalQuotaEntity } from './entities/principal-quota.entity';
 export { PreimageRepository, type PreimageRecord } from './repositories/preimage.repository';
 export { ServiceRepository, SERVICE_LIST_MAX_LIMIT, type ServiceRecord } from './repositories/service.repository';
 export { ServiceStorageRepository } from './repositories/service-storage.repository';
@@ -24,4 +26,5 @@ export { AttesterRepository, type AttesterRecord } from './repositories/attester
 export { AttestationRepository, type AttestationRecord } from './repositories/attestation.repository';
 export { AccumulationRepository, type AccumulateOutcome, type StorageWrite } from './repositories/accumulation.repository';
 export { AuditLogRepository, AUDIT_LOG_LIST_MAX_LIMIT, type AuditLogRecord } from './repositories/audit-log.repository';
+export { PrincipalQuotaRepository, PRINCIPAL_QUOTA_LIST_MAX_LIMIT, type PrincipalQuotaRecord } from './repositories/principal-quota.repository';
 export { createRepositories, type Repositories } from './repository-set';

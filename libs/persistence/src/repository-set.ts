@@ -3,6 +3,7 @@ import { AccumulationRepository } from './repositories/accumulation.repository';
 import { AttestationRepository } from './repositories/attestation.repository';
 import { AttesterRepository } from './repositories/attester.repository';
 import { AuditLogRepository } from './repositories/audit-log.repository';
+import { PrincipalQuotaRepository } from './repositories/principal-quota.repository';
 import { PreimageRepository } from './repositories/preimage.repository';
 import { ServiceStorageRepository } from './repositories/service-storage.repository';
 import { ServiceRepository } from './repositories/service.repository';
@@ -20,6 +21,7 @@ export interface Repositories {
   attestations: AttestationRepository;
   accumulations: AccumulationRepository;
   auditLog: AuditLogRepository;
+  principalQuotas: PrincipalQuotaRepository;
 }
 
 /** Builds every repository over an initialised, migrated DataSource. */
@@ -34,5 +36,6 @@ export function createRepositories(ds: DataSource): Repositories {
     attestations: new AttestationRepository(ds),
     accumulations: new AccumulationRepository(ds),
     auditLog: new AuditLogRepository(ds),
+    principalQuotas: new PrincipalQuotaRepository(ds),
   };
 }

@@ -13,7 +13,23 @@ export function createLogger(opts: { level: string; name?: string; destination?:
       name: opts.name ?? 'jam',
       base: { pid: process.pid },
       redact: {
-        paths: ['req.headers.authorization', 'headers.authorization', 'authorization', 'token', '*.token', 'body', '*.body'],
+        // Defence in depth: call sites never pass these, but a careless `{ req }` or `{ headers }`
+        // must not leak a credential or a blob. Tests: test/e2e/log-hygiene.e2e-spec.ts.
+        paths: [
+          'req.headers.authorization',
+          'req.headers.cookie',
+          'headers.authorization',
+          'headers.cookie',
+          '*.headers.authorization',
+          'authorization',
+          '*.authorization',
+          'token',
+          '*.token',
+          'body',
+          '*.body',
+          'rawBody',
+          '*.rawBody',
+        ],
         censor: '<redacted>',
       },
     },

@@ -13,7 +13,7 @@ export class AuditLogEntity {
   @Column({ type: 'timestamptz' })
   at!: Date;
 
-  /** Blake2b-256 of the bearer token that acted (never the token), 32 bytes; null if anonymous. */
+  /** SHA-256 of the bearer token that acted (never the token; the digest form tokens are configured in), 32 bytes; null if no token was presented. */
   @Column({ type: 'bytea', name: 'actor_token_hash', nullable: true })
   actorTokenHash!: Buffer | null;
 

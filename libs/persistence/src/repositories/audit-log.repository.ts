@@ -9,7 +9,7 @@ export interface AuditLogRecord {
   /** bigint identity as a decimal string; increases with insertion. */
   id: string;
   at: Date;
-  /** `0x` hex Blake2b-256 of the acting bearer token, null if anonymous. */
+  /** `0x` hex SHA-256 of the acting bearer token (as configured in allowed_tokens/admin_tokens), null if none was presented. */
   actorTokenHash: string | null;
   action: string;
   target: string | null;

@@ -55,6 +55,37 @@ export class PreimageRepository {
     return { created: row !== null };
   }
 
+  /**
+   * Records `principal` as an uploader of a recorded preimage (idempotent). Every uploader may
+   * read the preimage when authorization is on.
+   * @returns `added: false` when the principal was already an uploader.
+   * @throws DomainError `invalid_hex`; the database's foreign-key violation when the preimage is not recorded.
+   */
+  async addUploader(hash: string, principal: string): Promise<{ added: boolean }> {
+    const row = await queryOne(
+      this.ds,
+      'INSERT INTO preimage_uploader (hash, principal) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1 AS ok',
+      [hashToBytes(hash), principal],
+    );
+    return { added: row !== null };
+  }
+
+  /**
+   * Whether `principal` may read the preimage under per-service authorization: it uploaded the
+   * bytes, or it owns or is a delegate of a service whose code the preimage is.
+   * False for an unknown hash (indistinguishable from "not yours").
+   * @throws DomainError `invalid_hex`.
+   */
+  async isReadableBy(hash: string, principal: string): Promise<boolean> {
+    const row = await queryOne(
+      this.ds,
+      `SELECT 1 AS ok WHERE EXISTS (SELECT 1 FROM preimage_uploader WHERE hash = $1 AND principal = $2)
+          OR EXISTS (SELECT 1 FROM service WHERE code_hash = $1 AND (owner = $2 OR $2 = ANY (delegates)))`,
+      [hashToBytes(hash), principal],
+    );
+    return row !== null;
+  }
+
   /** @returns the preimage's metadata, or null if unknown. @throws DomainError `invalid_hex`. */
   async get(hash: string): Promise<PreimageRecord | null> {
     const row = await queryOne<PreimageEntity>(this.ds, `SELECT ${COLUMNS} FROM preimage WHERE hash = $1`, [hashToBytes(hash)]);

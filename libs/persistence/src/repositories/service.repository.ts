@@ -81,19 +81,44 @@ export class ServiceRepository {
 
   /**
    * Keyset page of services in ascending id order: ids greater than `afterId` (pass the last id
-   * of the previous page), optionally of one owner.
+   * of the previous page), optionally of one owner, optionally only those `member` owns or is a
+   * delegate of.
    * @param opts.limit 1..SERVICE_LIST_MAX_LIMIT
    * @throws RangeError for a limit out of range.
    */
-  async list(opts: { afterId?: number; limit: number; owner?: string }): Promise<ServiceRecord[]> {
+  async list(opts: { afterId?: number; limit: number; owner?: string; member?: string }): Promise<ServiceRecord[]> {
     checkLimit(opts.limit, SERVICE_LIST_MAX_LIMIT);
     const rows = await queryRows<ServiceEntity>(
       this.ds,
       `SELECT ${COLUMNS} FROM service
        WHERE id > $1 AND ($2::text IS NULL OR owner = $2)
+         AND ($4::text IS NULL OR owner = $4 OR delegates @> ARRAY[$4::text])
        ORDER BY id LIMIT $3`,
-      [opts.afterId ?? 0, opts.owner ?? null, opts.limit],
+      [opts.afterId ?? 0, opts.owner ?? null, opts.limit, opts.member ?? null],
     );
     return rows.map(toRecord);
+  }
+
+  /**
+   * Adds `principal` to the service's delegates (no duplicate).
+   * @returns the updated service, or null if there is no such service.
+   */
+  async addDelegate(id: number, principal: string): Promise<ServiceRecord | null> {
+    const row = await queryOne<ServiceEntity>(
+      this.ds,
+      `UPDATE service SET delegates = CASE WHEN delegates @> ARRAY[$2::text] THEN delegates ELSE array_append(delegates, $2::text) END
+       WHERE id = $1 RETURNING ${COLUMNS}`,
+      [id, principal],
+    );
+    return row && toRecord(row);
+  }
+
+  /**
+   * Removes `principal` from the service's delegates (a no-op when absent).
+   * @returns the updated service, or null if there is no such service.
+   */
+  async removeDelegate(id: number, principal: string): Promise<ServiceRecord | null> {
+    const row = await queryOne<ServiceEntity>(this.ds, `UPDATE service SET delegates = array_remove(delegates, $2::text) WHERE id = $1 RETURNING ${COLUMNS}`, [id, principal]);
+    return row && toRecord(row);
   }
 }

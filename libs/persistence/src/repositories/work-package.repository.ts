@@ -197,6 +197,31 @@ export class WorkPackageRepository {
   }
 
   /**
+   * Keyset page of all packages in one status, newest first (same ordering and cursor as
+   * {@link listByService}); the admin API lists disputed packages with it.
+   * @param opts.limit 1..WORK_PACKAGE_LIST_MAX_LIMIT
+   * @throws DomainError `invalid_request` for a malformed cursor or unknown status; RangeError for a bad limit.
+   */
+  async listByStatus(status: WorkPackageStatus, opts: { cursor?: string; limit: number }): Promise<{ items: WorkPackageSummary[]; nextCursor: string | null }> {
+    checkLimit(opts.limit, WORK_PACKAGE_LIST_MAX_LIMIT);
+    checkStatuses([status]);
+    const after = opts.cursor === undefined ? null : decodeCursor(opts.cursor);
+    const rows = await queryRows<SummaryRow & { cursorTime: string }>(
+      this.ds,
+      `SELECT ${SUMMARY_COLUMNS}, ${CURSOR_TIME} AS "cursorTime" FROM work_package
+       WHERE status = $1
+         AND ($2::timestamp IS NULL OR (created_at, hash) < ($2::timestamp AT TIME ZONE 'UTC', $3::bytea))
+       ORDER BY created_at DESC, hash DESC
+       LIMIT $4`,
+      [status, after?.time ?? null, after?.hash ?? null, opts.limit + 1],
+    );
+    const page = rows.slice(0, opts.limit);
+    const last = page[page.length - 1];
+    const nextCursor = rows.length > opts.limit && last ? encodeCursor(last.cursorTime, last.hash) : null;
+    return { items: page.map(toSummary), nextCursor };
+  }
+
+  /**
    * Packages in one of `statuses` not updated for at least `olderThanMs` milliseconds, oldest
    * first: the reconciler re-enqueues their next job (DESIGN.md section 6).
    * @throws DomainError `invalid_request` for an unknown status; RangeError for a bad limit.

@@ -1,0 +1,61 @@
+import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { DomainError } from '@jam/domain';
+import { GATEWAY_DEPS, type GatewayDeps } from './gateway.deps';
+import { TokenDigestVerifier } from './token-digest.verifier';
+import { createBearerAuthenticator, QUERY_TOKEN_RE, type BearerResult } from './bearer-authenticator';
+import { ClientAddressPolicy } from './client-address';
+import type { AuthedRequest } from './bearer-token.guard';
+
+/**
+ * Authentication for `/admin/*` (threat model "Abuse of Admin Controls"): the client address
+ * (peer, or X-Forwarded-For behind `trusted_proxies` only) must be in `admin_ip_allowlist`
+ * (else 403), and the bearer token must be one of `admin_tokens` (else 401 with
+ * `WWW-Authenticate: Bearer`); `/jam` tokens are not admin tokens. Every refusal is written to the
+ * audit log with the presented token's SHA-256 (never the token) and the client address.
+ * `auth_required=false` does not open the admin API.
+ */
+@Injectable()
+export class AdminTokenGuard implements CanActivate {
+  private readonly addresses: ClientAddressPolicy;
+  private readonly authenticate: (req: Request, res: Response) => Promise<BearerResult>;
+
+  constructor(@Inject(GATEWAY_DEPS) private readonly deps: GatewayDeps) {
+    const admins = new TokenDigestVerifier(deps.adminTokenDigests);
+    this.addresses = new ClientAddressPolicy(deps.trustedProxies, deps.adminIpAllowlist);
+    this.authenticate = createBearerAuthenticator((token) => admins.match(token));
+  }
+
+  async canActivate(ctx: ExecutionContext): Promise<boolean> {
+    const req = ctx.switchToHttp().getRequest<AuthedRequest>();
+    const res = ctx.switchToHttp().getResponse<Response>();
+    const { allowed, address } = this.addresses.adminAllowed(req);
+    const deny = async (reason: string, digest: string | null) => {
+      this.deps.metrics.authFailures.inc({ reason: `admin_${reason}` });
+      this.deps.logger.warn({ reason, client: address, tokenHash: digest?.slice(0, 12), method: req.method, path: req.path }, 'admin auth failure');
+      await this.deps.auditLog.append({
+        actorTokenHash: digest === null ? null : `0x${digest}`,
+        action: 'admin.auth',
+        target: `${req.method} ${req.path}`,
+        outcome: 'denied',
+        details: { reason, client: address },
+      });
+    };
+    if (QUERY_TOKEN_RE.test(req.originalUrl)) {
+      await deny('token_in_query', null);
+      throw new DomainError('invalid_request', 'tokens are not accepted in the query string; send Authorization: Bearer <token>');
+    }
+    if (!allowed) {
+      await deny('ip_not_allowed', null);
+      throw new DomainError('forbidden', 'this address may not use the admin API');
+    }
+    const result = await this.authenticate(req, res);
+    if (!result.ok) {
+      await deny(result.reason, result.digest);
+      res.setHeader('WWW-Authenticate', result.reason === 'unknown_token' ? 'Bearer realm="jam-admin", error="invalid_token"' : 'Bearer realm="jam-admin"');
+      throw new DomainError('unauthorized', result.reason === 'unknown_token' ? 'not an admin token' : 'missing or malformed bearer token');
+    }
+    Object.assign(req, { principal: result.match.principal, tokenHash: result.match.digest.slice(0, 12), tokenDigest: result.match.digest, isAdmin: true });
+    return true;
+  }
+}
