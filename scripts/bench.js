@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+'use strict';
+// `npm run bench -- <name> [args]`: runs one benchmark. Builds nothing: the sandbox benches run
+// the compiled files under dist/bench (run `npm run build` first); queue-embedded runs its .ts
+// through swc (bench/queue-embedded.run.cjs). Results and how to read them: docs/performance.md.
+//   sandbox         plain V8 vs metered engine vs npm wasm-metering, per-job and pool costs
+//                   [--reps N] [--quick]
+//   fuzz            differential fuzzing, metered vs unmetered on binaryen -ttf modules
+//                   [--cases N] [--seed S] [--size BYTES]
+//   queue-embedded  in-process queue driver vs BullMQ on PGlite  [jobs] [concurrency]
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+const benches = {
+  sandbox: { file: path.join(root, 'dist', 'bench', 'sandbox-overhead.js'), built: true },
+  fuzz: { file: path.join(root, 'dist', 'bench', 'fuzz-differential.js'), built: true },
+  'queue-embedded': { file: path.join(root, 'bench', 'queue-embedded.run.cjs'), built: false },
+};
+
+const [name, ...args] = process.argv.slice(2);
+const bench = name === undefined ? undefined : benches[name];
+if (bench === undefined) {
+  console.error(`usage: npm run bench -- <${Object.keys(benches).join('|')}> [args]`);
+  process.exit(2);
+}
+if (!fs.existsSync(bench.file)) {
+  console.error(`bench: ${path.relative(root, bench.file)} is missing${bench.built ? '; run `npm run build` first' : ''}`);
+  process.exit(2);
+}
+const r = spawnSync(process.execPath, [bench.file, ...args], { cwd: root, stdio: 'inherit' });
+process.exit(r.status ?? 1);
