@@ -25,6 +25,17 @@ import { AccessPolicy } from './access.policy';
 /** Statuses after which a package never changes again. */
 const TERMINAL_STATUSES = new Set(['accumulated', 'failed', 'disputed']);
 
+/**
+ * Concurrent status streams (GET /jam/packages/{hash}/events) one principal may hold open on one
+ * gateway process. A stream of an unfinished package stays open indefinitely and every status
+ * change costs each open stream a database read, so without a cap the per-minute rate limit
+ * alone lets one token pile up streams without bound (connections, memory, DB reads).
+ */
+export const MAX_EVENT_STREAMS_PER_PRINCIPAL = 32;
+
+/** `dry_run` values: exactly one of these strings, or absent. Anything else is refused, never guessed. */
+const DRY_RUN_VALUES: Record<string, boolean> = { true: true, '1': true, false: false, '0': false };
+
 /** JSON bodies carry bytes as hex: twice the binary cap plus room for the field names. */
 const MAX_JSON_PACKAGE_BYTES = 2 * GP_MAX_PACKAGE_SIZE + 64 * 1024;
 
@@ -46,6 +57,9 @@ export function packageView(p: WorkPackageSummary) {
 @Controller('jam/packages')
 @UseGuards(BearerTokenGuard)
 export class PackagesController {
+  /** Open status streams per principal on this process (see MAX_EVENT_STREAMS_PER_PRINCIPAL). */
+  private readonly openStreams = new Map<string, number>();
+
   constructor(
     @Inject(GATEWAY_DEPS) private readonly deps: GatewayDeps,
     private readonly access: AccessPolicy,
@@ -63,7 +77,11 @@ export class PackagesController {
    */
   @Post()
   async submit(@Req() req: AuthedRequest, @Res() res: Response, @Query('dry_run') dryRun: unknown): Promise<void> {
-    const isDryRun = dryRun === 'true' || dryRun === '1';
+    // A repeated (`?dry_run=true&dry_run=true`, an array) or unknown value must not fall through to a real submission.
+    if (dryRun !== undefined && (typeof dryRun !== 'string' || !(dryRun in DRY_RUN_VALUES))) {
+      throw new DomainError('invalid_request', 'dry_run must be given once, as true, 1, false or 0', { param: 'dry_run' });
+    }
+    const isDryRun = dryRun !== undefined && DRY_RUN_VALUES[dryRun] === true;
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     let pkg: WorkPackage;
     let encoded: Uint8Array;
@@ -131,6 +149,16 @@ export class PackagesController {
   async events(@Param('hash') rawHash: string, @Req() req: AuthedRequest, @Res() res: Response): Promise<void> {
     const hash = hashParam(rawHash);
     await this.access.workPackage(req, hash);
+    const open = this.openStreams.get(req.principal) ?? 0;
+    if (open >= MAX_EVENT_STREAMS_PER_PRINCIPAL) {
+      this.deps.metrics.rateLimited.inc({ scope: 'event_streams' });
+      res.setHeader('Retry-After', '5');
+      throw new DomainError('rate_limited', `at most ${MAX_EVENT_STREAMS_PER_PRINCIPAL} status streams may be open at once; close one first`, {
+        scope: 'event_streams',
+        limit: MAX_EVENT_STREAMS_PER_PRINCIPAL,
+      });
+    }
+    this.openStreams.set(req.principal, open + 1);
     res.status(200).set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' });
     res.flushHeaders();
     let last: string | undefined;
@@ -139,6 +167,9 @@ export class PackagesController {
     const finish = () => {
       if (ended) return;
       ended = true;
+      const left = (this.openStreams.get(req.principal) ?? 1) - 1;
+      if (left > 0) this.openStreams.set(req.principal, left);
+      else this.openStreams.delete(req.principal);
       off();
       clearInterval(heartbeat);
       res.end();
@@ -163,6 +194,9 @@ export class PackagesController {
     const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
     heartbeat.unref();
     req.on('close', finish);
+    // The response's own close also frees the stream's slot (a socket reset, or a client gone before the listener above).
+    res.on('close', finish);
+    if (req.destroyed || res.destroyed) finish();
     check();
   }
 

@@ -1,6 +1,17 @@
-import { JANITOR_QUEUE, RECONCILE_V1, parseJobPayload } from '@jam/queue-contracts';
+import { BLOB_HYGIENE_V1, JANITOR_QUEUE, PREIMAGE_GC_V1, RECONCILE_V1, RETENTION_V1, parseJobPayload, type JobName } from '@jam/queue-contracts';
 import type { ConsumedJob } from '@jam/queue';
+import type { BlobStore, BlobStoreMaintenance } from '@jam/blob-store';
+import type { PreimageRepository } from '@jam/persistence';
 import { reconcile, type ReconcileDeps } from './reconcile.processor';
+import { runRetention } from './retention.task';
+import { runPreimageGc } from './preimage-gc.task';
+import { runBlobHygiene } from './blob-hygiene.task';
+
+/** Everything the janitor's tasks need; built by the launcher. */
+export interface JanitorDeps extends ReconcileDeps {
+  preimages: PreimageRepository;
+  blobs: BlobStore & BlobStoreMaintenance;
+}
 
 /** Janitor settings. */
 export interface JanitorOptions {
@@ -13,17 +24,41 @@ export interface JanitorOptions {
    * empty after a restart; `staleMs` with a durable queue, so replicas booting do not redo work in flight.
    */
   bootStaleMs: number;
+  /** `retention_days` */
+  retentionDays: number;
+  /** ms between retention runs */
+  retentionIntervalMs: number;
+  /** packages per retention transaction */
+  retentionBatchSize: number;
+  /** `preimage_gc_grace_hours` */
+  preimageGcGraceHours: number;
+  /** ms between preimage GC runs */
+  preimageGcIntervalMs: number;
+  /** ms between blob hygiene runs */
+  blobHygieneIntervalMs: number;
+  /** blobs re-hashed per hygiene run */
+  blobVerifySample: number;
 }
 
+/** Label of `jam_janitor_runs_total{task}` per janitor job. */
+const TASK_OF: Readonly<Partial<Record<JobName, string>>> = {
+  [RECONCILE_V1]: 'reconcile',
+  [RETENTION_V1]: 'retention',
+  [PREIMAGE_GC_V1]: 'preimage-gc',
+  [BLOB_HYGIENE_V1]: 'blob-hygiene',
+};
+
 /**
- * Schedules the janitor's tasks. Each tick enqueues `reconcile.v1` with a job id derived from the
- * time bucket, so several janitor replicas produce one run per interval; the handler does the work.
+ * Schedules the janitor's tasks. Each task has its own interval; a tick enqueues the task's job
+ * with a job id derived from the time bucket (`<task>-<bucket>`), so several janitor replicas
+ * produce one run per interval; the handler does the work. Storage tasks are also scheduled once
+ * at start, so a process restarted more often than their interval still runs them.
  */
 export class Janitor {
-  private timer?: NodeJS.Timeout;
+  private readonly timers: NodeJS.Timeout[] = [];
 
   constructor(
-    private readonly deps: ReconcileDeps,
+    private readonly deps: JanitorDeps,
     private readonly opts: JanitorOptions,
   ) {}
 
@@ -31,38 +66,82 @@ export class Janitor {
   async start(): Promise<void> {
     this.deps.queue.process(JANITOR_QUEUE, (job) => this.handle(job), { concurrency: 1 });
     await this.runOnce(this.opts.bootStaleMs);
-    this.timer = setInterval(() => void this.tick(), this.opts.intervalMs);
-    this.timer.unref();
+    const schedule: [JobName, number][] = [
+      [RECONCILE_V1, this.opts.intervalMs],
+      [RETENTION_V1, this.opts.retentionIntervalMs],
+      [PREIMAGE_GC_V1, this.opts.preimageGcIntervalMs],
+      [BLOB_HYGIENE_V1, this.opts.blobHygieneIntervalMs],
+    ];
+    for (const [name, intervalMs] of schedule) {
+      const timer = setInterval(() => void this.tick(name, intervalMs), intervalMs);
+      timer.unref();
+      this.timers.push(timer);
+      if (name !== RECONCILE_V1) void this.tick(name, intervalMs);
+    }
   }
 
+  /** Runs one janitor job. @throws MalformedJobError for an unknown name or payload; whatever the task throws (the job retries). */
   async handle(job: ConsumedJob): Promise<void> {
-    parseJobPayload(RECONCILE_V1, job.payload);
-    await this.runOnce(this.opts.staleMs);
+    parseJobPayload(job.name, job.payload);
+    switch (job.name) {
+      case RECONCILE_V1:
+        await this.runOnce(this.opts.staleMs);
+        return;
+      case RETENTION_V1:
+        await this.runTask(RETENTION_V1);
+        return;
+      case PREIMAGE_GC_V1:
+        await this.runTask(PREIMAGE_GC_V1);
+        return;
+      case BLOB_HYGIENE_V1:
+        await this.runTask(BLOB_HYGIENE_V1);
+        return;
+      default:
+        throw new Error(`job ${job.name} does not belong on the ${JANITOR_QUEUE} queue`);
+    }
   }
 
   /** One reconcile pass; failures are counted, logged and rethrown so the job retries. */
   async runOnce(staleMs: number): Promise<number> {
+    return this.counted(RECONCILE_V1, () => reconcile(this.deps, staleMs));
+  }
+
+  /** One run of a storage task, counted in `jam_janitor_runs_total`; failures are rethrown so the job retries. */
+  async runTask(name: typeof RETENTION_V1 | typeof PREIMAGE_GC_V1 | typeof BLOB_HYGIENE_V1): Promise<unknown> {
+    const o = this.opts;
+    switch (name) {
+      case RETENTION_V1:
+        return this.counted(name, () => runRetention(this.deps, { retentionDays: o.retentionDays, batchSize: o.retentionBatchSize }));
+      case PREIMAGE_GC_V1:
+        return this.counted(name, () => runPreimageGc(this.deps, { graceHours: o.preimageGcGraceHours }));
+      case BLOB_HYGIENE_V1:
+        return this.counted(name, () => runBlobHygiene(this.deps, { graceHours: o.preimageGcGraceHours, verifySample: o.blobVerifySample }));
+    }
+  }
+
+  private async counted<T>(name: JobName, run: () => Promise<T>): Promise<T> {
+    const task = TASK_OF[name] ?? name;
     try {
-      const n = await reconcile(this.deps, staleMs);
-      this.deps.metrics.janitorRuns.inc({ task: 'reconcile', outcome: 'ok' });
-      return n;
+      const result = await run();
+      this.deps.metrics.janitorRuns.inc({ task, outcome: 'ok' });
+      return result;
     } catch (err) {
-      this.deps.metrics.janitorRuns.inc({ task: 'reconcile', outcome: 'error' });
-      this.deps.logger.error({ err }, 'reconcile failed');
+      this.deps.metrics.janitorRuns.inc({ task, outcome: 'error' });
+      this.deps.logger.error({ err, task }, 'janitor task failed');
       throw err;
     }
   }
 
-  private async tick(): Promise<void> {
-    const bucket = Math.floor(Date.now() / this.opts.intervalMs);
+  private async tick(name: JobName, intervalMs: number): Promise<void> {
+    const bucket = Math.floor(Date.now() / intervalMs);
     try {
-      await this.deps.queue.enqueue(JANITOR_QUEUE, RECONCILE_V1, {}, { jobId: `reconcile-${bucket}` });
+      await this.deps.queue.enqueue(JANITOR_QUEUE, name, {}, { jobId: `${TASK_OF[name] ?? name}-${bucket}` });
     } catch (err) {
-      this.deps.logger.error({ err }, 'could not schedule reconcile');
+      this.deps.logger.error({ err, task: TASK_OF[name] }, 'could not schedule janitor task');
     }
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    for (const t of this.timers) clearInterval(t);
   }
 }

@@ -120,7 +120,21 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
       queue.process(ACCUMULATE_QUEUE, instrument(ACCUMULATE_QUEUE, (job) => processor.handle(job)), { concurrency: config.accumulateConcurrency });
     }
     if (has('janitor')) {
-      const janitor = new Janitor({ ...repos, queue, attesterCount: config.attesters, metrics, logger }, { intervalMs: config.reconcileIntervalMs, staleMs: config.reconcileStaleMs, bootStaleMs: config.mode === 'embedded' ? 0 : config.reconcileStaleMs });
+      const janitor = new Janitor(
+        { ...repos, blobs, queue, attesterCount: config.attesters, metrics, logger },
+        {
+          intervalMs: config.reconcileIntervalMs,
+          staleMs: config.reconcileStaleMs,
+          bootStaleMs: config.mode === 'embedded' ? 0 : config.reconcileStaleMs,
+          retentionDays: config.retentionDays,
+          retentionIntervalMs: config.retentionIntervalMs,
+          retentionBatchSize: config.retentionBatchSize,
+          preimageGcGraceHours: config.preimageGcGraceHours,
+          preimageGcIntervalMs: config.preimageGcIntervalMs,
+          blobHygieneIntervalMs: config.blobHygieneIntervalMs,
+          blobVerifySample: config.blobVerifySample,
+        },
+      );
       await janitor.start();
       stops.push(async () => janitor.stop());
     }

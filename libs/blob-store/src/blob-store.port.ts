@@ -29,3 +29,39 @@ export interface BlobStore {
   /** Removes a blob; no-op if absent. */
   delete(hash: string): Promise<void>;
 }
+
+/** One stored blob as the maintenance tasks see it. */
+export interface BlobEntry {
+  /** `0x` + 64 lowercase hex. */
+  hash: string;
+  /** bytes */
+  length: number;
+  /** Last write of the bytes (a repeated put refreshes it). */
+  modifiedAt: Date;
+}
+
+/**
+ * Janitor operations of a blob store (threat model "Storage Bloat", "Object Store Misuse").
+ * None of them is on a request path.
+ */
+export interface BlobStoreMaintenance {
+  /**
+   * GC delete of a blob whose metadata row is already gone: removes it unless it was written
+   * (put, or re-put) at or after `freshSince`, in which case it is kept and false returned.
+   * Atomic against a concurrent put of the same hash: a put that returned before this call
+   * removed the blob leaves it in place, and a later put writes it anew.
+   * @returns true when the blob was removed; false when it was absent or fresh.
+   */
+  deleteUnlessFresh(hash: string, freshSince: Date): Promise<boolean>;
+  /** Removes temp files of crashed uploads older than `olderThanMs`. @returns how many were removed. */
+  sweepTmp(olderThanMs: number): Promise<number>;
+  /** Puts back blobs a crashed GC left half-deleted (restoring is always safe: an orphan is swept later). @returns how many were restored. */
+  recoverTrash(): Promise<number>;
+  /**
+   * Stored blobs, grouped by the first byte of the hash, starting at shard `startShard` (0..255)
+   * and wrapping around, so bounded runs starting at different shards cover the store over time.
+   */
+  entries(startShard: number): AsyncGenerator<BlobEntry>;
+  /** Re-hashes a stored blob (streamed). `missing` when absent. */
+  verify(hash: string): Promise<'ok' | 'corrupt' | 'missing'>;
+}

@@ -3,7 +3,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createBlake2b256, blake2b256, toHex, DomainError } from '@jam/domain';
-import type { BlobStore, PutResult } from './blob-store.port';
+import type { BlobEntry, BlobStore, BlobStoreMaintenance, PutResult } from './blob-store.port';
 
 const HASH_RE = /^0x[0-9a-f]{64}$/;
 
@@ -11,13 +11,15 @@ const HASH_RE = /^0x[0-9a-f]{64}$/;
  * Filesystem driver: blobs live at `<dir>/<first two hex>/<hash>` (hash = `0x` + 64 lowercase hex).
  * Writes go to a temp file in `<dir>/tmp`, are hashed while streaming, fsynced, then linked into
  * place, so a crash never leaves a partial blob under a valid name (a crash can leave a temp file
- * behind in `<dir>/tmp`).
+ * behind in `<dir>/tmp`, which {@link sweepTmp} removes). The GC moves a blob to `<dir>/trash`
+ * before unlinking it ({@link deleteUnlessFresh}).
  */
-export class FilesystemBlobStore implements BlobStore {
+export class FilesystemBlobStore implements BlobStore, BlobStoreMaintenance {
   readonly tier = 'fs' as const;
 
   constructor(private readonly dir: string) {
     fs.mkdirSync(path.join(dir, 'tmp'), { recursive: true });
+    fs.mkdirSync(path.join(dir, 'trash'), { recursive: true });
   }
 
   private pathOf(hash: string): string {
@@ -28,7 +30,10 @@ export class FilesystemBlobStore implements BlobStore {
   /**
    * Streams `body` to a temp file while hashing it (Blake2b-256), then publishes it under `hash`
    * only if the digest matches. Publishing is create-if-absent (hard link), so of concurrent puts
-   * of the same bytes exactly one reports `created: true` and the file is never replaced.
+   * of the same bytes exactly one reports `created: true`. A put of an existing blob then renames
+   * its verified copy over it (same bytes, a fresh file and mtime): the GC keeps blobs written
+   * within its grace period, and a fresh inode is what makes that safe against a racing
+   * {@link deleteUnlessFresh} (the rename is atomic; a touch by path would not be).
    * Requires `initHashing()` from `@jam/domain` to have resolved.
    * @throws DomainError('invalid_hex') for a malformed hash; DomainError('payload_too_large') as
    *   soon as more than `opts.maxBytes` bytes arrive (the body is not read further);
@@ -62,7 +67,8 @@ export class FilesystemBlobStore implements BlobStore {
       closed = true;
       await fsp.mkdir(path.dirname(final), { recursive: true });
       const created = await publish(tmp, final);
-      if (created) await syncDir(path.dirname(final));
+      if (!created) await fsp.rename(tmp, final);
+      await syncDir(path.dirname(final));
       return { created, length };
     } finally {
       if (!closed) await handle.close().catch(() => undefined);
@@ -100,6 +106,81 @@ export class FilesystemBlobStore implements BlobStore {
 
   async delete(hash: string): Promise<void> {
     await fsp.rm(this.pathOf(hash), { force: true });
+  }
+
+  async deleteUnlessFresh(hash: string, freshSince: Date): Promise<boolean> {
+    const final = this.pathOf(hash);
+    const trashed = path.join(this.dir, 'trash', `${hash}.${randomBytes(6).toString('hex')}`);
+    // Atomic: takes whatever file is at `final` now. A put that returned before this rename wrote
+    // that very file (fresh mtime, kept below); a put after it finds `final` absent and writes anew.
+    try {
+      await fsp.rename(final, trashed);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
+    const st = await fsp.stat(trashed);
+    if (st.mtime.getTime() >= freshSince.getTime()) {
+      // Written within the grace period: put it back (EEXIST = a put already wrote it anew).
+      await publish(trashed, final);
+      await fsp.rm(trashed, { force: true });
+      return false;
+    }
+    await fsp.rm(trashed, { force: true });
+    return true;
+  }
+
+  async sweepTmp(olderThanMs: number): Promise<number> {
+    const tmpDir = path.join(this.dir, 'tmp');
+    const cutoff = Date.now() - olderThanMs;
+    let removed = 0;
+    for (const name of await fsp.readdir(tmpDir)) {
+      const file = path.join(tmpDir, name);
+      const st = await fsp.stat(file).catch(() => undefined);
+      if (!st || !st.isFile() || st.mtime.getTime() >= cutoff) continue;
+      await fsp.rm(file, { force: true });
+      removed++;
+    }
+    return removed;
+  }
+
+  async recoverTrash(): Promise<number> {
+    const trashDir = path.join(this.dir, 'trash');
+    let restored = 0;
+    for (const name of await fsp.readdir(trashDir)) {
+      const hash = name.split('.')[0] ?? '';
+      const file = path.join(trashDir, name);
+      if (HASH_RE.test(hash)) {
+        const final = this.pathOf(hash);
+        await fsp.mkdir(path.dirname(final), { recursive: true });
+        if (await publish(file, final).catch(() => false)) restored++;
+      }
+      await fsp.rm(file, { force: true });
+    }
+    return restored;
+  }
+
+  async *entries(startShard: number): AsyncGenerator<BlobEntry> {
+    for (let i = 0; i < 256; i++) {
+      const shard = ((startShard + i) & 0xff).toString(16).padStart(2, '0');
+      const names = await fsp.readdir(path.join(this.dir, shard)).catch(() => [] as string[]);
+      for (const name of names.sort()) {
+        if (!HASH_RE.test(name)) continue;
+        const st = await fsp.stat(path.join(this.dir, shard, name)).catch(() => undefined);
+        if (st?.isFile()) yield { hash: name, length: st.size, modifiedAt: st.mtime };
+      }
+    }
+  }
+
+  async verify(hash: string): Promise<'ok' | 'corrupt' | 'missing'> {
+    const hasher = createBlake2b256();
+    try {
+      for await (const chunk of fs.createReadStream(this.pathOf(hash))) hasher.update(chunk as Buffer);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
+      throw err;
+    }
+    return toHex(hasher.digest()) === hash ? 'ok' : 'corrupt';
   }
 }
 

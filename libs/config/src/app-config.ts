@@ -57,6 +57,18 @@ export interface AppConfig {
   /** ms */
   readonly bodyIdleTimeoutMs: number;
   readonly retentionDays: number;
+  /** ms */
+  readonly retentionIntervalMs: number;
+  /** packages per retention transaction */
+  readonly retentionBatchSize: number;
+  /** hours */
+  readonly preimageGcGraceHours: number;
+  /** ms */
+  readonly preimageGcIntervalMs: number;
+  /** ms */
+  readonly blobHygieneIntervalMs: number;
+  /** blobs re-hashed per hygiene run */
+  readonly blobVerifySample: number;
   readonly sandboxPoolSize: number;
   /** ms */
   readonly sandboxWallClockMs: number;
@@ -189,6 +201,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     headersTimeoutMs: p.headers_timeout_ms,
     bodyIdleTimeoutMs: p.body_idle_timeout_ms,
     retentionDays: p.retention_days,
+    retentionIntervalMs: p.retention_interval_ms,
+    retentionBatchSize: p.retention_batch_size,
+    preimageGcGraceHours: p.preimage_gc_grace_hours,
+    preimageGcIntervalMs: p.preimage_gc_interval_ms,
+    blobHygieneIntervalMs: p.blob_hygiene_interval_ms,
+    blobVerifySample: p.blob_verify_sample,
     sandboxPoolSize: p.sandbox_pool_size,
     sandboxWallClockMs: p.sandbox_wall_clock_ms,
     refineConcurrency: p.refine_concurrency,

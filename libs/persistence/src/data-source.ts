@@ -10,8 +10,10 @@ import { WorkPackageEntity } from './entities/work-package.entity';
 import { WorkReportEntity } from './entities/work-report.entity';
 import { InitialSchema1760000000000 } from './migrations/1760000000000-initial-schema';
 import { TenancyAndAdmin1761000000000 } from './migrations/1761000000000-tenancy-and-admin';
+import { StorageRetention1762000000000 } from './migrations/1762000000000-storage-retention';
 import { PreimageUploaderEntity } from './entities/preimage-uploader.entity';
 import { PrincipalQuotaEntity } from './entities/principal-quota.entity';
+import { WorkPackagePreimageEntity } from './entities/work-package-preimage.entity';
 
 /** Every entity of the schema. */
 export const PERSISTENCE_ENTITIES = [
@@ -26,10 +28,11 @@ export const PERSISTENCE_ENTITIES = [
   AuditLogEntity,
   PreimageUploaderEntity,
   PrincipalQuotaEntity,
+  WorkPackagePreimageEntity,
 ];
 
 /** Every migration, oldest first. WARNING: append only; never edit or reorder an applied one. */
-export const PERSISTENCE_MIGRATIONS = [InitialSchema1760000000000, TenancyAndAdmin1761000000000];
+export const PERSISTENCE_MIGRATIONS = [InitialSchema1760000000000, TenancyAndAdmin1761000000000, StorageRetention1762000000000];
 
 /** Options of {@link createDataSource}. */
 export interface DataSourceOptions {

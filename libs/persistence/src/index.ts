@@ -11,7 +11,9 @@ export { AccumulationEntity } from './entities/accumulation.entity';
 export { AuditLogEntity, type JsonValue } from './entities/audit-log.entity';
 export { PreimageUploaderEntity } from './entities/preimage-uploader.entity';
 export { PrincipalQuotaEntity } from './entities/principal-quota.entity';
-export { PreimageRepository, type PreimageRecord } from './repositories/preimage.repository';
+export { PreimageRepository, PREIMAGE_GC_MAX_BATCH, type PreimageRecord } from './repositories/preimage.repository';
+export { WorkPackagePreimageEntity } from './entities/work-package-preimage.entity';
+export { extrinsicHashesOf } from './package-preimage-refs';
 export { ServiceRepository, SERVICE_LIST_MAX_LIMIT, type ServiceRecord } from './repositories/service.repository';
 export { ServiceStorageRepository } from './repositories/service-storage.repository';
 export {

@@ -42,6 +42,18 @@ export function checkLimit(limit: number, max: number): void {
   if (!Number.isInteger(limit) || limit < 1 || limit > max) throw new RangeError(`limit must be an integer in 1..${max}, got ${limit}`);
 }
 
+/** Largest value of a PostgreSQL `integer` (signed 32-bit), the type of service id columns. */
+export const PG_INTEGER_MAX = 2 ** 31 - 1;
+
+/**
+ * True when `id` can name a stored service: service ids are u32 on the wire but `integer`
+ * (signed 32-bit) columns assigned from 1 upwards, so an id above 2^31-1 cannot exist and must
+ * be answered as unknown, not sent to PostgreSQL (which refuses it as out of range).
+ */
+export function isStorableServiceId(id: number): boolean {
+  return Number.isInteger(id) && id >= 0 && id <= PG_INTEGER_MAX;
+}
+
 /** Largest value of a PostgreSQL `bigint` (signed 64-bit). */
 export const PG_BIGINT_MAX = 2n ** 63n - 1n;
 

@@ -48,7 +48,7 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
     const { url, poolSize } = db();
     const ds = createDataSource({ url, poolSize });
     await ds.initialize();
-    expect(await runMigrations(ds)).toEqual(['InitialSchema1760000000000', 'TenancyAndAdmin1761000000000']);
+    expect(await runMigrations(ds)).toEqual(['InitialSchema1760000000000', 'TenancyAndAdmin1761000000000', 'StorageRetention1762000000000']);
     ctx = { ds, repos: createRepositories(ds) };
   });
 
@@ -95,6 +95,7 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
         'service',
         'service_storage',
         'work_package',
+        'work_package_preimage',
         'work_report',
       ]);
     });

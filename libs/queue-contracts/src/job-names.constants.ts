@@ -12,6 +12,12 @@ export const VERIFY_ATTESTATION_V1 = 'verify-attestation.v1' as const;
 export const ACCUMULATE_REPORT_V1 = 'accumulate-report.v1' as const;
 /** WARNING: see the file header. Janitor: re-enqueue work whose job is missing. */
 export const RECONCILE_V1 = 'reconcile.v1' as const;
+/** WARNING: see the file header. Janitor: delete finished packages past retention_days with their dependants. */
+export const RETENTION_V1 = 'retention.v1' as const;
+/** WARNING: see the file header. Janitor: delete unreferenced preimages (rows, then blobs) past the grace period. */
+export const PREIMAGE_GC_V1 = 'preimage-gc.v1' as const;
+/** WARNING: see the file header. Janitor: blob store hygiene (crashed-upload temp files, orphan blobs, sampled re-hash). */
+export const BLOB_HYGIENE_V1 = 'blob-hygiene.v1' as const;
 
 /** Every job name, in a stable order. */
-export const JOB_NAMES = [REFINE_PACKAGE_V1, VERIFY_ATTESTATION_V1, ACCUMULATE_REPORT_V1, RECONCILE_V1] as const;
+export const JOB_NAMES = [REFINE_PACKAGE_V1, VERIFY_ATTESTATION_V1, ACCUMULATE_REPORT_V1, RECONCILE_V1, RETENTION_V1, PREIMAGE_GC_V1, BLOB_HYGIENE_V1] as const;

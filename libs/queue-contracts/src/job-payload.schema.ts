@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ACCUMULATE_REPORT_V1, RECONCILE_V1, REFINE_PACKAGE_V1, VERIFY_ATTESTATION_V1 } from './job-names.constants';
+import { ACCUMULATE_REPORT_V1, BLOB_HYGIENE_V1, PREIMAGE_GC_V1, RECONCILE_V1, REFINE_PACKAGE_V1, RETENTION_V1, VERIFY_ATTESTATION_V1 } from './job-names.constants';
 
 /**
  * Payload schemas. Payloads carry ids and hashes only, never blobs or secrets (STYLE habit 5).
@@ -26,6 +26,10 @@ export const verifyAttestationV1Schema = z
   .strict();
 export const accumulateReportV1Schema = z.object({ report_hash: hashSchema, package_hash: hashSchema }).strict();
 export const reconcileV1Schema = z.object({}).strict();
+/** Storage tasks carry nothing: settings come from the janitor's config, the work from the database. */
+export const retentionV1Schema = z.object({}).strict();
+export const preimageGcV1Schema = z.object({}).strict();
+export const blobHygieneV1Schema = z.object({}).strict();
 
 /** Job name -> payload schema. The one place a name is tied to its shape. */
 export const JOB_PAYLOAD_SCHEMAS = {
@@ -33,4 +37,7 @@ export const JOB_PAYLOAD_SCHEMAS = {
   [VERIFY_ATTESTATION_V1]: verifyAttestationV1Schema,
   [ACCUMULATE_REPORT_V1]: accumulateReportV1Schema,
   [RECONCILE_V1]: reconcileV1Schema,
+  [RETENTION_V1]: retentionV1Schema,
+  [PREIMAGE_GC_V1]: preimageGcV1Schema,
+  [BLOB_HYGIENE_V1]: blobHygieneV1Schema,
 } as const;

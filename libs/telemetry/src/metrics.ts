@@ -26,6 +26,8 @@ export class JamMetrics {
   readonly disputes = new Counter({ name: 'jam_disputes_total', help: 'Packages marked disputed', registers: [this.registry] });
   readonly packages = new Counter({ name: 'jam_packages_total', help: 'Packages reaching a status', labelNames: ['status'] as const, registers: [this.registry] });
   readonly janitorRuns = new Counter({ name: 'jam_janitor_runs_total', help: 'Janitor task runs by task and outcome', labelNames: ['task', 'outcome'] as const, registers: [this.registry] });
+  readonly janitorDeleted = new Counter({ name: 'jam_janitor_deleted_total', help: 'Rows and blobs deleted by janitor storage tasks (retention, preimage GC, blob hygiene)', labelNames: ['task', 'kind'] as const, registers: [this.registry] });
+  readonly blobsCorrupt = new Counter({ name: 'jam_blobs_corrupt_total', help: 'Blobs whose bytes no longer match their hash, found by the janitor verifier (kept for an operator)', registers: [this.registry] });
   readonly reenqueued = new Counter({ name: 'jam_reconciler_reenqueued_total', help: 'Jobs the reconciler re-enqueued', labelNames: ['queue'] as const, registers: [this.registry] });
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {

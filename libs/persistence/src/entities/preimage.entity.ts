@@ -17,7 +17,7 @@ export class PreimageEntity {
   @Column({ type: 'bigint' })
   length!: string;
 
-  /** Number of live references (services, packages); GC deletes at 0. */
+  /** Services using the preimage as code (incremented at registration). Package references live in `work_package_preimage`; GC deletes only when both are zero. */
   @Column({ type: 'integer', default: 0 })
   refcount!: number;
 
@@ -29,4 +29,8 @@ export class PreimageEntity {
 
   @Column({ type: 'timestamptz', name: 'created_at' })
   createdAt!: Date;
+
+  /** When the bytes were last uploaded (every PUT touches it); the GC grace period counts from here. Schema owner: migrations/1762000000000-storage-retention.ts. */
+  @Column({ type: 'timestamptz', name: 'last_uploaded_at' })
+  lastUploadedAt!: Date;
 }

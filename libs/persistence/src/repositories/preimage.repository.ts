@@ -2,7 +2,7 @@ import { DomainError } from '@jam/domain';
 import type { DataSource } from 'typeorm';
 import { bytesToHex, hashToBytes } from '../bytes-hex';
 import type { PreimageEntity, PreimageStorageTier } from '../entities/preimage.entity';
-import { queryOne } from '../sql-runner';
+import { checkLimit, queryOne, queryRows } from '../sql-runner';
 
 /** Metadata of one stored preimage, as the API shows it (`GET /jam/preimages/{hash}/meta`). */
 export interface PreimageRecord {
@@ -34,8 +34,10 @@ export class PreimageRepository {
   constructor(private readonly ds: DataSource) {}
 
   /**
-   * Records a preimage once; a second call with the same hash changes nothing (the first
-   * uploader and tier stay).
+   * Records a preimage once; a second call with the same hash keeps the first uploader and tier
+   * but touches `last_uploaded_at`, so the GC grace period restarts from the latest upload.
+   * Call it after the blob store acknowledged the bytes (see {@link deleteIfUnreferenced} for why
+   * that order is safe against the GC).
    * @param input.length bytes, a safe integer >= 0
    * @returns `created: false` when the hash was already recorded.
    * @throws DomainError `invalid_hex` for a malformed hash.
@@ -46,13 +48,16 @@ export class PreimageRepository {
     storageTier: PreimageStorageTier;
     uploadedBy: string;
   }): Promise<{ created: boolean }> {
-    const row = await queryOne<{ hash: Buffer }>(
+    // ON CONFLICT waits for a GC transaction holding the row and, when that transaction deleted
+    // it, inserts a fresh row. DO UPDATE (not DO NOTHING) so a repeated upload restarts the grace
+    // period. xmax = 0 only on a freshly inserted row version.
+    const row = await queryOne<{ created: boolean }>(
       this.ds,
       `INSERT INTO preimage (hash, length, storage_tier, uploaded_by) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (hash) DO NOTHING RETURNING hash`,
+       ON CONFLICT (hash) DO UPDATE SET last_uploaded_at = now() RETURNING (xmax = 0) AS created`,
       [hashToBytes(input.hash), input.length, input.storageTier, input.uploadedBy],
     );
-    return { created: row !== null };
+    return { created: row?.created === true };
   }
 
   /**
@@ -113,4 +118,76 @@ export class PreimageRepository {
     if (!row) throw new DomainError('unknown_preimage', `preimage ${hash} is not stored`, { hash });
     return row.refcount;
   }
+
+  /**
+   * GC candidates, oldest upload first: refcount 0, no service uses the hash as code, no stored
+   * package references it as an extrinsic, and not uploaded within `graceMs`. A hint only:
+   * {@link deleteIfUnreferenced} re-checks every condition under a row lock.
+   * @param graceMs ms since the last upload
+   * @throws RangeError for a limit outside 1..10000.
+   */
+  async findUnreferenced(graceMs: number, limit: number): Promise<string[]> {
+    checkLimit(limit, PREIMAGE_GC_MAX_BATCH);
+    const rows = await queryRows<{ hash: Buffer }>(
+      this.ds,
+      `SELECT p.hash FROM preimage p
+       WHERE p.refcount = 0 AND p.last_uploaded_at < now() - $1 * interval '1 millisecond'
+         AND NOT EXISTS (SELECT 1 FROM service s WHERE s.code_hash = p.hash)
+         AND NOT EXISTS (SELECT 1 FROM work_package_preimage r WHERE r.preimage_hash = p.hash)
+       ORDER BY p.last_uploaded_at LIMIT $2`,
+      [graceMs, limit],
+    );
+    return rows.map((r) => bytesToHex(r.hash));
+  }
+
+  /**
+   * Deletes the preimage's rows (`preimage_uploader`, `preimage`) if it is still unreferenced,
+   * in one transaction. The caller deletes the blob AFTER this commits (a crash in between leaves
+   * an orphan blob for the orphan sweep, never a row without its blob).
+   *
+   * Why a racing upload or registration cannot lose an acknowledged preimage:
+   * - the row is locked `FOR UPDATE` first and every condition is re-checked by a statement that
+   *   starts after the lock is granted (READ COMMITTED: it sees whatever committed before);
+   * - registration inserts `service` (its FK takes FOR KEY SHARE on this row) and package
+   *   submission inserts `work_package_preimage` (same FK lock). Either it committed before our
+   *   lock, and the re-check sees the reference and keeps the row; or it waits for our commit and
+   *   then fails its FK check (422 unknown_preimage: nothing was acknowledged);
+   * - an upload's {@link insertIfAbsent} either committed before our lock (the re-check sees the
+   *   fresh `last_uploaded_at`) or waits and then re-inserts the row. Its blob survives because
+   *   the blob store's GC delete keeps any blob written within the grace period
+   *   (`FilesystemBlobStore.deleteUnlessFresh`), and the upload wrote or refreshed the blob before
+   *   calling insertIfAbsent.
+   * @param graceMs ms since the last upload, as for {@link findUnreferenced}
+   * @returns true when this call deleted the rows.
+   * @throws DomainError `invalid_hex`; database errors (rolled back).
+   */
+  async deleteIfUnreferenced(hash: string, graceMs: number): Promise<boolean> {
+    const key = hashToBytes(hash);
+    return this.ds.transaction(async (tx) => {
+      const locked = await queryOne(tx, 'SELECT 1 AS ok FROM preimage WHERE hash = $1 FOR UPDATE', [key]);
+      if (!locked) return false;
+      const still = await queryOne(
+        tx,
+        `SELECT 1 AS ok FROM preimage p
+         WHERE p.hash = $1 AND p.refcount = 0 AND p.last_uploaded_at < now() - $2 * interval '1 millisecond'
+           AND NOT EXISTS (SELECT 1 FROM service s WHERE s.code_hash = p.hash)
+           AND NOT EXISTS (SELECT 1 FROM work_package_preimage r WHERE r.preimage_hash = p.hash)`,
+        [key, graceMs],
+      );
+      if (!still) return false;
+      await queryOne(tx, 'DELETE FROM preimage_uploader WHERE hash = $1', [key]);
+      await queryOne(tx, 'DELETE FROM preimage WHERE hash = $1', [key]);
+      return true;
+    });
+  }
+
+  /** Which of `hashes` have a preimage row (the orphan-blob sweep keeps those). @throws DomainError `invalid_hex`. */
+  async existing(hashes: readonly string[]): Promise<Set<string>> {
+    if (hashes.length === 0) return new Set();
+    const rows = await queryRows<{ hash: Buffer }>(this.ds, 'SELECT hash FROM preimage WHERE hash = ANY($1::bytea[])', [hashes.map((h) => hashToBytes(h))]);
+    return new Set(rows.map((r) => bytesToHex(r.hash)));
+  }
 }
+
+/** Largest batch {@link PreimageRepository.findUnreferenced} returns. */
+export const PREIMAGE_GC_MAX_BATCH = 10_000;

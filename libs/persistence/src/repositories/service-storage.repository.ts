@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { bytesToHex, toBuffer, toUint8Array } from '../bytes-hex';
-import { queryOne, queryRows, type SqlTarget } from '../sql-runner';
+import { isStorableServiceId, queryOne, queryRows, type SqlTarget } from '../sql-runner';
 
 /** Table `service_storage`: a service's key/value state, written only by accumulation. */
 export class ServiceStorageRepository {
@@ -8,6 +8,7 @@ export class ServiceStorageRepository {
 
   /** @returns the value stored under `key` for the service, or null if absent. */
   async getStorage(serviceId: number, key: Uint8Array): Promise<Uint8Array | null> {
+    if (!isStorableServiceId(serviceId)) return null;
     const row = await queryOne<{ value: Buffer }>(this.ds, 'SELECT value FROM service_storage WHERE service_id = $1 AND key = $2', [
       serviceId,
       toBuffer(key),

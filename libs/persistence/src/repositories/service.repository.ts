@@ -2,7 +2,7 @@ import { DomainError } from '@jam/domain';
 import type { DataSource } from 'typeorm';
 import { bytesToHex, hashToBytes } from '../bytes-hex';
 import type { ServiceEntity } from '../entities/service.entity';
-import { bigintParam, checkLimit, isForeignKeyViolation, queryOne, queryRows } from '../sql-runner';
+import { bigintParam, checkLimit, isForeignKeyViolation, isStorableServiceId, queryOne, queryRows } from '../sql-runner';
 
 /** A registered service. */
 export interface ServiceRecord {
@@ -75,6 +75,7 @@ export class ServiceRepository {
 
   /** @returns the service, or null if no service has this id. */
   async get(id: number): Promise<ServiceRecord | null> {
+    if (!isStorableServiceId(id)) return null;
     const row = await queryOne<ServiceEntity>(this.ds, `SELECT ${COLUMNS} FROM service WHERE id = $1`, [id]);
     return row && toRecord(row);
   }
@@ -104,6 +105,7 @@ export class ServiceRepository {
    * @returns the updated service, or null if there is no such service.
    */
   async addDelegate(id: number, principal: string): Promise<ServiceRecord | null> {
+    if (!isStorableServiceId(id)) return null;
     const row = await queryOne<ServiceEntity>(
       this.ds,
       `UPDATE service SET delegates = CASE WHEN delegates @> ARRAY[$2::text] THEN delegates ELSE array_append(delegates, $2::text) END
@@ -118,6 +120,7 @@ export class ServiceRepository {
    * @returns the updated service, or null if there is no such service.
    */
   async removeDelegate(id: number, principal: string): Promise<ServiceRecord | null> {
+    if (!isStorableServiceId(id)) return null;
     const row = await queryOne<ServiceEntity>(this.ds, `UPDATE service SET delegates = array_remove(delegates, $2::text) WHERE id = $1 RETURNING ${COLUMNS}`, [id, principal]);
     return row && toRecord(row);
   }

@@ -7,7 +7,8 @@ import {
   type WorkPackageEntity,
   type WorkPackageStatus,
 } from '../entities/work-package.entity';
-import { checkLimit, queryOne, queryRows } from '../sql-runner';
+import { checkLimit, isForeignKeyViolation, queryOne, queryRows } from '../sql-runner';
+import { extrinsicHashesOf } from '../package-preimage-refs';
 
 /** A work package row without its encoding (lists and the reconciler do not need the bytes). */
 export interface WorkPackageSummary {
@@ -89,6 +90,11 @@ function decodeCursor(cursor: string): { time: string; hash: Buffer } {
   if (extra !== undefined || !time || !hash || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/.test(time) || !/^0x[0-9a-f]{64}$/.test(hash)) {
     throw new DomainError('invalid_request', 'malformed cursor');
   }
+  // The pattern admits impossible times (month 99, Feb 30, year 0) that PostgreSQL refuses: a round trip through Date catches them.
+  const asDate = new Date(`${time.slice(0, 23)}Z`);
+  if (Number.isNaN(asDate.getTime()) || asDate.toISOString().slice(0, 23) !== time.slice(0, 23) || time.startsWith('0000')) {
+    throw new DomainError('invalid_request', 'malformed cursor');
+  }
   return { time, hash: hashToBytes(hash) };
 }
 
@@ -104,8 +110,10 @@ export class WorkPackageRepository {
    * same package is idempotent, DESIGN.md section 5).
    * @param input.encoded GP 0.7.2 binary encoding of the package
    * @param input.serviceIds the u32 service ids of its work items
+   * Records the package's extrinsic preimage references (`work_package_preimage`) with it.
    * @returns `created` and the row as stored (the existing row when `created` is false).
-   * @throws DomainError `invalid_hex`.
+   * @throws DomainError `invalid_hex`; DomainError `unknown_preimage` when an extrinsic preimage
+   *   is not recorded (deleted by the GC after the caller checked it).
    */
   async insertIfAbsent(input: {
     hash: string;
@@ -114,12 +122,29 @@ export class WorkPackageRepository {
     submittedBy: string;
   }): Promise<{ created: boolean; row: WorkPackageRecord }> {
     const hash = hashToBytes(input.hash);
-    const inserted = await queryOne<WorkPackageEntity>(
-      this.ds,
-      `INSERT INTO work_package (hash, encoded, service_ids, submitted_by) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (hash) DO NOTHING RETURNING ${ALL_COLUMNS}`,
-      [hash, toBuffer(input.encoded), input.serviceIds, input.submittedBy],
-    );
+    const refs = extrinsicHashesOf(input.encoded);
+    let inserted: WorkPackageEntity | null;
+    try {
+      // One transaction: the package row and its extrinsic references (which keep those
+      // preimages from the GC) appear together. The FK on work_package_preimage locks each
+      // preimage row FOR KEY SHARE, so a GC deleting one concurrently either waits for this
+      // commit (and then sees the reference) or has committed and this insert fails.
+      inserted = await this.ds.transaction(async (tx) => {
+        const row = await queryOne<WorkPackageEntity>(
+          tx,
+          `INSERT INTO work_package (hash, encoded, service_ids, submitted_by) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (hash) DO NOTHING RETURNING ${ALL_COLUMNS}`,
+          [hash, toBuffer(input.encoded), input.serviceIds, input.submittedBy],
+        );
+        if (row && refs.length > 0) {
+          await queryRows(tx, 'INSERT INTO work_package_preimage (package_hash, preimage_hash) SELECT $1, unnest($2::bytea[])', [hash, refs]);
+        }
+        return row;
+      });
+    } catch (err) {
+      if (isForeignKeyViolation(err)) throw new DomainError('unknown_preimage', `work package ${input.hash} references an extrinsic preimage that is not stored`, { hash: input.hash });
+      throw err;
+    }
     if (inserted) return { created: true, row: toRecord(inserted) };
     const existing = await this.get(input.hash);
     if (!existing) throw new Error(`work package ${input.hash} conflicted on insert but is not readable`);
@@ -254,5 +279,41 @@ export class WorkPackageRepository {
       submittedBy,
     ]);
     return Number(row?.n ?? 0);
+  }
+
+  /**
+   * Retention (threat model "Storage Bloat"): deletes up to `limit` finished packages
+   * (`accumulated`, `failed`) whose last status change is at least `olderThanMs` ago, with their
+   * dependants, in one short transaction, children first (FKs): accumulation rows of their
+   * reports, attestations, reports, then the packages (their `work_package_preimage` references
+   * cascade, releasing the preimages to the GC). Service storage is state, not history: kept.
+   * `disputed` packages are never deleted here; they wait for an admin's resolution.
+   * Rows are taken `FOR UPDATE SKIP LOCKED`, so a concurrent run or a handler touching a package
+   * is skipped, never waited on; call again until it returns fewer than `limit` packages.
+   * @param olderThanMs ms since `updated_at` (the finishing transition)
+   * @throws RangeError for a limit outside 1..WORK_PACKAGE_LIST_MAX_LIMIT.
+   */
+  async deleteFinishedOlderThan(
+    olderThanMs: number,
+    limit: number,
+  ): Promise<{ packages: number; reports: number; attestations: number; accumulations: number }> {
+    checkLimit(limit, WORK_PACKAGE_LIST_MAX_LIMIT);
+    return this.ds.transaction(async (tx) => {
+      const victims = await queryRows<{ hash: Buffer }>(
+        tx,
+        `SELECT hash FROM work_package
+         WHERE status IN ('accumulated', 'failed') AND updated_at <= now() - $1 * interval '1 millisecond'
+         ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
+        [olderThanMs, limit],
+      );
+      if (victims.length === 0) return { packages: 0, reports: 0, attestations: 0, accumulations: 0 };
+      const hashes = victims.map((v) => v.hash);
+      const reports = `SELECT report_hash FROM work_report WHERE package_hash = ANY($1::bytea[])`;
+      const accumulations = await queryRows(tx, `DELETE FROM accumulation WHERE report_hash IN (${reports}) RETURNING 1`, [hashes]);
+      const attestations = await queryRows(tx, `DELETE FROM attestation WHERE report_hash IN (${reports}) OR package_hash = ANY($1::bytea[]) RETURNING 1`, [hashes]);
+      const deletedReports = await queryRows(tx, 'DELETE FROM work_report WHERE package_hash = ANY($1::bytea[]) RETURNING 1', [hashes]);
+      const packages = await queryRows(tx, 'DELETE FROM work_package WHERE hash = ANY($1::bytea[]) RETURNING 1', [hashes]);
+      return { packages: packages.length, reports: deletedReports.length, attestations: attestations.length, accumulations: accumulations.length };
+    });
   }
 }
