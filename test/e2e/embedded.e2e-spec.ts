@@ -67,6 +67,26 @@ describe('embedded mode, end to end', () => {
     expect(Array.isArray(ok.json.items)).toBe(true);
   });
 
+  it('refuses a second server on the same data directory, naming the holder', async () => {
+    const second = await JamProcess.start({ ...env(), JAM_PORT: String(await freePort()) });
+    expect(await second.waitExit(60_000)).toBe(1);
+    expect(second.output.join('')).toContain(`is in use by pid ${server.child.pid} (port ${port})`);
+    // The first server is untouched.
+    expect((await api(base, token, 'GET', '/jam/services')).status).toBe(200);
+  });
+
+  it('explains a busy port instead of printing a stack trace', async () => {
+    const other = fs.mkdtempSync(path.join(os.tmpdir(), 'jam-e2e-port-'));
+    try {
+      const p = await JamProcess.start({ JAM_DATA_DIR: other, JAM_PORT: String(port) });
+      expect(await p.waitExit(90_000)).toBe(1);
+      expect(p.output.join('')).toContain(`port ${port} on 127.0.0.1 is in use; set JAM_PORT`);
+      expect(p.output.join('')).not.toMatch(/\n\s+at /);
+    } finally {
+      fs.rmSync(other, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   it('dry-runs the codec vector as GP binary and as GP JSON to the same hash and JSON', async () => {
     const bin = fs.readFileSync(path.join(VECTORS, 'work_package.bin'));
     const json = fs.readFileSync(path.join(VECTORS, 'work_package.json'), 'utf8');

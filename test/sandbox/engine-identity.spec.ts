@@ -9,7 +9,7 @@ describe('engine identity', () => {
   it('carries the cost table version, and the report hash covers it', () => {
     expect(ENGINE_IDENTITY.cost_table_version).toBe(COST_TABLE_VERSION);
     expect(Object.isFrozen(ENGINE_IDENTITY)).toBe(true);
-    const report = decodeWorkReport(new Uint8Array(readFileSync(path.resolve(__dirname, '../../../shared/vectors/jam/codec/tiny/work_report.bin'))));
+    const report = decodeWorkReport(new Uint8Array(readFileSync(path.resolve(__dirname, '../fixtures/jam-vectors/codec/tiny/work_report.bin'))));
     const base = toHex(reportHash(report, ENGINE_IDENTITY));
     expect(toHex(reportHash(report, { ...ENGINE_IDENTITY }))).toBe(base);
     expect(toHex(reportHash(report, { ...ENGINE_IDENTITY, cost_table_version: COST_TABLE_VERSION + 1 }))).not.toBe(base);

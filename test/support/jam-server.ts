@@ -70,6 +70,19 @@ export class JamProcess {
     return code;
   }
 
+  /** Waits for the process to exit by itself; rejects after `timeoutMs`. */
+  async waitExit(timeoutMs: number): Promise<number | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`process still running after ${timeoutMs} ms:\n${this.output.join('')}`)), timeoutMs);
+    });
+    try {
+      return await Promise.race([this.exited, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** SIGKILL: a crash, no clean shutdown. */
   async kill(): Promise<void> {
     this.child.kill('SIGKILL');

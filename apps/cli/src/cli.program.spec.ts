@@ -1,4 +1,4 @@
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createServer } from 'node:http';
@@ -24,6 +24,7 @@ beforeEach(() => {
 afterEach(async () => {
   await server?.close();
   server = undefined;
+  rmSync(cwd, { recursive: true, force: true });
 });
 
 async function jam(argv: string[], env: Partial<CliEnvironment> = {}): Promise<Run> {
@@ -58,6 +59,15 @@ describe('jam argument handling', () => {
     expect((await jam(['preimage', 'put', 'missing.bin'])).code).toBe(EXIT_USAGE);
     expect((await jam(['--url', 'ftp://x', 'health'])).code).toBe(EXIT_USAGE);
     expect(server.requests).toHaveLength(0);
+  });
+
+  it('never prints the token in --help, whichever source it comes from', async () => {
+    mkdirSync(path.join(cwd, '.jam-data'));
+    writeFileSync(path.join(cwd, '.jam-data', 'dev-token'), 'jam_dev_secret-from-file\n');
+    const fromFile = await jam(['--help']);
+    expect(fromFile.stdout).toContain('bearer token');
+    expect(fromFile.stdout).not.toContain('secret-from-file');
+    expect((await jam(['--help'], { token: 'secret-from-env' })).stdout).not.toContain('secret-from-env');
   });
 
   it('takes the token from --token, else JAM_TOKEN, else .jam-data/dev-token in the working directory', async () => {

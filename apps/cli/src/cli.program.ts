@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { JamApiError, JamClientError } from '@jam/client';
 import { CliFailure, CliUsageError, commandContext, toJson, type CliEnvironment } from './cli.context';
 import { registerDemoCommand } from './commands/demo.command';
@@ -45,7 +45,8 @@ export function buildProgram(env: CliEnvironment): Command {
     })
     .showHelpAfterError('(run with --help for usage)')
     .option('--url <url>', 'server URL (env JAM_URL)', env.url || DEFAULT_URL)
-    .option('--token <token>', `bearer token (env JAM_TOKEN, else ${DEV_TOKEN_FILE} if present)`, token)
+    // The default is shown by its source, never by value: help output ends up in screenshots and CI logs.
+    .addOption(new Option('--token <token>', 'bearer token').default(token, `env JAM_TOKEN, else ${DEV_TOKEN_FILE} if present`))
     .option('--json', 'machine-readable JSON output')
     .addHelpText('after', '\nExit codes: 0 ok, 1 server/API error or failed outcome, 2 usage error.');
 

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as lockfile from 'proper-lockfile';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { loadConfig, redactConfig, type AppConfig } from '@jam/config';
@@ -53,6 +54,7 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
     logger.info({ config: redactConfig(config) }, 'starting');
     await initHashing();
     fs.mkdirSync(config.dataDir, { recursive: true });
+    if (config.mode === 'embedded') stops.push(await lockDataDir(config.dataDir, config.port));
 
     let databaseUrl = config.databaseUrl;
     let poolSize = 10;
@@ -197,7 +199,10 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
           },
         },
         { host: config.host, port: config.port },
-      );
+      ).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'EADDRINUSE') throw new StartupError(`port ${config.port} on ${config.host} is in use; set JAM_PORT to a free port (and JAM_URL=http://127.0.0.1:<port> for the CLI)`);
+        throw err;
+      });
       stops.push(() => gateway.close());
       port = gateway.port;
     }
@@ -232,6 +237,50 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
     await stopAll();
     throw err;
   }
+}
+
+/** A startup failure with a message meant for the operator (printed without a stack trace). */
+export class StartupError extends Error {
+  override name = 'StartupError';
+}
+
+/**
+ * Embedded mode owns its data directory: a second process on the same directory would run a
+ * second PGlite on the same files and lose acknowledged work. proper-lockfile holds
+ * `<dataDir>/lock` (refreshed every 5 s, taken over when stale for 15 s, so a crash never blocks
+ * the next start); `<dataDir>/lock.owner.json` names the holder for the error message.
+ * @throws StartupError when another live process holds the directory.
+ */
+async function lockDataDir(dataDir: string, port: number): Promise<() => Promise<void>> {
+  const ownerFile = path.join(dataDir, 'lock.owner.json');
+  let release: () => Promise<void>;
+  try {
+    release = await lockfile.lock(dataDir, {
+      lockfilePath: path.join(dataDir, 'lock'),
+      realpath: false,
+      stale: 15_000,
+      update: 5_000,
+      onCompromised: (err) => {
+        process.stderr.write(`jam: lost the lock on ${dataDir} (${err.message}); stopping to protect the data\n`);
+        process.exit(1);
+      },
+    });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err;
+    let holder = 'another process';
+    try {
+      const o = JSON.parse(fs.readFileSync(ownerFile, 'utf8')) as { pid?: number; port?: number };
+      holder = `pid ${o.pid} (port ${o.port})`;
+    } catch {
+      /* owner file missing: keep the generic name */
+    }
+    throw new StartupError(`data directory ${dataDir} is in use by ${holder}; stop it, or give this instance its own JAM_DATA_DIR`);
+  }
+  fs.writeFileSync(ownerFile, JSON.stringify({ pid: process.pid, port }));
+  return async () => {
+    fs.rmSync(ownerFile, { force: true });
+    await release();
+  };
 }
 
 /** `/healthz` and `/metrics` for worker-only processes (the gateway serves them on its own port). */

@@ -1,5 +1,5 @@
 import { ConfigError, processEnvironment } from '@jam/config';
-import { launch } from './launcher';
+import { launch, StartupError } from './launcher';
 
 /**
  * Process entry point for every deployment: `JAM_ROLES` picks the apps (default all of them, the
@@ -10,6 +10,10 @@ async function main(): Promise<void> {
   try {
     running = await launch(processEnvironment());
   } catch (err) {
+    if (err instanceof StartupError) {
+      process.stderr.write(`jam: ${err.message}\n`);
+      process.exit(1);
+    }
     if (err instanceof ConfigError) {
       process.stderr.write(`jam: ${err.message}\n`);
       process.exit(2);
@@ -21,10 +25,11 @@ async function main(): Promise<void> {
     const url = `http://${running.config.host === '0.0.0.0' ? '127.0.0.1' : running.config.host}:${running.port}`;
     process.stderr.write(`\nJAM is up: ${url} (roles: ${running.config.roles.join(', ')}; mode: ${running.config.mode})\n`);
     if (running.devTokenFile) {
+      const urlPrefix = url === 'http://127.0.0.1:8080' ? '' : `JAM_URL=${url} `;
       process.stderr.write(
         `Dev token in ${running.devTokenFile}. Try:\n` +
           `  curl -H "Authorization: Bearer $(cat ${running.devTokenFile})" ${url}/jam/services\n` +
-          `  npm run demo        # in a second terminal: the whole flow on a real Wasm service\n\n`,
+          `  ${urlPrefix}npm run demo        # in a second terminal: the whole flow on a real Wasm service\n\n`,
       );
     }
   }

@@ -256,3 +256,11 @@ describe('redactConfig', () => {
     expect(r['port']).toBe(8080);
   });
 });
+
+describe('token digests', () => {
+  it('refuses the SHA-256 of an empty token (an unset variable hashed by mistake)', () => {
+    const empty = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+    expect(() => loadConfig({ JAM_ALLOWED_TOKENS: `alice=${empty}` }, '/tmp')).toThrow(/JAM_ALLOWED_TOKENS: entry 1 is the SHA-256 of an empty token/);
+    expect(() => loadConfig({ JAM_ADMIN_TOKENS: `ops=${empty.toUpperCase()}` }, '/tmp')).toThrow(/JAM_ADMIN_TOKENS: entry 1 is the SHA-256 of an empty token/);
+  });
+});

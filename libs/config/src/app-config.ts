@@ -81,6 +81,9 @@ export interface AppConfig {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
+/** SHA-256 of the empty string: what `printf %s "$UNSET" | sha256sum` yields; never a real token. */
+const EMPTY_TOKEN_DIGEST = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
 /** Thrown at boot for a wrong setting; the message names every bad variable. */
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -133,6 +136,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     const m = /^([A-Za-z0-9_.@-]{1,64})=([0-9a-fA-F]{64})$/.exec(entry);
     if (!m) problems.push(`JAM_ALLOWED_TOKENS: entry ${i + 1} must be principal=<64 hex sha256 of the token>`);
     else if (m[1]! in allowedTokenDigests) problems.push(`JAM_ALLOWED_TOKENS: principal "${m[1]}" is listed twice`);
+    else if (m[2]!.toLowerCase() === EMPTY_TOKEN_DIGEST) problems.push(`JAM_ALLOWED_TOKENS: entry ${i + 1} is the SHA-256 of an empty token (was the token variable unset when you hashed it?)`);
     else allowedTokenDigests[m[1]!] = m[2]!.toLowerCase();
   }
   const adminTokenDigests: Record<string, string> = Object.create(null) as Record<string, string>;
@@ -140,6 +144,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     const m = /^([A-Za-z0-9_.@-]{1,64})=([0-9a-fA-F]{64})$/.exec(entry);
     if (!m) problems.push(`JAM_ADMIN_TOKENS: entry ${i + 1} must be principal=<64 hex sha256 of the token>`);
     else if (m[1]! in adminTokenDigests) problems.push(`JAM_ADMIN_TOKENS: principal "${m[1]}" is listed twice`);
+    else if (m[2]!.toLowerCase() === EMPTY_TOKEN_DIGEST) problems.push(`JAM_ADMIN_TOKENS: entry ${i + 1} is the SHA-256 of an empty token (was the token variable unset when you hashed it?)`);
     else if (Object.values(allowedTokenDigests).includes(m[2]!.toLowerCase())) problems.push(`JAM_ADMIN_TOKENS: entry ${i + 1} is also in JAM_ALLOWED_TOKENS; admin tokens must be separate`);
     else adminTokenDigests[m[1]!] = m[2]!.toLowerCase();
   }
