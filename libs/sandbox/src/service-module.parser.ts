@@ -12,6 +12,12 @@ import { WasmBinaryReader, WasmFormatError } from './wasm-binary.reader';
 /** Which WorkExecResult a rejection maps to when found at run time. */
 export type RejectionCategory = 'code' | 'exports' | 'size';
 
+/**
+ * Largest initial table (funcref elements) a service may declare; a table only holds the module's own functions.
+ * Not exported on purpose: `parseValid` has a local named `exports`, which would shadow the CommonJS binding.
+ */
+const MAX_TABLE_ELEMENTS = 65_536;
+
 /** A service module that breaks a rule of docs/service-abi.md; `reason` is the exact, stable text. */
 export class ServiceCodeRejection extends Error {
   constructor(
@@ -204,6 +210,9 @@ function parseValid(code: Uint8Array): ServiceModule {
           const flags = s.u8();
           if (flags > 1) throw new ServiceCodeRejection('unsupported table limits');
           tableMin = s.u32();
+          // Instantiation allocates the whole table without gas (8 bytes per element) on every job; up to V8's own
+          // limit (10^7) that can abort the executor, above it instantiation throws: both are engine faults retried forever.
+          if (tableMin > MAX_TABLE_ELEMENTS) throw new ServiceCodeRejection(`table minimum of ${tableMin} elements exceeds the cap of ${MAX_TABLE_ELEMENTS} elements`);
           if (flags === 1) s.u32();
         }
         if (tableCount > 1) throw new ServiceCodeRejection('multiple tables');
