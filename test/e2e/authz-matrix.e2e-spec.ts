@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createPrivateKey, randomBytes, sign } from 'node:crypto';
 import { Client } from 'pg';
 import Redis from 'ioredis';
 import { NestFactory } from '@nestjs/core';
@@ -199,6 +199,12 @@ describe('authorization matrix and admin API (PostgreSQL + Redis, one real proce
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
+  const signAsAttester0 = (reportHash: string): string => {
+    const key = createPrivateKey(fs.readFileSync(path.join(tmp, 'data', 'keys', 'attester-0.pem')));
+    const msg = Buffer.concat([Buffer.from('jam_guarantee', 'ascii'), Buffer.from(reportHash.slice(2), 'hex')]);
+    return `0x${sign(null, msg, key).toString('hex')}`;
+  };
+
   /** The rule of every route: the request to send and the status each actor must get. */
   type Rule = { path: () => string; body?: () => string | Uint8Array; headers?: Record<string, string>; expect: Record<Actor, number> };
   const PUBLIC = { none: 200, bad: 200, other: 200, delegate: 200, owner: 200, admin: 200 };
@@ -225,6 +231,13 @@ describe('authorization matrix and admin API (PostgreSQL + Redis, one real proce
     // K is accumulated, so the stream sends its one terminal status and ends.
     'GET /jam/packages/:hash/events': { path: () => `/jam/packages/${pkgK}/events`, expect: tenantRead },
     'GET /jam/reports/:packageHash': { path: () => `/jam/reports/${pkgK}`, expect: tenantRead },
+    // A real signature by attester 0 (its key is in the server's data dir); duplicates collapse into one attestation.
+    'POST /jam/reports/:reportHash/attestations': {
+      path: () => `/jam/reports/${reportK}/attestations`,
+      body: () => JSON.stringify({ attester_index: 0, signature: signAsAttester0(reportK) }),
+      headers: json,
+      expect: { none: 401, bad: 401, other: 404, delegate: 202, owner: 202, admin: 202 },
+    },
     'OPTIONS /jam': { path: () => '/jam', expect: { none: 401, bad: 401, other: 204, delegate: 204, owner: 204, admin: 204 } },
     'OPTIONS /jam/*path': { path: () => `/jam/services/${serviceId}`, expect: { none: 401, bad: 401, other: 204, delegate: 204, owner: 204, admin: 204 } },
     'PUT /admin/services/:id/delegates/:principal': { path: () => `/admin/services/${serviceId}/delegates/zed`, expect: adminOnly(200) },

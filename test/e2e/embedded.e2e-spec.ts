@@ -4,6 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import { createPrivateKey, sign } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { JamProcess, api, freePort, runCli } from '../support/jam-server';
@@ -207,4 +208,30 @@ describe('embedded mode, end to end', () => {
     expect(pkgAfter.json.status).toBe('accumulated');
     expect((await api(base, token, 'GET', `/jam/services/${serviceId}`)).status).toBe(200);
   }, 400_000);
+  it('takes an external attester\'s signature on POST /jam/reports/{hash}/attestations, checked before it is queued', async () => {
+    const services = (await api(base, token, 'GET', '/jam/services?limit=500')).json.items as { id: number }[];
+    const pkgs = (await api(base, token, 'GET', `/jam/services/${services[services.length - 1]!.id}/packages`)).json.items as { hash: string }[];
+    const reportHash = (await api(base, token, 'GET', `/jam/reports/${pkgs[0]!.hash}`)).json.report_hash as string;
+    const key = createPrivateKey(fs.readFileSync(path.join(dataDir, 'keys', 'attester-1.pem')));
+    const signature = (h: string) => `0x${sign(null, Buffer.concat([Buffer.from('jam_guarantee'), Buffer.from(h.slice(2), 'hex')]), key).toString('hex')}`;
+    const post = (h: string, body: unknown) => api(base, token, 'POST', `/jam/reports/${h}/attestations`, JSON.stringify(body), { 'Content-Type': 'application/json' });
+    const ok = await post(reportHash, { attester_index: 1, signature: signature(reportHash) });
+    expect([ok.status, ok.json]).toEqual([202, { report_hash: reportHash, attester_index: 1, status: 'queued' }]);
+    const cases: [string, unknown, number, string][] = [
+      [reportHash, { attester_index: 0, signature: signature(reportHash) }, 422, 'invalid_signature'], // attester 1's key, claimed as 0
+      [reportHash, { attester_index: 7, signature: signature(reportHash) }, 422, 'unknown_attester'],
+      [reportHash, { attester_index: 1, signature: '0x1234' }, 400, 'invalid_request'],
+      [reportHash, { attester_index: 1 }, 400, 'invalid_request'],
+      [`0x${'66'.repeat(32)}`, { attester_index: 1, signature: signature(`0x${'66'.repeat(32)}`) }, 404, 'not_found'],
+    ];
+    for (const [h, body, status, code] of cases) {
+      const r = await post(h, body);
+      expect({ body, status: r.status, code: r.json.error.code }).toEqual({ body, status, code });
+    }
+    // Still exactly one attestation per attester on that report.
+    const report = await api(base, token, 'GET', `/jam/reports/${pkgs[0]!.hash}`);
+    const indexes = (report.json.attestations as { attester_index: number }[]).map((a) => a.attester_index).sort();
+    expect(indexes).toEqual([...new Set(indexes)]);
+    expect(indexes).toContain(1);
+  });
 });

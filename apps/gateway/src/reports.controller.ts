@@ -1,11 +1,21 @@
-import { Controller, Get, Inject, Param, Req, Res, UseGuards } from '@nestjs/common';
+import { Controller, Get, HttpCode, Inject, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { z } from 'zod';
 import type { Response } from 'express';
-import { DomainError, decodeWorkReport, stringifyJamJson, workReportToJson } from '@jam/domain';
-import { decideVerdict } from '@jam/attest';
+import { DomainError, decodeWorkReport, fromHex, stringifyJamJson, workReportToJson } from '@jam/domain';
+import { ATTESTATION_QUEUE, VERIFY_ATTESTATION_V1, attestationJobId } from '@jam/queue-contracts';
+import { decideVerdict, verifyGuarantee } from '@jam/attest';
 import { GATEWAY_DEPS, type GatewayDeps } from './gateway.deps';
 import { BearerTokenGuard, type AuthedRequest } from './bearer-token.guard';
 import { AccessPolicy } from './access.policy';
-import { hashParam } from './request-params';
+import { hashParam, readBody } from './request-params';
+import { parseJsonBody } from './json-body';
+
+const attestationBodySchema = z
+  .object({
+    attester_index: z.number().int().min(0).max(1022),
+    signature: z.string().regex(/^0x[0-9a-f]{128}$/, 'must be 0x + 128 lowercase hex digits (64-byte Ed25519 signature)'),
+  })
+  .strict();
 
 /** Work reports and their attestations (DESIGN.md section 5). */
 @Controller('jam/reports')
@@ -15,6 +25,40 @@ export class ReportsController {
     @Inject(GATEWAY_DEPS) private readonly deps: GatewayDeps,
     private readonly access: AccessPolicy,
   ) {}
+
+  /**
+   * An attester's guarantee signature on a stored report (DESIGN.md section 5): Ed25519 over
+   * `jam_guarantee ++ report hash` by a registered attester. Checked here so the caller learns at
+   * once (422 `unknown_attester` / `invalid_signature`), then handed to the attestation service
+   * as the same job a refine worker sends (deduplicated per report and attester), which checks
+   * it again, counts it and applies the threshold. 202 `{report_hash, attester_index, status:
+   * 'queued'}`. The caller must be able to see the report's package (else 404, as for reads).
+   */
+  @Post(':reportHash/attestations')
+  @HttpCode(202)
+  async attest(@Param('reportHash') raw: string, @Req() req: AuthedRequest) {
+    const reportHash = hashParam(raw, 'report_hash');
+    const body = parseJsonBody(await readBody(req, 4096), attestationBodySchema);
+    const report = await this.deps.workReports.get(reportHash);
+    if (!report) throw new DomainError('not_found', `no report ${reportHash}`);
+    await this.access.workPackage(req, report.packageHash).catch(() => {
+      throw new DomainError('not_found', `no report ${reportHash}`);
+    });
+    const attester = (await this.deps.attesters.list()).find((a) => a.index === body.attester_index);
+    if (!attester) throw new DomainError('unknown_attester', `attester ${body.attester_index} is not registered`);
+    if (!verifyGuarantee(fromHex(attester.publicKey, 32), fromHex(reportHash, 32), fromHex(body.signature, 64))) {
+      this.deps.metrics.attestations.inc({ outcome: 'invalid' });
+      throw new DomainError('invalid_signature', `signature does not verify under attester ${body.attester_index}'s key over jam_guarantee ++ ${reportHash}`);
+    }
+    await this.deps.queue.enqueue(
+      ATTESTATION_QUEUE,
+      VERIFY_ATTESTATION_V1,
+      { report_hash: reportHash, package_hash: report.packageHash, attester_index: body.attester_index, signature: body.signature },
+      { jobId: attestationJobId(reportHash, body.attester_index) },
+    );
+    this.deps.logger.info({ reportHash, attesterIndex: body.attester_index, tokenHash: req.tokenHash }, 'external attestation queued');
+    return { report_hash: reportHash, attester_index: body.attester_index, status: 'queued' };
+  }
 
   /**
    * The package's WorkReport as GP JSON with its attestations and verdict. With conflicting
