@@ -19,10 +19,11 @@ import { Client } from 'pg';
 import Redis from 'ioredis';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
-import { blake2b256, encodeWorkPackage, initHashing, packageHash, toHex, type WorkPackage } from '@jam/domain';
+import { blake2b256, encodeWorkPackage, initHashing, packageHash, toHex } from '@jam/domain';
 import { GatewayModule } from '../../apps/gateway/src/gateway.module';
 import type { GatewayDeps } from '../../apps/gateway/src/gateway.deps';
 import { JamProcess, REPO_ROOT, api, freePort } from '../support/jam-server';
+import { wordCountPackage } from '../support/fixtures';
 
 const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -45,29 +46,6 @@ async function registeredRoutes(): Promise<string[]> {
   }
   await app.close();
   return [...new Set(out)].sort();
-}
-
-function wordCountPackage(serviceId: number, codeHash: Uint8Array, text: string): WorkPackage {
-  const zero = new Uint8Array(32);
-  return {
-    authorization: new Uint8Array(0),
-    auth_code_host: serviceId,
-    auth_code_hash: codeHash,
-    authorizer_config: new Uint8Array(0),
-    context: { anchor: zero, state_root: zero, beefy_root: zero, lookup_anchor: zero, lookup_anchor_slot: 0, prerequisites: [] },
-    items: [
-      {
-        service: serviceId,
-        code_hash: codeHash,
-        payload: new TextEncoder().encode(text),
-        refine_gas_limit: 10_000_000n,
-        accumulate_gas_limit: 1_000_000n,
-        import_segments: [],
-        extrinsic: [],
-        export_count: 0,
-      },
-    ],
-  };
 }
 
 /** One raw HTTP request from a chosen local address (to act as a proxy or an untrusted peer). */

@@ -11,45 +11,12 @@ import { randomBytes, createHash } from 'node:crypto';
 import { Client } from 'pg';
 import Redis from 'ioredis';
 import { JamClient } from '@jam/client';
-import { initHashing, blake2b256, toHex, packageHash, type WorkPackage } from '@jam/domain';
+import { initHashing, blake2b256, toHex, packageHash } from '@jam/domain';
 import { JamProcess, REPO_ROOT, freePort, runCli } from '../support/jam-server';
+import { deleteKeys, wordCountPackage } from '../support/fixtures';
 
 const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = 'redis://127.0.0.1:6379';
-
-async function deleteKeys(redis: Redis, prefix: string): Promise<number> {
-  let n = 0;
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-    cursor = next;
-    if (keys.length > 0) n += await redis.del(...keys);
-  } while (cursor !== '0');
-  return n;
-}
-
-function wordCountPackage(serviceId: number, codeHash: Uint8Array, text: string): WorkPackage {
-  const zero = new Uint8Array(32);
-  return {
-    authorization: new Uint8Array(0),
-    auth_code_host: serviceId,
-    auth_code_hash: codeHash,
-    authorizer_config: new Uint8Array(0),
-    context: { anchor: zero, state_root: zero, beefy_root: zero, lookup_anchor: zero, lookup_anchor_slot: 0, prerequisites: [] },
-    items: [
-      {
-        service: serviceId,
-        code_hash: codeHash,
-        payload: new TextEncoder().encode(text),
-        refine_gas_limit: 10_000_000n,
-        accumulate_gas_limit: 1_000_000n,
-        import_segments: [],
-        extrinsic: [],
-        export_count: 0,
-      },
-    ],
-  };
-}
 
 describe('production mode: PostgreSQL + Redis, one process per role', () => {
   const suffix = randomBytes(4).toString('hex');

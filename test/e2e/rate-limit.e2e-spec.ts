@@ -11,9 +11,10 @@ import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import Redis from 'ioredis';
-import { blake2b256, encodeWorkPackage, initHashing, toHex, type WorkPackage } from '@jam/domain';
+import { blake2b256, encodeWorkPackage, initHashing, toHex } from '@jam/domain';
 import { JamProcess, REPO_ROOT, api, freePort } from '../support/jam-server';
 import { httpRequest, metricValue } from '../support/raw-http';
+import { deleteKeys, wordCountPackage } from '../support/fixtures';
 
 const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -22,17 +23,6 @@ const ADMIN_LIMIT = 5;
 const AUTH_FAILURE_LIMIT = 6;
 
 const sha256 = (t: string) => createHash('sha256').update(t).digest('hex');
-
-async function deleteKeys(redis: Redis, prefix: string): Promise<number> {
-  let n = 0;
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-    cursor = next;
-    if (keys.length > 0) n += await redis.del(...keys);
-  } while (cursor !== '0');
-  return n;
-}
 
 async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
   const out: string[] = [];
@@ -43,29 +33,6 @@ async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
     out.push(...keys);
   } while (cursor !== '0');
   return out;
-}
-
-function wordCountPackage(serviceId: number, codeHash: Uint8Array, text: string): WorkPackage {
-  const zero = new Uint8Array(32);
-  return {
-    authorization: new Uint8Array(0),
-    auth_code_host: serviceId,
-    auth_code_hash: codeHash,
-    authorizer_config: new Uint8Array(0),
-    context: { anchor: zero, state_root: zero, beefy_root: zero, lookup_anchor: zero, lookup_anchor_slot: 0, prerequisites: [] },
-    items: [
-      {
-        service: serviceId,
-        code_hash: codeHash,
-        payload: new TextEncoder().encode(text),
-        refine_gas_limit: 10_000_000n,
-        accumulate_gas_limit: 1_000_000n,
-        import_segments: [],
-        extrinsic: [],
-        export_count: 0,
-      },
-    ],
-  };
 }
 
 describe('rate limits across two gateway replicas (production mode)', () => {

@@ -9,37 +9,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import { blake2b256, encodeWorkPackage, initHashing, toHex, type WorkPackage } from '@jam/domain';
+import { blake2b256, encodeWorkPackage, initHashing, toHex } from '@jam/domain';
 import { JamProcess, REPO_ROOT, api, freePort } from '../support/jam-server';
 import { metricValue, rawExchange } from '../support/raw-http';
+import { wordCountPackage } from '../support/fixtures';
 
 const MAX_PREIMAGE = 64 * 1024;
 const BODY_IDLE_MS = 700;
 const REQUEST_TIMEOUT_MS = 3000;
 const HEADERS_TIMEOUT_MS = 1500;
-
-function wordCountPackage(serviceId: number, codeHash: Uint8Array, text: string): WorkPackage {
-  const zero = new Uint8Array(32);
-  return {
-    authorization: new Uint8Array(0),
-    auth_code_host: serviceId,
-    auth_code_hash: codeHash,
-    authorizer_config: new Uint8Array(0),
-    context: { anchor: zero, state_root: zero, beefy_root: zero, lookup_anchor: zero, lookup_anchor_slot: 0, prerequisites: [] },
-    items: [
-      {
-        service: serviceId,
-        code_hash: codeHash,
-        payload: new TextEncoder().encode(text),
-        refine_gas_limit: 10_000_000n,
-        accumulate_gas_limit: 1_000_000n,
-        import_segments: [],
-        extrinsic: [],
-        export_count: 0,
-      },
-    ],
-  };
-}
 
 describe('request caps, timeouts and paging (embedded gateway, real sockets)', () => {
   const token = `limits-${randomBytes(16).toString('hex')}`;
