@@ -9,16 +9,21 @@ import {
   MAX_CALL_DEPTH,
 } from './cost-table';
 import { DEFAULT_MEMORY_PAGES_CAP, GAS_GET_EXPORT, GAS_SET_EXPORT, I32, I64 } from './host-abi';
+import { planCallDepth } from './call-graph';
 import { parseServiceModule, ServiceCodeRejection, type FuncType, type FunctionBody, type Instruction, type ServiceModule } from './service-module.parser';
-import { ByteWriter, encodeSLEB, encodeU32 } from './wasm-binary.reader';
+import { ByteWriter, encodeSLEB, encodeU32, WasmBinaryReader } from './wasm-binary.reader';
 
-/** Instructions that end a straight-line metering block; the next block is charged right after them. */
-const BLOCK_ENDS = new Set<number>([0x00, 0x02, 0x03, 0x04, 0x05, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11]);
+/**
+ * Instructions that end a straight-line metering block; the next block is charged right after them.
+ * `block` (0x02) is not one of them (cost table v2): the first instruction of a `block` body is
+ * reached only by falling through the `block` instruction, so it joins the preceding block's charge.
+ */
+const BLOCK_ENDS = new Set<number>([0x00, 0x03, 0x04, 0x05, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11]);
 const OP_MEMORY_GROW = 0x40;
 const OP_MEMORY_COPY = 0xfc0a;
 const OP_MEMORY_FILL = 0xfc0b;
 
-/** Cost of one instruction (cost table version 1, docs/gas.md). */
+/** Cost of one instruction (cost table version 2, same per-instruction costs as 1, docs/gas.md). */
 export function instructionCost(op: number): bigint {
   if (op === 0x10) return GAS_CALL;
   if (op === 0x11) return GAS_CALL_INDIRECT;
@@ -36,10 +41,14 @@ export interface InstrumentOptions {
 /**
  * Validates a service module and returns a metered copy of it:
  * - a mutable i64 global (read and set through the added exports `__jam_gas_get`/`__jam_gas_set`)
- *   holds the remaining gas; every straight-line block first subtracts its whole cost (gas, cost
- *   table v1), and blocks at function entry and loop heads trap (`unreachable`) when it is negative;
+ *   holds the remaining gas between host interactions; while guest code runs the counter is an
+ *   added last i64 parameter and result of every defined function (exports are wrapped with their
+ *   declared signature, host imports in the table with the threaded one); every straight-line block
+ *   first subtracts its whole cost (gas, cost table v2), and blocks at function entry and loop heads
+ *   trap (`unreachable`) when it is negative;
  * - `memory.grow`, `memory.copy`, `memory.fill` go through added helpers that charge per page/byte;
- * - a mutable i32 depth global counts nested guest calls and traps beyond MAX_CALL_DEPTH;
+ * - a mutable i32 depth global counts active frames of the functions `planCallDepth` marks (cycles,
+ *   table, heavy chains): their prologue traps when MAX_CALL_DEPTH are already active;
  * - the memory maximum is rewritten to at most `memoryPagesCap`; custom sections are dropped.
  * After a trap or a return, a negative gas global means out of gas (docs/gas.md).
  * @throws ServiceCodeRejection if the module breaks docs/service-abi.md or its memory minimum exceeds the cap
@@ -51,33 +60,92 @@ export function instrumentServiceCode(code: Uint8Array, options: InstrumentOptio
 
   const gasGlobal = m.globalCount;
   const depthGlobal = m.globalCount + 1;
+  const imported = m.importedFunctionCount;
   const definedCount = m.functionTypes.length;
-  const helperBase = m.importedFunctionCount + definedCount;
+  const helperBase = imported + definedCount;
   const helpers = { grow: helperBase, copy: helperBase + 1, fill: helperBase + 2, gasGet: helperBase + 3, gasSet: helperBase + 4 };
   const typeBase = m.types.length;
-
   const payloads = new Map<number, Uint8Array>(m.sections.map((s) => [s.id, s.payload]));
 
-  // types: (i32)->i32 grow, (i32,i32,i32)->() copy and fill, ()->i64 gas get, (i64)->() gas set
-  payloads.set(1, appendToVector(payloads.get(1), 4, [0x60, 1, I32, 1, I32, 0x60, 3, I32, I32, I32, 0, 0x60, 0, 1, I64, 0x60, 1, I64, 0]));
-  const helperTypes = [typeBase, typeBase + 1, typeBase + 1, typeBase + 2, typeBase + 3];
-  payloads.set(3, appendToVector(payloads.get(3), helperTypes.length, helperTypes.flatMap((t) => encodeU32(t))));
-  payloads.set(5, new ByteWriter().u32(1).byte(0x01).u32(m.memory.min).u32(Math.min(m.memory.max ?? cap, cap)).toBytes());
-  payloads.set(6, appendToVector(payloads.get(6), 2, [I64, 0x01, 0x42, 0x00, 0x0b, I32, 0x01, 0x41, 0x00, 0x0b]));
-  const exportEntry = (name: string, index: number) => {
-    const bytes = new TextEncoder().encode(name);
-    return [...encodeU32(bytes.length), ...bytes, 0x00, ...encodeU32(index)];
+  // Types: the four helper types, then any type the threading needs that the module lacks
+  // (`[params, i64] -> [results, i64]` of every function type, `[] -> results` block types).
+  const added: FuncType[] = [];
+  const typeIndexOf = (t: FuncType): number => {
+    const same = (u: FuncType) => u.params.length === t.params.length && u.results.length === t.results.length && u.params.every((v, k) => v === t.params[k]) && u.results.every((v, k) => v === t.results[k]);
+    const own = m.types.findIndex(same);
+    if (own >= 0) return own;
+    const extra = added.findIndex(same);
+    return typeBase + 4 + (extra >= 0 ? extra : added.push(t) - 1);
   };
-  payloads.set(7, appendToVector(payloads.get(7), 2, [...exportEntry(GAS_GET_EXPORT, helpers.gasGet), ...exportEntry(GAS_SET_EXPORT, helpers.gasSet)]));
+  const typeAt = (index: number): FuncType => m.types[index] as FuncType;
+  const threaded = (t: FuncType): number => typeIndexOf({ params: [...t.params, I64], results: [...t.results, I64] });
+  const blockTypeFor = (results: number[]): number[] => {
+    if (results.length === 0) return [0x40];
+    if (results.length === 1) return [results[0] as number];
+    return encodeSLEB(BigInt(typeIndexOf({ params: [], results })));
+  };
 
+  // Entry wrappers: the host calls exported functions with their declared signature; a wrapper
+  // passes the gas global in and stores the returned counter back. Table entries that are host
+  // imports get a threaded-signature wrapper, since `call_indirect` now uses threaded types.
+  const exportsIn = readExports(payloads.get(7));
+  const wrappers: { kind: 'export' | 'import'; target: number }[] = [];
+  const wrapperOf = new Map<string, number>();
+  const wrap = (kind: 'export' | 'import', target: number): number => {
+    const key = `${kind}:${target}`;
+    let index = wrapperOf.get(key);
+    if (index === undefined) {
+      index = helperBase + 5 + wrappers.push({ kind, target }) - 1;
+      wrapperOf.set(key, index);
+    }
+    return index;
+  };
+  const exportsOut = exportsIn.map((e) => (e.kind === 0x00 && e.index >= imported ? { ...e, index: wrap('export', e.index) } : e));
+  const elements = readElements(payloads.get(9)).map((seg) => ({ ...seg, indices: seg.indices.map((f) => (f < imported ? wrap('import', f) : f)) }));
+  const functionType = (f: number): FuncType => typeAt(f < imported ? (m.importTypes[f] as number) : (m.functionTypes[f - imported] as number));
+
+  const plan = planCallDepth(m);
   const helperCode = helperBodies(gasGlobal);
-  const code10 = new ByteWriter().u32(m.bodies.length + helperCode.length);
+  const code10 = new ByteWriter().u32(m.bodies.length + helperCode.length + wrappers.length);
   for (const [index, body] of m.bodies.entries()) {
-    const out = instrumentBody(body, m, m.importedFunctionCount + index, gasGlobal, depthGlobal, helpers);
+    const out = instrumentBody(body, m, imported + index, gasGlobal, plan.counted[index] === true ? depthGlobal : undefined, helpers, blockTypeFor, (t) => threaded(typeAt(t)));
     code10.u32(out.length).bytes(out);
   }
   for (const helper of helperCode) code10.u32(helper.length).bytes(helper);
+  const g = encodeU32(gasGlobal);
+  const wrapperTypes: number[] = [];
+  for (const w of wrappers) {
+    const t = functionType(w.target);
+    const args = t.params.flatMap((_, k) => [0x20, ...encodeU32(k)]);
+    const body =
+      w.kind === 'export'
+        ? [0x00, ...args, 0x23, ...g, 0x10, ...encodeU32(w.target), 0x24, ...g, 0x0b]
+        : [0x00, 0x20, ...encodeU32(t.params.length), 0x24, ...g, ...args, 0x10, ...encodeU32(w.target), 0x23, ...g, 0x0b];
+    wrapperTypes.push(w.kind === 'export' ? typeIndexOf(t) : threaded(t));
+    code10.u32(body.length).bytes(body);
+  }
   payloads.set(10, code10.toBytes());
+
+  // functions: defined ones get threaded types; then helpers and wrappers
+  const helperTypes = [typeBase, typeBase + 1, typeBase + 1, typeBase + 2, typeBase + 3];
+  const fnTypes = [...m.functionTypes.map((t) => threaded(typeAt(t))), ...helperTypes, ...wrapperTypes];
+  payloads.set(3, new ByteWriter().u32(fnTypes.length).bytes(fnTypes.flatMap((t) => encodeU32(t))).toBytes());
+  // types: (i32)->i32 grow, (i32,i32,i32)->() copy and fill, ()->i64 gas get, (i64)->() gas set, then the added ones
+  const encType = (t: FuncType) => [0x60, ...encodeU32(t.params.length), ...t.params, ...encodeU32(t.results.length), ...t.results];
+  payloads.set(1, appendToVector(payloads.get(1), 4 + added.length, [0x60, 1, I32, 1, I32, 0x60, 3, I32, I32, I32, 0, 0x60, 0, 1, I64, 0x60, 1, I64, 0, ...added.flatMap(encType)]));
+  payloads.set(5, new ByteWriter().u32(1).byte(0x01).u32(m.memory.min).u32(Math.min(m.memory.max ?? cap, cap)).toBytes());
+  payloads.set(6, appendToVector(payloads.get(6), 2, [I64, 0x01, 0x42, 0x00, 0x0b, I32, 0x01, 0x41, 0x00, 0x0b]));
+  const exportEntry = (name: string, kind: number, index: number) => {
+    const bytes = new TextEncoder().encode(name);
+    return [...encodeU32(bytes.length), ...bytes, kind, ...encodeU32(index)];
+  };
+  const allExports = [...exportsOut, { name: GAS_GET_EXPORT, kind: 0x00, index: helpers.gasGet }, { name: GAS_SET_EXPORT, kind: 0x00, index: helpers.gasSet }];
+  payloads.set(7, new ByteWriter().u32(allExports.length).bytes(allExports.flatMap((e) => exportEntry(e.name, e.kind, e.index))).toBytes());
+  if (payloads.has(9)) {
+    const w = new ByteWriter().u32(elements.length);
+    for (const seg of elements) w.u32(0).byte(0x41).bytes(encodeSLEB(seg.offset)).byte(0x0b).u32(seg.indices.length).bytes(seg.indices.flatMap((f) => encodeU32(f)));
+    payloads.set(9, w.toBytes());
+  }
 
   const out = new ByteWriter().bytes([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
   for (const id of [1, 2, 3, 4, 5, 6, 7, 9, 12, 10, 11]) {
@@ -85,6 +153,31 @@ export function instrumentServiceCode(code: Uint8Array, options: InstrumentOptio
     if (p !== undefined) out.section(id, p);
   }
   return out.toBytes();
+}
+
+function readExports(payload: Uint8Array | undefined): { name: string; kind: number; index: number }[] {
+  if (payload === undefined) return [];
+  const r = new WasmBinaryReader(payload);
+  const out: { name: string; kind: number; index: number }[] = [];
+  for (let n = r.u32(); n > 0; n--) out.push({ name: r.name(), kind: r.u8(), index: r.u32() });
+  return out;
+}
+
+/** Element segments (the parser accepts only kind 0 with an `i32.const` offset). */
+function readElements(payload: Uint8Array | undefined): { offset: bigint; indices: number[] }[] {
+  if (payload === undefined) return [];
+  const r = new WasmBinaryReader(payload);
+  const out: { offset: bigint; indices: number[] }[] = [];
+  for (let n = r.u32(); n > 0; n--) {
+    r.u32();
+    r.u8();
+    const offset = r.sleb(32);
+    r.u8();
+    const indices: number[] = [];
+    for (let k = r.u32(); k > 0; k--) indices.push(r.u32());
+    out.push({ offset, indices });
+  }
+  return out;
 }
 
 /** Appends `count` already-encoded entries to a vector payload (count-prefixed), creating it if absent. */
@@ -106,31 +199,58 @@ function appendToVector(payload: Uint8Array | undefined, count: number, entries:
 }
 
 /**
- * Meters one function body. The counter lives in an added i64 local while the function runs
- * (registers instead of memory); it is synced with the gas global at entry, around every call
- * (guest, host or helper), before `return`, `unreachable`, a branch that leaves the function and
- * the final `end`, and when a checkpoint traps.
+ * Meters one function body. The counter is threaded through guest calls: every defined function
+ * takes it as an added last i64 parameter (which also serves as the running counter) and returns
+ * it as an added last i64 result; guest calls pass it and take it back in registers. It is synced
+ * with the gas global only around host and helper calls, before `unreachable`, and when a
+ * checkpoint or the depth check traps; entry wrappers sync it for the host.
+ * With `depthGlobal` (a counted function), the prologue copies the depth global into an added
+ * i32 local, traps if it is already MAX_CALL_DEPTH (before charging anything) and stores it + 1.
+ * Every body is wrapped in a block of the original result type, so every way out (`return`,
+ * rewritten to `br` to that block; a branch to the function label, which now names that block;
+ * the final `end`) passes one epilogue that restores the depth and pushes the counter.
  */
-function instrumentBody(body: FunctionBody, m: ServiceModule, funcIndex: number, gasGlobal: number, depthGlobal: number, helpers: { grow: number; copy: number; fill: number }): Uint8Array {
+function instrumentBody(
+  body: FunctionBody,
+  m: ServiceModule,
+  funcIndex: number,
+  gasGlobal: number,
+  depthGlobal: number | undefined,
+  helpers: { grow: number; copy: number; fill: number },
+  blockTypeFor: (results: number[]) => number[],
+  threadedType: (typeIndex: number) => number,
+): Uint8Array {
   const type = m.types[m.functionTypes[funcIndex - m.importedFunctionCount] as number] as FuncType;
-  const gasLocal = encodeU32(type.params.length + body.localCount);
+  const np = type.params.length;
+  const gasLocal = encodeU32(np);
+  const firstExtra = np + 1 + body.localCount;
+  const hasIndirect = body.instructions.some((x) => x.op === 0x11);
+  const depthLocal = encodeU32(firstExtra);
+  const tmpLocal = encodeU32(firstExtra + (depthGlobal !== undefined ? 1 : 0));
+  const extraI32 = (depthGlobal !== undefined ? 1 : 0) + (hasIndirect ? 1 : 0);
   const g = encodeU32(gasGlobal);
-  const d = encodeU32(depthGlobal);
   const save = [0x20, ...gasLocal, 0x24, ...g];
   const load = [0x23, ...g, 0x21, ...gasLocal];
-  const depthInc = [0x23, ...d, 0x41, 0x01, 0x6a, 0x24, ...d, 0x23, ...d, 0x41, ...encodeSLEB(BigInt(MAX_CALL_DEPTH)), 0x4b, 0x04, 0x40, 0x00, 0x0b];
-  const depthDec = [0x23, ...d, 0x41, 0x01, 0x6b, 0x24, ...d];
+  let enter: number[] = [];
+  let leave: number[] = [];
+  if (depthGlobal !== undefined) {
+    const d = encodeU32(depthGlobal);
+    // depth = global; if (depth >= MAX) { sync gas; unreachable }; global = depth + 1   ...   exit: global = depth
+    enter = [0x23, ...d, 0x22, ...depthLocal, 0x41, ...encodeSLEB(BigInt(MAX_CALL_DEPTH)), 0x4f, 0x04, 0x40, ...save, 0x00, 0x0b, 0x20, ...depthLocal, 0x41, 0x01, 0x6a, 0x24, ...d];
+    leave = [0x20, ...depthLocal, 0x24, ...d];
+  }
   const charge = (cost: bigint, check: boolean): number[] => {
     const sub = [0x20, ...gasLocal, 0x42, ...encodeSLEB(cost), 0x7d];
     // gas -= cost; with check: if (gas < 0) { sync; unreachable }
     return check ? [...sub, 0x22, ...gasLocal, 0x42, 0x00, 0x53, 0x04, 0x40, ...save, 0x00, 0x0b] : [...sub, 0x21, ...gasLocal];
   };
 
-  // locals: one more declaration group holding the counter
-  const out = new ByteWriter().u32(body.localGroups + 1);
+  // locals: the original declarations (indices shifted by the added parameter), then the i32 extras
+  const out = new ByteWriter().u32(body.localGroups + (extraI32 > 0 ? 1 : 0));
   const declStart = encodeU32(body.localGroups).length;
-  out.bytes(body.bytes.subarray(declStart, body.codeStart)).bytes([0x01, I64]);
-  out.bytes(load);
+  out.bytes(body.bytes.subarray(declStart, body.codeStart));
+  if (extraI32 > 0) out.u32(extraI32).byte(I32);
+  out.bytes(enter).byte(0x02).bytes(blockTypeFor(type.results));
 
   const ins = body.instructions;
   let depth = 0; // open blocks inside the function body
@@ -152,16 +272,21 @@ function instrumentBody(body: FunctionBody, m: ServiceModule, funcIndex: number,
     for (let k = i; k < j; k++) {
       const x = ins[k] as Instruction;
       const raw = body.bytes.subarray(x.start, x.end);
-      const isGuestCall = (x.op === 0x10 && (x.callee ?? 0) >= m.importedFunctionCount) || x.op === 0x11;
-      const leavesFunction = x.op === 0x0f || x.op === 0x00 || (x.labels ?? []).some((l) => l === depth) || (x.op === 0x0b && depth === 0);
       if (x.op === 0x02 || x.op === 0x03 || x.op === 0x04) depth++;
       else if (x.op === 0x0b) depth--;
-      if (x.op === OP_MEMORY_GROW) out.bytes(save).byte(0x10).u32(helpers.grow).bytes(load);
+      if (x.op === 0x20 || x.op === 0x21 || x.op === 0x22) {
+        const r = new WasmBinaryReader(raw, 1);
+        const local = r.u32();
+        out.byte(x.op).u32(local >= np ? local + 1 : local);
+      } else if (x.op === OP_MEMORY_GROW) out.bytes(save).byte(0x10).u32(helpers.grow).bytes(load);
       else if (x.op === OP_MEMORY_COPY) out.bytes(save).byte(0x10).u32(helpers.copy).bytes(load);
       else if (x.op === OP_MEMORY_FILL) out.bytes(save).byte(0x10).u32(helpers.fill).bytes(load);
-      else if (isGuestCall) out.bytes(save).bytes(depthInc).bytes(raw).bytes(depthDec).bytes(load);
-      else if (x.op === 0x10) out.bytes(save).bytes(raw).bytes(load);
-      else if (leavesFunction) out.bytes(save).bytes(raw);
+      else if (x.op === 0x10 && (x.callee ?? 0) < m.importedFunctionCount) out.bytes(save).bytes(raw).bytes(load); // host call reads and charges the global
+      else if (x.op === 0x10) out.byte(0x20).bytes(gasLocal).bytes(raw).byte(0x21).bytes(gasLocal);
+      else if (x.op === 0x11) out.byte(0x21).bytes(tmpLocal).byte(0x20).bytes(gasLocal).byte(0x20).bytes(tmpLocal).byte(0x11).u32(threadedType(x.typeIndex ?? 0)).byte(0x00).byte(0x21).bytes(gasLocal);
+      else if (x.op === 0x0f) out.byte(0x0c).u32(depth); // return -> br to the wrapper block
+      else if (x.op === 0x00) out.bytes(save).bytes(raw);
+      else if (x.op === 0x0b && depth === -1) out.bytes(raw).bytes(leave).byte(0x20).bytes(gasLocal).bytes(raw); // wrapper end, epilogue, counter as last result, function end
       else out.bytes(raw);
     }
     i = j;

@@ -5,7 +5,7 @@ import { COST_TABLE_VERSION } from './cost-table';
  * Identity of this engine. WARNING: the report hash covers it (DESIGN.md section 6); bump
  * `version` whenever execution results or gas could change for the same code and input.
  */
-export const ENGINE_IDENTITY: EngineIdentity = Object.freeze({ name: 'jam-wasm-metered', version: '0.2.0', cost_table_version: COST_TABLE_VERSION });
+export const ENGINE_IDENTITY: EngineIdentity = Object.freeze({ name: 'jam-wasm-metered', version: '0.4.0', cost_table_version: COST_TABLE_VERSION });
 
 /** Largest gas limit the engine honours; larger limits are clamped to it (gas, 2^63 - 1). */
 export const MAX_GAS_LIMIT = (1n << 63n) - 1n;

@@ -72,6 +72,10 @@ export interface ServiceModule {
   /** Non-custom sections in order, payload bytes only. */
   sections: { id: number; payload: Uint8Array }[];
   bodies: FunctionBody[];
+  /** Type index of each imported function. */
+  importTypes: number[];
+  /** Function indices placed in the table by element segments: the only possible `call_indirect` targets. */
+  tableFunctions: number[];
 }
 
 const SECTION = { custom: 0, type: 1, import: 2, function: 3, table: 4, memory: 5, global: 6, export: 7, start: 8, element: 9, code: 10, data: 11, dataCount: 12 } as const;
@@ -148,12 +152,12 @@ function parseValid(code: Uint8Array): ServiceModule {
   const expected = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   if (!expected.every((b, i) => header[i] === b)) throw new ServiceCodeRejection('malformed module: bad magic or version');
 
-  const m: ServiceModule = { types: [], importedFunctionCount: 0, functionTypes: [], globalCount: 0, memory: { min: 0, max: undefined }, sections: [], bodies: [] };
+  const m: ServiceModule = { types: [], importedFunctionCount: 0, functionTypes: [], globalCount: 0, memory: { min: 0, max: undefined }, sections: [], bodies: [], tableFunctions: [], importTypes: [] };
   const exports = new Map<string, { kind: number; index: number }>();
   let memoryCount = 0;
   let tableCount = 0;
   let tableMin = 0;
-  const importTypes: number[] = [];
+  const importTypes = m.importTypes;
   const typeOfFunction = (index: number): FuncType | undefined => {
     const t = index < importTypes.length ? importTypes[index] : m.functionTypes[index - importTypes.length];
     return t === undefined ? undefined : m.types[t];
@@ -259,7 +263,7 @@ function parseValid(code: Uint8Array): ServiceModule {
           if (flags !== 0) throw new ServiceCodeRejection(`unsupported element segment kind ${flags}`);
           const offset = Number(BigInt.asUintN(32, constExpr(s, I32, 'element segment')));
           const count = s.u32();
-          for (let k = count; k > 0; k--) s.u32();
+          for (let k = count; k > 0; k--) m.tableFunctions.push(s.u32());
           // out-of-bounds segments would trap at instantiation, i.e. on every job: reject them here
           if (offset + count > tableMin) throw new ServiceCodeRejection(`element segment out of bounds of the table (${offset} + ${count} > ${tableMin})`);
         }

@@ -77,11 +77,11 @@ describe('executeRefine (metered, in process)', () => {
     expect(executeRefine(compile(serviceModule({ refineBody: huge })), job(1_000_000n)).result).toEqual({ out_of_gas: null });
   });
 
-  it('charges memory.fill per 64 bytes', () => {
+  it('charges memory.fill per 8 bytes (cost table v3)', () => {
     const fill = (n: number[]) => [0x41, 0x00, 0x41, 0x61, 0x41, ...n, 0xfc, 0x0b, 0x00, 0x42, 0x00, 0x0b];
     const big = executeRefine(compile(serviceModule({ refineBody: fill([0x80, 0x80, 0x04]) })), job(1_000_000n));
     const none = executeRefine(compile(serviceModule({ refineBody: fill([0x00]) })), job(1_000_000n));
-    expect(big.gasUsed - none.gasUsed).toBe(65536n / 64n);
+    expect(big.gasUsed - none.gasUsed).toBe(65536n / 8n);
   });
 
   it('maps oversize and out-of-memory outputs', () => {
