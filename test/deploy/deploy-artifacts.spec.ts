@@ -183,7 +183,7 @@ describe('deploy/ artifacts', () => {
       for (const role of ['gateway', 'refine-worker', 'attestation', 'accumulate-worker', 'janitor']) expect(roles).toContain(role);
     });
 
-    it.each(deployments.map((d) => [d.metadata.name, d]))('%s is sized, hardened and probed where it serves HTTP', (_name, d) => {
+    it.each(deployments.map((d) => [d.metadata.name, d]))('%s is sized, hardened, probed and scraped', (_name, d) => {
       const pod = d.spec.template.spec;
       expect(pod.securityContext?.runAsNonRoot).toBe(true);
       expect(pod.securityContext?.seccompProfile?.type).toBe('RuntimeDefault');
@@ -197,10 +197,16 @@ describe('deploy/ artifacts', () => {
         expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
         expect((c.volumeMounts ?? []).map((m: Doc) => m.mountPath)).toContain('/tmp');
         const roles = (envOf(c).JAM_ROLES ?? 'all').split(',').map((r) => r.trim());
-        const servesHttp = roles.includes('gateway') || roles.includes('all') || (c.ports ?? []).length > 0;
-        if (servesHttp) {
+        if (roles.includes('gateway') || roles.includes('all')) {
           expect(c.readinessProbe?.httpGet?.path).toBe('/readyz');
           expect(c.livenessProbe?.httpGet?.path).toBe('/healthz');
+        } else {
+          // Worker roles serve /healthz and /metrics on JAM_METRICS_PORT: probed and scraped there.
+          const port = Number(envOf(c).JAM_METRICS_PORT);
+          expect(port).toBeGreaterThan(0);
+          expect((c.ports ?? []).map((p: Doc) => p.containerPort)).toContain(port);
+          expect(c.livenessProbe?.httpGet?.path).toBe('/healthz');
+          expect(d.spec.template.metadata.annotations?.['prometheus.io/port']).toBe(String(port));
         }
       }
     });

@@ -29,6 +29,7 @@ describe('production mode: PostgreSQL + Redis, one process per role', () => {
   let admin: Client;
   let redis: Redis;
   const procs = new Map<string, JamProcess>();
+  let janitorMetricsPort = 0;
 
   const envFor = (roles: string, extra: Record<string, string> = {}) => ({
     DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${dbName}`,
@@ -65,7 +66,8 @@ describe('production mode: PostgreSQL + Redis, one process per role', () => {
     for (let i = 0; i < 3; i++) await start(`refine-${i}`, 'refine-worker', { JAM_ATTESTER_INDEXES: String(i) });
     await start('attestation', 'attestation');
     await start('accumulate', 'accumulate-worker');
-    await start('janitor', 'janitor');
+    janitorMetricsPort = await freePort();
+    await start('janitor', 'janitor', { JAM_METRICS_PORT: String(janitorMetricsPort) });
   }, 180_000);
 
   afterAll(async () => {
@@ -94,6 +96,19 @@ describe('production mode: PostgreSQL + Redis, one process per role', () => {
       await db.end();
     }
   }, 320_000);
+
+  it('serves /healthz and /metrics from a worker-only process on JAM_METRICS_PORT', async () => {
+    const health = await fetch(`http://127.0.0.1:${janitorMetricsPort}/healthz`);
+    expect(health.status).toBe(200);
+    let text = '';
+    for (let i = 0; i < 50 && !/jam_queue_depth\{/.test(text); i++) {
+      text = await (await fetch(`http://127.0.0.1:${janitorMetricsPort}/metrics`)).text();
+      if (!/jam_queue_depth\{/.test(text)) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(text).toMatch(/jam_janitor_runs_total\{task="reconcile",outcome="ok"\} \d+/);
+    expect(text).toMatch(/jam_queue_depth\{queue="refine-a0",state="waiting"\} \d+/);
+    expect((await fetch(`http://127.0.0.1:${janitorMetricsPort}/jam/services`)).status).toBe(404);
+  });
 
   it('accumulates a package whose queued jobs were all lost (reconciler)', async () => {
     const client = new JamClient({ baseUrl: base, token });
