@@ -30,7 +30,7 @@ for (const level of ['error', 'warn'] as const) {
   const orig = console[level].bind(console);
   console[level] = (...args: unknown[]) => {
     record(`console.${level}: ${args.map((a) => (a instanceof Error ? a.message : String(a))).join(' ')}`);
-    if (process.env['BENCH_VERBOSE']) orig(...args);
+    if (process.argv.includes('--verbose')) orig(...args);
   };
 }
 process.on('unhandledRejection', (r) => record(`unhandledRejection: ${String(r)}`));

@@ -63,10 +63,10 @@ describe('dependency rules (DESIGN.md section 3)', () => {
     expect(violations((f) => !f.startsWith('libs/persistence/') && f !== 'libs/queue/src/bullmq.queue.ts', (s) => s === 'typeorm' || s === 'pg' || s.startsWith('@electric-sql/'))).toEqual([]);
   });
 
-  it('only libs/config reads process.env (the CLI entry point passes it down)', () => {
+  it('only libs/config reads process.env', () => {
     // The sandbox executor reads only NODE_CHANNEL_FD, which Node itself sets for the IPC channel
     // (its environment is otherwise empty by design).
-    const readers = files.filter((f) => !f.startsWith('libs/config/') && f !== 'apps/cli/src/main.ts' && f !== 'libs/sandbox/src/executor.process.ts' && /process\.env\b(?!`)/.test(fs.readFileSync(path.join(ROOT, f), 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '')));
+    const readers = files.filter((f) => !f.startsWith('libs/config/') && f !== 'libs/sandbox/src/executor.process.ts' && /process\.env\b(?!`)/.test(fs.readFileSync(path.join(ROOT, f), 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '')));
     expect(readers).toEqual([]);
   });
 });

@@ -9,7 +9,7 @@ export interface CliStream {
 
 /**
  * Everything the CLI takes from its process, gathered by the entry point (main.ts) so no other
- * module reads `process.env` or `process.cwd()`.
+ * module reads the environment or the working directory.
  */
 export interface CliEnvironment {
   /** JAM_URL */

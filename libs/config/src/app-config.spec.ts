@@ -264,3 +264,12 @@ describe('token digests', () => {
     expect(() => loadConfig({ JAM_ADMIN_TOKENS: `ops=${empty.toUpperCase()}` }, '/tmp')).toThrow(/JAM_ADMIN_TOKENS: entry 1 is the SHA-256 of an empty token/);
   });
 });
+
+describe('cliEnvironment', () => {
+  it('prefers JAM_URL, falls back to the local JAM_PORT, and passes JAM_TOKEN', () => {
+    const { cliEnvironment } = jest.requireActual<typeof import('./app-config')>('./app-config');
+    expect(cliEnvironment({ JAM_URL: 'http://h:1', JAM_PORT: '9', JAM_TOKEN: 't' })).toEqual({ url: 'http://h:1', token: 't' });
+    expect(cliEnvironment({ JAM_PORT: '18080' })).toEqual({ url: 'http://127.0.0.1:18080' });
+    expect(cliEnvironment({ JAM_PORT: 'nonsense', JAM_TOKEN: '' })).toEqual({});
+  });
+});

@@ -223,6 +223,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   return Object.freeze(config);
 }
 
+/** What the `jam` CLI takes from the environment: JAM_URL (else http://127.0.0.1:$JAM_PORT when JAM_PORT is set) and JAM_TOKEN. */
+export function cliEnvironment(env: Readonly<Record<string, string | undefined>> = process.env): { url?: string; token?: string } {
+  const port = env['JAM_PORT'];
+  const url = env['JAM_URL'] || (port && /^\d{1,5}$/.test(port) ? `http://127.0.0.1:${port}` : undefined);
+  const token = env['JAM_TOKEN'] || undefined;
+  return { ...(url ? { url } : {}), ...(token ? { token } : {}) };
+}
+
 /** A snapshot of the process environment; this lib is its only reader (STYLE.md habit 6). */
 export function processEnvironment(): Readonly<Record<string, string | undefined>> {
   return Object.freeze({ ...process.env });
