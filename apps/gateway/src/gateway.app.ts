@@ -11,6 +11,7 @@ import { RateLimitGate } from './rate-limit';
 import { bodyIdleTimeoutMiddleware, httpServerOptions, installClientErrorHandler, refuseLongUrl, sendJsonError, urlCapMiddleware } from './request-limits';
 import { requestLogMiddleware } from './log-request.middleware';
 import { ClientAddressPolicy } from './client-address';
+import { httpTracingMiddleware } from '@jam/telemetry';
 
 /** A started gateway: its HTTP server and a close function. */
 export interface RunningGateway {
@@ -35,7 +36,7 @@ class CappedExpressAdapter extends ExpressAdapter {
  * Builds and starts the HTTP gateway. Bodies are not parsed globally: each route reads its own
  * body with its own cap, so oversized uploads are refused before they are read.
  *
- * Middleware order (each before any body byte is read): request log + metrics, URL cap (414),
+ * Middleware order (each before any body byte is read): trace span, request log + metrics, URL cap (414),
  * rate limits (429), body idle timeout (408), then Nest's routes, guards and controllers. The
  * server itself enforces `max_header_bytes` (431), `headers_timeout_ms` and `request_timeout_ms`
  * (408); its `clientError` answers use the JSON error shape.
@@ -57,6 +58,7 @@ export async function startGateway(deps: GatewayDeps, opts: { host: string; port
   });
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  app.use(httpTracingMiddleware({ packageHashOf }));
   app.use(requestLogMiddleware(deps.logger, deps.metrics, (req) => addresses.clientAddress(req)));
   app.use(urlCapMiddleware(limits, deps.metrics));
   app.use(rateLimit.middleware());
@@ -99,4 +101,12 @@ export async function startGateway(deps: GatewayDeps, opts: { host: string; port
       await rateLimit.close();
     },
   };
+}
+
+/** `jam.package_hash` for the request span: the `:hash`/`:packageHash` route parameter where the route has one. */
+function packageHashOf(req: IncomingMessage): string | undefined {
+  const r = req as IncomingMessage & { params?: Record<string, string | undefined>; route?: { path?: unknown } };
+  const path = typeof r.route?.path === 'string' ? r.route.path : '';
+  const hash = r.params?.['packageHash'] ?? (path.startsWith('/jam/packages/') ? r.params?.['hash'] : undefined);
+  return hash !== undefined && /^0x[0-9a-fA-F]{64}$/.test(hash) ? hash.toLowerCase() : undefined;
 }

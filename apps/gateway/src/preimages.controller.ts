@@ -43,7 +43,7 @@ export class PreimagesController {
       if (err instanceof DomainError && err.code === 'payload_too_large') this.deps.metrics.quotaRejected.inc({ quota: 'max_preimage_bytes' });
       throw err;
     }
-    const { created } = await this.deps.preimages.insertIfAbsent({ hash, length: put.length, storageTier: this.deps.blobs.tier, uploadedBy: req.principal });
+    const { created } = await this.deps.preimages.insertIfAbsent({ hash, length: put.length, storageTier: put.tier ?? this.deps.blobs.tier, uploadedBy: req.principal });
     const { added } = await this.deps.preimages.addUploader(hash, req.principal);
     this.deps.logger.info({ hash, length: put.length, created, tokenHash: req.tokenHash }, 'preimage stored');
     res.status((this.access.restricted(req) ? added : created) ? 201 : 200).json({ hash, length: put.length });

@@ -1,16 +1,19 @@
 import { BLOB_HYGIENE_V1, JANITOR_QUEUE, PREIMAGE_GC_V1, RECONCILE_V1, RETENTION_V1, parseJobPayload, type JobName } from '@jam/queue-contracts';
 import type { ConsumedJob } from '@jam/queue';
-import type { BlobStore, BlobStoreMaintenance } from '@jam/blob-store';
+import type { BlobStore, BlobStoreMaintenance, TieredBlobStore } from '@jam/blob-store';
 import type { PreimageRepository } from '@jam/persistence';
 import { reconcile, type ReconcileDeps } from './reconcile.processor';
 import { runRetention } from './retention.task';
 import { runPreimageGc } from './preimage-gc.task';
 import { runBlobHygiene } from './blob-hygiene.task';
+import { runBlobMigration } from './blob-migrate.task';
 
 /** Everything the janitor's tasks need; built by the launcher. */
 export interface JanitorDeps extends ReconcileDeps {
   preimages: PreimageRepository;
   blobs: BlobStore & BlobStoreMaintenance;
+  /** Set in S3 offload mode (`blobs` is then this store): the blob hygiene job also runs the S3 migrator. */
+  tiered?: TieredBlobStore;
 }
 
 /** Janitor settings. */
@@ -38,6 +41,8 @@ export interface JanitorOptions {
   blobHygieneIntervalMs: number;
   /** blobs re-hashed per hygiene run */
   blobVerifySample: number;
+  /** `s3_migrate_batch`: filesystem blobs moved to S3 per hygiene run in offload mode (0 = none). */
+  s3MigrateBatch?: number;
 }
 
 /** Label of `jam_janitor_runs_total{task}` per janitor job. */
@@ -115,7 +120,12 @@ export class Janitor {
       case PREIMAGE_GC_V1:
         return this.counted(name, () => runPreimageGc(this.deps, { graceHours: o.preimageGcGraceHours }));
       case BLOB_HYGIENE_V1:
-        return this.counted(name, () => runBlobHygiene(this.deps, { graceHours: o.preimageGcGraceHours, verifySample: o.blobVerifySample }));
+        return this.counted(name, async () => {
+          const hygiene = await runBlobHygiene(this.deps, { graceHours: o.preimageGcGraceHours, verifySample: o.blobVerifySample });
+          const tiered = this.deps.tiered;
+          if (tiered === undefined || !o.s3MigrateBatch) return hygiene;
+          return { ...hygiene, migration: await runBlobMigration({ ...this.deps, tiered }, { limit: o.s3MigrateBatch }) };
+        });
     }
   }
 

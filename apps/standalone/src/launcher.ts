@@ -5,11 +5,11 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { loadConfig, redactConfig, type AppConfig } from '@jam/config';
 import { initHashing } from '@jam/domain';
-import { createLogger, JamMetrics } from '@jam/telemetry';
+import { createLogger, JamMetrics, startTracing, withJobSpan } from '@jam/telemetry';
 import { createDataSource, createRepositories, runMigrations, startEmbeddedPostgres, EMBEDDED_POSTGRES_POOL_SIZE } from '@jam/persistence';
 import { createBullMqQueue, createInProcessQueue, createInProcessStatusEventBus, createRedisStatusEventBus, PermanentJobError, type StatusEventBus, type ConsumedJob, type JobHandler, type JobQueue } from '@jam/queue';
 import { ACCUMULATE_QUEUE, ATTESTATION_QUEUE, refineQueueName } from '@jam/queue-contracts';
-import { FilesystemBlobStore } from '@jam/blob-store';
+import { FilesystemBlobStore, S3BlobStore, TieredBlobStore } from '@jam/blob-store';
 import { loadOrCreateAttesterKeys } from '@jam/attest';
 import { SandboxPool, validateServiceCode } from '@jam/sandbox';
 import { toHex } from '@jam/domain';
@@ -52,6 +52,9 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
   };
   try {
     logger.info({ config: redactConfig(config) }, 'starting');
+    // First in, so last out: spans of the other roles' shutdown still get flushed.
+    const serviceName = config.roles.length === 1 ? `jam-${config.roles[0]}` : 'jam';
+    stops.push(startTracing({ serviceName, otlpEndpoint: config.otlpEndpoint, enabled: config.otlpEndpoint !== undefined }));
     await initHashing();
     fs.mkdirSync(config.dataDir, { recursive: true });
     if (config.mode === 'embedded') stops.push(await lockDataDir(config.dataDir, config.port));
@@ -79,8 +82,15 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
       config.mode === 'embedded'
         ? createInProcessQueue({ onError: (err) => logger.error({ err }, 'queue error') })
         : createBullMqQueue({ redisUrl: config.redisUrl!, prefix: config.queuePrefix, onError: (err) => logger.error({ err }, 'queue error') });
-    stops.push(() => queue.close());
-    const blobs = new FilesystemBlobStore(config.blobDir);
+    const fsBlobs = new FilesystemBlobStore(config.blobDir);
+    let tiered: TieredBlobStore | undefined;
+    if (config.s3 !== undefined) {
+      // S3 offload: blobs >= s3_offload_min_bytes go to the bucket (credentials stay in the client, never logged).
+      const s3 = new S3BlobStore({ ...config.s3, spoolDir: path.join(config.blobDir, 's3-spool') });
+      stops.push(async () => s3.close());
+      tiered = new TieredBlobStore(fsBlobs, s3, config.s3.offloadMinBytes, (err, hash) => logger.warn({ err, hash }, 'S3 offload failed; blob kept on the filesystem for the migrator'));
+    }
+    const blobs = tiered ?? fsBlobs;
 
     const has = (role: string) => config.roles.includes(role as never);
     let sandbox: SandboxPool | undefined;
@@ -89,20 +99,26 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
       await sandbox.start();
       stops.push(() => sandbox!.close());
     }
-    const instrument = (queueName: string, handler: JobHandler): JobHandler => async (job: ConsumedJob) => {
-      const end = metrics.jobDuration.startTimer({ queue: queueName, name: job.name });
-      try {
-        await handler(job);
-        metrics.jobs.inc({ queue: queueName, name: job.name, outcome: 'completed' });
-      } catch (err) {
-        const final = err instanceof PermanentJobError || (err as Error).name === 'MalformedJobError';
-        metrics.jobs.inc({ queue: queueName, name: job.name, outcome: final ? 'failed' : 'retry' });
-        logger.warn({ err, queue: queueName, jobId: job.id, attempt: job.attempt, final }, 'job failed');
-        throw err;
-      } finally {
-        end();
-      }
-    };
+    // Stops run in reverse: the queue closes (waiting for jobs in flight) before the sandbox they use.
+    stops.push(() => queue.close());
+    // Metrics and a CONSUMER span per job, the span a child of the enqueuer's (STYLE.md habit 10).
+    const instrument = (queueName: string, handler: JobHandler): JobHandler => (job: ConsumedJob) =>
+      withJobSpan({ queue: queueName, name: job.name, id: job.id, attempt: job.attempt, traceContext: job.traceContext }, async (span) => {
+        const end = metrics.jobDuration.startTimer({ queue: queueName, name: job.name });
+        try {
+          await handler(job);
+          metrics.jobs.inc({ queue: queueName, name: job.name, outcome: 'completed' });
+          span.setAttribute('jam.job.outcome', 'completed');
+        } catch (err) {
+          const final = err instanceof PermanentJobError || (err as Error).name === 'MalformedJobError';
+          metrics.jobs.inc({ queue: queueName, name: job.name, outcome: final ? 'failed' : 'retry' });
+          span.setAttribute('jam.job.outcome', final ? 'failed' : 'retry');
+          logger.warn({ err, queue: queueName, jobId: job.id, attempt: job.attempt, final }, 'job failed');
+          throw err;
+        } finally {
+          end();
+        }
+      });
 
     if (has('refine-worker')) {
       const keys = loadOrCreateAttesterKeys(config.keysDir, config.attesterIndexes);
@@ -123,7 +139,7 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
     }
     if (has('janitor')) {
       const janitor = new Janitor(
-        { ...repos, blobs, queue, attesterCount: config.attesters, metrics, logger },
+        { ...repos, blobs, tiered, queue, attesterCount: config.attesters, metrics, logger },
         {
           intervalMs: config.reconcileIntervalMs,
           staleMs: config.reconcileStaleMs,
@@ -135,6 +151,7 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
           preimageGcIntervalMs: config.preimageGcIntervalMs,
           blobHygieneIntervalMs: config.blobHygieneIntervalMs,
           blobVerifySample: config.blobVerifySample,
+          s3MigrateBatch: config.s3?.migrateBatch,
         },
       );
       await janitor.start();

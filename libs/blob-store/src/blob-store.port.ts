@@ -6,6 +6,8 @@ export interface PutResult {
   created: boolean;
   /** bytes */
   length: number;
+  /** Tier the blob landed in, when the driver routes between tiers (record it as the preimage's storage_tier); else the driver's `tier`. */
+  tier?: 'fs' | 'db' | 's3';
 }
 
 /**

@@ -161,14 +161,17 @@ export class FilesystemBlobStore implements BlobStore, BlobStoreMaintenance {
   }
 
   async *entries(startShard: number): AsyncGenerator<BlobEntry> {
-    for (let i = 0; i < 256; i++) {
-      const shard = ((startShard + i) & 0xff).toString(16).padStart(2, '0');
-      const names = await fsp.readdir(path.join(this.dir, shard)).catch(() => [] as string[]);
-      for (const name of names.sort()) {
-        if (!HASH_RE.test(name)) continue;
-        const st = await fsp.stat(path.join(this.dir, shard, name)).catch(() => undefined);
-        if (st?.isFile()) yield { hash: name, length: st.size, modifiedAt: st.mtime };
-      }
+    for (let i = 0; i < 256; i++) yield* this.shardEntries((startShard + i) & 0xff);
+  }
+
+  /** Blobs whose hash starts with byte `shard` (0..255), sorted. */
+  async *shardEntries(shard: number): AsyncGenerator<BlobEntry> {
+    const sub = (shard & 0xff).toString(16).padStart(2, '0');
+    const names = await fsp.readdir(path.join(this.dir, sub)).catch(() => [] as string[]);
+    for (const name of names.sort()) {
+      if (!HASH_RE.test(name)) continue;
+      const st = await fsp.stat(path.join(this.dir, sub, name)).catch(() => undefined);
+      if (st?.isFile()) yield { hash: name, length: st.size, modifiedAt: st.mtime };
     }
   }
 

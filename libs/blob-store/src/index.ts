@@ -1,2 +1,4 @@
 export * from './blob-store.port';
 export * from './filesystem-blob-store';
+export * from './s3-blob-store';
+export * from './tiered-blob-store';

@@ -58,6 +58,8 @@ describe('loadConfig', () => {
       preimageGcIntervalMs: 3_600_000,
       blobHygieneIntervalMs: 3_600_000,
       blobVerifySample: 100,
+      blobStore: 'fs',
+      s3: undefined,
       sandboxPoolSize: 2,
       sandboxWallClockMs: 10_000,
       refineConcurrency: 2,

@@ -69,6 +69,10 @@ export interface AppConfig {
   readonly blobHygieneIntervalMs: number;
   /** blobs re-hashed per hygiene run */
   readonly blobVerifySample: number;
+  /** `fs`, or `s3-offload` (then `s3` is set). */
+  readonly blobStore: 'fs' | 's3-offload';
+  /** S3 offload settings; undefined unless blobStore is `s3-offload`. Holds secrets: log only via {@link redactConfig}. */
+  readonly s3?: S3Config;
   readonly sandboxPoolSize: number;
   /** ms */
   readonly sandboxWallClockMs: number;
@@ -79,6 +83,26 @@ export interface AppConfig {
   /** ms */
   readonly reconcileStaleMs: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** OTLP/HTTP collector base URL; undefined = tracing off. */
+  readonly otlpEndpoint?: string;
+}
+
+/** S3 offload settings (blob_store = s3-offload). */
+export interface S3Config {
+  readonly endpoint?: string;
+  readonly region: string;
+  readonly bucket: string;
+  /** without leading/trailing `/`; '' = bucket root */
+  readonly prefix: string;
+  readonly forcePathStyle: boolean;
+  /** Static credentials; undefined = the AWS SDK default chain. */
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  /** bytes */
+  readonly offloadMinBytes: number;
+  /** ms */
+  readonly timeoutMs: number;
+  /** blobs moved per hygiene run */
+  readonly migrateBatch: number;
 }
 
 /** SHA-256 of the empty string: what `printf %s "$UNSET" | sha256sum` yields; never a real token. */
@@ -169,6 +193,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   if (ok('database_url') && ok('redis_url') && !embedded && (p.database_url === undefined || p.redis_url === undefined)) {
     problems.push('DATABASE_URL and REDIS_URL must be set together (production) or both left unset (embedded)');
   }
+  if (ok('blob_store') && p.blob_store === 's3-offload' && ok('s3_bucket') && p.s3_bucket === undefined) {
+    problems.push('JAM_S3_BUCKET must be set when JAM_BLOB_STORE=s3-offload');
+  }
+  if (ok('s3_access_key_id') && ok('s3_secret_access_key') && (p.s3_access_key_id === undefined) !== (p.s3_secret_access_key === undefined)) {
+    problems.push('JAM_S3_ACCESS_KEY_ID and JAM_S3_SECRET_ACCESS_KEY must be set together (or both left unset for the AWS default credential chain)');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const dataDir = path.resolve(cwd, p.data_dir);
@@ -212,6 +242,21 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     preimageGcIntervalMs: p.preimage_gc_interval_ms,
     blobHygieneIntervalMs: p.blob_hygiene_interval_ms,
     blobVerifySample: p.blob_verify_sample,
+    blobStore: p.blob_store,
+    s3:
+      p.blob_store === 's3-offload'
+        ? Object.freeze({
+            endpoint: p.s3_endpoint,
+            region: p.s3_region,
+            bucket: p.s3_bucket!,
+            prefix: p.s3_prefix,
+            forcePathStyle: p.s3_force_path_style,
+            credentials: p.s3_access_key_id === undefined ? undefined : Object.freeze({ accessKeyId: p.s3_access_key_id, secretAccessKey: p.s3_secret_access_key! }),
+            offloadMinBytes: p.s3_offload_min_bytes,
+            timeoutMs: p.s3_timeout_ms,
+            migrateBatch: p.s3_migrate_batch,
+          })
+        : undefined,
     sandboxPoolSize: p.sandbox_pool_size,
     sandboxWallClockMs: p.sandbox_wall_clock_ms,
     refineConcurrency: p.refine_concurrency,
@@ -219,6 +264,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     reconcileIntervalMs: p.reconcile_interval_ms,
     reconcileStaleMs: p.reconcile_stale_ms,
     logLevel: p.log_level,
+    otlpEndpoint: p.otlp_endpoint,
   };
   return Object.freeze(config);
 }
@@ -248,6 +294,7 @@ export function redactConfig(config: AppConfig): Record<string, unknown> {
     redisUrl: redactUrl(config.redisUrl),
     allowedTokenDigests: Object.keys(config.allowedTokenDigests),
     adminTokenDigests: Object.keys(config.adminTokenDigests),
+    s3: config.s3 && { ...config.s3, endpoint: redactUrl(config.s3.endpoint), credentials: config.s3.credentials && '<redacted>' },
   };
 }
 

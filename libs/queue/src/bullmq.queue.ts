@@ -4,6 +4,7 @@ import IORedis from 'ioredis';
 import { defaultJobOptions, type JobName, type JobOptionsPolicy, type JobPayload } from '@jam/queue-contracts';
 import type { JobHandler, JobQueue, JobQueueDriverOptions, QueueCounts } from './job-queue.port';
 import { isFinalJobError, toError } from './permanent-job.error';
+import { captureTraceContext, parseTraceContext } from './trace-carrier';
 
 /**
  * WARNING: the Redis key prefix is part of every queued job's keys. Changing it (or a deployment
@@ -163,8 +164,13 @@ class BullMqJobQueue implements JobQueue {
     opts: { jobId: string; delayMs?: number },
   ): Promise<void> {
     const policy = this.policyFor(queue);
+    // The trace carrier rides in BullMQ's own `opts.telemetry.metadata` (persisted as `tm`), so the
+    // versioned payload stays exactly the schema. We never set BullMQ's Queue `telemetry`, so
+    // BullMQ leaves the field alone.
+    const carrier = captureTraceContext();
+    const telemetry = carrier !== undefined ? { telemetry: { metadata: JSON.stringify(carrier) } } : {};
     // BullMQ returns the existing job for a jobId that still exists: that is the dedupe.
-    await this.queue(queue).add(name, payload, { ...policy, jobId: opts.jobId, delay: opts.delayMs ?? 0 });
+    await this.queue(queue).add(name, payload, { ...policy, ...telemetry, jobId: opts.jobId, delay: opts.delayMs ?? 0 });
   }
 
   async isQueued(queue: string, jobId: string): Promise<boolean> {
@@ -195,7 +201,8 @@ class BullMqJobQueue implements JobQueue {
       queue,
       async (job) => {
         try {
-          await handler({ id: String(job.id), name: job.name as JobName, payload: job.data, attempt: job.attemptsMade + 1 });
+          const traceContext = parseTraceContext(job.opts.telemetry?.metadata);
+          await handler({ id: String(job.id), name: job.name as JobName, payload: job.data, attempt: job.attemptsMade + 1, ...(traceContext !== undefined ? { traceContext } : {}) });
         } catch (caught) {
           const err = toError(caught);
           // MalformedJobError / PermanentJobError -> UnrecoverableError, BullMQ's "do not retry".

@@ -1,6 +1,7 @@
 import { backoffDelayMs, defaultJobOptions, type JobName, type JobOptionsPolicy, type JobPayload } from '@jam/queue-contracts';
 import type { JobHandler, JobQueue, JobQueueDriverOptions, QueueCounts } from './job-queue.port';
 import { isFinalJobError, toError } from './permanent-job.error';
+import { captureTraceContext } from './trace-carrier';
 
 type JobState = 'waiting' | 'delayed' | 'active' | 'failed';
 
@@ -9,6 +10,7 @@ interface JobRecord {
   readonly name: JobName;
   readonly payload: unknown;
   readonly policy: JobOptionsPolicy;
+  readonly traceContext?: Record<string, string>;
   state: JobState;
   attemptsMade: number;
   timer?: NodeJS.Timeout;
@@ -56,7 +58,8 @@ class InProcessJobQueue implements JobQueue {
     this.pruneFailed(q);
     if (q.jobs.has(opts.jobId)) return;
     // structuredClone: a handler must never see the producer's object (BullMQ serializes too).
-    const job: JobRecord = { id: opts.jobId, name, payload: structuredClone(payload), policy, state: 'waiting', attemptsMade: 0 };
+    const traceContext = captureTraceContext();
+    const job: JobRecord = { id: opts.jobId, name, payload: structuredClone(payload), policy, ...(traceContext !== undefined ? { traceContext } : {}), state: 'waiting', attemptsMade: 0 };
     q.jobs.set(job.id, job);
     const delay = opts.delayMs ?? 0;
     if (delay > 0) this.delay(queue, q, job, delay);
@@ -145,7 +148,7 @@ class InProcessJobQueue implements JobQueue {
 
   private async run(queue: string, q: QueueState, job: JobRecord, handler: JobHandler): Promise<void> {
     try {
-      await handler({ id: job.id, name: job.name, payload: job.payload, attempt: job.attemptsMade + 1 });
+      await handler({ id: job.id, name: job.name, payload: job.payload, attempt: job.attemptsMade + 1, ...(job.traceContext !== undefined ? { traceContext: { ...job.traceContext } } : {}) });
       // removeOnComplete: true, so the id can be enqueued again.
       q.jobs.delete(job.id);
     } catch (caught) {

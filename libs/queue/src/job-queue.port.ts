@@ -7,6 +7,12 @@ export interface ConsumedJob {
   readonly payload: unknown;
   /** 1-based: 1 on the first run, 2 on the first retry. */
   readonly attempt: number;
+  /**
+   * W3C trace-context headers (`traceparent`, `tracestate`) of the span that enqueued the job,
+   * kept beside the payload (never in it: payload schemas are strict). Absent for jobs enqueued
+   * outside a span, with tracing off, or before drivers carried it.
+   */
+  readonly traceContext?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -35,7 +41,10 @@ export interface QueueCounts {
  * - `close` stops taking jobs, waits for active handlers, then closes connections.
  */
 export interface JobQueue {
-  /** `delayMs`: earliest start, in ms from now. */
+  /**
+   * `delayMs`: earliest start, in ms from now. The active OpenTelemetry context (if any) goes
+   * with the job and comes back as `ConsumedJob.traceContext`.
+   */
   enqueue<N extends JobName>(
     queue: string,
     name: N,

@@ -181,6 +181,15 @@ export class PreimageRepository {
     });
   }
 
+  /**
+   * Records where a preimage's bytes live now (the S3 migrator, after the upload was verified).
+   * @returns false when the hash has no row (deleted meanwhile). @throws DomainError `invalid_hex`.
+   */
+  async setStorageTier(hash: string, tier: PreimageStorageTier): Promise<boolean> {
+    const row = await queryOne(this.ds, 'UPDATE preimage SET storage_tier = $2 WHERE hash = $1 RETURNING 1 AS ok', [hashToBytes(hash), tier]);
+    return row !== null;
+  }
+
   /** Which of `hashes` have a preimage row (the orphan-blob sweep keeps those). @throws DomainError `invalid_hex`. */
   async existing(hashes: readonly string[]): Promise<Set<string>> {
     if (hashes.length === 0) return new Set();

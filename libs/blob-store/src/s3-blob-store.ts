@@ -1,0 +1,242 @@
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { createBlake2b256, blake2b256, toHex, DomainError } from '@jam/domain';
+import type { BlobEntry, BlobStore, BlobStoreMaintenance, PutResult } from './blob-store.port';
+
+const HASH_RE = /^0x[0-9a-f]{64}$/;
+
+/** Settings of {@link S3BlobStore}. Credentials are secrets: never log this object. */
+export interface S3BlobStoreOptions {
+  /** e.g. `https://s3.eu-central-1.amazonaws.com` or a MinIO URL; undefined = the SDK's AWS default. */
+  endpoint?: string;
+  region: string;
+  bucket: string;
+  /** Key prefix without leading/trailing `/`; '' = bucket root. Objects are `<prefix>/<hash>`. */
+  prefix: string;
+  /** Path-style addressing (`<endpoint>/<bucket>/<key>`), needed by most S3-compatible servers. */
+  forcePathStyle: boolean;
+  /** Static credentials; undefined = the SDK's default chain (environment, IRSA, instance role). */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** Connect timeout and socket idle timeout of every request, ms. */
+  timeoutMs: number;
+  /** Attempts per request including retries (SDK standard retry with backoff); default 3. */
+  maxAttempts?: number;
+  /** Local directory for spooling uploads while they are hashed (created; files 0600). */
+  spoolDir: string;
+}
+
+/**
+ * Object-store driver (threat model "Object Store Misuse (S3 mode)"). A put spools the body to a
+ * local temp file while hashing it (Blake2b-256 and SHA-256) and counting bytes, and uploads to
+ * the final key `<prefix>/<hash>` only after the digest matched: a mismatched or oversize body
+ * never reaches the bucket. The upload carries `x-amz-checksum-sha256`, so S3 itself rejects bytes
+ * corrupted in transit (S3-compatible servers that ignore it rely on the checks below), and the
+ * stored length is checked with HEAD afterwards. {@link getBytes} and {@link verify} re-hash what
+ * they download. Metadata (length, tier, uploaders) stays in the database; the bucket holds bytes.
+ */
+export class S3BlobStore implements BlobStore, BlobStoreMaintenance {
+  readonly tier = 's3' as const;
+  private readonly client: S3Client;
+  private readonly bucket: string;
+  private readonly prefix: string;
+  private readonly spoolDir: string;
+
+  constructor(opts: S3BlobStoreOptions) {
+    this.client = new S3Client({
+      endpoint: opts.endpoint,
+      region: opts.region,
+      forcePathStyle: opts.forcePathStyle,
+      // A fresh object: the SDK annotates credentials in place, and the config's are frozen.
+      credentials: opts.credentials && { accessKeyId: opts.credentials.accessKeyId, secretAccessKey: opts.credentials.secretAccessKey },
+      maxAttempts: opts.maxAttempts ?? 3,
+      // We send our own SHA-256 checksum; the SDK's default CRC trailer (aws-chunked) is not
+      // understood by every S3-compatible server.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      requestHandler: { connectionTimeout: opts.timeoutMs, requestTimeout: opts.timeoutMs, throwOnRequestTimeout: true },
+    });
+    this.bucket = opts.bucket;
+    this.prefix = opts.prefix.replace(/^\/+|\/+$/g, '');
+    this.spoolDir = opts.spoolDir;
+    fs.mkdirSync(this.spoolDir, { recursive: true });
+  }
+
+  /** Object key of a blob. @throws DomainError('invalid_hex') for a malformed hash. */
+  keyOf(hash: string): string {
+    if (!HASH_RE.test(hash)) throw new DomainError('invalid_hex', 'blob hash must be 0x + 64 lowercase hex digits');
+    return this.prefix === '' ? hash : `${this.prefix}/${hash}`;
+  }
+
+  /**
+   * Hashes `body` into a spool file, then uploads it to `<prefix>/<hash>` if the digest matches.
+   * A put of an existing blob uploads it again (a fresh LastModified, which the GC's grace check reads).
+   * @throws DomainError('invalid_hex' | 'payload_too_large' | 'hash_mismatch'); RangeError for a bad
+   *   maxBytes; the SDK's error when S3 fails after retries. Nothing is uploaded on a body error.
+   */
+  async put(hash: string, body: AsyncIterable<Uint8Array>, opts: { maxBytes: number }): Promise<PutResult> {
+    const key = this.keyOf(hash);
+    if (!Number.isSafeInteger(opts.maxBytes) || opts.maxBytes < 0) throw new RangeError(`maxBytes must be an integer >= 0, got ${opts.maxBytes}`);
+    const spool = path.join(this.spoolDir, `s3-${hash.slice(2, 18)}.${randomBytes(6).toString('hex')}`);
+    const blake = createBlake2b256();
+    const sha = createHash('sha256');
+    const handle = await fsp.open(spool, 'wx', 0o600);
+    let length = 0;
+    let closed = false;
+    try {
+      for await (const chunk of body) {
+        length += chunk.length;
+        if (length > opts.maxBytes) {
+          throw new DomainError('payload_too_large', `preimage exceeds max_preimage_bytes (${opts.maxBytes} bytes)`, { max_bytes: opts.maxBytes });
+        }
+        blake.update(chunk);
+        sha.update(chunk);
+        for (let off = 0; off < chunk.length; ) off += (await handle.write(chunk, off, chunk.length - off)).bytesWritten;
+      }
+      await handle.close();
+      closed = true;
+      const actual = toHex(blake.digest());
+      if (actual !== hash) {
+        throw new DomainError('hash_mismatch', `Blake2b-256 of the body is ${actual}, not ${hash}`, { expected: hash, actual });
+      }
+      const existed = await this.has(hash);
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: fs.createReadStream(spool),
+          ContentLength: length,
+          ContentType: 'application/octet-stream',
+          ChecksumSHA256: sha.digest('base64'),
+          Metadata: { 'blake2b-256': hash },
+        }),
+      );
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      if (head.ContentLength !== length) {
+        await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })).catch(() => undefined);
+        throw new Error(`object store kept ${head.ContentLength} bytes of blob ${hash}, expected ${length}; removed it`);
+      }
+      return { created: !existed, length, tier: 's3' };
+    } finally {
+      if (!closed) await handle.close().catch(() => undefined);
+      await fsp.rm(spool, { force: true });
+    }
+  }
+
+  async getBytes(hash: string): Promise<Uint8Array> {
+    const out = await this.get(hash);
+    const bytes = await out.Body!.transformToByteArray();
+    const actual = toHex(blake2b256(bytes));
+    if (actual !== hash) throw new Error(`blob ${hash} is corrupted in the object store (hashes to ${actual})`);
+    return bytes;
+  }
+
+  async getStream(hash: string): Promise<{ length: number; stream: Readable }> {
+    const out = await this.get(hash);
+    return { length: out.ContentLength ?? 0, stream: out.Body as Readable };
+  }
+
+  async has(hash: string): Promise<boolean> {
+    return (await this.head(hash)) !== undefined;
+  }
+
+  async delete(hash: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.keyOf(hash) }));
+  }
+
+  /**
+   * Removes the object unless its LastModified is at or after `freshSince`. Not atomic against a
+   * racing put (HEAD then DELETE): a put landing between the two is lost. The window is one round
+   * trip, and only for hashes whose row the GC has just deleted; see docs/security.md.
+   */
+  async deleteUnlessFresh(hash: string, freshSince: Date): Promise<boolean> {
+    const head = await this.head(hash);
+    if (head === undefined) return false;
+    if ((head.LastModified?.getTime() ?? Date.now()) >= freshSince.getTime()) return false;
+    await this.delete(hash);
+    return true;
+  }
+
+  /** Removes spool files of crashed uploads older than `olderThanMs` (nothing temporary lives in the bucket). */
+  async sweepTmp(olderThanMs: number): Promise<number> {
+    const cutoff = Date.now() - olderThanMs;
+    let removed = 0;
+    for (const name of await fsp.readdir(this.spoolDir).catch(() => [] as string[])) {
+      if (!name.startsWith('s3-')) continue;
+      const file = path.join(this.spoolDir, name);
+      const st = await fsp.stat(file).catch(() => undefined);
+      if (!st || !st.isFile() || st.mtime.getTime() >= cutoff) continue;
+      await fsp.rm(file, { force: true });
+      removed++;
+    }
+    return removed;
+  }
+
+  /** Nothing to recover: the S3 GC deletes directly. */
+  async recoverTrash(): Promise<number> {
+    return 0;
+  }
+
+  async *entries(startShard: number): AsyncGenerator<BlobEntry> {
+    for (let i = 0; i < 256; i++) yield* this.shardEntries((startShard + i) & 0xff);
+  }
+
+  /** Objects of one shard (first hash byte), listed page by page. */
+  async *shardEntries(shard: number): AsyncGenerator<BlobEntry> {
+    const base = this.prefix === '' ? '' : `${this.prefix}/`;
+    const listPrefix = `${base}0x${shard.toString(16).padStart(2, '0')}`;
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: listPrefix, ContinuationToken: token }));
+      for (const o of page.Contents ?? []) {
+        const hash = (o.Key ?? '').slice(base.length);
+        if (HASH_RE.test(hash)) yield { hash, length: o.Size ?? 0, modifiedAt: o.LastModified ?? new Date(0) };
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+  }
+
+  async verify(hash: string): Promise<'ok' | 'corrupt' | 'missing'> {
+    let out;
+    try {
+      out = await this.get(hash);
+    } catch (err) {
+      if (err instanceof DomainError && err.code === 'not_found') return 'missing';
+      throw err;
+    }
+    const hasher = createBlake2b256();
+    for await (const chunk of out.Body as Readable) hasher.update(chunk as Buffer);
+    return toHex(hasher.digest()) === hash ? 'ok' : 'corrupt';
+  }
+
+  /** Closes the client's sockets. */
+  close(): void {
+    this.client.destroy();
+  }
+
+  private async get(hash: string) {
+    try {
+      return await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.keyOf(hash) }));
+    } catch (err) {
+      if (isNotFound(err)) throw new DomainError('not_found', `no blob ${hash}`);
+      throw err;
+    }
+  }
+
+  private async head(hash: string) {
+    try {
+      return await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.keyOf(hash) }));
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e.name === 'NoSuchKey' || e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404;
+}
