@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { createBlake2b256, blake2b256, toHex, DomainError } from '@jam/domain';
+import { blake2b256, createBlake2b256, toHex, DomainError } from '@jam/domain';
+import { spoolVerified } from './verified-spool';
 import type { BlobEntry, BlobStore, BlobStoreMaintenance, PutResult } from './blob-store.port';
 
 const HASH_RE = /^0x[0-9a-f]{64}$/;
@@ -42,36 +43,15 @@ export class FilesystemBlobStore implements BlobStore, BlobStoreMaintenance {
    */
   async put(hash: string, body: AsyncIterable<Uint8Array>, opts: { maxBytes: number }): Promise<PutResult> {
     const final = this.pathOf(hash);
-    if (!Number.isSafeInteger(opts.maxBytes) || opts.maxBytes < 0) throw new RangeError(`maxBytes must be an integer >= 0, got ${opts.maxBytes}`);
     const tmp = path.join(this.dir, 'tmp', `${hash.slice(2, 18)}.${randomBytes(6).toString('hex')}`);
-    const hasher = createBlake2b256();
-    const handle = await fsp.open(tmp, 'wx', 0o600);
-    let length = 0;
-    let closed = false;
     try {
-      for await (const chunk of body) {
-        length += chunk.length;
-        if (length > opts.maxBytes) {
-          throw new DomainError('payload_too_large', `preimage exceeds max_preimage_bytes (${opts.maxBytes} bytes)`, { max_bytes: opts.maxBytes });
-        }
-        hasher.update(chunk);
-        // FileHandle.write may write fewer bytes than asked; loop until the chunk is on disk.
-        for (let off = 0; off < chunk.length; ) off += (await handle.write(chunk, off, chunk.length - off)).bytesWritten;
-      }
-      const actual = toHex(hasher.digest());
-      if (actual !== hash) {
-        throw new DomainError('hash_mismatch', `Blake2b-256 of the body is ${actual}, not ${hash}`, { expected: hash, actual });
-      }
-      await handle.sync();
-      await handle.close();
-      closed = true;
+      const { length } = await spoolVerified(tmp, hash, body, { maxBytes: opts.maxBytes, fsync: true });
       await fsp.mkdir(path.dirname(final), { recursive: true });
       const created = await publish(tmp, final);
       if (!created) await fsp.rename(tmp, final);
       await syncDir(path.dirname(final));
       return { created, length };
     } finally {
-      if (!closed) await handle.close().catch(() => undefined);
       await fsp.rm(tmp, { force: true });
     }
   }

@@ -1,10 +1,11 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { createBlake2b256, blake2b256, toHex, DomainError } from '@jam/domain';
+import { blake2b256, createBlake2b256, toHex, DomainError } from '@jam/domain';
+import { spoolVerified } from './verified-spool';
 import type { BlobEntry, BlobStore, BlobStoreMaintenance, PutResult } from './blob-store.port';
 
 const HASH_RE = /^0x[0-9a-f]{64}$/;
@@ -79,29 +80,10 @@ export class S3BlobStore implements BlobStore, BlobStoreMaintenance {
    */
   async put(hash: string, body: AsyncIterable<Uint8Array>, opts: { maxBytes: number }): Promise<PutResult> {
     const key = this.keyOf(hash);
-    if (!Number.isSafeInteger(opts.maxBytes) || opts.maxBytes < 0) throw new RangeError(`maxBytes must be an integer >= 0, got ${opts.maxBytes}`);
     const spool = path.join(this.spoolDir, `s3-${hash.slice(2, 18)}.${randomBytes(6).toString('hex')}`);
-    const blake = createBlake2b256();
-    const sha = createHash('sha256');
-    const handle = await fsp.open(spool, 'wx', 0o600);
-    let length = 0;
-    let closed = false;
     try {
-      for await (const chunk of body) {
-        length += chunk.length;
-        if (length > opts.maxBytes) {
-          throw new DomainError('payload_too_large', `preimage exceeds max_preimage_bytes (${opts.maxBytes} bytes)`, { max_bytes: opts.maxBytes });
-        }
-        blake.update(chunk);
-        sha.update(chunk);
-        for (let off = 0; off < chunk.length; ) off += (await handle.write(chunk, off, chunk.length - off)).bytesWritten;
-      }
-      await handle.close();
-      closed = true;
-      const actual = toHex(blake.digest());
-      if (actual !== hash) {
-        throw new DomainError('hash_mismatch', `Blake2b-256 of the body is ${actual}, not ${hash}`, { expected: hash, actual });
-      }
+      // Nothing reaches the bucket before the whole body is in and its hash matches.
+      const { length, sha256 } = await spoolVerified(spool, hash, body, { maxBytes: opts.maxBytes, sha256: true });
       const existed = await this.has(hash);
       await this.client.send(
         new PutObjectCommand({
@@ -110,7 +92,7 @@ export class S3BlobStore implements BlobStore, BlobStoreMaintenance {
           Body: fs.createReadStream(spool),
           ContentLength: length,
           ContentType: 'application/octet-stream',
-          ChecksumSHA256: sha.digest('base64'),
+          ChecksumSHA256: sha256!.toString('base64'),
           Metadata: { 'blake2b-256': hash },
         }),
       );
@@ -121,7 +103,6 @@ export class S3BlobStore implements BlobStore, BlobStoreMaintenance {
       }
       return { created: !existed, length, tier: 's3' };
     } finally {
-      if (!closed) await handle.close().catch(() => undefined);
       await fsp.rm(spool, { force: true });
     }
   }
