@@ -16,6 +16,8 @@ export interface CliEnvironment {
   url?: string;
   /** JAM_TOKEN */
   token?: string;
+  /** JAM_DATA_DIR: where the embedded server keeps `dev-token` (default `.jam-data` under `cwd`) */
+  dataDir?: string;
   /** working directory: relative paths and `.jam-data/dev-token` are resolved against it */
   cwd: string;
   stdout: CliStream;

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { encodeWorkPackage, initHashing, stringifyJamJson, workPackageToJson } from '@jam/domain';
 import { fakeJam, startFakeServer, type FakeServer } from '../../../libs/client/src/testing/fake-jam-server';
 import type { CliEnvironment } from './cli.context';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, runCli } from './cli.program';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, defaultToken, runCli } from './cli.program';
 import { demoPackage } from './commands/demo.command';
 
 interface Run {
@@ -59,6 +59,15 @@ describe('jam argument handling', () => {
     expect((await jam(['preimage', 'put', 'missing.bin'])).code).toBe(EXIT_USAGE);
     expect((await jam(['--url', 'ftp://x', 'health'])).code).toBe(EXIT_USAGE);
     expect(server.requests).toHaveLength(0);
+  });
+
+  it('finds the dev token in JAM_DATA_DIR when it is set, as the server writes it there', () => {
+    mkdirSync(path.join(cwd, 'other-data'));
+    writeFileSync(path.join(cwd, 'other-data', 'dev-token'), 'jam_dev_other\n');
+    mkdirSync(path.join(cwd, '.jam-data'));
+    writeFileSync(path.join(cwd, '.jam-data', 'dev-token'), 'jam_dev_default\n');
+    expect(defaultToken({ cwd, dataDir: 'other-data', stdout: process.stdout, stderr: process.stderr })).toBe('jam_dev_other');
+    expect(defaultToken({ cwd, stdout: process.stdout, stderr: process.stderr })).toBe('jam_dev_default');
   });
 
   it('never prints the token in --help, whichever source it comes from', async () => {

@@ -21,11 +21,15 @@ export const DEFAULT_URL = 'http://127.0.0.1:8080';
 /** Written by the embedded server (`npm start`) for local use. */
 export const DEV_TOKEN_FILE = path.join('.jam-data', 'dev-token');
 
-/** The token used when neither --token nor JAM_TOKEN is given: `.jam-data/dev-token` under `cwd`, if present. */
+/**
+ * The token used when neither --token nor JAM_TOKEN is given: `dev-token` in JAM_DATA_DIR (the
+ * same setting the server reads), else `.jam-data/dev-token` under `cwd`, if present.
+ */
 export function defaultToken(env: CliEnvironment): string | undefined {
   if (env.token) return env.token;
   try {
-    const token = readFileSync(path.join(env.cwd, DEV_TOKEN_FILE), 'utf8').trim();
+    const file = env.dataDir ? path.resolve(env.cwd, env.dataDir, 'dev-token') : path.join(env.cwd, DEV_TOKEN_FILE);
+    const token = readFileSync(file, 'utf8').trim();
     return token || undefined;
   } catch {
     return undefined;

@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import { ConfigError, processEnvironment } from '@jam/config';
 import { launch, StartupError } from './launcher';
 
@@ -25,7 +26,11 @@ async function main(): Promise<void> {
     const url = `http://${running.config.host === '0.0.0.0' ? '127.0.0.1' : running.config.host}:${running.port}`;
     process.stderr.write(`\nJAM is up: ${url} (roles: ${running.config.roles.join(', ')}; mode: ${running.config.mode})\n`);
     if (running.devTokenFile) {
-      const urlPrefix = url === 'http://127.0.0.1:8080' ? '' : `JAM_URL=${url} `;
+      // The CLI finds the server and token by the same settings; name the ones that are not the defaults.
+      const defaultDir = path.resolve('.jam-data');
+      const urlPrefix =
+        (url === 'http://127.0.0.1:8080' ? '' : `JAM_URL=${url} `) +
+        (running.config.dataDir === defaultDir ? '' : `JAM_DATA_DIR=${running.config.dataDir} `);
       process.stderr.write(
         `Dev token in ${running.devTokenFile}. Try:\n` +
           `  curl -H "Authorization: Bearer $(cat ${running.devTokenFile})" ${url}/jam/services\n` +

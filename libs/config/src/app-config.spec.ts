@@ -273,5 +273,6 @@ describe('cliEnvironment', () => {
     expect(cliEnvironment({ JAM_URL: 'http://h:1', JAM_PORT: '9', JAM_TOKEN: 't' })).toEqual({ url: 'http://h:1', token: 't' });
     expect(cliEnvironment({ JAM_PORT: '18080' })).toEqual({ url: 'http://127.0.0.1:18080' });
     expect(cliEnvironment({ JAM_PORT: 'nonsense', JAM_TOKEN: '' })).toEqual({});
+    expect(cliEnvironment({ JAM_DATA_DIR: '/tmp/other' })).toEqual({ dataDir: '/tmp/other' });
   });
 });
