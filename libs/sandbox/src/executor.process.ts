@@ -13,7 +13,11 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { EXECUTOR_STACK_MB } from './cost-table';
 
-/** First message an executor sends: its guest thread is up. */
+/**
+ * First message an executor sends, posted by the guest thread itself once its modules are loaded
+ * and it listens for jobs (not at the thread's `online` event, which fires before the thread has
+ * required anything: an executor that said ready then still had module files open).
+ */
 export interface ExecutorReady {
   type: 'ready';
 }
@@ -53,7 +57,7 @@ function main(): void {
     stderr: false,
     resourceLimits: { stackSizeMb: EXECUTOR_STACK_MB, maxOldGenerationSizeMb: EXECUTOR_HEAP_MB },
   });
-  guest.once('online', () => send({ type: 'ready' } satisfies ExecutorReady));
+  // relays everything, including the guest thread's own `ready` (ExecutorReady)
   guest.on('message', (msg: unknown) => send(msg));
   guest.on('error', () => process.exit(70));
   guest.on('exit', (code) => process.exit(code === 0 ? 71 : 70));

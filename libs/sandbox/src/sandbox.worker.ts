@@ -11,6 +11,7 @@ import { DomainError, type WorkExecResult } from '@jam/domain';
 import { meterServiceCode } from './service-code.validator';
 import { executeAccumulate, executeRefine, type AccumulateJob, type RefineJob } from './service.executor';
 import type { AccumulateOutcome, RefineOutcome } from './sandbox.types';
+import type { ExecutorReady } from './executor.process';
 
 export type WorkerRequest =
   | { id: number; type: 'refine'; codeHash: string; code?: Uint8Array; memoryPagesCap: number; job: RefineJob }
@@ -71,4 +72,6 @@ if (port !== null) {
       (e: unknown) => port.postMessage({ id: req.id, ok: false, error: e instanceof Error ? e.message : String(e) } satisfies WorkerResponse),
     );
   });
+  // every import above has been evaluated (CommonJS): nothing is loaded from disk after this
+  port.postMessage({ type: 'ready' } satisfies ExecutorReady);
 }
