@@ -1,10 +1,14 @@
-// Prints `N passed, N failed, N skipped` alone on the last line so CI can count the run.
+// Prints `N passed, N failed` as the very last line of the run so CI can count it (README, Tests).
+// Jest's own summary is written after custom reporters run, so the line is written when the process
+// exits, after everything else; skipped tests (a defect here) are counted on the line before it.
+const { writeSync } = require('node:fs');
+
 class CountReporter {
   onRunComplete(_contexts, results) {
     const failed = results.numFailedTests + results.numRuntimeErrorTestSuites;
-    process.stdout.write(
-      `\n${results.numPassedTests} passed, ${failed} failed, ${results.numPendingTests + results.numTodoTests} skipped\n`,
-    );
+    const skipped = results.numPendingTests + results.numTodoTests;
+    const lines = `\n${skipped} skipped\n${results.numPassedTests} passed, ${failed} failed\n`;
+    process.once('exit', () => writeSync(1, lines));
   }
 }
 module.exports = CountReporter;
