@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { parseAllDocuments } from 'yaml';
+import { SETTINGS } from '@jam/config';
 
 /**
  * Static checks of the deploy/ artifacts: dashboards and alert rules may only query metrics that
@@ -170,7 +171,7 @@ describe('deploy/ artifacts', () => {
     it('lists every manifest in kustomization.yaml (templates excepted)', () => {
       const manifests = listFiles(k8sDir, /\.ya?ml$/)
         .map((f) => path.relative(k8sDir, f))
-        .filter((f) => f !== 'kustomization.yaml' && !f.includes('.example.'));
+        .filter((f) => f !== 'kustomization.yaml' && !f.includes('.example.') && !f.startsWith(`components${path.sep}`));
       expect([...resources].sort()).toEqual(manifests.sort());
     });
 
@@ -209,6 +210,46 @@ describe('deploy/ artifacts', () => {
           expect(d.spec.template.metadata.annotations?.['prometheus.io/port']).toBe(String(port));
         }
       }
+    });
+
+    describe('component s3-offload', () => {
+      const dir = path.join(k8sDir, 'components', 's3-offload');
+      const component = readYamlDocs(path.join(dir, 'kustomization.yaml'))[0]!;
+      const settingEnv = new Set(Object.values(SETTINGS).map((s) => s.env));
+
+      it('is a Component whose files all exist and are listed', () => {
+        expect(component.kind).toBe('Component');
+        const listed = [...(component.resources ?? []), ...(component.patches ?? []).map((p: Doc) => p.path)].sort();
+        const files = listFiles(dir, /\.ya?ml$/).map((f) => path.basename(f)).filter((f) => f !== 'kustomization.yaml');
+        expect(listed).toEqual(files.sort());
+      });
+
+      it('sets only real, non-secret settings in its ConfigMap, and selects S3 offload', () => {
+        const cm = readYamlDocs(path.join(dir, 's3-config.yaml'))[0]!;
+        const keys = Object.keys(cm.data);
+        expect(keys.filter((k) => !settingEnv.has(k))).toEqual([]);
+        const sensitive = new Set(Object.values(SETTINGS).filter((s) => s.sensitive).map((s) => s.env));
+        expect(keys.filter((k) => sensitive.has(k))).toEqual([]);
+        expect(cm.data.JAM_BLOB_STORE).toBe('s3-offload');
+        expect(cm.data.JAM_S3_BUCKET).toBeDefined();
+      });
+
+      it('patches every jam Deployment of the base (each has exactly one container) with the ConfigMap and the optional jam-s3 Secret', () => {
+        const [patch] = component.patches as Doc[];
+        const selector = /^app\.kubernetes\.io\/name=(.+)$/.exec(patch!.target.labelSelector)![1];
+        expect(patch!.target.kind).toBe('Deployment');
+        const targets = deployments.filter((d) => d.metadata.labels?.['app.kubernetes.io/name'] === selector);
+        expect(targets).toHaveLength(deployments.length);
+        for (const d of targets) {
+          expect(d.spec.template.spec.containers).toHaveLength(1);
+          expect(Array.isArray(d.spec.template.spec.containers[0].envFrom)).toBe(true);
+        }
+        const ops = readYamlDocs(path.join(dir, patch!.path))[0] as Doc[];
+        expect(ops.map((o) => [o.op, o.path, o.value])).toEqual([
+          ['add', '/spec/template/spec/containers/0/envFrom/-', { configMapRef: { name: 'jam-s3-config' } }],
+          ['add', '/spec/template/spec/containers/0/envFrom/-', { secretRef: { name: 'jam-s3', optional: true } }],
+        ]);
+      });
     });
 
     it('gives each refine worker only its own attester key', () => {

@@ -66,8 +66,8 @@ describe('jam argument handling', () => {
     writeFileSync(path.join(cwd, 'other-data', 'dev-token'), 'jam_dev_other\n');
     mkdirSync(path.join(cwd, '.jam-data'));
     writeFileSync(path.join(cwd, '.jam-data', 'dev-token'), 'jam_dev_default\n');
-    expect(defaultToken({ cwd, dataDir: 'other-data', stdout: process.stdout, stderr: process.stderr })).toBe('jam_dev_other');
-    expect(defaultToken({ cwd, stdout: process.stdout, stderr: process.stderr })).toBe('jam_dev_default');
+    expect(defaultToken({ cwd, dataDir: 'other-data', stdout: process.stdout, stderr: process.stderr }).token).toBe('jam_dev_other');
+    expect(defaultToken({ cwd, stdout: process.stdout, stderr: process.stderr }).token).toBe('jam_dev_default');
   });
 
   it('never prints the token in --help, whichever source it comes from', async () => {
@@ -94,11 +94,28 @@ describe('jam argument handling', () => {
     const r = await jam(['--token', 'wrong', 'service', 'get', '5']);
     expect(r.code).toBe(EXIT_FAILURE);
     expect(r.stderr).toContain('jam: unauthorized: missing or unknown bearer token');
-    expect(r.stderr).toContain('JAM_TOKEN');
+    expect(r.stderr).toContain('jam: hint: the server refused the token given with --token');
 
     const j = await jam(['--token', 'right', '--json', 'service', 'get', '5']);
     expect(j.code).toBe(EXIT_FAILURE);
     expect(JSON.parse(j.stderr)).toEqual({ error: { code: 'not_found', message: 'no service 5' } });
+  });
+
+  it('says on 401 where the refused token came from (flag, JAM_TOKEN, dev-token file or none), never the token', async () => {
+    server = await startFakeServer(fakeJam({ token: 'right' }).handler);
+    const hint = async (argv: string[], env: Partial<CliEnvironment> = {}) => {
+      const r = await jam(argv, env);
+      expect(r.code).toBe(EXIT_FAILURE);
+      expect(r.stderr).not.toContain('wrong-secret');
+      return r.stderr.split('\n').find((l) => l.startsWith('jam: hint: '));
+    };
+    const devToken = path.join(cwd, '.jam-data', 'dev-token');
+    expect(await hint(['service', 'list'])).toBe(`jam: hint: no token was sent: pass --token or set JAM_TOKEN (the embedded server writes one to ${devToken})`);
+    mkdirSync(path.join(cwd, '.jam-data'));
+    writeFileSync(devToken, 'wrong-secret-file\n');
+    expect(await hint(['service', 'list'])).toContain(`the server refused the dev token read from ${devToken}`);
+    expect(await hint(['service', 'list'], { token: 'wrong-secret-env' })).toContain('the server refused the token in JAM_TOKEN');
+    expect(await hint(['--token=wrong-secret-flag', 'service', 'list'], { token: 'wrong-secret-env' })).toBe('jam: hint: the server refused the token given with --token');
   });
 
   it('exits 1 naming the URL when no server listens', async () => {

@@ -21,25 +21,48 @@ export const DEFAULT_URL = 'http://127.0.0.1:8080';
 /** Written by the embedded server (`npm start`) for local use. */
 export const DEV_TOKEN_FILE = path.join('.jam-data', 'dev-token');
 
+/** Where the token of a run came from, for the hint printed on 401 (never the token itself). */
+export type TokenSource = { kind: 'flag' } | { kind: 'env' } | { kind: 'dev-token'; file: string } | { kind: 'none'; file: string };
+
+/** The dev-token file the CLI reads: `dev-token` in JAM_DATA_DIR (the server's setting), else `.jam-data/dev-token` under `cwd`. */
+export function devTokenFile(env: CliEnvironment): string {
+  return env.dataDir ? path.resolve(env.cwd, env.dataDir, 'dev-token') : path.join(env.cwd, DEV_TOKEN_FILE);
+}
+
 /**
- * The token used when neither --token nor JAM_TOKEN is given: `dev-token` in JAM_DATA_DIR (the
- * same setting the server reads), else `.jam-data/dev-token` under `cwd`, if present.
+ * The token used when --token is not given, with its source: JAM_TOKEN, else the dev-token file
+ * (`devTokenFile`) if present and non-empty, else none.
  */
-export function defaultToken(env: CliEnvironment): string | undefined {
-  if (env.token) return env.token;
+export function defaultToken(env: CliEnvironment): { token: string | undefined; source: TokenSource } {
+  if (env.token) return { token: env.token, source: { kind: 'env' } };
+  const file = devTokenFile(env);
   try {
-    const file = env.dataDir ? path.resolve(env.cwd, env.dataDir, 'dev-token') : path.join(env.cwd, DEV_TOKEN_FILE);
     const token = readFileSync(file, 'utf8').trim();
-    return token || undefined;
+    if (token) return { token, source: { kind: 'dev-token', file } };
   } catch {
-    return undefined;
+    // no dev token here
+  }
+  return { token: undefined, source: { kind: 'none', file } };
+}
+
+/** The hint printed after a 401: says which token was sent (by source) and what to try instead. */
+export function unauthorizedHint(source: TokenSource): string {
+  switch (source.kind) {
+    case 'flag':
+      return 'the server refused the token given with --token';
+    case 'env':
+      return 'the server refused the token in JAM_TOKEN (it overrides the dev-token file; unset it to use that)';
+    case 'dev-token':
+      return `the server refused the dev token read from ${source.file}; a server started with JAM_ALLOWED_TOKENS, or with another JAM_DATA_DIR, does not accept it: pass --token or set JAM_TOKEN`;
+    case 'none':
+      return `no token was sent: pass --token or set JAM_TOKEN (the embedded server writes one to ${source.file})`;
   }
 }
 
 /** Builds the `jam` program; commander is set to throw instead of exiting, and to write to `env`'s streams. */
 export function buildProgram(env: CliEnvironment): Command {
   const program = new Command('jam');
-  const token = defaultToken(env);
+  const { token } = defaultToken(env);
   program
     .description('command line client of the JAM Prototype work-package runner')
     .exitOverride()
@@ -102,7 +125,8 @@ export async function runCli(argv: readonly string[], env: CliEnvironment): Prom
     if (err instanceof JamApiError) {
       report(err.code, err.message, err.details);
       if (err.code === 'unauthorized' && !json) {
-        env.stderr.write(`jam: hint: pass --token or set JAM_TOKEN (the embedded server writes ${DEV_TOKEN_FILE})\n`);
+        const flag = argv.some((a) => a === '--token' || a.startsWith('--token='));
+        env.stderr.write(`jam: hint: ${unauthorizedHint(flag ? { kind: 'flag' } : defaultToken(env).source)}\n`);
       }
       return EXIT_FAILURE;
     }
