@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { DomainError } from '@jam/domain';
+import { DomainError, encodeWorkPackage } from '@jam/domain';
 import type { DataSource } from 'typeorm';
 import {
   createDataSource,
@@ -118,6 +118,36 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
       expect(await preimages.isReadableBy(s.codeHash, 'd2')).toBe(true);
       expect(await preimages.isReadableBy(s.codeHash, 'stranger')).toBe(false);
       expect(await preimages.isReadableBy(hash(), 'up1')).toBe(false);
+      // Extrinsic of a stored package of a service: that service's owner and delegates read it
+      // (issue 4: "principals of services that use them"), a member of another service does not;
+      // when retention deletes the package, the use ends.
+      const extrinsic = hash();
+      await preimages.insertIfAbsent({ hash: extrinsic, length: 1, storageTier: 'fs', uploadedBy: 'up1' });
+      await preimages.addUploader(extrinsic, 'up1');
+      const other = await newService(`o-${tag()}`);
+      expect(await preimages.isReadableBy(extrinsic, owner)).toBe(false);
+      const z = new Uint8Array(32);
+      const pkg = hash();
+      await get().repos.workPackages.insertIfAbsent({
+        hash: pkg,
+        encoded: encodeWorkPackage({
+          authorization: new Uint8Array(0),
+          auth_code_host: s.id,
+          auth_code_hash: z,
+          authorizer_config: new Uint8Array(0),
+          context: { anchor: z, state_root: z, beefy_root: z, lookup_anchor: z, lookup_anchor_slot: 0, prerequisites: [] },
+          items: [{ service: s.id, code_hash: z, payload: new Uint8Array(0), refine_gas_limit: 1n, accumulate_gas_limit: 1n, import_segments: [], extrinsic: [{ hash: Buffer.from(extrinsic.slice(2), 'hex'), len: 1 }], export_count: 0 }],
+        }),
+        serviceIds: [s.id],
+        submittedBy: owner,
+      });
+      expect(await preimages.isReadableBy(extrinsic, owner)).toBe(true);
+      expect(await preimages.isReadableBy(extrinsic, 'd1')).toBe(true);
+      expect(await preimages.isReadableBy(extrinsic, other.owner)).toBe(false);
+      expect(await preimages.isReadableBy(extrinsic, 'stranger')).toBe(false);
+      await get().ds.query('DELETE FROM work_package WHERE hash = $1', [Buffer.from(pkg.slice(2), 'hex')]);
+      expect(await preimages.isReadableBy(extrinsic, owner)).toBe(false);
+      expect(await preimages.isReadableBy(extrinsic, 'up1')).toBe(true);
       // Delegates: added once, removed, listed by membership.
       expect((await services.addDelegate(s.id, 'd3'))!.delegates).toEqual(['d1', 'd2', 'd3']);
       expect((await services.addDelegate(s.id, 'd3'))!.delegates).toEqual(['d1', 'd2', 'd3']);

@@ -76,8 +76,11 @@ export class PreimageRepository {
   }
 
   /**
-   * Whether `principal` may read the preimage under per-service authorization: it uploaded the
-   * bytes, or it owns or is a delegate of a service whose code the preimage is.
+   * Whether `principal` may read the preimage under per-service authorization (issue 4: readable
+   * by its uploaders and by principals of services that use it): it uploaded the bytes, or it owns
+   * or is a delegate of a service that uses the preimage, as its code or as an extrinsic of one of
+   * its stored work packages (`work_package_preimage`; ends when retention deletes the package).
+   * Safe because the gateway accepts a package only if its submitter may read every extrinsic.
    * False for an unknown hash (indistinguishable from "not yours").
    * @throws DomainError `invalid_hex`.
    */
@@ -85,7 +88,11 @@ export class PreimageRepository {
     const row = await queryOne(
       this.ds,
       `SELECT 1 AS ok WHERE EXISTS (SELECT 1 FROM preimage_uploader WHERE hash = $1 AND principal = $2)
-          OR EXISTS (SELECT 1 FROM service WHERE code_hash = $1 AND (owner = $2 OR $2 = ANY (delegates)))`,
+          OR EXISTS (SELECT 1 FROM service WHERE code_hash = $1 AND (owner = $2 OR $2 = ANY (delegates)))
+          OR EXISTS (SELECT 1 FROM work_package_preimage r
+                       JOIN work_package p ON p.hash = r.package_hash
+                       JOIN service s ON s.id = ANY (p.service_ids)
+                      WHERE r.preimage_hash = $1 AND (s.owner = $2 OR $2 = ANY (s.delegates)))`,
       [hashToBytes(hash), principal],
     );
     return row !== null;
