@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { DomainError } from './domain-error';
-import { parseJamJson, stringifyJamJson } from './jam-json';
+import { MAX_JSON_DEPTH, parseJamJson, stringifyJamJson } from './jam-json';
 import { workItemFromJson, workItemToJson, workPackageFromJson } from './work-package.json';
 import { workReportFromJson } from './work-report.json';
 
@@ -58,6 +58,16 @@ describe('JAM JSON', () => {
     expect(err.code).toBe('invalid_package');
     expect(err.details).toEqual({ path: expectedPath });
     expect(err.message.startsWith(`${expectedPath}: `)).toBe(true);
+  });
+
+  it('refuses nesting deeper than MAX_JSON_DEPTH with invalid_json, counting only brackets outside strings', () => {
+    const nested = (n: number) => '['.repeat(n) + ']'.repeat(n);
+    expect(parseJamJson(nested(MAX_JSON_DEPTH))).toBeInstanceOf(Array);
+    expect(() => parseJamJson(nested(MAX_JSON_DEPTH + 1))).toThrow(expect.objectContaining({ code: 'invalid_json', message: `malformed JSON: nested deeper than ${MAX_JSON_DEPTH} levels (at position ${MAX_JSON_DEPTH})` }));
+    // 100,000 deep used to reach the parser and fail with V8's stack overflow text
+    expect(() => parseJamJson(nested(100_000))).toThrow(expect.objectContaining({ code: 'invalid_json', message: expect.stringContaining('nested deeper than') }));
+    // brackets and escaped quotes inside strings do not count
+    expect(parseJamJson(JSON.stringify({ s: '['.repeat(1000) + '\\"{{{' }))).toEqual({ s: '['.repeat(1000) + '\\"{{{' });
   });
 
   it('rejects non-objects at the root', () => {
