@@ -16,4 +16,13 @@ describe('engine identity', () => {
     expect(toHex(reportHash(report, { ...ENGINE_IDENTITY, version: `${ENGINE_IDENTITY.version}+1` }))).not.toBe(base);
     expect(toHex(reportHash(report, { ...ENGINE_IDENTITY, name: `${ENGINE_IDENTITY.name}-x` }))).not.toBe(base);
   });
+
+  it('is the identity the engine docs state (they drifted once: gas.md still said 0.3.0 on 0.4.0)', () => {
+    const doc = (name: string) => readFileSync(path.resolve(__dirname, '../../docs', name), 'utf8');
+    const { name, version, cost_table_version: table } = ENGINE_IDENTITY;
+    expect(doc('service-abi.md').split('\n')[0]).toBe(`# Service ABI (engine \`${name}\` ${version}, cost table ${table})`);
+    expect(doc('sandbox.md').split('\n')[0]).toContain(`engine \`${name}\` ${version}, cost table v${table})`);
+    expect(doc('gas.md')).toContain(`# Gas metering (cost table version ${table})`);
+    expect(doc('gas.md')).toContain(`\`ENGINE_IDENTITY = { name: '${name}', version: '${version}', cost_table_version: ${table} }\``);
+  });
 });

@@ -28,6 +28,32 @@ export const DEFAULT_MEMORY_PAGES_CAP = 1024;
 export const MAX_STORAGE_KEY_BYTES = 256;
 /** Largest storage value `write` accepts; larger values get FULL (bytes). */
 export const MAX_STORAGE_VALUE_BYTES = 1024 * 1024;
+/**
+ * Cap on the size of one accumulate job's write-set (bytes): the sum, over every distinct key
+ * written in the job, of the key's length plus its latest value's length (a deletion counts its
+ * key only). A `write` that would take the sum above this gets FULL and changes nothing
+ * (docs/service-abi.md, "Write-set cap"). Since engine 0.5.0.
+ *
+ * Why: the write-set lives in the executor's heap (EXECUTOR_HEAP_MB) and is copied to the relay
+ * thread, over IPC and into one database transaction; without a cap a guest with a large gas
+ * limit grew it until the executor crashed, which fails the job instead of giving a deterministic
+ * result. 4 MiB (3 maximal values and change) keeps every copy far below the 256 MiB guest-thread
+ * and 64 MiB relay heaps. Consensus-relevant: a different cap changes which writes succeed.
+ */
+export const MAX_WRITE_SET_BYTES = 4 * 1024 * 1024;
+/**
+ * Cap on the number of distinct keys in one accumulate job's write-set (keys, deleted keys
+ * included). A `write` of a key not yet in the write-set that would exceed it gets FULL and
+ * changes nothing. Since engine 0.5.0.
+ *
+ * Why: each entry also costs the host a fixed overhead that the byte cap does not see (a hex key
+ * string of up to 514 characters, a map entry, typed-array objects, one database upsert). Measured
+ * (Node 20, 256-byte keys): about 0.85 KiB of executor heap per entry while the job runs plus
+ * 0.45 KiB in the returned writes, so 4096 entries hold about 5 MiB of heap besides the values, and
+ * one accumulation makes at most 4096 row writes (the byte cap alone would allow 16,320 entries of
+ * a 256-byte key and a 1-byte value, about 21 MiB of heap). Consensus-relevant like MAX_WRITE_SET_BYTES.
+ */
+export const MAX_WRITE_SET_KEYS = 4096;
 /** Most log lines kept per job; later lines are dropped and counted (lines). */
 export const MAX_LOG_LINES = 64;
 /** Longest log message kept; longer messages are cut (bytes). */

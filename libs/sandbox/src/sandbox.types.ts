@@ -4,8 +4,10 @@ import { COST_TABLE_VERSION } from './cost-table';
 /**
  * Identity of this engine. WARNING: the report hash covers it (DESIGN.md section 6); bump
  * `version` whenever execution results or gas could change for the same code and input.
+ * 0.5.0: accumulate's write-set is capped (`write` answers FULL past MAX_WRITE_SET_BYTES /
+ * MAX_WRITE_SET_KEYS); gas unchanged, so the cost table stays at v3 (docs/service-abi.md).
  */
-export const ENGINE_IDENTITY: EngineIdentity = Object.freeze({ name: 'jam-wasm-metered', version: '0.4.0', cost_table_version: COST_TABLE_VERSION });
+export const ENGINE_IDENTITY: EngineIdentity = Object.freeze({ name: 'jam-wasm-metered', version: '0.5.0', cost_table_version: COST_TABLE_VERSION });
 
 /** Largest gas limit the engine honours; larger limits are clamped to it (gas, 2^63 - 1). */
 export const MAX_GAS_LIMIT = (1n << 63n) - 1n;
@@ -61,7 +63,10 @@ export interface AccumulateOutcome {
   status: 'ok' | 'out_of_gas' | 'panic';
   /** gas */
   gasUsed: bigint;
-  /** Final value of every key written, sorted by key bytes; `null` = deleted. Empty unless `ok`. */
+  /**
+   * Final value of every key written, sorted by key bytes; `null` = deleted. Empty unless `ok`.
+   * At most MAX_WRITE_SET_KEYS entries and MAX_WRITE_SET_BYTES of keys + values.
+   */
   writes: { key: Uint8Array; value: Uint8Array | null }[];
   logs: string[];
   timedOut?: boolean;

@@ -13,6 +13,8 @@ import {
   MAX_REFINE_OUTPUT_BYTES,
   MAX_STORAGE_KEY_BYTES,
   MAX_STORAGE_VALUE_BYTES,
+  MAX_WRITE_SET_BYTES,
+  MAX_WRITE_SET_KEYS,
 } from './host-abi';
 import { MAX_GAS_LIMIT, type AccumulateOperand, type AccumulateOutcome, type RefineOutcome } from './sandbox.types';
 import { WORK_EXEC_RESULT_KINDS } from '@jam/domain';
@@ -41,8 +43,10 @@ interface JobContext {
   preimages: Map<string, Uint8Array>;
   operands: AccumulateOperand[];
   storage: Map<string, Uint8Array>;
-  /** Writes so far, by key hex; null = deleted. */
+  /** Writes so far, by key hex; null = deleted. The write-set: at most MAX_WRITE_SET_KEYS entries. */
   overlay: Map<string, Uint8Array | null>;
+  /** Sum over `overlay` of key length + value length (null counts 0), at most MAX_WRITE_SET_BYTES (bytes). */
+  overlayBytes: number;
   logs: string[];
   droppedLogs: number;
 }
@@ -152,11 +156,25 @@ function run(module: WebAssembly.Module, ctx: JobContext, gasLimit: bigint, entr
       if (keyLen >>> 0 > MAX_STORAGE_KEY_BYTES) return HOST_WHAT;
       if (valLen >>> 0 > MAX_STORAGE_VALUE_BYTES) return HOST_FULL;
       const key = readBytes(keyPtr, keyLen);
-      const value = readBytes(valPtr, valLen);
-      if (key === undefined || value === undefined) return HOST_OOB;
+      // the value is charged (and range-checked) exactly as before the write-set cap existed, but
+      // only copied once the write is known to fit
+      const valP = valPtr >>> 0;
+      const valL = valLen >>> 0;
+      const valueInMemory = inMemory(valP, valL);
+      if (valueInMemory) chargeBytes(valL);
+      if (key === undefined || !valueInMemory) return HOST_OOB;
       const k = toHex(key);
-      const prev = ctx.overlay.has(k) ? ctx.overlay.get(k) : ctx.storage.get(k);
-      ctx.overlay.set(k, value.length === 0 ? null : value);
+      // write-set cap (docs/service-abi.md): size after this write, counting an overwrite of a key
+      // already in the write-set as a replacement of its previous value
+      const inWriteSet = ctx.overlay.has(k);
+      const pending = ctx.overlay.get(k);
+      const bytesAfter = ctx.overlayBytes - (inWriteSet ? key.length + (pending?.length ?? 0) : 0) + key.length + valL;
+      const keysAfter = ctx.overlay.size + (inWriteSet ? 0 : 1);
+      // a write that does not grow the write-set always fits: both sums only ever stay within the caps
+      if (bytesAfter > MAX_WRITE_SET_BYTES || keysAfter > MAX_WRITE_SET_KEYS) return HOST_FULL;
+      const prev = inWriteSet ? pending : ctx.storage.get(k);
+      ctx.overlay.set(k, valL === 0 ? null : mem().slice(valP, valP + valL));
+      ctx.overlayBytes = bytesAfter;
       return prev === undefined || prev === null ? HOST_NONE : BigInt(prev.length);
     },
     log: (level: number, msgPtr: number, msgLen: number): bigint => {
@@ -219,7 +237,7 @@ export interface AccumulateJob {
 }
 
 function newContext(mode: Mode, partial: Partial<JobContext>): JobContext {
-  return { mode, payload: new Uint8Array(0), preimages: new Map(), operands: [], storage: new Map(), overlay: new Map(), logs: [], droppedLogs: 0, ...partial };
+  return { mode, payload: new Uint8Array(0), preimages: new Map(), operands: [], storage: new Map(), overlay: new Map(), overlayBytes: 0, logs: [], droppedLogs: 0, ...partial };
 }
 
 /**
