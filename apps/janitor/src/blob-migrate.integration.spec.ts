@@ -4,10 +4,10 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { blake2b256, initHashing, toHex } from '@jam/domain';
 import { createDataSource, createRepositories, runMigrations, type Repositories } from '@jam/persistence';
-import { FilesystemBlobStore, S3BlobStore, TieredBlobStore } from '@jam/blob-store';
+import { bindBlobStore, FilesystemBlobStore, parseStoreMarker, S3BlobStore, TieredBlobStore } from '@jam/blob-store';
 import { createLogger, JamMetrics } from '@jam/telemetry';
 import { startS3TestServer, type S3TestServer } from '../../../libs/blob-store/src/testing/s3-test-server';
 import { runBlobMigration } from './blob-migrate.task';
@@ -159,5 +159,31 @@ describe('S3 offload: tiered store, migrator and verifier (PostgreSQL + s3rver)'
     const result = await runBlobHygiene({ preimages: repos.preimages, blobs: tiered, metrics, logger }, { graceHours: 24, verifySample: 1, startShard: shard });
     expect(result.corrupt).toEqual([hash]);
     expect(await remote.has(hash)).toBe(true);
+  });
+
+  it('binds both tiers (adopting them: the database knows their blobs), and the orphan sweep leaves both markers alone', async () => {
+    const storeId = await repos.storeIdentity.get();
+    const bind = (store: FilesystemBlobStore | S3BlobStore) => bindBlobStore(store, { storeId, setting: 'test', knownHashes: (h) => repos.preimages.existing(h) });
+    // Earlier tests filled both tiers with recorded blobs and no marker: an upgrade.
+    expect(await bind(local)).toBe('adopted');
+    expect(await bind(remote)).toBe('adopted');
+    const localOrphan = bytesOf(100);
+    const remoteOrphan = bytesOf(MIN + 60);
+    const lo = toHex(blake2b256(localOrphan));
+    const ro = toHex(blake2b256(remoteOrphan));
+    await local.put(lo, once(localOrphan), { maxBytes: 1 << 22 });
+    await remote.put(ro, once(remoteOrphan), { maxBytes: 1 << 22 });
+    const old = new Date(Date.now() - 48 * 3_600_000);
+    fs.utimesSync(path.join(blobDir, lo.slice(2, 4), lo), old, old);
+    await new Promise((r) => setTimeout(r, 1100)); // S3 LastModified has whole seconds
+
+    const result = await runBlobHygiene({ preimages: repos.preimages, blobs: tiered, metrics, logger }, { graceHours: 0, verifySample: 0, startShard: 0 });
+    expect(result.orphans).toBeGreaterThanOrEqual(2);
+    expect(await local.has(lo)).toBe(false);
+    expect(await remote.has(ro)).toBe(false);
+    expect(parseStoreMarker(fs.readFileSync(path.join(blobDir, '.jam-store-id'), 'utf8'))).toBe(storeId);
+    const marker = await s3.client().send(new GetObjectCommand({ Bucket: s3.bucket, Key: 'offload/.jam-store-id' }));
+    expect(parseStoreMarker(await marker.Body!.transformToString())).toBe(storeId);
+    expect([await bind(local), await bind(remote)]).toEqual(['matched', 'matched']);
   });
 });

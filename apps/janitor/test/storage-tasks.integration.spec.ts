@@ -6,7 +6,7 @@ import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import { blake2b256, encodeWorkPackage, initHashing, toHex } from '@jam/domain';
 import { createDataSource, createRepositories, runMigrations, type Repositories } from '@jam/persistence';
-import { FilesystemBlobStore } from '@jam/blob-store';
+import { bindBlobStore, FilesystemBlobStore, parseStoreMarker } from '@jam/blob-store';
 import { createLogger, JamMetrics } from '@jam/telemetry';
 import { RETENTION_V1 } from '@jam/queue-contracts';
 import { Janitor, runBlobHygiene, runPreimageGc, runRetention } from '../src';
@@ -292,6 +292,28 @@ describe('janitor storage tasks (PostgreSQL + filesystem blob store)', () => {
       expect(await blobs.has(orphanOld)).toBe(false);
       expect(await blobs.has(orphanNew)).toBe(true);
       expect(await blobs.verify(recorded)).toBe('ok');
+    });
+
+    it('the orphan sweep and the verifier never touch the store marker, however old', async () => {
+      const storeId = await repos.storeIdentity.get();
+      const bind = () => bindBlobStore(blobs, { storeId, setting: 'JAM_BLOB_DIR', knownHashes: (h) => repos.preimages.existing(h) });
+      expect(await bind()).toBe('created');
+      const marker = path.join(blobDir, '.jam-store-id');
+      const before = fs.readFileSync(marker, 'utf8');
+      ageFile(marker, 30 * DAY_MS);
+      const orphan = toHex(blake2b256(Uint8Array.of(7, 7, 7)));
+      await blobs.put(orphan, once(Uint8Array.of(7, 7, 7)), { maxBytes: 10 });
+      ageFile(blobFile(orphan), 48 * HOUR_MS);
+      const kept = await upload(randomBytes(40));
+      await agePreimage(kept, 48 * HOUR_MS);
+
+      const r = await runBlobHygiene({ ...repos, blobs, metrics, logger }, { graceHours: 0, verifySample: 1000, startShard: 0 });
+      expect(r).toMatchObject({ orphans: 1, verified: 1, corrupt: [] });
+      expect(await blobs.has(orphan)).toBe(false);
+      expect(await blobs.verify(kept)).toBe('ok');
+      expect(fs.readFileSync(marker, 'utf8')).toBe(before);
+      expect(parseStoreMarker(before)).toBe(storeId);
+      expect(await bind()).toBe('matched');
     });
 
     it('restores a blob a crashed GC left in the trash', async () => {

@@ -5,11 +5,11 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { loadConfig, redactConfig, type AppConfig } from '@jam/config';
 import { initHashing } from '@jam/domain';
-import { createLogger, JamMetrics, startTracing, withJobSpan } from '@jam/telemetry';
-import { createDataSource, createRepositories, runMigrations, startEmbeddedPostgres, EMBEDDED_POSTGRES_POOL_SIZE } from '@jam/persistence';
+import { createLogger, JamMetrics, startTracing, withJobSpan, type Logger } from '@jam/telemetry';
+import { createDataSource, createRepositories, runMigrations, startEmbeddedPostgres, EMBEDDED_POSTGRES_POOL_SIZE, type Repositories } from '@jam/persistence';
 import { createBullMqQueue, createInProcessQueue, createInProcessStatusEventBus, createRedisStatusEventBus, PermanentJobError, type StatusEventBus, type ConsumedJob, type JobHandler, type JobQueue } from '@jam/queue';
 import { ACCUMULATE_QUEUE, ATTESTATION_QUEUE, refineQueueName } from '@jam/queue-contracts';
-import { FilesystemBlobStore, S3BlobStore, TieredBlobStore } from '@jam/blob-store';
+import { BlobStoreOwnershipError, bindBlobStore, FilesystemBlobStore, S3BlobStore, TieredBlobStore, type StoreMarkerAccess } from '@jam/blob-store';
 import { loadOrCreateAttesterKeys } from '@jam/attest';
 import { SandboxPool, validateServiceCode } from '@jam/sandbox';
 import { toHex } from '@jam/domain';
@@ -83,14 +83,17 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
         ? createInProcessQueue({ onError: (err) => logger.error({ err }, 'queue error') })
         : createBullMqQueue({ redisUrl: config.redisUrl!, prefix: config.queuePrefix, onError: (err) => logger.error({ err }, 'queue error') });
     const fsBlobs = new FilesystemBlobStore(config.blobDir);
+    const marked: [StoreMarkerAccess, string][] = [[fsBlobs, 'JAM_BLOB_DIR']];
     let tiered: TieredBlobStore | undefined;
     if (config.s3 !== undefined) {
       // S3 offload: blobs >= s3_offload_min_bytes go to the bucket (credentials stay in the client, never logged).
       const s3 = new S3BlobStore({ ...config.s3, spoolDir: path.join(config.blobDir, 's3-spool') });
       stops.push(async () => s3.close());
       tiered = new TieredBlobStore(fsBlobs, s3, config.s3.offloadMinBytes, (err, hash) => logger.warn({ err, hash }, 'S3 offload failed; blob kept on the filesystem for the migrator'));
+      marked.push([s3, 'JAM_S3_ENDPOINT/JAM_S3_BUCKET/JAM_S3_PREFIX']);
     }
     const blobs = tiered ?? fsBlobs;
+    await bindBlobStores(marked, repos, logger);
 
     const has = (role: string) => config.roles.includes(role as never);
     let sandbox: SandboxPool | undefined;
@@ -253,6 +256,33 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
   } catch (err) {
     await stopAll();
     throw err;
+  }
+}
+
+/**
+ * Binds every blob store (both tiers in S3 offload mode) to this database before any role uses
+ * it: the store's marker `.jam-store-id` must name the database's store id, so two deployments
+ * pointed at one blob dir or bucket prefix never sweep each other's blobs as orphans. A store
+ * without a marker is marked when empty, or adopted when the database knows its blobs (an
+ * upgrade from before markers). See `bindBlobStore` in libs/blob-store.
+ * @throws StartupError naming the store, both ids and the fix when the store is another database's.
+ */
+async function bindBlobStores(
+  stores: readonly [StoreMarkerAccess, string][],
+  repos: Pick<Repositories, 'storeIdentity' | 'preimages'>,
+  logger: Logger,
+): Promise<void> {
+  const storeId = await repos.storeIdentity.get();
+  for (const [store, setting] of stores) {
+    let binding;
+    try {
+      binding = await bindBlobStore(store, { storeId, setting, knownHashes: (hashes) => repos.preimages.existing(hashes) });
+    } catch (err) {
+      if (err instanceof BlobStoreOwnershipError) throw new StartupError(err.message);
+      throw err;
+    }
+    if (binding === 'adopted') logger.warn({ store: store.location, marker: store.markerLocation, storeId }, 'blob store had no marker (made before store binding) and holds blobs this database knows: adopted it');
+    else if (binding === 'created') logger.info({ store: store.location, marker: store.markerLocation, storeId }, 'new blob store: wrote its marker');
   }
 }
 

@@ -67,3 +67,27 @@ export interface BlobStoreMaintenance {
   /** Re-hashes a stored blob (streamed). `missing` when absent. */
   verify(hash: string): Promise<'ok' | 'corrupt' | 'missing'>;
 }
+
+/**
+ * The store's marker object, which names the database that owns the store (see `bindBlobStore`
+ * in store-marker.ts). The marker lives outside the blob namespace (`.jam-store-id`, never a
+ * `0x` hash name), so no maintenance operation lists, verifies or deletes it.
+ */
+export interface StoreMarkerAccess {
+  /** `fs` or `s3`: which kind of store, for the operator's fix instructions. */
+  readonly tier: 'fs' | 'db' | 's3';
+  /** Where the store is, for messages: a directory, or `s3://<bucket>/<prefix>/`. */
+  readonly location: string;
+  /** Where the marker is, for messages: a file path, or `s3://<bucket>/<key>`. */
+  readonly markerLocation: string;
+  /** The marker's raw text, or undefined when there is none. */
+  readMarker(): Promise<string | undefined>;
+  /**
+   * Creates the marker with `content` unless one exists (exclusive create where the store can do
+   * it; see each driver for its guarantee). Callers read the marker back to learn who won.
+   * @returns true when this call wrote it.
+   */
+  writeMarkerIfAbsent(content: string): Promise<boolean>;
+  /** Up to `limit` stored blob hashes (any order): enough to tell an empty store and whose blobs it holds. */
+  sampleBlobs(limit: number): Promise<string[]>;
+}

@@ -4,18 +4,22 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { blake2b256, createBlake2b256, toHex, DomainError } from '@jam/domain';
 import { spoolVerified } from './verified-spool';
-import type { BlobEntry, BlobStore, BlobStoreMaintenance, PutResult } from './blob-store.port';
+import type { BlobEntry, BlobStore, BlobStoreMaintenance, PutResult, StoreMarkerAccess } from './blob-store.port';
+import { STORE_MARKER_NAME } from './store-marker';
 
 const HASH_RE = /^0x[0-9a-f]{64}$/;
+/** A marker larger than this is not one (read no further). */
+const MARKER_MAX_BYTES = 4096;
 
 /**
  * Filesystem driver: blobs live at `<dir>/<first two hex>/<hash>` (hash = `0x` + 64 lowercase hex).
  * Writes go to a temp file in `<dir>/tmp`, are hashed while streaming, fsynced, then linked into
  * place, so a crash never leaves a partial blob under a valid name (a crash can leave a temp file
  * behind in `<dir>/tmp`, which {@link sweepTmp} removes). The GC moves a blob to `<dir>/trash`
- * before unlinking it ({@link deleteUnlessFresh}).
+ * before unlinking it ({@link deleteUnlessFresh}). `<dir>/.jam-store-id` is the store's marker
+ * (see store-marker.ts): outside the shard directories, so nothing here lists or deletes it.
  */
-export class FilesystemBlobStore implements BlobStore, BlobStoreMaintenance {
+export class FilesystemBlobStore implements BlobStore, BlobStoreMaintenance, StoreMarkerAccess {
   readonly tier = 'fs' as const;
 
   constructor(private readonly dir: string) {
@@ -153,6 +157,79 @@ export class FilesystemBlobStore implements BlobStore, BlobStoreMaintenance {
       const st = await fsp.stat(path.join(this.dir, sub, name)).catch(() => undefined);
       if (st?.isFile()) yield { hash: name, length: st.size, modifiedAt: st.mtime };
     }
+  }
+
+  get location(): string {
+    return this.dir;
+  }
+
+  get markerLocation(): string {
+    return path.join(this.dir, STORE_MARKER_NAME);
+  }
+
+  async readMarker(): Promise<string | undefined> {
+    let handle: fsp.FileHandle;
+    try {
+      handle = await fsp.open(this.markerLocation, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    try {
+      const buf = Buffer.alloc(MARKER_MAX_BYTES);
+      const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
+      return buf.subarray(0, bytesRead).toString('utf8');
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /**
+   * Exclusive and atomic: the content goes to a temp file (fsynced) that is then hard-linked to
+   * the marker's name, which fails with EEXIST when a marker exists, so readers never see a
+   * partial marker and of concurrent writers exactly one wins. On filesystems without hard links,
+   * an exclusive create (`wx`) then write: exclusive, but a reader can briefly see it empty
+   * (`bindBlobStore` re-reads).
+   */
+  async writeMarkerIfAbsent(content: string): Promise<boolean> {
+    const final = this.markerLocation;
+    const tmp = path.join(this.dir, 'tmp', `store-marker.${randomBytes(6).toString('hex')}`);
+    try {
+      const handle = await fsp.open(tmp, 'wx', 0o644);
+      try {
+        await handle.writeFile(content);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      try {
+        await fsp.link(tmp, final);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST') return false;
+        if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw err;
+        try {
+          await fsp.writeFile(final, content, { flag: 'wx', mode: 0o644 });
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+          throw e;
+        }
+      }
+      await syncDir(this.dir);
+      return true;
+    } finally {
+      await fsp.rm(tmp, { force: true });
+    }
+  }
+
+  async sampleBlobs(limit: number): Promise<string[]> {
+    const out: string[] = [];
+    if (limit <= 0) return out;
+    for await (const e of this.entries(0)) {
+      out.push(e.hash);
+      if (out.length >= limit) break;
+    }
+    return out;
   }
 
   async verify(hash: string): Promise<'ok' | 'corrupt' | 'missing'> {

@@ -2,3 +2,4 @@ export * from './blob-store.port';
 export * from './filesystem-blob-store';
 export * from './s3-blob-store';
 export * from './tiered-blob-store';
+export * from './store-marker';

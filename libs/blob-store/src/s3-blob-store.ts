@@ -6,9 +6,12 @@ import type { Readable } from 'node:stream';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { blake2b256, createBlake2b256, toHex, DomainError } from '@jam/domain';
 import { spoolVerified } from './verified-spool';
-import type { BlobEntry, BlobStore, BlobStoreMaintenance, PutResult } from './blob-store.port';
+import type { BlobEntry, BlobStore, BlobStoreMaintenance, PutResult, StoreMarkerAccess } from './blob-store.port';
+import { STORE_MARKER_NAME } from './store-marker';
 
 const HASH_RE = /^0x[0-9a-f]{64}$/;
+/** A marker larger than this is not one (read no further). */
+const MARKER_MAX_BYTES = 4096;
 
 /** Settings of {@link S3BlobStore}. Credentials are secrets: never log this object. */
 export interface S3BlobStoreOptions {
@@ -38,8 +41,10 @@ export interface S3BlobStoreOptions {
  * corrupted in transit (S3-compatible servers that ignore it rely on the checks below), and the
  * stored length is checked with HEAD afterwards. {@link getBytes} and {@link verify} re-hash what
  * they download. Metadata (length, tier, uploaders) stays in the database; the bucket holds bytes.
+ * `<prefix>/.jam-store-id` is the store's marker (see store-marker.ts): not a hash key, so nothing
+ * here lists or deletes it.
  */
-export class S3BlobStore implements BlobStore, BlobStoreMaintenance {
+export class S3BlobStore implements BlobStore, BlobStoreMaintenance, StoreMarkerAccess {
   readonly tier = 's3' as const;
   private readonly client: S3Client;
   private readonly bucket: string;
@@ -193,9 +198,84 @@ export class S3BlobStore implements BlobStore, BlobStoreMaintenance {
     return toHex(hasher.digest()) === hash ? 'ok' : 'corrupt';
   }
 
+  get location(): string {
+    return `s3://${this.bucket}/${this.prefix === '' ? '' : `${this.prefix}/`}`;
+  }
+
+  get markerLocation(): string {
+    return `s3://${this.bucket}/${this.markerKey()}`;
+  }
+
+  /** Retries a body that breaks off (the SDK retries requests, not the body read after them). */
+  async readMarker(): Promise<string | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      let out;
+      try {
+        out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.markerKey() }));
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      }
+      if ((out.ContentLength ?? 0) > MARKER_MAX_BYTES) {
+        (out.Body as Readable | undefined)?.destroy();
+        return `<${out.ContentLength} bytes>`;
+      }
+      try {
+        return (await out.Body?.transformToString('utf8')) ?? '';
+      } catch (err) {
+        if (attempt >= 3) throw err;
+      }
+    }
+  }
+
+  /**
+   * A conditional put (`If-None-Match: *`): S3 (since 2024-08), MinIO and most current
+   * S3-compatible servers create the object only when it is absent and answer 412 (or 409 for a
+   * concurrent conditional write) otherwise, so exactly one writer wins. Servers that answer 501
+   * get a HEAD then an unconditional put. Servers that silently ignore the header (s3rver does)
+   * overwrite: then several first starts at the same instant can each read back their own id,
+   * and the last write stays; the losers refuse at their next start. `bindBlobStore` reads back.
+   */
+  async writeMarkerIfAbsent(content: string): Promise<boolean> {
+    const put = (conditional: boolean) =>
+      this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.markerKey(),
+          Body: content,
+          ContentType: 'application/json',
+          ...(conditional ? { IfNoneMatch: '*' } : {}),
+        }),
+      );
+    try {
+      await put(true);
+      return true;
+    } catch (err) {
+      const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+      const status = e.$metadata?.httpStatusCode;
+      if (status === 412 || status === 409 || e.name === 'PreconditionFailed' || e.name === 'ConditionalRequestConflict') return false;
+      if (status !== 501 && e.name !== 'NotImplemented') throw err;
+    }
+    if ((await this.readMarker()) !== undefined) return false;
+    await put(false);
+    return true;
+  }
+
+  /** One listing of up to `limit` (at most 1000) keys under `<prefix>/0x`. */
+  async sampleBlobs(limit: number): Promise<string[]> {
+    if (limit <= 0) return [];
+    const base = this.prefix === '' ? '' : `${this.prefix}/`;
+    const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${base}0x`, MaxKeys: Math.min(limit, 1000) }));
+    return (page.Contents ?? []).map((o) => (o.Key ?? '').slice(base.length)).filter((h) => HASH_RE.test(h));
+  }
+
   /** Closes the client's sockets. */
   close(): void {
     this.client.destroy();
+  }
+
+  private markerKey(): string {
+    return this.prefix === '' ? STORE_MARKER_NAME : `${this.prefix}/${STORE_MARKER_NAME}`;
   }
 
   private async get(hash: string) {

@@ -10,6 +10,7 @@ import type { S3BlobStore } from './s3-blob-store';
  * size-capped), and a large blob is then uploaded to S3 (hash-verified again) and its local copy
  * removed; `PutResult.tier` says where it ended. Reads do not depend on the recorded tier: they
  * try the filesystem, then S3, so a blob the migrator is moving is readable throughout.
+ * Each tier has its own marker (`.jam-store-id`): bind both with `bindBlobStore` before use.
  */
 export class TieredBlobStore implements BlobStore, BlobStoreMaintenance {
   /** Default tier of a write; see `PutResult.tier` for where a given blob went. */

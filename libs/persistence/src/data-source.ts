@@ -11,9 +11,11 @@ import { WorkReportEntity } from './entities/work-report.entity';
 import { InitialSchema1760000000000 } from './migrations/1760000000000-initial-schema';
 import { TenancyAndAdmin1761000000000 } from './migrations/1761000000000-tenancy-and-admin';
 import { StorageRetention1762000000000 } from './migrations/1762000000000-storage-retention';
+import { StoreIdentity1763000000000 } from './migrations/1763000000000-store-identity';
 import { PreimageUploaderEntity } from './entities/preimage-uploader.entity';
 import { PrincipalQuotaEntity } from './entities/principal-quota.entity';
 import { WorkPackagePreimageEntity } from './entities/work-package-preimage.entity';
+import { StoreIdentityEntity } from './entities/store-identity.entity';
 
 /** Every entity of the schema. */
 export const PERSISTENCE_ENTITIES = [
@@ -29,10 +31,11 @@ export const PERSISTENCE_ENTITIES = [
   PreimageUploaderEntity,
   PrincipalQuotaEntity,
   WorkPackagePreimageEntity,
+  StoreIdentityEntity,
 ];
 
 /** Every migration, oldest first. WARNING: append only; never edit or reorder an applied one. */
-export const PERSISTENCE_MIGRATIONS = [InitialSchema1760000000000, TenancyAndAdmin1761000000000, StorageRetention1762000000000];
+export const PERSISTENCE_MIGRATIONS = [InitialSchema1760000000000, TenancyAndAdmin1761000000000, StorageRetention1762000000000, StoreIdentity1763000000000];
 
 /** Options of {@link createDataSource}. */
 export interface DataSourceOptions {

@@ -7,6 +7,7 @@ import { PrincipalQuotaRepository } from './repositories/principal-quota.reposit
 import { PreimageRepository } from './repositories/preimage.repository';
 import { ServiceStorageRepository } from './repositories/service-storage.repository';
 import { ServiceRepository } from './repositories/service.repository';
+import { StoreIdentityRepository } from './repositories/store-identity.repository';
 import { WorkPackageRepository } from './repositories/work-package.repository';
 import { WorkReportRepository } from './repositories/work-report.repository';
 
@@ -22,6 +23,8 @@ export interface Repositories {
   accumulations: AccumulationRepository;
   auditLog: AuditLogRepository;
   principalQuotas: PrincipalQuotaRepository;
+  /** The database's store id, which binds blob stores to it. */
+  storeIdentity: StoreIdentityRepository;
 }
 
 /** Builds every repository over an initialised, migrated DataSource. */
@@ -37,5 +40,6 @@ export function createRepositories(ds: DataSource): Repositories {
     accumulations: new AccumulationRepository(ds),
     auditLog: new AuditLogRepository(ds),
     principalQuotas: new PrincipalQuotaRepository(ds),
+    storeIdentity: new StoreIdentityRepository(ds),
   };
 }

@@ -48,7 +48,7 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
     const { url, poolSize } = db();
     const ds = createDataSource({ url, poolSize });
     await ds.initialize();
-    expect(await runMigrations(ds)).toEqual(['InitialSchema1760000000000', 'TenancyAndAdmin1761000000000', 'StorageRetention1762000000000']);
+    expect(await runMigrations(ds)).toEqual(['InitialSchema1760000000000', 'TenancyAndAdmin1761000000000', 'StorageRetention1762000000000', 'StoreIdentity1763000000000']);
     ctx = { ds, repos: createRepositories(ds) };
   });
 
@@ -94,10 +94,29 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
         'principal_quota',
         'service',
         'service_storage',
+        'store_identity',
         'work_package',
         'work_package_preimage',
         'work_report',
       ]);
+    });
+  });
+
+  describe('store identity (blob store binding)', () => {
+    it('is one random UUID per database, created once: reads and re-applied migrations keep it', async () => {
+      const { ds, repos } = get();
+      const id = await repos.storeIdentity.get();
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      const runner = ds.createQueryRunner();
+      try {
+        for (const M of PERSISTENCE_MIGRATIONS) await new M().up(runner);
+      } finally {
+        await runner.release();
+      }
+      expect(await repos.storeIdentity.get()).toBe(id);
+      expect(await ds.query('SELECT count(*)::int AS n FROM store_identity')).toEqual([{ n: 1 }]);
+      // One row only: a second id cannot be added beside it.
+      await expect(ds.query(`INSERT INTO store_identity (singleton, store_id) VALUES (false, '00000000-0000-4000-8000-000000000000')`)).rejects.toMatchObject({ code: '23514' });
     });
   });
 

@@ -1,0 +1,95 @@
+/**
+ * Blob store binding, black box: two deployments with different databases pointed at one
+ * JAM_BLOB_DIR. The first binds the store to its database (marker `.jam-store-id`); a process of
+ * the second refuses to start with the documented error, before its janitor could sweep the
+ * first deployment's blobs as orphans.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { randomBytes, createHash } from 'node:crypto';
+import { Client } from 'pg';
+import Redis from 'ioredis';
+import { JamProcess, freePort } from '../support/jam-server';
+import { deleteKeys } from '../support/fixtures';
+
+const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS_URL = 'redis://127.0.0.1:6379';
+
+describe('blob store binding: two databases on one JAM_BLOB_DIR', () => {
+  const suffix = randomBytes(4).toString('hex');
+  const dbA = `jam_e2e_bind_a_${suffix}`;
+  const dbB = `jam_e2e_bind_b_${suffix}`;
+  const prefix = `jame2ebind${suffix}`;
+  const token = `e2e-${randomBytes(16).toString('hex')}`;
+  let tmp: string;
+  let admin: Client;
+  let redis: Redis;
+  const procs: JamProcess[] = [];
+
+  const envFor = (db: string, roles: string, name: string, port: number): Record<string, string> => ({
+    DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${db}`,
+    REDIS_URL,
+    JAM_QUEUE_PREFIX: `${prefix}${name}`,
+    JAM_ROLES: roles,
+    JAM_PORT: String(port),
+    JAM_DATA_DIR: path.join(tmp, `data-${name}`),
+    JAM_BLOB_DIR: path.join(tmp, 'shared-blobs'),
+    JAM_ALLOWED_TOKENS: `e2e=${createHash('sha256').update(token).digest('hex')}`,
+    JAM_SANDBOX_POOL_SIZE: '1',
+  });
+  const storeIdOf = async (db: string): Promise<string> => {
+    const c = new Client({ connectionString: `postgres://postgres@127.0.0.1:5432/${db}` });
+    await c.connect();
+    try {
+      return (await c.query('SELECT store_id::text AS id FROM store_identity')).rows[0].id as string;
+    } finally {
+      await c.end();
+    }
+  };
+
+  beforeAll(async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'jam-e2e-bind-'));
+    admin = new Client({ connectionString: PG_ADMIN_URL });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${dbA}`);
+    await admin.query(`CREATE DATABASE ${dbB}`);
+    redis = new Redis(REDIS_URL);
+  });
+
+  afterAll(async () => {
+    await Promise.all(procs.map((p) => p.stop()));
+    for (const name of ['a', 'b']) await deleteKeys(redis, `${prefix}${name}`);
+    redis.disconnect();
+    await admin.query(`DROP DATABASE IF EXISTS ${dbA} WITH (FORCE)`);
+    await admin.query(`DROP DATABASE IF EXISTS ${dbB} WITH (FORCE)`);
+    await admin.end();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("the second deployment's janitor refuses to start, naming the store, both ids and the fix", async () => {
+    const portA = await freePort();
+    const a = await JamProcess.start(envFor(dbA, 'gateway', 'a', portA), { port: portA, timeoutMs: 90_000 });
+    procs.push(a);
+    const blobDir = path.join(tmp, 'shared-blobs');
+    const marker = path.join(blobDir, '.jam-store-id');
+    const idA = await storeIdOf(dbA);
+    expect(JSON.parse(fs.readFileSync(marker, 'utf8'))).toMatchObject({ store_id: idA });
+
+    const b = await JamProcess.start(envFor(dbB, 'janitor', 'b', await freePort()));
+    procs.push(b);
+    const code = await b.waitExit(90_000);
+    const out = b.output.join('');
+    if (process.env['JAM_TEST_VERBOSE']) console.log(out);
+    expect(code).toBe(1);
+    const idB = await storeIdOf(dbB); // the refused process ran the migrations first
+    expect(idB).not.toBe(idA);
+    expect(out).toContain(`jam: blob store ${blobDir} belongs to another database: its marker ${marker} names store id ${idA}, but this database's store id is ${idB}.`);
+    expect(out).toContain("Fix: point JAM_BLOB_DIR at this deployment's own blob store");
+    expect(out).toContain('remove the marker');
+    expect(out).not.toMatch(/\n\s+at /); // an operator message, not a stack trace
+    // The first deployment is untouched and still serving.
+    expect(JSON.parse(fs.readFileSync(marker, 'utf8'))).toMatchObject({ store_id: idA });
+    expect((await fetch(`http://127.0.0.1:${portA}/healthz`)).status).toBe(200);
+  }, 200_000);
+});
