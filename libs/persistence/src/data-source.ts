@@ -1,5 +1,6 @@
 import { DataSource, MigrationExecutor } from 'typeorm';
 import { AccumulationEntity } from './entities/accumulation.entity';
+import { AccumulationAttemptEntity } from './entities/accumulation-attempt.entity';
 import { AttestationEntity } from './entities/attestation.entity';
 import { AttesterEntity } from './entities/attester.entity';
 import { AuditLogEntity } from './entities/audit-log.entity';
@@ -11,6 +12,7 @@ import { WorkReportEntity } from './entities/work-report.entity';
 import { InitialSchema1760000000000 } from './migrations/1760000000000-initial-schema';
 import { TenancyAndAdmin1761000000000 } from './migrations/1761000000000-tenancy-and-admin';
 import { StorageRetention1762000000000 } from './migrations/1762000000000-storage-retention';
+import { AccumulationAttempts1764000000000 } from './migrations/1764000000000-accumulation-attempts';
 import { PreimageUploaderEntity } from './entities/preimage-uploader.entity';
 import { PrincipalQuotaEntity } from './entities/principal-quota.entity';
 import { WorkPackagePreimageEntity } from './entities/work-package-preimage.entity';
@@ -25,6 +27,7 @@ export const PERSISTENCE_ENTITIES = [
   AttesterEntity,
   AttestationEntity,
   AccumulationEntity,
+  AccumulationAttemptEntity,
   AuditLogEntity,
   PreimageUploaderEntity,
   PrincipalQuotaEntity,
@@ -32,7 +35,7 @@ export const PERSISTENCE_ENTITIES = [
 ];
 
 /** Every migration, oldest first. WARNING: append only; never edit or reorder an applied one. */
-export const PERSISTENCE_MIGRATIONS = [InitialSchema1760000000000, TenancyAndAdmin1761000000000, StorageRetention1762000000000];
+export const PERSISTENCE_MIGRATIONS = [InitialSchema1760000000000, TenancyAndAdmin1761000000000, StorageRetention1762000000000, AccumulationAttempts1764000000000];
 
 /** Options of {@link createDataSource}. */
 export interface DataSourceOptions {
