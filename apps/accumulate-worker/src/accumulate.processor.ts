@@ -2,8 +2,8 @@ import { DomainError, decodeWorkReport, toHex, type WorkDigest } from '@jam/doma
 import { parseJobPayload, ACCUMULATE_REPORT_V1 } from '@jam/queue-contracts';
 import { PermanentJobError, type ConsumedJob } from '@jam/queue';
 import type { BlobStore } from '@jam/blob-store';
-import type { SandboxPool } from '@jam/sandbox';
-import type { AccumulationRepository, ServiceRepository, WorkPackageRepository, WorkReportRepository } from '@jam/persistence';
+import { MAX_STORAGE_SNAPSHOT_BYTES, MAX_STORAGE_SNAPSHOT_ITEMS, type SandboxPool, type StorageQuota } from '@jam/sandbox';
+import type { AccumulationRepository, AccumulationStatus, ServiceRepository, WorkPackageRepository, WorkReportRepository } from '@jam/persistence';
 import type { JamMetrics, Logger } from '@jam/telemetry';
 
 /** What the accumulate processor needs; built by the launcher. */
@@ -16,6 +16,31 @@ export interface AccumulateDeps {
   sandbox: SandboxPool;
   metrics: JamMetrics;
   logger: Logger;
+  /** Footprint caps of every service's storage (`max_service_storage_bytes` / `_items`), given to each job. */
+  storageQuota: StorageQuota;
+  /** Wall-clock kills one (report, service) may have before it is recorded `timed_out` (`max_accumulate_timeouts`, >= 1). */
+  maxAccumulateTimeouts: number;
+}
+
+/** Package statuses with nothing left to accumulate. */
+const FINISHED = new Set(['accumulated', 'failed']);
+
+/** Accumulation statuses that fail the package (host verdicts, not guest outcomes), with its error code. */
+const FAILING: Partial<Record<AccumulationStatus, { code: string; message: string }>> = {
+  timed_out: { code: 'accumulate_timeout', message: 'accumulate was killed by the sandbox wall clock on every try (max_accumulate_timeouts)' },
+  storage_over_limit: { code: 'storage_over_limit', message: 'the service storage is larger than a sandbox executor can be given; accumulate was not run' },
+};
+
+/** The sandbox wall clock killed `accumulate`: not a deterministic result, so the transaction is rolled back. */
+class AccumulateWallClockError extends Error {
+  override name = 'AccumulateWallClockError';
+  constructor(
+    readonly serviceId: number,
+    /** gas the pool charged for the killed run (the clamped limit) */
+    readonly gasUsed: bigint,
+  ) {
+    super(`accumulate of service ${serviceId} hit the sandbox wall-clock limit`);
+  }
 }
 
 /**
@@ -25,7 +50,12 @@ export interface AccumulateDeps {
  * time per service (row lock). Then marks the package `accumulated`.
  *
  * A guest that panics or runs out of gas commits no writes but still counts as applied (the
- * outcome is deterministic); DB and blob errors are transient and retried.
+ * outcome is deterministic); DB and blob errors are transient and retried. A wall-clock kill is
+ * not deterministic: it rolls back and retries, but is counted in the database, and the
+ * `maxAccumulateTimeouts`-th kill of one (report, service) records it as `timed_out`. A service
+ * whose stored state exceeds what an executor can be given is recorded `storage_over_limit`
+ * without running. Either fails the package (`accumulate_timeout` / `storage_over_limit`) once
+ * every service of the report has its accumulation row; the other services still apply.
  */
 export class AccumulateProcessor {
   constructor(private readonly deps: AccumulateDeps) {}
@@ -35,7 +65,7 @@ export class AccumulateProcessor {
     const { deps } = this;
     const row = await deps.workPackages.get(packageHash);
     if (!row) throw new PermanentJobError(`unknown package ${packageHash}`);
-    if (row.status === 'accumulated') return;
+    if (FINISHED.has(row.status)) return;
     if (row.reportHash !== reportHash || !['attested', 'accumulating'].includes(row.status)) {
       throw new PermanentJobError(`package ${packageHash} is ${row.status} with report ${row.reportHash ?? 'none'}; refusing to accumulate ${reportHash}`);
     }
@@ -50,29 +80,68 @@ export class AccumulateProcessor {
       list.push(digest);
       byService.set(digest.service_id, list);
     }
+    const failures: { serviceId: number; status: AccumulationStatus }[] = [];
     for (const serviceId of [...byService.keys()].sort((a, b) => a - b)) {
-      const digests = byService.get(serviceId)!;
-      const service = await deps.services.get(serviceId);
-      if (!service) {
-        deps.logger.warn({ serviceId, reportHash }, 'service gone; skipping its digests');
-        continue;
+      const status = await this.accumulateService(reportHash, packageHash, serviceId, byService.get(serviceId)!);
+      if (status !== undefined && FAILING[status] !== undefined) failures.push({ serviceId, status });
+    }
+    const first = failures[0];
+    if (first !== undefined) {
+      const errorMessage = failures.map((f) => `service ${f.serviceId}: ${FAILING[f.status]!.message}`).join('; ');
+      if (await deps.workPackages.transition(packageHash, ['accumulating', 'attested'], 'failed', { errorCode: FAILING[first.status]!.code, errorMessage })) {
+        deps.metrics.packages.inc({ status: 'failed' });
+        deps.logger.error({ packageHash, reportHash, failures }, 'package failed in accumulate');
       }
-      let code: Uint8Array;
-      try {
-        code = await deps.blobs.getBytes(service.codeHash);
-      } catch (err) {
-        if (err instanceof DomainError && err.code === 'not_found') {
-          deps.logger.warn({ serviceId, reportHash }, 'service code missing; skipping its digests');
-          continue;
-        }
-        throw err;
+      return;
+    }
+    if (await deps.workPackages.transition(packageHash, ['accumulating', 'attested'], 'accumulated')) {
+      deps.metrics.packages.inc({ status: 'accumulated' });
+    }
+  }
+
+  /**
+   * Accumulates the report's digests of one service, exactly once.
+   * @returns the recorded accumulation status, or undefined when the service or its code is gone (skipped)
+   * @throws AccumulateWallClockError below the timeout bound (retry); transient errors
+   */
+  private async accumulateService(reportHash: string, packageHash: string, serviceId: number, digests: WorkDigest[]): Promise<AccumulationStatus | undefined> {
+    const { deps } = this;
+    const service = await deps.services.get(serviceId);
+    if (!service) {
+      deps.logger.warn({ serviceId, reportHash }, 'service gone; skipping its digests');
+      return undefined;
+    }
+    let code: Uint8Array;
+    try {
+      code = await deps.blobs.getBytes(service.codeHash);
+    } catch (err) {
+      if (err instanceof DomainError && err.code === 'not_found') {
+        deps.logger.warn({ serviceId, reportHash }, 'service code missing; skipping its digests');
+        return undefined;
       }
-      const gasLimit = digests.reduce((g, d) => g + d.accumulate_gas, 0n);
+      throw err;
+    }
+    const gasLimit = digests.reduce((g, d) => g + d.accumulate_gas, 0n);
+    const quota = deps.storageQuota;
+    try {
       const result = await deps.accumulations.applyOnce({
         reportHash,
         packageHash,
         serviceId,
-        run: async (storage) => {
+        // never read out more than an executor can be given (the quota settings cannot exceed it)
+        loadLimit: { bytes: MAX_STORAGE_SNAPSHOT_BYTES, items: MAX_STORAGE_SNAPSHOT_ITEMS },
+        run: async ({ footprint, storage }) => {
+          if (storage === null) {
+            // Legacy state from before the quota: running it would crash the executor on every try.
+            deps.metrics.storageOverQuota.inc({ action: 'refused' });
+            deps.logger.error({ reportHash, serviceId, footprint, quota }, 'service storage is larger than a sandbox executor can be given; recorded storage_over_limit without running');
+            return { status: 'storage_over_limit', gasUsed: 0n, writes: [] };
+          }
+          if (footprint.bytes > quota.maxBytes || footprint.items > quota.maxItems) {
+            // Still run it: only writes that do not grow the storage succeed, so it can delete.
+            deps.metrics.storageOverQuota.inc({ action: 'ran' });
+            deps.logger.warn({ reportHash, serviceId, footprint, quota }, 'service storage is over its quota; accumulating with shrinking writes only');
+          }
           const outcome = await deps.sandbox.accumulate({
             codeHash: service.codeHash,
             code,
@@ -80,18 +149,32 @@ export class AccumulateProcessor {
             gasLimit,
             operands: digests.map((d) => ({ packageHash, payloadHash: toHex(d.payload_hash), result: d.result })),
             storage,
+            storageQuota: quota,
           });
           // A wall-clock kill is not deterministic: roll back and retry rather than record it.
-          if (outcome.timedOut) throw new Error(`accumulate of service ${serviceId} hit the sandbox wall-clock limit`);
+          if (outcome.timedOut) throw new AccumulateWallClockError(serviceId, outcome.gasUsed);
           deps.metrics.gasUsed.inc({ phase: 'accumulate' }, Number(outcome.gasUsed));
           if (outcome.status !== 'ok') deps.metrics.sandboxTraps.inc({ phase: 'accumulate', result: outcome.status });
           return { status: outcome.status, gasUsed: outcome.gasUsed, writes: outcome.status === 'ok' ? outcome.writes : [] };
         },
       });
       deps.logger.info({ reportHash, serviceId, applied: result.applied, status: result.status }, 'accumulate');
-    }
-    if (await deps.workPackages.transition(packageHash, ['accumulating', 'attested'], 'accumulated')) {
-      deps.metrics.packages.inc({ status: 'accumulated' });
+      return result.status;
+    } catch (err) {
+      if (!(err instanceof AccumulateWallClockError)) throw err;
+      // Counted in its own transaction: the attempt's transaction is gone, and workers crash.
+      const counted = await deps.accumulations.recordWallClockFailure({ reportHash, packageHash, serviceId, maxFailures: deps.maxAccumulateTimeouts, gasUsed: err.gasUsed });
+      if (!counted.final) {
+        deps.metrics.accumulateTimeouts.inc({ outcome: 'retry' });
+        deps.logger.warn({ reportHash, serviceId, failures: counted.failures, max: deps.maxAccumulateTimeouts }, 'accumulate hit the sandbox wall clock; retrying');
+        throw err;
+      }
+      if (counted.applied) {
+        deps.metrics.accumulateTimeouts.inc({ outcome: 'final' });
+        deps.metrics.sandboxTraps.inc({ phase: 'accumulate', result: 'timed_out' });
+        deps.logger.error({ reportHash, serviceId, failures: counted.failures }, 'accumulate hit the sandbox wall clock max_accumulate_timeouts times; recorded timed_out');
+      }
+      return counted.status;
     }
   }
 }

@@ -132,6 +132,7 @@ describe('janitor storage tasks (PostgreSQL + filesystem blob store)', () => {
           reportHash,
           packageHash: hash,
           serviceId,
+          loadLimit: { bytes: 1 << 20, items: 1000 },
           run: async () => ({ status: 'ok', gasUsed: 1n, writes: [{ key: randomBytes(4), value: Uint8Array.of(1) }] }),
         });
       }

@@ -137,7 +137,15 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
       queue.process(ATTESTATION_QUEUE, instrument(ATTESTATION_QUEUE, (job) => processor.handle(job)), { concurrency: 4 });
     }
     if (has('accumulate-worker')) {
-      const processor = new AccumulateProcessor({ ...repos, blobs, sandbox: sandbox!, metrics, logger });
+      const processor = new AccumulateProcessor({
+        ...repos,
+        blobs,
+        sandbox: sandbox!,
+        metrics,
+        logger,
+        storageQuota: { maxBytes: config.maxServiceStorageBytes, maxItems: config.maxServiceStorageItems },
+        maxAccumulateTimeouts: config.maxAccumulateTimeouts,
+      });
       queue.process(ACCUMULATE_QUEUE, instrument(ACCUMULATE_QUEUE, (job) => processor.handle(job)), { concurrency: config.accumulateConcurrency });
     }
     if (has('janitor')) {

@@ -43,6 +43,9 @@ describe('loadConfig', () => {
       blobDir: '/srv/jam/.jam-data/blobs',
       maxPreimageBytes: 64 * 1024 * 1024,
       maxPendingPackages: 1000,
+      maxServiceStorageBytes: 16 * 1024 * 1024,
+      maxServiceStorageItems: 32_768,
+      maxAccumulateTimeouts: 3,
       rateLimitPerMinute: 600,
       adminRateLimitPerMinute: 60,
       authFailureLimitPerMinute: 30,
@@ -85,6 +88,9 @@ describe('loadConfig', () => {
         JAM_ALLOWED_TOKENS_FILE: 'tokens.txt',
         JAM_LOG_LEVEL: 'debug',
         JAM_MAX_PREIMAGE_BYTES: '1024',
+        JAM_MAX_SERVICE_STORAGE_BYTES: '268435456',
+        JAM_MAX_SERVICE_STORAGE_ITEMS: '0',
+        JAM_MAX_ACCUMULATE_TIMEOUTS: '1',
       },
       CWD,
     );
@@ -97,6 +103,9 @@ describe('loadConfig', () => {
       allowedTokensFile: '/srv/jam/tokens.txt',
       logLevel: 'debug',
       maxPreimageBytes: 1024,
+      maxServiceStorageBytes: 268_435_456,
+      maxServiceStorageItems: 0,
+      maxAccumulateTimeouts: 1,
     });
   });
 
@@ -112,6 +121,13 @@ describe('loadConfig', () => {
     ['JAM_ATTESTATION_THRESHOLD', '0'],
     ['JAM_MAX_PREIMAGE_BYTES', '0'],
     ['JAM_MAX_PENDING_PACKAGES', '1e3'],
+    ['JAM_MAX_SERVICE_STORAGE_BYTES', '-1'],
+    ['JAM_MAX_SERVICE_STORAGE_BYTES', String(256 * 1024 * 1024 + 1)],
+    ['JAM_MAX_SERVICE_STORAGE_BYTES', '16MiB'],
+    ['JAM_MAX_SERVICE_STORAGE_ITEMS', '65537'],
+    ['JAM_MAX_SERVICE_STORAGE_ITEMS', '-1'],
+    ['JAM_MAX_ACCUMULATE_TIMEOUTS', '0'],
+    ['JAM_MAX_ACCUMULATE_TIMEOUTS', '101'],
     ['JAM_RATE_LIMIT_PER_MINUTE', 'lots'],
     ['JAM_RETENTION_DAYS', '99999999'],
     ['JAM_SANDBOX_POOL_SIZE', '65'],

@@ -43,6 +43,12 @@ export interface AppConfig {
   /** bytes */
   readonly maxPreimageBytes: number;
   readonly maxPendingPackages: number;
+  /** Storage footprint quota per service: key + value bytes of every stored item (bytes). */
+  readonly maxServiceStorageBytes: number;
+  /** Storage footprint quota per service: stored keys. */
+  readonly maxServiceStorageItems: number;
+  /** Wall-clock kills of one accumulation (report, service) before it is recorded `timed_out`. */
+  readonly maxAccumulateTimeouts: number;
   readonly rateLimitPerMinute: number;
   readonly adminRateLimitPerMinute: number;
   readonly authFailureLimitPerMinute: number;
@@ -227,6 +233,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     blobDir: path.resolve(dataDir, p.blob_dir ?? 'blobs'),
     maxPreimageBytes: p.max_preimage_bytes,
     maxPendingPackages: p.max_pending_packages,
+    maxServiceStorageBytes: p.max_service_storage_bytes,
+    maxServiceStorageItems: p.max_service_storage_items,
+    maxAccumulateTimeouts: p.max_accumulate_timeouts,
     rateLimitPerMinute: p.rate_limit_per_minute,
     adminRateLimitPerMinute: p.admin_rate_limit_per_minute,
     authFailureLimitPerMinute: p.auth_failure_limit_per_minute,

@@ -1,5 +1,6 @@
 import { DataSource, MigrationExecutor } from 'typeorm';
 import { AccumulationEntity } from './entities/accumulation.entity';
+import { AccumulationAttemptEntity } from './entities/accumulation-attempt.entity';
 import { AttestationEntity } from './entities/attestation.entity';
 import { AttesterEntity } from './entities/attester.entity';
 import { AuditLogEntity } from './entities/audit-log.entity';
@@ -12,6 +13,7 @@ import { InitialSchema1760000000000 } from './migrations/1760000000000-initial-s
 import { TenancyAndAdmin1761000000000 } from './migrations/1761000000000-tenancy-and-admin';
 import { StorageRetention1762000000000 } from './migrations/1762000000000-storage-retention';
 import { StoreIdentity1763000000000 } from './migrations/1763000000000-store-identity';
+import { AccumulationAttempts1764000000000 } from './migrations/1764000000000-accumulation-attempts';
 import { PreimageUploaderEntity } from './entities/preimage-uploader.entity';
 import { PrincipalQuotaEntity } from './entities/principal-quota.entity';
 import { WorkPackagePreimageEntity } from './entities/work-package-preimage.entity';
@@ -27,6 +29,7 @@ export const PERSISTENCE_ENTITIES = [
   AttesterEntity,
   AttestationEntity,
   AccumulationEntity,
+  AccumulationAttemptEntity,
   AuditLogEntity,
   PreimageUploaderEntity,
   PrincipalQuotaEntity,
@@ -35,7 +38,7 @@ export const PERSISTENCE_ENTITIES = [
 ];
 
 /** Every migration, oldest first. WARNING: append only; never edit or reorder an applied one. */
-export const PERSISTENCE_MIGRATIONS = [InitialSchema1760000000000, TenancyAndAdmin1761000000000, StorageRetention1762000000000, StoreIdentity1763000000000];
+export const PERSISTENCE_MIGRATIONS = [InitialSchema1760000000000, TenancyAndAdmin1761000000000, StorageRetention1762000000000, StoreIdentity1763000000000, AccumulationAttempts1764000000000];
 
 /** Options of {@link createDataSource}. */
 export interface DataSourceOptions {

@@ -7,7 +7,8 @@ export { WorkPackageEntity, WORK_PACKAGE_STATUSES, IN_FLIGHT_WORK_PACKAGE_STATUS
 export { WorkReportEntity } from './entities/work-report.entity';
 export { AttesterEntity } from './entities/attester.entity';
 export { AttestationEntity } from './entities/attestation.entity';
-export { AccumulationEntity } from './entities/accumulation.entity';
+export { AccumulationEntity, ACCUMULATION_STATUSES, type AccumulationStatus } from './entities/accumulation.entity';
+export { AccumulationAttemptEntity } from './entities/accumulation-attempt.entity';
 export { AuditLogEntity, type JsonValue } from './entities/audit-log.entity';
 export { PreimageUploaderEntity } from './entities/preimage-uploader.entity';
 export { PrincipalQuotaEntity } from './entities/principal-quota.entity';
@@ -26,7 +27,14 @@ export {
 export { WorkReportRepository, type WorkReportRecord } from './repositories/work-report.repository';
 export { AttesterRepository, type AttesterRecord } from './repositories/attester.repository';
 export { AttestationRepository, type AttestationRecord } from './repositories/attestation.repository';
-export { AccumulationRepository, type AccumulateOutcome, type StorageWrite } from './repositories/accumulation.repository';
+export {
+  AccumulationRepository,
+  type AccumulateOutcome,
+  type ServiceStorageState,
+  type StorageFootprint,
+  type StorageWrite,
+  type WallClockFailureResult,
+} from './repositories/accumulation.repository';
 export { AuditLogRepository, AUDIT_LOG_LIST_MAX_LIMIT, type AuditLogRecord } from './repositories/audit-log.repository';
 export { PrincipalQuotaRepository, PRINCIPAL_QUOTA_LIST_MAX_LIMIT, type PrincipalQuotaRecord } from './repositories/principal-quota.repository';
 export { StoreIdentityEntity } from './entities/store-identity.entity';

@@ -27,6 +27,8 @@ export const hash = (): string => '0x' + randomBytes(32).toString('hex');
 const sig = (): string => '0x' + randomBytes(64).toString('hex');
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 const tag = (): string => randomBytes(6).toString('hex');
+/** A load limit no test state reaches. */
+const NO_LOAD_LIMIT = { bytes: Number.MAX_SAFE_INTEGER, items: Number.MAX_SAFE_INTEGER };
 
 async function expectDomainError(p: Promise<unknown>, code: string): Promise<void> {
   await expect(p).rejects.toBeInstanceOf(DomainError);
@@ -48,7 +50,7 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
     const { url, poolSize } = db();
     const ds = createDataSource({ url, poolSize });
     await ds.initialize();
-    expect(await runMigrations(ds)).toEqual(['InitialSchema1760000000000', 'TenancyAndAdmin1761000000000', 'StorageRetention1762000000000', 'StoreIdentity1763000000000']);
+    expect(await runMigrations(ds)).toEqual(['InitialSchema1760000000000', 'TenancyAndAdmin1761000000000', 'StorageRetention1762000000000', 'StoreIdentity1763000000000', 'AccumulationAttempts1764000000000']);
     ctx = { ds, repos: createRepositories(ds) };
   });
 
@@ -85,6 +87,7 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
       const tables = await ds.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`);
       expect(tables.map((t: { table_name: string }) => t.table_name)).toEqual([
         'accumulation',
+        'accumulation_attempt',
         'attestation',
         'attester',
         'audit_log',
@@ -259,6 +262,7 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
         reportHash: rep,
         packageHash: pkg,
         serviceId: s.id,
+        loadLimit: NO_LOAD_LIMIT,
         run: async () => ({
           status: 'ok',
           gasUsed: 1n,
@@ -469,10 +473,11 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
             reportHash: rep,
             packageHash: pkg,
             serviceId: s.id,
-            run: async (storage) => {
+            loadLimit: NO_LOAD_LIMIT,
+            run: async ({ storage }) => {
               runs++;
               await new Promise((r) => setTimeout(r, 20));
-              return { status: 'ok', gasUsed: 123n, writes: [{ key: counterKey, value: counterValue(readCounter(storage) + 1) }] };
+              return { status: 'ok', gasUsed: 123n, writes: [{ key: counterKey, value: counterValue(readCounter(storage!) + 1) }] };
             },
           }),
         ),
@@ -499,10 +504,11 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
             reportHash: rep,
             packageHash: pkg,
             serviceId: s.id,
-            run: async (storage) => {
+            loadLimit: NO_LOAD_LIMIT,
+            run: async ({ storage }) => {
               inside++;
               maxInside = Math.max(maxInside, inside);
-              const n = readCounter(storage);
+              const n = readCounter(storage!);
               await new Promise((r) => setTimeout(r, 10));
               inside--;
               return { status: 'ok', gasUsed: 1n, writes: [{ key: counterKey, value: counterValue(n + 1) }] };
@@ -525,6 +531,7 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
         reportHash: r1,
         packageHash: pkg,
         serviceId: s.id,
+        loadLimit: NO_LOAD_LIMIT,
         run: async () => ({ status: 'ok', gasUsed: 0n, writes: [{ key: bytes('keep'), value: bytes('1') }, { key: bytes('drop'), value: bytes('2') }] }),
       });
       const boom = new Error('guest exploded');
@@ -533,6 +540,7 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
           reportHash: r2,
           packageHash: pkg,
           serviceId: s.id,
+          loadLimit: NO_LOAD_LIMIT,
           run: async () => {
             throw boom;
           },
@@ -543,8 +551,9 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
         reportHash: r2,
         packageHash: pkg,
         serviceId: s.id,
-        run: async (storage) => {
-          expect(storage.size).toBe(2);
+        loadLimit: NO_LOAD_LIMIT,
+        run: async ({ storage }) => {
+          expect(storage?.size).toBe(2);
           return { status: 'panic', gasUsed: 5n, writes: [{ key: bytes('drop'), value: null }] };
         },
       });
@@ -552,9 +561,92 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
       expect(await serviceStorage.getStorage(s.id, bytes('drop'))).toBeNull();
       expect(await serviceStorage.getStorage(s.id, bytes('keep'))).toEqual(bytes('1'));
       await expectDomainError(
-        accumulations.applyOnce({ reportHash: r2, packageHash: pkg, serviceId: 2_000_000_000, run: async () => ({ status: 'ok', gasUsed: 0n, writes: [] }) }),
+        accumulations.applyOnce({ reportHash: r2, packageHash: pkg, serviceId: 2_000_000_000, loadLimit: NO_LOAD_LIMIT, run: async () => ({ status: 'ok', gasUsed: 0n, writes: [] }) }),
         'unknown_service',
       );
+    });
+  });
+
+  describe('AccumulationRepository: storage footprint and wall-clock failures', () => {
+    it('gives run the stored footprint, and loads nothing when it exceeds loadLimit', async () => {
+      const { accumulations, serviceStorage } = get().repos;
+      const s = await newService();
+      const pkg = await newPackage([s.id]);
+      const seed = await newReport(pkg);
+      await accumulations.applyOnce({
+        reportHash: seed,
+        packageHash: pkg,
+        serviceId: s.id,
+        loadLimit: NO_LOAD_LIMIT,
+        run: async ({ footprint }) => {
+          expect(footprint).toEqual({ bytes: 0, items: 0 });
+          return { status: 'ok', gasUsed: 0n, writes: [{ key: bytes('ab'), value: new Uint8Array(10) }, { key: bytes('c'), value: new Uint8Array(100_000) }] };
+        },
+      });
+      expect(await serviceStorage.footprint(s.id)).toEqual({ bytes: 2 + 10 + 1 + 100_000, items: 2 });
+      expect(await serviceStorage.footprint(2_000_000_000)).toEqual({ bytes: 0, items: 0 });
+      const seen: { footprint: unknown; size: number | null }[] = [];
+      for (const loadLimit of [{ bytes: 100_013, items: 2 }, { bytes: 100_012, items: 2 }, { bytes: 100_013, items: 1 }]) {
+        await expect(
+          accumulations.applyOnce({
+            reportHash: await newReport(pkg),
+            packageHash: pkg,
+            serviceId: s.id,
+            loadLimit,
+            run: async ({ footprint, storage }) => {
+              seen.push({ footprint, size: storage === null ? null : storage.size });
+              throw new Error('roll back');
+            },
+          }),
+        ).rejects.toThrow('roll back');
+      }
+      const fp = { bytes: 100_013, items: 2 };
+      expect(seen).toEqual([{ footprint: fp, size: 2 }, { footprint: fp, size: null }, { footprint: fp, size: null }]);
+    });
+
+    it('counts wall-clock failures durably and records timed_out exactly once at the bound', async () => {
+      const { accumulations } = get().repos;
+      const s = await newService();
+      const pkg = await newPackage([s.id]);
+      const rep = await newReport(pkg);
+      const fail = () => accumulations.recordWallClockFailure({ reportHash: rep, packageHash: pkg, serviceId: s.id, maxFailures: 3, gasUsed: 2n ** 63n - 1n });
+      expect(await accumulations.wallClockFailures(rep, s.id)).toBe(0);
+      expect(await fail()).toEqual({ failures: 1, final: false, applied: false });
+      expect(await fail()).toEqual({ failures: 2, final: false, applied: false });
+      expect(await accumulations.wallClockFailures(rep, s.id)).toBe(2);
+      // the third and any racing later ones: exactly one records the row, the rest find it
+      const racing = await Promise.all([fail(), fail(), fail()]);
+      expect(racing.filter((r) => r.applied)).toEqual([{ failures: 3, final: true, applied: true, status: 'timed_out' }]);
+      expect(racing.filter((r) => !r.applied)).toEqual([
+        { failures: 3, final: true, applied: false, status: 'timed_out' },
+        { failures: 3, final: true, applied: false, status: 'timed_out' },
+      ]);
+      const rows = await get().ds.query('SELECT status, gas_used FROM accumulation WHERE report_hash = $1 AND service_id = $2', [Buffer.from(rep.slice(2), 'hex'), s.id]);
+      expect(rows).toEqual([{ status: 'timed_out', gas_used: '9223372036854775807' }]);
+      // a later delivery finds it applied and runs nothing
+      const run = jest.fn();
+      expect(await accumulations.applyOnce({ reportHash: rep, packageHash: pkg, serviceId: s.id, loadLimit: NO_LOAD_LIMIT, run })).toEqual({ applied: false, status: 'timed_out' });
+      expect(run).not.toHaveBeenCalled();
+      await expect(accumulations.recordWallClockFailure({ reportHash: rep, packageHash: pkg, serviceId: s.id, maxFailures: 0, gasUsed: 0n })).rejects.toThrow(RangeError);
+      await expectDomainError(accumulations.recordWallClockFailure({ reportHash: rep, packageHash: pkg, serviceId: 2_000_000_000, maxFailures: 3, gasUsed: 0n }), 'unknown_service');
+    });
+
+    it('does not count a failure for an accumulation already recorded, and deletes the counts with the report (retention)', async () => {
+      const { accumulations, workPackages } = get().repos;
+      const s = await newService();
+      const pkg = await newPackage([s.id]);
+      const rep = await newReport(pkg);
+      expect(await accumulations.recordWallClockFailure({ reportHash: rep, packageHash: pkg, serviceId: s.id, maxFailures: 5, gasUsed: 1n })).toMatchObject({ failures: 1, final: false });
+      // the retry succeeded
+      expect(await accumulations.applyOnce({ reportHash: rep, packageHash: pkg, serviceId: s.id, loadLimit: NO_LOAD_LIMIT, run: async () => ({ status: 'ok', gasUsed: 7n, writes: [] }) })).toEqual({ applied: true, status: 'ok' });
+      // a late duplicate delivery's timeout: nothing to count, the recorded result stands
+      expect(await accumulations.recordWallClockFailure({ reportHash: rep, packageHash: pkg, serviceId: s.id, maxFailures: 1, gasUsed: 1n })).toEqual({ failures: 1, final: true, applied: false, status: 'ok' });
+      expect(await workPackages.transition(pkg, ['pending'], 'failed', { reportHash: rep })).toBe(true);
+      await get().ds.query(`UPDATE work_package SET updated_at = now() - interval '2 days' WHERE hash = $1`, [Buffer.from(pkg.slice(2), 'hex')]);
+      let deleted = 0;
+      for (let n = 1; n > 0; deleted += n) n = (await workPackages.deleteFinishedOlderThan(86_400_000, 1000)).packages;
+      expect(deleted).toBeGreaterThanOrEqual(1);
+      expect(await accumulations.wallClockFailures(rep, s.id)).toBe(0);
     });
   });
 

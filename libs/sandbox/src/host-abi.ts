@@ -54,6 +54,27 @@ export const MAX_WRITE_SET_BYTES = 4 * 1024 * 1024;
  * a 256-byte key and a 1-byte value, about 21 MiB of heap). Consensus-relevant like MAX_WRITE_SET_BYTES.
  */
 export const MAX_WRITE_SET_KEYS = 4096;
+/**
+ * Largest storage snapshot (bytes: sum of key length + value length over every stored item) an
+ * accumulate job may be given; `SandboxPool.accumulate` refuses a larger one with a RangeError, and
+ * `max_service_storage_bytes` cannot be set above it. Not consensus-relevant: it bounds what the
+ * host ships to an executor, not what a guest can do (that is the footprint quota, docs/service-abi.md).
+ *
+ * Why: the snapshot is held by the worker, serialized over IPC and copied into the relay and the
+ * guest thread, about 4 copies in all. Measured (Node 20): a 256 MiB snapshot of 1 MiB values
+ * reaches the guest in about 1 s, 1 GiB in about 10 s (the default wall clock).
+ */
+export const MAX_STORAGE_SNAPSHOT_BYTES = 256 * 1024 * 1024;
+/**
+ * Most stored items (keys) a storage snapshot given to an accumulate job may hold; larger ones are
+ * refused like MAX_STORAGE_SNAPSHOT_BYTES, and `max_service_storage_items` cannot be set above it.
+ *
+ * Why: every key travels as a hex string of up to 514 characters that the executor's relay thread
+ * (64 MiB heap) deserializes whole before passing it on. Measured (Node 20, 256-byte keys, 1-byte
+ * values): 65,536 and 80,000 items arrive (about 0.6 and 0.8 s), 100,000 crash the executor (V8 out
+ * of heap, SIGABRT), which would fail the job on every retry.
+ */
+export const MAX_STORAGE_SNAPSHOT_ITEMS = 65_536;
 /** Most log lines kept per job; later lines are dropped and counted (lines). */
 export const MAX_LOG_LINES = 64;
 /** Longest log message kept; longer messages are cut (bytes). */

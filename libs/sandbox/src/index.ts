@@ -14,10 +14,12 @@ export {
   MAX_STORAGE_VALUE_BYTES,
   MAX_WRITE_SET_BYTES,
   MAX_WRITE_SET_KEYS,
+  MAX_STORAGE_SNAPSHOT_BYTES,
+  MAX_STORAGE_SNAPSHOT_ITEMS,
   MAX_LOG_LINES,
   MAX_LOG_BYTES,
 } from './host-abi';
 export { validateServiceCode, meterServiceCode } from './service-code.validator';
-export { ENGINE_IDENTITY, MAX_GAS_LIMIT, type RefineRequest, type RefineOutcome, type AccumulateOperand, type AccumulateRequest, type AccumulateOutcome } from './sandbox.types';
+export { ENGINE_IDENTITY, MAX_GAS_LIMIT, type RefineRequest, type RefineOutcome, type AccumulateOperand, type AccumulateRequest, type AccumulateOutcome, type StorageQuota, type StorageFootprint } from './sandbox.types';
 export { SandboxPool, type SandboxPoolOptions } from './sandbox.pool';
 export { exampleServicePath } from './example-services';

@@ -134,6 +134,7 @@ describe('SandboxPool', () => {
   describe('word-count accumulate', () => {
     const op = (result: AccumulateOperand['result']): AccumulateOperand => ({ packageHash: '0x01', payloadHash: '0x02', result });
     const key = (s: string) => new Uint8Array(Buffer.from(s));
+    const QUOTA = { maxBytes: 1024, maxItems: 16 };
 
     it('adds ok 8-byte outputs to "words", counts them in "items", skips the rest', async () => {
       const out = await pool.accumulate({
@@ -143,6 +144,7 @@ describe('SandboxPool', () => {
         gasLimit: 10_000_000n,
         operands: [op({ ok: u64le(5n) }), op({ panic: null }), op({ ok: new Uint8Array(3) }), op({ ok: u64le(11n) }), op({ out_of_gas: null })],
         storage: new Map([['0x' + Buffer.from('words').toString('hex'), u64le(100n)]]),
+        storageQuota: QUOTA,
       });
       expect(out.status).toBe('ok');
       expect(out.writes).toEqual([
@@ -152,12 +154,12 @@ describe('SandboxPool', () => {
     });
 
     it('writes nothing when no operand counts', async () => {
-      const out = await pool.accumulate({ codeHash, code, serviceId: 7, gasLimit: 10_000_000n, operands: [op({ panic: null })], storage: new Map() });
+      const out = await pool.accumulate({ codeHash, code, serviceId: 7, gasLimit: 10_000_000n, operands: [op({ panic: null })], storage: new Map(), storageQuota: QUOTA });
       expect(out).toEqual({ status: 'ok', gasUsed: out.gasUsed, writes: [], logs: [] });
     });
 
     it('runs out of gas deterministically with no writes', async () => {
-      const out = await pool.accumulate({ codeHash, code, serviceId: 7, gasLimit: 150n, operands: [op({ ok: u64le(5n) })], storage: new Map() });
+      const out = await pool.accumulate({ codeHash, code, serviceId: 7, gasLimit: 150n, operands: [op({ ok: u64le(5n) })], storage: new Map(), storageQuota: QUOTA });
       expect(out).toEqual({ status: 'out_of_gas', gasUsed: 150n, writes: [], logs: [] });
     });
   });

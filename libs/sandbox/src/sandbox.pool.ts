@@ -1,7 +1,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, fstatSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_MEMORY_PAGES_CAP } from './host-abi';
+import { DEFAULT_MEMORY_PAGES_CAP, MAX_STORAGE_SNAPSHOT_BYTES, MAX_STORAGE_SNAPSHOT_ITEMS } from './host-abi';
+import { footprintOf } from './storage-footprint';
 import { MAX_GAS_LIMIT, type AccumulateOutcome, type AccumulateRequest, type RefineOutcome, type RefineRequest } from './sandbox.types';
 import type { WorkerRequest, WorkerResponse } from './sandbox.worker';
 import type { ExecutorReady } from './executor.process';
@@ -117,12 +118,20 @@ export class SandboxPool {
   }
 
   /**
-   * Runs `accumulate` of one service over its operands.
-   * @throws Error on host failures, as `refine`
+   * Runs `accumulate` of one service over its operands, `write` bounded by `storageQuota`.
+   * @throws Error on host failures, as `refine`; RangeError (rejected, nothing run) when
+   *   `storageQuota` is not two non-negative safe integers or the snapshot is larger than
+   *   MAX_STORAGE_SNAPSHOT_ITEMS / MAX_STORAGE_SNAPSHOT_BYTES (the executor could not hold it)
    */
   accumulate(req: AccumulateRequest): Promise<AccumulateOutcome> {
-    const { codeHash, code, gasLimit, operands, storage } = req;
-    return this.submit({ id: this.nextId++, type: 'accumulate', codeHash, code, memoryPagesCap: this.memoryPagesCap, job: { gasLimit, operands, storage } }, gasLimit) as Promise<AccumulateOutcome>;
+    const { codeHash, code, gasLimit, operands, storage, storageQuota } = req;
+    const { maxBytes, maxItems } = storageQuota;
+    if (!isCount(maxBytes) || !isCount(maxItems)) return Promise.reject(new RangeError(`storageQuota must be non-negative safe integers, got ${maxBytes} bytes / ${maxItems} items`));
+    if (storage.size > MAX_STORAGE_SNAPSHOT_ITEMS) return Promise.reject(new RangeError(`storage snapshot of ${storage.size} items exceeds MAX_STORAGE_SNAPSHOT_ITEMS (${MAX_STORAGE_SNAPSHOT_ITEMS})`));
+    const { bytes } = footprintOf(storage);
+    if (bytes > MAX_STORAGE_SNAPSHOT_BYTES) return Promise.reject(new RangeError(`storage snapshot of ${bytes} bytes exceeds MAX_STORAGE_SNAPSHOT_BYTES (${MAX_STORAGE_SNAPSHOT_BYTES})`));
+    const job = { gasLimit, operands, storage, storageQuota: { maxBytes, maxItems } };
+    return this.submit({ id: this.nextId++, type: 'accumulate', codeHash, code, memoryPagesCap: this.memoryPagesCap, job }, gasLimit) as Promise<AccumulateOutcome>;
   }
 
   private submit(request: WorkerRequest, gasLimit: bigint): Promise<RefineOutcome | AccumulateOutcome> {
@@ -282,6 +291,10 @@ export function inheritableDescriptors(): string {
     }
   }
   return out.join(',');
+}
+
+function isCount(n: number): boolean {
+  return Number.isSafeInteger(n) && n >= 0;
 }
 
 /** SIGKILLs an executor (a guest stuck in a loop ignores everything else) and waits for it to exit. */

@@ -5,7 +5,9 @@ import { COST_TABLE_VERSION } from './cost-table';
  * Identity of this engine. WARNING: the report hash covers it (DESIGN.md section 6); bump
  * `version` whenever execution results or gas could change for the same code and input.
  * 0.5.0: accumulate's write-set is capped (`write` answers FULL past MAX_WRITE_SET_BYTES /
- * MAX_WRITE_SET_KEYS); gas unchanged, so the cost table stays at v3 (docs/service-abi.md).
+ * MAX_WRITE_SET_KEYS), and so is the service's storage footprint (`write` answers FULL when it
+ * would grow the footprint past the job's `storageQuota`); gas unchanged, so the cost table stays
+ * at v3 (docs/service-abi.md).
  */
 export const ENGINE_IDENTITY: EngineIdentity = Object.freeze({ name: 'jam-wasm-metered', version: '0.5.0', cost_table_version: COST_TABLE_VERSION });
 
@@ -45,6 +47,30 @@ export interface AccumulateOperand {
   result: WorkExecResult;
 }
 
+/**
+ * Size of a service's storage: `bytes` = sum of key length + value length over every stored item
+ * (bytes), `items` = number of stored keys. Our stand-in for GP 0.7.2's footprint (a_o, a_i),
+ * without its per-item overhead constants.
+ */
+export interface StorageFootprint {
+  bytes: number;
+  items: number;
+}
+
+/**
+ * Caps on a service's storage footprint for one accumulate job (GP 0.7.2 `write`: FULL when the
+ * storage would exceed what the balance allows; the quota stands in for the balance). `write`
+ * answers FULL when it would grow the footprint and leave it over either cap (docs/service-abi.md,
+ * "Storage footprint quota"). A job parameter, like the gas limit: the outcome is determined by the
+ * code, operands, storage snapshot and these limits. Non-negative safe integers.
+ */
+export interface StorageQuota {
+  /** bytes (keys + values) */
+  maxBytes: number;
+  /** stored keys */
+  maxItems: number;
+}
+
 /** One accumulate job: run `accumulate` of one service over its operands. */
 export interface AccumulateRequest {
   codeHash: string;
@@ -53,8 +79,13 @@ export interface AccumulateRequest {
   /** Gas limit (gas); clamped to [0, MAX_GAS_LIMIT]. */
   gasLimit: bigint;
   operands: AccumulateOperand[];
-  /** The service's current storage, by 0x-hex key. Read only: changes come back as `writes`. */
+  /**
+   * The service's current storage, by 0x-hex key. Read only: changes come back as `writes`.
+   * At most MAX_STORAGE_SNAPSHOT_ITEMS keys and MAX_STORAGE_SNAPSHOT_BYTES of keys + values.
+   */
   storage: Map<string, Uint8Array>;
+  /** Footprint caps `write` enforces on `storage` overlaid with this job's writes. */
+  storageQuota: StorageQuota;
 }
 
 /** Result of an accumulate job. */

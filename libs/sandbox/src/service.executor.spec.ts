@@ -169,7 +169,7 @@ describe('executeAccumulate (metered, in process)', () => {
     0x42, 0x00, 0x0b,
   ];
   const run = (accumulateBody: number[], storage = new Map<string, Uint8Array>()) =>
-    executeAccumulate(compile(serviceModule({ refineBody: [0x42, 0x00, 0x0b], accumulateBody, imports, extraTypes: EXTRA_TYPES })), { gasLimit: 100_000n, operands: [], storage });
+    executeAccumulate(compile(serviceModule({ refineBody: [0x42, 0x00, 0x0b], accumulateBody, imports, extraTypes: EXTRA_TYPES })), { gasLimit: 100_000n, operands: [], storage, storageQuota: { maxBytes: 1024, maxItems: 16 } });
 
   it('sees its own writes, returns previous lengths, and reports the final value per key', () => {
     const out = run(body, new Map([['0x6b', new Uint8Array([9, 9])]]));

@@ -16,7 +16,8 @@ import {
   MAX_WRITE_SET_BYTES,
   MAX_WRITE_SET_KEYS,
 } from './host-abi';
-import { MAX_GAS_LIMIT, type AccumulateOperand, type AccumulateOutcome, type RefineOutcome } from './sandbox.types';
+import { MAX_GAS_LIMIT, type AccumulateOperand, type AccumulateOutcome, type RefineOutcome, type StorageQuota } from './sandbox.types';
+import { footprintOf } from './storage-footprint';
 import { WORK_EXEC_RESULT_KINDS } from '@jam/domain';
 
 /** Thrown by a host function when the gas runs out; the guest cannot catch it (no exception handling). */
@@ -47,6 +48,12 @@ interface JobContext {
   overlay: Map<string, Uint8Array | null>;
   /** Sum over `overlay` of key length + value length (null counts 0), at most MAX_WRITE_SET_BYTES (bytes). */
   overlayBytes: number;
+  /** Footprint caps of this job (accumulate); a write that grows the footprint must stay within both. */
+  quota: StorageQuota;
+  /** Footprint of `storage` overlaid with `overlay`: key + value bytes of every present key (bytes). */
+  footprintBytes: number;
+  /** Footprint of `storage` overlaid with `overlay`: number of present keys. */
+  footprintItems: number;
   logs: string[];
   droppedLogs: number;
 }
@@ -172,10 +179,20 @@ function run(module: WebAssembly.Module, ctx: JobContext, gasLimit: bigint, entr
       const keysAfter = ctx.overlay.size + (inWriteSet ? 0 : 1);
       // a write that does not grow the write-set always fits: both sums only ever stay within the caps
       if (bytesAfter > MAX_WRITE_SET_BYTES || keysAfter > MAX_WRITE_SET_KEYS) return HOST_FULL;
+      // storage footprint quota (docs/service-abi.md; GP 0.7.2 write answers FULL past the balance):
+      // the stored snapshot overlaid with the write-set, kept as running totals. Only a write that
+      // grows the footprint can be refused, so a service over its quota can still shrink or delete.
+      // An insert always grows the bytes (values are at least 1 byte), so growth is a bytes test.
       const prev = inWriteSet ? pending : ctx.storage.get(k);
+      const present = prev !== undefined && prev !== null;
+      const footprintBytesAfter = ctx.footprintBytes - (present ? key.length + prev.length : 0) + (valL === 0 ? 0 : key.length + valL);
+      const footprintItemsAfter = ctx.footprintItems - (present ? 1 : 0) + (valL === 0 ? 0 : 1);
+      if (footprintBytesAfter > ctx.footprintBytes && (footprintBytesAfter > ctx.quota.maxBytes || footprintItemsAfter > ctx.quota.maxItems)) return HOST_FULL;
       ctx.overlay.set(k, valL === 0 ? null : mem().slice(valP, valP + valL));
       ctx.overlayBytes = bytesAfter;
-      return prev === undefined || prev === null ? HOST_NONE : BigInt(prev.length);
+      ctx.footprintBytes = footprintBytesAfter;
+      ctx.footprintItems = footprintItemsAfter;
+      return present ? BigInt(prev.length) : HOST_NONE;
     },
     log: (level: number, msgPtr: number, msgLen: number): bigint => {
       charge(GAS_HOST_CALL);
@@ -234,10 +251,26 @@ export interface AccumulateJob {
   gasLimit: bigint;
   operands: AccumulateOperand[];
   storage: Map<string, Uint8Array>;
+  /** Footprint caps `write` enforces (AccumulateRequest.storageQuota). */
+  storageQuota: StorageQuota;
 }
 
 function newContext(mode: Mode, partial: Partial<JobContext>): JobContext {
-  return { mode, payload: new Uint8Array(0), preimages: new Map(), operands: [], storage: new Map(), overlay: new Map(), overlayBytes: 0, logs: [], droppedLogs: 0, ...partial };
+  return {
+    mode,
+    payload: new Uint8Array(0),
+    preimages: new Map(),
+    operands: [],
+    storage: new Map(),
+    overlay: new Map(),
+    overlayBytes: 0,
+    quota: { maxBytes: 0, maxItems: 0 },
+    footprintBytes: 0,
+    footprintItems: 0,
+    logs: [],
+    droppedLogs: 0,
+    ...partial,
+  };
 }
 
 /**
@@ -259,11 +292,13 @@ export function executeRefine(module: WebAssembly.Module, job: RefineJob): Refin
 
 /**
  * Runs `accumulate(operand_count)` of a metered module. Status `ok` only if it returned 0;
- * writes are then the final value of every written key, sorted by key.
+ * writes are then the final value of every written key, sorted by key. `write` enforces the
+ * write-set cap and `job.storageQuota` on the snapshot's footprint (computed here, once).
  * @throws only on host bugs
  */
 export function executeAccumulate(module: WebAssembly.Module, job: AccumulateJob): AccumulateOutcome {
-  const ctx = newContext('accumulate', { operands: job.operands, storage: job.storage });
+  const start = footprintOf(job.storage);
+  const ctx = newContext('accumulate', { operands: job.operands, storage: job.storage, quota: job.storageQuota, footprintBytes: start.bytes, footprintItems: start.items });
   const r = run(module, ctx, job.gasLimit, 'accumulate', [job.operands.length]);
   if (r.kind !== 'returned' || r.value !== 0n) return { status: r.kind === 'out_of_gas' ? 'out_of_gas' : 'panic', gasUsed: r.gasUsed, writes: [], logs: ctx.logs };
   const writes = [...ctx.overlay.entries()]

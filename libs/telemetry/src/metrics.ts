@@ -29,6 +29,14 @@ export class JamMetrics {
   readonly janitorDeleted = new Counter({ name: 'jam_janitor_deleted_total', help: 'Rows and blobs deleted by janitor storage tasks (retention, preimage GC, blob hygiene)', labelNames: ['task', 'kind'] as const, registers: [this.registry] });
   readonly blobsCorrupt = new Counter({ name: 'jam_blobs_corrupt_total', help: 'Blobs whose bytes no longer match their hash, found by the janitor verifier (kept for an operator)', registers: [this.registry] });
   readonly reenqueued = new Counter({ name: 'jam_reconciler_reenqueued_total', help: 'Jobs the reconciler re-enqueued', labelNames: ['queue'] as const, registers: [this.registry] });
+  /**
+   * Accumulations that found their service's storage over its quota (max_service_storage_bytes /
+   * _items): `ran` (only writes that do not grow it succeed) or `refused` (larger than an executor
+   * can be given: recorded storage_over_limit without running).
+   */
+  readonly storageOverQuota = new Counter({ name: 'jam_service_storage_over_quota_total', help: 'Accumulations that started from service storage over its quota, by action (ran, refused)', labelNames: ['action'] as const, registers: [this.registry] });
+  /** Sandbox wall-clock kills in accumulate: `retry` (rolled back, counted), `final` (the max_accumulate_timeouts-th, recorded timed_out). */
+  readonly accumulateTimeouts = new Counter({ name: 'jam_accumulate_timeouts_total', help: 'Accumulate runs killed by the sandbox wall clock, by outcome (retry, final)', labelNames: ['outcome'] as const, registers: [this.registry] });
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'jam_process_' });

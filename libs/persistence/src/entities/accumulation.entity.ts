@@ -1,5 +1,15 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
+/**
+ * What `accumulation.status` records. The guest's outcome: `ok`, `out_of_gas`, `panic`. Or a host
+ * verdict that ends the accumulation without running it to the end and without writes:
+ * `timed_out` (killed by the sandbox wall clock max_accumulate_timeouts times) and
+ * `storage_over_limit` (the service's stored state is larger than an executor can be given).
+ * The column is unconstrained text (no CHECK), so a new value needs no migration.
+ */
+export const ACCUMULATION_STATUSES = ['ok', 'out_of_gas', 'panic', 'timed_out', 'storage_over_limit'] as const;
+export type AccumulationStatus = (typeof ACCUMULATION_STATUSES)[number];
+
 /** Row of `accumulation`: the one-and-only application of a report to a service's state. */
 @Entity({ name: 'accumulation' })
 export class AccumulationEntity {
@@ -13,9 +23,9 @@ export class AccumulationEntity {
   @PrimaryColumn({ type: 'integer', name: 'service_id' })
   serviceId!: number;
 
-  /** Outcome reported by `accumulate` (for example `ok`, `panic`, `out_of_gas`). */
+  /** One of ACCUMULATION_STATUSES. */
   @Column({ type: 'text' })
-  status!: string;
+  status!: AccumulationStatus;
 
   /** Gas (u64) as a decimal string. */
   @Column({ type: 'bigint', name: 'gas_used' })

@@ -1,8 +1,9 @@
 import { DomainError } from '@jam/domain';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
+import type { AccumulationStatus } from '../entities/accumulation.entity';
 import { hashToBytes, toBuffer } from '../bytes-hex';
 import { bigintParam, queryOne } from '../sql-runner';
-import { loadStorageSnapshot } from './service-storage.repository';
+import { loadStorageFootprint, loadStorageSnapshot } from './service-storage.repository';
 
 /** One storage write produced by `accumulate`: `value: null` deletes the key. */
 export interface StorageWrite {
@@ -12,12 +13,41 @@ export interface StorageWrite {
 
 /** What the `run` callback of {@link AccumulationRepository.applyOnce} returns. */
 export interface AccumulateOutcome {
-  /** Outcome recorded in `accumulation.status` (for example `ok`, `panic`, `out_of_gas`). */
-  status: string;
+  /** Recorded in `accumulation.status`. */
+  status: AccumulationStatus;
   /** gas, 0..2^63-1 (stored as a signed bigint; out of range rolls back with DomainError `invalid_request`) */
   gasUsed: bigint;
   /** Applied in order, in the same transaction as the accumulation row. */
   writes: StorageWrite[];
+}
+
+/** Size of a service's stored state: `bytes` = sum of key + value lengths (bytes), `items` = keys. */
+export interface StorageFootprint {
+  bytes: number;
+  items: number;
+}
+
+/** What `run` of {@link AccumulationRepository.applyOnce} is given. */
+export interface ServiceStorageState {
+  /** Footprint of the stored state, summed in the database before anything is loaded. */
+  footprint: StorageFootprint;
+  /**
+   * The stored state keyed by `0x` hex, or null when `footprint` exceeds the call's `loadLimit`
+   * (then nothing was read out of the database).
+   */
+  storage: Map<string, Uint8Array> | null;
+}
+
+/** Result of {@link AccumulationRepository.recordWallClockFailure}. */
+export interface WallClockFailureResult {
+  /** Wall-clock kills counted for (report, service) after this call. */
+  failures: number;
+  /** True when (report, service) now has its accumulation row: nothing is left to retry. */
+  final: boolean;
+  /** True when this call recorded that row (`timed_out`). */
+  applied: boolean;
+  /** Status of the accumulation row when `final`. */
+  status?: AccumulationStatus;
 }
 
 /** Table `accumulation`: exactly-once, per-service-serial application of reports. */
@@ -31,11 +61,13 @@ export class AccumulationRepository {
    * 2. if an accumulation row for (`reportHash`, `serviceId`) exists (a report touching several
    *    services is applied once per service, GP 0.7.2 section 12), returns `{applied: false, status}` with
    *    the recorded status and calls nothing;
-   * 3. loads the service's storage snapshot (keys `0x` hex) and awaits `run(snapshot)`;
+   * 3. sums the stored state's footprint in the database; loads the state (keys `0x` hex) only
+   *    when it is within `loadLimit` (else `storage: null`), and awaits `run(state)`;
    * 4. upserts / deletes the returned writes, inserts the accumulation row, commits.
    *
    * `run` must not use the database itself: it would need a second connection while this
    * one is held (a deadlock with pool size 1, as for the embedded server).
+   * @param opts.loadLimit most bytes (keys + values) and keys this call reads out of the database
    * @throws DomainError `unknown_service` when the service does not exist; whatever `run`
    *   throws (the transaction is rolled back, nothing is written); database errors.
    */
@@ -43,18 +75,18 @@ export class AccumulationRepository {
     reportHash: string;
     packageHash: string;
     serviceId: number;
-    run: (storage: Map<string, Uint8Array>) => Promise<AccumulateOutcome>;
-  }): Promise<{ applied: boolean; status?: string }> {
+    loadLimit: StorageFootprint;
+    run: (state: ServiceStorageState) => Promise<AccumulateOutcome>;
+  }): Promise<{ applied: boolean; status?: AccumulationStatus }> {
     const reportHash = hashToBytes(opts.reportHash, 'reportHash');
     const packageHash = hashToBytes(opts.packageHash, 'packageHash');
     return this.ds.transaction(async (tx) => {
-      const service = await queryOne(tx, 'SELECT id FROM service WHERE id = $1 FOR UPDATE', [opts.serviceId]);
-      if (!service) throw new DomainError('unknown_service', `service ${opts.serviceId} does not exist`, { serviceId: opts.serviceId });
-      // READ COMMITTED: this statement runs after the lock is granted, so it sees a row committed by the previous holder.
-      const done = await queryOne<{ status: string }>(tx, 'SELECT status FROM accumulation WHERE report_hash = $1 AND service_id = $2', [reportHash, opts.serviceId]);
+      const done = await lockServiceAndFindAccumulation(tx, reportHash, opts.serviceId);
       if (done) return { applied: false, status: done.status };
 
-      const outcome = await opts.run(await loadStorageSnapshot(tx, opts.serviceId));
+      const footprint = await loadStorageFootprint(tx, opts.serviceId);
+      const withinLimit = footprint.bytes <= opts.loadLimit.bytes && footprint.items <= opts.loadLimit.items;
+      const outcome = await opts.run({ footprint, storage: withinLimit ? await loadStorageSnapshot(tx, opts.serviceId) : null });
       for (const w of outcome.writes) {
         if (w.value === null) {
           await queryOne(tx, 'DELETE FROM service_storage WHERE service_id = $1 AND key = $2', [opts.serviceId, toBuffer(w.key)]);
@@ -67,12 +99,74 @@ export class AccumulationRepository {
           );
         }
       }
-      await queryOne(
-        tx,
-        'INSERT INTO accumulation (report_hash, package_hash, service_id, status, gas_used) VALUES ($1, $2, $3, $4, $5)',
-        [reportHash, packageHash, opts.serviceId, outcome.status, bigintParam(outcome.gasUsed, 'gasUsed')],
-      );
+      await insertAccumulation(tx, reportHash, packageHash, opts.serviceId, outcome.status, outcome.gasUsed);
       return { applied: true, status: outcome.status };
     });
   }
+
+  /**
+   * Counts one sandbox wall-clock kill of accumulating `reportHash` into `serviceId`, durably:
+   * in its own transaction (the accumulation's transaction was rolled back), under the same
+   * service row lock as {@link applyOnce}. When the count reaches `maxFailures`, records the
+   * accumulation itself in that transaction with status `timed_out`, `gasUsed` and no writes:
+   * the final result, recorded exactly once like any other. If the accumulation row already
+   * exists (another delivery finished it), counts nothing and returns it as final.
+   * @param opts.maxFailures >= 1
+   * @param opts.gasUsed gas charged for the timed-out run (the pool reports the clamped limit)
+   * @throws DomainError `unknown_service`; RangeError for maxFailures < 1; database errors.
+   */
+  async recordWallClockFailure(opts: { reportHash: string; packageHash: string; serviceId: number; maxFailures: number; gasUsed: bigint }): Promise<WallClockFailureResult> {
+    if (!Number.isInteger(opts.maxFailures) || opts.maxFailures < 1) throw new RangeError(`maxFailures must be an integer >= 1, got ${opts.maxFailures}`);
+    const reportHash = hashToBytes(opts.reportHash, 'reportHash');
+    const packageHash = hashToBytes(opts.packageHash, 'packageHash');
+    return this.ds.transaction(async (tx) => {
+      const done = await lockServiceAndFindAccumulation(tx, reportHash, opts.serviceId);
+      if (done) {
+        const counted = await queryOne<{ n: number }>(tx, 'SELECT wall_clock_failures AS n FROM accumulation_attempt WHERE report_hash = $1 AND service_id = $2', [reportHash, opts.serviceId]);
+        return { failures: counted?.n ?? 0, final: true, applied: false, status: done.status };
+      }
+      const row = await queryOne<{ n: number }>(
+        tx,
+        `INSERT INTO accumulation_attempt (report_hash, service_id, wall_clock_failures) VALUES ($1, $2, 1)
+         ON CONFLICT (report_hash, service_id) DO UPDATE SET wall_clock_failures = accumulation_attempt.wall_clock_failures + 1, last_failure_at = now()
+         RETURNING wall_clock_failures AS n`,
+        [reportHash, opts.serviceId],
+      );
+      const failures = row?.n ?? 0;
+      if (failures < opts.maxFailures) return { failures, final: false, applied: false };
+      await insertAccumulation(tx, reportHash, packageHash, opts.serviceId, 'timed_out', opts.gasUsed);
+      return { failures, final: true, applied: true, status: 'timed_out' };
+    });
+  }
+
+  /** Wall-clock kills counted for (report, service); 0 when none. */
+  async wallClockFailures(reportHash: string, serviceId: number): Promise<number> {
+    const row = await queryOne<{ n: number }>(this.ds, 'SELECT wall_clock_failures AS n FROM accumulation_attempt WHERE report_hash = $1 AND service_id = $2', [
+      hashToBytes(reportHash, 'reportHash'),
+      serviceId,
+    ]);
+    return row?.n ?? 0;
+  }
+}
+
+/**
+ * Locks the service row (one accumulation per service at a time) and returns the accumulation
+ * row of (report, service) if there is one.
+ * @throws DomainError `unknown_service`
+ */
+async function lockServiceAndFindAccumulation(tx: EntityManager, reportHash: Buffer, serviceId: number): Promise<{ status: AccumulationStatus } | null> {
+  const service = await queryOne(tx, 'SELECT id FROM service WHERE id = $1 FOR UPDATE', [serviceId]);
+  if (!service) throw new DomainError('unknown_service', `service ${serviceId} does not exist`, { serviceId });
+  // READ COMMITTED: this statement runs after the lock is granted, so it sees a row committed by the previous holder.
+  return queryOne<{ status: AccumulationStatus }>(tx, 'SELECT status FROM accumulation WHERE report_hash = $1 AND service_id = $2', [reportHash, serviceId]);
+}
+
+async function insertAccumulation(tx: EntityManager, reportHash: Buffer, packageHash: Buffer, serviceId: number, status: AccumulationStatus, gasUsed: bigint): Promise<void> {
+  await queryOne(tx, 'INSERT INTO accumulation (report_hash, package_hash, service_id, status, gas_used) VALUES ($1, $2, $3, $4, $5)', [
+    reportHash,
+    packageHash,
+    serviceId,
+    status,
+    bigintParam(gasUsed, 'gasUsed'),
+  ]);
 }

@@ -18,11 +18,30 @@ export class ServiceStorageRepository {
 
   /**
    * The whole state of one service. Keys are `0x` lowercase hex of the raw key bytes.
-   * Meant for services with small state (the prototype loads it whole for each accumulate).
+   * Meant for services with small state (accumulate loads it whole, within the storage quota).
    */
   async storageSnapshot(serviceId: number): Promise<Map<string, Uint8Array>> {
     return loadStorageSnapshot(this.ds, serviceId);
   }
+
+  /** Size of one service's stored state: key + value bytes and number of keys (0 and 0 when none). */
+  async footprint(serviceId: number): Promise<{ bytes: number; items: number }> {
+    if (!isStorableServiceId(serviceId)) return { bytes: 0, items: 0 };
+    return loadStorageFootprint(this.ds, serviceId);
+  }
+}
+
+/**
+ * @internal shared with AccumulationRepository. Sums lengths in the database without reading the
+ * values out (octet_length of a TOASTed bytea reads its stored size, not its bytes).
+ */
+export async function loadStorageFootprint(target: SqlTarget, serviceId: number): Promise<{ bytes: number; items: number }> {
+  const row = await queryOne<{ bytes: string; items: string }>(
+    target,
+    'SELECT COALESCE(sum(octet_length(key) + octet_length(value)), 0)::bigint AS bytes, count(*)::bigint AS items FROM service_storage WHERE service_id = $1',
+    [serviceId],
+  );
+  return { bytes: Number(row?.bytes ?? 0), items: Number(row?.items ?? 0) };
 }
 
 /** @internal shared with AccumulationRepository so a snapshot can be read inside its transaction. */
