@@ -215,7 +215,7 @@ describe('deploy/ artifacts', () => {
     describe('component s3-offload', () => {
       const dir = path.join(k8sDir, 'components', 's3-offload');
       const component = readYamlDocs(path.join(dir, 'kustomization.yaml'))[0]!;
-      const settingEnv = new Set(Object.values(SETTINGS).map((s) => s.env));
+      const settingEnv = new Set<string>(Object.values(SETTINGS).map((s) => s.env));
 
       it('is a Component whose files all exist and are listed', () => {
         expect(component.kind).toBe('Component');
@@ -228,7 +228,7 @@ describe('deploy/ artifacts', () => {
         const cm = readYamlDocs(path.join(dir, 's3-config.yaml'))[0]!;
         const keys = Object.keys(cm.data);
         expect(keys.filter((k) => !settingEnv.has(k))).toEqual([]);
-        const sensitive = new Set(Object.values(SETTINGS).filter((s) => s.sensitive).map((s) => s.env));
+        const sensitive = new Set<string>(Object.values(SETTINGS).filter((s) => s.sensitive).map((s) => s.env));
         expect(keys.filter((k) => sensitive.has(k))).toEqual([]);
         expect(cm.data.JAM_BLOB_STORE).toBe('s3-offload');
         expect(cm.data.JAM_S3_BUCKET).toBeDefined();
