@@ -1,13 +1,17 @@
 import {
   ACCUMULATE_QUEUE,
   ACCUMULATE_REPORT_V1,
+  ATTESTATION_QUEUE,
   REFINE_PACKAGE_V1,
+  VERIFY_ATTESTATION_V1,
   accumulateJobId,
+  attestationJobId,
   refineJobId,
   refineQueueName,
 } from '@jam/queue-contracts';
 import type { JobQueue } from '@jam/queue';
-import type { AttestationRepository, WorkPackageRepository } from '@jam/persistence';
+import { decideVerdict } from '@jam/attest';
+import type { AttestationRecord, AttestationRepository, WorkPackageRepository } from '@jam/persistence';
 import type { JamMetrics, Logger } from '@jam/telemetry';
 
 /** What the reconciler needs; built by the launcher. */
@@ -15,7 +19,10 @@ export interface ReconcileDeps {
   workPackages: WorkPackageRepository;
   attestations: AttestationRepository;
   queue: JobQueue;
+  /** n: size of the attester set (`attesters`). */
   attesterCount: number;
+  /** t: `attestation_threshold`, to tell when the recorded attestations already decide a package. */
+  threshold: number;
   metrics: JamMetrics;
   logger: Logger;
 }
@@ -28,7 +35,10 @@ const BATCH = 500;
  * have not moved for `staleMs`, re-enqueue the job that should be driving them when it is missing
  * (Redis restarted or evicted, in-process queue lost on a crash):
  * - pending/refining/attesting: a refine job for every attester that has not attested yet
- *   (refine is idempotent and re-sends its attestation);
+ *   (refine is idempotent and re-sends its attestation); and when the recorded attestations
+ *   already decide the package (threshold met, or conflicting reports) but its status does not
+ *   show it (the process died, or the job was lost, between an attestation's insert and its
+ *   verdict), the attestation job of one recorded signature, which re-applies the verdict;
  * - attested/accumulating: the accumulate job of its report.
  * Duplicate enqueues collapse on the deterministic job ids; a kept failed job of unfinished work
  * is removed first so its id can run again (one retry round per stale interval, not a hot loop).
@@ -39,8 +49,23 @@ export async function reconcile(deps: ReconcileDeps, staleMs: number): Promise<n
   const early = await deps.workPackages.findStale(['pending', 'refining', 'attesting'], staleMs, BATCH);
   for (const row of early) {
     const signed = new Set<number>();
-    for (const tally of await deps.attestations.reportHashesForPackage(row.hash)) {
-      for (const a of await deps.attestations.listByReport(tally.reportHash)) signed.add(a.attesterIndex);
+    const tallies = await deps.attestations.reportHashesForPackage(row.hash);
+    let recorded: AttestationRecord | undefined;
+    for (const tally of tallies) {
+      for (const a of await deps.attestations.listByReport(tally.reportHash)) {
+        signed.add(a.attesterIndex);
+        recorded ??= a;
+      }
+    }
+    if (recorded !== undefined && decideVerdict(tallies, deps.threshold, deps.attesterCount).kind !== 'pending') {
+      const jobId = attestationJobId(recorded.reportHash, recorded.attesterIndex);
+      if (!(await deps.queue.isQueued(ATTESTATION_QUEUE, jobId))) {
+        await deps.queue.removeFailed(ATTESTATION_QUEUE, jobId);
+        const payload = { report_hash: recorded.reportHash, package_hash: row.hash, attester_index: recorded.attesterIndex, signature: recorded.signature };
+        await deps.queue.enqueue(ATTESTATION_QUEUE, VERIFY_ATTESTATION_V1, payload, { jobId });
+        deps.metrics.reenqueued.inc({ queue: ATTESTATION_QUEUE });
+        enqueued++;
+      }
     }
     for (let i = 0; i < deps.attesterCount; i++) {
       if (signed.has(i)) continue;

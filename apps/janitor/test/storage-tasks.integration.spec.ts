@@ -175,7 +175,7 @@ describe('janitor storage tasks (PostgreSQL + filesystem blob store)', () => {
     });
 
     it('runs as the retention.v1 janitor job and counts the run', async () => {
-      const janitor = new Janitor({ ...repos, blobs, queue: undefined as never, attesterCount: 1, metrics, logger }, {
+      const janitor = new Janitor({ ...repos, blobs, queue: undefined as never, attesterCount: 1, threshold: 1, metrics, logger }, {
         intervalMs: 1000, staleMs: 0, bootStaleMs: 0, retentionDays: 30, retentionIntervalMs: HOUR_MS, retentionBatchSize: 500,
         preimageGcGraceHours: 24, preimageGcIntervalMs: HOUR_MS, blobHygieneIntervalMs: HOUR_MS, blobVerifySample: 10,
       });
