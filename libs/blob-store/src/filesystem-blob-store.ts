@@ -167,15 +167,28 @@ export class FilesystemBlobStore implements BlobStore, BlobStoreMaintenance, Sto
     return path.join(this.dir, STORE_MARKER_NAME);
   }
 
+  /**
+   * The marker's text (at most MARKER_MAX_BYTES), or undefined when there is none. Something at
+   * the marker's name that is not a regular file (a directory, a FIFO, a device, a symbolic link
+   * to a missing file or a link loop) names no store: its description in angle brackets is
+   * returned instead, so `bindBlobStore` refuses it as `unreadable` with the path in the message.
+   * Opened non-blocking, so a FIFO nobody writes to cannot hang the process's start.
+   */
   async readMarker(): Promise<string | undefined> {
     let handle: fsp.FileHandle;
     try {
-      handle = await fsp.open(this.markerLocation, 'r');
+      handle = await fsp.open(this.markerLocation, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ELOOP') return '<a symbolic link loop, not a file>';
+      if (code !== 'ENOENT') throw err;
+      // ENOENT also for a symbolic link whose target is missing: that is not "no marker"
+      const target = await fsp.readlink(this.markerLocation).catch(() => undefined);
+      return target === undefined ? undefined : `<a symbolic link to a missing file: ${target}>`;
     }
     try {
+      const st = await handle.stat();
+      if (!st.isFile()) return `<${st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : 'a special file'}, not a file>`;
       const buf = Buffer.alloc(MARKER_MAX_BYTES);
       const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
       return buf.subarray(0, bytesRead).toString('utf8');

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { blake2b256, initHashing, toHex } from '@jam/domain';
 import type { StoreMarkerAccess } from './blob-store.port';
@@ -199,6 +200,20 @@ describe('blob store binding (store marker)', () => {
       fs.writeFileSync(store.markerLocation, '');
       setTimeout(() => fs.writeFileSync(store.markerLocation, `${id}\n`), 150);
       expect(await bindBlobStore(store, { storeId: id, knownHashes: knowing([]), setting: 'JAM_BLOB_DIR' })).toBe('matched');
+    });
+
+    it('refuses a marker that is not a regular file (directory, FIFO, dangling symlink) as unreadable, without hanging', async () => {
+      const refused = async (make: (marker: string) => void, content: RegExp) => {
+        await fsCtx.fresh();
+        const store = fsCtx.open();
+        make(store.markerLocation);
+        const err = await expectRefusal(bindBlobStore(store, { storeId: randomUUID(), knownHashes: knowing([]), setting: 'JAM_BLOB_DIR', attempts: 1 }), 'unreadable');
+        expect(err.message).toMatch(content);
+      };
+      await refused((m) => fs.mkdirSync(m), /a directory/);
+      // a FIFO nobody writes to: a blocking open would wait for a writer forever
+      await refused((m) => execFileSync('mkfifo', [m]), /a FIFO/);
+      await refused((m) => fs.symlinkSync(path.join(dir, 'nowhere'), m), /a symbolic link to a missing file/);
     });
   });
 
