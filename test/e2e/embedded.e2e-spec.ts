@@ -117,6 +117,9 @@ describe('embedded mode, end to end', () => {
       ['GET', '/jam/services/99999999', undefined, {}, 404, 'not_found'],
       ['GET', '/jam/services?limit=100000', undefined, {}, 400, 'invalid_request'],
       ['GET', '/jam/services/1/storage/zz', undefined, {}, 400, 'invalid_hex'],
+      // `0x` alone is the empty key a service may write: accepted (404: no such value), not 400
+      ['GET', '/jam/services/1/storage/0x', undefined, {}, 404, 'not_found'],
+      ['GET', `/jam/services/1/storage/0x${'00'.repeat(257)}`, undefined, {}, 400, 'invalid_hex'],
       ['POST', '/jam/packages', new Uint8Array([1, 2, 3]), { 'Content-Type': 'application/octet-stream' }, 400, 'invalid_encoding'],
       ['POST', '/jam/packages', '{"items": 3}', { 'Content-Type': 'application/json' }, 422, 'invalid_package'],
       ['POST', '/jam/packages', '[1,', { 'Content-Type': 'application/json' }, 400, 'invalid_json'],

@@ -84,12 +84,15 @@ export class ServicesController {
     return serviceView(await this.access.service(req, serviceIdParam(rawId)));
   }
 
-  /** One storage value; `key` is hex (`0x` optional), at most 256 bytes. */
+  /**
+   * One storage value; `key` is hex (`0x` optional), 0 to 256 bytes (`0x` alone is the empty key,
+   * which a service's `write` may use). 400 `invalid_hex`; 404 `not_found` when absent.
+   */
   @Get(':id/storage/:key')
   async storage(@Param('id') rawId: string, @Param('key') rawKey: string, @Req() req: AuthedRequest) {
     const id = serviceIdParam(rawId);
     const keyHex = rawKey.startsWith('0x') ? rawKey.toLowerCase() : `0x${rawKey.toLowerCase()}`;
-    if (!/^0x([0-9a-f]{2}){1,256}$/.test(keyHex)) throw new DomainError('invalid_hex', 'storage key must be 1 to 256 bytes of hex');
+    if (!/^0x([0-9a-f]{2}){0,256}$/.test(keyHex)) throw new DomainError('invalid_hex', 'storage key must be 0 to 256 bytes of hex (0x alone is the empty key)');
     await this.access.service(req, id);
     const value = await this.deps.serviceStorage.getStorage(id, fromHex(keyHex));
     if (value === null) throw new DomainError('not_found', `service ${id} has no value at key ${keyHex}`);
