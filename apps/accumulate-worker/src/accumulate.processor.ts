@@ -2,7 +2,7 @@ import { DomainError, decodeWorkReport, toHex, type WorkDigest } from '@jam/doma
 import { parseJobPayload, ACCUMULATE_REPORT_V1 } from '@jam/queue-contracts';
 import { PermanentJobError, type ConsumedJob } from '@jam/queue';
 import type { BlobStore } from '@jam/blob-store';
-import { MAX_STORAGE_SNAPSHOT_BYTES, MAX_STORAGE_SNAPSHOT_ITEMS, type SandboxPool, type StorageQuota } from '@jam/sandbox';
+import { MAX_GAS_LIMIT, MAX_STORAGE_SNAPSHOT_BYTES, MAX_STORAGE_SNAPSHOT_ITEMS, sandboxFailureKind, type SandboxPool, type StorageQuota } from '@jam/sandbox';
 import type { AccumulationRepository, AccumulationStatus, ServiceRepository, WorkPackageRepository, WorkReportRepository } from '@jam/persistence';
 import type { JamMetrics, Logger } from '@jam/telemetry';
 
@@ -20,6 +20,8 @@ export interface AccumulateDeps {
   storageQuota: StorageQuota;
   /** Wall-clock kills one (report, service) may have before it is recorded `timed_out` (`max_accumulate_timeouts`, >= 1). */
   maxAccumulateTimeouts: number;
+  /** Executor crashes / engine faults one (report, service) may have before it is recorded `sandbox_failed` (`max_sandbox_failures`, >= 1). */
+  maxSandboxFailures: number;
 }
 
 /** Package statuses with nothing left to accumulate. */
@@ -29,6 +31,7 @@ const FINISHED = new Set(['accumulated', 'failed']);
 const FAILING: Partial<Record<AccumulationStatus, { code: string; message: string }>> = {
   timed_out: { code: 'accumulate_timeout', message: 'accumulate was killed by the sandbox wall clock on every try (max_accumulate_timeouts)' },
   storage_over_limit: { code: 'storage_over_limit', message: 'the service storage is larger than a sandbox executor can be given; accumulate was not run' },
+  sandbox_failed: { code: 'accumulate_sandbox_failure', message: 'the sandbox executor crashed or reported an engine fault on every try (max_sandbox_failures)' },
 };
 
 /** The sandbox wall clock killed `accumulate`: not a deterministic result, so the transaction is rolled back. */
@@ -54,8 +57,11 @@ class AccumulateWallClockError extends Error {
  * not deterministic: it rolls back and retries, but is counted in the database, and the
  * `maxAccumulateTimeouts`-th kill of one (report, service) records it as `timed_out`. A service
  * whose stored state exceeds what an executor can be given is recorded `storage_over_limit`
- * without running. Either fails the package (`accumulate_timeout` / `storage_over_limit`) once
- * every service of the report has its accumulation row; the other services still apply.
+ * without running. An executor that crashes, is killed or reports an engine fault during the run
+ * (`SandboxExecutorError`) is not a guest result either: counted the same way, separately, the
+ * `maxSandboxFailures`-th records `sandbox_failed`. Each fails the package (`accumulate_timeout` /
+ * `storage_over_limit` / `accumulate_sandbox_failure`) once every service of the report has its
+ * accumulation row; the other services still apply.
  */
 export class AccumulateProcessor {
   constructor(private readonly deps: AccumulateDeps) {}
@@ -102,7 +108,7 @@ export class AccumulateProcessor {
   /**
    * Accumulates the report's digests of one service, exactly once.
    * @returns the recorded accumulation status, or undefined when the service or its code is gone (skipped)
-   * @throws AccumulateWallClockError below the timeout bound (retry); transient errors
+   * @throws AccumulateWallClockError / SandboxExecutorError below their bound (retry); transient errors
    */
   private async accumulateService(reportHash: string, packageHash: string, serviceId: number, digests: WorkDigest[]): Promise<AccumulationStatus | undefined> {
     const { deps } = this;
@@ -161,18 +167,31 @@ export class AccumulateProcessor {
       deps.logger.info({ reportHash, serviceId, applied: result.applied, status: result.status }, 'accumulate');
       return result.status;
     } catch (err) {
-      if (!(err instanceof AccumulateWallClockError)) throw err;
+      const kind = err instanceof AccumulateWallClockError ? 'wall_clock' : sandboxFailureKind(err);
+      if (kind === undefined) throw err;
+      const wallClock = kind === 'wall_clock';
+      const maxFailures = wallClock ? deps.maxAccumulateTimeouts : deps.maxSandboxFailures;
+      // a crashed run may have used anything up to its limit: charged like a wall-clock kill
+      const gasUsed = err instanceof AccumulateWallClockError ? err.gasUsed : gasLimit > MAX_GAS_LIMIT ? MAX_GAS_LIMIT : gasLimit;
+      const error = (err as Error).message;
       // Counted in its own transaction: the attempt's transaction is gone, and workers crash.
-      const counted = await deps.accumulations.recordWallClockFailure({ reportHash, packageHash, serviceId, maxFailures: deps.maxAccumulateTimeouts, gasUsed: err.gasUsed });
+      const counted = await deps.accumulations.recordSandboxFailure({ reportHash, packageHash, serviceId, kind, maxFailures, gasUsed, error });
       if (!counted.final) {
-        deps.metrics.accumulateTimeouts.inc({ outcome: 'retry' });
-        deps.logger.warn({ reportHash, serviceId, failures: counted.failures, max: deps.maxAccumulateTimeouts }, 'accumulate hit the sandbox wall clock; retrying');
+        if (wallClock) deps.metrics.accumulateTimeouts.inc({ outcome: 'retry' });
+        deps.metrics.sandboxFailures.inc({ phase: 'accumulate', kind, outcome: 'retry' });
+        const setting = wallClock ? 'max_accumulate_timeouts' : 'max_sandbox_failures';
+        deps.logger.warn({ reportHash, serviceId, kind, error, failures: counted.failures, max: maxFailures, setting }, wallClock ? 'accumulate hit the sandbox wall clock; retrying' : 'sandbox executor failed during accumulate (not a guest result); retrying');
         throw err;
       }
       if (counted.applied) {
-        deps.metrics.accumulateTimeouts.inc({ outcome: 'final' });
-        deps.metrics.sandboxTraps.inc({ phase: 'accumulate', result: 'timed_out' });
-        deps.logger.error({ reportHash, serviceId, failures: counted.failures }, 'accumulate hit the sandbox wall clock max_accumulate_timeouts times; recorded timed_out');
+        deps.metrics.sandboxFailures.inc({ phase: 'accumulate', kind, outcome: 'final' });
+        deps.metrics.sandboxTraps.inc({ phase: 'accumulate', result: counted.status ?? kind });
+        if (wallClock) {
+          deps.metrics.accumulateTimeouts.inc({ outcome: 'final' });
+          deps.logger.error({ reportHash, serviceId, failures: counted.failures }, 'accumulate hit the sandbox wall clock max_accumulate_timeouts times; recorded timed_out');
+        } else {
+          deps.logger.error({ reportHash, serviceId, error, failures: counted.failures }, 'sandbox executor failed during accumulate max_sandbox_failures times; recorded sandbox_failed');
+        }
       }
       return counted.status;
     }

@@ -12,10 +12,10 @@ import {
 } from '@jam/domain';
 import { parseJobPayload, REFINE_PACKAGE_V1, VERIFY_ATTESTATION_V1, ATTESTATION_QUEUE, attestationJobId } from '@jam/queue-contracts';
 import { PermanentJobError, type ConsumedJob, type JobQueue } from '@jam/queue';
-import { signGuarantee, type AttesterKey } from '@jam/attest';
+import { signGuarantee, thresholdReachable, type AttesterKey } from '@jam/attest';
 import type { BlobStore } from '@jam/blob-store';
-import { ENGINE_IDENTITY, type SandboxPool } from '@jam/sandbox';
-import type { ServiceRepository, WorkPackageRepository, WorkReportRepository } from '@jam/persistence';
+import { ENGINE_IDENTITY, sandboxFailureKind, type SandboxPool } from '@jam/sandbox';
+import type { RefineAttemptRecord, RefineAttemptRepository, ServiceRepository, WorkPackageRepository, WorkReportRepository } from '@jam/persistence';
 import type { JamMetrics, Logger } from '@jam/telemetry';
 
 /** What the refine processor needs; built by the launcher. */
@@ -30,6 +30,14 @@ export interface RefineDeps {
   keys: ReadonlyMap<number, AttesterKey>;
   metrics: JamMetrics;
   logger: Logger;
+  /** Sandbox failures that are not guest results, counted per (package, attester). */
+  refineAttempts: RefineAttemptRepository;
+  /** Such failures one attester may have on one package before it gives up on it (`max_sandbox_failures`, >= 1). */
+  maxSandboxFailures: number;
+  /** n: size of the attester set (`attesters`). */
+  attesterCount: number;
+  /** t: `attestation_threshold`: the package fails once fewer than t attesters can still sign it. */
+  threshold: number;
 }
 
 const ZERO_HASH = new Uint8Array(32);
@@ -44,6 +52,14 @@ const FINISHED = new Set(['accumulated', 'failed']);
  * upserted by that hash, Ed25519 signatures are deterministic and the attestation job id is
  * derived from (report hash, attester). Transient failures (DB, blob store) throw and retry;
  * a missing package is final.
+ *
+ * A sandbox failure that is not a guest result (the wall clock killed the run, or the executor
+ * crashed, was killed or reported an engine fault) never gets signed: it depends on the machine,
+ * not only on the code. It is counted in `refine_attempt` per (package, attester) and retried; at
+ * `maxSandboxFailures` this attester gives up on the package (and skips it from then on). The
+ * package fails (`refine_timeout` when every attester that gave up was last stopped by the wall
+ * clock, else `refine_sandbox_failure`) only once the attesters that have not given up are fewer
+ * than the threshold, so one attester's sick machine cannot fail a package the others can attest.
  */
 export class RefineProcessor {
   constructor(private readonly deps: RefineDeps) {}
@@ -55,6 +71,14 @@ export class RefineProcessor {
     const row = await this.deps.workPackages.get(packageHash);
     if (!row) throw new PermanentJobError(`unknown package ${packageHash}`);
     if (FINISHED.has(row.status)) return;
+    const attempt = await this.deps.refineAttempts.get(packageHash, attesterIndex);
+    if (attempt?.exhausted) {
+      // This attester gave up on the package. Re-check the verdict: the process may have died
+      // between counting the last failure and failing the package.
+      await this.failIfUnreachable(packageHash, await this.deps.refineAttempts.unableToSign(packageHash, this.deps.attesterCount));
+      this.deps.logger.info({ packageHash, attesterIndex, failures: attempt.failures }, 'attester gave up on this package (max_sandbox_failures); not refining it again');
+      return;
+    }
     await this.deps.workPackages.transition(packageHash, ['pending'], 'refining');
 
     const encoded = row.encoded;
@@ -65,10 +89,9 @@ export class RefineProcessor {
         results.push(await this.refineItem(pkg, i));
       }
     } catch (err) {
-      if (!(err instanceof RefineTimeoutError)) throw err;
-      await this.deps.workPackages.transition(packageHash, ['pending', 'refining'], 'failed', { errorCode: 'refine_timeout', errorMessage: err.message });
-      this.deps.metrics.packages.inc({ status: 'failed' });
-      throw new PermanentJobError(err.message);
+      const kind = err instanceof RefineTimeoutError ? 'wall_clock' : sandboxFailureKind(err);
+      if (kind === undefined) throw err;
+      await this.countFailure(packageHash, attesterIndex, kind, err as Error);
     }
     const report: WorkReport = {
       package_spec: {
@@ -103,6 +126,46 @@ export class RefineProcessor {
       { jobId: attestationJobId(hash, attesterIndex) },
     );
     this.deps.logger.info({ packageHash, reportHash: hash, attesterIndex }, 'refined package');
+  }
+
+  /**
+   * Counts a sandbox failure durably; below the bound rethrows `err` (the job retries). At the
+   * bound this attester gives up: fails the package if the threshold is now out of reach.
+   * @throws always: `err` to retry, PermanentJobError once this attester gave up
+   */
+  private async countFailure(packageHash: string, attesterIndex: number, kind: 'wall_clock' | 'executor', err: Error): Promise<never> {
+    const { deps } = this;
+    const counted = await deps.refineAttempts.recordFailure({ packageHash, attesterIndex, kind, maxFailures: deps.maxSandboxFailures, attesterCount: deps.attesterCount, error: err.message });
+    if (counted === null) throw new PermanentJobError(`unknown package ${packageHash}`);
+    if (!counted.exhausted) {
+      deps.metrics.sandboxFailures.inc({ phase: 'refine', kind, outcome: 'retry' });
+      deps.logger.warn({ packageHash, attesterIndex, kind, error: err.message, failures: counted.failures, max: deps.maxSandboxFailures }, 'refine ended without a guest result (sandbox failure); retrying');
+      throw err;
+    }
+    if (counted.exhaustedNow) {
+      deps.metrics.sandboxFailures.inc({ phase: 'refine', kind, outcome: 'final' });
+      deps.metrics.sandboxTraps.inc({ phase: 'refine', result: kind === 'wall_clock' ? 'timed_out' : 'sandbox_failed' });
+      deps.logger.error({ packageHash, attesterIndex, kind, error: err.message, failures: counted.failures }, 'refine ended without a guest result max_sandbox_failures times; this attester gives up on the package');
+    }
+    await this.failIfUnreachable(packageHash, counted.unableToSign);
+    throw new PermanentJobError(`attester ${attesterIndex} gave up on package ${packageHash} after ${counted.failures} sandbox failures: ${err.message}`);
+  }
+
+  /**
+   * Fails the package when the attesters that gave up on it (`unable`, none of which signed it)
+   * leave fewer than the threshold able to sign. @returns true when the package is failed by this call
+   */
+  private async failIfUnreachable(packageHash: string, unable: readonly RefineAttemptRecord[]): Promise<boolean> {
+    const { deps } = this;
+    if (thresholdReachable(deps.threshold, deps.attesterCount, unable.length)) return false;
+    const errorCode = refineFailureCode(unable);
+    const errorMessage =
+      `fewer than ${deps.threshold} of ${deps.attesterCount} attesters can still sign: ` +
+      unable.map((r) => `attester ${r.attesterIndex} gave up after ${r.failures} sandbox failures (${r.wallClockFailures} wall clock), last: ${r.lastError ?? r.lastKind}`).join('; ');
+    if (!(await deps.workPackages.transition(packageHash, ['pending', 'refining', 'attesting'], 'failed', { errorCode, errorMessage }))) return false;
+    deps.metrics.packages.inc({ status: 'failed' });
+    deps.logger.error({ packageHash, errorCode, gaveUp: unable.map((r) => r.attesterIndex) }, 'package failed in refine: too many attesters gave up after sandbox failures');
+    return true;
   }
 
   private async refineItem(pkg: WorkPackage, index: number): Promise<WorkDigest> {
@@ -156,6 +219,15 @@ export class RefineProcessor {
 
 /** The sandbox's wall-clock backstop fired: not a deterministic result, so no report is made. */
 class RefineTimeoutError extends Error {}
+
+/**
+ * Error code of a package failed because too many attesters gave up on it: `refine_timeout` when
+ * each of them was last stopped by the sandbox wall clock, else `refine_sandbox_failure` (an
+ * executor crashed or reported an engine fault).
+ */
+export function refineFailureCode(gaveUp: readonly Pick<RefineAttemptRecord, 'lastKind'>[]): 'refine_timeout' | 'refine_sandbox_failure' {
+  return gaveUp.length > 0 && gaveUp.every((r) => r.lastKind === 'wall_clock') ? 'refine_timeout' : 'refine_sandbox_failure';
+}
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.length + b.length);

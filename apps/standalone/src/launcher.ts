@@ -126,7 +126,18 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
     if (has('refine-worker')) {
       const keys = loadOrCreateAttesterKeys(config.keysDir, config.attesterIndexes);
       for (const key of keys) await repos.attesters.upsert(key.index, toHex(key.publicKey));
-      const processor = new RefineProcessor({ ...repos, blobs, sandbox: sandbox!, queue, keys: new Map(keys.map((k) => [k.index, k])), metrics, logger });
+      const processor = new RefineProcessor({
+        ...repos,
+        blobs,
+        sandbox: sandbox!,
+        queue,
+        keys: new Map(keys.map((k) => [k.index, k])),
+        metrics,
+        logger,
+        maxSandboxFailures: config.maxSandboxFailures,
+        attesterCount: config.attesters,
+        threshold: config.attestationThreshold,
+      });
       for (const key of keys) {
         const name = refineQueueName(key.index);
         queue.process(name, instrument(name, (job) => processor.handle(job)), { concurrency: config.refineConcurrency });
@@ -145,6 +156,7 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
         logger,
         storageQuota: { maxBytes: config.maxServiceStorageBytes, maxItems: config.maxServiceStorageItems },
         maxAccumulateTimeouts: config.maxAccumulateTimeouts,
+        maxSandboxFailures: config.maxSandboxFailures,
       });
       queue.process(ACCUMULATE_QUEUE, instrument(ACCUMULATE_QUEUE, (job) => processor.handle(job)), { concurrency: config.accumulateConcurrency });
     }

@@ -1,4 +1,4 @@
-import { decideVerdict, type ReportTally } from './threshold';
+import { decideVerdict, thresholdReachable, type ReportTally } from './threshold';
 
 const A = '0xaa';
 const B = '0xbb';
@@ -34,5 +34,30 @@ describe('decideVerdict (DESIGN.md section 6)', () => {
     expect(() => decideVerdict([t(A, 1)], 1.5, 3)).toThrow(RangeError);
     expect(() => decideVerdict([t(A, 1)], 1, 0)).toThrow(RangeError);
     expect(() => decideVerdict([t(A, -1)], 1, 3)).toThrow(RangeError);
+  });
+});
+
+describe('thresholdReachable (refine gives up per attester)', () => {
+  it.each([
+    // [threshold, attesters, gaveUp, expected]
+    [2, 3, 0, true],
+    [2, 3, 1, true], // one sick attester: the other two can still attest
+    [2, 3, 2, false],
+    [2, 3, 3, false],
+    [1, 1, 0, true],
+    [1, 1, 1, false],
+    [3, 3, 1, false], // t = n: any attester giving up ends it
+    [4, 7, 3, true],
+    [4, 7, 4, false],
+  ])('t=%i n=%i, %i gave up: %s', (threshold, attesters, gaveUp, expected) => {
+    expect(thresholdReachable(threshold, attesters, gaveUp)).toBe(expected);
+  });
+
+  it('refuses impossible arguments', () => {
+    expect(() => thresholdReachable(0, 3, 0)).toThrow(RangeError);
+    expect(() => thresholdReachable(2, 0, 0)).toThrow(RangeError);
+    expect(() => thresholdReachable(2, 3, 4)).toThrow(RangeError);
+    expect(() => thresholdReachable(2, 3, -1)).toThrow(RangeError);
+    expect(() => thresholdReachable(2, 3, 1.5)).toThrow(RangeError);
   });
 });

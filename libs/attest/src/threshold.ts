@@ -39,3 +39,17 @@ export function decideVerdict(tallies: readonly ReportTally[], threshold: number
   if (winners.length === 1) return { kind: 'attested', reportHash: winners[0]!.reportHash };
   return { kind: 'disputed', reportHashes: distinct.map((t) => t.reportHash).sort() };
 }
+
+/**
+ * Whether a package can still be attested when `gaveUp` distinct attesters of the `attesters`
+ * (n) will never sign it (they gave up after max_sandbox_failures in refine and have not signed):
+ * at least `threshold` (t) attesters must remain. When false the package can only stay pending
+ * forever, so refine fails it. Conflicts among the remaining signers are `decideVerdict`'s business.
+ * @throws RangeError when t or n is not an integer >= 1, or `gaveUp` is not an integer in 0..n.
+ */
+export function thresholdReachable(threshold: number, attesters: number, gaveUp: number): boolean {
+  if (!Number.isInteger(threshold) || threshold < 1) throw new RangeError(`threshold must be an integer >= 1, got ${threshold}`);
+  if (!Number.isInteger(attesters) || attesters < 1) throw new RangeError(`attesters must be an integer >= 1, got ${attesters}`);
+  if (!Number.isInteger(gaveUp) || gaveUp < 0 || gaveUp > attesters) throw new RangeError(`gaveUp must be an integer in 0..${attesters}, got ${gaveUp}`);
+  return attesters - gaveUp >= threshold;
+}

@@ -46,6 +46,7 @@ describe('loadConfig', () => {
       maxServiceStorageBytes: 16 * 1024 * 1024,
       maxServiceStorageItems: 32_768,
       maxAccumulateTimeouts: 3,
+      maxSandboxFailures: 3,
       rateLimitPerMinute: 600,
       adminRateLimitPerMinute: 60,
       authFailureLimitPerMinute: 30,
@@ -91,6 +92,7 @@ describe('loadConfig', () => {
         JAM_MAX_SERVICE_STORAGE_BYTES: '268435456',
         JAM_MAX_SERVICE_STORAGE_ITEMS: '0',
         JAM_MAX_ACCUMULATE_TIMEOUTS: '1',
+        JAM_MAX_SANDBOX_FAILURES: '5',
       },
       CWD,
     );
@@ -106,6 +108,7 @@ describe('loadConfig', () => {
       maxServiceStorageBytes: 268_435_456,
       maxServiceStorageItems: 0,
       maxAccumulateTimeouts: 1,
+      maxSandboxFailures: 5,
     });
   });
 
@@ -128,6 +131,8 @@ describe('loadConfig', () => {
     ['JAM_MAX_SERVICE_STORAGE_ITEMS', '-1'],
     ['JAM_MAX_ACCUMULATE_TIMEOUTS', '0'],
     ['JAM_MAX_ACCUMULATE_TIMEOUTS', '101'],
+    ['JAM_MAX_SANDBOX_FAILURES', '0'],
+    ['JAM_MAX_SANDBOX_FAILURES', '101'],
     ['JAM_RATE_LIMIT_PER_MINUTE', 'lots'],
     ['JAM_RETENTION_DAYS', '99999999'],
     ['JAM_SANDBOX_POOL_SIZE', '65'],

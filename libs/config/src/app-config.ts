@@ -49,6 +49,8 @@ export interface AppConfig {
   readonly maxServiceStorageItems: number;
   /** Wall-clock kills of one accumulation (report, service) before it is recorded `timed_out`. */
   readonly maxAccumulateTimeouts: number;
+  /** Non-guest sandbox failures (executor crash, engine fault; refine: also wall clock) per accumulation or per (package, attester) in refine. */
+  readonly maxSandboxFailures: number;
   readonly rateLimitPerMinute: number;
   readonly adminRateLimitPerMinute: number;
   readonly authFailureLimitPerMinute: number;
@@ -236,6 +238,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     maxServiceStorageBytes: p.max_service_storage_bytes,
     maxServiceStorageItems: p.max_service_storage_items,
     maxAccumulateTimeouts: p.max_accumulate_timeouts,
+    maxSandboxFailures: p.max_sandbox_failures,
     rateLimitPerMinute: p.rate_limit_per_minute,
     adminRateLimitPerMinute: p.admin_rate_limit_per_minute,
     authFailureLimitPerMinute: p.auth_failure_limit_per_minute,

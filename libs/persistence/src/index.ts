@@ -9,6 +9,8 @@ export { AttesterEntity } from './entities/attester.entity';
 export { AttestationEntity } from './entities/attestation.entity';
 export { AccumulationEntity, ACCUMULATION_STATUSES, type AccumulationStatus } from './entities/accumulation.entity';
 export { AccumulationAttemptEntity } from './entities/accumulation-attempt.entity';
+export { RefineAttemptEntity } from './entities/refine-attempt.entity';
+export { RefineAttemptRepository, type RefineAttemptRecord, type RefineFailureKind, type RefineFailureResult } from './repositories/refine-attempt.repository';
 export { AuditLogEntity, type JsonValue } from './entities/audit-log.entity';
 export { PreimageUploaderEntity } from './entities/preimage-uploader.entity';
 export { PrincipalQuotaEntity } from './entities/principal-quota.entity';
@@ -34,6 +36,7 @@ export {
   type StorageFootprint,
   type StorageWrite,
   type WallClockFailureResult,
+  type SandboxFailureResult,
 } from './repositories/accumulation.repository';
 export { AuditLogRepository, AUDIT_LOG_LIST_MAX_LIMIT, type AuditLogRecord } from './repositories/audit-log.repository';
 export { PrincipalQuotaRepository, PRINCIPAL_QUOTA_LIST_MAX_LIMIT, type PrincipalQuotaRecord } from './repositories/principal-quota.repository';

@@ -4,6 +4,7 @@ import { AttestationRepository } from './repositories/attestation.repository';
 import { AttesterRepository } from './repositories/attester.repository';
 import { AuditLogRepository } from './repositories/audit-log.repository';
 import { PrincipalQuotaRepository } from './repositories/principal-quota.repository';
+import { RefineAttemptRepository } from './repositories/refine-attempt.repository';
 import { PreimageRepository } from './repositories/preimage.repository';
 import { ServiceStorageRepository } from './repositories/service-storage.repository';
 import { ServiceRepository } from './repositories/service.repository';
@@ -21,6 +22,8 @@ export interface Repositories {
   attesters: AttesterRepository;
   attestations: AttestationRepository;
   accumulations: AccumulationRepository;
+  /** Sandbox failures per (package, attester) in refine. */
+  refineAttempts: RefineAttemptRepository;
   auditLog: AuditLogRepository;
   principalQuotas: PrincipalQuotaRepository;
   /** The database's store id, which binds blob stores to it. */
@@ -38,6 +41,7 @@ export function createRepositories(ds: DataSource): Repositories {
     attesters: new AttesterRepository(ds),
     attestations: new AttestationRepository(ds),
     accumulations: new AccumulationRepository(ds),
+    refineAttempts: new RefineAttemptRepository(ds),
     auditLog: new AuditLogRepository(ds),
     principalQuotas: new PrincipalQuotaRepository(ds),
     storeIdentity: new StoreIdentityRepository(ds),

@@ -50,7 +50,7 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
     const { url, poolSize } = db();
     const ds = createDataSource({ url, poolSize });
     await ds.initialize();
-    expect(await runMigrations(ds)).toEqual(['InitialSchema1760000000000', 'TenancyAndAdmin1761000000000', 'StorageRetention1762000000000', 'StoreIdentity1763000000000', 'AccumulationAttempts1764000000000']);
+    expect(await runMigrations(ds)).toEqual(['InitialSchema1760000000000', 'TenancyAndAdmin1761000000000', 'StorageRetention1762000000000', 'StoreIdentity1763000000000', 'AccumulationAttempts1764000000000', 'SandboxFailures1765000000000']);
     ctx = { ds, repos: createRepositories(ds) };
   });
 
@@ -95,6 +95,7 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
         'preimage',
         'preimage_uploader',
         'principal_quota',
+        'refine_attempt',
         'service',
         'service_storage',
         'store_identity',
@@ -647,6 +648,69 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
       for (let n = 1; n > 0; deleted += n) n = (await workPackages.deleteFinishedOlderThan(86_400_000, 1000)).packages;
       expect(deleted).toBeGreaterThanOrEqual(1);
       expect(await accumulations.wallClockFailures(rep, s.id)).toBe(0);
+    });
+  });
+
+  describe('sandbox failures (executor crashes, engine faults)', () => {
+    it('counts executor failures per (report, service) apart from wall-clock kills, records sandbox_failed exactly once at the bound', async () => {
+      const { accumulations } = get().repos;
+      const s = await newService();
+      const pkg = await newPackage([s.id]);
+      const rep = await newReport(pkg);
+      const crash = () => accumulations.recordSandboxFailure({ reportHash: rep, packageHash: pkg, serviceId: s.id, kind: 'executor', maxFailures: 2, gasUsed: 5n, error: 'sandbox executor failed: x' });
+      expect(await accumulations.recordWallClockFailure({ reportHash: rep, packageHash: pkg, serviceId: s.id, maxFailures: 3, gasUsed: 1n })).toEqual({ failures: 1, final: false, applied: false });
+      expect(await crash()).toEqual({ failures: 1, final: false, applied: false });
+      expect(await accumulations.executorFailures(rep, s.id)).toBe(1);
+      expect(await accumulations.wallClockFailures(rep, s.id)).toBe(1);
+      const racing = await Promise.all([crash(), crash(), crash()]);
+      expect(racing.filter((r) => r.applied)).toEqual([{ failures: 2, final: true, applied: true, status: 'sandbox_failed' }]);
+      expect(racing.filter((r) => !r.applied)).toEqual([
+        { failures: 2, final: true, applied: false, status: 'sandbox_failed' },
+        { failures: 2, final: true, applied: false, status: 'sandbox_failed' },
+      ]);
+      const rows = await get().ds.query('SELECT status, gas_used FROM accumulation WHERE report_hash = $1 AND service_id = $2', [Buffer.from(rep.slice(2), 'hex'), s.id]);
+      expect(rows).toEqual([{ status: 'sandbox_failed', gas_used: '5' }]);
+      const attempt = await get().ds.query('SELECT wall_clock_failures, executor_failures, last_error FROM accumulation_attempt WHERE report_hash = $1', [Buffer.from(rep.slice(2), 'hex')]);
+      expect(attempt).toEqual([{ wall_clock_failures: 1, executor_failures: 2, last_error: 'sandbox executor failed: x' }]);
+      // a late wall-clock kill finds the final row and counts nothing
+      expect(await accumulations.recordWallClockFailure({ reportHash: rep, packageHash: pkg, serviceId: s.id, maxFailures: 3, gasUsed: 1n })).toEqual({ failures: 1, final: true, applied: false, status: 'sandbox_failed' });
+    });
+
+    it('counts refine failures per (package, attester); gives up at the bound; lists attesters that gave up without signing; deleted with the package', async () => {
+      const { refineAttempts, attesters, attestations, workPackages } = get().repos;
+      for (const i of [0, 1, 2]) await attesters.upsert(i, hash());
+      const pkg = await newPackage([1]);
+      const fail = (attesterIndex: number, kind: 'wall_clock' | 'executor' = 'executor') =>
+        refineAttempts.recordFailure({ packageHash: pkg, attesterIndex, kind, maxFailures: 2, attesterCount: 3, error: `boom ${attesterIndex}` });
+      expect(await fail(0, 'wall_clock')).toEqual({ failures: 1, exhausted: false, exhaustedNow: false, unableToSign: [] });
+      const second = await fail(0);
+      expect(second).toMatchObject({ failures: 2, exhausted: true, exhaustedNow: true });
+      expect(second!.unableToSign).toEqual([{ attesterIndex: 0, failures: 2, wallClockFailures: 1, lastKind: 'executor', lastError: 'boom 0', exhausted: true }]);
+      // an attester that gave up is not counted again
+      expect(await fail(0)).toMatchObject({ failures: 2, exhausted: true, exhaustedNow: false });
+      // concurrent attesters: each counted once, serialised on the package row
+      const both = await Promise.all([fail(1, 'wall_clock'), fail(2, 'wall_clock')]);
+      expect(both.map((r) => r!.failures)).toEqual([1, 1]);
+      expect(await fail(1, 'wall_clock')).toMatchObject({ exhausted: true, unableToSign: [{ attesterIndex: 0 }, { attesterIndex: 1, lastKind: 'wall_clock', wallClockFailures: 2 }] });
+      expect((await refineAttempts.list(pkg)).map((r) => [r.attesterIndex, r.failures, r.exhausted])).toEqual([
+        [0, 2, true],
+        [1, 2, true],
+        [2, 1, false],
+      ]);
+      expect(await refineAttempts.get(pkg, 2)).toMatchObject({ failures: 1, exhausted: false });
+      expect(await refineAttempts.get(pkg, 5)).toBeNull();
+      // an attester that gave up but had signed a report of the package does not count as unable; nor does one outside n
+      const rep = await newReport(pkg);
+      await attestations.insertIfAbsent({ reportHash: rep, packageHash: pkg, attesterIndex: 1, signature: sig() });
+      expect((await refineAttempts.unableToSign(pkg, 3)).map((r) => r.attesterIndex)).toEqual([0]);
+      expect((await refineAttempts.unableToSign(pkg, 1)).map((r) => r.attesterIndex)).toEqual([0]);
+      expect(await refineAttempts.recordFailure({ packageHash: hash(), attesterIndex: 0, kind: 'executor', maxFailures: 2, attesterCount: 3 })).toBeNull();
+      await expect(refineAttempts.recordFailure({ packageHash: pkg, attesterIndex: 0, kind: 'executor', maxFailures: 0, attesterCount: 3 })).rejects.toThrow(RangeError);
+      // retention deletes the counts with the package
+      expect(await workPackages.transition(pkg, ['pending'], 'failed')).toBe(true);
+      await get().ds.query(`UPDATE work_package SET updated_at = now() - interval '2 days' WHERE hash = $1`, [Buffer.from(pkg.slice(2), 'hex')]);
+      for (let n = 1; n > 0; ) n = (await workPackages.deleteFinishedOlderThan(86_400_000, 1000)).packages;
+      expect(await refineAttempts.list(pkg)).toEqual([]);
     });
   });
 

@@ -21,5 +21,6 @@ export {
 } from './host-abi';
 export { validateServiceCode, meterServiceCode } from './service-code.validator';
 export { ENGINE_IDENTITY, MAX_GAS_LIMIT, type RefineRequest, type RefineOutcome, type AccumulateOperand, type AccumulateRequest, type AccumulateOutcome, type StorageQuota, type StorageFootprint } from './sandbox.types';
-export { SandboxPool, type SandboxPoolOptions } from './sandbox.pool';
+export { SandboxPool, SandboxExecutorError, type SandboxPoolOptions } from './sandbox.pool';
+export { sandboxFailureKind, type SandboxFailureKind } from './sandbox-failure';
 export { exampleServicePath } from './example-services';

@@ -33,6 +33,24 @@ interface Slot {
   knownCode: Set<string>;
 }
 
+/**
+ * The executor running a job failed without giving a guest result: the process crashed, was
+ * killed (other than by the wall clock) or lost its IPC channel (`kind: 'crashed'`), or it answered
+ * with an error instead of an outcome, e.g. an engine fault such as a V8 RangeError or a host bug
+ * (`kind: 'errored'`). Not a deterministic result of the guest: callers must not record it as
+ * one; they retry it a bounded number of times (`max_sandbox_failures`). The message always starts
+ * with `sandbox executor failed: `. Pool shutdown and start-up failures are plain `Error`s.
+ */
+export class SandboxExecutorError extends Error {
+  override name = 'SandboxExecutorError';
+  constructor(
+    readonly kind: 'crashed' | 'errored',
+    detail: string,
+  ) {
+    super(`sandbox executor failed: ${detail}`);
+  }
+}
+
 /** Old-space heap of an executor's relay thread (MiB). */
 const RELAY_HEAP_MB = 64;
 
@@ -110,7 +128,8 @@ export class SandboxPool {
   /**
    * Runs `refine` of one work item. Guest failures are results (`out_of_gas`, `panic`, `oversize`,
    * `bad_code`, `bad_exports`, `code_oversize`); a wall-clock timeout gives `panic` with `timedOut`.
-   * @throws Error on host failures (pool closed, worker crashed, code hash mismatch): transient or caller bugs
+   * @throws SandboxExecutorError when the executor crashed or answered an error (engine fault,
+   *   code hash mismatch) while running this job; Error when the pool is closed or not started
    */
   refine(req: RefineRequest): Promise<RefineOutcome> {
     const { codeHash, code, itemIndex, payload, gasLimit, preimages } = req;
@@ -215,7 +234,7 @@ export class SandboxPool {
     }
     const job = this.finish(slot) as PendingJob;
     if (msg.ok) job.resolve(msg.outcome);
-    else job.reject(new Error(`sandbox executor failed: ${msg.error}`));
+    else job.reject(new SandboxExecutorError('errored', msg.error));
     this.pump();
   }
 
@@ -232,7 +251,7 @@ export class SandboxPool {
   private onExecutorGone(slot: Slot, err: Error): void {
     if (!this.slots.includes(slot)) return;
     const job = this.finish(slot);
-    job?.reject(new Error(`sandbox executor failed: ${err.message}`));
+    job?.reject(new SandboxExecutorError('crashed', err.message));
     if (!slot.online) {
       // never came up: do not respawn in a loop; fail queued jobs if no executor is left
       this.slots.splice(this.slots.indexOf(slot), 1);

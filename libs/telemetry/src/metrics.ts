@@ -37,6 +37,14 @@ export class JamMetrics {
   readonly storageOverQuota = new Counter({ name: 'jam_service_storage_over_quota_total', help: 'Accumulations that started from service storage over its quota, by action (ran, refused)', labelNames: ['action'] as const, registers: [this.registry] });
   /** Sandbox wall-clock kills in accumulate: `retry` (rolled back, counted), `final` (the max_accumulate_timeouts-th, recorded timed_out). */
   readonly accumulateTimeouts = new Counter({ name: 'jam_accumulate_timeouts_total', help: 'Accumulate runs killed by the sandbox wall clock, by outcome (retry, final)', labelNames: ['outcome'] as const, registers: [this.registry] });
+  /**
+   * Sandbox failures that are not a guest result, by phase (refine, accumulate), kind (wall_clock:
+   * killed by the wall clock; executor: the executor crashed, was killed or reported an engine
+   * fault) and outcome: `retry` (counted, retried), `final` (the max_sandbox_failures-th, or for
+   * accumulate wall-clock kills the max_accumulate_timeouts-th: the accumulation is recorded
+   * timed_out / sandbox_failed, or the attester gives up on the package in refine).
+   */
+  readonly sandboxFailures = new Counter({ name: 'jam_sandbox_failures_total', help: 'Sandbox runs that ended without a guest result, by phase, kind (wall_clock, executor) and outcome (retry, final)', labelNames: ['phase', 'kind', 'outcome'] as const, registers: [this.registry] });
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'jam_process_' });

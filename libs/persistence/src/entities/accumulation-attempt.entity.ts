@@ -2,7 +2,8 @@ import { Column, Entity, PrimaryColumn } from 'typeorm';
 
 /**
  * Row of `accumulation_attempt`: how often accumulating one report into one service was killed by
- * the sandbox wall clock. Written in its own transaction, so it outlives the rolled-back attempts.
+ * the sandbox wall clock, and how often its executor crashed or reported an engine fault. Written
+ * in its own transaction, so it outlives the rolled-back attempts.
  */
 @Entity({ name: 'accumulation_attempt' })
 export class AccumulationAttemptEntity {
@@ -14,6 +15,13 @@ export class AccumulationAttemptEntity {
 
   @Column({ type: 'integer', name: 'wall_clock_failures' })
   wallClockFailures!: number;
+
+  /** Executor crashes and engine faults (migration 1765000000000). */
+  @Column({ type: 'integer', name: 'executor_failures' })
+  executorFailures!: number;
+
+  @Column({ type: 'text', name: 'last_error', nullable: true })
+  lastError!: string | null;
 
   @Column({ type: 'timestamptz', name: 'last_failure_at' })
   lastFailureAt!: Date;

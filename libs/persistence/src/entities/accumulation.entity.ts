@@ -4,10 +4,11 @@ import { Column, Entity, PrimaryColumn } from 'typeorm';
  * What `accumulation.status` records. The guest's outcome: `ok`, `out_of_gas`, `panic`. Or a host
  * verdict that ends the accumulation without running it to the end and without writes:
  * `timed_out` (killed by the sandbox wall clock max_accumulate_timeouts times) and
- * `storage_over_limit` (the service's stored state is larger than an executor can be given).
+ * `storage_over_limit` (the service's stored state is larger than an executor can be given),
+ * `sandbox_failed` (its executor crashed or reported an engine fault max_sandbox_failures times).
  * The column is unconstrained text (no CHECK), so a new value needs no migration.
  */
-export const ACCUMULATION_STATUSES = ['ok', 'out_of_gas', 'panic', 'timed_out', 'storage_over_limit'] as const;
+export const ACCUMULATION_STATUSES = ['ok', 'out_of_gas', 'panic', 'timed_out', 'storage_over_limit', 'sandbox_failed'] as const;
 export type AccumulationStatus = (typeof ACCUMULATION_STATUSES)[number];
 
 /** Row of `accumulation`: the one-and-only application of a report to a service's state. */

@@ -38,17 +38,20 @@ export interface ServiceStorageState {
   storage: Map<string, Uint8Array> | null;
 }
 
-/** Result of {@link AccumulationRepository.recordWallClockFailure}. */
+/** Result of {@link AccumulationRepository.recordSandboxFailure} (and `recordWallClockFailure`). */
 export interface WallClockFailureResult {
-  /** Wall-clock kills counted for (report, service) after this call. */
+  /** Failures of the call's kind counted for (report, service) after this call. */
   failures: number;
   /** True when (report, service) now has its accumulation row: nothing is left to retry. */
   final: boolean;
-  /** True when this call recorded that row (`timed_out`). */
+  /** True when this call recorded that row (`timed_out` or `sandbox_failed`). */
   applied: boolean;
   /** Status of the accumulation row when `final`. */
   status?: AccumulationStatus;
 }
+
+/** Result of {@link AccumulationRepository.recordSandboxFailure}. */
+export type SandboxFailureResult = WallClockFailureResult;
 
 /** Table `accumulation`: exactly-once, per-service-serial application of reports. */
 export class AccumulationRepository {
@@ -105,38 +108,74 @@ export class AccumulationRepository {
   }
 
   /**
-   * Counts one sandbox wall-clock kill of accumulating `reportHash` into `serviceId`, durably:
-   * in its own transaction (the accumulation's transaction was rolled back), under the same
-   * service row lock as {@link applyOnce}. When the count reaches `maxFailures`, records the
-   * accumulation itself in that transaction with status `timed_out`, `gasUsed` and no writes:
-   * the final result, recorded exactly once like any other. If the accumulation row already
-   * exists (another delivery finished it), counts nothing and returns it as final.
-   * @param opts.maxFailures >= 1
-   * @param opts.gasUsed gas charged for the timed-out run (the pool reports the clamped limit)
-   * @throws DomainError `unknown_service`; RangeError for maxFailures < 1; database errors.
+   * Counts one sandbox wall-clock kill of accumulating `reportHash` into `serviceId`, durably;
+   * at `maxFailures` records the accumulation `timed_out`. Same as
+   * {@link recordSandboxFailure} with `kind: 'wall_clock'`.
    */
   async recordWallClockFailure(opts: { reportHash: string; packageHash: string; serviceId: number; maxFailures: number; gasUsed: bigint }): Promise<WallClockFailureResult> {
+    return this.recordSandboxFailure({ ...opts, kind: 'wall_clock' });
+  }
+
+  /**
+   * Counts one sandbox failure that is not a guest result while accumulating `reportHash` into
+   * `serviceId`, durably: in its own transaction (the accumulation's transaction was rolled back),
+   * under the same service row lock as {@link applyOnce}. Each kind has its own count
+   * (`wall_clock_failures`, `executor_failures`). When the count of this call's kind reaches
+   * `maxFailures`, records the accumulation itself in that transaction with no writes, status
+   * `timed_out` (wall clock) or `sandbox_failed` (executor crash or engine fault) and `gasUsed`:
+   * the final result, recorded exactly once like any other. If the accumulation row already
+   * exists (another delivery finished it), counts nothing and returns it as final.
+   * @param opts.kind `wall_clock`: killed by the wall clock; `executor`: the executor crashed, was
+   *   killed or answered an error instead of an outcome
+   * @param opts.maxFailures >= 1
+   * @param opts.gasUsed gas charged if this call records the final row
+   * @param opts.error message kept in `last_error` for operators (truncated to 1,000 characters)
+   * @returns `failures`: the count of this kind after the call
+   * @throws DomainError `unknown_service`; RangeError for maxFailures < 1; database errors.
+   */
+  async recordSandboxFailure(opts: {
+    reportHash: string;
+    packageHash: string;
+    serviceId: number;
+    kind: 'wall_clock' | 'executor';
+    maxFailures: number;
+    gasUsed: bigint;
+    error?: string;
+  }): Promise<SandboxFailureResult> {
     if (!Number.isInteger(opts.maxFailures) || opts.maxFailures < 1) throw new RangeError(`maxFailures must be an integer >= 1, got ${opts.maxFailures}`);
     const reportHash = hashToBytes(opts.reportHash, 'reportHash');
     const packageHash = hashToBytes(opts.packageHash, 'packageHash');
+    // a fixed column per kind (never interpolated from input)
+    const column = opts.kind === 'wall_clock' ? 'wall_clock_failures' : 'executor_failures';
+    const finalStatus: AccumulationStatus = opts.kind === 'wall_clock' ? 'timed_out' : 'sandbox_failed';
+    const error = opts.error === undefined ? null : opts.error.slice(0, 1000);
     return this.ds.transaction(async (tx) => {
       const done = await lockServiceAndFindAccumulation(tx, reportHash, opts.serviceId);
       if (done) {
-        const counted = await queryOne<{ n: number }>(tx, 'SELECT wall_clock_failures AS n FROM accumulation_attempt WHERE report_hash = $1 AND service_id = $2', [reportHash, opts.serviceId]);
+        const counted = await queryOne<{ n: number }>(tx, `SELECT ${column} AS n FROM accumulation_attempt WHERE report_hash = $1 AND service_id = $2`, [reportHash, opts.serviceId]);
         return { failures: counted?.n ?? 0, final: true, applied: false, status: done.status };
       }
       const row = await queryOne<{ n: number }>(
         tx,
-        `INSERT INTO accumulation_attempt (report_hash, service_id, wall_clock_failures) VALUES ($1, $2, 1)
-         ON CONFLICT (report_hash, service_id) DO UPDATE SET wall_clock_failures = accumulation_attempt.wall_clock_failures + 1, last_failure_at = now()
-         RETURNING wall_clock_failures AS n`,
-        [reportHash, opts.serviceId],
+        `INSERT INTO accumulation_attempt (report_hash, service_id, ${column}, last_error) VALUES ($1, $2, 1, $3)
+         ON CONFLICT (report_hash, service_id) DO UPDATE SET ${column} = accumulation_attempt.${column} + 1, last_error = COALESCE(EXCLUDED.last_error, accumulation_attempt.last_error), last_failure_at = now()
+         RETURNING ${column} AS n`,
+        [reportHash, opts.serviceId, error],
       );
       const failures = row?.n ?? 0;
       if (failures < opts.maxFailures) return { failures, final: false, applied: false };
-      await insertAccumulation(tx, reportHash, packageHash, opts.serviceId, 'timed_out', opts.gasUsed);
-      return { failures, final: true, applied: true, status: 'timed_out' };
+      await insertAccumulation(tx, reportHash, packageHash, opts.serviceId, finalStatus, opts.gasUsed);
+      return { failures, final: true, applied: true, status: finalStatus };
     });
+  }
+
+  /** Executor crashes and engine faults counted for (report, service); 0 when none. */
+  async executorFailures(reportHash: string, serviceId: number): Promise<number> {
+    const row = await queryOne<{ n: number }>(this.ds, 'SELECT executor_failures AS n FROM accumulation_attempt WHERE report_hash = $1 AND service_id = $2', [
+      hashToBytes(reportHash, 'reportHash'),
+      serviceId,
+    ]);
+    return row?.n ?? 0;
   }
 
   /** Wall-clock kills counted for (report, service); 0 when none. */
