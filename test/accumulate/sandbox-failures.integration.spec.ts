@@ -318,8 +318,13 @@ describe('sandbox failures that are not guest results (PostgreSQL, Redis, worker
       await killer.stop();
       const attempts = await repos.refineAttempts.list(pkg);
       const gaveUp = attempts.filter((a) => a.exhausted);
-      // one attester giving up did not fail the package: it failed when the second one did
-      expect(gaveUp).toHaveLength(ATTESTERS - THRESHOLD + 1);
+      // One attester giving up did not fail the package: the failure names every attester that
+      // had given up when it was decided, at least n - t + 1 of them. A third attester's run already
+      // under way at that moment may still be killed, counted and give up afterwards.
+      const namedAtFailure = row.errorMessage!.match(new RegExp(`attester \\d+ gave up after ${MAX_FAILURES} sandbox failures`, 'g')) ?? [];
+      expect(namedAtFailure.length).toBeGreaterThanOrEqual(ATTESTERS - THRESHOLD + 1);
+      expect(gaveUp.length).toBeGreaterThanOrEqual(ATTESTERS - THRESHOLD + 1);
+      expect(gaveUp.length).toBeLessThanOrEqual(ATTESTERS);
       for (const a of gaveUp) expect(a).toMatchObject({ failures: MAX_FAILURES, lastKind: 'executor', lastError: expect.stringMatching(/^sandbox executor failed: /) });
       for (const a of attempts.filter((x) => !x.exhausted)) expect(a.failures).toBeLessThan(MAX_FAILURES);
       expect(attempts.reduce((n, a) => n + a.failures, 0)).toBe(killer.kills());

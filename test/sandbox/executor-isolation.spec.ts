@@ -127,6 +127,56 @@ describe('executor isolation', () => {
     }
   });
 
+  it('retries a replacement executor that dies before it is ready, with backoff, instead of shrinking the pool', async () => {
+    const p = new SandboxPool({ size: 1, wallClockMs: 60_000 });
+    await p.start();
+    try {
+      const [first] = p.executorPids() as [number];
+      const others = new Set(pool.executorPids());
+      /** Executors forked by this process that are not online in either pool: still starting. */
+      const starting = (): number[] => {
+        const online = new Set([...p.executorPids(), ...others]);
+        const out: number[] = [];
+        for (const name of readdirSync('/proc')) {
+          if (!/^\d+$/.test(name) || online.has(Number(name))) continue;
+          try {
+            const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+            const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+            if (Number(f[1]) === process.pid && f[0] !== 'Z' && readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('executor.process.js')) out.push(Number(name));
+          } catch {
+            // gone meanwhile
+          }
+        }
+        return out;
+      };
+      process.kill(first, 'SIGKILL');
+      // every replacement is killed before it reports ready, for a while (the OOM killer, a failed fork)
+      const killed = new Set<number>([first]);
+      const until = Date.now() + 1500;
+      while (Date.now() < until) {
+        for (const pid of starting()) {
+          if (killed.has(pid)) continue;
+          killed.add(pid);
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            // exited meanwhile
+          }
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      expect(killed.size - 1).toBeGreaterThanOrEqual(1);
+      // the slot is kept and respawned after its backoff: the pool serves again with one executor
+      const wordCount = new Uint8Array(readFileSync(exampleServicePath('word-count')));
+      const out = await p.refine(await refineRequest(wordCount, new TextEncoder().encode('a b')));
+      expect(out.result).toEqual({ ok: Uint8Array.of(2, 0, 0, 0, 0, 0, 0, 0) });
+      expect(p.executorPids()).toHaveLength(1);
+      expect(killed.has(p.executorPids()[0]!)).toBe(false);
+    } finally {
+      await p.close();
+    }
+  });
+
   it('keeps the per-job round trip of a small job under a millisecond (measured)', async () => {
     const req = await refineRequest(await hostile('oversized-output'));
     for (let i = 0; i < 100; i++) await pool.refine(req);

@@ -31,7 +31,14 @@ interface Slot {
   timer: NodeJS.Timeout | undefined;
   /** Code cache keys this executor has been sent, so a repeat job can omit the code bytes. */
   knownCode: Set<string>;
+  /** Consecutive start-up failures of this slot's executors (reset once one reports ready). */
+  startFailures: number;
 }
+
+/** Backoff before respawning a slot whose executor died before it was ready (ms): 100, 200, 400, ... */
+export const RESPAWN_BACKOFF_MIN_MS = 100;
+/** Upper bound of that backoff (ms). */
+export const RESPAWN_BACKOFF_MAX_MS = 30_000;
 
 /**
  * The executor running a job failed without giving a guest result: the process crashed, was
@@ -82,6 +89,8 @@ export class SandboxPool {
   private readonly queue: PendingJob[] = [];
   private nextId = 1;
   private closed = false;
+  /** `start()` has completed: from then on a slot whose replacement fails to start is retried with backoff. */
+  private running = false;
 
   constructor(options: SandboxPoolOptions = {}) {
     this.size = options.size ?? 2;
@@ -103,11 +112,13 @@ export class SandboxPool {
     const starting: Promise<void>[] = [];
     while (this.slots.length < this.size) starting.push(this.spawn(this.slots.length));
     await Promise.all(starting);
+    this.running = true;
   }
 
   /** Stops every executor; queued and running jobs are rejected. */
   async close(): Promise<void> {
     this.closed = true;
+    this.running = false;
     for (const job of this.queue.splice(0)) job.reject(new Error('sandbox pool closed'));
     const slots = this.slots.splice(0);
     await Promise.all(
@@ -171,12 +182,13 @@ export class SandboxPool {
       stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
       serialization: 'advanced',
     });
-    const slot: Slot = { child, online: false, job: undefined, timer: undefined, knownCode: new Set() };
+    const slot: Slot = { child, online: false, job: undefined, timer: undefined, knownCode: new Set(), startFailures: this.slots[index]?.startFailures ?? 0 };
     this.slots[index] = slot;
     return new Promise((resolve, reject) => {
       child.on('message', (msg: WorkerResponse | ExecutorReady) => {
         if ('type' in msg && msg.type === 'ready') {
           slot.online = true;
+          slot.startFailures = 0;
           resolve();
           this.pump();
           return;
@@ -253,9 +265,30 @@ export class SandboxPool {
     const job = this.finish(slot);
     job?.reject(new SandboxExecutorError('crashed', err.message));
     if (!slot.online) {
-      // never came up: do not respawn in a loop; fail queued jobs if no executor is left
-      this.slots.splice(this.slots.indexOf(slot), 1);
-      if (this.slots.length === 0) for (const queued of this.queue.splice(0)) queued.reject(new Error(`sandbox executor failed to start: ${err.message}`));
+      if (!this.running || this.closed) {
+        // during start(): start() rejects with this error, nothing is retried
+        this.slots.splice(this.slots.indexOf(slot), 1);
+        if (this.slots.length === 0) for (const queued of this.queue.splice(0)) queued.reject(new Error(`sandbox executor failed to start: ${err.message}`));
+        return;
+      }
+      // A replacement died before it was ready (OOM killer, fork failure, a kill): keep the slot and
+      // retry with exponential backoff, so a transient fault never shrinks the pool for good. While
+      // no executor is online, queued jobs fail (plain Error: the queue retries them later).
+      slot.startFailures++;
+      const delay = Math.min(RESPAWN_BACKOFF_MAX_MS, RESPAWN_BACKOFF_MIN_MS * 2 ** Math.min(slot.startFailures - 1, 20));
+      if (!this.slots.some((s) => s.online)) for (const queued of this.queue.splice(0)) queued.reject(new Error(`sandbox executor failed to start: ${err.message}`));
+      slot.child.removeAllListeners();
+      slot.child.on('error', () => undefined);
+      slot.timer = setTimeout(() => {
+        slot.timer = undefined;
+        const index = this.slots.indexOf(slot);
+        if (this.closed || index < 0) return;
+        this.spawn(index).then(
+          () => this.pump(),
+          () => undefined,
+        );
+      }, delay);
+      slot.timer.unref();
       return;
     }
     this.replace(slot);
@@ -322,5 +355,7 @@ function kill(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     child.once('exit', () => resolve());
     child.kill('SIGKILL');
+    // a child that never started (fork failed: 'error' without 'exit') has nothing to wait for
+    setTimeout(resolve, 2000).unref();
   });
 }
