@@ -92,4 +92,16 @@ describe('blob store binding: two databases on one JAM_BLOB_DIR', () => {
     expect(JSON.parse(fs.readFileSync(marker, 'utf8'))).toMatchObject({ store_id: idA });
     expect((await fetch(`http://127.0.0.1:${portA}/healthz`)).status).toBe(200);
   }, 200_000);
+
+  it('a process whose REDIS_URL answers nothing refuses to start with the cause, instead of logging reconnects forever', async () => {
+    const deadPort = await freePort();
+    const env = { ...envFor(dbB, 'janitor', 'b', await freePort()), REDIS_URL: `redis://127.0.0.1:${deadPort}`, JAM_BLOB_DIR: path.join(tmp, 'blobs-b') };
+    const p = await JamProcess.start(env);
+    procs.push(p);
+    expect(await p.waitExit(90_000)).toBe(1);
+    const out = p.output.join('');
+    expect(out).toContain(`jam: cannot reach Redis at REDIS_URL (redis://127.0.0.1:${deadPort}): connect ECONNREFUSED 127.0.0.1:${deadPort}. Check REDIS_URL and that Redis is running.`);
+    expect(out).not.toMatch(/\n\s+at /);
+    expect(out).not.toContain('"msg":"started"');
+  }, 120_000);
 });

@@ -7,7 +7,7 @@ import { loadConfig, redactConfig, type AppConfig } from '@jam/config';
 import { initHashing } from '@jam/domain';
 import { createLogger, JamMetrics, startTracing, withJobSpan, type Logger } from '@jam/telemetry';
 import { createDataSource, createRepositories, runMigrations, startEmbeddedPostgres, EMBEDDED_POSTGRES_POOL_SIZE, type Repositories } from '@jam/persistence';
-import { createBullMqQueue, createInProcessQueue, createInProcessStatusEventBus, createRedisStatusEventBus, PermanentJobError, type StatusEventBus, type ConsumedJob, type JobHandler, type JobQueue } from '@jam/queue';
+import { checkRedisReachable, createBullMqQueue, createInProcessQueue, createInProcessStatusEventBus, createRedisStatusEventBus, PermanentJobError, type StatusEventBus, type ConsumedJob, type JobHandler, type JobQueue } from '@jam/queue';
 import { ACCUMULATE_QUEUE, ATTESTATION_QUEUE, refineQueueName } from '@jam/queue-contracts';
 import { BlobStoreOwnershipError, bindBlobStore, FilesystemBlobStore, S3BlobStore, TieredBlobStore, type StoreMarkerAccess } from '@jam/blob-store';
 import { loadOrCreateAttesterKeys } from '@jam/attest';
@@ -72,6 +72,13 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
     stops.push(() => ds.destroy());
     await runMigrations(ds);
 
+    if (config.mode === 'production') {
+      try {
+        await checkRedisReachable(config.redisUrl!);
+      } catch (err) {
+        throw new StartupError(`cannot reach Redis at REDIS_URL (${redactConfig(config).redisUrl}): ${(err as Error).message}. Check REDIS_URL and that Redis is running.`);
+      }
+    }
     const events: StatusEventBus =
       config.mode === 'embedded'
         ? createInProcessStatusEventBus()

@@ -6,6 +6,9 @@ import { launch, StartupError } from './launcher';
  * Process entry point for every deployment: `JAM_ROLES` picks the apps (default all of them, the
  * embedded laptop mode). Stops cleanly on SIGTERM/SIGINT; a second signal forces exit.
  */
+/** Longest a signalled shutdown may take before the process exits anyway (ms). */
+const SHUTDOWN_TIMEOUT_MS = 25_000;
+
 async function main(): Promise<void> {
   let running;
   try {
@@ -43,6 +46,12 @@ async function main(): Promise<void> {
     if (stopping) process.exit(130);
     stopping = true;
     process.stderr.write(`jam: ${signal} received, stopping\n`);
+    // A shutdown step that never ends (e.g. a queue still reconnecting to an unreachable Redis)
+    // must not keep the process alive: give up before Kubernetes' default 30 s grace period.
+    setTimeout(() => {
+      process.stderr.write(`jam: shutdown did not finish within ${SHUTDOWN_TIMEOUT_MS} ms; exiting\n`);
+      process.exit(1);
+    }, SHUTDOWN_TIMEOUT_MS).unref();
     running!.stop().then(
       () => process.exit(0),
       () => process.exit(1),

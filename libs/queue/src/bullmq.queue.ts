@@ -248,3 +248,35 @@ class BullMqJobQueue implements JobQueue {
     return q;
   }
 }
+
+/**
+ * Checks once that Redis answers PING within `timeoutMs` (ms), so a process with a wrong
+ * `REDIS_URL` fails at start with a clear error instead of starting and logging reconnect errors
+ * forever. One short-lived connection, no retries.
+ * @throws Error naming the cause (ECONNREFUSED, timeout, auth error); the URL is not included.
+ */
+export async function checkRedisReachable(redisUrl: string, timeoutMs = 5000): Promise<void> {
+  const client = new IORedis(redisUrl, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  let cause: Error | undefined;
+  client.on('error', (err: Error) => {
+    cause ??= err;
+  });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      (async () => {
+        await client.connect();
+        await client.ping();
+      })(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+  } catch (err) {
+    // the socket's own error (ECONNREFUSED, ENOTFOUND, WRONGPASS) says more than ioredis' "Connection is closed."
+    throw new Error((cause ?? (err as Error)).message.replace(/\.$/, ''));
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+    client.disconnect();
+  }
+}
