@@ -98,14 +98,25 @@ function describeBinding(
     it('adopts a store from before markers (blobs, no marker) when the database knows its blobs, and writes the marker', async () => {
       const { open, rawMarker, setting } = ctx();
       const store = open();
-      const blobs = await putBlobs(store, 3, 1);
+      const blobs = await putBlobs(store, 10, 1);
       const id = randomUUID();
-      // The database knows one of them (others may be orphans awaiting the sweep).
-      expect(await bindBlobStore(store, { storeId: id, knownHashes: knowing([blobs[1]!]), setting })).toBe('adopted');
+      // The database knows 9 of 10 (the tenth may be an orphan awaiting the sweep).
+      expect(await bindBlobStore(store, { storeId: id, knownHashes: knowing(blobs.slice(1)), setting })).toBe('adopted');
       expect(JSON.parse((await rawMarker())!)).toMatchObject({ store_id: id, binding: 'adopted' });
       expect(await bindBlobStore(open(), { storeId: id, knownHashes: knowing([]), setting })).toBe('matched');
       // The marker is not a blob: not sampled, not listed.
       expect((await store.sampleBlobs(1000)).sort()).toEqual([...blobs].sort());
+    });
+
+    it('refuses an unmarked store of which the database knows only a few blobs (another deployment sharing example code)', async () => {
+      const { open, rawMarker, setting } = ctx();
+      const store = open();
+      const blobs = await putBlobs(store, 10, 3);
+      const id = randomUUID();
+      // 8 of 10 known: below STORE_ADOPT_MIN_KNOWN (one shared blob used to be enough to adopt)
+      const err = await expectRefusal(bindBlobStore(store, { storeId: id, knownHashes: knowing(blobs.slice(2)), setting }), 'unclaimed');
+      expect(err.message).toContain(`this database (store id ${id}) knows only 8 of the 10 blobs sampled (adopting needs 90%)`);
+      expect(await rawMarker()).toBeUndefined();
     });
 
     it('refuses an unmarked store with blobs the database does not know, and leaves it unmarked', async () => {
@@ -115,7 +126,7 @@ function describeBinding(
       const id = randomUUID();
       const err = await expectRefusal(bindBlobStore(store, { storeId: id, knownHashes: knowing([]), setting }), 'unclaimed');
       expect(err.message).toContain(`blob store ${store.location} holds blobs but has no marker`);
-      expect(err.message).toContain(`this database (store id ${id}) knows none of the 2 blobs sampled`);
+      expect(err.message).toContain(`this database (store id ${id}) knows none of the 2 blobs sampled (adopting needs 90%)`);
       expect(err.message).toContain(`point ${setting} at this deployment's own blob store`);
       expect(err.message).toContain(`printf '%s\\n' ${id}`);
       expect(await rawMarker()).toBeUndefined();

@@ -12,6 +12,15 @@ export const STORE_MARKER_FORMAT = 'jam-store-marker/1';
 /** Blobs sampled to decide whether an unmarked store is empty, and whether the database knows it. */
 export const STORE_MARKER_SAMPLE = 1000;
 
+/**
+ * Share of the sampled blobs of an unmarked store the database must know for the store to be
+ * adopted as its own (an upgrade from before markers). A deployment's own store holds few blobs
+ * without a row (orphans of crashed uploads, GC'd rows whose blob delete is pending); another
+ * deployment's store can share a few content-addressed blobs with it (the same example service
+ * code), which is why "at least one known" adopted foreign stores.
+ */
+export const STORE_ADOPT_MIN_KNOWN = 0.9;
+
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** How {@link bindBlobStore} bound the store. */
@@ -94,9 +103,9 @@ export function parseStoreMarker(text: string): string | undefined {
  *   `foreign`;
  * - no marker, no blobs: the marker is written (`created`);
  * - no marker, blobs (a store from before this check): the marker is written only when the
- *   database knows at least one of up to `sampleSize` sampled blobs (`adopted`), else
- *   `unclaimed`: a database that knows none of a store's blobs would have its janitor sweep them
- *   all as orphans.
+ *   database knows at least {@link STORE_ADOPT_MIN_KNOWN} of up to `sampleSize` sampled blobs
+ *   (`adopted`), else `unclaimed`: the janitor of a database that does not know a store's blobs
+ *   would sweep them as orphans.
  * The marker is created exclusively where the store allows it and always read back, so of
  * several processes starting at once all agree on one id, and a process that lost the race to
  * another database refuses (see the drivers' `writeMarkerIfAbsent` for S3 servers without
@@ -145,11 +154,12 @@ export async function bindBlobStore(store: StoreMarkerAccess, opts: BindBlobStor
     const sample = await store.sampleBlobs(opts.sampleSize ?? STORE_MARKER_SAMPLE);
     if (sample.length > 0) {
       const known = await opts.knownHashes(sample);
-      if (known.size === 0) {
+      if (known.size < Math.ceil(sample.length * STORE_ADOPT_MIN_KNOWN)) {
         throw refuse(
           'unclaimed',
           `blob store ${store.location} holds blobs but has no marker (${store.markerLocation}), and this database (store id ${storeId}) ` +
-            `knows none of the ${sample.length} blobs sampled: it looks like another deployment's store, whose blobs this deployment's janitor would delete as orphans. ` +
+            `knows ${known.size === 0 ? 'none' : `only ${known.size}`} of the ${sample.length} blobs sampled (adopting needs ${STORE_ADOPT_MIN_KNOWN * 100}%): ` +
+            `it looks like another deployment's store, whose blobs this deployment's janitor would delete as orphans. ` +
             `Refusing to start. Fix: point ${opts.setting} at this deployment's own blob store (or an empty one), or DATABASE_URL at the database that owns this store. ` +
             `Only if you are sure this store belongs to this database, write its id into the marker: ${handWrite}`,
         );
