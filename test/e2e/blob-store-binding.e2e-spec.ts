@@ -93,6 +93,16 @@ describe('blob store binding: two databases on one JAM_BLOB_DIR', () => {
     expect((await fetch(`http://127.0.0.1:${portA}/healthz`)).status).toBe(200);
   }, 200_000);
 
+  it('a process whose database does not exist says so and how to fix it, without a stack trace', async () => {
+    const missing = `jam_e2e_missing_${suffix}`;
+    const p = await JamProcess.start({ ...envFor(missing, 'janitor', 'b', await freePort()), JAM_BLOB_DIR: path.join(tmp, 'blobs-missing') });
+    procs.push(p);
+    expect(await p.waitExit(90_000)).toBe(1);
+    const out = p.output.join('');
+    expect(out).toContain(`jam: database "${missing}" does not exist at DATABASE_URL (postgres://<redacted>@127.0.0.1:5432/${missing}): create it first`);
+    expect(out).not.toMatch(/\n\s+at /);
+  }, 120_000);
+
   it('a process whose REDIS_URL answers nothing refuses to start with the cause, instead of logging reconnects forever', async () => {
     const deadPort = await freePort();
     const env = { ...envFor(dbB, 'janitor', 'b', await freePort()), REDIS_URL: `redis://127.0.0.1:${deadPort}`, JAM_BLOB_DIR: path.join(tmp, 'blobs-b') };

@@ -68,7 +68,18 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
       poolSize = EMBEDDED_POSTGRES_POOL_SIZE;
     }
     const ds = createDataSource({ url: databaseUrl!, poolSize });
-    await ds.initialize();
+    try {
+      await ds.initialize();
+    } catch (err) {
+      if (config.mode === 'embedded') throw err;
+      // operator mistakes get a message, not a driver stack trace
+      const e = err as Error & { code?: string };
+      const where = `DATABASE_URL (${redactConfig(config).databaseUrl})`;
+      if (e.code === '3D000') throw new StartupError(`${e.message} at ${where}: create it first (e.g. \`createdb <name>\`; migrations then run at start) or fix DATABASE_URL`);
+      if (e.code === '28P01' || e.code === '28000') throw new StartupError(`PostgreSQL refused the login at ${where}: ${e.message}`);
+      if (e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND' || e.code === 'ETIMEDOUT') throw new StartupError(`cannot reach PostgreSQL at ${where}: ${e.message}. Check DATABASE_URL and that PostgreSQL is running.`);
+      throw err;
+    }
     stops.push(() => ds.destroy());
     await runMigrations(ds);
 
@@ -196,7 +207,7 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
         for (const [principal, digest] of readTokenFile(config.allowedTokensFile)) tokens.set(principal, digest);
       }
       if (config.authRequired && tokens.size === 0) {
-        if (config.mode !== 'embedded') throw new Error('auth_required is true but no allowed_tokens are configured (set JAM_ALLOWED_TOKENS or JAM_ALLOWED_TOKENS_FILE)');
+        if (config.mode !== 'embedded') throw new StartupError('auth_required is true but no allowed_tokens are configured: set JAM_ALLOWED_TOKENS (principal=sha256hex) or JAM_ALLOWED_TOKENS_FILE, or JAM_AUTH_REQUIRED=false for a closed network');
         devTokenFile = path.join(config.dataDir, 'dev-token');
         tokens.set('dev', tokenDigest(readOrCreateDevToken(devTokenFile)));
       }

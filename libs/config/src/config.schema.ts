@@ -63,8 +63,8 @@ export const SETTINGS = {
   attesters: { env: 'JAM_ATTESTERS', default: '3', sensitive: false, description: 'Number of attesters (n); each has its own Ed25519 key and refine queue.', schema: int(1, 1023) },
   attestation_threshold: { env: 'JAM_ATTESTATION_THRESHOLD', default: '2', sensitive: false, description: 'Distinct valid attester signatures needed before accumulate (t of n).', schema: int(1, 1023) },
   attester_indexes: { env: 'JAM_ATTESTER_INDEXES', sensitive: false, description: 'Attesters whose refine queues this process serves (comma list); default all (embedded).', schema: list.optional() },
-  keys_dir: { env: 'JAM_KEYS_DIR', sensitive: false, description: 'Directory of attester keys (attester-<i>.pem, created on first start); default <data_dir>/keys.', schema: z.string().min(1).optional() },
-  blob_dir: { env: 'JAM_BLOB_DIR', sensitive: false, description: 'Directory of the filesystem blob store; default <data_dir>/blobs.', schema: z.string().min(1).optional() },
+  keys_dir: { env: 'JAM_KEYS_DIR', sensitive: false, description: 'Directory of attester keys (attester-<i>.pem, created on first start); default <data_dir>/keys. A relative path is resolved against data_dir, not the working directory.', schema: z.string().min(1).optional() },
+  blob_dir: { env: 'JAM_BLOB_DIR', sensitive: false, description: 'Directory of the filesystem blob store; default <data_dir>/blobs. A relative path is resolved against data_dir, not the working directory: give every role the same absolute path.', schema: z.string().min(1).optional() },
   max_preimage_bytes: { env: 'JAM_MAX_PREIMAGE_BYTES', default: String(64 * 1024 * 1024), sensitive: false, description: 'Largest preimage accepted, bytes (413 above).', schema: int(1, 2 ** 40) },
   max_pending_packages: { env: 'JAM_MAX_PENDING_PACKAGES', default: '1000', sensitive: false, description: 'Unfinished packages one principal may have (429 quota_exceeded above).', schema: int(1, 10_000_000) },
   // Per-service storage quota (threat model "Storage Bloat"). Maxima = MAX_STORAGE_SNAPSHOT_BYTES /

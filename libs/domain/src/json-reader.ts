@@ -79,7 +79,7 @@ export class JsonReader {
     else if (typeof v === 'number' && Number.isSafeInteger(v)) b = BigInt(v);
     else if (typeof v === 'string' && DECIMAL.test(v)) b = BigInt(v);
     if (b === undefined) {
-      this.fail(path, 'must be a u64: a safe integer, a bigint or a decimal string (use parseJamJson for large numbers)');
+      this.fail(path, 'must be a u64: a JSON integer from 0 to 2^64 - 1, or the same as a decimal string');
     }
     if (b < 0n || b > U64_MAX) this.fail(path, 'must be a u64 integer (0..2^64-1)');
     return b;
