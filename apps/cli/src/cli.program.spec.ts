@@ -57,6 +57,10 @@ describe('jam argument handling', () => {
     expect(badKey.code).toBe(EXIT_USAGE);
     expect(badKey.stderr).toContain('--utf8');
     expect((await jam(['preimage', 'put', 'missing.bin'])).code).toBe(EXIT_USAGE);
+    // a shortened hash copied from docs is neither a hash nor a file: say so, not just ENOENT
+    const short = await jam(['service', 'create', '--code', '0x34dcea87...']);
+    expect(short.code).toBe(EXIT_USAGE);
+    expect(short.stderr).toContain('0x34dcea87... is neither a full preimage hash (0x and 64 hex digits) nor a file that exists');
     expect((await jam(['--url', 'ftp://x', 'health'])).code).toBe(EXIT_USAGE);
     expect(server.requests).toHaveLength(0);
   });
