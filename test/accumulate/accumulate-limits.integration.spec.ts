@@ -14,168 +14,28 @@
  * Needs `npm run build` (processes and executors run dist/).
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
-import Redis from 'ioredis';
-import type { DataSource } from 'typeorm';
-import { blake2b256, encodeWorkPackage, encodeWorkReport, initHashing, packageHash, reportHash, toHex, type WorkReport } from '@jam/domain';
-import { createDataSource, createRepositories, runMigrations, type Repositories } from '@jam/persistence';
-import { FilesystemBlobStore } from '@jam/blob-store';
-import { createBullMqQueue, type JobQueue } from '@jam/queue';
-import { ACCUMULATE_QUEUE, ACCUMULATE_REPORT_V1, accumulateJobId } from '@jam/queue-contracts';
-import { ENGINE_IDENTITY, HOST_FULL, HOST_NONE, MAX_STORAGE_SNAPSHOT_BYTES, MAX_STORAGE_SNAPSHOT_ITEMS } from '@jam/sandbox';
+import type { JobQueue } from '@jam/queue';
+import { ACCUMULATE_QUEUE, accumulateJobId } from '@jam/queue-contracts';
+import { HOST_FULL, HOST_NONE, MAX_STORAGE_SNAPSHOT_BYTES, MAX_STORAGE_SNAPSHOT_ITEMS } from '@jam/sandbox';
 import { ConfigError, loadConfig } from '@jam/config';
-import { JamProcess, freePort } from '../support/jam-server';
-import { deleteKeys, wordCountPackage } from '../support/fixtures';
+import type { JamProcess } from '../support/jam-server';
+import { deleteKeys } from '../support/fixtures';
 import { HOSTILE_DIR, wat2wasm } from '../sandbox/sandbox-test.helpers';
 import { SCRIPT_GUEST, script, type Cmd } from '../../libs/sandbox/test/write-script.guest';
-
-const PG_ADMIN_URL = process.env['JAM_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS_URL = 'redis://127.0.0.1:6379';
+import { metric, metricsOf, until, useWorkerHarness, type HarnessService } from './worker-harness';
 
 const QUOTA_BYTES = 10_000;
 const QUOTA_ITEMS = 30;
 const MAX_TIMEOUTS = 3;
 
 const u64 = (b: Uint8Array, i: number) => Buffer.from(b).readBigUInt64LE(i * 8);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
-async function* once(b: Uint8Array): AsyncGenerator<Uint8Array> {
-  yield b;
-}
 
 describe('accumulate limits through the accumulate-worker process (PostgreSQL, Redis, executors)', () => {
-  const suffix = randomBytes(4).toString('hex');
-  const dbName = `jam_acclim_${suffix}`;
-  const dbUrl = `postgres://postgres@127.0.0.1:5432/${dbName}`;
-  let tmp: string;
-  let admin: Client;
-  let redis: Redis;
-  let ds: DataSource;
-  let repos: Repositories;
-  let blobs: FilesystemBlobStore;
-  const queues: JobQueue[] = [];
-  const procs: JamProcess[] = [];
+  const h = useWorkerHarness('acclim');
+  const { suffix } = h;
 
-  beforeAll(async () => {
-    await initHashing();
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'jam-acclim-'));
-    admin = new Client({ connectionString: PG_ADMIN_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${dbName}`);
-    redis = new Redis(REDIS_URL);
-    ds = createDataSource({ url: dbUrl, poolSize: 4 });
-    await ds.initialize();
-    await runMigrations(ds);
-    repos = createRepositories(ds);
-    blobs = new FilesystemBlobStore(path.join(tmp, 'blobs'));
-  }, 60_000);
-
-  afterAll(async () => {
-    await Promise.all(procs.map((p) => p.stop()));
-    await Promise.all(queues.map((q) => q.close()));
-    await ds?.destroy();
-    redis?.disconnect();
-    await admin?.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin?.end();
-    fs.rmSync(tmp, { recursive: true, force: true });
-  });
-
-  /** A worker process on this database; `prefix` names its queues. @returns the process and its metrics port. */
-  async function startWorker(roles: string, prefix: string, extra: Record<string, string>): Promise<{ proc: JamProcess; metricsPort: number }> {
-    const metricsPort = await freePort();
-    const proc = await JamProcess.start(
-      {
-        DATABASE_URL: dbUrl,
-        REDIS_URL,
-        JAM_QUEUE_PREFIX: prefix,
-        JAM_ROLES: roles,
-        JAM_DATA_DIR: path.join(tmp, 'data'),
-        JAM_BLOB_DIR: path.join(tmp, 'blobs'),
-        JAM_SANDBOX_POOL_SIZE: '1',
-        JAM_METRICS_PORT: String(metricsPort),
-        ...extra,
-      },
-      { port: metricsPort, timeoutMs: 60_000 },
-    );
-    procs.push(proc);
-    return { proc, metricsPort };
-  }
-
-  const metricsOf = async (port: number) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const metric = (text: string, series: string): number => {
-    const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-    return line === undefined ? 0 : Number(line.slice(series.length + 1));
-  };
-
-  async function registerService(code: Uint8Array): Promise<{ id: number; codeHash: Uint8Array }> {
-    const hash = toHex(blake2b256(code));
-    await blobs.put(hash, once(code), { maxBytes: 1 << 22 });
-    await repos.preimages.insertIfAbsent({ hash, length: code.length, storageTier: 'fs', uploadedBy: 'test' });
-    const service = await repos.services.create({ codeHash: hash, owner: 'test', delegates: [], minItemGas: 0n, minMemoGas: 0n });
-    return { id: service.id, codeHash: blake2b256(code) };
-  }
-
-  let jobNo = 0;
-  /**
-   * Stores a package and its attested report with one digest for `service` whose ok output is
-   * `operand`, and enqueues its accumulate job on `queue`.
-   */
-  async function submitAttested(queue: JobQueue, service: { id: number; codeHash: Uint8Array }, operand: Uint8Array, accumulateGas = 10_000_000_000n): Promise<{ pkg: string; rep: string }> {
-    const wp = wordCountPackage(service.id, service.codeHash, `job ${suffix} ${jobNo++}`);
-    const pkg = toHex(packageHash(wp));
-    const encoded = encodeWorkPackage(wp);
-    await repos.workPackages.insertIfAbsent({ hash: pkg, encoded, serviceIds: [service.id], submittedBy: 'test' });
-    const zero = new Uint8Array(32);
-    const report: WorkReport = {
-      package_spec: { hash: packageHash(wp), length: encoded.length, erasure_root: zero, exports_root: zero, exports_count: 0 },
-      context: wp.context,
-      core_index: 0,
-      authorizer_hash: zero,
-      auth_gas_used: 0n,
-      auth_output: new Uint8Array(0),
-      segment_root_lookup: [],
-      results: [
-        {
-          service_id: service.id,
-          code_hash: service.codeHash,
-          payload_hash: blake2b256(wp.items[0]!.payload),
-          accumulate_gas: accumulateGas,
-          result: { ok: operand },
-          refine_load: { gas_used: 1n, imports: 0, extrinsic_count: 0, extrinsic_size: 0, exports: 0 },
-        },
-      ],
-    };
-    const rep = toHex(reportHash(report, ENGINE_IDENTITY));
-    await repos.workReports.insertIfAbsent({ reportHash: rep, packageHash: pkg, encoded: encodeWorkReport(report), engine: JSON.stringify(ENGINE_IDENTITY) });
-    expect(await repos.workPackages.transition(pkg, ['pending'], 'attested', { reportHash: rep })).toBe(true);
-    await queue.enqueue(ACCUMULATE_QUEUE, ACCUMULATE_REPORT_V1, { report_hash: rep, package_hash: pkg }, { jobId: accumulateJobId(rep) });
-    return { pkg, rep };
-  }
-
-  const finished = (pkg: string, timeoutMs?: number) =>
-    until(
-      `package ${pkg} to finish`,
-      async () => {
-        const row = await repos.workPackages.get(pkg);
-        return row && ['accumulated', 'failed'].includes(row.status) ? row : undefined;
-      },
-      timeoutMs,
-    );
-
-  const footprint = (serviceId: number) => repos.serviceStorage.footprint(serviceId);
+  const footprint = (serviceId: number) => h.repos.serviceStorage.footprint(serviceId);
 
   it('caps the quota settings at what an executor can be given', () => {
     expect(loadConfig({ JAM_MAX_SERVICE_STORAGE_BYTES: String(MAX_STORAGE_SNAPSHOT_BYTES), JAM_MAX_SERVICE_STORAGE_ITEMS: String(MAX_STORAGE_SNAPSHOT_ITEMS) })).toMatchObject({
@@ -191,29 +51,28 @@ describe('accumulate limits through the accumulate-worker process (PostgreSQL, R
     let queue: JobQueue;
     let metricsPort: number;
     let worker: JamProcess;
-    let scriptService: (name: string) => Promise<{ id: number; codeHash: Uint8Array }>;
+    let scriptService: (name: string) => Promise<HarnessService>;
 
     beforeAll(async () => {
-      ({ proc: worker, metricsPort } = await startWorker('accumulate-worker', prefix, {
+      ({ proc: worker, metricsPort } = await h.startWorker('accumulate-worker', prefix, {
         JAM_MAX_SERVICE_STORAGE_BYTES: String(QUOTA_BYTES),
         JAM_MAX_SERVICE_STORAGE_ITEMS: String(QUOTA_ITEMS),
       }));
-      queue = createBullMqQueue({ redisUrl: REDIS_URL, prefix });
-      queues.push(queue);
+      queue = h.queue(prefix);
       // one code per service: the script guest, made distinct by a data segment naming it
-      scriptService = async (name: string) => registerService(await wat2wasm(SCRIPT_GUEST.replace('(data (i32.const 512) "r")', `(data (i32.const 512) "r") (data (i32.const 600) "${name}")`), `${name}.wat`));
+      scriptService = async (name: string) => h.registerService(await wat2wasm(SCRIPT_GUEST.replace('(data (i32.const 512) "r")', `(data (i32.const 512) "r") (data (i32.const 600) "${name}")`), `${name}.wat`));
     }, 90_000);
     afterAll(async () => {
       await worker?.stop();
-      await deleteKeys(redis, prefix);
+      await deleteKeys(h.redis, prefix);
     });
 
     /** Runs one job of the script guest; @returns the `write` results the guest stored under "r". */
-    async function runJob(service: { id: number; codeHash: Uint8Array }, cmds: Cmd[]): Promise<bigint[]> {
-      const { pkg } = await submitAttested(queue, service, script(cmds));
-      const row = await finished(pkg);
+    async function runJob(service: HarnessService, cmds: Cmd[]): Promise<bigint[]> {
+      const { pkg } = await h.submitAttested(queue, service, { operand: script(cmds) });
+      const row = await h.finished(pkg);
       if (row.status !== 'accumulated') throw new Error(`package ${row.status}: ${row.errorCode} ${row.errorMessage}\n${worker.output.join('').slice(-3000)}`);
-      const r = await repos.serviceStorage.getStorage(service.id, new Uint8Array([0x72]));
+      const r = await h.repos.serviceStorage.getStorage(service.id, new Uint8Array([0x72]));
       expect(r).not.toBeNull();
       return cmds.map((_, i) => u64(r!, i));
     }
@@ -234,7 +93,7 @@ describe('accumulate limits through the accumulate-worker process (PostgreSQL, R
       // deleting 5 keys frees 5 x 504 bytes for 5 new ones
       expect(await runJob(s, [...cmdRange(0, 5, 0), ...cmdRange(20, 5, 500)])).toEqual([...Array(5).fill(500n), ...Array(5).fill(NONE)]);
       expect(await footprint(s.id)).toEqual({ bytes: 9657, items: 20 });
-      const keys = (await ds.query('SELECT key FROM service_storage WHERE service_id = $1 ORDER BY key', [s.id])) as { key: Buffer }[];
+      const keys = (await h.ds.query('SELECT key FROM service_storage WHERE service_id = $1 ORDER BY key', [s.id])) as { key: Buffer }[];
       // the 9 of job 2 that fit are 10..18
       expect(keys.filter((k) => k.key.length === 4).map((k) => k.key.readUInt32LE(0)).sort((a, b) => a - b)).toEqual([...range(5, 18), ...range(20, 24)]);
     });
@@ -252,7 +111,7 @@ describe('accumulate limits through the accumulate-worker process (PostgreSQL, R
     it('still runs a service whose stored state is over the quota (legacy rows): deletions work, growth does not; warned and counted', async () => {
       const s = await scriptService('legacy');
       // written before the quota existed: "r" sized for 4 results and three 5000-byte values (15,045 bytes)
-      await ds.query(`INSERT INTO service_storage (service_id, key, value) VALUES ($1, '\\x72', $2), ($1, $3, $5), ($1, $4, $5), ($1, $6, $5)`, [
+      await h.ds.query(`INSERT INTO service_storage (service_id, key, value) VALUES ($1, '\\x72', $2), ($1, $3, $5), ($1, $4, $5), ($1, $6, $5)`, [
         s.id,
         Buffer.alloc(32),
         key4(0),
@@ -276,11 +135,11 @@ describe('accumulate limits through the accumulate-worker process (PostgreSQL, R
 
     it('records storage_over_limit without running when the stored state is larger than an executor can be given', async () => {
       const s = await scriptService('huge');
-      await ds.query(`INSERT INTO service_storage (service_id, key, value) SELECT $1, int4send(g), '\\x01'::bytea FROM generate_series(1, $2::integer) g`, [s.id, MAX_STORAGE_SNAPSHOT_ITEMS + 1]);
-      const { pkg, rep } = await submitAttested(queue, s, script(cmdRange(0, 3, 0)));
-      const row = await finished(pkg);
+      await h.ds.query(`INSERT INTO service_storage (service_id, key, value) SELECT $1, int4send(g), '\\x01'::bytea FROM generate_series(1, $2::integer) g`, [s.id, MAX_STORAGE_SNAPSHOT_ITEMS + 1]);
+      const { pkg, rep } = await h.submitAttested(queue, s, { operand: script(cmdRange(0, 3, 0)) });
+      const row = await h.finished(pkg);
       expect(row).toMatchObject({ status: 'failed', errorCode: 'storage_over_limit' });
-      const acc = await ds.query('SELECT status, gas_used FROM accumulation WHERE report_hash = $1', [Buffer.from(rep.slice(2), 'hex')]);
+      const acc = await h.accumulationRows(rep);
       expect(acc).toEqual([{ status: 'storage_over_limit', gas_used: '0' }]);
       expect((await footprint(s.id)).items).toBe(MAX_STORAGE_SNAPSHOT_ITEMS + 1);
       const text = await metricsOf(metricsPort);
@@ -298,30 +157,29 @@ describe('accumulate limits through the accumulate-worker process (PostgreSQL, R
       const fixture = fs.readFileSync(path.join(HOSTILE_DIR, 'infinite-loop.wat'), 'utf8');
       const looping = fixture.replace('(func (export "accumulate") (param i32) (result i64) (i64.const 0))', '(func (export "accumulate") (param i32) (result i64) (loop $l (br $l)) (i64.const 0))');
       expect(looping).not.toBe(fixture);
-      const service = await registerService(await wat2wasm(looping, 'infinite-loop-accumulate.wat'));
-      const queue = createBullMqQueue({ redisUrl: REDIS_URL, prefix });
-      queues.push(queue);
+      const service = await h.registerService(await wat2wasm(looping, 'infinite-loop-accumulate.wat'));
+      const queue = h.queue(prefix);
 
       // A worker counts its first wall-clock kill, then crashes (SIGKILL) and Redis loses the queue.
       // The report's accumulate gas (2^62) outlasts any wall clock: a real report stays below G_A,
       // so this stands in for a machine too slow for the wall clock.
-      const first = await startWorker('accumulate-worker', prefix, env);
-      const { pkg, rep } = await submitAttested(queue, service, new Uint8Array(8), 2n ** 62n);
-      await until('the first wall-clock kill', async () => ((await repos.accumulations.wallClockFailures(rep, service.id)) >= 1 ? true : undefined));
+      const first = await h.startWorker('accumulate-worker', prefix, env);
+      const { pkg, rep } = await h.submitAttested(queue, service, { accumulateGas: 2n ** 62n });
+      await until('the first wall-clock kill', async () => ((await h.repos.accumulations.wallClockFailures(rep, service.id)) >= 1 ? true : undefined));
       await first.proc.kill();
-      const counted = await repos.accumulations.wallClockFailures(rep, service.id);
+      const counted = await h.repos.accumulations.wallClockFailures(rep, service.id);
       expect(counted).toBeLessThan(MAX_TIMEOUTS);
-      expect((await repos.workPackages.get(pkg))?.status).toBe('accumulating');
-      await deleteKeys(redis, prefix);
+      expect((await h.repos.workPackages.get(pkg))?.status).toBe('accumulating');
+      await deleteKeys(h.redis, prefix);
 
       // A new worker and the janitor: the reconciler re-enqueues the package, the count goes on from the database.
-      const second = await startWorker('accumulate-worker,janitor', prefix, env);
-      const row = await finished(pkg, 180_000);
+      const second = await h.startWorker('accumulate-worker,janitor', prefix, env);
+      const row = await h.finished(pkg, 180_000);
       const logs = () => second.proc.output.join('').slice(-4000);
       expect(row).toMatchObject({ status: 'failed', errorCode: 'accumulate_timeout' });
       expect(row.errorMessage).toMatch(new RegExp(`service ${service.id}: accumulate was killed by the sandbox wall clock`));
-      expect(await repos.accumulations.wallClockFailures(rep, service.id)).toBe(MAX_TIMEOUTS);
-      const acc = await ds.query('SELECT status, gas_used FROM accumulation WHERE report_hash = $1', [Buffer.from(rep.slice(2), 'hex')]);
+      expect(await h.repos.accumulations.wallClockFailures(rep, service.id)).toBe(MAX_TIMEOUTS);
+      const acc = await h.accumulationRows(rep);
       expect(acc).toEqual([{ status: 'timed_out', gas_used: String(2n ** 62n) }]);
       const text = await metricsOf(second.metricsPort);
       expect(metric(text, 'jam_accumulate_timeouts_total{outcome="final"}')).toBe(1);
@@ -336,8 +194,8 @@ describe('accumulate limits through the accumulate-worker process (PostgreSQL, R
       const later = await metricsOf(second.metricsPort);
       expect(metric(later, 'jam_reconciler_reenqueued_total{queue="accumulate"}')).toBe(reenqueued);
       expect(metric(later, 'jam_accumulate_timeouts_total{outcome="retry"}') + metric(later, 'jam_accumulate_timeouts_total{outcome="final"}')).toBe(MAX_TIMEOUTS - counted);
-      expect(await repos.accumulations.wallClockFailures(rep, service.id)).toBe(MAX_TIMEOUTS);
-      expect((await repos.workPackages.get(pkg))?.status).toBe('failed');
+      expect(await h.repos.accumulations.wallClockFailures(rep, service.id)).toBe(MAX_TIMEOUTS);
+      expect((await h.repos.workPackages.get(pkg))?.status).toBe('failed');
       expect(await queue.isQueued(ACCUMULATE_QUEUE, accumulateJobId(rep))).toBe(false);
       await second.proc.stop();
     }, 300_000);

@@ -15,43 +15,17 @@
  * Needs `npm run build` (processes and executors run dist/).
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
-import Redis from 'ioredis';
-import type { DataSource } from 'typeorm';
-import { blake2b256, encodeWorkPackage, encodeWorkReport, initHashing, packageHash, reportHash, toHex, type WorkPackage, type WorkReport } from '@jam/domain';
-import { createDataSource, createRepositories, runMigrations, type Repositories } from '@jam/persistence';
-import { FilesystemBlobStore } from '@jam/blob-store';
-import { createBullMqQueue, type JobQueue } from '@jam/queue';
-import { ACCUMULATE_QUEUE, ACCUMULATE_REPORT_V1, REFINE_PACKAGE_V1, accumulateJobId, refineJobId, refineQueueName } from '@jam/queue-contracts';
-import { ENGINE_IDENTITY } from '@jam/sandbox';
-import { JamProcess, freePort } from '../support/jam-server';
-import { deleteKeys, wordCountPackage } from '../support/fixtures';
+import { encodeWorkPackage, packageHash, toHex } from '@jam/domain';
+import type { JobQueue } from '@jam/queue';
+import { ACCUMULATE_QUEUE, REFINE_PACKAGE_V1, accumulateJobId, refineJobId, refineQueueName } from '@jam/queue-contracts';
+import type { JamProcess } from '../support/jam-server';
 import { wat2wasm } from '../sandbox/sandbox-test.helpers';
+import { metric, metricsOf, sleep, until, useWorkerHarness, type HarnessService } from './worker-harness';
 
-const PG_ADMIN_URL = process.env['JAM_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS_URL = 'redis://127.0.0.1:6379';
 const MAX_FAILURES = 3;
 /** CPU an executor start-up never reaches (it takes about 0.1 s): past it, the executor runs guest code. */
 const BUSY_CPU_TICKS = 30;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
-async function* once(b: Uint8Array): AsyncGenerator<Uint8Array> {
-  yield b;
-}
 
 /** Live sandbox executors forked by process `parent` with their CPU time (utime + stime, clock ticks). */
 function executorsOf(parent: number): { pid: number; cpu: number }[] {
@@ -105,145 +79,32 @@ function executorKiller(parent: number, maxKills = Infinity): { kills: () => num
 }
 
 describe('sandbox failures that are not guest results (PostgreSQL, Redis, worker processes, executors)', () => {
-  const suffix = randomBytes(4).toString('hex');
-  const dbName = `jam_sbxfail_${suffix}`;
-  const dbUrl = `postgres://postgres@127.0.0.1:5432/${dbName}`;
-  let tmp: string;
-  let admin: Client;
-  let redis: Redis;
-  let ds: DataSource;
-  let repos: Repositories;
-  let blobs: FilesystemBlobStore;
-  const queues: JobQueue[] = [];
-  const procs: JamProcess[] = [];
-  const prefixes: string[] = [];
-
-  beforeAll(async () => {
-    await initHashing();
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'jam-sbxfail-'));
-    admin = new Client({ connectionString: PG_ADMIN_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${dbName}`);
-    redis = new Redis(REDIS_URL);
-    ds = createDataSource({ url: dbUrl, poolSize: 4 });
-    await ds.initialize();
-    await runMigrations(ds);
-    repos = createRepositories(ds);
-    blobs = new FilesystemBlobStore(path.join(tmp, 'blobs'));
-  }, 60_000);
-
-  afterAll(async () => {
-    await Promise.all(procs.map((p) => p.stop()));
-    await Promise.all(queues.map((q) => q.close()));
-    for (const prefix of prefixes) await deleteKeys(redis, prefix);
-    await ds?.destroy();
-    redis?.disconnect();
-    await admin?.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin?.end();
-    fs.rmSync(tmp, { recursive: true, force: true });
-  });
+  const h = useWorkerHarness('sbxfail');
 
   /** A worker process on this database with its own queue prefix, one executor, a wall clock no test reaches. */
   async function startWorker(roles: string, extra: Record<string, string> = {}): Promise<{ proc: JamProcess; metricsPort: number; queue: JobQueue }> {
     const prefix = `jamsf${randomBytes(4).toString('hex')}`;
-    prefixes.push(prefix);
-    const metricsPort = await freePort();
-    const proc = await JamProcess.start(
-      {
-        DATABASE_URL: dbUrl,
-        REDIS_URL,
-        JAM_QUEUE_PREFIX: prefix,
-        JAM_ROLES: roles,
-        JAM_DATA_DIR: path.join(tmp, 'data'),
-        JAM_BLOB_DIR: path.join(tmp, 'blobs'),
-        JAM_SANDBOX_POOL_SIZE: '1',
-        JAM_SANDBOX_WALL_CLOCK_MS: '300000',
-        JAM_MAX_SANDBOX_FAILURES: String(MAX_FAILURES),
-        JAM_METRICS_PORT: String(metricsPort),
-        ...extra,
-      },
-      { port: metricsPort, timeoutMs: 60_000 },
-    );
-    procs.push(proc);
-    const queue = createBullMqQueue({ redisUrl: REDIS_URL, prefix });
-    queues.push(queue);
-    return { proc, metricsPort, queue };
+    const worker = await h.startWorker(roles, prefix, { JAM_SANDBOX_WALL_CLOCK_MS: '300000', JAM_MAX_SANDBOX_FAILURES: String(MAX_FAILURES), ...extra });
+    return { ...worker, queue: h.queue(prefix) };
   }
 
-  const metricsOf = async (port: number) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const metric = (text: string, series: string): number => {
-    const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-    return line === undefined ? 0 : Number(line.slice(series.length + 1));
-  };
-
   /** A service whose refine and accumulate run `body` (WAT instructions leaving nothing on the stack). */
-  async function registerService(name: string, refineBody: string, accumulateBody: string): Promise<{ id: number; codeHash: Uint8Array }> {
+  async function registerService(name: string, refineBody: string, accumulateBody: string): Promise<HarnessService> {
     const code = await wat2wasm(
       `(module (memory (export "memory") 1)
         (func (export "refine") (param i32 i32) (result i64) (local $i i64) ${refineBody} (i64.const 0))
         (func (export "accumulate") (param i32) (result i64) (local $i i64) ${accumulateBody} (i64.const 0)))`,
       `${name}.wat`,
     );
-    const hash = toHex(blake2b256(code));
-    await blobs.put(hash, once(code), { maxBytes: 1 << 22 });
-    await repos.preimages.insertIfAbsent({ hash, length: code.length, storageTier: 'fs', uploadedBy: 'test' });
-    const service = await repos.services.create({ codeHash: hash, owner: 'test', delegates: [], minItemGas: 0n, minMemoGas: 0n });
-    return { id: service.id, codeHash: blake2b256(code) };
+    return h.registerService(code);
   }
   const INFINITE_LOOP = '(loop $l (br $l))';
   /** About 5 s of CPU on a fast machine (1e9 iterations take about 1 s), 8 gas per iteration. */
   const FINITE_LOOP = '(loop $l (local.set $i (i64.add (local.get $i) (i64.const 1))) (br_if $l (i64.lt_u (local.get $i) (i64.const 5000000000))))';
 
-  let jobNo = 0;
-  function newPackage(service: { id: number; codeHash: Uint8Array }, refineGas = 10_000_000n): WorkPackage {
-    const wp = wordCountPackage(service.id, service.codeHash, `job ${suffix} ${jobNo++}`);
-    wp.items[0] = { ...wp.items[0]!, refine_gas_limit: refineGas };
-    return wp;
-  }
-
-  /** Stores a package and its attested report (one ok digest of `service`) and enqueues its accumulate job. */
-  async function submitAttested(queue: JobQueue, service: { id: number; codeHash: Uint8Array }, accumulateGas: bigint): Promise<{ pkg: string; rep: string }> {
-    const wp = newPackage(service);
-    const pkg = toHex(packageHash(wp));
-    const encoded = encodeWorkPackage(wp);
-    await repos.workPackages.insertIfAbsent({ hash: pkg, encoded, serviceIds: [service.id], submittedBy: 'test' });
-    const zero = new Uint8Array(32);
-    const report: WorkReport = {
-      package_spec: { hash: packageHash(wp), length: encoded.length, erasure_root: zero, exports_root: zero, exports_count: 0 },
-      context: wp.context,
-      core_index: 0,
-      authorizer_hash: zero,
-      auth_gas_used: 0n,
-      auth_output: new Uint8Array(0),
-      segment_root_lookup: [],
-      results: [
-        {
-          service_id: service.id,
-          code_hash: service.codeHash,
-          payload_hash: blake2b256(wp.items[0]!.payload),
-          accumulate_gas: accumulateGas,
-          result: { ok: new Uint8Array(8) },
-          refine_load: { gas_used: 1n, imports: 0, extrinsic_count: 0, extrinsic_size: 0, exports: 0 },
-        },
-      ],
-    };
-    const rep = toHex(reportHash(report, ENGINE_IDENTITY));
-    await repos.workReports.insertIfAbsent({ reportHash: rep, packageHash: pkg, encoded: encodeWorkReport(report), engine: JSON.stringify(ENGINE_IDENTITY) });
-    expect(await repos.workPackages.transition(pkg, ['pending'], 'attested', { reportHash: rep })).toBe(true);
-    await queue.enqueue(ACCUMULATE_QUEUE, ACCUMULATE_REPORT_V1, { report_hash: rep, package_hash: pkg }, { jobId: accumulateJobId(rep) });
-    return { pkg, rep };
-  }
-
-  const finished = (pkg: string, timeoutMs = 240_000) =>
-    until(
-      `package ${pkg} to finish`,
-      async () => {
-        const row = await repos.workPackages.get(pkg);
-        return row && ['accumulated', 'failed'].includes(row.status) ? row : undefined;
-      },
-      timeoutMs,
-    );
-  const accumulationRows = async (rep: string) => ds.query('SELECT status, gas_used FROM accumulation WHERE report_hash = $1', [Buffer.from(rep.slice(2), 'hex')]);
+  const submitAttested = (queue: JobQueue, service: HarnessService, accumulateGas: bigint) => h.submitAttested(queue, service, { accumulateGas, refineGas: 10_000_000n });
+  const finished = (pkg: string, timeoutMs = 240_000) => h.finished(pkg, timeoutMs);
+  const accumulationRows = (rep: string) => h.accumulationRows(rep);
 
   it('an accumulate whose executor dies on every run ends sandbox_failed after exactly max_sandbox_failures runs; nothing runs it again', async () => {
     const service = await registerService('acc-crash', '', INFINITE_LOOP);
@@ -255,8 +116,8 @@ describe('sandbox failures that are not guest results (PostgreSQL, Redis, worker
       const logs = () => worker.proc.output.join('').slice(-4000);
       expect(row).toMatchObject({ status: 'failed', errorCode: 'accumulate_sandbox_failure' });
       expect(row.errorMessage).toMatch(new RegExp(`service ${service.id}: the sandbox executor crashed`));
-      expect(await repos.accumulations.executorFailures(rep, service.id)).toBe(MAX_FAILURES);
-      expect(await repos.accumulations.wallClockFailures(rep, service.id)).toBe(0);
+      expect(await h.repos.accumulations.executorFailures(rep, service.id)).toBe(MAX_FAILURES);
+      expect(await h.repos.accumulations.wallClockFailures(rep, service.id)).toBe(0);
       expect(await accumulationRows(rep)).toEqual([{ status: 'sandbox_failed', gas_used: String(2n ** 62n) }]);
       expect(killer.kills()).toBe(MAX_FAILURES);
       const text = await metricsOf(worker.metricsPort);
@@ -270,7 +131,7 @@ describe('sandbox failures that are not guest results (PostgreSQL, Redis, worker
       await until('three more reconciler runs', async () => (metric(await metricsOf(worker.metricsPort), 'jam_janitor_runs_total{task="reconcile",outcome="ok"}') >= runs + 3 ? true : undefined));
       await sleep(1000);
       expect(killer.kills()).toBe(MAX_FAILURES);
-      expect(await repos.accumulations.executorFailures(rep, service.id)).toBe(MAX_FAILURES);
+      expect(await h.repos.accumulations.executorFailures(rep, service.id)).toBe(MAX_FAILURES);
       expect(await accumulationRows(rep)).toHaveLength(1);
       expect(await worker.queue.isQueued(ACCUMULATE_QUEUE, accumulateJobId(rep))).toBe(false);
     } finally {
@@ -288,7 +149,7 @@ describe('sandbox failures that are not guest results (PostgreSQL, Redis, worker
       const row = await finished(pkg);
       expect(row.status).toBe('accumulated');
       expect(killer.kills()).toBe(1);
-      expect(await repos.accumulations.executorFailures(rep, service.id)).toBe(1);
+      expect(await h.repos.accumulations.executorFailures(rep, service.id)).toBe(1);
       expect(await accumulationRows(rep)).toEqual([{ status: 'ok', gas_used: expect.any(String) }]);
       const text = await metricsOf(worker.metricsPort);
       expect(metric(text, 'jam_sandbox_failures_total{phase="accumulate",kind="executor",outcome="retry"}')).toBe(1);
@@ -306,9 +167,9 @@ describe('sandbox failures that are not guest results (PostgreSQL, Redis, worker
     const worker = await startWorker('refine-worker', { JAM_ATTESTERS: String(ATTESTERS), JAM_ATTESTATION_THRESHOLD: String(THRESHOLD), JAM_REFINE_CONCURRENCY: '1' });
     const killer = executorKiller(worker.proc.child.pid!);
     try {
-      const wp = newPackage(service, 2n ** 62n);
+      const wp = h.newPackage(service, 2n ** 62n);
       const pkg = toHex(packageHash(wp));
-      await repos.workPackages.insertIfAbsent({ hash: pkg, encoded: encodeWorkPackage(wp), serviceIds: [service.id], submittedBy: 'test' });
+      await h.repos.workPackages.insertIfAbsent({ hash: pkg, encoded: encodeWorkPackage(wp), serviceIds: [service.id], submittedBy: 'test' });
       for (let i = 0; i < ATTESTERS; i++) await worker.queue.enqueue(refineQueueName(i), REFINE_PACKAGE_V1, { package_hash: pkg, attester_index: i }, { jobId: refineJobId(pkg, i) });
       const row = await finished(pkg);
       expect(row).toMatchObject({ status: 'failed', errorCode: 'refine_sandbox_failure' });
@@ -316,7 +177,7 @@ describe('sandbox failures that are not guest results (PostgreSQL, Redis, worker
       // Let a refine still queued in the pool at that moment be killed and counted, then stop.
       await sleep(2000);
       await killer.stop();
-      const attempts = await repos.refineAttempts.list(pkg);
+      const attempts = await h.repos.refineAttempts.list(pkg);
       const gaveUp = attempts.filter((a) => a.exhausted);
       // One attester giving up did not fail the package: the failure names every attester that
       // had given up when it was decided, at least n - t + 1 of them. A third attester's run already
@@ -332,7 +193,7 @@ describe('sandbox failures that are not guest results (PostgreSQL, Redis, worker
       expect(metric(text, 'jam_sandbox_failures_total{phase="refine",kind="executor",outcome="final"}')).toBe(gaveUp.length);
       expect(metric(text, 'jam_packages_total{status="failed"}')).toBe(1);
       expect(worker.proc.output.join('')).toMatch(/this attester gives up on the package/);
-      expect(await repos.workReports.listByPackage(pkg)).toEqual([]);
+      expect(await h.repos.workReports.listByPackage(pkg)).toEqual([]);
     } finally {
       await killer.stop();
       await worker.proc.stop();
