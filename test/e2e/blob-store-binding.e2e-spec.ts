@@ -93,6 +93,19 @@ describe('blob store binding: two databases on one JAM_BLOB_DIR', () => {
     expect((await fetch(`http://127.0.0.1:${portA}/healthz`)).status).toBe(200);
   }, 200_000);
 
+  it('a gateway with no tokens configured refuses before it touches its blob store (no marker written)', async () => {
+    const blobDir = path.join(tmp, 'blobs-notokens');
+    const env: Record<string, string> = { ...envFor(dbB, 'gateway', 'b', await freePort()), JAM_BLOB_DIR: blobDir };
+    delete env['JAM_ALLOWED_TOKENS'];
+    const p = await JamProcess.start(env);
+    procs.push(p);
+    expect(await p.waitExit(90_000)).toBe(1);
+    const out = p.output.join('');
+    expect(out).toContain('jam: auth_required is true but no allowed_tokens are configured: set JAM_ALLOWED_TOKENS');
+    expect(out).not.toMatch(/\n\s+at /);
+    expect(fs.existsSync(path.join(blobDir, '.jam-store-id'))).toBe(false);
+  }, 120_000);
+
   it('a process whose database does not exist says so and how to fix it, without a stack trace', async () => {
     const missing = `jam_e2e_missing_${suffix}`;
     const p = await JamProcess.start({ ...envFor(missing, 'janitor', 'b', await freePort()), JAM_BLOB_DIR: path.join(tmp, 'blobs-missing') });

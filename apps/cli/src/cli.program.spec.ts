@@ -120,6 +120,8 @@ describe('jam argument handling', () => {
     expect(await hint(['service', 'list'])).toContain(`the server refused the dev token read from ${devToken}`);
     expect(await hint(['service', 'list'], { token: 'wrong-secret-env' })).toContain('the server refused the token in JAM_TOKEN');
     expect(await hint(['--token=wrong-secret-flag', 'service', 'list'], { token: 'wrong-secret-env' })).toBe('jam: hint: the server refused the token given with --token');
+    // the demo reports its own failure line, and still says which token was refused
+    expect(await hint(['demo'], { token: 'wrong-secret-env' })).toContain('the server refused the token in JAM_TOKEN');
   });
 
   it('exits 1 naming the URL when no server listens', async () => {

@@ -118,16 +118,19 @@ export async function runCli(argv: readonly string[], env: CliEnvironment): Prom
       report('usage', err.message);
       return EXIT_USAGE;
     }
+    const hintIfUnauthorized = (code: string): void => {
+      if (code !== 'unauthorized' || json) return;
+      const flag = argv.some((a) => a === '--token' || a.startsWith('--token='));
+      env.stderr.write(`jam: hint: ${unauthorizedHint(flag ? { kind: 'flag' } : defaultToken(env).source)}\n`);
+    };
     if (err instanceof CliFailure) {
       if (!err.reported) report(err.code, err.message);
+      hintIfUnauthorized(err.code);
       return EXIT_FAILURE;
     }
     if (err instanceof JamApiError) {
       report(err.code, err.message, err.details);
-      if (err.code === 'unauthorized' && !json) {
-        const flag = argv.some((a) => a === '--token' || a.startsWith('--token='));
-        env.stderr.write(`jam: hint: ${unauthorizedHint(flag ? { kind: 'flag' } : defaultToken(env).source)}\n`);
-      }
+      hintIfUnauthorized(err.code);
       return EXIT_FAILURE;
     }
     if (err instanceof JamClientError) {

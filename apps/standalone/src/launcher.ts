@@ -52,6 +52,18 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
   };
   try {
     logger.info({ config: redactConfig(config) }, 'starting');
+    const has = (role: string) => config.roles.includes(role as never);
+    // Gateway tokens are read and checked before anything is created (database schema, blob-store
+    // marker, queue keys), so a boot refused for missing tokens leaves nothing behind.
+    const tokens = new Map(Object.entries(config.allowedTokenDigests));
+    if (has('gateway')) {
+      if (config.allowedTokensFile) {
+        for (const [principal, digest] of readTokenFile(config.allowedTokensFile)) tokens.set(principal, digest);
+      }
+      if (config.authRequired && tokens.size === 0 && config.mode !== 'embedded') {
+        throw new StartupError('auth_required is true but no allowed_tokens are configured: set JAM_ALLOWED_TOKENS (principal=sha256hex) or JAM_ALLOWED_TOKENS_FILE, or JAM_AUTH_REQUIRED=false for a closed network');
+      }
+    }
     // First in, so last out: spans of the other roles' shutdown still get flushed.
     const serviceName = config.roles.length === 1 ? `jam-${config.roles[0]}` : 'jam';
     stops.push(startTracing({ serviceName, otlpEndpoint: config.otlpEndpoint, enabled: config.otlpEndpoint !== undefined }));
@@ -113,7 +125,6 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
     const blobs = tiered ?? fsBlobs;
     await bindBlobStores(marked, repos, logger);
 
-    const has = (role: string) => config.roles.includes(role as never);
     let sandbox: SandboxPool | undefined;
     if (has('refine-worker') || has('accumulate-worker')) {
       sandbox = new SandboxPool({ size: config.sandboxPoolSize, wallClockMs: config.sandboxWallClockMs });
@@ -202,12 +213,8 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
     let port: number | undefined;
     let devTokenFile: string | undefined;
     if (has('gateway')) {
-      const tokens = new Map(Object.entries(config.allowedTokenDigests));
-      if (config.allowedTokensFile) {
-        for (const [principal, digest] of readTokenFile(config.allowedTokensFile)) tokens.set(principal, digest);
-      }
       if (config.authRequired && tokens.size === 0) {
-        if (config.mode !== 'embedded') throw new StartupError('auth_required is true but no allowed_tokens are configured: set JAM_ALLOWED_TOKENS (principal=sha256hex) or JAM_ALLOWED_TOKENS_FILE, or JAM_AUTH_REQUIRED=false for a closed network');
+        // embedded mode only (production was refused above)
         devTokenFile = path.join(config.dataDir, 'dev-token');
         tokens.set('dev', tokenDigest(readOrCreateDevToken(devTokenFile)));
       }

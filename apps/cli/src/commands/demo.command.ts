@@ -41,7 +41,8 @@ export function registerDemoCommand(program: Command, env: CliEnvironment): void
         const message = err instanceof JamClientError ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err);
         if (ctx.global.json) ctx.json({ ok: false, error: message });
         ctx.out(`demo: FAILED: ${message}`);
-        throw new CliFailure('demo_failed', message, true);
+        // a refused token keeps its code, so the CLI adds where the token came from
+        throw new CliFailure(err instanceof JamClientError && err.code === 'unauthorized' ? 'unauthorized' : 'demo_failed', message, true);
       }
     });
 }
