@@ -1,6 +1,6 @@
 import { fromHex } from '@jam/domain';
-import { parseJobPayload, VERIFY_ATTESTATION_V1, ACCUMULATE_QUEUE, ACCUMULATE_REPORT_V1, accumulateJobId } from '@jam/queue-contracts';
-import { PermanentJobError, type ConsumedJob, type JobQueue } from '@jam/queue';
+import { parseJobPayload, VERIFY_ATTESTATION_V1, ACCUMULATE_REPORT_JOB } from '@jam/queue-contracts';
+import { PermanentJobError, enqueue, type ConsumedJob, type JobQueue } from '@jam/queue';
 import { decideVerdict, verifyGuarantee } from '@jam/attest';
 import type { AttestationRepository, AttesterRepository, WorkPackageRepository, WorkReportRepository } from '@jam/persistence';
 import type { JamMetrics, Logger } from '@jam/telemetry';
@@ -64,7 +64,7 @@ export class AttestationProcessor {
       const row = await deps.workPackages.get(p.package_hash);
       // Enqueue whenever the package still waits for accumulate: a retried job re-enqueues a lost accumulate job.
       if (row && row.status === 'attested' && row.reportHash === verdict.reportHash) {
-        await deps.queue.enqueue(ACCUMULATE_QUEUE, ACCUMULATE_REPORT_V1, { report_hash: verdict.reportHash, package_hash: p.package_hash }, { jobId: accumulateJobId(verdict.reportHash) });
+        await enqueue(deps.queue, ACCUMULATE_REPORT_JOB, { report_hash: verdict.reportHash, package_hash: p.package_hash });
       }
     } else if (verdict.kind === 'disputed') {
       const moved = await deps.workPackages.transition(p.package_hash, ['pending', 'refining', 'attesting'], 'disputed', {

@@ -1,7 +1,8 @@
 import { Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Query, Req, UseGuards, UseInterceptors } from '@nestjs/common';
 import { z } from 'zod';
 import { DomainError } from '@jam/domain';
-import { ACCUMULATE_QUEUE, ACCUMULATE_REPORT_V1, accumulateJobId } from '@jam/queue-contracts';
+import { ACCUMULATE_REPORT_JOB } from '@jam/queue-contracts';
+import { enqueue } from '@jam/queue';
 import { AUDIT_LOG_LIST_MAX_LIMIT, type AuditLogRecord, type PrincipalQuotaRecord } from '@jam/persistence';
 import { GATEWAY_DEPS, type GatewayDeps } from './gateway.deps';
 import type { AuthedRequest } from './bearer-token.guard';
@@ -136,7 +137,7 @@ export class AdminController {
       }
       // After the commit, like every enqueue; if it fails the reconciler re-enqueues attested packages.
       try {
-        await this.deps.queue.enqueue(ACCUMULATE_QUEUE, ACCUMULATE_REPORT_V1, { report_hash: body.report_hash, package_hash: packageHash }, { jobId: accumulateJobId(body.report_hash) });
+        await enqueue(this.deps.queue, ACCUMULATE_REPORT_JOB, { report_hash: body.report_hash, package_hash: packageHash });
       } catch (err) {
         this.deps.logger.error({ err, packageHash }, 'enqueue of resolved dispute failed; the reconciler will retry');
       }

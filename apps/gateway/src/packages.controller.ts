@@ -15,7 +15,8 @@ import {
   type ValidationProblem,
   type WorkPackage,
 } from '@jam/domain';
-import { REFINE_PACKAGE_V1, refineJobId, refineQueueName } from '@jam/queue-contracts';
+import { REFINE_PACKAGE_JOB } from '@jam/queue-contracts';
+import { enqueue } from '@jam/queue';
 import type { WorkPackageSummary } from '@jam/persistence';
 import { GATEWAY_DEPS, type GatewayDeps } from './gateway.deps';
 import { BearerTokenGuard, type AuthedRequest } from './bearer-token.guard';
@@ -123,7 +124,7 @@ export class PackagesController {
       // Enqueue after the commit. If this fails the row stays `pending` and the reconciler enqueues it.
       try {
         for (let i = 0; i < this.deps.attesterCount; i++) {
-          await this.deps.queue.enqueue(refineQueueName(i), REFINE_PACKAGE_V1, { package_hash: hash, attester_index: i }, { jobId: refineJobId(hash, i) });
+          await enqueue(this.deps.queue, REFINE_PACKAGE_JOB, { package_hash: hash, attester_index: i });
         }
       } catch (err) {
         this.deps.logger.error({ err, hash }, 'enqueue failed; the reconciler will retry');

@@ -2,7 +2,8 @@ import { Controller, Get, HttpCode, Inject, Param, Post, Req, Res, UseGuards } f
 import { z } from 'zod';
 import type { Response } from 'express';
 import { DomainError, decodeWorkReport, fromHex, stringifyJamJson, workReportToJson } from '@jam/domain';
-import { ATTESTATION_QUEUE, VERIFY_ATTESTATION_V1, attestationJobId } from '@jam/queue-contracts';
+import { VERIFY_ATTESTATION_JOB } from '@jam/queue-contracts';
+import { enqueue } from '@jam/queue';
 import { decideVerdict, verifyGuarantee } from '@jam/attest';
 import { GATEWAY_DEPS, type GatewayDeps } from './gateway.deps';
 import { BearerTokenGuard, type AuthedRequest } from './bearer-token.guard';
@@ -50,12 +51,12 @@ export class ReportsController {
       this.deps.metrics.attestations.inc({ outcome: 'invalid' });
       throw new DomainError('invalid_signature', `signature does not verify under attester ${body.attester_index}'s key over jam_guarantee ++ ${reportHash}`);
     }
-    await this.deps.queue.enqueue(
-      ATTESTATION_QUEUE,
-      VERIFY_ATTESTATION_V1,
-      { report_hash: reportHash, package_hash: report.packageHash, attester_index: body.attester_index, signature: body.signature },
-      { jobId: attestationJobId(reportHash, body.attester_index) },
-    );
+    await enqueue(this.deps.queue, VERIFY_ATTESTATION_JOB, {
+      report_hash: reportHash,
+      package_hash: report.packageHash,
+      attester_index: body.attester_index,
+      signature: body.signature,
+    });
     this.deps.logger.info({ reportHash, attesterIndex: body.attester_index, tokenHash: req.tokenHash }, 'external attestation queued');
     return { report_hash: reportHash, attester_index: body.attester_index, status: 'queued' };
   }

@@ -1,5 +1,18 @@
-import { BLOB_HYGIENE_V1, JANITOR_QUEUE, PREIMAGE_GC_V1, RECONCILE_V1, RETENTION_V1, parseJobPayload, type JobName } from '@jam/queue-contracts';
-import type { ConsumedJob } from '@jam/queue';
+import {
+  BLOB_HYGIENE_JOB,
+  BLOB_HYGIENE_V1,
+  JANITOR_QUEUE,
+  PREIMAGE_GC_JOB,
+  PREIMAGE_GC_V1,
+  RECONCILE_JOB,
+  RECONCILE_V1,
+  RETENTION_JOB,
+  RETENTION_V1,
+  type JobCatalogEntry,
+  type JobName,
+  type JobsOnQueue,
+} from '@jam/queue-contracts';
+import { consume, enqueue, jobDispatcher, type ConsumedJob, type JobHandler } from '@jam/queue';
 import type { BlobStore, BlobStoreMaintenance, TieredBlobStore } from '@jam/blob-store';
 import type { PreimageRepository } from '@jam/persistence';
 import { reconcile, type ReconcileDeps } from './reconcile.processor';
@@ -61,6 +74,14 @@ const TASK_OF: Readonly<Partial<Record<JobName, string>>> = {
  */
 export class Janitor {
   private readonly timers: NodeJS.Timeout[] = [];
+  /** One handler per janitor job; a janitor job without one does not compile. */
+  private readonly handlers = {
+    [RECONCILE_V1]: async () => void (await this.runOnce(this.opts.staleMs)),
+    [RETENTION_V1]: async () => void (await this.runTask(RETENTION_V1)),
+    [PREIMAGE_GC_V1]: async () => void (await this.runTask(PREIMAGE_GC_V1)),
+    [BLOB_HYGIENE_V1]: async () => void (await this.runTask(BLOB_HYGIENE_V1)),
+  };
+  private readonly dispatch: JobHandler = jobDispatcher('janitor', this.handlers);
 
   constructor(
     private readonly deps: JanitorDeps,
@@ -69,41 +90,25 @@ export class Janitor {
 
   /** Starts consuming the janitor queue and scheduling ticks, after one reconcile run with `bootStaleMs`. */
   async start(): Promise<void> {
-    this.deps.queue.process(JANITOR_QUEUE, (job) => this.handle(job), { concurrency: 1 });
+    consume(this.deps.queue, JANITOR_QUEUE, this.handlers, { concurrency: 1 });
     await this.runOnce(this.opts.bootStaleMs);
-    const schedule: [JobName, number][] = [
-      [RECONCILE_V1, this.opts.intervalMs],
-      [RETENTION_V1, this.opts.retentionIntervalMs],
-      [PREIMAGE_GC_V1, this.opts.preimageGcIntervalMs],
-      [BLOB_HYGIENE_V1, this.opts.blobHygieneIntervalMs],
+    const schedule: [JobCatalogEntry<JobsOnQueue<'janitor'>>, number][] = [
+      [RECONCILE_JOB, this.opts.intervalMs],
+      [RETENTION_JOB, this.opts.retentionIntervalMs],
+      [PREIMAGE_GC_JOB, this.opts.preimageGcIntervalMs],
+      [BLOB_HYGIENE_JOB, this.opts.blobHygieneIntervalMs],
     ];
-    for (const [name, intervalMs] of schedule) {
-      const timer = setInterval(() => void this.tick(name, intervalMs), intervalMs);
+    for (const [job, intervalMs] of schedule) {
+      const timer = setInterval(() => void this.tick(job, intervalMs), intervalMs);
       timer.unref();
       this.timers.push(timer);
-      if (name !== RECONCILE_V1) void this.tick(name, intervalMs);
+      if (job !== RECONCILE_JOB) void this.tick(job, intervalMs);
     }
   }
 
   /** Runs one janitor job. @throws MalformedJobError for an unknown name or payload; whatever the task throws (the job retries). */
   async handle(job: ConsumedJob): Promise<void> {
-    parseJobPayload(job.name, job.payload);
-    switch (job.name) {
-      case RECONCILE_V1:
-        await this.runOnce(this.opts.staleMs);
-        return;
-      case RETENTION_V1:
-        await this.runTask(RETENTION_V1);
-        return;
-      case PREIMAGE_GC_V1:
-        await this.runTask(PREIMAGE_GC_V1);
-        return;
-      case BLOB_HYGIENE_V1:
-        await this.runTask(BLOB_HYGIENE_V1);
-        return;
-      default:
-        throw new Error(`job ${job.name} does not belong on the ${JANITOR_QUEUE} queue`);
-    }
+    await this.dispatch(job);
   }
 
   /** One reconcile pass; failures are counted, logged and rethrown so the job retries. */
@@ -142,12 +147,12 @@ export class Janitor {
     }
   }
 
-  private async tick(name: JobName, intervalMs: number): Promise<void> {
+  private async tick(job: JobCatalogEntry<JobsOnQueue<'janitor'>>, intervalMs: number): Promise<void> {
     const bucket = Math.floor(Date.now() / intervalMs);
     try {
-      await this.deps.queue.enqueue(JANITOR_QUEUE, name, {}, { jobId: `${TASK_OF[name] ?? name}-${bucket}` });
+      await enqueue(this.deps.queue, job, {}, { bucket });
     } catch (err) {
-      this.deps.logger.error({ err, task: TASK_OF[name] }, 'could not schedule janitor task');
+      this.deps.logger.error({ err, task: TASK_OF[job.name] }, 'could not schedule janitor task');
     }
   }
 

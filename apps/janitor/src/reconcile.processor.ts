@@ -1,15 +1,5 @@
-import {
-  ACCUMULATE_QUEUE,
-  ACCUMULATE_REPORT_V1,
-  ATTESTATION_QUEUE,
-  REFINE_PACKAGE_V1,
-  VERIFY_ATTESTATION_V1,
-  accumulateJobId,
-  attestationJobId,
-  refineJobId,
-  refineQueueName,
-} from '@jam/queue-contracts';
-import type { JobQueue } from '@jam/queue';
+import { ACCUMULATE_REPORT_JOB, REFINE_PACKAGE_JOB, VERIFY_ATTESTATION_JOB, jobLocation } from '@jam/queue-contracts';
+import { enqueue, type JobQueue } from '@jam/queue';
 import { decideVerdict } from '@jam/attest';
 import type { AttestationRecord, AttestationRepository, WorkPackageRepository } from '@jam/persistence';
 import type { JamMetrics, Logger } from '@jam/telemetry';
@@ -58,23 +48,23 @@ export async function reconcile(deps: ReconcileDeps, staleMs: number): Promise<n
       }
     }
     if (recorded !== undefined && decideVerdict(tallies, deps.threshold, deps.attesterCount).kind !== 'pending') {
-      const jobId = attestationJobId(recorded.reportHash, recorded.attesterIndex);
-      if (!(await deps.queue.isQueued(ATTESTATION_QUEUE, jobId))) {
-        await deps.queue.removeFailed(ATTESTATION_QUEUE, jobId);
-        const payload = { report_hash: recorded.reportHash, package_hash: row.hash, attester_index: recorded.attesterIndex, signature: recorded.signature };
-        await deps.queue.enqueue(ATTESTATION_QUEUE, VERIFY_ATTESTATION_V1, payload, { jobId });
-        deps.metrics.reenqueued.inc({ queue: ATTESTATION_QUEUE });
+      const payload = { report_hash: recorded.reportHash, package_hash: row.hash, attester_index: recorded.attesterIndex, signature: recorded.signature };
+      const { queue, jobId } = jobLocation(VERIFY_ATTESTATION_JOB, payload);
+      if (!(await deps.queue.isQueued(queue, jobId))) {
+        await deps.queue.removeFailed(queue, jobId);
+        await enqueue(deps.queue, VERIFY_ATTESTATION_JOB, payload);
+        deps.metrics.reenqueued.inc({ queue });
         enqueued++;
       }
     }
     for (let i = 0; i < deps.attesterCount; i++) {
       if (signed.has(i)) continue;
-      const queue = refineQueueName(i);
-      const jobId = refineJobId(row.hash, i);
+      const payload = { package_hash: row.hash, attester_index: i };
+      const { queue, jobId } = jobLocation(REFINE_PACKAGE_JOB, payload);
       if (await deps.queue.isQueued(queue, jobId)) continue;
       // A kept failed job (retries exhausted while a store was down) would block its id.
       await deps.queue.removeFailed(queue, jobId);
-      await deps.queue.enqueue(queue, REFINE_PACKAGE_V1, { package_hash: row.hash, attester_index: i }, { jobId });
+      await enqueue(deps.queue, REFINE_PACKAGE_JOB, payload);
       deps.metrics.reenqueued.inc({ queue });
       enqueued++;
     }
@@ -82,11 +72,12 @@ export async function reconcile(deps: ReconcileDeps, staleMs: number): Promise<n
   const late = await deps.workPackages.findStale(['attested', 'accumulating'], staleMs, BATCH);
   for (const row of late) {
     if (!row.reportHash) continue;
-    const jobId = accumulateJobId(row.reportHash);
-    if (await deps.queue.isQueued(ACCUMULATE_QUEUE, jobId)) continue;
-    await deps.queue.removeFailed(ACCUMULATE_QUEUE, jobId);
-    await deps.queue.enqueue(ACCUMULATE_QUEUE, ACCUMULATE_REPORT_V1, { report_hash: row.reportHash, package_hash: row.hash }, { jobId });
-    deps.metrics.reenqueued.inc({ queue: ACCUMULATE_QUEUE });
+    const payload = { report_hash: row.reportHash, package_hash: row.hash };
+    const { queue, jobId } = jobLocation(ACCUMULATE_REPORT_JOB, payload);
+    if (await deps.queue.isQueued(queue, jobId)) continue;
+    await deps.queue.removeFailed(queue, jobId);
+    await enqueue(deps.queue, ACCUMULATE_REPORT_JOB, payload);
+    deps.metrics.reenqueued.inc({ queue });
     enqueued++;
   }
   if (enqueued > 0) deps.logger.info({ enqueued }, 'reconciler re-enqueued missing jobs');

@@ -10,8 +10,8 @@ import {
   type WorkPackage,
   type WorkReport,
 } from '@jam/domain';
-import { parseJobPayload, REFINE_PACKAGE_V1, VERIFY_ATTESTATION_V1, ATTESTATION_QUEUE, attestationJobId } from '@jam/queue-contracts';
-import { PermanentJobError, type ConsumedJob, type JobQueue } from '@jam/queue';
+import { parseJobPayload, REFINE_PACKAGE_V1, VERIFY_ATTESTATION_JOB } from '@jam/queue-contracts';
+import { PermanentJobError, enqueue, type ConsumedJob, type JobQueue } from '@jam/queue';
 import { signGuarantee, thresholdReachable, type AttesterKey } from '@jam/attest';
 import type { BlobStore } from '@jam/blob-store';
 import { ENGINE_IDENTITY, sandboxFailureKind, type SandboxPool } from '@jam/sandbox';
@@ -119,12 +119,7 @@ export class RefineProcessor {
       engine: JSON.stringify(ENGINE_IDENTITY),
     });
     const signature = signGuarantee(key, fromHex(hash, 32));
-    await this.deps.queue.enqueue(
-      ATTESTATION_QUEUE,
-      VERIFY_ATTESTATION_V1,
-      { report_hash: hash, package_hash: packageHash, attester_index: attesterIndex, signature: toHex(signature) },
-      { jobId: attestationJobId(hash, attesterIndex) },
-    );
+    await enqueue(this.deps.queue, VERIFY_ATTESTATION_JOB, { report_hash: hash, package_hash: packageHash, attester_index: attesterIndex, signature: toHex(signature) });
     this.deps.logger.info({ packageHash, reportHash: hash, attesterIndex }, 'refined package');
   }
 

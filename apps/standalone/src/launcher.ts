@@ -7,8 +7,8 @@ import { loadConfig, redactConfig, type AppConfig } from '@jam/config';
 import { initHashing } from '@jam/domain';
 import { createLogger, JamMetrics, startTracing, withJobSpan, type Logger } from '@jam/telemetry';
 import { createDataSource, createRepositories, runMigrations, startEmbeddedPostgres, EMBEDDED_POSTGRES_POOL_SIZE, type Repositories } from '@jam/persistence';
-import { checkRedisReachable, createBullMqQueue, createInProcessQueue, createInProcessStatusEventBus, createRedisStatusEventBus, PermanentJobError, type StatusEventBus, type ConsumedJob, type JobHandler, type JobQueue } from '@jam/queue';
-import { ACCUMULATE_QUEUE, ATTESTATION_QUEUE, refineQueueName } from '@jam/queue-contracts';
+import { checkRedisReachable, createBullMqQueue, createInProcessQueue, createInProcessStatusEventBus, createRedisStatusEventBus, PermanentJobError, consume, type StatusEventBus, type ConsumedJob, type JobHandler, type JobQueue } from '@jam/queue';
+import { ACCUMULATE_QUEUE, ACCUMULATE_REPORT_V1, ATTESTATION_QUEUE, REFINE_PACKAGE_V1, VERIFY_ATTESTATION_V1, refineQueueName } from '@jam/queue-contracts';
 import { BlobStoreOwnershipError, bindBlobStore, FilesystemBlobStore, S3BlobStore, TieredBlobStore, type StoreMarkerAccess } from '@jam/blob-store';
 import { loadOrCreateAttesterKeys } from '@jam/attest';
 import { SandboxPool, validateServiceCode } from '@jam/sandbox';
@@ -169,12 +169,12 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
       });
       for (const key of keys) {
         const name = refineQueueName(key.index);
-        queue.process(name, instrument(name, (job) => processor.handle(job)), { concurrency: config.refineConcurrency });
+        consume(queue, name, { [REFINE_PACKAGE_V1]: (job) => processor.handle(job) }, { concurrency: config.refineConcurrency, wrap: (h) => instrument(name, h) });
       }
     }
     if (has('attestation')) {
       const processor = new AttestationProcessor({ ...repos, queue, threshold: config.attestationThreshold, attesterCount: config.attesters, metrics, logger });
-      queue.process(ATTESTATION_QUEUE, instrument(ATTESTATION_QUEUE, (job) => processor.handle(job)), { concurrency: 4 });
+      consume(queue, ATTESTATION_QUEUE, { [VERIFY_ATTESTATION_V1]: (job) => processor.handle(job) }, { concurrency: 4, wrap: (h) => instrument(ATTESTATION_QUEUE, h) });
     }
     if (has('accumulate-worker')) {
       const processor = new AccumulateProcessor({
@@ -187,7 +187,10 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
         maxAccumulateTimeouts: config.maxAccumulateTimeouts,
         maxSandboxFailures: config.maxSandboxFailures,
       });
-      queue.process(ACCUMULATE_QUEUE, instrument(ACCUMULATE_QUEUE, (job) => processor.handle(job)), { concurrency: config.accumulateConcurrency });
+      consume(queue, ACCUMULATE_QUEUE, { [ACCUMULATE_REPORT_V1]: (job) => processor.handle(job) }, {
+        concurrency: config.accumulateConcurrency,
+        wrap: (h) => instrument(ACCUMULATE_QUEUE, h),
+      });
     }
     if (has('janitor')) {
       const janitor = new Janitor(

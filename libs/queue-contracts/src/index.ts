@@ -7,3 +7,4 @@ export * from './malformed-job.error';
 export * from './default-job-options';
 export * from './parse-job-payload';
 export * from './package-status-event';
+export * from './job-catalog';

@@ -30,6 +30,16 @@ export function accumulateJobId(reportHash: string): string {
   return `accumulate-${reportHash}`;
 }
 
+/**
+ * `<task>-<bucket>` for a janitor task (`reconcile-29457`), `bucket` = floor(now_ms / interval_ms):
+ * one run per task and interval however many janitor replicas tick. See {@link refineJobId}.
+ * @throws RangeError when `bucket` is not a non-negative safe integer.
+ */
+export function janitorTaskJobId(task: string, bucket: number): string {
+  if (!Number.isSafeInteger(bucket) || bucket < 0) throw new RangeError(`bucket must be a non-negative integer, got ${String(bucket)}`);
+  return `${task}-${bucket}`;
+}
+
 function assertHash(value: string, what: string): void {
   if (!hashSchema.safeParse(value).success) {
     throw new RangeError(`${what} must be 0x + 64 lowercase hex digits, got ${JSON.stringify(value)}`);

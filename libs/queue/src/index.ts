@@ -3,3 +3,5 @@ export * from './permanent-job.error';
 export * from './in-process.queue';
 export * from './bullmq.queue';
 export * from './status-event-bus';
+export * from './enqueue';
+export * from './job-dispatcher';
