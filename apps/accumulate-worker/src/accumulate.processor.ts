@@ -1,4 +1,4 @@
-import { DomainError, decodeWorkReport, toHex, type WorkDigest } from '@jam/domain';
+import { ACCUMULATE_PHASE_STATUSES, DomainError, PACKAGE_TRANSITIONS as T, decodeWorkReport, isFinishedPackageStatus, toHex, type PackageFailureCode, type WorkDigest } from '@jam/domain';
 import { parseJobPayload, ACCUMULATE_REPORT_V1 } from '@jam/queue-contracts';
 import { PermanentJobError, type ConsumedJob } from '@jam/queue';
 import type { BlobStore } from '@jam/blob-store';
@@ -24,11 +24,8 @@ export interface AccumulateDeps {
   maxSandboxFailures: number;
 }
 
-/** Package statuses with nothing left to accumulate. */
-const FINISHED = new Set(['accumulated', 'failed']);
-
 /** Accumulation statuses that fail the package (host verdicts, not guest outcomes), with its error code. */
-const FAILING: Partial<Record<AccumulationStatus, { code: string; message: string }>> = {
+const FAILING: Partial<Record<AccumulationStatus, { code: PackageFailureCode; message: string }>> = {
   timed_out: { code: 'accumulate_timeout', message: 'accumulate was killed by the sandbox wall clock on every try (max_accumulate_timeouts)' },
   storage_over_limit: { code: 'storage_over_limit', message: 'the service storage is larger than a sandbox executor can be given; accumulate was not run' },
   sandbox_failed: { code: 'accumulate_sandbox_failure', message: 'the sandbox executor crashed or reported an engine fault on every try (max_sandbox_failures)' },
@@ -71,13 +68,13 @@ export class AccumulateProcessor {
     const { deps } = this;
     const row = await deps.workPackages.get(packageHash);
     if (!row) throw new PermanentJobError(`unknown package ${packageHash}`);
-    if (FINISHED.has(row.status)) return;
-    if (row.reportHash !== reportHash || !['attested', 'accumulating'].includes(row.status)) {
+    if (isFinishedPackageStatus(row.status)) return;
+    if (row.reportHash !== reportHash || !(ACCUMULATE_PHASE_STATUSES as readonly string[]).includes(row.status)) {
       throw new PermanentJobError(`package ${packageHash} is ${row.status} with report ${row.reportHash ?? 'none'}; refusing to accumulate ${reportHash}`);
     }
     const stored = await deps.workReports.get(reportHash);
     if (!stored) throw new PermanentJobError(`report ${reportHash} is not stored`);
-    await deps.workPackages.transition(packageHash, ['attested'], 'accumulating');
+    await deps.workPackages.transition(packageHash, T.startAccumulate.from, T.startAccumulate.to);
     const report = decodeWorkReport(stored.encoded);
 
     const byService = new Map<number, WorkDigest[]>();
@@ -94,13 +91,13 @@ export class AccumulateProcessor {
     const first = failures[0];
     if (first !== undefined) {
       const errorMessage = failures.map((f) => `service ${f.serviceId}: ${FAILING[f.status]!.message}`).join('; ');
-      if (await deps.workPackages.transition(packageHash, ['accumulating', 'attested'], 'failed', { errorCode: FAILING[first.status]!.code, errorMessage })) {
+      if (await deps.workPackages.transition(packageHash, T.failAccumulate.from, T.failAccumulate.to, { errorCode: FAILING[first.status]!.code, errorMessage })) {
         deps.metrics.packages.inc({ status: 'failed' });
         deps.logger.error({ packageHash, reportHash, failures }, 'package failed in accumulate');
       }
       return;
     }
-    if (await deps.workPackages.transition(packageHash, ['accumulating', 'attested'], 'accumulated')) {
+    if (await deps.workPackages.transition(packageHash, T.finishAccumulate.from, T.finishAccumulate.to)) {
       deps.metrics.packages.inc({ status: 'accumulated' });
     }
   }

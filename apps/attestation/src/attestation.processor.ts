@@ -1,4 +1,4 @@
-import { fromHex } from '@jam/domain';
+import { PACKAGE_TRANSITIONS as T, fromHex } from '@jam/domain';
 import { parseJobPayload, VERIFY_ATTESTATION_V1, ACCUMULATE_REPORT_JOB } from '@jam/queue-contracts';
 import { PermanentJobError, enqueue, type ConsumedJob, type JobQueue } from '@jam/queue';
 import { decideVerdict, verifyGuarantee } from '@jam/attest';
@@ -55,19 +55,19 @@ export class AttestationProcessor {
       signature: p.signature,
     });
     deps.metrics.attestations.inc({ outcome: created ? 'accepted' : 'duplicate' });
-    await deps.workPackages.transition(p.package_hash, ['pending', 'refining'], 'attesting');
+    await deps.workPackages.transition(p.package_hash, T.recordAttestation.from, T.recordAttestation.to);
 
     const tallies = await deps.attestations.reportHashesForPackage(p.package_hash);
     const verdict = decideVerdict(tallies, deps.threshold, deps.attesterCount);
     if (verdict.kind === 'attested') {
-      await deps.workPackages.transition(p.package_hash, ['pending', 'refining', 'attesting', 'disputed'], 'attested', { reportHash: verdict.reportHash });
+      await deps.workPackages.transition(p.package_hash, T.attest.from, T.attest.to, { reportHash: verdict.reportHash });
       const row = await deps.workPackages.get(p.package_hash);
       // Enqueue whenever the package still waits for accumulate: a retried job re-enqueues a lost accumulate job.
       if (row && row.status === 'attested' && row.reportHash === verdict.reportHash) {
         await enqueue(deps.queue, ACCUMULATE_REPORT_JOB, { report_hash: verdict.reportHash, package_hash: p.package_hash });
       }
     } else if (verdict.kind === 'disputed') {
-      const moved = await deps.workPackages.transition(p.package_hash, ['pending', 'refining', 'attesting'], 'disputed', {
+      const moved = await deps.workPackages.transition(p.package_hash, T.dispute.from, T.dispute.to, {
         errorCode: 'conflicting_reports',
         errorMessage: `conflicting reports: ${verdict.reportHashes.join(', ')}`,
       });

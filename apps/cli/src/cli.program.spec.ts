@@ -215,7 +215,7 @@ describe('jam commands against a fake server', () => {
     expect(r.code).toBe(EXIT_FAILURE);
     expect(r.stdout.trim().split('\n').at(-1)).toMatch(/failed$/);
     expect(r.stderr).toContain('package_failed');
-    expect(r.stderr).toContain('panic: refine trapped');
+    expect(r.stderr).toContain('refine_sandbox_failure: refine trapped');
   });
 });
 
@@ -258,6 +258,6 @@ describe('jam demo', () => {
     server = await startFakeServer(fakeJam({ failMarker: 'Refine is' }).handler);
     const r = await jam(['demo', '--wasm', wasmFile()]);
     expect(r.code).toBe(EXIT_FAILURE);
-    expect(r.stdout).toMatch(/demo: FAILED: package 2 0x[0-9a-f]{64} ended failed \(panic: refine trapped\)/);
+    expect(r.stdout).toMatch(/demo: FAILED: package 2 0x[0-9a-f]{64} ended failed \(refine_sandbox_failure: refine trapped\)/);
   });
 });

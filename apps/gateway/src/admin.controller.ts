@@ -1,6 +1,6 @@
 import { Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Query, Req, UseGuards, UseInterceptors } from '@nestjs/common';
 import { z } from 'zod';
-import { DomainError } from '@jam/domain';
+import { DomainError, PACKAGE_TRANSITIONS as T } from '@jam/domain';
 import { ACCUMULATE_REPORT_JOB } from '@jam/queue-contracts';
 import { enqueue } from '@jam/queue';
 import { AUDIT_LOG_LIST_MAX_LIMIT, type AuditLogRecord, type PrincipalQuotaRecord } from '@jam/persistence';
@@ -132,7 +132,7 @@ export class AdminController {
     if (body.decision === 'accept') {
       const report = await this.deps.workReports.get(body.report_hash);
       if (!report || report.packageHash !== packageHash) throw new DomainError('invalid_request', `report ${body.report_hash} is not a report of package ${packageHash}`);
-      if (!(await this.deps.workPackages.transition(packageHash, ['disputed'], 'attested', { reportHash: body.report_hash }))) {
+      if (!(await this.deps.workPackages.transition(packageHash, T.acceptDispute.from, T.acceptDispute.to, { reportHash: body.report_hash }))) {
         throw new DomainError('conflict', `package ${packageHash} changed status while resolving`);
       }
       // After the commit, like every enqueue; if it fails the reconciler re-enqueues attested packages.
@@ -144,7 +144,7 @@ export class AdminController {
       this.deps.logger.warn({ packageHash, reportHash: body.report_hash, tokenHash: req.tokenHash }, 'dispute resolved: report accepted');
     } else {
       const reason = body.reason ?? 'rejected by an administrator';
-      if (!(await this.deps.workPackages.transition(packageHash, ['disputed'], 'failed', { errorCode: 'dispute_rejected', errorMessage: reason }))) {
+      if (!(await this.deps.workPackages.transition(packageHash, T.rejectDispute.from, T.rejectDispute.to, { errorCode: 'dispute_rejected', errorMessage: reason }))) {
         throw new DomainError('conflict', `package ${packageHash} changed status while resolving`);
       }
       this.deps.logger.warn({ packageHash, tokenHash: req.tokenHash }, 'dispute resolved: package rejected');

@@ -12,6 +12,7 @@ import {
   validateWorkPackage,
   workPackageFromJson,
   workPackageToJson,
+  isTerminalPackageStatus,
   type ValidationProblem,
   type WorkPackage,
 } from '@jam/domain';
@@ -23,8 +24,6 @@ import { BearerTokenGuard, type AuthedRequest } from './bearer-token.guard';
 import { hashParam, readBody } from './request-params';
 import { AccessPolicy } from './access.policy';
 
-/** Statuses after which a package never changes again. */
-const TERMINAL_STATUSES = new Set(['accumulated', 'failed', 'disputed']);
 
 /**
  * Concurrent status streams (GET /jam/packages/{hash}/events) one principal may hold open on one
@@ -182,7 +181,7 @@ export class PackagesController {
         if (!row || row.status === last) return;
         last = row.status;
         res.write(`event: status\ndata: ${JSON.stringify(packageView(row))}\n\n`);
-        if (TERMINAL_STATUSES.has(row.status)) finish();
+        if (isTerminalPackageStatus(row.status)) finish();
       }).catch((err: unknown) => {
         this.deps.logger.warn({ err, hash }, 'status stream failed');
         finish();

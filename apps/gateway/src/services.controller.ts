@@ -1,6 +1,6 @@
 import { Controller, Get, HttpCode, Inject, Param, Post, Query, Req, UseGuards } from '@nestjs/common';
 import { z } from 'zod';
-import { DomainError, fromHex, toHex } from '@jam/domain';
+import { DomainError, PACKAGE_STATUSES, fromHex, isPackageStatus, toHex } from '@jam/domain';
 import type { ServiceRecord } from '@jam/persistence';
 import { GATEWAY_DEPS, type GatewayDeps } from './gateway.deps';
 import { BearerTokenGuard, type AuthedRequest } from './bearer-token.guard';
@@ -104,10 +104,9 @@ export class ServicesController {
   async packages(@Param('id') rawId: string, @Req() req: AuthedRequest, @Query('status') status: unknown, @Query('limit') limit: unknown, @Query('cursor') cursor: unknown) {
     const id = serviceIdParam(rawId);
     const st = optionalString(status, 'status');
-    const statuses = ['pending', 'refining', 'attesting', 'attested', 'accumulating', 'accumulated', 'failed', 'disputed'];
-    if (st !== undefined && !statuses.includes(st)) throw new DomainError('invalid_request', `status must be one of ${statuses.join(', ')}`);
+    if (st !== undefined && !isPackageStatus(st)) throw new DomainError('invalid_request', `status must be one of ${PACKAGE_STATUSES.join(', ')}`);
     await this.access.service(req, id);
-    const page = await this.deps.workPackages.listByService(id, { status: st as never, cursor: optionalString(cursor, 'cursor'), limit: limitParam(limit) });
+    const page = await this.deps.workPackages.listByService(id, { status: st, cursor: optionalString(cursor, 'cursor'), limit: limitParam(limit) });
     return { items: page.items.map(packageView), next_cursor: page.nextCursor };
   }
 }

@@ -1,5 +1,6 @@
 import { ACCUMULATE_REPORT_JOB, REFINE_PACKAGE_JOB, VERIFY_ATTESTATION_JOB, jobLocation } from '@jam/queue-contracts';
 import { enqueue, type JobQueue } from '@jam/queue';
+import { ACCUMULATE_PHASE_STATUSES, REFINE_PHASE_STATUSES } from '@jam/domain';
 import { decideVerdict } from '@jam/attest';
 import type { AttestationRecord, AttestationRepository, WorkPackageRepository } from '@jam/persistence';
 import type { JamMetrics, Logger } from '@jam/telemetry';
@@ -36,7 +37,7 @@ const BATCH = 500;
  */
 export async function reconcile(deps: ReconcileDeps, staleMs: number): Promise<number> {
   let enqueued = 0;
-  const early = await deps.workPackages.findStale(['pending', 'refining', 'attesting'], staleMs, BATCH);
+  const early = await deps.workPackages.findStale([...REFINE_PHASE_STATUSES], staleMs, BATCH);
   for (const row of early) {
     const signed = new Set<number>();
     const tallies = await deps.attestations.reportHashesForPackage(row.hash);
@@ -69,7 +70,7 @@ export async function reconcile(deps: ReconcileDeps, staleMs: number): Promise<n
       enqueued++;
     }
   }
-  const late = await deps.workPackages.findStale(['attested', 'accumulating'], staleMs, BATCH);
+  const late = await deps.workPackages.findStale([...ACCUMULATE_PHASE_STATUSES], staleMs, BATCH);
   for (const row of late) {
     if (!row.reportHash) continue;
     const payload = { report_hash: row.reportHash, package_hash: row.hash };

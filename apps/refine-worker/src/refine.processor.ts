@@ -1,5 +1,8 @@
 import {
   DomainError,
+  PACKAGE_TRANSITIONS as T,
+  isFinishedPackageStatus,
+  type PackageFailureCode,
   blake2b256,
   decodeWorkPackage,
   encodeWorkReport,
@@ -41,7 +44,6 @@ export interface RefineDeps {
 }
 
 const ZERO_HASH = new Uint8Array(32);
-const FINISHED = new Set(['accumulated', 'failed']);
 
 /**
  * Refines one work package as one attester (DESIGN.md section 6): runs each work item's service
@@ -70,7 +72,7 @@ export class RefineProcessor {
     if (!key) throw new PermanentJobError(`this process holds no key for attester ${attesterIndex}`);
     const row = await this.deps.workPackages.get(packageHash);
     if (!row) throw new PermanentJobError(`unknown package ${packageHash}`);
-    if (FINISHED.has(row.status)) return;
+    if (isFinishedPackageStatus(row.status)) return;
     const attempt = await this.deps.refineAttempts.get(packageHash, attesterIndex);
     if (attempt?.exhausted) {
       // This attester gave up on the package. Re-check the verdict: the process may have died
@@ -79,7 +81,7 @@ export class RefineProcessor {
       this.deps.logger.info({ packageHash, attesterIndex, failures: attempt.failures }, 'attester gave up on this package (max_sandbox_failures); not refining it again');
       return;
     }
-    await this.deps.workPackages.transition(packageHash, ['pending'], 'refining');
+    await this.deps.workPackages.transition(packageHash, T.startRefine.from, T.startRefine.to);
 
     const encoded = row.encoded;
     const pkg = decodeWorkPackage(encoded);
@@ -157,7 +159,7 @@ export class RefineProcessor {
     const errorMessage =
       `fewer than ${deps.threshold} of ${deps.attesterCount} attesters can still sign: ` +
       unable.map((r) => `attester ${r.attesterIndex} gave up after ${r.failures} sandbox failures (${r.wallClockFailures} wall clock), last: ${r.lastError ?? r.lastKind}`).join('; ');
-    if (!(await deps.workPackages.transition(packageHash, ['pending', 'refining', 'attesting'], 'failed', { errorCode, errorMessage }))) return false;
+    if (!(await deps.workPackages.transition(packageHash, T.failRefine.from, T.failRefine.to, { errorCode, errorMessage }))) return false;
     deps.metrics.packages.inc({ status: 'failed' });
     deps.logger.error({ packageHash, errorCode, gaveUp: unable.map((r) => r.attesterIndex) }, 'package failed in refine: too many attesters gave up after sandbox failures');
     return true;
@@ -220,7 +222,7 @@ class RefineTimeoutError extends Error {}
  * each of them was last stopped by the sandbox wall clock, else `refine_sandbox_failure` (an
  * executor crashed or reported an engine fault).
  */
-export function refineFailureCode(gaveUp: readonly Pick<RefineAttemptRecord, 'lastKind'>[]): 'refine_timeout' | 'refine_sandbox_failure' {
+export function refineFailureCode(gaveUp: readonly Pick<RefineAttemptRecord, 'lastKind'>[]): Extract<PackageFailureCode, 'refine_timeout' | 'refine_sandbox_failure'> {
   return gaveUp.length > 0 && gaveUp.every((r) => r.lastKind === 'wall_clock') ? 'refine_timeout' : 'refine_sandbox_failure';
 }
 

@@ -20,7 +20,7 @@ export class StatusPublishingWorkPackageRepository extends WorkPackageRepository
     return result;
   }
 
-  override async transition(hash: string, from: WorkPackageStatus[], to: WorkPackageStatus, fields: WorkPackageTransitionFields = {}): Promise<boolean> {
+  override async transition(hash: string, from: readonly WorkPackageStatus[], to: WorkPackageStatus, fields: WorkPackageTransitionFields = {}): Promise<boolean> {
     const moved = await super.transition(hash, from, to, fields);
     if (moved) this.events.publish({ package_hash: hash, status: to, report_hash: fields.reportHash ?? null, at: new Date().toISOString() });
     return moved;

@@ -2,6 +2,7 @@
  * Wire shapes of the gateway's HTTP API (DESIGN.md section 5), exactly as the server sends them:
  * snake_case fields, hashes as `0x` lowercase hex, times as ISO-8601 strings.
  */
+import type { PackageFailureCode, PackageStatus } from '@jam/domain';
 
 /** A `0x`-prefixed lowercase hex string (a 32-byte hash unless noted). */
 export type HexString = string;
@@ -99,26 +100,18 @@ export interface StorageEntry {
   value: HexString;
 }
 
-/** Package statuses, in pipeline order (DESIGN.md section 5). */
-export const PACKAGE_STATUSES = [
-  'pending',
-  'refining',
-  'attesting',
-  'attested',
-  'accumulating',
-  'accumulated',
-  'failed',
-  'disputed',
-] as const;
-export type PackageStatus = (typeof PACKAGE_STATUSES)[number];
-
-/** Statuses after which a package never changes again (without an admin resolving a dispute). */
-export const TERMINAL_PACKAGE_STATUSES: readonly PackageStatus[] = ['accumulated', 'failed', 'disputed'];
-
-/** True for `accumulated`, `failed` and `disputed`. */
-export function isTerminalPackageStatus(status: string): boolean {
-  return (TERMINAL_PACKAGE_STATUSES as readonly string[]).includes(status);
-}
+/**
+ * Package statuses (in pipeline order), the terminal set and the failure codes: the server's own
+ * lifecycle module, so client and server cannot drift.
+ */
+export {
+  PACKAGE_STATUSES,
+  PACKAGE_FAILURE_CODES,
+  TERMINAL_PACKAGE_STATUSES,
+  isTerminalPackageStatus,
+  type PackageStatus,
+  type PackageFailureCode,
+} from '@jam/domain';
 
 /** `202` answer of `POST /jam/packages`. */
 export interface SubmitPackageResult {
@@ -147,7 +140,8 @@ export interface PackageInfo {
   status: PackageStatus;
   service_ids: number[];
   report_hash: HexString | null;
-  error: { code: string; message: string } | null;
+  /** Why a `failed` package failed, or why a `disputed` one is blocked. */
+  error: { code: PackageFailureCode; message: string } | null;
   created_at: string;
   updated_at: string;
   accumulated_at: string | null;

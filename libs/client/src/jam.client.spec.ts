@@ -30,7 +30,7 @@ const pkgInfo = (hash: string, status: PackageInfo['status']): PackageInfo => ({
   status,
   service_ids: [7],
   report_hash: null,
-  error: status === 'failed' ? { code: 'panic', message: 'trap' } : null,
+  error: status === 'failed' ? { code: 'refine_sandbox_failure', message: 'trap' } : null,
   created_at: '2025-01-01T00:00:00.000Z',
   updated_at: '2025-01-01T00:00:00.000Z',
   accumulated_at: null,

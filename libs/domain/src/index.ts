@@ -41,3 +41,4 @@ export * from './report-hash';
 export * from './guarantee-message';
 export * from './gp-constants';
 export * from './work-package.validation';
+export * from './package-lifecycle';

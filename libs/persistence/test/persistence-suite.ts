@@ -316,8 +316,8 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
       expect(row.updatedAt.getTime()).toBeGreaterThanOrEqual(row.createdAt.getTime());
 
       const f = await newPackage([s.id]);
-      expect(await workPackages.transition(f, ['pending', 'refining'], 'failed', { errorCode: 'panic', errorMessage: 'guest trapped' })).toBe(true);
-      expect(await workPackages.get(f)).toMatchObject({ status: 'failed', errorCode: 'panic', errorMessage: 'guest trapped', accumulatedAt: null });
+      expect(await workPackages.transition(f, ['pending', 'refining'], 'failed', { errorCode: 'refine_sandbox_failure', errorMessage: 'guest trapped' })).toBe(true);
+      expect(await workPackages.get(f)).toMatchObject({ status: 'failed', errorCode: 'refine_sandbox_failure', errorMessage: 'guest trapped', accumulatedAt: null });
       expect(await workPackages.transition(hash(), ['pending'], 'refining')).toBe(false);
       await expectDomainError(workPackages.transition(f, ['nope' as WorkPackageStatus], 'failed'), 'invalid_request');
     });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PACKAGE_STATUSES } from '@jam/domain';
 import { hashSchema } from './job-payload.schema';
 
 /**
@@ -13,7 +14,7 @@ export const PACKAGE_STATUS_CHANNEL = 'package-status.v1' as const;
 export const packageStatusEventV1Schema = z
   .object({
     package_hash: hashSchema,
-    status: z.enum(['pending', 'refining', 'attesting', 'attested', 'accumulating', 'accumulated', 'failed', 'disputed']),
+    status: z.enum(PACKAGE_STATUSES),
     report_hash: hashSchema.nullable(),
     at: z.string().datetime(),
   })

@@ -266,7 +266,7 @@ export function fakeJam(options: FakeJamOptions = {}): { handler: FakeHandler; s
     const first = fp.pkg.items[0];
     if (options.failMarker && first && Buffer.from(first.payload).toString('utf8').includes(options.failMarker) && info.status === 'refining') {
       info.status = 'failed';
-      info.error = { code: 'panic', message: 'refine trapped' };
+      info.error = { code: 'refine_sandbox_failure', message: 'refine trapped' };
       return;
     }
     const next = PACKAGE_STATUSES[PACKAGE_STATUSES.indexOf(info.status) + 1] as PackageStatus;

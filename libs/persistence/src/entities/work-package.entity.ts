@@ -1,31 +1,16 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { IN_FLIGHT_PACKAGE_STATUSES, PACKAGE_STATUSES, type PackageStatus } from '@jam/domain';
 
 /**
- * Pipeline status of a work package (DESIGN.md section 5):
- * `pending -> refining -> attesting -> attested -> accumulating -> accumulated`, or `failed` /
- * `disputed`. WARNING: stored in `work_package.status` (CHECK constraint) and shown to clients;
- * adding one needs a migration.
+ * Pipeline status of a work package: the lifecycle of `@jam/domain` (package-lifecycle.ts).
+ * WARNING: stored in `work_package.status` (CHECK constraint) and shown to clients; adding one
+ * needs a migration.
  */
-export const WORK_PACKAGE_STATUSES = [
-  'pending',
-  'refining',
-  'attesting',
-  'attested',
-  'accumulating',
-  'accumulated',
-  'failed',
-  'disputed',
-] as const;
-export type WorkPackageStatus = (typeof WORK_PACKAGE_STATUSES)[number];
+export const WORK_PACKAGE_STATUSES = PACKAGE_STATUSES;
+export type WorkPackageStatus = PackageStatus;
 
 /** Statuses that still count against a submitter's in-flight quota. */
-export const IN_FLIGHT_WORK_PACKAGE_STATUSES: readonly WorkPackageStatus[] = [
-  'pending',
-  'refining',
-  'attesting',
-  'attested',
-  'accumulating',
-];
+export const IN_FLIGHT_WORK_PACKAGE_STATUSES: readonly WorkPackageStatus[] = IN_FLIGHT_PACKAGE_STATUSES;
 
 /** Row of `work_package`: the truth about one submitted package (the queue is only a trigger). */
 @Entity({ name: 'work_package' })

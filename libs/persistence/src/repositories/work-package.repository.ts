@@ -1,4 +1,4 @@
-import { DomainError } from '@jam/domain';
+import { DomainError, FINISHED_PACKAGE_STATUSES, type PackageFailureCode } from '@jam/domain';
 import type { DataSource } from 'typeorm';
 import { bytesToHex, hashToBytes, toBuffer, toUint8Array } from '../bytes-hex';
 import {
@@ -35,7 +35,8 @@ export interface WorkPackageRecord extends WorkPackageSummary {
 export interface WorkPackageTransitionFields {
   /** `0x` hex report hash. */
   reportHash?: string;
-  errorCode?: string;
+  /** Why the package failed or is disputed (the lifecycle's typed codes). */
+  errorCode?: PackageFailureCode;
   errorMessage?: string;
 }
 
@@ -49,6 +50,7 @@ const ALL_COLUMNS = `${SUMMARY_COLUMNS}, encoded`;
 /** created_at as exact UTC text (microseconds), because a JS Date would drop the microseconds the keyset compares. */
 const CURSOR_TIME = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')`;
 
+const FINISHED_SQL = FINISHED_PACKAGE_STATUSES.map((s) => `'${s}'`).join(', ');
 const IN_FLIGHT_SQL = IN_FLIGHT_WORK_PACKAGE_STATUSES.map((s) => `'${s}'`).join(', ');
 
 type SummaryRow = Omit<WorkPackageEntity, 'encoded'>;
@@ -165,7 +167,7 @@ export class WorkPackageRepository {
    *   status (a concurrent or earlier handler won).
    * @throws DomainError `invalid_request` for an unknown status, `invalid_hex`.
    */
-  async transition(hash: string, from: WorkPackageStatus[], to: WorkPackageStatus, fields: WorkPackageTransitionFields = {}): Promise<boolean> {
+  async transition(hash: string, from: readonly WorkPackageStatus[], to: WorkPackageStatus, fields: WorkPackageTransitionFields = {}): Promise<boolean> {
     checkStatuses([...from, to]);
     const row = await queryOne(
       this.ds,
@@ -302,7 +304,7 @@ export class WorkPackageRepository {
       const victims = await queryRows<{ hash: Buffer }>(
         tx,
         `SELECT hash FROM work_package
-         WHERE status IN ('accumulated', 'failed') AND updated_at <= now() - $1 * interval '1 millisecond'
+         WHERE status IN (${FINISHED_SQL}) AND updated_at <= now() - $1 * interval '1 millisecond'
          ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
         [olderThanMs, limit],
       );
