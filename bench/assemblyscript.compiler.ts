@@ -3,7 +3,7 @@
  * flags of scripts/build-services.js (stub runtime, -O3, --converge, aborts as `unreachable`,
  * no non-trapping float-to-int, no mutable-global imports/exports).
  * `mvp` also disables bulk memory and sign extension, for engines that only know Wasm MVP
- * (npm `wasm-metering` fails on bulk-memory modules, NOTES.md "Sandbox").
+ * (npm `wasm-metering` fails on bulk-memory modules, docs/architecture.md section 13, "Sandbox").
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';

@@ -1,5 +1,5 @@
 /**
- * The dependency rules of DESIGN.md section 3 and STYLE.md, checked on the real import graph:
+ * The dependency rules of docs/architecture.md section 3, checked on the real import graph:
  * a new import that breaks one fails this test, naming the file and the import.
  */
 import * as fs from 'node:fs';
@@ -30,7 +30,7 @@ function violations(filter: (file: string) => boolean, forbidden: (spec: string,
   return files.filter(filter).flatMap((f) => importsOf(f).filter((s) => forbidden(s, f)).map((s) => `${f} imports ${s}`));
 }
 
-describe('dependency rules (DESIGN.md section 3)', () => {
+describe('dependency rules (docs/architecture.md section 3)', () => {
   it('finds the source files it checks', () => {
     expect(files.length).toBeGreaterThan(50);
     expect(files).toContain('libs/domain/src/index.ts');

@@ -1,5 +1,5 @@
 /**
- * Black-box crash test of the promise of DESIGN.md section 6: a package acknowledged with 202 is
+ * Black-box crash test of the promise of docs/architecture.md section 6: a package acknowledged with 202 is
  * never lost when processes die, and its report is applied to the service's storage exactly once.
  * Processes are SIGKILLed (no clean shutdown) while they hold work:
  * - production mode (PostgreSQL + Redis, one process per role): the accumulate worker several

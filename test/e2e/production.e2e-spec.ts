@@ -1,7 +1,7 @@
 /**
  * Black-box end-to-end test of production mode: PostgreSQL + Redis, one real process per role
  * (gateway, a refine worker per attester, attestation, accumulate, janitor), driven through the
- * real CLI and client. Also proves the core promise of DESIGN.md section 6: a package acknowledged
+ * real CLI and client. Also proves the core promise of docs/architecture.md section 6: a package acknowledged
  * with 202 survives the loss of every queued job (Redis keys deleted) and still accumulates.
  */
 import * as fs from 'node:fs';

@@ -1,6 +1,6 @@
 /**
- * Rate limits held across gateway replicas (threat model "DoS / Resource Exhaustion", DESIGN.md
- * section 8): two real gateway processes in production mode on one PostgreSQL database and one
+ * Rate limits held across gateway replicas (threat model "DoS / Resource Exhaustion", docs/architecture.md
+ * section 9): two real gateway processes in production mode on one PostgreSQL database and one
  * Redis prefix share every budget; embedded mode limits in memory. Also the per-principal
  * `max_pending_packages` quota. Distinct client IPs come from binding 127.0.0.x source addresses.
  */

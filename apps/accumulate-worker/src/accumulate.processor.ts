@@ -44,7 +44,7 @@ class AccumulateWallClockError extends Error {
 }
 
 /**
- * Applies one attested report (DESIGN.md section 6): for each service with digests in the report,
+ * Applies one attested report (docs/architecture.md section 6): for each service with digests in the report,
  * runs its `accumulate` with those digests as operands and commits the storage writes in one
  * transaction per (report, service), exactly once (unique accumulation row) and one report at a
  * time per service (row lock). Then marks the package `accumulated`.

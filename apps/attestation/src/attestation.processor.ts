@@ -22,7 +22,7 @@ export interface AttestationDeps {
 
 /**
  * Verifies one attester's guarantee signature, records it once per (report, attester), and
- * applies the threshold and conflict rules of DESIGN.md section 6 via `decideVerdict`:
+ * applies the threshold and conflict rules of docs/architecture.md section 6 via `decideVerdict`:
  * threshold reached -> package `attested` and the accumulate job enqueued (id = report hash);
  * conflicting reports without a strict-majority winner -> `disputed`, accumulate blocked.
  * A bad signature, unknown attester or unknown report is final (UnrecoverableError).

@@ -1,7 +1,7 @@
 import type { DomainErrorCode } from '@jam/domain';
 
 /**
- * The one place a domain error code becomes an HTTP status (STYLE.md habit 7). The switch is
+ * The one place a domain error code becomes an HTTP status (docs/architecture.md section 12, habit 7). The switch is
  * exhaustive: a new code that is not mapped here fails the typecheck.
  */
 export function statusOf(code: DomainErrorCode): number {

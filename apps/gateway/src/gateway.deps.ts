@@ -53,7 +53,7 @@ export interface GatewayDeps {
   /** bytes */
   maxPreimageBytes: number;
   maxPendingPackages: number;
-  /** Per-token, per-IP, admin and auth-failure budgets (DESIGN.md section 8). */
+  /** Per-token, per-IP, admin and auth-failure budgets (docs/architecture.md section 9). */
   rateLimit: RateLimitOptions;
   /** URL and header caps, request and body-idle timeouts. */
   requestLimits: RequestLimits;

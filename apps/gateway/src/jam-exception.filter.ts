@@ -4,7 +4,7 @@ import { DomainError } from '@jam/domain';
 import type { Logger } from '@jam/telemetry';
 import { statusOf } from './error-status';
 
-/** The JSON error shape of DESIGN.md section 5. */
+/** The JSON error shape of docs/architecture.md section 5. */
 export interface ErrorBody {
   error: { code: string; message: string; details?: Record<string, unknown> };
 }

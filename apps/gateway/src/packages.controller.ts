@@ -53,7 +53,7 @@ export function packageView(p: WorkPackageSummary) {
   };
 }
 
-/** Work packages: submission (GP JSON or GP binary), status (DESIGN.md section 5). */
+/** Work packages: submission (GP JSON or GP binary), status (docs/architecture.md section 5). */
 @Controller('jam/packages')
 @UseGuards(BearerTokenGuard)
 export class PackagesController {

@@ -7,7 +7,7 @@ import { hashParam } from './request-params';
 import { AccessPolicy } from './access.policy';
 
 /**
- * Preimages: content-addressed blobs (DESIGN.md section 5). Reads are allowed to the preimage's
+ * Preimages: content-addressed blobs (docs/architecture.md section 5). Reads are allowed to the preimage's
  * uploaders and to the principals of services whose code it is ({@link AccessPolicy}); anyone
  * authenticated may upload.
  */

@@ -6,7 +6,7 @@ import type { JamMetrics, Logger } from '@jam/telemetry';
 import { bearerTokenOf, shortTokenHash, tokenSha256 } from './log-token-hash';
 import { hasBody, sendJsonError } from './request-limits';
 
-/** Rate-limit settings of the gateway (DESIGN.md section 8), from `@jam/config`. */
+/** Rate-limit settings of the gateway (docs/architecture.md section 9), from `@jam/config`. */
 export interface RateLimitOptions {
   /** `rate_limit_per_minute`: per token; per client IP for requests without a valid token. */
   perMinute: number;

@@ -18,7 +18,7 @@ const attestationBodySchema = z
   })
   .strict();
 
-/** Work reports and their attestations (DESIGN.md section 5). */
+/** Work reports and their attestations (docs/architecture.md section 5). */
 @Controller('jam/reports')
 @UseGuards(BearerTokenGuard)
 export class ReportsController {
@@ -28,7 +28,7 @@ export class ReportsController {
   ) {}
 
   /**
-   * An attester's guarantee signature on a stored report (DESIGN.md section 5): Ed25519 over
+   * An attester's guarantee signature on a stored report (docs/architecture.md section 5): Ed25519 over
    * `jam_guarantee ++ report hash` by a registered attester. Checked here so the caller learns at
    * once (422 `unknown_attester` / `invalid_signature`), then handed to the attestation service
    * as the same job a refine worker sends (deduplicated per report and attester), which checks

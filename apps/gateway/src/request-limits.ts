@@ -32,7 +32,7 @@ export function httpServerOptions(limits: RequestLimits): ServerOptions {
   };
 }
 
-/** The error body of DESIGN.md section 5 as a string. */
+/** The error body of docs/architecture.md section 5 as a string. */
 export function errorJson(code: string, message: string, details?: Record<string, unknown>): string {
   return JSON.stringify({ error: { code, message, ...(details ? { details } : {}) } });
 }

@@ -33,7 +33,7 @@ export function serviceView(s: ServiceRecord) {
 }
 
 /**
- * Services: registration, listing, storage reads (DESIGN.md section 5). Under `authz_enabled`
+ * Services: registration, listing, storage reads (docs/architecture.md section 5). Under `authz_enabled`
  * a principal lists and reads only services it owns or is a delegate of ({@link AccessPolicy}).
  */
 @Controller('jam/services')

@@ -22,7 +22,7 @@ export interface ReconcileDeps {
 const BATCH = 500;
 
 /**
- * The database row is the truth, the queue the trigger (DESIGN.md section 6). For packages that
+ * The database row is the truth, the queue the trigger (docs/architecture.md section 6). For packages that
  * have not moved for `staleMs`, re-enqueue the job that should be driving them when it is missing
  * (Redis restarted or evicted, in-process queue lost on a crash):
  * - pending/refining/attesting: a refine job for every attester that has not attested yet

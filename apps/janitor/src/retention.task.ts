@@ -30,7 +30,7 @@ export interface RetentionResult {
 }
 
 /**
- * Retention (threat model "Storage Bloat", DESIGN.md section 8): deletes finished packages
+ * Retention (threat model "Storage Bloat", docs/architecture.md section 9): deletes finished packages
  * (`accumulated`, `failed`) older than `retention_days` with their reports, attestations and
  * accumulation rows, in batches of `batchSize` packages, one short transaction each, at most
  * {@link RETENTION_MAX_BATCHES} per run. Kept: service storage (state, not history), every

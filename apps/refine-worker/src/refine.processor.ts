@@ -46,7 +46,7 @@ export interface RefineDeps {
 const ZERO_HASH = new Uint8Array(32);
 
 /**
- * Refines one work package as one attester (DESIGN.md section 6): runs each work item's service
+ * Refines one work package as one attester (docs/architecture.md section 6): runs each work item's service
  * `refine` in the sandbox, builds the WorkReport (GP 0.7.2 eq. workreport), stores it by report
  * hash, signs `jam_guarantee ++ report hash` and enqueues the attestation.
  *

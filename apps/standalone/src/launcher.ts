@@ -133,7 +133,7 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
     }
     // Stops run in reverse: the queue closes (waiting for jobs in flight) before the sandbox they use.
     stops.push(() => queue.close());
-    // Metrics and a CONSUMER span per job, the span a child of the enqueuer's (STYLE.md habit 10).
+    // Metrics and a CONSUMER span per job, the span a child of the enqueuer's (docs/architecture.md section 12, habit 10).
     const instrument = (queueName: string, handler: JobHandler): JobHandler => (job: ConsumedJob) =>
       withJobSpan({ queue: queueName, name: job.name, id: job.id, attempt: job.attempt, traceContext: job.traceContext }, async (span) => {
         const end = metrics.jobDuration.startTimer({ queue: queueName, name: job.name });

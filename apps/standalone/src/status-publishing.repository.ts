@@ -3,7 +3,7 @@ import type { StatusEventBus } from '@jam/queue';
 
 /**
  * The work-package repository every process uses: after a status change commits, it publishes a
- * `package-status.v1` event (DESIGN.md section 6) so gateways can stream it. Publishing after the
+ * `package-status.v1` event (docs/architecture.md section 6) so gateways can stream it. Publishing after the
  * commit means a subscriber never sees a status the database does not have yet.
  */
 export class StatusPublishingWorkPackageRepository extends WorkPackageRepository {

@@ -5,7 +5,7 @@ const B = '0xbb';
 const C = '0xcc';
 const t = (reportHash: string, signers: number): ReportTally => ({ reportHash, signers });
 
-describe('decideVerdict (DESIGN.md section 6)', () => {
+describe('decideVerdict (docs/architecture.md section 6)', () => {
   it.each([
     // [tallies, threshold, attesters, expected]
     ['no reports', [], 2, 3, { kind: 'pending' }],

@@ -13,7 +13,7 @@ export type Verdict =
   | { kind: 'disputed'; reportHashes: string[] };
 
 /**
- * The attestation rule of DESIGN.md section 6 for one package, with `threshold` = t and
+ * The attestation rule of docs/architecture.md section 6 for one package, with `threshold` = t and
  * `attesters` = n:
  * - one report with signers >= t: `attested`; fewer: `pending`;
  * - conflicting reports (two or more hashes with signers > 0): `disputed` (accumulate blocked)

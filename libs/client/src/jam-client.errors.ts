@@ -18,7 +18,7 @@ export class JamClientError extends Error {
 /**
  * The server answered with a non-2xx status. `code` is the server's stable error code
  * (`hash_mismatch`, `payload_too_large`, `not_found`, `unknown_service`, `invalid_code`,
- * `invalid_package`, `unauthorized`, `rate_limited`, ...; DESIGN.md section 5), or `http_<status>`
+ * `invalid_package`, `unauthorized`, `rate_limited`, ...; docs/architecture.md section 5), or `http_<status>`
  * when the body was not the documented `{error: {code, message, details?}}` shape (a proxy's HTML
  * page, an empty 502, ...).
  */

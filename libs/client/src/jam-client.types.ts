@@ -1,5 +1,5 @@
 /**
- * Wire shapes of the gateway's HTTP API (DESIGN.md section 5), exactly as the server sends them:
+ * Wire shapes of the gateway's HTTP API (docs/architecture.md section 5), exactly as the server sends them:
  * snake_case fields, hashes as `0x` lowercase hex, times as ISO-8601 strings.
  */
 import type { PackageFailureCode, PackageStatus } from '@jam/domain';
@@ -159,7 +159,7 @@ export interface Attestation {
   signature: HexString;
 }
 
-/** Refine engine identity covered by the report hash (DESIGN.md section 6). */
+/** Refine engine identity covered by the report hash (docs/architecture.md section 6). */
 export interface EngineInfo {
   name: string;
   version: string;

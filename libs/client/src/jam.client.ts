@@ -52,7 +52,7 @@ interface RawResponse {
 }
 
 /**
- * Typed client of the gateway's HTTP API (DESIGN.md section 5), on Node's global fetch.
+ * Typed client of the gateway's HTTP API (docs/architecture.md section 5), on Node's global fetch.
  *
  * Every non-2xx answer throws `JamApiError` with the server's stable error code; a request that
  * gets no answer throws `JamNetworkError` naming the URL. Hash arguments are `0x` hex (any case;

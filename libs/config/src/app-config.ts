@@ -290,7 +290,7 @@ export function cliEnvironment(env: Readonly<Record<string, string | undefined>>
   return { ...(url ? { url } : {}), ...(token ? { token } : {}), ...(dataDir ? { dataDir } : {}) };
 }
 
-/** A snapshot of the process environment; this lib is its only reader (STYLE.md habit 6). */
+/** A snapshot of the process environment; this lib is its only reader (docs/architecture.md section 12, habit 6). */
 export function processEnvironment(): Readonly<Record<string, string | undefined>> {
   return Object.freeze({ ...process.env });
 }

@@ -4,7 +4,7 @@ const HEX_DIGITS = '0123456789abcdef';
 const HEX_BODY = /^[0-9a-fA-F]*$/;
 
 /**
- * Lowercase hex with a `0x` prefix, the wire form of every byte field (DESIGN.md section 2).
+ * Lowercase hex with a `0x` prefix, the wire form of every byte field (docs/architecture.md section 2).
  * `toHex(new Uint8Array([1, 171]))` is `'0x01ab'`; an empty array gives `'0x'`.
  */
 export function toHex(bytes: Uint8Array): string {

@@ -21,7 +21,7 @@ function utf8Field(s: string, path: string): Uint8Array {
 }
 
 /**
- * GP-style encoding of the refine engine's identity (DESIGN.md section 6):
+ * GP-style encoding of the refine engine's identity (docs/architecture.md section 6):
  * `↕utf8(name) ++ ↕utf8(version) ++ E_4(cost_table_version)` where `↕` is the GP compact
  * length prefix (appendix C eq. C.8) and `E_4` a 4-byte little-endian u32.
  *
@@ -42,7 +42,7 @@ export function encodeEngineIdentity(e: EngineIdentity): Uint8Array {
  * encodeEngineIdentity(engine)), 32 bytes. The GP report encoding (GP 0.7.2 eq. C.26) is
  * self-delimiting, so the concatenation is unambiguous. Including the engine identity means
  * reports made by different engine versions or gas cost tables never count toward each other
- * (DESIGN.md section 6). It is NOT the GP's bare report hash H(E(r)). Requires `initHashing()`.
+ * (docs/architecture.md section 6). It is NOT the GP's bare report hash H(E(r)). Requires `initHashing()`.
  *
  * @throws DomainError('invalid_encoding') when the report or engine identity cannot be encoded.
  */

@@ -128,7 +128,7 @@ export interface WorkReport {
 
 /**
  * The identity of the refine engine: name, version and gas cost-table version.
- * WARNING: the report hash covers this value (DESIGN.md section 6); changing any field makes
+ * WARNING: the report hash covers this value (docs/architecture.md section 6); changing any field makes
  * every new report differ from reports made before, by design.
  */
 export interface EngineIdentity {

@@ -59,7 +59,7 @@ export interface DataSourceOptions {
 /**
  * Builds (does not connect) a TypeORM DataSource for PostgreSQL with every entity and migration.
  * Never synchronizes and never runs migrations on `initialize()`: call {@link runMigrations}
- * before the app starts serving (DESIGN.md section 4: migrations are explicit).
+ * before the app starts serving (docs/architecture.md section 4: migrations are explicit).
  *
  * With `poolSize: 1` idle connections are never closed, so the single connection to an embedded
  * server is not dropped and re-opened (a re-open can race the server's one-connection limit).

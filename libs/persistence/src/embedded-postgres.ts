@@ -112,7 +112,7 @@ function nextReply(worker: Worker): Promise<WorkerReply> {
 /**
  * Opens (or initialises) a PGlite cluster persisted under `<dataDir>/pg` and serves it over
  * the PostgreSQL wire protocol on `host:port` with PGLiteSocketServer, so the same TypeORM/`pg`
- * code runs in embedded mode (DESIGN.md section 4). PGlite runs in a worker thread of this
+ * code runs in embedded mode (docs/architecture.md section 4). PGlite runs in a worker thread of this
  * process. Measured on a loaded 2-core machine: 17-35 s and about +740 MiB RSS for a fresh
  * `dataDir` (initdb), 1.3-3.3 s to reopen an existing one.
  * If the worker dies after startup its 'error' is not caught here and ends the process (the

@@ -3,7 +3,7 @@ import { decodeWorkPackage } from '@jam/domain';
 /**
  * The distinct preimage hashes (32-byte buffers) a GP 0.7.2-encoded work package references as
  * extrinsics (`items[i].extrinsic[j].hash`, GP 0.7.2 section 14.3). These are the references that
- * keep a preimage from the GC while the package row exists (DESIGN.md section 8).
+ * keep a preimage from the GC while the package row exists (docs/architecture.md section 9).
  * @returns none for bytes that do not decode as a package: the gateway stores only decodable
  *   packages, so such a row (tests, hand-made data) references nothing.
  */

@@ -17,7 +17,7 @@ describe('persistence on embedded PGlite', () => {
     server = await startEmbeddedPostgres({ dataDir, port: 0 });
     const ms = performance.now() - t0;
     const rssMiB = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
-    // Measurement for the report, never asserted (STYLE.md: no timed assertions in tests).
+    // Measurement for the report, never asserted (docs/architecture.md section 12, habit 9: no timed assertions in tests).
     console.log(`startEmbeddedPostgres (fresh dataDir, initdb): ${ms.toFixed(0)} ms, RSS +${rssMiB.toFixed(0)} MiB`);
     expect(server.url).toMatch(/^postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres$/);
     expect(server.poolSize).toBe(EMBEDDED_POSTGRES_POOL_SIZE);

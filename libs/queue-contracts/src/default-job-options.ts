@@ -22,7 +22,7 @@ const WEEK_S = 7 * 24 * 3600;
 
 /**
  * Defaults per queue kind. Transient failures (DB, Redis, S3, timeouts) retry with backoff;
- * deterministic ones are thrown as final errors and never use these attempts (DESIGN.md 6).
+ * deterministic ones are thrown as final errors and never use these attempts (docs/architecture.md section 6).
  */
 export const DEFAULT_JOB_OPTIONS: Readonly<Record<QueueKind, JobOptionsPolicy>> = Object.freeze({
   // Refine runs guest code in the sandbox pool: few, spaced retries.

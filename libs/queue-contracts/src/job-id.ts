@@ -2,7 +2,7 @@ import { assertAttesterIndex } from './queue-names.constants';
 import { hashSchema } from './job-payload.schema';
 
 /**
- * Deterministic job ids (DESIGN.md section 6): the same work always gets the same id, so a
+ * Deterministic job ids (docs/architecture.md section 6): the same work always gets the same id, so a
  * duplicate enqueue collapses into the job that already exists.
  *
  * WARNING: changing a format below makes every queued job look missing to the reconciler and

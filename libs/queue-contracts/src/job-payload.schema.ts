@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { ACCUMULATE_REPORT_V1, BLOB_HYGIENE_V1, PREIMAGE_GC_V1, RECONCILE_V1, REFINE_PACKAGE_V1, RETENTION_V1, VERIFY_ATTESTATION_V1 } from './job-names.constants';
 
 /**
- * Payload schemas. Payloads carry ids and hashes only, never blobs or secrets (STYLE habit 5).
- * Hashes: Blake2b-256, `0x` + 64 lowercase hex digits (DESIGN.md section 2).
+ * Payload schemas. Payloads carry ids and hashes only, never blobs or secrets (docs/architecture.md section 12, habit 5).
+ * Hashes: Blake2b-256, `0x` + 64 lowercase hex digits (docs/architecture.md section 2).
  * Signatures: Ed25519, `0x` + 128 lowercase hex digits.
  * Objects are strict: an unknown key is a malformed payload, not silently dropped.
  */

@@ -1,6 +1,6 @@
 /**
  * A job whose name is unknown or whose payload fails its schema. Deterministic: retrying cannot
- * fix it, so every driver treats it as final (BullMQ `UnrecoverableError`, STYLE habit 5).
+ * fix it, so every driver treats it as final (BullMQ `UnrecoverableError`, docs/architecture.md section 12, habit 5).
  *
  * `path` is the location of the first bad field inside the payload (`['signature']`,
  * `[]` for the payload itself); `message` names it as `payload.<path>`.

@@ -6,7 +6,7 @@
 
 /**
  * Refine queue of one attester: `refine-a<index>`. One queue per attester because each
- * attester's workers hold that attester's signing key (DESIGN.md section 3).
+ * attester's workers hold that attester's signing key (docs/architecture.md section 3).
  * @throws RangeError when `attesterIndex` is not a non-negative safe integer.
  */
 export function refineQueueName(attesterIndex: number): `refine-a${number}` {

@@ -28,7 +28,7 @@ export interface BullMqPostgresQueueOptions extends JobQueueDriverOptions {
   databaseUrl: string;
   /**
    * WARNING: the schema holds every queued job; changing it strands them. On PGlite only
-   * `public` worked (NOTES.md).
+   * `public` worked (docs/architecture.md section 13).
    */
   schema: string;
   /**
@@ -77,7 +77,7 @@ interface Backend {
 const QUEUED_STATES = new Set(['waiting', 'delayed', 'active', 'prioritized', 'waiting-children']);
 
 /**
- * BullMQ on Redis, the production driver (DESIGN.md section 4). Queue calls use one shared
+ * BullMQ on Redis, the production driver (docs/architecture.md section 4). Queue calls use one shared
  * connection that fails fast; each Worker gets its own connection with
  * `maxRetriesPerRequest: null` as BullMQ requires. Lock renewal and stalled-job recovery keep
  * BullMQ's defaults. At start it reads `maxmemory-policy` and warns through `onWarning`
@@ -124,16 +124,16 @@ export function createBullMqPostgresQueue(opts: BullMqPostgresQueueOptions): Job
 
 /**
  * Reads Redis `maxmemory-policy`. Returns a warning message unless it is `noeviction`
- * (DESIGN.md section 4), or `undefined` when it is fine.
+ * (docs/architecture.md section 4), or `undefined` when it is fine.
  */
 export async function checkRedisEvictionPolicy(redis: IORedis): Promise<string | undefined> {
   try {
     const reply = (await redis.config('GET', 'maxmemory-policy')) as unknown;
     const policy = Array.isArray(reply) ? String(reply[1]) : undefined;
     if (policy === 'noeviction') return undefined;
-    return `WARNING: Redis maxmemory-policy is ${JSON.stringify(policy)}, not "noeviction": Redis may evict queued jobs under memory pressure. Set maxmemory-policy noeviction (DESIGN.md section 4).`;
+    return `WARNING: Redis maxmemory-policy is ${JSON.stringify(policy)}, not "noeviction": Redis may evict queued jobs under memory pressure. Set maxmemory-policy noeviction (docs/architecture.md section 4).`;
   } catch (err) {
-    return `WARNING: could not read Redis maxmemory-policy (${toError(err).message}); make sure it is "noeviction" (DESIGN.md section 4).`;
+    return `WARNING: could not read Redis maxmemory-policy (${toError(err).message}); make sure it is "noeviction" (docs/architecture.md section 4).`;
   }
 }
 

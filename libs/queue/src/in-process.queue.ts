@@ -29,7 +29,7 @@ interface QueueState {
  * In-memory driver with the BullMQ driver's semantics (jobId dedupe, exponential retries,
  * final errors, concurrency, kept failed jobs, graceful close). Jobs live only in this process:
  * a crash loses them, and the reconciler re-enqueues from the database rows at start
- * (DESIGN.md section 6). Used by the embedded mode and by unit tests.
+ * (docs/architecture.md section 6). Used by the embedded mode and by unit tests.
  */
 export function createInProcessQueue(opts: JobQueueDriverOptions = {}): JobQueue {
   return new InProcessJobQueue(opts);

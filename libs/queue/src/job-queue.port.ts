@@ -17,7 +17,7 @@ export interface ConsumedJob {
 
 /**
  * Throw it (or `MalformedJobError`) from a handler to fail the job for good; any other error is
- * transient and retried per the queue's job options (DESIGN.md section 6).
+ * transient and retried per the queue's job options (docs/architecture.md section 6).
  */
 export type JobHandler = (job: ConsumedJob) => Promise<void>;
 

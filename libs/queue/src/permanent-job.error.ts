@@ -1,6 +1,6 @@
 /**
  * A deterministic failure (guest trap, out of gas, bad signature): retrying cannot help, so the
- * job fails at once (BullMQ `UnrecoverableError`, DESIGN.md section 6). Carry a stable `code`.
+ * job fails at once (BullMQ `UnrecoverableError`, docs/architecture.md section 6). Carry a stable `code`.
  */
 export class PermanentJobError extends Error {
   /** Marker the drivers read: a final error is never retried. */

@@ -4,7 +4,7 @@ import { PACKAGE_STATUS_CHANNEL, packageStatusEventV1Schema, type PackageStatusE
 import { toError } from './permanent-job.error';
 
 /**
- * Package status notifications (DESIGN.md section 6, "Status events"): workers publish, gateways
+ * Package status notifications (docs/architecture.md section 6, "Status events"): workers publish, gateways
  * stream them to clients. Delivery is at most once; work never travels here.
  */
 export interface StatusEventBus {

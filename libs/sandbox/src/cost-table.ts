@@ -2,7 +2,7 @@
  * Gas cost table of the metered Wasm engine, version 3 (docs/gas.md).
  *
  * WARNING: every number here is consensus-relevant. The report hash covers the engine identity,
- * which carries COST_TABLE_VERSION (DESIGN.md section 6): change any cost => bump the version.
+ * which carries COST_TABLE_VERSION (docs/architecture.md section 6): change any cost => bump the version.
  */
 export const COST_TABLE_VERSION = 3;
 

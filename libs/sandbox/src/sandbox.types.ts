@@ -2,7 +2,7 @@ import type { EngineIdentity, WorkExecResult } from '@jam/domain';
 import { COST_TABLE_VERSION } from './cost-table';
 
 /**
- * Identity of this engine. WARNING: the report hash covers it (DESIGN.md section 6); bump
+ * Identity of this engine. WARNING: the report hash covers it (docs/architecture.md section 6); bump
  * `version` whenever execution results or gas could change for the same code and input.
  * 0.5.0: accumulate's write-set is capped (`write` answers FULL past MAX_WRITE_SET_BYTES /
  * MAX_WRITE_SET_KEYS), and so is the service's storage footprint (`write` answers FULL when it

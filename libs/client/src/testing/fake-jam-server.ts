@@ -1,5 +1,5 @@
 /**
- * A small in-process HTTP server speaking the gateway's documented API shapes (DESIGN.md
+ * A small in-process HTTP server speaking the gateway's documented API shapes (docs/architecture.md
  * section 5), for unit tests of the client and the CLI. Not exported from the lib's index.
  *
  * `startFakeServer(handler)` gives full control per request; `fakeJam()` is a ready handler that

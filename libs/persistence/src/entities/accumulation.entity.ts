@@ -14,7 +14,7 @@ export type AccumulationStatus = (typeof ACCUMULATION_STATUSES)[number];
 /** Row of `accumulation`: the one-and-only application of a report to a service's state. */
 @Entity({ name: 'accumulation' })
 export class AccumulationEntity {
-  /** Primary key with `serviceId`: a report applies at most once to each service it touches (DESIGN.md section 6). */
+  /** Primary key with `serviceId`: a report applies at most once to each service it touches (docs/architecture.md section 6). */
   @PrimaryColumn({ type: 'bytea', name: 'report_hash' })
   reportHash!: Buffer;
 

@@ -3,7 +3,7 @@ import { Column, Entity, PrimaryColumn } from 'typeorm';
 /** Row of `work_report`: one distinct report produced for a package. */
 @Entity({ name: 'work_report' })
 export class WorkReportEntity {
-  /** Report hash (covers the GP report and the engine identity, DESIGN.md section 6), 32 bytes. */
+  /** Report hash (covers the GP report and the engine identity, docs/architecture.md section 6), 32 bytes. */
   @PrimaryColumn({ type: 'bytea', name: 'report_hash' })
   reportHash!: Buffer;
 

@@ -60,7 +60,7 @@ export class AccumulationRepository {
   /**
    * Applies one report to one service exactly once, in ONE transaction:
    * 1. `SELECT ... FOR UPDATE` on the service row, so a service applies one report at a time
-   *    (concurrent calls for the same service wait here; DESIGN.md section 6);
+   *    (concurrent calls for the same service wait here; docs/architecture.md section 6);
    * 2. if an accumulation row for (`reportHash`, `serviceId`) exists (a report touching several
    *    services is applied once per service, GP 0.7.2 section 12), returns `{applied: false, status}` with
    *    the recorded status and calls nothing;

@@ -72,7 +72,7 @@ export class AttestationRepository {
 
   /**
    * Every report hash attested for one package with its number of distinct signers, most
-   * signers first: more than one entry is a conflict (DESIGN.md section 6).
+   * signers first: more than one entry is a conflict (docs/architecture.md section 6).
    */
   async reportHashesForPackage(packageHash: string): Promise<{ reportHash: string; signers: number }[]> {
     const rows = await queryRows<{ report_hash: Buffer; n: string }>(

@@ -109,7 +109,7 @@ export class WorkPackageRepository {
 
   /**
    * Records a package in status `pending` unless its hash is already recorded (resubmitting the
-   * same package is idempotent, DESIGN.md section 5).
+   * same package is idempotent, docs/architecture.md section 5).
    * @param input.encoded GP 0.7.2 binary encoding of the package
    * @param input.serviceIds the u32 service ids of its work items
    * Records the package's extrinsic preimage references (`work_package_preimage`) with it.
@@ -250,7 +250,7 @@ export class WorkPackageRepository {
 
   /**
    * Packages in one of `statuses` not updated for at least `olderThanMs` milliseconds, oldest
-   * first: the reconciler re-enqueues their next job (DESIGN.md section 6).
+   * first: the reconciler re-enqueues their next job (docs/architecture.md section 6).
    * @throws DomainError `invalid_request` for an unknown status; RangeError for a bad limit.
    */
   async findStale(statuses: WorkPackageStatus[], olderThanMs: number, limit: number): Promise<WorkPackageSummary[]> {

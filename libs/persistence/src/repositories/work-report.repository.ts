@@ -5,7 +5,7 @@ import { queryOne, queryRows } from '../sql-runner';
 
 /** A stored work report. */
 export interface WorkReportRecord {
-  /** `0x` hex; covers the GP report and the engine identity (DESIGN.md section 6). */
+  /** `0x` hex; covers the GP report and the engine identity (docs/architecture.md section 6). */
   reportHash: string;
   /** `0x` hex of the package the report is for. */
   packageHash: string;
