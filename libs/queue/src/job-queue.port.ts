@@ -42,7 +42,8 @@ export interface QueueCounts {
  */
 export interface JobQueue {
   /**
-   * `delayMs`: earliest start, in ms from now. The active OpenTelemetry context (if any) goes
+   * Driver-level enqueue. Apps call `enqueue(queue, entry, payload)` (enqueue.ts) instead, which
+   * takes the queue name and job id from the job catalog. `delayMs`: earliest start, in ms from now. The active OpenTelemetry context (if any) goes
    * with the job and comes back as `ConsumedJob.traceContext`.
    */
   enqueue<N extends JobName>(

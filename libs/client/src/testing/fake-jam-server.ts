@@ -15,6 +15,7 @@ import {
   decodeWorkPackage,
   guaranteeMessage,
   initHashing,
+  isFinishedPackageStatus,
   packageHash,
   parseJamJson,
   stringifyJamJson,
@@ -262,7 +263,7 @@ export function fakeJam(options: FakeJamOptions = {}): { handler: FakeHandler; s
   /** One status step per poll; `failMarker` packages fail at refine. */
   function advance(fp: FakePackage): void {
     const { info } = fp;
-    if (info.status === 'accumulated' || info.status === 'failed') return;
+    if (isFinishedPackageStatus(info.status)) return;
     const first = fp.pkg.items[0];
     if (options.failMarker && first && Buffer.from(first.payload).toString('utf8').includes(options.failMarker) && info.status === 'refining') {
       info.status = 'failed';
