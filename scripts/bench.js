@@ -7,6 +7,8 @@
 //                   [--reps N] [--quick]
 //   fuzz            differential fuzzing, metered vs unmetered on binaryen -ttf modules
 //                   [--cases N] [--seed S] [--size BYTES]
+//   gas-calibration ns per gas of every opcode class, host call, adversarial shape and ordinary
+//                   workload through SandboxPool; slowest/median ratio  [--reps N] [--target-ms MS]
 //   queue-embedded  in-process queue driver vs BullMQ on PGlite  [jobs] [concurrency]
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -15,6 +17,7 @@ const path = require('node:path');
 const root = path.resolve(__dirname, '..');
 const benches = {
   sandbox: { file: path.join(root, 'dist', 'bench', 'sandbox-overhead.js'), built: true },
+  'gas-calibration': { file: path.join(root, 'dist', 'bench', 'gas-calibration.js'), built: true },
   fuzz: { file: path.join(root, 'dist', 'bench', 'fuzz-differential.js'), built: true },
   'queue-embedded': { file: path.join(root, 'bench', 'queue-embedded.run.cjs'), built: false },
 };

@@ -1,11 +1,19 @@
 import {
   BULK_BYTES_PER_GAS,
+  GAS_BULK_MEMORY,
   GAS_CALL,
   GAS_CALL_INDIRECT,
   GAS_DIV_REM,
   GAS_MEMORY_ACCESS,
+  GAS_GROW_PER_MEMORY_PAGE,
+  GAS_MEMORY_GROW,
+  GAS_PER_DATA_BYTE,
+  GAS_PER_DATA_SEGMENT,
+  GAS_PER_GLOBAL,
+  GAS_PER_INITIAL_PAGE,
   GAS_PER_INSTRUCTION,
   GAS_PER_PAGE,
+  GAS_PER_TABLE_ELEMENT,
   MAX_CALL_DEPTH,
 } from './cost-table';
 import { DEFAULT_MEMORY_PAGES_CAP, GAS_GET_EXPORT, GAS_SET_EXPORT, I32, I64 } from './host-abi';
@@ -23,13 +31,34 @@ const OP_MEMORY_GROW = 0x40;
 const OP_MEMORY_COPY = 0xfc0a;
 const OP_MEMORY_FILL = 0xfc0b;
 
-/** Cost of one instruction (cost table version 2, same per-instruction costs as 1, docs/gas.md). */
+/**
+ * Static cost of one instruction (gas, cost table v4, docs/gas.md): charged with its straight-line
+ * block. `memory.grow`, `memory.copy` and `memory.fill` also pay per page / byte in their helpers.
+ */
 export function instructionCost(op: number): bigint {
+  if (op === OP_MEMORY_GROW) return GAS_MEMORY_GROW;
+  if (op === OP_MEMORY_COPY || op === OP_MEMORY_FILL) return GAS_BULK_MEMORY;
   if (op === 0x10) return GAS_CALL;
   if (op === 0x11) return GAS_CALL_INDIRECT;
   if (op >= 0x28 && op <= 0x3e) return GAS_MEMORY_ACCESS;
   if ((op >= 0x6d && op <= 0x70) || (op >= 0x7f && op <= 0x82)) return GAS_DIV_REM;
   return GAS_PER_INSTRUCTION;
+}
+
+/**
+ * Gas an instance of `m` costs before its entry point runs (gas, cost table v4, docs/gas.md
+ * "Instantiation"): GAS_PER_GLOBAL per defined global, GAS_PER_DATA_SEGMENT per data segment plus
+ * GAS_PER_DATA_BYTE per data byte, GAS_PER_TABLE_ELEMENT per table element (minimum size) and per
+ * element-segment entry, GAS_PER_INITIAL_PAGE per initial memory page. A function of the module bytes only.
+ */
+export function instantiationGas(m: ServiceModule): bigint {
+  return (
+    BigInt(m.globalCount) * GAS_PER_GLOBAL +
+    BigInt(m.dataSegments) * GAS_PER_DATA_SEGMENT +
+    BigInt(m.dataBytes) * GAS_PER_DATA_BYTE +
+    BigInt(m.tableMin + m.tableFunctions.length) * GAS_PER_TABLE_ELEMENT +
+    BigInt(m.memory.min) * GAS_PER_INITIAL_PAGE
+  );
 }
 
 /** Options of `instrumentServiceCode`. */
@@ -113,13 +142,16 @@ export function instrumentServiceCode(code: Uint8Array, options: InstrumentOptio
   }
   for (const helper of helperCode) code10.u32(helper.length).bytes(helper);
   const g = encodeU32(gasGlobal);
+  // an entry wrapper first charges the instantiation (docs/gas.md "Instantiation"): gas -= C; if (gas < 0) trap
+  const instantiation = instantiationGas(m);
+  const chargeInstantiation = instantiation === 0n ? [] : [0x23, ...g, 0x42, ...encodeSLEB(instantiation), 0x7d, 0x24, ...g, 0x23, ...g, 0x42, 0x00, 0x53, 0x04, 0x40, 0x00, 0x0b];
   const wrapperTypes: number[] = [];
   for (const w of wrappers) {
     const t = functionType(w.target);
     const args = t.params.flatMap((_, k) => [0x20, ...encodeU32(k)]);
     const body =
       w.kind === 'export'
-        ? [0x00, ...args, 0x23, ...g, 0x10, ...encodeU32(w.target), 0x24, ...g, 0x0b]
+        ? [0x00, ...chargeInstantiation, ...args, 0x23, ...g, 0x10, ...encodeU32(w.target), 0x24, ...g, 0x0b]
         : [0x00, 0x20, ...encodeU32(t.params.length), 0x24, ...g, ...args, 0x10, ...encodeU32(w.target), 0x23, ...g, 0x0b];
     wrapperTypes.push(w.kind === 'export' ? typeIndexOf(t) : threaded(t));
     code10.u32(body.length).bytes(body);
@@ -298,7 +330,8 @@ function instrumentBody(
 function helperBodies(gasGlobal: number): Uint8Array[] {
   const g = encodeU32(gasGlobal);
   const chargeTail = [0x7d, 0x24, ...g, 0x23, ...g, 0x42, 0x00, 0x53, 0x04, 0x40, 0x00, 0x0b];
-  const grow = [0x00, 0x23, ...g, 0x20, 0x00, 0xad, 0x42, ...encodeSLEB(GAS_PER_PAGE), 0x7e, ...chargeTail, 0x20, 0x00, 0x40, 0x00, 0x0b];
+  // gas -= delta * GAS_PER_PAGE; gas -= memory.size * GAS_GROW_PER_MEMORY_PAGE; check; memory.grow(delta)
+  const grow = [0x00, 0x23, ...g, 0x20, 0x00, 0xad, 0x42, ...encodeSLEB(GAS_PER_PAGE), 0x7e, 0x7d, 0x3f, 0x00, 0xad, 0x42, ...encodeSLEB(GAS_GROW_PER_MEMORY_PAGE), 0x7e, ...chargeTail, 0x20, 0x00, 0x40, 0x00, 0x0b];
   const bulk = (tail: number[]) => [0x00, 0x23, ...g, 0x20, 0x02, 0xad, 0x42, ...encodeSLEB(BigInt(BULK_BYTES_PER_GAS)), 0x80, ...chargeTail, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, ...tail, 0x0b];
   const gasGet = [0x00, 0x23, ...g, 0x0b];
   const gasSet = [0x00, 0x20, 0x00, 0x24, ...g, 0x0b];

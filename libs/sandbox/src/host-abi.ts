@@ -87,15 +87,7 @@ export const HOST_MODULE = 'jam';
 export const I32 = 0x7f;
 export const I64 = 0x7e;
 
-/** Exact signatures (params -> results) of the host functions a service may import. */
-export const HOST_FUNCTION_SIGNATURES: Readonly<Record<string, { params: number[]; results: number[] }>> = {
-  gas: { params: [], results: [I64] },
-  fetch: { params: [I32, I32, I32, I32, I32], results: [I64] },
-  lookup: { params: [I32, I32, I32, I32], results: [I64] },
-  read: { params: [I32, I32, I32, I32, I32], results: [I64] },
-  write: { params: [I32, I32, I32, I32], results: [I64] },
-  log: { params: [I32, I32, I32], results: [I64] },
-};
+/** The host functions a service may import, their signatures and prices: host-calls/host-call.registry.ts (HOST_CALLS). */
 
 /** Exact signatures of the entry points a service must export. */
 export const ENTRY_POINT_SIGNATURES: Readonly<Record<string, { params: number[]; results: number[] }>> = {

@@ -1,12 +1,12 @@
 import {
   ENTRY_POINT_SIGNATURES,
-  HOST_FUNCTION_SIGNATURES,
   HOST_MODULE,
   I32,
   I64,
   MAX_SERVICE_CODE_BYTES,
 } from './host-abi';
-import { MAX_FRAME_SLOTS, MAX_FUNCTION_LOCALS } from './cost-table';
+import { MAX_DATA_BYTES, MAX_DATA_SEGMENTS, MAX_FRAME_SLOTS, MAX_FUNCTION_LOCALS, MAX_GLOBALS } from './cost-table';
+import { HOST_CALLS, isHostCallName } from './host-calls/host-call.registry';
 import { WasmBinaryReader, WasmFormatError } from './wasm-binary.reader';
 
 /** Which WorkExecResult a rejection maps to when found at run time. */
@@ -76,6 +76,11 @@ export interface ServiceModule {
   importTypes: number[];
   /** Function indices placed in the table by element segments: the only possible `call_indirect` targets. */
   tableFunctions: number[];
+  /** Minimum size of the funcref table (elements; 0 without a table). */
+  tableMin: number;
+  /** Active data segments (count) and their bytes together (bytes), copied into memory at every instantiation. */
+  dataSegments: number;
+  dataBytes: number;
 }
 
 const SECTION = { custom: 0, type: 1, import: 2, function: 3, table: 4, memory: 5, global: 6, export: 7, start: 8, element: 9, code: 10, data: 11, dataCount: 12 } as const;
@@ -108,7 +113,7 @@ function valueType(b: number, where: string): number {
   throw new ServiceCodeRejection(`unsupported value type ${hex(b)} in ${where}`);
 }
 
-function sameSig(a: FuncType, b: { params: number[]; results: number[] }): boolean {
+function sameSig(a: FuncType, b: { readonly params: readonly number[]; readonly results: readonly number[] }): boolean {
   return a.params.length === b.params.length && a.results.length === b.results.length && a.params.every((p, i) => p === b.params[i]) && a.results.every((r, i) => r === b.results[i]);
 }
 
@@ -152,11 +157,10 @@ function parseValid(code: Uint8Array): ServiceModule {
   const expected = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   if (!expected.every((b, i) => header[i] === b)) throw new ServiceCodeRejection('malformed module: bad magic or version');
 
-  const m: ServiceModule = { types: [], importedFunctionCount: 0, functionTypes: [], globalCount: 0, memory: { min: 0, max: undefined }, sections: [], bodies: [], tableFunctions: [], importTypes: [] };
+  const m: ServiceModule = { types: [], importedFunctionCount: 0, functionTypes: [], globalCount: 0, memory: { min: 0, max: undefined }, sections: [], bodies: [], tableFunctions: [], importTypes: [], tableMin: 0, dataSegments: 0, dataBytes: 0 };
   const exports = new Map<string, { kind: number; index: number }>();
   let memoryCount = 0;
   let tableCount = 0;
-  let tableMin = 0;
   const importTypes = m.importTypes;
   const typeOfFunction = (index: number): FuncType | undefined => {
     const t = index < importTypes.length ? importTypes[index] : m.functionTypes[index - importTypes.length];
@@ -193,8 +197,8 @@ function parseValid(code: Uint8Array): ServiceModule {
           if (mod !== HOST_MODULE) throw new ServiceCodeRejection(`import outside "${HOST_MODULE}": ${mod}.${name}`);
           if (kind !== 0x00) throw new ServiceCodeRejection(`import of a non-function: ${mod}.${name}`);
           const typeIndex = s.u32();
-          const sig = HOST_FUNCTION_SIGNATURES[name];
-          if (sig === undefined || !Object.prototype.hasOwnProperty.call(HOST_FUNCTION_SIGNATURES, name)) throw new ServiceCodeRejection(`unknown host function: ${mod}.${name}`);
+          if (!isHostCallName(name)) throw new ServiceCodeRejection(`unknown host function: ${mod}.${name}`);
+          const sig = HOST_CALLS[name];
           const t = m.types[typeIndex];
           if (t === undefined || !sameSig(t, sig)) throw new ServiceCodeRejection(`wrong signature for host function ${mod}.${name}`);
           importTypes.push(typeIndex);
@@ -213,10 +217,10 @@ function parseValid(code: Uint8Array): ServiceModule {
           if (ref !== 0x70) throw new ServiceCodeRejection('unsupported table type: only funcref');
           const flags = s.u8();
           if (flags > 1) throw new ServiceCodeRejection('unsupported table limits');
-          tableMin = s.u32();
+          m.tableMin = s.u32();
           // Instantiation allocates the whole table without gas (8 bytes per element) on every job; up to V8's own
           // limit (10^7) that can abort the executor, above it instantiation throws: both are engine faults retried forever.
-          if (tableMin > MAX_TABLE_ELEMENTS) throw new ServiceCodeRejection(`table minimum of ${tableMin} elements exceeds the cap of ${MAX_TABLE_ELEMENTS} elements`);
+          if (m.tableMin > MAX_TABLE_ELEMENTS) throw new ServiceCodeRejection(`table minimum of ${m.tableMin} elements exceeds the cap of ${MAX_TABLE_ELEMENTS} elements`);
           if (flags === 1) s.u32();
         }
         if (tableCount > 1) throw new ServiceCodeRejection('multiple tables');
@@ -243,6 +247,8 @@ function parseValid(code: Uint8Array): ServiceModule {
           constExpr(s, t, `global ${m.globalCount}`);
           m.globalCount++;
         }
+        // instantiation time grows faster than linearly with the globals (cost table v4, docs/gas.md "Instantiation")
+        if (m.globalCount > MAX_GLOBALS) throw new ServiceCodeRejection(`${m.globalCount} globals exceed the cap of ${MAX_GLOBALS} globals`);
         break;
       }
       case SECTION.export: {
@@ -265,7 +271,7 @@ function parseValid(code: Uint8Array): ServiceModule {
           const count = s.u32();
           for (let k = count; k > 0; k--) m.tableFunctions.push(s.u32());
           // out-of-bounds segments would trap at instantiation, i.e. on every job: reject them here
-          if (offset + count > tableMin) throw new ServiceCodeRejection(`element segment out of bounds of the table (${offset} + ${count} > ${tableMin})`);
+          if (offset + count > m.tableMin) throw new ServiceCodeRejection(`element segment out of bounds of the table (${offset} + ${count} > ${m.tableMin})`);
         }
         break;
       }
@@ -278,7 +284,12 @@ function parseValid(code: Uint8Array): ServiceModule {
           s.bytesN(len);
           const initial = m.memory.min * 65536;
           if (offset + len > initial) throw new ServiceCodeRejection(`data segment out of bounds of the initial memory (${offset} + ${len} > ${initial} bytes)`);
+          m.dataSegments++;
+          m.dataBytes += len;
         }
+        // copied into memory at every instantiation (cost table v4, docs/gas.md "Instantiation")
+        if (m.dataSegments > MAX_DATA_SEGMENTS) throw new ServiceCodeRejection(`${m.dataSegments} data segments exceed the cap of ${MAX_DATA_SEGMENTS} segments`);
+        if (m.dataBytes > MAX_DATA_BYTES) throw new ServiceCodeRejection(`data segments of ${m.dataBytes} bytes exceed the cap of ${MAX_DATA_BYTES} bytes`);
         break;
       }
       case SECTION.dataCount:

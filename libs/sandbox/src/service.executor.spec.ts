@@ -1,5 +1,6 @@
 import { serviceModule, T } from '../test/wasm-module.builder';
-import { GAS_HOST_CALL, GAS_PER_PAGE } from './cost-table';
+import { GAS_PER_PAGE } from './cost-table';
+import { HOST_CALLS } from './host-calls/host-call.registry';
 import { HOST_NONE, HOST_OOB, HOST_WHAT } from './host-abi';
 import { meterServiceCode } from './service-code.validator';
 import { encodeSLEB } from './wasm-binary.reader';
@@ -142,7 +143,7 @@ describe('executeRefine (metered, in process)', () => {
     it('gas() reports the remaining gas after its own fixed charge', () => {
       const out = executeRefine(compile(serviceModule({ imports: gasImport, extraTypes: EXTRA_TYPES, refineBody: storeResult([0x10, 0x00]) })), job(10_000n));
       const remaining = u64le((out.result as { ok: Uint8Array }).ok);
-      expect(remaining).toBeLessThan(10_000n - GAS_HOST_CALL);
+      expect(remaining).toBeLessThan(10_000n - HOST_CALLS.gas.price.base);
       expect(out.gasUsed).toBeGreaterThan(10_000n - remaining);
     });
 
