@@ -5,7 +5,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { SandboxPool, exampleServicePath, validateServiceCode, type RefineOutcome } from '@jam/sandbox';
-import { HOSTILE_DIR, hostile, refineRequest } from './sandbox-test.helpers';
+import { blake2b256, initHashing, toHex } from '@jam/domain';
+import { HOSTILE_DIR, hostile, refineRequest, wat2wasm } from './sandbox-test.helpers';
 
 /** Rejected at registration (`POST /jam/services` answers 422 invalid_code with this reason). */
 const REJECTED: Record<string, string> = {
@@ -28,9 +29,18 @@ const REJECTED: Record<string, string> = {
   'reference-types': 'unsupported table type: only funcref',
   'huge-frame': 'function 0 needs 2050 frame slots (params + locals + operand stack), over the 2048-slot limit',
   'huge-table': 'table minimum of 10000000 elements exceeds the cap of 65536 elements',
+  // cost attacks (issue 7, cost table v4): instantiation work is capped at registration
+  'too-many-globals': '1025 globals exceed the cap of 1024 globals',
+  'too-many-data-segments': '4097 data segments exceed the cap of 4096 segments',
 };
 
 const GAS = 5_000_000n;
+/**
+ * Instructions lookup-large-extrinsic runs around its host calls (gas), counted from the WAT:
+ * [5 consts, call] 9 + [drop, loop] 2 + 10 x ([4 consts, call] 8 + [i64.const, i64.ne, if] 3 +
+ * [8 loop-counter instructions ending in br_if] 8) + loop end 1 + [i64.const, end] 2.
+ */
+const LOOKUP_LOOP_INSTRUCTIONS_GAS = 9n + 2n + 10n * 19n + 3n;
 
 /** Valid modules that run: the GP work result and the exact gas they must end with. */
 const RUNS: Record<string, Pick<RefineOutcome, 'result' | 'gasUsed'>> = {
@@ -42,6 +52,22 @@ const RUNS: Record<string, Pick<RefineOutcome, 'result' | 'gasUsed'>> = {
   // i64.const + end
   'oversized-output': { result: { oversize: null }, gasUsed: 2n },
   'output-out-of-memory': { result: { panic: null }, gasUsed: 2n },
+};
+
+/**
+ * Cost attacks (issue 7, cost table v4): valid modules that used to buy far more time per gas than
+ * ordinary code. Each returns after a fixed number of rounds; gasUsed shows every round paid the v4
+ * price (docs/gas.md). Gas limit: COST_GAS.
+ */
+const COST_GAS = 100_000_000n;
+const COST_RUNS: Record<string, Pick<RefineOutcome, 'result' | 'gasUsed'>> = {
+  // instantiation (64 - 16 free pages) x 32768, loop entry 1, 1000 x (2010 of loop body, grow base
+  // included, + 64 pages x 256 in the grow helper), loop end 1, i64.const + end 2
+  'memory-grow-zero-loop': { result: { ok: new Uint8Array(0) }, gasUsed: 48n * 32768n + 1n + 1000n * (2010n + 64n * 256n) + 3n },
+  // 1000 x (6 consts + 2 x 300 bases + 8 loop instructions), nothing per byte; + 1 + 3
+  'bulk-zero-length-loop': { result: { ok: new Uint8Array(0) }, gasUsed: 1n + 1000n * 614n + 3n },
+  // 1024 globals x 2048, then i64.const + end
+  'globals-at-cap': { result: { ok: new Uint8Array(0) }, gasUsed: 1024n * 2048n + 2n },
 };
 
 describe('hostile corpus', () => {
@@ -58,7 +84,7 @@ describe('hostile corpus', () => {
       .filter((f) => f.endsWith('.wat'))
       .map((f) => f.slice(0, -4))
       .sort();
-    expect(names).toEqual([...Object.keys(REJECTED), ...Object.keys(RUNS)].sort());
+    expect(names).toEqual([...Object.keys(REJECTED), ...Object.keys(RUNS), ...Object.keys(COST_RUNS), 'read-huge-key', 'lookup-large-extrinsic'].sort());
   });
 
   it.each(Object.entries(REJECTED))('%s is rejected at registration with the exact reason', async (name, reason) => {
@@ -66,6 +92,22 @@ describe('hostile corpus', () => {
     expect(() => validateServiceCode(code)).toThrow(expect.objectContaining({ code: 'invalid_code', message: reason, details: expect.objectContaining({ reason }) }));
     // and if it reached an executor anyway (registered under an older engine), refine says bad_code
     expect(await pool.refine(await refineRequest(code))).toEqual({ result: { bad_code: null }, gasUsed: 0n, logs: [] });
+  });
+
+  it('a 3.9 MB data segment (copied into memory at every instantiation) is rejected at registration', async () => {
+    const bytes = 3_900_000;
+    const code = await wat2wasm(`(module (memory (export "memory") 60) (data (i32.const 0) "${'a'.repeat(bytes)}")
+      (func (export "refine") (param i32 i32) (result i64) (i64.const 0)) (func (export "accumulate") (param i32) (result i64) (i64.const 0)))`);
+    const reason = `data segments of ${bytes} bytes exceed the cap of 1048576 bytes`;
+    expect(() => validateServiceCode(code)).toThrow(expect.objectContaining({ code: 'invalid_code', message: reason }));
+    expect((await pool.refine(await refineRequest(code))).result).toEqual({ bad_code: null });
+  });
+
+  it('200,000 mutable globals (2.7-12 s to instantiate under cost table v3) are rejected at registration', async () => {
+    const globals = Array.from({ length: 200_000 }, () => '(global (mut i64) (i64.const 0))').join('');
+    const code = await wat2wasm(`(module (memory (export "memory") 1) ${globals}
+      (func (export "refine") (param i32 i32) (result i64) (i64.const 0)) (func (export "accumulate") (param i32) (result i64) (i64.const 0)))`);
+    expect(() => validateServiceCode(code)).toThrow(expect.objectContaining({ code: 'invalid_code', message: '200000 globals exceed the cap of 1024 globals' }));
   });
 
   it('malformed bytes are rejected', async () => {
@@ -80,6 +122,36 @@ describe('hostile corpus', () => {
     const outcome = await pool.refine(await refineRequest(code, new Uint8Array(0), GAS));
     expect({ result: outcome.result, gasUsed: outcome.gasUsed }).toEqual(expected);
     expect(outcome.timedOut).toBeUndefined();
+  });
+
+  it.each(Object.entries(COST_RUNS))('cost attack %s pays the cost table v4 price: exact result and gas', async (name, expected) => {
+    const code = await hostile(name);
+    expect(() => validateServiceCode(code)).not.toThrow();
+    const outcome = await pool.refine(await refineRequest(code, new Uint8Array(0), COST_GAS));
+    expect({ result: outcome.result, gasUsed: outcome.gasUsed }).toEqual(expected);
+  });
+
+  it('cost attack read-huge-key: read with a 64 MiB key answers NONE for the base price, without reading the key', async () => {
+    const code = await hostile('read-huge-key');
+    expect(() => validateServiceCode(code)).not.toThrow();
+    await initHashing();
+    const out = await pool.accumulate({ codeHash: toHex(blake2b256(code)), code, serviceId: 1, gasLimit: COST_GAS, operands: [], storage: new Map([['0x6b', new Uint8Array([1])]]), storageQuota: { maxBytes: 1 << 20, maxItems: 16 } });
+    // instantiation (1024 - 16 free pages) x 32768, then 100 reads at the 2500 base each (v3
+    // charged 1 per 64 key bytes on top: 1,048,576 gas per read) and 20 gas of loop per round
+    expect(out).toEqual({ status: 'ok', gasUsed: 1008n * 32768n + 1n + 100n * (2500n + 20n) + 3n, writes: [], logs: [] });
+  });
+
+  it('cost attack lookup-large-extrinsic: copying a large preimage costs 1 gas per 4 bytes', async () => {
+    const code = await hostile('lookup-large-extrinsic');
+    await initHashing();
+    const preimage = new Uint8Array(1 << 20).map((_, i) => (i * 31) & 0xff);
+    const hash = blake2b256(preimage);
+    const req = { ...(await refineRequest(code, hash, COST_GAS)), preimages: new Map([[toHex(hash), preimage]]) };
+    const outcome = await pool.refine(req);
+    // instantiation (17 - 16 free pages) x 32768; fetch of the 32-byte hash 1000 + 32 / 4;
+    // 10 lookups of 3000 + 1 MiB / 4; plus the instructions around them
+    expect(outcome.result).toEqual({ ok: new Uint8Array(0) });
+    expect(outcome.gasUsed - (32768n + 1008n + 10n * (3000n + 262144n))).toBe(LOOKUP_LOOP_INSTRUCTIONS_GAS);
   });
 
   it('an infinite loop with an enormous gas limit is stopped by the wall clock: timedOut, executor replaced', async () => {

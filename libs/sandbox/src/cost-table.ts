@@ -19,16 +19,24 @@ export const GAS_MEMORY_ACCESS = 2n;
 export const GAS_DIV_REM = 4n;
 /**
  * Host calls charge 1 gas per this many bytes they copy between guest memory and the host
- * (payload, preimage, storage value, log message), rounded up (bytes). 8 since cost table v4 (was
- * 64): a host copy of a large object streams through memory like `memory.copy`, which costs the
- * same (BULK_BYTES_PER_GAS); at 64 a `lookup` of a 32 MiB extrinsic ran at 21 ns per gas.
+ * (payload, preimage, storage value read, log message), rounded up (bytes). 4 since cost table v4
+ * (was 64): a host copy of a large object streams through memory like `memory.copy`, which costs
+ * the same (BULK_BYTES_PER_GAS); at 64 a `lookup` of a 32 MiB extrinsic ran at 21 ns per gas.
  */
-export const HOST_COPY_BYTES_PER_GAS = 8;
+export const HOST_COPY_BYTES_PER_GAS = 4;
 /**
  * Gas per byte of a storage key `read` and `write` look up (gas). The host hex-encodes the key and
- * the storage map hashes and compares the string, about 2 ns per key byte (cost table v4).
+ * the storage map hashes and compares the string (cost table v4; at 4 gas per byte a loop
+ * reading an absent 256-byte key ran at 1.5 ns per gas, 3.3x ordinary code).
  */
-export const HOST_KEY_GAS_PER_BYTE = 4n;
+export const HOST_KEY_GAS_PER_BYTE = 8n;
+/**
+ * `write` charges 1 gas per this many value bytes, rounded up (bytes): the value is copied into a
+ * new host buffer that stays in the write-set, travels to the worker and into the database, and
+ * a replaced value becomes garbage (cost table v4; at 8 bytes per gas a loop rewriting a 1 MiB
+ * value ran at 3.3 ns per gas, 7x ordinary code).
+ */
+export const HOST_WRITE_BYTES_PER_GAS = 2;
 /** Gas per Wasm page (64 KiB) requested by `memory.grow`, charged whether or not it succeeds (gas). */
 export const GAS_PER_PAGE = 16384n;
 /**
@@ -49,12 +57,11 @@ export const GAS_GROW_PER_MEMORY_PAGE = 256n;
  */
 export const GAS_BULK_MEMORY = 300n;
 /**
- * `memory.copy` / `memory.fill` charge 1 gas per this many bytes, rounded down, on top of the
- * instruction (bytes). 8 since cost table v3: at 64 a bulk fill bought about 8x more CPU time per
- * gas than ordinary instructions (an adversarial review filled 64 MiB per call and hit the
- * wall clock within G_R); at 8 both run at roughly 1.2e9 gas/s on the reference machine.
+ * `memory.copy` / `memory.fill` charge 1 gas per this many bytes, rounded down, on top of
+ * GAS_BULK_MEMORY (bytes). 4 since cost table v4 (v3: 8, v1-v2: 64): copies larger than the
+ * caches run at memory bandwidth, a 16 MiB `memory.copy` at 2.6 ns per gas at 8 bytes per gas.
  */
-export const BULK_BYTES_PER_GAS = 8;
+export const BULK_BYTES_PER_GAS = 4;
 /**
  * Deterministic call-depth limit (frames): active frames of *counted* functions (in a call-graph
  * cycle, in the table, or breaking a too-heavy acyclic chain; `planCallDepth`); entering one more
@@ -94,13 +101,21 @@ export const GAS_PER_GLOBAL = 2048n;
 export const MAX_GLOBALS = 1024;
 /** Gas per byte of active data segments, copied into memory at instantiation (gas). */
 export const GAS_PER_DATA_BYTE = 1n;
-/** Gas per data segment (gas). */
-export const GAS_PER_DATA_SEGMENT = 64n;
+/** Gas per data segment (gas): about 0.9 µs each to instantiate, measured with 4,096 one-byte segments. */
+export const GAS_PER_DATA_SEGMENT = 1024n;
 /** Most bytes of data segments a service may declare, all segments together (bytes). 1 MB took about 0.6 ms, 3.9 MB 46 ms. */
 export const MAX_DATA_BYTES = 1024 * 1024;
 /** Most data segments a service may declare (count). */
 export const MAX_DATA_SEGMENTS = 4096;
 /** Gas per funcref table element (the table's minimum) and per element-segment entry (gas). */
 export const GAS_PER_TABLE_ELEMENT = 256n;
-/** Gas per initial memory page (64 KiB) the module declares (gas); V8 reserves and maps it at instantiation. */
-export const GAS_PER_INITIAL_PAGE = 16384n;
+/**
+ * Gas per initial memory page (64 KiB) the module declares beyond FREE_INITIAL_PAGES (gas): a 1,024-page initial memory cost
+ * an executor about 50 ms per job on the loaded reference machine (3.1 ns per gas at 16,384).
+ */
+export const GAS_PER_INITIAL_PAGE = 32768n;
+/**
+ * Initial memory pages that cost no gas (pages): up to 1 MiB the instantiation time did not depend
+ * on the memory size (1 and 16 pages measured the same), and most services declare 1-2 pages.
+ */
+export const FREE_INITIAL_PAGES = 16;

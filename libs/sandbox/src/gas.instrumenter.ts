@@ -1,5 +1,6 @@
 import {
   BULK_BYTES_PER_GAS,
+  FREE_INITIAL_PAGES,
   GAS_BULK_MEMORY,
   GAS_CALL,
   GAS_CALL_INDIRECT,
@@ -49,7 +50,8 @@ export function instructionCost(op: number): bigint {
  * Gas an instance of `m` costs before its entry point runs (gas, cost table v4, docs/gas.md
  * "Instantiation"): GAS_PER_GLOBAL per defined global, GAS_PER_DATA_SEGMENT per data segment plus
  * GAS_PER_DATA_BYTE per data byte, GAS_PER_TABLE_ELEMENT per table element (minimum size) and per
- * element-segment entry, GAS_PER_INITIAL_PAGE per initial memory page. A function of the module bytes only.
+ * element-segment entry, GAS_PER_INITIAL_PAGE per initial memory page beyond FREE_INITIAL_PAGES. A
+ * function of the module bytes only.
  */
 export function instantiationGas(m: ServiceModule): bigint {
   return (
@@ -57,7 +59,7 @@ export function instantiationGas(m: ServiceModule): bigint {
     BigInt(m.dataSegments) * GAS_PER_DATA_SEGMENT +
     BigInt(m.dataBytes) * GAS_PER_DATA_BYTE +
     BigInt(m.tableMin + m.tableFunctions.length) * GAS_PER_TABLE_ELEMENT +
-    BigInt(m.memory.min) * GAS_PER_INITIAL_PAGE
+    BigInt(Math.max(0, m.memory.min - FREE_INITIAL_PAGES)) * GAS_PER_INITIAL_PAGE
   );
 }
 

@@ -8,8 +8,11 @@ import { COST_TABLE_VERSION } from './cost-table';
  * MAX_WRITE_SET_KEYS), and so is the service's storage footprint (`write` answers FULL when it
  * would grow the footprint past the job's `storageQuota`); gas unchanged, so the cost table stays
  * at v3 (docs/service-abi.md).
+ * 0.6.0: cost table v4 (docs/gas.md): instantiation, `memory.grow` and bulk memory base costs,
+ * host calls priced by measured work (registry in host-calls/), `read` answers NONE for keys over
+ * MAX_STORAGE_KEY_BYTES; the validator caps globals and data segments.
  */
-export const ENGINE_IDENTITY: EngineIdentity = Object.freeze({ name: 'jam-wasm-metered', version: '0.5.0', cost_table_version: COST_TABLE_VERSION });
+export const ENGINE_IDENTITY: EngineIdentity = Object.freeze({ name: 'jam-wasm-metered', version: '0.6.0', cost_table_version: COST_TABLE_VERSION });
 
 /** Largest gas limit the engine honours; larger limits are clamped to it (gas, 2^63 - 1). */
 export const MAX_GAS_LIMIT = (1n << 63n) - 1n;

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { DomainError } from '@jam/domain';
 import { serviceModule, T } from '../test/wasm-module.builder';
 import { exampleServicePath } from './example-services';
+import { HOST_CALLS } from './host-calls/host-call.registry';
 import { meterServiceCode, validateServiceCode } from './service-code.validator';
 
 function rejection(code: Uint8Array): DomainError {
@@ -54,6 +55,16 @@ describe('validateServiceCode', () => {
   it('rejects an unknown host function and a wrong host signature', () => {
     expect(rejection(serviceModule({ refineBody: RETURN_0, imports: [{ module: 'jam', name: 'clock', type: 2 }] })).message).toBe('unknown host function: jam.clock');
     expect(rejection(serviceModule({ refineBody: RETURN_0, imports: [{ module: 'jam', name: 'gas', type: 1 }] })).message).toBe('wrong signature for host function jam.gas');
+  });
+
+  it('accepts every host call of the registry with its own signature, and no inherited name', () => {
+    for (const [name, call] of Object.entries(HOST_CALLS)) {
+      const code = serviceModule({ refineBody: RETURN_0, extraTypes: [[[...call.params], [...call.results]]], imports: [{ module: 'jam', name, type: 4 }] });
+      expect(() => validateServiceCode(code)).not.toThrow();
+    }
+    for (const name of ['toString', 'constructor', '__proto__', 'hasOwnProperty']) {
+      expect(rejection(serviceModule({ refineBody: RETURN_0, imports: [{ module: 'jam', name, type: 2 }] })).message).toBe(`unknown host function: jam.${name}`);
+    }
   });
 
   it('rejects a start function', () => {

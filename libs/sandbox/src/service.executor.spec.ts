@@ -1,5 +1,5 @@
 import { serviceModule, T } from '../test/wasm-module.builder';
-import { GAS_PER_PAGE } from './cost-table';
+import { BULK_BYTES_PER_GAS, GAS_GROW_PER_MEMORY_PAGE, GAS_MEMORY_GROW, GAS_PER_PAGE } from './cost-table';
 import { HOST_CALLS } from './host-calls/host-call.registry';
 import { HOST_NONE, HOST_OOB, HOST_WHAT } from './host-abi';
 import { meterServiceCode } from './service-code.validator';
@@ -70,19 +70,22 @@ describe('executeRefine (metered, in process)', () => {
     const bomb = [0x03, 0x40, 0x41, 0x01, 0x40, 0x00, 0x41, 0x7f, 0x47, 0x0d, 0x00, 0x0b, 0x3f, 0x00, 0xad, 0x0b];
     const out = executeRefine(compile(serviceModule({ refineBody: bomb }), 16), job(1_000_000_000n));
     expect(out.result).toEqual({ ok: new Uint8Array(16) });
-    // 15 successful grows + 1 refused, each 1 page
-    expect(out.gasUsed).toBeGreaterThan(16n * GAS_PER_PAGE);
-    expect(out.gasUsed).toBeLessThan(17n * GAS_PER_PAGE);
+    // 15 successful grows + 1 refused, each 1 page, on memories of 1, 2, ... 16 pages (cost table
+    // v4: each grow pays its base, its page and 256 per page the memory has); plus a few gas of loop
+    const grows = 16n * (GAS_MEMORY_GROW + GAS_PER_PAGE) + (16n * 17n / 2n) * GAS_GROW_PER_MEMORY_PAGE;
+    expect(out.gasUsed).toBeGreaterThan(grows);
+    expect(out.gasUsed).toBeLessThan(grows + 200n);
     // a single huge grow runs out of gas before it allocates anything
     const huge = [0x41, 0x80, 0x80, 0x04, 0x40, 0x00, 0x1a, 0x42, 0x00, 0x0b];
     expect(executeRefine(compile(serviceModule({ refineBody: huge })), job(1_000_000n)).result).toEqual({ out_of_gas: null });
   });
 
-  it('charges memory.fill per 8 bytes (cost table v3)', () => {
+  it('charges memory.fill per 4 bytes (cost table v4)', () => {
     const fill = (n: number[]) => [0x41, 0x00, 0x41, 0x61, 0x41, ...n, 0xfc, 0x0b, 0x00, 0x42, 0x00, 0x0b];
     const big = executeRefine(compile(serviceModule({ refineBody: fill([0x80, 0x80, 0x04]) })), job(1_000_000n));
     const none = executeRefine(compile(serviceModule({ refineBody: fill([0x00]) })), job(1_000_000n));
-    expect(big.gasUsed - none.gasUsed).toBe(65536n / 8n);
+    expect(big.gasUsed - none.gasUsed).toBe(65536n / BigInt(BULK_BYTES_PER_GAS));
+    expect(BULK_BYTES_PER_GAS).toBe(4);
   });
 
   it('maps oversize and out-of-memory outputs', () => {

@@ -1,4 +1,4 @@
-import { HOST_COPY_BYTES_PER_GAS, HOST_KEY_GAS_PER_BYTE } from '../cost-table';
+import { HOST_KEY_GAS_PER_BYTE, HOST_WRITE_BYTES_PER_GAS } from '../cost-table';
 import { HOST_FULL, HOST_NONE, HOST_OOB, HOST_WHAT, I32, I64, MAX_STORAGE_KEY_BYTES, MAX_STORAGE_VALUE_BYTES, MAX_WRITE_SET_BYTES, MAX_WRITE_SET_KEYS } from '../host-abi';
 import { defineHostCall, gasForBytes, inGuestMemory, toHex } from './host-call';
 
@@ -9,7 +9,7 @@ import { defineHostCall, gasForBytes, inGuestMemory, toHex } from './host-call';
  * memory OOB (all three for the base alone, before reading anything); a write past the write-set cap
  * or the storage footprint quota gets FULL and changes nothing (docs/service-abi.md).
  *
- * Price: base; then HOST_KEY_GAS_PER_BYTE per key byte plus 1 gas per HOST_COPY_BYTES_PER_GAS value
+ * Price: base; then HOST_KEY_GAS_PER_BYTE per key byte plus 1 gas per HOST_WRITE_BYTES_PER_GAS value
  * bytes (rounded up), charged before the caps are checked, so a refused write costs what a
  * successful one does.
  * WARNING: the price is consensus-relevant (docs/gas.md cost table v4).
@@ -29,7 +29,7 @@ export const writeHostCall = defineHostCall({
     if (keyL > MAX_STORAGE_KEY_BYTES) return HOST_WHAT;
     if (valL > MAX_STORAGE_VALUE_BYTES) return HOST_FULL;
     if (!inGuestMemory(env, keyP, keyL) || !inGuestMemory(env, valP, valL)) return HOST_OOB;
-    env.charge(BigInt(keyL) * HOST_KEY_GAS_PER_BYTE + gasForBytes(valL, HOST_COPY_BYTES_PER_GAS));
+    env.charge(BigInt(keyL) * HOST_KEY_GAS_PER_BYTE + gasForBytes(valL, HOST_WRITE_BYTES_PER_GAS));
     const k = toHex(env.memory().subarray(keyP, keyP + keyL));
     // write-set cap (docs/service-abi.md): size after this write, counting an overwrite of a key
     // already in the write-set as a replacement of its previous value
