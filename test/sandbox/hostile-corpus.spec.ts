@@ -136,9 +136,9 @@ describe('hostile corpus', () => {
     expect(() => validateServiceCode(code)).not.toThrow();
     await initHashing();
     const out = await pool.accumulate({ codeHash: toHex(blake2b256(code)), code, serviceId: 1, gasLimit: COST_GAS, operands: [], storage: new Map([['0x6b', new Uint8Array([1])]]), storageQuota: { maxBytes: 1 << 20, maxItems: 16 } });
-    // instantiation (1024 - 16 free pages) x 32768, then 100 reads at the 2500 base each (v3
+    // instantiation (1024 - 16 free pages) x 32768, then 100 reads at the 4000 base each (v3
     // charged 1 per 64 key bytes on top: 1,048,576 gas per read) and 20 gas of loop per round
-    expect(out).toEqual({ status: 'ok', gasUsed: 1008n * 32768n + 1n + 100n * (2500n + 20n) + 3n, writes: [], logs: [] });
+    expect(out).toEqual({ status: 'ok', gasUsed: 1008n * 32768n + 1n + 100n * (4000n + 20n) + 3n, writes: [], logs: [] });
   });
 
   it('cost attack lookup-large-extrinsic: copying a large preimage costs 1 gas per 4 bytes', async () => {
@@ -148,10 +148,10 @@ describe('hostile corpus', () => {
     const hash = blake2b256(preimage);
     const req = { ...(await refineRequest(code, hash, COST_GAS)), preimages: new Map([[toHex(hash), preimage]]) };
     const outcome = await pool.refine(req);
-    // instantiation (17 - 16 free pages) x 32768; fetch of the 32-byte hash 1000 + 32 / 4;
-    // 10 lookups of 3000 + 1 MiB / 4; plus the instructions around them
+    // instantiation (17 - 16 free pages) x 32768; fetch of the 32-byte hash 1500 + 32 / 4;
+    // 10 lookups of 5000 + 1 MiB / 4; plus the instructions around them
     expect(outcome.result).toEqual({ ok: new Uint8Array(0) });
-    expect(outcome.gasUsed - (32768n + 1008n + 10n * (3000n + 262144n))).toBe(LOOKUP_LOOP_INSTRUCTIONS_GAS);
+    expect(outcome.gasUsed - (32768n + 1508n + 10n * (5000n + 262144n))).toBe(LOOKUP_LOOP_INSTRUCTIONS_GAS);
   });
 
   it('an infinite loop with an enormous gas limit is stopped by the wall clock: timedOut, executor replaced', async () => {

@@ -124,11 +124,11 @@ describe('metered call depth (cost table v2)', () => {
     const ok = a.result as { ok: Uint8Array };
     // the host saw the counter the guest passed in: the limit minus the instantiation (cost table
     // v4: a 1-element table and 1 element entry, 2 x 256), refine's first block (i32.const,
-    // i32.const, call_indirect = 1 + 1 + 8) and the host call's own 250; then i64.store,
+    // i32.const, call_indirect = 1 + 1 + 8) and the host call's own 400; then i64.store,
     // i64.const, end (2 + 1 + 1) reach the host through the export wrapper
     const left = Buffer.from(ok.ok).readBigInt64LE(0);
-    expect(left).toBe(10_000n - 512n - 10n - 250n);
-    expect(a.gasUsed).toBe(512n + 10n + 250n + 4n);
+    expect(left).toBe(10_000n - 512n - 10n - 400n);
+    expect(a.gasUsed).toBe(512n + 10n + 400n + 4n);
   });
 
   it('a trap on something else reports the gas at the last write-back (v2: none before a guest call)', async () => {

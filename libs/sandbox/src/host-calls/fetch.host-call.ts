@@ -17,7 +17,7 @@ function resultCode(result: WorkExecResult): number {
 export const fetchHostCall = defineHostCall({
   params: [I32, I32, I32, I32, I32],
   results: [I64],
-  price: { base: 1000n },
+  price: { base: 1500n },
   handle(env, kind, index, outPtr, offset, maxLen) {
     env.charge(this.price.base);
     const job = env.job;

@@ -8,7 +8,7 @@ import { defineHostCall } from './host-call';
 export const gasHostCall = defineHostCall({
   params: [],
   results: [I64],
-  price: { base: 250n },
+  price: { base: 400n },
   handle(env) {
     env.charge(this.price.base);
     return env.remaining();

@@ -22,7 +22,7 @@ function sanitizeLog(level: number, bytes: Uint8Array, cut: boolean): string {
 export const logHostCall = defineHostCall({
   params: [I32, I32, I32],
   results: [I64],
-  price: { base: 500n },
+  price: { base: 1000n },
   handle(env, level, msgPtr, msgLen) {
     env.charge(this.price.base);
     const p = msgPtr >>> 0;

@@ -12,7 +12,7 @@ import { defineHostCall, inGuestMemory, toHex, windowedCopy } from './host-call'
 export const lookupHostCall = defineHostCall({
   params: [I32, I32, I32, I32],
   results: [I64],
-  price: { base: 3000n },
+  price: { base: 5000n },
   handle(env, hashPtr, outPtr, offset, maxLen) {
     env.charge(this.price.base);
     const p = hashPtr >>> 0;

@@ -17,7 +17,7 @@ import { defineHostCall, inGuestMemory, toHex, windowedCopy } from './host-call'
 export const readHostCall = defineHostCall({
   params: [I32, I32, I32, I32, I32],
   results: [I64],
-  price: { base: 2500n },
+  price: { base: 4000n },
   handle(env, keyPtr, keyLen, outPtr, offset, maxLen) {
     env.charge(this.price.base);
     const job = env.job;
