@@ -20,6 +20,8 @@ export {
   MAX_LOG_BYTES,
 } from './host-abi';
 export { validateServiceCode, meterServiceCode } from './service-code.validator';
+export { HOST_CALLS, type HostCallName } from './host-calls/host-call.registry';
+export type { HostCall, HostEnv, HostJobContext } from './host-calls/host-call';
 export { ENGINE_IDENTITY, MAX_GAS_LIMIT, type RefineRequest, type RefineOutcome, type AccumulateOperand, type AccumulateRequest, type AccumulateOutcome, type StorageQuota, type StorageFootprint } from './sandbox.types';
 export { SandboxPool, SandboxExecutorError, type SandboxPoolOptions } from './sandbox.pool';
 export { sandboxFailureKind, type SandboxFailureKind } from './sandbox-failure';
