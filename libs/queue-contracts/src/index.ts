@@ -8,3 +8,4 @@ export * from './default-job-options';
 export * from './parse-job-payload';
 export * from './package-status-event';
 export * from './job-catalog';
+export * from './job-priority';

@@ -1,8 +1,8 @@
 import { Queue, UnrecoverableError, Worker, createPostgresBackend, runMigrations, type Job } from 'bullmq';
 import { Client } from 'pg';
 import IORedis from 'ioredis';
-import { defaultJobOptions, type JobName, type JobOptionsPolicy, type JobPayload } from '@jam/queue-contracts';
-import type { JobHandler, JobQueue, JobQueueDriverOptions, QueueCounts } from './job-queue.port';
+import { assertJobPriority, defaultJobOptions, type JobName, type JobOptionsPolicy, type JobPayload } from '@jam/queue-contracts';
+import type { JobEnqueueOptions, JobHandler, JobQueue, JobQueueDriverOptions, QueueCounts } from './job-queue.port';
 import { isFinalJobError, toError } from './permanent-job.error';
 import { captureTraceContext, parseTraceContext } from './trace-carrier';
 
@@ -161,8 +161,9 @@ class BullMqJobQueue implements JobQueue {
     queue: string,
     name: N,
     payload: JobPayload<N>,
-    opts: { jobId: string; delayMs?: number },
+    opts: JobEnqueueOptions,
   ): Promise<void> {
+    if (opts.priority !== undefined) assertJobPriority(opts.priority);
     const policy = this.policyFor(queue);
     // The trace carrier rides in BullMQ's own `opts.telemetry.metadata` (persisted as `tm`), so the
     // versioned payload stays exactly the schema. We never set BullMQ's Queue `telemetry`, so
@@ -170,7 +171,10 @@ class BullMqJobQueue implements JobQueue {
     const carrier = captureTraceContext();
     const telemetry = carrier !== undefined ? { telemetry: { metadata: JSON.stringify(carrier) } } : {};
     // BullMQ returns the existing job for a jobId that still exists: that is the dedupe.
-    await this.queue(queue).add(name, payload, { ...policy, ...telemetry, jobId: opts.jobId, delay: opts.delayMs ?? 0 });
+    // BullMQ orders its prioritized set by (priority, insertion counter); a retried job goes back
+    // into it with the same priority. No priority = its wait list, served before that set.
+    const priority = opts.priority !== undefined ? { priority: opts.priority } : {};
+    await this.queue(queue).add(name, payload, { ...policy, ...telemetry, ...priority, jobId: opts.jobId, delay: opts.delayMs ?? 0 });
   }
 
   async isQueued(queue: string, jobId: string): Promise<boolean> {

@@ -1,5 +1,5 @@
-import { backoffDelayMs, defaultJobOptions, type JobName, type JobOptionsPolicy, type JobPayload } from '@jam/queue-contracts';
-import type { JobHandler, JobQueue, JobQueueDriverOptions, QueueCounts } from './job-queue.port';
+import { assertJobPriority, backoffDelayMs, defaultJobOptions, type JobName, type JobOptionsPolicy, type JobPayload } from '@jam/queue-contracts';
+import type { JobEnqueueOptions, JobHandler, JobQueue, JobQueueDriverOptions, QueueCounts } from './job-queue.port';
 import { isFinalJobError, toError } from './permanent-job.error';
 import { captureTraceContext } from './trace-carrier';
 
@@ -11,6 +11,8 @@ interface JobRecord {
   readonly payload: unknown;
   readonly policy: JobOptionsPolicy;
   readonly traceContext?: Record<string, string>;
+  /** 0 = none (runs first), else 1..MAX_JOB_PRIORITY; lower first. */
+  readonly priority: number;
   state: JobState;
   attemptsMade: number;
   timer?: NodeJS.Timeout;
@@ -19,15 +21,15 @@ interface JobRecord {
 
 interface QueueState {
   readonly jobs: Map<string, JobRecord>;
-  /** FIFO of waiting job ids. */
-  readonly waiting: string[];
+  /** Waiting jobs by priority (0 first), FIFO within one priority: the next to run first. */
+  readonly waiting: JobRecord[];
   active: number;
   consumer?: { handler: JobHandler; concurrency: number };
 }
 
 /**
- * In-memory driver with the BullMQ driver's semantics (jobId dedupe, exponential retries,
- * final errors, concurrency, kept failed jobs, graceful close). Jobs live only in this process:
+ * In-memory driver with the BullMQ driver's semantics (jobId dedupe, priorities, exponential
+ * retries, final errors, concurrency, kept failed jobs, graceful close). Jobs live only in this process:
  * a crash loses them, and the reconciler re-enqueues from the database rows at start
  * (docs/architecture.md section 6). Used by the embedded mode and by unit tests.
  */
@@ -50,21 +52,22 @@ class InProcessJobQueue implements JobQueue {
     queue: string,
     name: N,
     payload: JobPayload<N>,
-    opts: { jobId: string; delayMs?: number },
+    opts: JobEnqueueOptions,
   ): Promise<void> {
     if (this.closed) throw new Error('queue is closed');
+    if (opts.priority !== undefined) assertJobPriority(opts.priority);
     const policy = this.policyFor(queue);
     const q = this.state(queue);
     this.pruneFailed(q);
     if (q.jobs.has(opts.jobId)) return;
     // structuredClone: a handler must never see the producer's object (BullMQ serializes too).
     const traceContext = captureTraceContext();
-    const job: JobRecord = { id: opts.jobId, name, payload: structuredClone(payload), policy, ...(traceContext !== undefined ? { traceContext } : {}), state: 'waiting', attemptsMade: 0 };
+    const job: JobRecord = { id: opts.jobId, name, payload: structuredClone(payload), policy, ...(traceContext !== undefined ? { traceContext } : {}), priority: opts.priority ?? 0, state: 'waiting', attemptsMade: 0 };
     q.jobs.set(job.id, job);
     const delay = opts.delayMs ?? 0;
     if (delay > 0) this.delay(queue, q, job, delay);
     else {
-      q.waiting.push(job.id);
+      this.makeWaiting(q, job);
       this.pump(queue, q);
     }
   }
@@ -120,21 +123,35 @@ class InProcessJobQueue implements JobQueue {
     job.state = 'delayed';
     job.timer = setTimeout(() => {
       job.timer = undefined;
-      job.state = 'waiting';
-      q.waiting.push(job.id);
+      this.makeWaiting(q, job);
       this.pump(queue, q);
     }, ms);
     job.timer.unref();
+  }
+
+  /**
+   * Inserts `job` after every waiting job of a lower or equal priority (binary search), so equal
+   * priorities stay FIFO; a delayed or retried job queues anew when it becomes waiting, as in BullMQ.
+   */
+  private makeWaiting(q: QueueState, job: JobRecord): void {
+    job.state = 'waiting';
+    let lo = 0;
+    let hi = q.waiting.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (q.waiting[mid]!.priority <= job.priority) lo = mid + 1;
+      else hi = mid;
+    }
+    q.waiting.splice(lo, 0, job);
   }
 
   private pump(queue: string, q: QueueState): void {
     const consumer = q.consumer;
     if (consumer === undefined) return;
     while (!this.closed && q.active < consumer.concurrency) {
-      const id = q.waiting.shift();
-      if (id === undefined) return;
-      const job = q.jobs.get(id);
-      if (job === undefined || job.state !== 'waiting') continue;
+      const job = q.waiting.shift();
+      if (job === undefined) return;
+      if (q.jobs.get(job.id) !== job || job.state !== 'waiting') continue;
       job.state = 'active';
       q.active++;
       const run = this.run(queue, q, job, consumer.handler).finally(() => {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import {
   ACCUMULATE_QUEUE,
   ACCUMULATE_REPORT_V1,
+  MAX_JOB_PRIORITY,
   REFINE_PACKAGE_V1,
   parseJobPayload,
   refineJobId,
@@ -196,6 +197,70 @@ export function describeJobQueueContract(driver: string, factory: ContractFactor
       await waitFor(async () => runs === 1 && !(await h.queue.isQueued(q, jobId)), 'first run');
       await h.queue.enqueue(q, REFINE_PACKAGE_V1, payload, { jobId });
       await waitFor(async () => runs === 2 && !(await h.queue.isQueued(q, jobId)), 'second run');
+    });
+
+    it('runs a waiting job of a lower priority number first, FIFO within one priority, unprioritized jobs before all', async () => {
+      // A flooding tenant's backlog (priorities 5, 6, 7, 7) is queued before a quiet tenant's
+      // package (priority 1) and a janitor-like job without priority (docs/fairness.md).
+      const enqueued: Array<{ label: string; priority?: number }> = [
+        { label: 'flood-1', priority: 5 },
+        { label: 'flood-2', priority: 6 },
+        { label: 'flood-3', priority: 7 },
+        { label: 'flood-4', priority: 7 },
+        { label: 'quiet-1', priority: 1 },
+        { label: 'unprioritized' },
+        { label: 'quiet-2', priority: 1 },
+      ];
+      const labelOf = new Map<string, string>();
+      for (const e of enqueued) {
+        const { jobId, payload } = refineJob();
+        labelOf.set(jobId, e.label);
+        await h.queue.enqueue(q, REFINE_PACKAGE_V1, payload, { jobId, ...(e.priority !== undefined ? { priority: e.priority } : {}) });
+      }
+      expect((await h.queue.counts(q)).waiting).toBe(enqueued.length);
+      const order: string[] = [];
+      h.queue.process(q, async (job) => void order.push(labelOf.get(job.id) ?? job.id), { concurrency: 1 });
+      await waitFor(async () => order.length === enqueued.length && (await drained()), 'all jobs');
+      expect(order).toEqual(['unprioritized', 'quiet-1', 'quiet-2', 'flood-1', 'flood-2', 'flood-3', 'flood-4']);
+    });
+
+    it('refuses a priority outside 1..MAX_JOB_PRIORITY and enqueues nothing', async () => {
+      for (const priority of [0, -1, 1.5, MAX_JOB_PRIORITY + 1]) {
+        const { jobId, payload } = refineJob();
+        await expect(h.queue.enqueue(q, REFINE_PACKAGE_V1, payload, { jobId, priority })).rejects.toThrow(RangeError);
+        expect(await h.queue.isQueued(q, jobId)).toBe(false);
+      }
+      const { jobId, payload } = refineJob();
+      await h.queue.enqueue(q, REFINE_PACKAGE_V1, payload, { jobId, priority: MAX_JOB_PRIORITY });
+      expect(await h.queue.isQueued(q, jobId)).toBe(true);
+    });
+
+    it('keeps the priority of a job across retries', async () => {
+      // A flood job (priority 9) fails; while a blocker runs, both its retry and a quiet tenant's
+      // delayed job (priority 5) become due. The quiet job runs first: the retry kept priority 9
+      // (an unprioritized retry would run before every prioritized job).
+      const flood = refineJob();
+      const blocker = refineJob();
+      const quiet = refineJob();
+      const names = new Map([[flood.jobId, 'flood'], [blocker.jobId, 'blocker'], [quiet.jobId, 'quiet']]);
+      const order: string[] = [];
+      h.queue.process(
+        q,
+        async (job) => {
+          order.push(`${names.get(job.id) ?? job.id}#${job.attempt}`);
+          if (job.id === flood.jobId && job.attempt === 1) {
+            await h.queue.enqueue(q, REFINE_PACKAGE_V1, blocker.payload, { jobId: blocker.jobId, priority: 1 });
+            await h.queue.enqueue(q, REFINE_PACKAGE_V1, quiet.payload, { jobId: quiet.jobId, priority: 5, delayMs: 30 });
+            throw new Error('transient');
+          }
+          // Longer than the retry's 20 ms backoff and the quiet job's 30 ms delay.
+          if (job.id === blocker.jobId) await sleep(300);
+        },
+        { concurrency: 1 },
+      );
+      await h.queue.enqueue(q, REFINE_PACKAGE_V1, flood.payload, { jobId: flood.jobId, priority: 9 });
+      await waitFor(async () => order.length === 4 && (await drained()), 'four runs');
+      expect(order).toEqual(['flood#1', 'blocker#1', 'quiet#1', 'flood#2']);
     });
 
     it('holds a delayed job until its time', async () => {

@@ -45,12 +45,17 @@ export interface JobQueue {
    * Driver-level enqueue. Apps call `enqueue(queue, entry, payload)` (enqueue.ts) instead, which
    * takes the queue name and job id from the job catalog. `delayMs`: earliest start, in ms from now. The active OpenTelemetry context (if any) goes
    * with the job and comes back as `ConsumedJob.traceContext`.
+   * `priority`: 1..MAX_JOB_PRIORITY (`@jam/queue-contracts`), lower runs first, FIFO among equal
+   * priorities; a job without one runs before every prioritized job. A retry keeps it. It is
+   * the package's fair-share priority (docs/fairness.md). A duplicate enqueue (same jobId)
+   * changes nothing, priority included.
+   * @throws RangeError for a priority outside 1..MAX_JOB_PRIORITY (nothing is enqueued)
    */
   enqueue<N extends JobName>(
     queue: string,
     name: N,
     payload: JobPayload<N>,
-    opts: { jobId: string; delayMs?: number },
+    opts: JobEnqueueOptions,
   ): Promise<void>;
   /** True while the job is waiting, delayed, active or prioritized. */
   isQueued(queue: string, jobId: string): Promise<boolean>;
@@ -64,6 +69,16 @@ export interface JobQueue {
   /** Starts consuming `queue`; at most one consumer per queue per JobQueue. */
   process(queue: string, handler: JobHandler, opts: { concurrency: number }): void;
   close(): Promise<void>;
+}
+
+/** Options of one {@link JobQueue.enqueue}. */
+export interface JobEnqueueOptions {
+  /** Deterministic job id (`@jam/queue-contracts` job-id.ts): the dedupe key. */
+  jobId: string;
+  /** Earliest start, ms from now; default 0. */
+  delayMs?: number;
+  /** 1..MAX_JOB_PRIORITY, lower first; absent = ahead of every prioritized job. */
+  priority?: number;
 }
 
 /** Options every driver accepts. */
