@@ -85,7 +85,7 @@ export class AccumulateProcessor {
     }
     const failures: { serviceId: number; status: AccumulationStatus }[] = [];
     for (const serviceId of [...byService.keys()].sort((a, b) => a - b)) {
-      const status = await this.accumulateService(reportHash, packageHash, serviceId, byService.get(serviceId)!);
+      const status = await this.accumulateService(reportHash, packageHash, serviceId, byService.get(serviceId)!, row.queuePriority);
       if (status !== undefined && FAILING[status] !== undefined) failures.push({ serviceId, status });
     }
     const first = failures[0];
@@ -104,10 +104,11 @@ export class AccumulateProcessor {
 
   /**
    * Accumulates the report's digests of one service, exactly once.
+   * @param priority the package's fair-share priority, which orders the call in the executor pool's queue
    * @returns the recorded accumulation status, or undefined when the service or its code is gone (skipped)
    * @throws AccumulateWallClockError / SandboxExecutorError below their bound (retry); transient errors
    */
-  private async accumulateService(reportHash: string, packageHash: string, serviceId: number, digests: WorkDigest[]): Promise<AccumulationStatus | undefined> {
+  private async accumulateService(reportHash: string, packageHash: string, serviceId: number, digests: WorkDigest[], priority: number): Promise<AccumulationStatus | undefined> {
     const { deps } = this;
     const service = await deps.services.get(serviceId);
     if (!service) {
@@ -153,7 +154,7 @@ export class AccumulateProcessor {
             operands: digests.map((d) => ({ packageHash, payloadHash: toHex(d.payload_hash), result: d.result })),
             storage,
             storageQuota: quota,
-          });
+          }, { priority });
           // A wall-clock kill is not deterministic: roll back and retry rather than record it.
           if (outcome.timedOut) throw new AccumulateWallClockError(serviceId, outcome.gasUsed);
           deps.metrics.gasUsed.inc({ phase: 'accumulate' }, Number(outcome.gasUsed));

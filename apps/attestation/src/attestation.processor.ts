@@ -64,7 +64,7 @@ export class AttestationProcessor {
       const row = await deps.workPackages.get(p.package_hash);
       // Enqueue whenever the package still waits for accumulate: a retried job re-enqueues a lost accumulate job.
       if (row && row.status === 'attested' && row.reportHash === verdict.reportHash) {
-        await enqueue(deps.queue, ACCUMULATE_REPORT_JOB, { report_hash: verdict.reportHash, package_hash: p.package_hash });
+        await enqueue(deps.queue, ACCUMULATE_REPORT_JOB, { report_hash: verdict.reportHash, package_hash: p.package_hash }, { priority: row.queuePriority });
       }
     } else if (verdict.kind === 'disputed') {
       const moved = await deps.workPackages.transition(p.package_hash, T.dispute.from, T.dispute.to, {

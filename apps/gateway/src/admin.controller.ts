@@ -137,7 +137,7 @@ export class AdminController {
       }
       // After the commit, like every enqueue; if it fails the reconciler re-enqueues attested packages.
       try {
-        await enqueue(this.deps.queue, ACCUMULATE_REPORT_JOB, { report_hash: body.report_hash, package_hash: packageHash });
+        await enqueue(this.deps.queue, ACCUMULATE_REPORT_JOB, { report_hash: body.report_hash, package_hash: packageHash }, { priority: row.queuePriority });
       } catch (err) {
         this.deps.logger.error({ err, packageHash }, 'enqueue of resolved dispute failed; the reconciler will retry');
       }

@@ -16,7 +16,7 @@ import {
   type ValidationProblem,
   type WorkPackage,
 } from '@jam/domain';
-import { REFINE_PACKAGE_JOB } from '@jam/queue-contracts';
+import { REFINE_PACKAGE_JOB, packageQueuePriority } from '@jam/queue-contracts';
 import { enqueue } from '@jam/queue';
 import type { WorkPackageSummary } from '@jam/persistence';
 import { GATEWAY_DEPS, type GatewayDeps } from './gateway.deps';
@@ -117,13 +117,16 @@ export class PackagesController {
       throw new DomainError('quota_exceeded', `max_pending_packages (${maxPending}) unfinished packages already submitted`, { limit: maxPending });
     }
     const serviceIds = [...new Set(pkg.items.map((i) => i.service))].sort((a, b) => a - b);
-    const { created, row } = await this.deps.workPackages.insertIfAbsent({ hash, encoded, serviceIds, submittedBy: req.principal });
+    // Fair sharing (docs/fairness.md): the submitter's backlog, already counted for the quota,
+    // orders this package's jobs behind the backlogs of busier submitters at every hop.
+    const queuePriority = packageQueuePriority(pendingCount);
+    const { created, row } = await this.deps.workPackages.insertIfAbsent({ hash, encoded, serviceIds, submittedBy: req.principal, queuePriority });
     if (created) {
       this.deps.metrics.packages.inc({ status: 'pending' });
       // Enqueue after the commit. If this fails the row stays `pending` and the reconciler enqueues it.
       try {
         for (let i = 0; i < this.deps.attesterCount; i++) {
-          await enqueue(this.deps.queue, REFINE_PACKAGE_JOB, { package_hash: hash, attester_index: i });
+          await enqueue(this.deps.queue, REFINE_PACKAGE_JOB, { package_hash: hash, attester_index: i }, { priority: row.queuePriority });
         }
       } catch (err) {
         this.deps.logger.error({ err, hash }, 'enqueue failed; the reconciler will retry');

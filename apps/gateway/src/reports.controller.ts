@@ -42,7 +42,7 @@ export class ReportsController {
     const body = parseJsonBody(await readBody(req, 4096), attestationBodySchema);
     const report = await this.deps.workReports.get(reportHash);
     if (!report) throw new DomainError('not_found', `no report ${reportHash}`);
-    await this.access.workPackage(req, report.packageHash).catch(() => {
+    const pkg = await this.access.workPackage(req, report.packageHash).catch(() => {
       throw new DomainError('not_found', `no report ${reportHash}`);
     });
     const attester = (await this.deps.attesters.list()).find((a) => a.index === body.attester_index);
@@ -51,12 +51,12 @@ export class ReportsController {
       this.deps.metrics.attestations.inc({ outcome: 'invalid' });
       throw new DomainError('invalid_signature', `signature does not verify under attester ${body.attester_index}'s key over jam_guarantee ++ ${reportHash}`);
     }
-    await enqueue(this.deps.queue, VERIFY_ATTESTATION_JOB, {
-      report_hash: reportHash,
-      package_hash: report.packageHash,
-      attester_index: body.attester_index,
-      signature: body.signature,
-    });
+    await enqueue(
+      this.deps.queue,
+      VERIFY_ATTESTATION_JOB,
+      { report_hash: reportHash, package_hash: report.packageHash, attester_index: body.attester_index, signature: body.signature },
+      { priority: pkg.queuePriority },
+    );
     this.deps.logger.info({ reportHash, attesterIndex: body.attester_index, tokenHash: req.tokenHash }, 'external attestation queued');
     return { report_hash: reportHash, attester_index: body.attester_index, status: 'queued' };
   }

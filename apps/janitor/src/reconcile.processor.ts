@@ -31,7 +31,8 @@ const BATCH = 500;
  *   show it (the process died, or the job was lost, between an attestation's insert and its
  *   verdict), the attestation job of one recorded signature, which re-applies the verdict;
  * - attested/accumulating: the accumulate job of its report.
- * Duplicate enqueues collapse on the deterministic job ids; a kept failed job of unfinished work
+ * Every job is enqueued with the package's stored queue priority (docs/fairness.md), as its
+ * producers would. Duplicate enqueues collapse on the deterministic job ids; a kept failed job of unfinished work
  * is removed first so its id can run again (one retry round per stale interval, not a hot loop).
  * @returns how many jobs were enqueued.
  */
@@ -53,7 +54,7 @@ export async function reconcile(deps: ReconcileDeps, staleMs: number): Promise<n
       const { queue, jobId } = jobLocation(VERIFY_ATTESTATION_JOB, payload);
       if (!(await deps.queue.isQueued(queue, jobId))) {
         await deps.queue.removeFailed(queue, jobId);
-        await enqueue(deps.queue, VERIFY_ATTESTATION_JOB, payload);
+        await enqueue(deps.queue, VERIFY_ATTESTATION_JOB, payload, { priority: row.queuePriority });
         deps.metrics.reenqueued.inc({ queue });
         enqueued++;
       }
@@ -65,7 +66,7 @@ export async function reconcile(deps: ReconcileDeps, staleMs: number): Promise<n
       if (await deps.queue.isQueued(queue, jobId)) continue;
       // A kept failed job (retries exhausted while a store was down) would block its id.
       await deps.queue.removeFailed(queue, jobId);
-      await enqueue(deps.queue, REFINE_PACKAGE_JOB, payload);
+      await enqueue(deps.queue, REFINE_PACKAGE_JOB, payload, { priority: row.queuePriority });
       deps.metrics.reenqueued.inc({ queue });
       enqueued++;
     }
@@ -77,7 +78,7 @@ export async function reconcile(deps: ReconcileDeps, staleMs: number): Promise<n
     const { queue, jobId } = jobLocation(ACCUMULATE_REPORT_JOB, payload);
     if (await deps.queue.isQueued(queue, jobId)) continue;
     await deps.queue.removeFailed(queue, jobId);
-    await enqueue(deps.queue, ACCUMULATE_REPORT_JOB, payload);
+    await enqueue(deps.queue, ACCUMULATE_REPORT_JOB, payload, { priority: row.queuePriority });
     deps.metrics.reenqueued.inc({ queue });
     enqueued++;
   }

@@ -88,7 +88,7 @@ export class RefineProcessor {
     const results: WorkDigest[] = [];
     try {
       for (let i = 0; i < pkg.items.length; i++) {
-        results.push(await this.refineItem(pkg, i));
+        results.push(await this.refineItem(pkg, i, row.queuePriority));
       }
     } catch (err) {
       const kind = err instanceof RefineTimeoutError ? 'wall_clock' : sandboxFailureKind(err);
@@ -121,7 +121,7 @@ export class RefineProcessor {
       engine: JSON.stringify(ENGINE_IDENTITY),
     });
     const signature = signGuarantee(key, fromHex(hash, 32));
-    await enqueue(this.deps.queue, VERIFY_ATTESTATION_JOB, { report_hash: hash, package_hash: packageHash, attester_index: attesterIndex, signature: toHex(signature) });
+    await enqueue(this.deps.queue, VERIFY_ATTESTATION_JOB, { report_hash: hash, package_hash: packageHash, attester_index: attesterIndex, signature: toHex(signature) }, { priority: row.queuePriority });
     this.deps.logger.info({ packageHash, reportHash: hash, attesterIndex }, 'refined package');
   }
 
@@ -165,7 +165,8 @@ export class RefineProcessor {
     return true;
   }
 
-  private async refineItem(pkg: WorkPackage, index: number): Promise<WorkDigest> {
+  /** @param priority the package's fair-share priority, which orders the call in the executor pool's queue */
+  private async refineItem(pkg: WorkPackage, index: number, priority: number): Promise<WorkDigest> {
     const item = pkg.items[index]!;
     const base = {
       service_id: item.service,
@@ -202,7 +203,7 @@ export class RefineProcessor {
       payload: item.payload,
       gasLimit: item.refine_gas_limit,
       preimages,
-    });
+    }, { priority });
     if (outcome.timedOut) {
       // A wall-clock kill depends on machine speed, not on the code: never sign a report built on it.
       throw new RefineTimeoutError(`item ${index} (service ${item.service}) hit the sandbox wall-clock limit`);

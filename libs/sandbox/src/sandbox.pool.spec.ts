@@ -164,6 +164,41 @@ describe('SandboxPool', () => {
     });
   });
 
+  it('gives the free executor to the waiting call of the lowest priority number, FIFO within one (docs/fairness.md)', async () => {
+    const QUOTA = { maxBytes: 1024, maxItems: 16 };
+    const one = new SandboxPool({ size: 1, wallClockMs: 30_000 });
+    await one.start();
+    try {
+      // One executor: tenant A's first call takes it at once; A's backlog (priorities 2, 3, 3), a
+      // quiet tenant B's calls (priority 1) and an unprioritized call queue behind it.
+      const order: string[] = [];
+      const calls: Array<[string, number | undefined]> = [
+        ['a-1', 1],
+        ['a-2', 2],
+        ['a-3', 3],
+        ['a-4', 3],
+        ['b-1', 1],
+        ['b-2', 1],
+        ['none', undefined],
+      ];
+      const runs = calls.map(([label, priority], i) => {
+        const payload = Buffer.from(`${label} `.repeat(i + 1));
+        const call = label.startsWith('b') ? one.accumulate({ codeHash, code, serviceId: 7, gasLimit: 100_000_000n, operands: [{ packageHash: '0x01', payloadHash: '0x02', result: { ok: u64le(BigInt(i)) } }], storage: new Map(), storageQuota: QUOTA }, priority === undefined ? {} : { priority }) : one.refine(refineReq(payload), priority === undefined ? {} : { priority });
+        return call.then((out) => {
+          order.push(label);
+          return out;
+        });
+      });
+      const outs = await Promise.all(runs);
+      expect(order).toEqual(['a-1', 'none', 'b-1', 'b-2', 'a-2', 'a-3', 'a-4']);
+      // Reordering changes nothing in the results.
+      expect((outs[1] as { result: unknown }).result).toEqual({ ok: u64le(2n) });
+      expect((outs[4] as { status: string }).status).toBe('ok');
+    } finally {
+      await one.close();
+    }
+  });
+
   it('kills a worker past the wall clock, answers panic + timedOut, and keeps serving', async () => {
     const small = new SandboxPool({ size: 1, wallClockMs: 300 });
     await small.start();

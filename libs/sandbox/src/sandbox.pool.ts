@@ -17,9 +17,21 @@ export interface SandboxPoolOptions {
   memoryPagesCap?: number;
 }
 
+/** How a call queues when every executor is busy. */
+export interface PoolCallOptions {
+  /**
+   * Fair-share priority of the work package the call belongs to (docs/fairness.md): a waiting
+   * call with a lower number gets the next free executor first, FIFO among equal numbers.
+   * Absent = 0, ahead of every prioritized call. A non-integer or negative value is treated as 0.
+   */
+  priority?: number;
+}
+
 interface PendingJob {
   request: WorkerRequest;
   gasLimit: bigint;
+  /** 0 = none (first), else the package's queue priority; lower first. */
+  priority: number;
   resolve: (outcome: RefineOutcome | AccumulateOutcome) => void;
   reject: (error: Error) => void;
 }
@@ -79,7 +91,9 @@ export function executorEntryPath(): string {
  * the IPC channel (stdio on /dev/null) and explicit V8 flags, and receives only the bytes a job
  * needs. Compiled modules are cached per code hash inside each executor; every job gets a fresh
  * instance. A job that outlives `wallClockMs` gets its executor SIGKILLed and replaced; a crashed
- * executor is replaced too. Jobs queue FIFO when all executors are busy.
+ * executor is replaced too. When all executors are busy, calls queue by their package's priority
+ * (lower first, FIFO within one priority), so one tenant's backlog of heavy calls cannot hold a
+ * quiet tenant's call behind it (docs/fairness.md).
  */
 export class SandboxPool {
   private readonly size: number;
@@ -142,9 +156,9 @@ export class SandboxPool {
    * @throws SandboxExecutorError when the executor crashed or answered an error (engine fault,
    *   code hash mismatch) while running this job; Error when the pool is closed or not started
    */
-  refine(req: RefineRequest): Promise<RefineOutcome> {
+  refine(req: RefineRequest, opts: PoolCallOptions = {}): Promise<RefineOutcome> {
     const { codeHash, code, itemIndex, payload, gasLimit, preimages } = req;
-    return this.submit({ id: this.nextId++, type: 'refine', codeHash, code, memoryPagesCap: this.memoryPagesCap, job: { itemIndex, payload, gasLimit, preimages } }, gasLimit) as Promise<RefineOutcome>;
+    return this.submit({ id: this.nextId++, type: 'refine', codeHash, code, memoryPagesCap: this.memoryPagesCap, job: { itemIndex, payload, gasLimit, preimages } }, gasLimit, opts) as Promise<RefineOutcome>;
   }
 
   /**
@@ -153,7 +167,7 @@ export class SandboxPool {
    *   `storageQuota` is not two non-negative safe integers or the snapshot is larger than
    *   MAX_STORAGE_SNAPSHOT_ITEMS / MAX_STORAGE_SNAPSHOT_BYTES (the executor could not hold it)
    */
-  accumulate(req: AccumulateRequest): Promise<AccumulateOutcome> {
+  accumulate(req: AccumulateRequest, opts: PoolCallOptions = {}): Promise<AccumulateOutcome> {
     const { codeHash, code, gasLimit, operands, storage, storageQuota } = req;
     const { maxBytes, maxItems } = storageQuota;
     if (!isCount(maxBytes) || !isCount(maxItems)) return Promise.reject(new RangeError(`storageQuota must be non-negative safe integers, got ${maxBytes} bytes / ${maxItems} items`));
@@ -161,15 +175,28 @@ export class SandboxPool {
     const { bytes } = footprintOf(storage);
     if (bytes > MAX_STORAGE_SNAPSHOT_BYTES) return Promise.reject(new RangeError(`storage snapshot of ${bytes} bytes exceeds MAX_STORAGE_SNAPSHOT_BYTES (${MAX_STORAGE_SNAPSHOT_BYTES})`));
     const job = { gasLimit, operands, storage, storageQuota: { maxBytes, maxItems } };
-    return this.submit({ id: this.nextId++, type: 'accumulate', codeHash, code, memoryPagesCap: this.memoryPagesCap, job }, gasLimit) as Promise<AccumulateOutcome>;
+    return this.submit({ id: this.nextId++, type: 'accumulate', codeHash, code, memoryPagesCap: this.memoryPagesCap, job }, gasLimit, opts) as Promise<AccumulateOutcome>;
   }
 
-  private submit(request: WorkerRequest, gasLimit: bigint): Promise<RefineOutcome | AccumulateOutcome> {
+  private submit(request: WorkerRequest, gasLimit: bigint, opts: PoolCallOptions): Promise<RefineOutcome | AccumulateOutcome> {
     if (this.closed || this.slots.length === 0) return Promise.reject(new Error('sandbox pool is not started'));
+    const priority = Number.isSafeInteger(opts.priority) && (opts.priority as number) > 0 ? (opts.priority as number) : 0;
     return new Promise((resolve, reject) => {
-      this.queue.push({ request, gasLimit, resolve, reject });
+      this.enqueue({ request, gasLimit, priority, resolve, reject });
       this.pump();
     });
+  }
+
+  /** Inserts after every waiting job of a lower or equal priority (binary search): FIFO within one priority. */
+  private enqueue(job: PendingJob): void {
+    let lo = 0;
+    let hi = this.queue.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.queue[mid]!.priority <= job.priority) lo = mid + 1;
+      else hi = mid;
+    }
+    this.queue.splice(lo, 0, job);
   }
 
   private spawn(index: number): Promise<void> {

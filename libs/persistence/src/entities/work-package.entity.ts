@@ -30,6 +30,10 @@ export class WorkPackageEntity {
   @Column({ type: 'text', name: 'submitted_by' })
   submittedBy!: string;
 
+  /** Fair-share queue priority of every job of this package, 1..2097151, lower first (docs/fairness.md). */
+  @Column({ type: 'integer', name: 'queue_priority' })
+  queuePriority!: number;
+
   @Column({ type: 'text' })
   status!: WorkPackageStatus;
 

@@ -16,6 +16,11 @@ export interface WorkPackageSummary {
   hash: string;
   serviceIds: number[];
   submittedBy: string;
+  /**
+   * Fair-share priority every job of this package is queued with (1..2097151, lower first),
+   * fixed at submission from the submitter's backlog (docs/fairness.md).
+   */
+  queuePriority: number;
   status: WorkPackageStatus;
   /** `0x` hex, set once a report exists. */
   reportHash: string | null;
@@ -43,7 +48,7 @@ export interface WorkPackageTransitionFields {
 /** Largest page {@link WorkPackageRepository.listByService} returns. */
 export const WORK_PACKAGE_LIST_MAX_LIMIT = 1000;
 
-const SUMMARY_COLUMNS = `hash, service_ids AS "serviceIds", submitted_by AS "submittedBy", status,
+const SUMMARY_COLUMNS = `hash, service_ids AS "serviceIds", submitted_by AS "submittedBy", queue_priority AS "queuePriority", status,
   report_hash AS "reportHash", error_code AS "errorCode", error_message AS "errorMessage",
   created_at AS "createdAt", updated_at AS "updatedAt", accumulated_at AS "accumulatedAt"`;
 const ALL_COLUMNS = `${SUMMARY_COLUMNS}, encoded`;
@@ -60,6 +65,7 @@ function toSummary(row: SummaryRow): WorkPackageSummary {
     hash: bytesToHex(row.hash),
     serviceIds: row.serviceIds,
     submittedBy: row.submittedBy,
+    queuePriority: row.queuePriority,
     status: row.status,
     reportHash: row.reportHash && bytesToHex(row.reportHash),
     errorCode: row.errorCode,
@@ -112,6 +118,8 @@ export class WorkPackageRepository {
    * same package is idempotent, docs/architecture.md section 5).
    * @param input.encoded GP 0.7.2 binary encoding of the package
    * @param input.serviceIds the u32 service ids of its work items
+   * @param input.queuePriority fair-share priority of its jobs, 1..2097151 (default 1; see
+   *   `packageQueuePriority` in @jam/queue-contracts); an existing row keeps its own
    * Records the package's extrinsic preimage references (`work_package_preimage`) with it.
    * @returns `created` and the row as stored (the existing row when `created` is false).
    * @throws DomainError `invalid_hex`; DomainError `unknown_preimage` when an extrinsic preimage
@@ -122,6 +130,7 @@ export class WorkPackageRepository {
     encoded: Uint8Array;
     serviceIds: number[];
     submittedBy: string;
+    queuePriority?: number;
   }): Promise<{ created: boolean; row: WorkPackageRecord }> {
     const hash = hashToBytes(input.hash);
     const refs = extrinsicHashesOf(input.encoded);
@@ -134,9 +143,9 @@ export class WorkPackageRepository {
       inserted = await this.ds.transaction(async (tx) => {
         const row = await queryOne<WorkPackageEntity>(
           tx,
-          `INSERT INTO work_package (hash, encoded, service_ids, submitted_by) VALUES ($1, $2, $3, $4)
+          `INSERT INTO work_package (hash, encoded, service_ids, submitted_by, queue_priority) VALUES ($1, $2, $3, $4, $5)
            ON CONFLICT (hash) DO NOTHING RETURNING ${ALL_COLUMNS}`,
-          [hash, toBuffer(input.encoded), input.serviceIds, input.submittedBy],
+          [hash, toBuffer(input.encoded), input.serviceIds, input.submittedBy, input.queuePriority ?? 1],
         );
         if (row && refs.length > 0) {
           await queryRows(tx, 'INSERT INTO work_package_preimage (package_hash, preimage_hash) SELECT $1, unnest($2::bytea[])', [hash, refs]);
