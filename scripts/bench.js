@@ -10,6 +10,8 @@
 //   gas-calibration ns per gas of every opcode class, host call, adversarial shape and ordinary
 //                   workload through SandboxPool; slowest/median ratio  [--reps N] [--target-ms MS]
 //   queue-embedded  in-process queue driver vs BullMQ on PGlite  [jobs] [concurrency]
+//   fairness        quiet tenant's latency, idle vs while another floods heavy packages (embedded server)
+//                   [--quiet N] [--flood N] [--heavy-bytes B] [--gap-ms MS]
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -20,6 +22,7 @@ const benches = {
   'gas-calibration': { file: path.join(root, 'dist', 'bench', 'gas-calibration.js'), built: true },
   fuzz: { file: path.join(root, 'dist', 'bench', 'fuzz-differential.js'), built: true },
   'queue-embedded': { file: path.join(root, 'bench', 'queue-embedded.run.cjs'), built: false },
+  fairness: { file: path.join(root, 'dist', 'bench', 'fairness.js'), built: true },
 };
 
 const [name, ...args] = process.argv.slice(2);

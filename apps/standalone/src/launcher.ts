@@ -127,7 +127,7 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
 
     let sandbox: SandboxPool | undefined;
     if (has('refine-worker') || has('accumulate-worker')) {
-      sandbox = new SandboxPool({ size: config.sandboxPoolSize, wallClockMs: config.sandboxWallClockMs });
+      sandbox = new SandboxPool({ size: config.sandboxPoolSize, expressSize: config.sandboxExpressExecutors, wallClockMs: config.sandboxWallClockMs });
       await sandbox.start();
       stops.push(() => sandbox!.close());
     }

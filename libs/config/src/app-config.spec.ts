@@ -65,6 +65,7 @@ describe('loadConfig', () => {
       blobStore: 'fs',
       s3: undefined,
       sandboxPoolSize: 2,
+      sandboxExpressExecutors: 1,
       sandboxWallClockMs: 10_000,
       refineConcurrency: 2,
       accumulateConcurrency: 2,

@@ -82,6 +82,8 @@ export interface AppConfig {
   /** S3 offload settings; undefined unless blobStore is `s3-offload`. Holds secrets: log only via {@link redactConfig}. */
   readonly s3?: S3Config;
   readonly sandboxPoolSize: number;
+  /** Executors for short calls only (gas limit <= G_A), on top of sandboxPoolSize. */
+  readonly sandboxExpressExecutors: number;
   /** ms */
   readonly sandboxWallClockMs: number;
   readonly refineConcurrency: number;
@@ -270,6 +272,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
           })
         : undefined,
     sandboxPoolSize: p.sandbox_pool_size,
+    sandboxExpressExecutors: p.sandbox_express_executors,
     sandboxWallClockMs: p.sandbox_wall_clock_ms,
     refineConcurrency: p.refine_concurrency,
     accumulateConcurrency: p.accumulate_concurrency,

@@ -23,6 +23,6 @@ export { validateServiceCode, meterServiceCode } from './service-code.validator'
 export { HOST_CALLS, type HostCallName } from './host-calls/host-call.registry';
 export type { HostCall, HostEnv, HostJobContext } from './host-calls/host-call';
 export { ENGINE_IDENTITY, MAX_GAS_LIMIT, type RefineRequest, type RefineOutcome, type AccumulateOperand, type AccumulateRequest, type AccumulateOutcome, type StorageQuota, type StorageFootprint } from './sandbox.types';
-export { SandboxPool, SandboxExecutorError, type SandboxPoolOptions, type PoolCallOptions } from './sandbox.pool';
+export { SandboxPool, SandboxExecutorError, SHORT_CALL_GAS, type SandboxPoolOptions, type PoolCallOptions } from './sandbox.pool';
 export { sandboxFailureKind, type SandboxFailureKind } from './sandbox-failure';
 export { exampleServicePath } from './example-services';

@@ -9,8 +9,15 @@ import type { ExecutorReady } from './executor.process';
 
 /** Options of `SandboxPool`. */
 export interface SandboxPoolOptions {
-  /** Number of executor processes (default 2). */
+  /** Number of executor processes that run any call (default 2). */
   size?: number;
+  /**
+   * Extra executor processes that run only short calls, gas limit at most {@link SHORT_CALL_GAS}
+   * (default 0). Every accumulate is short (a package's accumulate gas is below G_A), and so are
+   * ordinary refine items: with one such executor they never wait behind long refines, whoever
+   * submitted those (docs/fairness.md).
+   */
+  expressSize?: number;
   /** Wall-clock backstop per job (ms, default 10000); the executor is killed and replaced when it expires. */
   wallClockMs?: number;
   /** Cap on guest linear memory (64 KiB pages, default 1024 = 64 MiB). */
@@ -38,6 +45,8 @@ interface PendingJob {
 
 interface Slot {
   child: ChildProcess;
+  /** Takes only short calls (gas limit <= SHORT_CALL_GAS). */
+  express: boolean;
   online: boolean;
   job: PendingJob | undefined;
   timer: NodeJS.Timeout | undefined;
@@ -46,6 +55,13 @@ interface Slot {
   /** Consecutive start-up failures of this slot's executors (reset once one reports ready). */
   startFailures: number;
 }
+
+/**
+ * Gas limit (gas) up to which a call is short and may run on an express executor: G_A, the
+ * accumulate gas of a whole package (GP 0.7.2 constant, `GP_ACCUMULATE_GAS`), about 8 ms of guest
+ * time at the cost table's 1.2e9 gas/s. Refine items may ask for up to G_R = 5e9.
+ */
+export const SHORT_CALL_GAS = 10_000_000n;
 
 /** Backoff before respawning a slot whose executor died before it was ready (ms): 100, 200, 400, ... */
 export const RESPAWN_BACKOFF_MIN_MS = 100;
@@ -91,12 +107,14 @@ export function executorEntryPath(): string {
  * the IPC channel (stdio on /dev/null) and explicit V8 flags, and receives only the bytes a job
  * needs. Compiled modules are cached per code hash inside each executor; every job gets a fresh
  * instance. A job that outlives `wallClockMs` gets its executor SIGKILLed and replaced; a crashed
- * executor is replaced too. When all executors are busy, calls queue by their package's priority
+ * executor is replaced too. Optional express executors take only short calls (SHORT_CALL_GAS), so a
+ * short call never waits behind long ones. When all executors are busy, calls queue by their package's priority
  * (lower first, FIFO within one priority), so one tenant's backlog of heavy calls cannot hold a
  * quiet tenant's call behind it (docs/fairness.md).
  */
 export class SandboxPool {
   private readonly size: number;
+  private readonly expressSize: number;
   private readonly wallClockMs: number;
   private readonly memoryPagesCap: number;
   private readonly slots: Slot[] = [];
@@ -108,9 +126,11 @@ export class SandboxPool {
 
   constructor(options: SandboxPoolOptions = {}) {
     this.size = options.size ?? 2;
+    this.expressSize = options.expressSize ?? 0;
     this.wallClockMs = options.wallClockMs ?? 10_000;
     this.memoryPagesCap = options.memoryPagesCap ?? DEFAULT_MEMORY_PAGES_CAP;
     if (!Number.isInteger(this.size) || this.size < 1) throw new RangeError(`size must be a positive integer, got ${this.size}`);
+    if (!Number.isInteger(this.expressSize) || this.expressSize < 0) throw new RangeError(`expressSize must be a non-negative integer, got ${this.expressSize}`);
     if (!(this.wallClockMs > 0)) throw new RangeError(`wallClockMs must be positive, got ${this.wallClockMs}`);
     if (!Number.isInteger(this.memoryPagesCap) || this.memoryPagesCap < 1 || this.memoryPagesCap > 65536) throw new RangeError(`memoryPagesCap must be 1..65536 pages, got ${this.memoryPagesCap}`);
   }
@@ -124,7 +144,7 @@ export class SandboxPool {
     if (!existsSync(entry)) throw new Error(`sandbox executor entry not found at ${entry}; run \`npm run build\``);
     this.closed = false;
     const starting: Promise<void>[] = [];
-    while (this.slots.length < this.size) starting.push(this.spawn(this.slots.length));
+    while (this.slots.length < this.size + this.expressSize) starting.push(this.spawn(this.slots.length));
     await Promise.all(starting);
     this.running = true;
   }
@@ -209,7 +229,7 @@ export class SandboxPool {
       stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
       serialization: 'advanced',
     });
-    const slot: Slot = { child, online: false, job: undefined, timer: undefined, knownCode: new Set(), startFailures: this.slots[index]?.startFailures ?? 0 };
+    const slot: Slot = { child, express: index >= this.size, online: false, job: undefined, timer: undefined, knownCode: new Set(), startFailures: this.slots[index]?.startFailures ?? 0 };
     this.slots[index] = slot;
     return new Promise((resolve, reject) => {
       child.on('message', (msg: WorkerResponse | ExecutorReady) => {
@@ -238,8 +258,11 @@ export class SandboxPool {
     for (const slot of this.slots) {
       // the wall clock starts only once the executor is online, so a slow respawn never times a job out
       if (slot.job !== undefined || !slot.online) continue;
-      const job = this.queue.shift();
-      if (job === undefined) return;
+      if (this.queue.length === 0) return;
+      // the queue is in priority order: a general executor takes the head, an express one the first short call
+      const at = slot.express ? this.queue.findIndex((j) => j.gasLimit <= SHORT_CALL_GAS) : 0;
+      if (at < 0) continue;
+      const job = this.queue.splice(at, 1)[0]!;
       slot.job = job;
       slot.timer = setTimeout(() => this.onTimeout(slot), this.wallClockMs);
       this.send(slot, job.request, false);
