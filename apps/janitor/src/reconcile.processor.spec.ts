@@ -1,5 +1,5 @@
 import { createInProcessQueue, type JobQueue } from '@jam/queue';
-import { ATTESTATION_QUEUE, attestationJobId, refineJobId, refineQueueName } from '@jam/queue-contracts';
+import { ATTESTATION_QUEUE, REFINE_PACKAGE_V1, attestationJobId, refineJobId, refineQueueName } from '@jam/queue-contracts';
 import type { AttestationRecord, AttestationRepository, WorkPackageRepository, WorkPackageStatus, WorkPackageSummary } from '@jam/persistence';
 import { JamMetrics, createLogger } from '@jam/telemetry';
 import { reconcile, type ReconcileDeps } from './reconcile.processor';
@@ -9,8 +9,8 @@ const REPORT = `0x${'22'.repeat(32)}`;
 const SIG = `0x${'33'.repeat(64)}`;
 
 /** Reconciler deps around one stale package in `status` whose recorded attesters are `signed` (all on REPORT). */
-function depsFor(status: WorkPackageStatus, signed: number[], queue: JobQueue): ReconcileDeps {
-  const row = { hash: PKG, status, reportHash: null } as WorkPackageSummary;
+function depsFor(status: WorkPackageStatus, signed: number[], queue: JobQueue, queuePriority = 1): ReconcileDeps {
+  const row = { hash: PKG, status, reportHash: null, queuePriority } as WorkPackageSummary;
   const workPackages = { findStale: async (statuses: WorkPackageStatus[]) => (statuses.includes(status) ? [row] : []) };
   const records: AttestationRecord[] = signed.map((i) => ({ reportHash: REPORT, attesterIndex: i, packageHash: PKG, signature: SIG, createdAt: new Date(0) }));
   const attestations = {
@@ -56,5 +56,19 @@ describe('reconcile', () => {
     expect(await reconcile(depsFor('pending', [0, 1], queue), 0)).toBe(2);
     expect(await queue.isQueued(ATTESTATION_QUEUE, attestationJobId(REPORT, 0))).toBe(true);
     expect(await queue.isQueued(refineQueueName(2), refineJobId(PKG, 2))).toBe(true);
+  });
+
+  it('re-enqueues with the package\'s stored fair-share priority, between the jobs of lower and higher numbers', async () => {
+    // A busy submitter's package (priority 7) lost its refine job: the re-enqueued job keeps its
+    // place behind a quieter submitter's (3) and ahead of a busier one's (9) (docs/fairness.md).
+    const other = (n: number): string => `0x${String(n).padStart(2, '0').repeat(32)}`;
+    const q1 = refineQueueName(1);
+    await queue.enqueue(q1, REFINE_PACKAGE_V1, { package_hash: other(90), attester_index: 1 }, { jobId: refineJobId(other(90), 1), priority: 9 });
+    await queue.enqueue(q1, REFINE_PACKAGE_V1, { package_hash: other(30), attester_index: 1 }, { jobId: refineJobId(other(30), 1), priority: 3 });
+    expect(await reconcile(depsFor('pending', [0, 2], queue, 7), 0)).toBe(2);
+    const order: string[] = [];
+    queue.process(q1, async (job) => void order.push((job.payload as { package_hash: string }).package_hash), { concurrency: 1 });
+    while ((await queue.counts(q1)).waiting + (await queue.counts(q1)).active > 0) await new Promise((r) => setTimeout(r, 5));
+    expect(order).toEqual([other(30), PKG, other(90)]);
   });
 });

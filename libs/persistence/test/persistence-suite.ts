@@ -50,7 +50,7 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
     const { url, poolSize } = db();
     const ds = createDataSource({ url, poolSize });
     await ds.initialize();
-    expect(await runMigrations(ds)).toEqual(['InitialSchema1760000000000', 'TenancyAndAdmin1761000000000', 'StorageRetention1762000000000', 'StoreIdentity1763000000000', 'AccumulationAttempts1764000000000', 'SandboxFailures1765000000000']);
+    expect(await runMigrations(ds)).toEqual(['InitialSchema1760000000000', 'TenancyAndAdmin1761000000000', 'StorageRetention1762000000000', 'StoreIdentity1763000000000', 'AccumulationAttempts1764000000000', 'SandboxFailures1765000000000', 'PackageQueuePriority1766000000000']);
     ctx = { ds, repos: createRepositories(ds) };
   });
 
@@ -334,6 +334,22 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
         const winner = results.indexOf(true) % 2 === 0 ? 'refining' : 'failed';
         expect((await workPackages.get(h))!.status).toBe(winner);
       }
+    });
+
+    it('stores a package\'s fair-share queue priority (default 1), keeps it on a repeated insert, returns it in stale rows, and refuses one out of range', async () => {
+      const { workPackages } = get().repos;
+      const s = await newService();
+      const h = hash();
+      const first = await workPackages.insertIfAbsent({ hash: h, encoded: bytes(h), serviceIds: [s.id], submittedBy: `sub-${tag()}`, queuePriority: 42 });
+      expect(first.row.queuePriority).toBe(42);
+      const again = await workPackages.insertIfAbsent({ hash: h, encoded: bytes(h), serviceIds: [s.id], submittedBy: `sub-${tag()}`, queuePriority: 1 });
+      expect(again).toMatchObject({ created: false, row: { queuePriority: 42 } });
+      expect((await workPackages.get(h))!.queuePriority).toBe(42);
+      expect((await workPackages.findStale(['pending'], 0, 1000)).find((p) => p.hash === h)?.queuePriority).toBe(42);
+      expect((await workPackages.get(await newPackage([s.id])))!.queuePriority).toBe(1);
+      const bad = hash();
+      await expect(workPackages.insertIfAbsent({ hash: bad, encoded: bytes(bad), serviceIds: [s.id], submittedBy: `sub-${tag()}`, queuePriority: 2_097_152 })).rejects.toThrow();
+      expect(await workPackages.get(bad)).toBeNull();
     });
 
     it('counts by status and in-flight packages per submitter, finds stale ones', async () => {

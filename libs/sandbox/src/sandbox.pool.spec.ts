@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { blake2b } from 'hash-wasm';
 import { serviceModule } from '../test/wasm-module.builder';
 import { exampleServicePath } from './example-services';
-import { SandboxPool } from './sandbox.pool';
+import { SHORT_CALL_GAS, SandboxPool } from './sandbox.pool';
 import type { AccumulateOperand, RefineRequest } from './sandbox.types';
 
 /** Independent reference: maximal runs of bytes that are not ASCII whitespace. */
@@ -196,6 +196,32 @@ describe('SandboxPool', () => {
       expect((outs[4] as { status: string }).status).toBe('ok');
     } finally {
       await one.close();
+    }
+  });
+
+  it('runs short calls on the express executor while a long call holds the general one, and never a long call there', async () => {
+    const lanes = new SandboxPool({ size: 1, expressSize: 1, wallClockMs: 120_000 });
+    await lanes.start();
+    try {
+      expect(lanes.executorPids()).toHaveLength(2);
+      const loop = serviceModule({ refineBody: [0x03, 0x40, 0x0c, 0x00, 0x0b, 0x42, 0x00, 0x0b] });
+      const loopHash = await hashOf(loop);
+      const order: string[] = [];
+      const track = <T>(label: string, p: Promise<T>): Promise<T> => p.then((out) => (order.push(label), out));
+      // long-1 takes the general executor; long-2 (ten times shorter) must wait for it rather than
+      // take the idle express executor, so it ends after long-1; the short calls do not wait.
+      const long1 = track('long-1', lanes.refine({ ...refineReq(new Uint8Array(0)), code: loop, codeHash: loopHash, gasLimit: 2_000_000_000n }, { priority: 1 }));
+      const long2 = track('long-2', lanes.refine({ ...refineReq(new Uint8Array(0)), code: loop, codeHash: loopHash, gasLimit: 200_000_000n }, { priority: 1 }));
+      const short = track('short', lanes.refine(refineReq(Buffer.from('one two three'), { gasLimit: SHORT_CALL_GAS }), { priority: 9 }));
+      const accumulate = track('accumulate', lanes.accumulate({ codeHash, code, serviceId: 7, gasLimit: 1_000_000n, operands: [], storage: new Map(), storageQuota: { maxBytes: 1024, maxItems: 16 } }, { priority: 9 }));
+      const [l1, l2, s] = await Promise.all([long1, long2, short, accumulate]);
+      expect(order.indexOf('long-2')).toBe(3);
+      expect(order.indexOf('long-1')).toBe(2);
+      expect(l1).toEqual({ result: { out_of_gas: null }, gasUsed: 2_000_000_000n, logs: [] });
+      expect(l2).toEqual({ result: { out_of_gas: null }, gasUsed: 200_000_000n, logs: [] });
+      expect(s.result).toEqual({ ok: u64le(3n) });
+    } finally {
+      await lanes.close();
     }
   });
 
