@@ -4,15 +4,15 @@
  *
  * Starts a real embedded server (`dist/apps/standalone/src/main.js`: PGlite, in-process queue, one
  * process) in a temp data dir with two principals, `alice` (A) and `bob` (B). A registers the
- * `blake2b` example service and submits `--flood` packages, each hashing `--heavy-bytes` of payload
- * in refine (ok results, within GP_REFINE_GAS); B registers `word-count` and submits `--quiet`
+ * `spin` service (bench/workloads/spin.as) and submits `--flood` packages whose refine spins
+ * 65,536 xorshift rounds per payload byte (`--heavy-bytes`; ok results, within G_R); B registers `word-count` and submits `--quiet`
  * small packages, one every `--gap-ms`, first on the idle server, then right after A's flood was
  * accepted. Latency = from just before B's POST to the package's `accumulated_at` (same host
  * clock). The flood must still be unfinished when B submits its last package, else the phase
  * measured nothing: the bench prints A's backlog then (and when B is done) and fails if it is 0.
  *
  * Output: p50 / p99 / max per phase, and the last line `fairness p99 ratio: X` (flood p99 / idle p99).
- * Run (after `npm run build`): npm run bench -- fairness [--quiet 20] [--flood 60] [--heavy-bytes 1500000] [--gap-ms 500]
+ * Run (after `npm run build`): npm run bench -- fairness [--production] [--quiet 20] [--flood 60] [--heavy-bytes 2000] [--gap-ms 500]
  *   [--server-root DIR] (run the server built in another checkout, e.g. the code before a change).
  * JAM_* variables of the bench's environment (settings under test) are passed to the server.
  */
@@ -22,7 +22,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import IORedis from 'ioredis';
+import { Client } from 'pg';
 import { blake2b256, encodeWorkPackage, initHashing, packageHash, toHex, type WorkPackage } from '@jam/domain';
+import { compileAssemblyScript } from './assemblyscript.compiler';
 import { repoRoot } from './repo-root';
 
 const root = repoRoot();
@@ -37,7 +40,8 @@ function arg(name: string, fallback: number): number {
 
 const QUIET = arg('quiet', 20);
 const FLOOD = arg('flood', 60);
-const HEAVY_BYTES = arg('heavy-bytes', 1_500_000);
+/** Payload bytes of one heavy package; each buys 65,536 xorshift rounds of refine (bench/workloads/spin.as). */
+const HEAVY_BYTES = arg('heavy-bytes', 2_000);
 const GAP_MS = arg('gap-ms', 500);
 /**
  * Checkout whose built server runs (its dist/ and example services): another worktree measures the
@@ -48,6 +52,14 @@ const SERVER_ROOT = (() => {
   return i < 0 ? root : path.resolve(process.argv[i + 1] ?? '.');
 })();
 const MAIN_JS = path.join(SERVER_ROOT, 'dist', 'apps', 'standalone', 'src', 'main.js');
+/**
+ * `--production`: PostgreSQL (127.0.0.1:5432, a database of its own) and Redis (127.0.0.1:6379, a
+ * key prefix of its own), one process per role as deployed: gateway, refine-worker per attester,
+ * attestation, accumulate-worker, janitor. Default: the embedded single process.
+ */
+const PRODUCTION = process.argv.includes('--production');
+const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = 'redis://127.0.0.1:6379';
 /** Upper bound on any wait (ms): progress-bounded waits still need an end on a broken build. */
 const DEADLINE_MS = arg('deadline-ms', 20 * 60_000);
 
@@ -75,11 +87,23 @@ class Api {
   constructor(private readonly base: string) {}
 
   async call(token: string, method: string, p: string, body?: Uint8Array | string, type?: string): Promise<{ status: number; json: any }> {
-    const res = await fetch(`${this.base}${p}`, {
+    const init = {
       method,
       ...(body !== undefined ? { body: body as never } : {}),
       headers: { Authorization: `Bearer ${token}`, ...(type !== undefined ? { 'Content-Type': type } : {}) },
-    });
+    };
+    let res: Response;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        res = await fetch(`${this.base}${p}`, init);
+        break;
+      } catch (err) {
+        // a kept-alive socket the server closed meanwhile ("other side closed"): try again on a new
+        // connection (packages and preimages are idempotent by hash; a repeated service creation
+        // before the load starts would only leave an unused service)
+        if (attempt >= 3) throw err;
+      }
+    }
     const text = await res.text();
     return { status: res.status, json: text.length > 0 ? JSON.parse(text) : undefined };
   }
@@ -111,8 +135,7 @@ async function submit(api: Api, t: Tenant, pkg: WorkPackage): Promise<string> {
   return hash;
 }
 
-async function register(api: Api, name: string, token: string, service: string): Promise<Tenant> {
-  const code = new Uint8Array(readFileSync(path.join(SERVER_ROOT, 'services', service, 'build', `${service}.wasm`)));
+async function register(api: Api, name: string, token: string, code: Uint8Array): Promise<Tenant> {
   const hash = toHex(blake2b256(code));
   await api.ok(token, 'PUT', `/jam/preimages/${hash}`, code, 'application/octet-stream');
   const svc = await api.ok(token, 'POST', '/jam/services', JSON.stringify({ code_hash: hash }), 'application/json');
@@ -193,23 +216,45 @@ async function main(): Promise<void> {
   const port = await freePort();
   const tokens = { alice: `bench_${randomBytes(16).toString('hex')}`, bob: `bench_${randomBytes(16).toString('hex')}` };
   const digest = (t: string): string => createHash('sha256').update(t).digest('hex');
-  const child: ChildProcess = spawn(process.execPath, [MAIN_JS], {
-    cwd: SERVER_ROOT,
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      HOME: process.env['HOME'] ?? '/tmp',
-      JAM_DATA_DIR: dataDir,
-      JAM_PORT: String(port),
-      JAM_LOG_LEVEL: 'warn',
-      JAM_ALLOWED_TOKENS: `alice=${digest(tokens.alice)},bob=${digest(tokens.bob)}`,
-      JAM_RATE_LIMIT_PER_MINUTE: '1000000',
-      // settings under test (JAM_REFINE_CONCURRENCY, JAM_SANDBOX_POOL_SIZE, ...) pass through
-      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('JAM_') && !['JAM_DATA_DIR', 'JAM_PORT', 'JAM_ALLOWED_TOKENS'].includes(k))),
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const tag = randomBytes(6).toString('hex');
+  const dbName = `jam_bench_fair_${tag}`;
+  const prefix = `jam-bench-fair-${tag}`;
+  const baseEnv: Record<string, string> = {
+    PATH: process.env['PATH'] ?? '',
+    HOME: process.env['HOME'] ?? '/tmp',
+    JAM_DATA_DIR: dataDir,
+    JAM_PORT: String(port),
+    JAM_LOG_LEVEL: 'warn',
+    JAM_ALLOWED_TOKENS: `alice=${digest(tokens.alice)},bob=${digest(tokens.bob)}`,
+    JAM_RATE_LIMIT_PER_MINUTE: '1000000',
+    ...(PRODUCTION
+      ? {
+          DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${dbName}`,
+          REDIS_URL,
+          JAM_QUEUE_PREFIX: prefix,
+          JAM_BLOB_DIR: path.join(dataDir, 'blobs'),
+          JAM_KEYS_DIR: path.join(dataDir, 'keys'),
+        }
+      : {}),
+    // settings under test (JAM_REFINE_CONCURRENCY, JAM_SANDBOX_POOL_SIZE, ...) pass through
+    ...Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('JAM_') && e[1] !== undefined && !['JAM_DATA_DIR', 'JAM_PORT', 'JAM_ALLOWED_TOKENS'].includes(e[0]))),
+  };
   let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  const children: ChildProcess[] = [];
+  const startRole = (extra: Record<string, string>): ChildProcess => {
+    const c = spawn(process.execPath, [MAIN_JS], { cwd: SERVER_ROOT, env: { ...baseEnv, ...extra }, stdio: ['ignore', 'ignore', 'pipe'] });
+    c.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+    children.push(c);
+    return c;
+  };
+  if (PRODUCTION) {
+    const admin = new Client({ connectionString: PG_ADMIN_URL });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${dbName}`);
+    await admin.end();
+  }
+  // the gateway (or the embedded all-in-one process) first: it runs the migrations
+  const child = startRole(PRODUCTION ? { JAM_ROLES: 'gateway' } : {});
   const api = new Api(`http://127.0.0.1:${port}`);
   try {
     const up = Date.now() + 180_000;
@@ -223,9 +268,14 @@ async function main(): Promise<void> {
       if (Date.now() > up) throw new Error(`server not healthy after 180 s: ${stderr}`);
       await sleep(250);
     }
-    const a = await register(api, 'A (flood)', tokens.alice, 'blake2b');
-    const b = await register(api, 'B (quiet)', tokens.bob, 'word-count');
-    console.log(`fairness bench: embedded server from ${SERVER_ROOT}, B ${QUIET} word-count packages ${GAP_MS} ms apart; A ${FLOOD} blake2b packages of ${HEAVY_BYTES} bytes`);
+    if (PRODUCTION) {
+      for (let i = 0; i < 3; i++) startRole({ JAM_ROLES: 'refine-worker', JAM_ATTESTER_INDEXES: String(i) });
+      for (const role of ['attestation', 'accumulate-worker', 'janitor']) startRole({ JAM_ROLES: role });
+    }
+    const spin = await compileAssemblyScript(path.join(root, 'bench', 'workloads', 'spin.as'), false);
+    const a = await register(api, 'A (flood)', tokens.alice, spin);
+    const b = await register(api, 'B (quiet)', tokens.bob, new Uint8Array(readFileSync(path.join(SERVER_ROOT, 'services', 'word-count', 'build', 'word-count.wasm'))));
+    console.log(`fairness bench: ${PRODUCTION ? 'production mode (PostgreSQL, Redis, one process per role)' : 'embedded server'} from ${SERVER_ROOT}, B ${QUIET} word-count packages ${GAP_MS} ms apart; A ${FLOOD} spin packages of ${HEAVY_BYTES} payload bytes`);
 
     // Warm-up: compile both services in the executors, then time one heavy package alone.
     const warmB = await submit(api, b, workPackage(b, new TextEncoder().encode(`warm ${randomBytes(8).toString('hex')}`), 10_000_000n));
@@ -264,10 +314,31 @@ async function main(): Promise<void> {
       process.exitCode = 1;
     }
   } finally {
-    child.kill('SIGTERM');
-    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
-    clearTimeout(killer);
+    await Promise.all(
+      children.map(async (c) => {
+        if (c.exitCode !== null || c.signalCode !== null) return;
+        const exited = new Promise((r) => c.once('exit', r));
+        c.kill('SIGTERM');
+        const killer = setTimeout(() => c.kill('SIGKILL'), 20_000);
+        await exited;
+        clearTimeout(killer);
+      }),
+    );
+    if (PRODUCTION) {
+      const admin = new Client({ connectionString: PG_ADMIN_URL });
+      await admin.connect();
+      await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+      await admin.end();
+      // only this run's keys (the Redis server is shared: never FLUSHDB)
+      const redis = new IORedis(REDIS_URL);
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+        cursor = next;
+        if (keys.length > 0) await redis.unlink(...keys);
+      } while (cursor !== '0');
+      await redis.quit();
+    }
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

@@ -2,16 +2,20 @@ import {
   ACCUMULATE_QUEUE,
   ATTESTATION_QUEUE,
   JANITOR_QUEUE,
+  MAX_JOB_PRIORITY,
   MalformedJobError,
+  PACKAGE_PRIORITY_CAP,
   REFINE_PACKAGE_V1,
   VERIFY_ATTESTATION_V1,
   RECONCILE_V1,
   accumulateJobId,
+  assertJobPriority,
   attestationJobId,
   backoffDelayMs,
   defaultJobOptions,
   parseJob,
   parseJobPayload,
+  packageQueuePriority,
   refineJobId,
   refineQueueName,
 } from './index';
@@ -85,5 +89,26 @@ describe('default job options', () => {
     expect(() => defaultJobOptions('refine')).toThrow(RangeError);
     const o = defaultJobOptions(ACCUMULATE_QUEUE);
     expect([1, 2, 3].map((n) => backoffDelayMs(o, n))).toEqual([1000, 2000, 4000]);
+  });
+});
+
+describe('package queue priority (docs/fairness.md)', () => {
+  it('is the submitter\'s in-flight count plus one, so a quiet submitter gets 1 and a busier one a later place', () => {
+    expect(packageQueuePriority(0)).toBe(1);
+    expect(packageQueuePriority(1)).toBe(2);
+    expect(packageQueuePriority(PACKAGE_PRIORITY_CAP - 2)).toBe(PACKAGE_PRIORITY_CAP - 1);
+  });
+
+  it('puts every flood at the cap, where its packages stay FIFO, and refuses a count that is not one', () => {
+    expect(packageQueuePriority(PACKAGE_PRIORITY_CAP - 1)).toBe(PACKAGE_PRIORITY_CAP);
+    expect(packageQueuePriority(10_000_000)).toBe(PACKAGE_PRIORITY_CAP);
+    for (const bad of [-1, 0.5, Number.NaN, Number.POSITIVE_INFINITY]) expect(() => packageQueuePriority(bad)).toThrow(RangeError);
+    expect(() => assertJobPriority(PACKAGE_PRIORITY_CAP)).not.toThrow();
+  });
+
+  it('accepts job priorities 1..MAX_JOB_PRIORITY (BullMQ 6.7\'s range) only', () => {
+    expect(() => assertJobPriority(1)).not.toThrow();
+    expect(() => assertJobPriority(MAX_JOB_PRIORITY)).not.toThrow();
+    for (const bad of [0, -3, 1.5, MAX_JOB_PRIORITY + 1]) expect(() => assertJobPriority(bad)).toThrow(RangeError);
   });
 });
