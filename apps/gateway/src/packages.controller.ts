@@ -111,16 +111,17 @@ export class PackagesController {
       return;
     }
     const maxPending = (await this.deps.principalQuotas.get(req.principal))?.maxPendingPackages ?? this.deps.maxPendingPackages;
-    const pendingCount = await this.deps.workPackages.countPendingBySubmitter(req.principal);
-    if (pendingCount >= maxPending) {
+    const backlog = await this.deps.workPackages.inFlightBySubmitter(req.principal);
+    if (backlog.packages >= maxPending) {
       this.deps.metrics.quotaRejected.inc({ quota: 'max_pending_packages' });
       throw new DomainError('quota_exceeded', `max_pending_packages (${maxPending}) unfinished packages already submitted`, { limit: maxPending });
     }
     const serviceIds = [...new Set(pkg.items.map((i) => i.service))].sort((a, b) => a - b);
-    // Fair sharing (docs/fairness.md): the submitter's backlog, already counted for the quota,
-    // orders this package's jobs behind the backlogs of busier submitters at every hop.
-    const queuePriority = packageQueuePriority(pendingCount);
-    const { created, row } = await this.deps.workPackages.insertIfAbsent({ hash, encoded, serviceIds, submittedBy: req.principal, queuePriority });
+    // Fair sharing (docs/fairness.md): the refine gas the submitter already has in flight (read with
+    // the quota's count) orders this package's jobs behind the backlogs of busier submitters at every hop.
+    const queuePriority = packageQueuePriority(backlog.refineGas);
+    const refineGas = pkg.items.reduce((sum, item) => sum + item.refine_gas_limit, 0n);
+    const { created, row } = await this.deps.workPackages.insertIfAbsent({ hash, encoded, serviceIds, submittedBy: req.principal, queuePriority, refineGas });
     if (created) {
       this.deps.metrics.packages.inc({ status: 'pending' });
       // Enqueue after the commit. If this fails the row stays `pending` and the reconciler enqueues it.

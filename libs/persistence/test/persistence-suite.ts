@@ -336,12 +336,19 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
       }
     });
 
-    it('stores a package\'s fair-share queue priority (default 1), keeps it on a repeated insert, returns it in stale rows, and refuses one out of range', async () => {
+    it('stores a package\'s fair-share queue priority (default 1) and refine gas, sums the gas in flight per submitter, keeps the priority on a repeated insert, returns it in stale rows, and refuses one out of range', async () => {
       const { workPackages } = get().repos;
       const s = await newService();
       const h = hash();
-      const first = await workPackages.insertIfAbsent({ hash: h, encoded: bytes(h), serviceIds: [s.id], submittedBy: `sub-${tag()}`, queuePriority: 42 });
+      const submitter = `sub-${tag()}`;
+      const first = await workPackages.insertIfAbsent({ hash: h, encoded: bytes(h), serviceIds: [s.id], submittedBy: submitter, queuePriority: 42, refineGas: 4_999_999_999n });
       expect(first.row.queuePriority).toBe(42);
+      // the backlog sums declared refine gas over the submitter's packages in flight only
+      const second = hash();
+      await workPackages.insertIfAbsent({ hash: second, encoded: bytes(second), serviceIds: [s.id], submittedBy: submitter, refineGas: 10_000_000n });
+      expect(await workPackages.inFlightBySubmitter(submitter)).toEqual({ packages: 2, refineGas: 5_009_999_999n });
+      await workPackages.transition(second, ['pending'], 'failed');
+      expect(await workPackages.inFlightBySubmitter(submitter)).toEqual({ packages: 1, refineGas: 4_999_999_999n });
       const again = await workPackages.insertIfAbsent({ hash: h, encoded: bytes(h), serviceIds: [s.id], submittedBy: `sub-${tag()}`, queuePriority: 1 });
       expect(again).toMatchObject({ created: false, row: { queuePriority: 42 } });
       expect((await workPackages.get(h))!.queuePriority).toBe(42);
@@ -369,6 +376,8 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
       expect(after.failed - before.failed).toBe(1);
       expect(await workPackages.countPendingBySubmitter(submitter)).toBe(2);
       expect(await workPackages.countPendingBySubmitter(`sub-${tag()}`)).toBe(0);
+      expect(await workPackages.inFlightBySubmitter(submitter)).toEqual({ packages: 2, refineGas: 0n });
+      expect(await workPackages.inFlightBySubmitter(`sub-${tag()}`)).toEqual({ packages: 0, refineGas: 0n });
 
       const stale = await workPackages.findStale(['pending', 'refining'], 0, 1000);
       expect(stale.map((p) => p.hash)).toEqual(expect.arrayContaining([a, b]));

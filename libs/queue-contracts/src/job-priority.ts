@@ -3,9 +3,9 @@
  *
  * Every job of a work package carries the package's queue priority: a number in
  * 1..{@link MAX_JOB_PRIORITY}, lower runs first, equal priorities run in arrival order (FIFO).
- * It is fixed when the package is accepted, from the submitting principal's backlog: the number
- * of that principal's packages still in flight (pending .. accumulating) at that moment, plus one,
- * at most {@link PACKAGE_PRIORITY_CAP}.
+ * It is fixed when the package is accepted, from the submitting principal's backlog: the refine
+ * gas declared by that principal's packages still in flight (pending .. accumulating) at that
+ * moment, in units of {@link PRIORITY_GAS_UNIT}, plus one, at most {@link PACKAGE_PRIORITY_CAP}.
  * A principal that floods the system gets ever larger numbers, while a principal with nothing
  * in flight gets 1 and overtakes the flood's waiting jobs at every hop (the three refine queues,
  * the attestation queue, the accumulate queue and the executor pool's own queue). This is
@@ -23,23 +23,36 @@
 export const MAX_JOB_PRIORITY = 2_097_151;
 
 /**
- * Largest priority a package gets: a submitter with this many packages in flight or more is
- * flooding, and floods share one level, where their packages run FIFO. Without the cap a package
- * accepted at a peak backlog would keep its large number after the backlog drained and wait behind
- * every later package of its own submitter (a static priority cannot age); with it, such a package
- * waits only behind submitters with fewer than this many packages in flight.
+ * Gas (refine gas declared by packages in flight) that moves a submitter one priority level back:
+ * 1e8 gas, about 80 ms of guest time per attester at the cost table's 1.2e9 gas/s. An ordinary
+ * package (the word-count demo declares 1e7) costs a tenth of a level; one package at G_R = 5e9,
+ * 50 levels.
+ */
+export const PRIORITY_GAS_UNIT = 100_000_000n;
+
+/**
+ * Largest priority a package gets: a submitter with this many levels of gas in flight (1e10 gas,
+ * two packages at G_R) is flooding, and floods share one level, where their packages run FIFO.
+ * Without the cap a package accepted at a peak backlog would keep its large number after the
+ * backlog drained and wait behind every later package of its own submitter (a static priority
+ * cannot age); with it, such a package waits only behind submitters with less in flight.
  */
 export const PACKAGE_PRIORITY_CAP = 100;
 
 /**
- * Queue priority of a package whose submitter has `inFlight` unfinished packages besides it.
- * @param inFlight non-negative count of the submitter's packages in status pending .. accumulating
- * @returns `inFlight + 1`, at most {@link PACKAGE_PRIORITY_CAP}
- * @throws RangeError when `inFlight` is not a non-negative safe integer
+ * Queue priority of a package whose submitter already has packages in flight declaring
+ * `inFlightRefineGas` of refine gas in total (not counting this package). Weighing the backlog by
+ * declared gas, not by package count, keeps a tenant sending many small packages ahead of one
+ * sending a few heavy ones: what is shared is executor time.
+ * @param inFlightRefineGas sum of the refine gas limits (gas) of the submitter's packages in
+ *   status pending .. accumulating
+ * @returns `1 + inFlightRefineGas / PRIORITY_GAS_UNIT` (rounded down), at most {@link PACKAGE_PRIORITY_CAP}
+ * @throws RangeError when `inFlightRefineGas` is negative
  */
-export function packageQueuePriority(inFlight: number): number {
-  if (!Number.isSafeInteger(inFlight) || inFlight < 0) throw new RangeError(`in-flight count must be a non-negative integer, got ${String(inFlight)}`);
-  return Math.min(PACKAGE_PRIORITY_CAP, inFlight + 1);
+export function packageQueuePriority(inFlightRefineGas: bigint): number {
+  if (inFlightRefineGas < 0n) throw new RangeError(`in-flight refine gas must not be negative, got ${inFlightRefineGas}`);
+  const levels = inFlightRefineGas / PRIORITY_GAS_UNIT;
+  return levels >= BigInt(PACKAGE_PRIORITY_CAP - 1) ? PACKAGE_PRIORITY_CAP : 1 + Number(levels);
 }
 
 /**

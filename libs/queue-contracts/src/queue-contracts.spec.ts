@@ -5,6 +5,7 @@ import {
   MAX_JOB_PRIORITY,
   MalformedJobError,
   PACKAGE_PRIORITY_CAP,
+  PRIORITY_GAS_UNIT,
   REFINE_PACKAGE_V1,
   VERIFY_ATTESTATION_V1,
   RECONCILE_V1,
@@ -93,16 +94,19 @@ describe('default job options', () => {
 });
 
 describe('package queue priority (docs/fairness.md)', () => {
-  it('is the submitter\'s in-flight count plus one, so a quiet submitter gets 1 and a busier one a later place', () => {
-    expect(packageQueuePriority(0)).toBe(1);
-    expect(packageQueuePriority(1)).toBe(2);
-    expect(packageQueuePriority(PACKAGE_PRIORITY_CAP - 2)).toBe(PACKAGE_PRIORITY_CAP - 1);
+  it('is 1 plus the submitter\'s in-flight refine gas in PRIORITY_GAS_UNIT levels, so small packages barely move it and heavy ones do', () => {
+    expect(packageQueuePriority(0n)).toBe(1);
+    // twenty word-count-sized packages (1e7 gas each) in flight: still ahead of one heavy package
+    expect(packageQueuePriority(20n * 10_000_000n)).toBe(3);
+    expect(packageQueuePriority(PRIORITY_GAS_UNIT - 1n)).toBe(1);
+    expect(packageQueuePriority(PRIORITY_GAS_UNIT)).toBe(2);
+    expect(packageQueuePriority(4_000_000_000n)).toBe(41);
   });
 
-  it('puts every flood at the cap, where its packages stay FIFO, and refuses a count that is not one', () => {
-    expect(packageQueuePriority(PACKAGE_PRIORITY_CAP - 1)).toBe(PACKAGE_PRIORITY_CAP);
-    expect(packageQueuePriority(10_000_000)).toBe(PACKAGE_PRIORITY_CAP);
-    for (const bad of [-1, 0.5, Number.NaN, Number.POSITIVE_INFINITY]) expect(() => packageQueuePriority(bad)).toThrow(RangeError);
+  it('puts every flood at the cap, where its packages stay FIFO, and refuses negative gas', () => {
+    expect(packageQueuePriority(BigInt(PACKAGE_PRIORITY_CAP - 1) * PRIORITY_GAS_UNIT)).toBe(PACKAGE_PRIORITY_CAP);
+    expect(packageQueuePriority(10n ** 30n)).toBe(PACKAGE_PRIORITY_CAP);
+    expect(() => packageQueuePriority(-1n)).toThrow(RangeError);
     expect(() => assertJobPriority(PACKAGE_PRIORITY_CAP)).not.toThrow();
   });
 

@@ -34,6 +34,10 @@ export class WorkPackageEntity {
   @Column({ type: 'integer', name: 'queue_priority' })
   queuePriority!: number;
 
+  /** Declared refine gas of the package (sum of its items' refine gas limits, gas); the fair-share backlog sums it. */
+  @Column({ type: 'bigint', name: 'refine_gas' })
+  refineGas!: string;
+
   @Column({ type: 'text' })
   status!: WorkPackageStatus;
 

@@ -120,6 +120,7 @@ export class WorkPackageRepository {
    * @param input.serviceIds the u32 service ids of its work items
    * @param input.queuePriority fair-share priority of its jobs, 1..2097151 (default 1; see
    *   `packageQueuePriority` in @jam/queue-contracts); an existing row keeps its own
+   * @param input.refineGas declared refine gas, the sum of its items' limits (gas, default 0)
    * Records the package's extrinsic preimage references (`work_package_preimage`) with it.
    * @returns `created` and the row as stored (the existing row when `created` is false).
    * @throws DomainError `invalid_hex`; DomainError `unknown_preimage` when an extrinsic preimage
@@ -131,6 +132,7 @@ export class WorkPackageRepository {
     serviceIds: number[];
     submittedBy: string;
     queuePriority?: number;
+    refineGas?: bigint;
   }): Promise<{ created: boolean; row: WorkPackageRecord }> {
     const hash = hashToBytes(input.hash);
     const refs = extrinsicHashesOf(input.encoded);
@@ -143,9 +145,9 @@ export class WorkPackageRepository {
       inserted = await this.ds.transaction(async (tx) => {
         const row = await queryOne<WorkPackageEntity>(
           tx,
-          `INSERT INTO work_package (hash, encoded, service_ids, submitted_by, queue_priority) VALUES ($1, $2, $3, $4, $5)
+          `INSERT INTO work_package (hash, encoded, service_ids, submitted_by, queue_priority, refine_gas) VALUES ($1, $2, $3, $4, $5, $6)
            ON CONFLICT (hash) DO NOTHING RETURNING ${ALL_COLUMNS}`,
-          [hash, toBuffer(input.encoded), input.serviceIds, input.submittedBy, input.queuePriority ?? 1],
+          [hash, toBuffer(input.encoded), input.serviceIds, input.submittedBy, input.queuePriority ?? 1, (input.refineGas ?? 0n).toString()],
         );
         if (row && refs.length > 0) {
           await queryRows(tx, 'INSERT INTO work_package_preimage (package_hash, preimage_hash) SELECT $1, unnest($2::bytea[])', [hash, refs]);
@@ -281,6 +283,21 @@ export class WorkPackageRepository {
     const counts = Object.fromEntries(WORK_PACKAGE_STATUSES.map((s) => [s, 0])) as Record<WorkPackageStatus, number>;
     for (const r of rows) counts[r.status] = Number(r.n);
     return counts;
+  }
+
+  /**
+   * Backlog of one submitter: its packages still in flight (not accumulated, failed or disputed)
+   * and the sum of their declared refine gas (gas), for the quota and the fair-share priority
+   * (docs/fairness.md). One query over the partial index work_package_in_flight_submitter_idx,
+   * bounded by max_pending_packages.
+   */
+  async inFlightBySubmitter(submittedBy: string): Promise<{ packages: number; refineGas: bigint }> {
+    const row = await queryOne<{ n: string; gas: string }>(
+      this.ds,
+      `SELECT count(*) AS n, COALESCE(sum(refine_gas), 0)::text AS gas FROM work_package WHERE submitted_by = $1 AND status IN (${IN_FLIGHT_SQL})`,
+      [submittedBy],
+    );
+    return { packages: Number(row?.n ?? 0), refineGas: BigInt(row?.gas ?? '0') };
   }
 
   /** Packages of one submitter still in flight (not accumulated, failed or disputed), for quotas. */
