@@ -189,7 +189,6 @@ describe('executor isolation', () => {
     samples.sort((a, b) => a - b);
     const p50 = samples[250] as number;
     const p99 = samples[495] as number;
-    // eslint-disable-next-line no-console
     console.log(`sandbox round trip, trivial refine (IPC + guest thread hop + fresh instance): p50 ${p50.toFixed(3)} ms, p99 ${p99.toFixed(3)} ms`);
     // generous bound: shared CI machines are noisy; the number above is the measurement
     expect(p50).toBeLessThan(2);

@@ -11,7 +11,7 @@ import { exampleServicePath } from './example-services';
 import { HOST_FULL, HOST_NONE, MAX_STORAGE_VALUE_BYTES, MAX_WRITE_SET_BYTES, MAX_WRITE_SET_KEYS } from './host-abi';
 import { SandboxPool } from './sandbox.pool';
 import type { AccumulateOutcome } from './sandbox.types';
-import { MiB, NO_QUOTA, VAL_BYTE, isVals, keyOf, rBytes, runScript as runScriptGuest, scriptGuestModule, type Cmd } from '../test/write-script.guest';
+import { MiB, NO_QUOTA, isVals, keyOf, rBytes, runScript as runScriptGuest, scriptGuestModule, type Cmd } from '../test/write-script.guest';
 
 let scriptModule: WebAssembly.Module;
 

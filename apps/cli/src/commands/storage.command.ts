@@ -33,5 +33,6 @@ export function registerStorageCommands(program: Command, env: CliEnvironment): 
 function isPrintable(bytes: Buffer): boolean {
   if (bytes.length === 0) return false;
   const text = bytes.toString('utf8');
+  // eslint-disable-next-line no-control-regex -- control characters are what this test looks for
   return !text.includes('\ufffd') && !/[\u0000-\u0008\u000e-\u001f\u007f]/.test(text);
 }
