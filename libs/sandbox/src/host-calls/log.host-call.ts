@@ -7,6 +7,7 @@ const decoder = new TextDecoder('utf-8', { fatal: false });
 function sanitizeLog(level: number, bytes: Uint8Array, cut: boolean): string {
   const text = decoder.decode(bytes);
   // escape control characters so a guest cannot forge log lines or terminal sequences
+  // eslint-disable-next-line no-control-regex -- control characters are what this escapes
   const safe = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
   return `[${level}] ${safe}${cut ? ' [cut]' : ''}`;
 }
