@@ -210,7 +210,7 @@ describe('rate limits in embedded mode (in memory, one process)', () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jam-e2e-rl-embedded-'));
     port = await freePort();
     server = await JamProcess.start(
-      { JAM_DATA_DIR: dataDir, JAM_PORT: String(port), JAM_ROLES: 'gateway', JAM_AUTH_REQUIRED: 'false', JAM_RATE_LIMIT_PER_MINUTE: '5' },
+      { JAM_DATA_DIR: dataDir, JAM_PORT: String(port), JAM_AUTH_REQUIRED: 'false', JAM_RATE_LIMIT_PER_MINUTE: '5' },
       { port, timeoutMs: 90_000 },
     );
   }, 120_000);

@@ -2,7 +2,7 @@
  * Size caps, timeouts and paging of the gateway over real sockets (threat model "DoS / Resource
  * Exhaustion"): lying Content-Length both ways, a chunked upload past max_preimage_bytes, a
  * stalled and a slow-drip upload, the header and URL caps, the JSON body cap of packages, and
- * keyset paging of a service's packages while packages are inserted. One embedded gateway with
+ * keyset paging of a service's packages while packages are inserted. One embedded process with
  * short limits; after every refused upload nothing is stored (no row, no blob, no temp file).
  */
 import * as fs from 'node:fs';
@@ -45,7 +45,6 @@ describe('request caps, timeouts and paging (embedded gateway, real sockets)', (
       {
         JAM_DATA_DIR: dataDir,
         JAM_PORT: String(port),
-        JAM_ROLES: 'gateway',
         JAM_ALLOWED_TOKENS: `limits=${createHash('sha256').update(token).digest('hex')}`,
         JAM_MAX_PREIMAGE_BYTES: String(MAX_PREIMAGE),
         JAM_MAX_URL_BYTES: '512',

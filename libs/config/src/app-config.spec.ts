@@ -187,6 +187,21 @@ describe('loadConfig', () => {
     expect(c).toMatchObject({ mode: 'production', databaseUrl: 'postgresql://u:p@db:5432/jam', redisUrl: 'rediss://cache:6380' });
   });
 
+  it('refuses a role subset without DATABASE_URL/REDIS_URL (embedded runs only JAM_ROLES=all), naming the fix', () => {
+    for (const roles of ['gateway', 'refine-worker', 'gateway,attestation,accumulate-worker,janitor']) {
+      const problems = configError({ JAM_ROLES: roles }).problems;
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toContain(`JAM_ROLES=${roles} needs DATABASE_URL and REDIS_URL`);
+      expect(problems[0]).toContain('only JAM_ROLES=all works');
+    }
+    expect(loadConfig({}, CWD).mode).toBe('embedded');
+    expect(loadConfig({ JAM_ROLES: 'all' }, CWD).mode).toBe('embedded');
+    // Every role listed by name is the same as all.
+    expect(loadConfig({ JAM_ROLES: [...APP_ROLES].reverse().join(',') }, CWD).roles).toHaveLength(APP_ROLES.length);
+    // With both URLs a subset is a production role process.
+    expect(loadConfig({ JAM_ROLES: 'gateway', DATABASE_URL: 'postgres://u:p@db/jam', REDIS_URL: 'redis://cache:6379' }, CWD)).toMatchObject({ mode: 'production', roles: ['gateway'] });
+  });
+
   it('rejects a threshold above the number of attesters and accepts t = n', () => {
     expect(configError({ JAM_ATTESTERS: '3', JAM_ATTESTATION_THRESHOLD: '4' }).problems).toEqual(['JAM_ATTESTATION_THRESHOLD=4 exceeds JAM_ATTESTERS=3']);
     expect(loadConfig({ JAM_ATTESTERS: '3', JAM_ATTESTATION_THRESHOLD: '3' }, CWD).attestationThreshold).toBe(3);
@@ -194,7 +209,8 @@ describe('loadConfig', () => {
   });
 
   it('parses JAM_ROLES: a trimmed comma list, `all` expands, duplicates collapse', () => {
-    expect(loadConfig({ JAM_ROLES: ' gateway , janitor,' }, CWD).roles).toEqual(['gateway', 'janitor']);
+    const urls = { DATABASE_URL: 'postgres://u:p@db/jam', REDIS_URL: 'redis://cache:6379' };
+    expect(loadConfig({ ...urls, JAM_ROLES: ' gateway , janitor,' }, CWD).roles).toEqual(['gateway', 'janitor']);
     expect(loadConfig({ JAM_ROLES: 'all' }, CWD).roles).toEqual([...APP_ROLES]);
     expect(loadConfig({ JAM_ROLES: 'janitor,all,janitor' }, CWD).roles).toEqual(['janitor', 'gateway', 'refine-worker', 'attestation', 'accumulate-worker']);
     expect(configError({ JAM_ROLES: 'Gateway' }).problems[0]).toContain('unknown role "Gateway"');

@@ -152,6 +152,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const p = parsed as Parsed;
 
   const roles: AppRole[] = [];
+  const problemsBeforeRoles = problems.length;
   if (ok('roles')) {
     for (const r of p.roles) {
       if (r === 'all') roles.push(...APP_ROLES);
@@ -202,6 +203,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const embedded = p.database_url === undefined && p.redis_url === undefined;
   if (ok('database_url') && ok('redis_url') && !embedded && (p.database_url === undefined || p.redis_url === undefined)) {
     problems.push('DATABASE_URL and REDIS_URL must be set together (production) or both left unset (embedded)');
+  }
+  // Embedded mode keeps the queue in this process: a gateway alone there accepts packages that no
+  // worker ever sees (they stay pending). A shell that missed the exports must fail, not degrade.
+  const rolesValid = ok('roles') && problems.slice(problemsBeforeRoles).every((m) => !m.startsWith('JAM_ROLES'));
+  if (embedded && rolesValid && roles.length > 0 && !APP_ROLES.every((r) => roles.includes(r))) {
+    problems.push(
+      `JAM_ROLES=${p.roles.join(',')} needs DATABASE_URL and REDIS_URL: without them the process runs embedded (in-process queue and database), where only JAM_ROLES=all works. Export DATABASE_URL and REDIS_URL for a role process, or leave JAM_ROLES unset for one embedded process`,
+    );
   }
   if (ok('blob_store') && p.blob_store === 's3-offload' && ok('s3_bucket') && p.s3_bucket === undefined) {
     problems.push('JAM_S3_BUCKET must be set when JAM_BLOB_STORE=s3-offload');

@@ -51,7 +51,7 @@ export const SETTINGS = {
   database_url: { env: 'DATABASE_URL', sensitive: true, description: 'PostgreSQL URL. Unset (with REDIS_URL unset) = embedded PGlite under data_dir.', schema: url(['postgres:', 'postgresql:']).optional() },
   redis_url: { env: 'REDIS_URL', sensitive: true, description: 'Redis URL for BullMQ. Unset = in-process queue (embedded mode only).', schema: url(['redis:', 'rediss:']).optional() },
   queue_prefix: { env: 'JAM_QUEUE_PREFIX', default: 'jam', sensitive: false, description: 'BullMQ key prefix in Redis. WARNING: changing it strands queued jobs (the reconciler re-enqueues them).', schema: z.string().regex(/^[a-zA-Z0-9_-]+$/) },
-  roles: { env: 'JAM_ROLES', default: 'all', sensitive: false, description: 'Apps this process runs: all, or a comma list of gateway, refine-worker, attestation, accumulate-worker, janitor.', schema: list },
+  roles: { env: 'JAM_ROLES', default: 'all', sensitive: false, description: 'Apps this process runs: all, or a comma list of gateway, refine-worker, attestation, accumulate-worker, janitor. A list other than all needs DATABASE_URL and REDIS_URL (embedded mode runs only all; a boot error otherwise).', schema: list },
   auth_required: { env: 'JAM_AUTH_REQUIRED', default: 'true', sensitive: false, description: 'Require a bearer token on /jam/*.', schema: bool },
   allowed_tokens: { env: 'JAM_ALLOWED_TOKENS', sensitive: true, description: 'Comma list of principal=sha256hex(token) entries allowed on /jam/*.', schema: list.optional() },
   allowed_tokens_file: { env: 'JAM_ALLOWED_TOKENS_FILE', sensitive: false, description: 'File of `principal token` lines (plain tokens, hashed at boot); for secret mounts.', schema: z.string().min(1).optional() },
