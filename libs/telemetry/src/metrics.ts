@@ -17,7 +17,7 @@ export class JamMetrics {
   /** Jobs by queue, job name and outcome (completed, retry, failed). */
   readonly jobs = new Counter({ name: 'jam_jobs_total', help: 'Jobs handled by queue, name and outcome', labelNames: ['queue', 'name', 'outcome'] as const, registers: [this.registry] });
   readonly jobDuration = new Histogram({ name: 'jam_job_duration_seconds', help: 'Job handler duration in seconds', labelNames: ['queue', 'name'] as const, buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120], registers: [this.registry] });
-  readonly queueDepth = new Gauge({ name: 'jam_queue_depth', help: 'Jobs waiting or delayed per queue', labelNames: ['queue', 'state'] as const, registers: [this.registry] });
+  readonly queueDepth = new Gauge({ name: 'jam_queue_depth', help: 'Jobs per queue and state (waiting, delayed, active, failed)', labelNames: ['queue', 'state'] as const, registers: [this.registry] });
   /** Gas used by guest calls (refine, accumulate). */
   readonly gasUsed = new Counter({ name: 'jam_gas_used_total', help: 'Gas used by guest code', labelNames: ['phase'] as const, registers: [this.registry] });
   /** Guest results that were not ok (panic, out_of_gas, ...). */
