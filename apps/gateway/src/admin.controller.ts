@@ -12,6 +12,7 @@ import { hashParam, limitParam, optionalString, readBody, serviceIdParam } from 
 import { parseJsonBody } from './json-body';
 import { serviceView } from './services.controller';
 import { packageView } from './packages.controller';
+import { retryFailedPackage } from './package-retry';
 
 /**
  * Route prefix of the admin API. The admin rate limit (`admin_rate_limit_per_minute`) keys on it.
@@ -151,6 +152,17 @@ export class AdminController {
     }
     const after = await this.deps.workPackages.get(packageHash);
     return packageView(after!);
+  }
+
+  /**
+   * Retries any failed package, as POST /jam/packages/{hash}/retry does for its owners (same
+   * rules, same bound `max_package_retries`, same answers); audited as `package.retry`.
+   */
+  @Post('packages/:packageHash/retry')
+  @HttpCode(202)
+  @AdminAction('package.retry')
+  async retryPackage(@Param('packageHash') raw: string) {
+    return packageView(await retryFailedPackage(this.deps, hashParam(raw, 'package_hash')));
   }
 
   /** The audit log, newest first; `cursor` is the `next_cursor` of the previous page; optional `action` filter. */

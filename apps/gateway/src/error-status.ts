@@ -18,6 +18,7 @@ export function statusOf(code: DomainErrorCode): number {
     case 'not_found':
       return 404;
     case 'conflict':
+    case 'retry_limit_reached':
       return 409;
     case 'payload_too_large':
       return 413;
@@ -28,6 +29,7 @@ export function statusOf(code: DomainErrorCode): number {
     case 'unknown_preimage':
     case 'invalid_signature':
     case 'unknown_attester':
+    case 'not_retryable':
       return 422;
     case 'quota_exceeded':
     case 'rate_limited':

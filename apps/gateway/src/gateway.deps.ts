@@ -53,6 +53,8 @@ export interface GatewayDeps {
   /** bytes */
   maxPreimageBytes: number;
   maxPendingPackages: number;
+  /** Retries one failed package may have (`max_package_retries`, >= 0). */
+  maxPackageRetries: number;
   /** Per-token, per-IP, admin and auth-failure budgets (docs/architecture.md section 9). */
   rateLimit: RateLimitOptions;
   /** URL and header caps, request and body-idle timeouts. */

@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import type { Response } from 'express';
 import {
   DomainError,
@@ -23,6 +23,7 @@ import { GATEWAY_DEPS, type GatewayDeps } from './gateway.deps';
 import { BearerTokenGuard, type AuthedRequest } from './bearer-token.guard';
 import { hashParam, readBody } from './request-params';
 import { AccessPolicy } from './access.policy';
+import { retryFailedPackage } from './package-retry';
 
 
 /**
@@ -50,6 +51,7 @@ export function packageView(p: WorkPackageSummary) {
     created_at: p.createdAt,
     updated_at: p.updatedAt,
     accumulated_at: p.accumulatedAt ?? null,
+    retries: p.retries,
   };
 }
 
@@ -140,6 +142,38 @@ export class PackagesController {
   @Get(':hash')
   async status(@Param('hash') rawHash: string, @Req() req: AuthedRequest) {
     return packageView(await this.access.workPackage(req, hashParam(rawHash)));
+  }
+
+  /**
+   * Retries a failed package whose failure was not a deterministic guest outcome (wall clock,
+   * executor, storage over the executor limits: RETRYABLE_FAILURE_CODES), at most
+   * `max_package_retries` times; for the owner and delegates of its services (404 for anyone else,
+   * as for every read). 202 with the package (`pending` or `attested`, `retries` counted); 409
+   * `conflict` unless it is failed, 422 `not_retryable`, 409 `retry_limit_reached`. Every call is
+   * written to the audit log (`package.retry`), refused ones too.
+   */
+  @Post(':hash/retry')
+  @HttpCode(202)
+  async retry(@Param('hash') rawHash: string, @Req() req: AuthedRequest) {
+    const hash = hashParam(rawHash);
+    await this.access.workPackage(req, hash);
+    const audit = (outcome: string, details: Record<string, string | number | null>) =>
+      this.deps.auditLog.append({
+        actorTokenHash: req.tokenDigest === null ? null : `0x${req.tokenDigest}`,
+        action: 'package.retry',
+        target: `${req.method} ${req.path}`,
+        outcome,
+        details: { principal: req.principal, ...details },
+      });
+    let row: WorkPackageSummary;
+    try {
+      row = await retryFailedPackage(this.deps, hash);
+    } catch (err) {
+      await audit('failure', { error: err instanceof DomainError ? err.code : 'internal' });
+      throw err;
+    }
+    await audit('success', { status: row.status, retries: row.retries });
+    return packageView(row);
   }
 
   /**

@@ -246,6 +246,7 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
           attestationThreshold: config.attestationThreshold,
           maxPreimageBytes: config.maxPreimageBytes,
           maxPendingPackages: config.maxPendingPackages,
+          maxPackageRetries: config.maxPackageRetries,
           rateLimit: {
             perMinute: config.rateLimitPerMinute,
             adminPerMinute: config.adminRateLimitPerMinute,

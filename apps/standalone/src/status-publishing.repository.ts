@@ -1,4 +1,4 @@
-import { WorkPackageRepository, type WorkPackageRecord, type WorkPackageStatus, type WorkPackageTransitionFields } from '@jam/persistence';
+import { WorkPackageRepository, type PackageRetryResult, type WorkPackageRecord, type WorkPackageStatus, type WorkPackageTransitionFields } from '@jam/persistence';
 import type { StatusEventBus } from '@jam/queue';
 
 /**
@@ -24,5 +24,11 @@ export class StatusPublishingWorkPackageRepository extends WorkPackageRepository
     const moved = await super.transition(hash, from, to, fields);
     if (moved) this.events.publish({ package_hash: hash, status: to, report_hash: fields.reportHash ?? null, at: new Date().toISOString() });
     return moved;
+  }
+
+  override async retryFailed(hash: string, maxRetries: number): Promise<PackageRetryResult> {
+    const result = await super.retryFailed(hash, maxRetries);
+    if (result.outcome === 'retried') this.events.publish({ package_hash: hash, status: result.row.status, report_hash: result.row.reportHash, at: new Date().toISOString() });
+    return result;
   }
 }

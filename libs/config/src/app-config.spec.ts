@@ -47,6 +47,7 @@ describe('loadConfig', () => {
       maxServiceStorageItems: 32_768,
       maxAccumulateTimeouts: 3,
       maxSandboxFailures: 3,
+      maxPackageRetries: 3,
       rateLimitPerMinute: 600,
       adminRateLimitPerMinute: 60,
       authFailureLimitPerMinute: 30,
@@ -94,6 +95,7 @@ describe('loadConfig', () => {
         JAM_MAX_SERVICE_STORAGE_ITEMS: '0',
         JAM_MAX_ACCUMULATE_TIMEOUTS: '1',
         JAM_MAX_SANDBOX_FAILURES: '5',
+        JAM_MAX_PACKAGE_RETRIES: '0',
       },
       CWD,
     );
@@ -110,6 +112,7 @@ describe('loadConfig', () => {
       maxServiceStorageItems: 0,
       maxAccumulateTimeouts: 1,
       maxSandboxFailures: 5,
+      maxPackageRetries: 0,
     });
   });
 

@@ -51,6 +51,8 @@ export interface AppConfig {
   readonly maxAccumulateTimeouts: number;
   /** Non-guest sandbox failures (executor crash, engine fault; refine: also wall clock) per accumulation or per (package, attester) in refine. */
   readonly maxSandboxFailures: number;
+  /** Retries of one failed package (`max_package_retries`, 0..100; 0 = none). */
+  readonly maxPackageRetries: number;
   readonly rateLimitPerMinute: number;
   readonly adminRateLimitPerMinute: number;
   readonly authFailureLimitPerMinute: number;
@@ -250,6 +252,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     maxServiceStorageItems: p.max_service_storage_items,
     maxAccumulateTimeouts: p.max_accumulate_timeouts,
     maxSandboxFailures: p.max_sandbox_failures,
+    maxPackageRetries: p.max_package_retries,
     rateLimitPerMinute: p.rate_limit_per_minute,
     adminRateLimitPerMinute: p.admin_rate_limit_per_minute,
     authFailureLimitPerMinute: p.auth_failure_limit_per_minute,

@@ -20,7 +20,11 @@ export type DomainErrorCode =
   | 'conflict'
   | 'invalid_request'
   | 'invalid_signature'
-  | 'unknown_attester';
+  | 'unknown_attester'
+  /** a failed package whose failure a rerun cannot change (a verdict, not an infrastructure fault) */
+  | 'not_retryable'
+  /** a failed package that has had max_package_retries retries */
+  | 'retry_limit_reached';
 
 /** An error with a stable `code`, a human message and optional structured details. */
 export class DomainError extends Error {

@@ -3,7 +3,14 @@ export { startEmbeddedPostgres, EMBEDDED_POSTGRES_POOL_SIZE, type EmbeddedPostgr
 export { PreimageEntity, type PreimageStorageTier } from './entities/preimage.entity';
 export { ServiceEntity } from './entities/service.entity';
 export { ServiceStorageEntity } from './entities/service-storage.entity';
-export { WorkPackageEntity, WORK_PACKAGE_STATUSES, IN_FLIGHT_WORK_PACKAGE_STATUSES, type WorkPackageStatus } from './entities/work-package.entity';
+export {
+  WorkPackageEntity,
+  WORK_PACKAGE_STATUSES,
+  IN_FLIGHT_WORK_PACKAGE_STATUSES,
+  RETRYABLE_FAILURE_CODES,
+  type RetryableFailureCode,
+  type WorkPackageStatus,
+} from './entities/work-package.entity';
 export { WorkReportEntity } from './entities/work-report.entity';
 export { AttesterEntity } from './entities/attester.entity';
 export { AttestationEntity } from './entities/attestation.entity';
@@ -25,6 +32,7 @@ export {
   type WorkPackageRecord,
   type WorkPackageSummary,
   type WorkPackageTransitionFields,
+  type PackageRetryResult,
 } from './repositories/work-package.repository';
 export { WorkReportRepository, type WorkReportRecord } from './repositories/work-report.repository';
 export { AttesterRepository, type AttesterRecord } from './repositories/attester.repository';

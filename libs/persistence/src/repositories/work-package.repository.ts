@@ -3,6 +3,7 @@ import type { DataSource } from 'typeorm';
 import { bytesToHex, hashToBytes, toBuffer, toUint8Array } from '../bytes-hex';
 import {
   IN_FLIGHT_WORK_PACKAGE_STATUSES,
+  RETRYABLE_FAILURE_CODES,
   WORK_PACKAGE_STATUSES,
   type WorkPackageEntity,
   type WorkPackageStatus,
@@ -29,6 +30,8 @@ export interface WorkPackageSummary {
   createdAt: Date;
   updatedAt: Date;
   accumulatedAt: Date | null;
+  /** Retries the package has had (POST .../retry), 0 for a first run. */
+  retries: number;
 }
 
 /** A work package row with its GP 0.7.2 binary encoding. */
@@ -45,12 +48,26 @@ export interface WorkPackageTransitionFields {
   errorMessage?: string;
 }
 
+/**
+ * Outcome of {@link WorkPackageRepository.retryFailed}: `retried` with the phase the package
+ * restarts in and its row after the change, or why nothing changed.
+ */
+export type PackageRetryResult =
+  | { outcome: 'retried'; phase: 'refine' | 'accumulate'; row: WorkPackageSummary }
+  | { outcome: 'not_found' }
+  | { outcome: 'not_failed'; status: WorkPackageStatus }
+  | { outcome: 'not_retryable'; errorCode: string | null }
+  | { outcome: 'limit_reached'; retries: number };
+
+/** Statuses the accumulations of a failed package may have that wrote nothing and can run again. */
+const RETRYABLE_ACCUMULATION_STATUSES = ['timed_out', 'sandbox_failed', 'storage_over_limit'];
+
 /** Largest page {@link WorkPackageRepository.listByService} returns. */
 export const WORK_PACKAGE_LIST_MAX_LIMIT = 1000;
 
 const SUMMARY_COLUMNS = `hash, service_ids AS "serviceIds", submitted_by AS "submittedBy", queue_priority AS "queuePriority", status,
   report_hash AS "reportHash", error_code AS "errorCode", error_message AS "errorMessage",
-  created_at AS "createdAt", updated_at AS "updatedAt", accumulated_at AS "accumulatedAt"`;
+  created_at AS "createdAt", updated_at AS "updatedAt", accumulated_at AS "accumulatedAt", retries`;
 const ALL_COLUMNS = `${SUMMARY_COLUMNS}, encoded`;
 /** created_at as exact UTC text (microseconds), because a JS Date would drop the microseconds the keyset compares. */
 const CURSOR_TIME = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')`;
@@ -73,6 +90,7 @@ function toSummary(row: SummaryRow): WorkPackageSummary {
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
     accumulatedAt: row.accumulatedAt,
+    retries: row.retries,
   };
 }
 
@@ -201,6 +219,49 @@ export class WorkPackageRepository {
       ],
     );
     return row !== null;
+  }
+
+  /**
+   * Puts a failed package back into the pipeline, in one transaction under the package row lock
+   * (`SELECT ... FOR UPDATE`), when its failure is retryable ({@link RETRYABLE_FAILURE_CODES})
+   * and it has had fewer than `maxRetries` retries:
+   * - refine failures: deletes its `refine_attempt` rows (so no attester has given up any more)
+   *   and moves it to `pending`; attestations already recorded stay (refine is deterministic, the
+   *   same report hash is signed again);
+   * - accumulate failures: deletes its report's accumulations that ended `timed_out`,
+   *   `sandbox_failed` or `storage_over_limit` (recorded without writes) and the report's
+   *   `accumulation_attempt` counts, and moves it to `attested`. Accumulations that applied (ok,
+   *   panic, out_of_gas) stay, so the accumulate job skips their services: exactly once holds.
+   * Clears the error, increments `retries`, sets `updated_at`. The caller enqueues the jobs after
+   * the commit (the reconciler re-enqueues them if that fails).
+   * @param maxRetries max_package_retries (>= 0)
+   * @throws DomainError `invalid_hex`; RangeError for a bad maxRetries; database errors
+   */
+  async retryFailed(hash: string, maxRetries: number): Promise<PackageRetryResult> {
+    if (!Number.isInteger(maxRetries) || maxRetries < 0) throw new RangeError(`maxRetries must be an integer >= 0, got ${maxRetries}`);
+    const key = hashToBytes(hash);
+    return this.ds.transaction(async (tx) => {
+      const row = await queryOne<SummaryRow>(tx, `SELECT ${SUMMARY_COLUMNS} FROM work_package WHERE hash = $1 FOR UPDATE`, [key]);
+      if (!row) return { outcome: 'not_found' };
+      if (row.status !== 'failed') return { outcome: 'not_failed', status: row.status };
+      const phase = row.errorCode !== null && Object.hasOwn(RETRYABLE_FAILURE_CODES, row.errorCode) ? RETRYABLE_FAILURE_CODES[row.errorCode as keyof typeof RETRYABLE_FAILURE_CODES] : undefined;
+      if (phase === undefined || (phase === 'accumulate' && row.reportHash === null)) return { outcome: 'not_retryable', errorCode: row.errorCode };
+      if (row.retries >= maxRetries) return { outcome: 'limit_reached', retries: row.retries };
+      if (phase === 'refine') {
+        await queryRows(tx, 'DELETE FROM refine_attempt WHERE package_hash = $1 RETURNING 1', [key]);
+      } else {
+        await queryRows(tx, 'DELETE FROM accumulation WHERE report_hash = $1 AND status = ANY($2::text[]) RETURNING 1', [row.reportHash, RETRYABLE_ACCUMULATION_STATUSES]);
+        await queryRows(tx, 'DELETE FROM accumulation_attempt WHERE report_hash = $1 RETURNING 1', [row.reportHash]);
+      }
+      const updated = await queryOne<SummaryRow>(
+        tx,
+        `UPDATE work_package SET status = $2, error_code = NULL, error_message = NULL, retries = retries + 1, updated_at = now()
+         WHERE hash = $1 RETURNING ${SUMMARY_COLUMNS}`,
+        [key, phase === 'refine' ? 'pending' : 'attested'],
+      );
+      if (!updated) throw new Error(`work package ${hash} vanished under its row lock`);
+      return { outcome: 'retried', phase, row: toSummary(updated) };
+    });
   }
 
   /**

@@ -1,0 +1,61 @@
+import { DomainError } from '@jam/domain';
+import { ACCUMULATE_QUEUE, ACCUMULATE_REPORT_V1, REFINE_PACKAGE_V1, accumulateJobId, refineJobId, refineQueueName } from '@jam/queue-contracts';
+import { RETRYABLE_FAILURE_CODES, type WorkPackageSummary } from '@jam/persistence';
+import type { GatewayDeps } from './gateway.deps';
+
+/**
+ * Retries a failed package (POST /jam/packages/{hash}/retry and POST /admin/packages/{hash}/retry):
+ * {@link WorkPackageRepository.retryFailed} clears its failure counts and moves it back to
+ * `pending` (refine failures) or `attested` (accumulate failures) in one transaction; then, after
+ * the commit, the jobs that drive it are enqueued: a refine job for every attester that has not
+ * signed a report of it, or its report's accumulate job. A kept failed job with the same id is
+ * removed first so the id can run again. If enqueueing fails the reconciler enqueues them.
+ * @returns the package after the change
+ * @throws DomainError `not_found` (404), `conflict` (409: the package is not failed),
+ *   `not_retryable` (422: its failure is a verdict a rerun cannot change, see
+ *   RETRYABLE_FAILURE_CODES), `retry_limit_reached` (409: max_package_retries used up)
+ */
+export async function retryFailedPackage(deps: GatewayDeps, packageHash: string): Promise<WorkPackageSummary> {
+  const result = await deps.workPackages.retryFailed(packageHash, deps.maxPackageRetries);
+  switch (result.outcome) {
+    case 'not_found':
+      throw new DomainError('not_found', `no package ${packageHash}`);
+    case 'not_failed':
+      throw new DomainError('conflict', `package ${packageHash} is ${result.status}; only a failed package can be retried`, { status: result.status });
+    case 'not_retryable':
+      throw new DomainError('not_retryable', `package ${packageHash} failed with ${result.errorCode ?? 'no error code'}, which a rerun cannot change; retryable: ${Object.keys(RETRYABLE_FAILURE_CODES).join(', ')}`, {
+        error_code: result.errorCode,
+      });
+    case 'limit_reached':
+      throw new DomainError('retry_limit_reached', `package ${packageHash} has had ${result.retries} retries (max_package_retries ${deps.maxPackageRetries})`, {
+        retries: result.retries,
+        limit: deps.maxPackageRetries,
+      });
+    case 'retried':
+      break;
+  }
+  const row = result.row;
+  try {
+    if (result.phase === 'refine') {
+      const signed = new Set<number>();
+      for (const tally of await deps.attestations.reportHashesForPackage(packageHash)) {
+        for (const a of await deps.attestations.listByReport(tally.reportHash)) signed.add(a.attesterIndex);
+      }
+      for (let i = 0; i < deps.attesterCount; i++) {
+        if (signed.has(i)) continue;
+        const jobId = refineJobId(packageHash, i);
+        await deps.queue.removeFailed(refineQueueName(i), jobId);
+        await deps.queue.enqueue(refineQueueName(i), REFINE_PACKAGE_V1, { package_hash: packageHash, attester_index: i }, { jobId });
+      }
+    } else {
+      const jobId = accumulateJobId(row.reportHash!);
+      await deps.queue.removeFailed(ACCUMULATE_QUEUE, jobId);
+      await deps.queue.enqueue(ACCUMULATE_QUEUE, ACCUMULATE_REPORT_V1, { report_hash: row.reportHash!, package_hash: packageHash }, { jobId });
+    }
+  } catch (err) {
+    deps.logger.error({ err, packageHash }, 'enqueue of a retried package failed; the reconciler will retry');
+  }
+  deps.metrics.packages.inc({ status: row.status });
+  deps.logger.warn({ packageHash, phase: result.phase, retries: row.retries }, 'failed package retried');
+  return row;
+}
