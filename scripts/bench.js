@@ -12,6 +12,7 @@
 //   queue-embedded  in-process queue driver vs BullMQ on PGlite  [jobs] [concurrency]
 //   fairness        quiet tenant's latency, idle vs while another floods heavy packages (embedded server)
 //                   [--quiet N] [--flood N] [--heavy-bytes B] [--gap-ms MS]
+//   restart         `npm start` to /healthz: build skipped when up to date vs forced tsc  [rounds]
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -23,6 +24,7 @@ const benches = {
   fuzz: { file: path.join(root, 'dist', 'bench', 'fuzz-differential.js'), built: true },
   'queue-embedded': { file: path.join(root, 'bench', 'queue-embedded.run.cjs'), built: false },
   fairness: { file: path.join(root, 'dist', 'bench', 'fairness.js'), built: true },
+  restart: { file: path.join(root, 'bench', 'restart.run.cjs'), built: false },
 };
 
 const [name, ...args] = process.argv.slice(2);
