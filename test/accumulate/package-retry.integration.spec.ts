@@ -21,7 +21,7 @@ import { ACCUMULATE_QUEUE, ACCUMULATE_REPORT_V1, REFINE_PACKAGE_V1, accumulateJo
 import { ENGINE_IDENTITY } from '@jam/sandbox';
 import { JamProcess, api, freePort } from '../support/jam-server';
 import { wat2wasm } from '../sandbox/sandbox-test.helpers';
-import { REDIS_URL, useWorkerHarness, type HarnessService } from './worker-harness';
+import { REDIS_URL, metric, metricsOf, useWorkerHarness, type HarnessService } from './worker-harness';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -157,7 +157,7 @@ describe('retry of failed packages (gateway, attestation and worker processes; P
 
     // The fix: workers with a sound wall clock.
     await short.proc.stop();
-    await startWorkers(300_000);
+    const sound = await startWorkers(300_000);
 
     // Another tenant cannot see the package; the owner retries it: the timed-out accumulation runs, the applied one does not.
     expect((await retry(a.pkg, other)).status).toBe(404);
@@ -172,6 +172,13 @@ describe('retry of failed packages (gateway, attestation and worker processes; P
     ]);
     expect(after[0]!.applied_at).toEqual(fastRow.applied_at);
     expect(await h.repos.accumulations.wallClockFailures(a.rep, slowAccumulate.id)).toBe(0);
+    // The dashboard's latency, queue-wait and reachability series come from the worker that did it.
+    const text = await metricsOf(sound.metricsPort);
+    expect(metric(text, 'jam_package_accumulate_latency_seconds_count')).toBe(1);
+    expect(metric(text, 'jam_queue_wait_seconds_count{queue="accumulate"}')).toBe(1);
+    expect(metric(text, 'jam_dependency_up{dependency="database"}')).toBe(1);
+    expect(metric(text, 'jam_dependency_up{dependency="redis"}')).toBe(1);
+
     // An admin retries the refine failure: refined, attested by 2 of 3, accumulated.
     const byAdmin = await adminRetry(r);
     expect(byAdmin.status).toBe(202);

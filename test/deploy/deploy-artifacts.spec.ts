@@ -53,6 +53,8 @@ function exportedMetricNames(): Set<string> {
     }
     registry.clear();
   }
+  // Made by Prometheus itself for every scrape target, not by the code.
+  names.add('up');
   return names;
 }
 
@@ -126,6 +128,59 @@ describe('deploy/ artifacts', () => {
     it('queries only exported metrics', () => {
       const unknown = dashboardExprs(dash).flatMap(({ where, expr }) => metricNamesIn(expr).filter((n) => !exported.has(n)).map((n) => `${where}: ${n}`));
       expect(unknown).toEqual([]);
+    });
+  });
+
+  describe('what operators watch (issue 11)', () => {
+    const dash = JSON.parse(fs.readFileSync(path.join(deployDir, 'grafana', 'jam-overview.json'), 'utf8')) as Doc;
+    const exprs = dashboardExprs(dash);
+    const [rulesDoc] = readYamlDocs(path.join(deployDir, 'prometheus', 'jam-alerts.yml'));
+    const alerts: Doc[] = (rulesDoc?.groups ?? []).flatMap((g: Doc) => g.rules ?? []).filter((r: Doc) => r.alert);
+    const alertOn = (re: RegExp) => alerts.filter((a) => re.test(a.expr)).map((a) => a.alert as string);
+
+    it('the overall latency panel leaves out the server-sent events route (open until a terminal status)', () => {
+      const overall = exprs.filter((e) => e.where === 'panel "Latency p50 / p95 / p99"');
+      expect(overall).toHaveLength(3);
+      for (const e of overall) expect(e.expr).toContain('route!~".*/events"');
+    });
+
+    it.each([
+      ['submit-to-accumulated latency', /histogram_quantile\(.*jam_package_accumulate_latency_seconds_bucket/],
+      ['queue wait', /histogram_quantile\(.*jam_queue_wait_seconds_bucket/],
+      ['executor crashes', /jam_sandbox_failures_total\{[^}]*kind="executor"/],
+      ['corrupt blobs', /jam_blobs_corrupt_total/],
+      ['janitor storage deletions', /jam_janitor_deleted_total/],
+      ['scrape targets', /\bup\{/],
+      ['backing stores', /jam_dependency_up/],
+    ])('has a panel for %s', (_what, re) => {
+      expect(exprs.filter((e) => re.test(e.expr))).not.toEqual([]);
+    });
+
+    it.each([
+      ['scrape targets down', /^up\{job=~"jam-\.\*"\} == 0$/],
+      ['database unreachable', /jam_dependency_up\{dependency="database"\} == 0/],
+      ['Redis unreachable', /jam_dependency_up\{dependency="redis"\} == 0/],
+      ['executor crashes', /jam_sandbox_failures_total\{kind="executor"\}/],
+      ['corrupt blobs', /jam_blobs_corrupt_total/],
+      ['queue backlog (waiting + delayed only)', /jam_queue_depth\{state=~"waiting\|delayed"\}/],
+    ])('has an alert for %s', (_what, re) => {
+      expect(alertOn(re)).toHaveLength(1);
+    });
+
+    it('KEDA scales only on exported metrics, on backlog (waiting + delayed), per attester queue', () => {
+      const file = path.join(deployDir, 'k8s', 'components', 'keda-autoscaling', 'scaledobjects.yaml');
+      const objects = readYamlDocs(file);
+      expect(objects.map((o) => o.metadata.name).sort()).toEqual(['jam-accumulate-worker', 'jam-refine-worker-0', 'jam-refine-worker-1', 'jam-refine-worker-2']);
+      for (const o of objects) {
+        const [trigger] = o.spec.triggers as Doc[];
+        expect(trigger!.type).toBe('prometheus');
+        const query = trigger!.metadata.query as string;
+        expect(metricNamesIn(query).filter((n) => !exported.has(n))).toEqual([]);
+        expect(query).toContain('state=~"waiting|delayed"');
+        const queue = o.metadata.name === 'jam-accumulate-worker' ? 'accumulate' : `refine-${o.metadata.name.slice(-1)}`;
+        expect(query).toContain(`queue="${queue}"`);
+        expect(trigger!.metadata.ignoreNullValues).toBe('false');
+      }
     });
   });
 

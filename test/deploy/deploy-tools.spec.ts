@@ -120,4 +120,76 @@ describe('deploy/ with promtool, yamllint and kustomize', () => {
       }
     });
   });
+
+  describe('component kube-prometheus-stack', () => {
+    const docs = kustomizeWith(['kube-prometheus-stack']);
+    const of = (kind: string) => docs.filter((d) => d.kind === kind);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const sync = require(path.join(root, 'scripts', 'sync-deploy.js')) as { render: () => Record<string, string> };
+
+    it('puts everything in namespace jam (components apply after the base\'s namespace)', () => {
+      expect(docs.filter((d) => d.kind !== 'Namespace' && d.metadata.namespace !== 'jam').map((d) => `${d.kind}/${d.metadata.name}`)).toEqual([]);
+    });
+
+    it('its generated files match their sources (node scripts/sync-deploy.js)', () => {
+      for (const [file, content] of Object.entries(sync.render())) expect({ file, same: fs.existsSync(file) && fs.readFileSync(file, 'utf8') === content }).toEqual({ file, same: true });
+    });
+
+    it('ships the alert rules and the dashboard exactly as deploy/ has them', () => {
+      const [rule] = of('PrometheusRule');
+      const source = parseAllDocuments(fs.readFileSync(path.join(deployDir, 'prometheus', 'jam-alerts.yml'), 'utf8'))[0]!.toJSON() as Doc;
+      expect(rule!.spec.groups).toEqual(source.groups);
+      const dash = of('ConfigMap').find((c) => c.metadata.labels?.grafana_dashboard === '1');
+      expect(dash?.metadata.name).toBe('jam-grafana-dashboard');
+      expect(dash!.data['jam-overview.json']).toBe(fs.readFileSync(path.join(deployDir, 'grafana', 'jam-overview.json'), 'utf8'));
+    });
+
+    it('a ServiceMonitor reaches every pod on the port it serves /metrics on, as a job named jam-*', () => {
+      const services = of('Service');
+      for (const d of of('Deployment')) {
+        const pod = d.spec.template;
+        const labels = pod.metadata.labels as Record<string, string>;
+        const want = Number(pod.metadata.annotations['prometheus.io/port']);
+        const reached = of('ServiceMonitor').flatMap((sm) =>
+          services
+            .filter((svc) => matches(sm.spec.selector, svc.metadata.labels ?? {}) && matches({ matchLabels: svc.spec.selector }, labels))
+            .flatMap((svc) =>
+              (sm.spec.endpoints as Doc[]).flatMap((ep) => {
+                const port = (svc.spec.ports as Doc[]).find((p) => p.name === ep.port);
+                if (!port) return [];
+                const target = typeof port.targetPort === 'number' ? port.targetPort : pod.spec.containers.flatMap((c: Doc) => c.ports ?? []).find((p: Doc) => p.name === port.targetPort)?.containerPort;
+                return target === want && ep.path === '/metrics' ? [svc.metadata.name as string] : [];
+              }),
+            ),
+        );
+        expect({ deployment: d.metadata.name, reached: reached.length > 0 }).toEqual({ deployment: d.metadata.name, reached: true });
+        for (const job of reached) expect(job).toMatch(/^jam-/);
+      }
+    });
+  });
+
+  describe('component keda-autoscaling', () => {
+    const docs = kustomizeWith(['kube-prometheus-stack', 'keda-autoscaling']);
+    const deployments = docs.filter((d) => d.kind === 'Deployment');
+    const scaled = docs.filter((d) => d.kind === 'ScaledObject');
+
+    it('scales each refine worker on its own attester\'s queue and the accumulate workers on theirs; KEDA owns their replicas', () => {
+      expect(scaled).toHaveLength(4);
+      for (const so of scaled) {
+        const target = deployments.find((d) => d.metadata.name === so.spec.scaleTargetRef.name);
+        expect(target).toBeDefined();
+        expect(target!.metadata.namespace).toBe(so.metadata.namespace);
+        expect(target!.spec.replicas).toBeUndefined();
+        const env = Object.fromEntries((target!.spec.template.spec.containers[0].env as Doc[]).filter((e) => 'value' in e).map((e) => [e.name, e.value]));
+        const queue = env.JAM_ROLES === 'refine-worker' ? `refine-${env.JAM_ATTESTER_INDEXES}` : 'accumulate';
+        expect(env.JAM_ROLES).toMatch(/^(refine-worker|accumulate-worker)$/);
+        expect(so.spec.triggers[0].metadata.query).toContain(`queue="${queue}"`);
+        expect(so.spec.triggers[0].metadata.query).toContain(`namespace="${so.metadata.namespace}"`);
+        expect(so.spec.minReplicaCount).toBeGreaterThanOrEqual(1);
+        expect(so.spec.maxReplicaCount).toBeGreaterThan(so.spec.minReplicaCount);
+      }
+      // The other roles keep their fixed replica counts.
+      for (const d of deployments.filter((x) => !scaled.some((so) => so.spec.scaleTargetRef.name === x.metadata.name))) expect(d.spec.replicas).toBeGreaterThanOrEqual(1);
+    });
+  });
 });

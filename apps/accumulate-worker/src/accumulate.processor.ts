@@ -99,6 +99,7 @@ export class AccumulateProcessor {
     }
     if (await deps.workPackages.transition(packageHash, T.finishAccumulate.from, T.finishAccumulate.to)) {
       deps.metrics.packages.inc({ status: 'accumulated' });
+      deps.metrics.packageAccumulateLatency.observe(Math.max(0, Date.now() - row.createdAt.getTime()) / 1000);
     }
   }
 

@@ -136,6 +136,7 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
     // Metrics and a CONSUMER span per job, the span a child of the enqueuer's (docs/architecture.md section 12, habit 10).
     const instrument = (queueName: string, handler: JobHandler): JobHandler => (job: ConsumedJob) =>
       withJobSpan({ queue: queueName, name: job.name, id: job.id, attempt: job.attempt, traceContext: job.traceContext }, async (span) => {
+        if (job.attempt === 1 && job.readyAt !== undefined) metrics.queueWait.observe({ queue: queueName }, Math.max(0, Date.now() - job.readyAt) / 1000);
         const end = metrics.jobDuration.startTimer({ queue: queueName, name: job.name });
         try {
           await handler(job);
@@ -279,6 +280,32 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
       const listener = await startMetricsListener(metrics, config.host, config.metricsPort);
       stops.push(() => new Promise<void>((resolve) => listener.close(() => resolve())));
     }
+    // Reachability of the database and (production) Redis from this process, for the
+    // JamDatabaseUnreachable / JamRedisUnreachable alerts: every process probes, so a partition
+    // that cuts off only some pods shows too. A probe that has not answered in 5 s counts as down.
+    const probes: Record<string, () => Promise<unknown>> = { database: () => ds.query('SELECT 1') };
+    if (config.mode === 'production') probes['redis'] = () => queue.counts(ATTESTATION_QUEUE);
+    const probe = async () => {
+      for (const [dependency, run] of Object.entries(probes)) {
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('probe timed out after 5000 ms')), 5_000);
+        });
+        try {
+          await Promise.race([run(), timeout]);
+          metrics.dependencyUp.set({ dependency }, 1);
+        } catch (err) {
+          metrics.dependencyUp.set({ dependency }, 0);
+          logger.warn({ err, dependency }, 'backing store probe failed');
+        } finally {
+          clearTimeout(timer);
+        }
+      }
+    };
+    const probeTimer = setInterval(() => void probe(), 10_000);
+    probeTimer.unref();
+    void probe();
+    stops.push(async () => clearInterval(probeTimer));
     // Queue depth for dashboards and the growing-queue alert, sampled by whichever process runs the janitor.
     if (has('janitor')) {
       const queues = [...Array.from({ length: config.attesters }, (_, i) => refineQueueName(i)), ATTESTATION_QUEUE, ACCUMULATE_QUEUE];

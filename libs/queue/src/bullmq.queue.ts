@@ -206,7 +206,15 @@ class BullMqJobQueue implements JobQueue {
       async (job) => {
         try {
           const traceContext = parseTraceContext(job.opts.telemetry?.metadata);
-          await handler({ id: String(job.id), name: job.name as JobName, payload: job.data, attempt: job.attemptsMade + 1, ...(traceContext !== undefined ? { traceContext } : {}) });
+          const readyAt = typeof job.timestamp === 'number' ? job.timestamp + (job.opts.delay ?? 0) : undefined;
+          await handler({
+            id: String(job.id),
+            name: job.name as JobName,
+            payload: job.data,
+            attempt: job.attemptsMade + 1,
+            ...(traceContext !== undefined ? { traceContext } : {}),
+            ...(readyAt !== undefined ? { readyAt } : {}),
+          });
         } catch (caught) {
           const err = toError(caught);
           // MalformedJobError / PermanentJobError -> UnrecoverableError, BullMQ's "do not retry".

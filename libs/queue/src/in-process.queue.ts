@@ -15,6 +15,8 @@ interface JobRecord {
   readonly priority: number;
   state: JobState;
   attemptsMade: number;
+  /** ms since the epoch when the job became runnable (enqueue + delay) */
+  readonly readyAt: number;
   timer?: NodeJS.Timeout;
   failedAt?: number;
 }
@@ -62,9 +64,9 @@ class InProcessJobQueue implements JobQueue {
     if (q.jobs.has(opts.jobId)) return;
     // structuredClone: a handler must never see the producer's object (BullMQ serializes too).
     const traceContext = captureTraceContext();
-    const job: JobRecord = { id: opts.jobId, name, payload: structuredClone(payload), policy, ...(traceContext !== undefined ? { traceContext } : {}), priority: opts.priority ?? 0, state: 'waiting', attemptsMade: 0 };
-    q.jobs.set(job.id, job);
     const delay = opts.delayMs ?? 0;
+    const job: JobRecord = { id: opts.jobId, name, payload: structuredClone(payload), policy, ...(traceContext !== undefined ? { traceContext } : {}), priority: opts.priority ?? 0, state: 'waiting', attemptsMade: 0, readyAt: Date.now() + Math.max(0, delay) };
+    q.jobs.set(job.id, job);
     if (delay > 0) this.delay(queue, q, job, delay);
     else {
       this.makeWaiting(q, job);
@@ -165,7 +167,7 @@ class InProcessJobQueue implements JobQueue {
 
   private async run(queue: string, q: QueueState, job: JobRecord, handler: JobHandler): Promise<void> {
     try {
-      await handler({ id: job.id, name: job.name, payload: job.payload, attempt: job.attemptsMade + 1, ...(job.traceContext !== undefined ? { traceContext: { ...job.traceContext } } : {}) });
+      await handler({ id: job.id, name: job.name, payload: job.payload, attempt: job.attemptsMade + 1, readyAt: job.readyAt, ...(job.traceContext !== undefined ? { traceContext: { ...job.traceContext } } : {}) });
       // removeOnComplete: true, so the id can be enqueued again.
       q.jobs.delete(job.id);
     } catch (caught) {

@@ -13,6 +13,8 @@ export interface ConsumedJob {
    * outside a span, with tracing off, or before drivers carried it.
    */
   readonly traceContext?: Readonly<Record<string, string>>;
+  /** When the job became runnable (enqueued, or its delay ended), ms since the epoch; for the queue-wait metric. */
+  readonly readyAt?: number;
 }
 
 /**

@@ -17,6 +17,19 @@ export class JamMetrics {
   /** Jobs by queue, job name and outcome (completed, retry, failed). */
   readonly jobs = new Counter({ name: 'jam_jobs_total', help: 'Jobs handled by queue, name and outcome', labelNames: ['queue', 'name', 'outcome'] as const, registers: [this.registry] });
   readonly jobDuration = new Histogram({ name: 'jam_job_duration_seconds', help: 'Job handler duration in seconds', labelNames: ['queue', 'name'] as const, buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120], registers: [this.registry] });
+  /**
+   * Seconds a job waited in its queue before a worker started it: from when it became runnable
+   * (enqueued, or its delay ended) to the start of its first attempt. Retries are not counted.
+   */
+  readonly queueWait = new Histogram({ name: 'jam_queue_wait_seconds', help: 'Seconds from enqueue (or end of delay) to the start of a job\'s first attempt', labelNames: ['queue'] as const, buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 1800], registers: [this.registry] });
+  /** Seconds from a package's submission (created_at) to `accumulated`, observed by the accumulate worker; retries included. */
+  readonly packageAccumulateLatency = new Histogram({ name: 'jam_package_accumulate_latency_seconds', help: 'Seconds from submission to accumulated, per package', buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800], registers: [this.registry] });
+  /**
+   * 1 when this process's last probe of a backing store succeeded, 0 when it failed or timed out
+   * (5 s); `dependency` is `database` (SELECT 1) or `redis` (the queue's Redis, production only).
+   * Sampled every 10 s by every process.
+   */
+  readonly dependencyUp = new Gauge({ name: 'jam_dependency_up', help: 'Last probe of a backing store from this process: 1 reachable, 0 not', labelNames: ['dependency'] as const, registers: [this.registry] });
   readonly queueDepth = new Gauge({ name: 'jam_queue_depth', help: 'Jobs per queue and state (waiting, delayed, active, failed)', labelNames: ['queue', 'state'] as const, registers: [this.registry] });
   /** Gas used by guest calls (refine, accumulate). */
   readonly gasUsed = new Counter({ name: 'jam_gas_used_total', help: 'Gas used by guest code', labelNames: ['phase'] as const, registers: [this.registry] });
