@@ -273,5 +273,23 @@ export function describeJobQueueContract(driver: string, factory: ContractFactor
       await waitFor(() => ranAt > 0, 'delayed run');
       expect(ranAt - enqueuedAt).toBeGreaterThanOrEqual(290);
     });
+
+    it('tells the handler when the job became runnable (enqueue time plus delay; the queue-wait metric)', async () => {
+      const seen: { readyAt: number | undefined; startedAt: number }[] = [];
+      h.queue.process(q, async (job) => void seen.push({ readyAt: job.readyAt, startedAt: Date.now() }), { concurrency: 1 });
+      const before = Date.now();
+      const now = refineJob();
+      await h.queue.enqueue(q, REFINE_PACKAGE_V1, now.payload, { jobId: now.jobId });
+      const later = refineJob();
+      await h.queue.enqueue(q, REFINE_PACKAGE_V1, later.payload, { jobId: later.jobId, delayMs: 300 });
+      const after = Date.now();
+      await waitFor(() => seen.length === 2, 'both runs');
+      const [first, second] = seen.sort((a, b) => a.readyAt! - b.readyAt!);
+      // Redis and Node clocks are the same machine's here; allow a few ms of rounding.
+      expect(first!.readyAt).toBeGreaterThanOrEqual(before - 5);
+      expect(first!.readyAt).toBeLessThanOrEqual(first!.startedAt + 5);
+      expect(second!.readyAt).toBeGreaterThanOrEqual(before + 300 - 5);
+      expect(second!.readyAt).toBeLessThanOrEqual(after + 300 + 5);
+    });
   });
 }
