@@ -19,7 +19,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { blake2b256, encodeWorkPackage, encodeWorkReport, packageHash, reportHash, toHex, type WorkReport } from '@jam/domain';
 import { ACCUMULATE_QUEUE, ACCUMULATE_REPORT_V1, REFINE_PACKAGE_V1, accumulateJobId, refineJobId, refineQueueName } from '@jam/queue-contracts';
 import { ENGINE_IDENTITY } from '@jam/sandbox';
-import { JamProcess, api, freePort } from '../support/jam-server';
+import { JamProcess, api, freePort, runCli } from '../support/jam-server';
 import { wat2wasm } from '../sandbox/sandbox-test.helpers';
 import { REDIS_URL, metric, metricsOf, useWorkerHarness, type HarnessService } from './worker-harness';
 
@@ -154,6 +154,10 @@ describe('retry of failed packages (gateway, attestation and worker processes; P
     expect(bounded.status).toBe(409);
     expect(bounded.json.error).toMatchObject({ code: 'retry_limit_reached', details: { retries: 1, limit: 1 } });
     expect((await adminRetry(c.pkg)).status).toBe(409);
+    // The command line says the same (exit 1, the code and message).
+    const cli = await runCli(['package', 'retry', c.pkg], { JAM_URL: base, JAM_TOKEN: owner });
+    expect(cli.code).toBe(1);
+    expect(cli.stderr).toContain('retry_limit_reached');
 
     // The fix: workers with a sound wall clock.
     await short.proc.stop();

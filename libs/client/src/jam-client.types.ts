@@ -145,6 +145,8 @@ export interface PackageInfo {
   created_at: string;
   updated_at: string;
   accumulated_at: string | null;
+  /** Retries the package has had (`POST /jam/packages/{hash}/retry`); 0 for a first run. */
+  retries: number;
 }
 
 /** Filter of `GET /jam/services/{id}/packages`. */

@@ -34,6 +34,7 @@ const pkgInfo = (hash: string, status: PackageInfo['status']): PackageInfo => ({
   created_at: '2025-01-01T00:00:00.000Z',
   updated_at: '2025-01-01T00:00:00.000Z',
   accumulated_at: null,
+  retries: 0,
 });
 
 let server: FakeServer | undefined;

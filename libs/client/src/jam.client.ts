@@ -196,6 +196,17 @@ export class JamClient {
     return this.getJson<PackageInfo>(`/jam/packages/${normalizeHash(hash)}`);
   }
 
+  /**
+   * `POST /jam/packages/{hash}/retry`: runs a failed package again when its failure was not a guest
+   * outcome (wall clock, executor, storage over the executor limits), at most
+   * `max_package_retries` times. @returns the package, `pending` or `attested`
+   * @throws JamApiError 409 `conflict` (not failed) / `retry_limit_reached`, 422 `not_retryable`, 404
+   */
+  async retryPackage(hash: HexString): Promise<PackageInfo> {
+    const res = await this.request('POST', `/jam/packages/${normalizeHash(hash)}/retry`, {});
+    return parseJson<PackageInfo>(res, 'POST /jam/packages/{hash}/retry');
+  }
+
   /** `GET /jam/services/{id}/packages`, optionally filtered by status. */
   async listPackages(id: number, request: ListPackagesRequest = {}): Promise<Page<PackageInfo>> {
     return this.getJson<Page<PackageInfo>>(`/jam/services/${serviceId(id)}/packages`, {

@@ -58,6 +58,20 @@ export function registerPackageCommands(program: Command, env: CliEnvironment): 
     });
 
   pkg
+    .command('retry')
+    .description('run a failed package again (failures that were not guest outcomes: wall clock, executor, storage limits)')
+    .argument('<hash>', 'package hash (0x hex)', parseHashArg)
+    .option('--watch', 'then follow until the status is terminal (exit 1 unless accumulated)')
+    .option('--timeout <seconds>', 'give up watching after this long (default 300)', parseSecondsArg)
+    .action(async (hash: string, opts: { watch?: boolean; timeout?: number }, cmd: Command) => {
+      const ctx = commandContext(env, cmd);
+      const info = await ctx.client.retryPackage(hash);
+      if (opts.watch) return watchPackage(ctx, hash, opts.timeout ?? DEFAULT_WATCH_TIMEOUT_MS);
+      if (ctx.global.json) return ctx.json(info);
+      printPackage(ctx, info);
+    });
+
+  pkg
     .command('list')
     .description("list a service's packages, one page")
     .argument('<service>', 'service id', parseServiceIdArg)
@@ -133,5 +147,6 @@ function printPackage(ctx: CommandContext, p: PackageInfo): void {
     created_at: p.created_at,
     updated_at: p.updated_at,
     accumulated_at: p.accumulated_at,
+    retries: p.retries,
   });
 }

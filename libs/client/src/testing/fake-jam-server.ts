@@ -229,6 +229,7 @@ export function fakeJam(options: FakeJamOptions = {}): { handler: FakeHandler; s
           created_at: t,
           updated_at: t,
           accumulated_at: null,
+          retries: 0,
         },
       });
       return sendJson(res, 202, { hash, status: 'pending' });
