@@ -50,7 +50,7 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
     const { url, poolSize } = db();
     const ds = createDataSource({ url, poolSize });
     await ds.initialize();
-    expect(await runMigrations(ds)).toEqual(['InitialSchema1760000000000', 'TenancyAndAdmin1761000000000', 'StorageRetention1762000000000', 'StoreIdentity1763000000000', 'AccumulationAttempts1764000000000', 'SandboxFailures1765000000000', 'PackageQueuePriority1766000000000']);
+    expect(await runMigrations(ds)).toEqual(['InitialSchema1760000000000', 'TenancyAndAdmin1761000000000', 'StorageRetention1762000000000', 'StoreIdentity1763000000000', 'AccumulationAttempts1764000000000', 'SandboxFailures1765000000000', 'PackageQueuePriority1766000000000', 'PackageRetries1766500000000']);
     ctx = { ds, repos: createRepositories(ds) };
   });
 
@@ -736,6 +736,66 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
       await get().ds.query(`UPDATE work_package SET updated_at = now() - interval '2 days' WHERE hash = $1`, [Buffer.from(pkg.slice(2), 'hex')]);
       for (let n = 1; n > 0; ) n = (await workPackages.deleteFinishedOlderThan(86_400_000, 1000)).packages;
       expect(await refineAttempts.list(pkg)).toEqual([]);
+    });
+  });
+
+  describe('retry of failed packages (retryFailed)', () => {
+    it('puts a refine failure back to pending without its attesters\' counts; keeps attestations; bounded', async () => {
+      const { refineAttempts, attestations, attesters, workPackages } = get().repos;
+      for (const i of [0, 1, 2]) await attesters.upsert(i, hash());
+      const pkg = await newPackage([1]);
+      for (const i of [0, 1]) await refineAttempts.recordFailure({ packageHash: pkg, attesterIndex: i, kind: 'wall_clock', maxFailures: 1, attesterCount: 3 });
+      const rep = await newReport(pkg);
+      await attestations.insertIfAbsent({ reportHash: rep, packageHash: pkg, attesterIndex: 2, signature: sig() });
+      expect(await workPackages.transition(pkg, ['pending'], 'failed', { errorCode: 'refine_timeout', errorMessage: 'gave up' })).toBe(true);
+      const r = await workPackages.retryFailed(pkg, 1);
+      expect(r).toMatchObject({ outcome: 'retried', phase: 'refine', row: { hash: pkg, status: 'pending', errorCode: null, errorMessage: null, retries: 1 } });
+      expect(await refineAttempts.list(pkg)).toEqual([]);
+      expect((await attestations.listByReport(rep)).map((a) => a.attesterIndex)).toEqual([2]);
+      expect(await workPackages.retryFailed(pkg, 1)).toEqual({ outcome: 'not_failed', status: 'pending' });
+      expect(await workPackages.transition(pkg, ['pending'], 'failed', { errorCode: 'refine_sandbox_failure', errorMessage: 'again' })).toBe(true);
+      expect(await workPackages.retryFailed(pkg, 1)).toEqual({ outcome: 'limit_reached', retries: 1 });
+      expect(await workPackages.get(pkg)).toMatchObject({ status: 'failed', errorCode: 'refine_sandbox_failure', retries: 1 });
+      await expect(workPackages.retryFailed(pkg, -1)).rejects.toThrow(RangeError);
+    });
+
+    it('puts an accumulate failure back to attested: deletes only the accumulations that wrote nothing and their counts (exactly once)', async () => {
+      const { accumulations, workPackages } = get().repos;
+      const [ok, slow, crashy] = [await newService(), await newService(), await newService()];
+      const pkg = await newPackage([ok.id, slow.id, crashy.id]);
+      const rep = await newReport(pkg);
+      expect(await accumulations.applyOnce({ reportHash: rep, packageHash: pkg, serviceId: ok.id, loadLimit: NO_LOAD_LIMIT, run: async () => ({ status: 'ok', gasUsed: 7n, writes: [] }) })).toEqual({ applied: true, status: 'ok' });
+      await accumulations.recordWallClockFailure({ reportHash: rep, packageHash: pkg, serviceId: slow.id, maxFailures: 1, gasUsed: 1n });
+      await accumulations.recordSandboxFailure({ reportHash: rep, packageHash: pkg, serviceId: crashy.id, kind: 'executor', maxFailures: 1, gasUsed: 1n });
+      expect(await workPackages.transition(pkg, ['pending'], 'failed', { reportHash: rep, errorCode: 'accumulate_timeout', errorMessage: 'x' })).toBe(true);
+      const r = await workPackages.retryFailed(pkg, 3);
+      expect(r).toMatchObject({ outcome: 'retried', phase: 'accumulate', row: { status: 'attested', reportHash: rep, errorCode: null, retries: 1 } });
+      const rows = await get().ds.query('SELECT service_id, status FROM accumulation WHERE report_hash = $1 ORDER BY service_id', [Buffer.from(rep.slice(2), 'hex')]);
+      expect(rows).toEqual([{ service_id: ok.id, status: 'ok' }]);
+      expect(await accumulations.wallClockFailures(rep, slow.id)).toBe(0);
+      expect(await accumulations.executorFailures(rep, crashy.id)).toBe(0);
+      // the applied one is still applied: a new delivery runs only the other two
+      const run = jest.fn(async () => ({ status: 'ok' as const, gasUsed: 1n, writes: [] }));
+      expect(await accumulations.applyOnce({ reportHash: rep, packageHash: pkg, serviceId: ok.id, loadLimit: NO_LOAD_LIMIT, run })).toEqual({ applied: false, status: 'ok' });
+      expect(run).not.toHaveBeenCalled();
+    });
+
+    it('refuses verdicts, unknown and unfinished packages', async () => {
+      const { workPackages } = get().repos;
+      expect(await workPackages.retryFailed(hash(), 3)).toEqual({ outcome: 'not_found' });
+      const pkg = await newPackage([1]);
+      expect(await workPackages.retryFailed(pkg, 3)).toEqual({ outcome: 'not_failed', status: 'pending' });
+      expect(await workPackages.transition(pkg, ['pending'], 'disputed')).toBe(true);
+      expect(await workPackages.transition(pkg, ['disputed'], 'failed', { errorCode: 'dispute_rejected', errorMessage: 'no' })).toBe(true);
+      expect(await workPackages.retryFailed(pkg, 3)).toEqual({ outcome: 'not_retryable', errorCode: 'dispute_rejected' });
+      const bare = await newPackage([1]);
+      expect(await workPackages.transition(bare, ['pending'], 'failed')).toBe(true);
+      expect(await workPackages.retryFailed(bare, 3)).toEqual({ outcome: 'not_retryable', errorCode: null });
+      // an accumulate code without a report cannot restart accumulate
+      const noReport = await newPackage([1]);
+      expect(await workPackages.transition(noReport, ['pending'], 'failed', { errorCode: 'accumulate_timeout' })).toBe(true);
+      expect(await workPackages.retryFailed(noReport, 3)).toEqual({ outcome: 'not_retryable', errorCode: 'accumulate_timeout' });
+      expect(await workPackages.retryFailed(pkg, 0)).toEqual({ outcome: 'not_retryable', errorCode: 'dispute_rejected' });
     });
   });
 
