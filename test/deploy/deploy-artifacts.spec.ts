@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { parseAllDocuments } from 'yaml';
+import { ACCUMULATE_QUEUE, refineQueueName } from '@jam/queue-contracts';
 import { SETTINGS } from '@jam/config';
 
 /**
@@ -177,7 +178,7 @@ describe('deploy/ artifacts', () => {
         const query = trigger!.metadata.query as string;
         expect(metricNamesIn(query).filter((n) => !exported.has(n))).toEqual([]);
         expect(query).toContain('state=~"waiting|delayed"');
-        const queue = o.metadata.name === 'jam-accumulate-worker' ? 'accumulate' : `refine-${o.metadata.name.slice(-1)}`;
+        const queue = o.metadata.name === 'jam-accumulate-worker' ? ACCUMULATE_QUEUE : refineQueueName(Number(o.metadata.name.slice(-1)));
         expect(query).toContain(`queue="${queue}"`);
         expect(trigger!.metadata.ignoreNullValues).toBe('false');
       }

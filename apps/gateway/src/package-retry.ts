@@ -1,6 +1,7 @@
-import { DomainError } from '@jam/domain';
-import { ACCUMULATE_QUEUE, ACCUMULATE_REPORT_V1, REFINE_PACKAGE_V1, accumulateJobId, refineJobId, refineQueueName } from '@jam/queue-contracts';
-import { RETRYABLE_FAILURE_CODES, type WorkPackageSummary } from '@jam/persistence';
+import { DomainError, RETRYABLE_FAILURE_CODES } from '@jam/domain';
+import { ACCUMULATE_REPORT_JOB, REFINE_PACKAGE_JOB, jobLocation } from '@jam/queue-contracts';
+import { enqueue } from '@jam/queue';
+import type { WorkPackageSummary } from '@jam/persistence';
 import type { GatewayDeps } from './gateway.deps';
 
 /**
@@ -43,14 +44,16 @@ export async function retryFailedPackage(deps: GatewayDeps, packageHash: string)
       }
       for (let i = 0; i < deps.attesterCount; i++) {
         if (signed.has(i)) continue;
-        const jobId = refineJobId(packageHash, i);
-        await deps.queue.removeFailed(refineQueueName(i), jobId);
-        await deps.queue.enqueue(refineQueueName(i), REFINE_PACKAGE_V1, { package_hash: packageHash, attester_index: i }, { jobId });
+        const payload = { package_hash: packageHash, attester_index: i };
+        const { queue, jobId } = jobLocation(REFINE_PACKAGE_JOB, payload);
+        await deps.queue.removeFailed(queue, jobId);
+        await enqueue(deps.queue, REFINE_PACKAGE_JOB, payload);
       }
     } else {
-      const jobId = accumulateJobId(row.reportHash!);
-      await deps.queue.removeFailed(ACCUMULATE_QUEUE, jobId);
-      await deps.queue.enqueue(ACCUMULATE_QUEUE, ACCUMULATE_REPORT_V1, { report_hash: row.reportHash!, package_hash: packageHash }, { jobId });
+      const payload = { report_hash: row.reportHash!, package_hash: packageHash };
+      const { queue, jobId } = jobLocation(ACCUMULATE_REPORT_JOB, payload);
+      await deps.queue.removeFailed(queue, jobId);
+      await enqueue(deps.queue, ACCUMULATE_REPORT_JOB, payload);
     }
   } catch (err) {
     deps.logger.error({ err, packageHash }, 'enqueue of a retried package failed; the reconciler will retry');

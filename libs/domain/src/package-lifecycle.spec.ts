@@ -3,8 +3,12 @@ import {
   FINISHED_PACKAGE_STATUSES,
   IN_FLIGHT_PACKAGE_STATUSES,
   PACKAGE_STATUSES,
+  PACKAGE_FAILURE_CODES,
+  PACKAGE_RETRY_TRANSITIONS,
   PACKAGE_TRANSITIONS,
   REFINE_PHASE_STATUSES,
+  RETRYABLE_FAILURE_CODES,
+  retryPhaseOf,
   TERMINAL_PACKAGE_STATUSES,
   canTransitionPackage,
   isFinishedPackageStatus,
@@ -69,5 +73,19 @@ describe('package lifecycle', () => {
     expect(isFinishedPackageStatus('disputed')).toBe(false);
     expect(isPackageStatus('accumulated')).toBe(true);
     expect(isPackageStatus('done')).toBe(false);
+  });
+
+  it('lets a retry leave only failed, to the first status of the phase that failed, and only for host verdicts', () => {
+    for (const [phase, t] of Object.entries(PACKAGE_RETRY_TRANSITIONS)) {
+      expect(t.from).toEqual(['failed']);
+      expect(t.to).toBe(phase === 'refine' ? REFINE_PHASE_STATUSES[0] : ACCUMULATE_PHASE_STATUSES[0]);
+    }
+    expect(Object.keys(RETRYABLE_FAILURE_CODES).every((c) => (PACKAGE_FAILURE_CODES as readonly string[]).includes(c))).toBe(true);
+    expect(PACKAGE_FAILURE_CODES.filter((c) => retryPhaseOf(c) === undefined)).toEqual(['conflicting_reports', 'dispute_rejected']);
+    expect(retryPhaseOf('refine_timeout')).toBe('refine');
+    expect(retryPhaseOf('storage_over_limit')).toBe('accumulate');
+    expect(retryPhaseOf(null)).toBeUndefined();
+    expect(retryPhaseOf('__proto__')).toBeUndefined();
+    expect(retryPhaseOf('panic')).toBeUndefined();
   });
 });

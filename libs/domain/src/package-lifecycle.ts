@@ -119,6 +119,40 @@ export const PACKAGE_TRANSITIONS = {
 /** Name of one lifecycle transition (`startRefine`, `attest`, ...). */
 export type PackageTransitionName = keyof typeof PACKAGE_TRANSITIONS;
 
+/**
+ * Failure codes a retry (`POST /jam/packages/{hash}/retry`, `POST /admin/packages/{hash}/retry`)
+ * may run again, with the phase it restarts. None is a deterministic guest outcome: each is a host
+ * verdict that depends on the machine (wall clock, executor crashes) or on state an operator can
+ * fix (`storage_over_limit`). `conflicting_reports` and `dispute_rejected` are verdicts a rerun
+ * cannot change. WARNING: clients match on these codes.
+ */
+export const RETRYABLE_FAILURE_CODES = {
+  refine_timeout: 'refine',
+  refine_sandbox_failure: 'refine',
+  accumulate_timeout: 'accumulate',
+  accumulate_sandbox_failure: 'accumulate',
+  storage_over_limit: 'accumulate',
+} as const satisfies Partial<Record<PackageFailureCode, 'refine' | 'accumulate'>>;
+/** A failure code a retry may run again. */
+export type RetryableFailureCode = keyof typeof RETRYABLE_FAILURE_CODES;
+
+/**
+ * The moves of a retry: the only way out of `failed`, an operator's action after fixing the cause,
+ * never a pipeline move (so not in {@link PACKAGE_TRANSITIONS}). Each goes to the first status of
+ * the phase that failed; the repository clears that phase's failure counts in the same transaction.
+ */
+export const PACKAGE_RETRY_TRANSITIONS = {
+  /** Refine failure: the attesters refine it again. */
+  refine: { from: ['failed'], to: 'pending' },
+  /** Accumulate failure: the accumulations that wrote nothing run again. */
+  accumulate: { from: ['failed'], to: 'attested' },
+} as const satisfies Readonly<Record<'refine' | 'accumulate', PackageTransition>>;
+
+/** The phase a retry of a package failed with `code` restarts, or undefined when it is not retryable. */
+export function retryPhaseOf(code: string | null): 'refine' | 'accumulate' | undefined {
+  return code !== null && Object.hasOwn(RETRYABLE_FAILURE_CODES, code) ? RETRYABLE_FAILURE_CODES[code as RetryableFailureCode] : undefined;
+}
+
 /** True for a known status string. */
 export function isPackageStatus(value: string): value is PackageStatus {
   return (PACKAGE_STATUSES as readonly string[]).includes(value);

@@ -7,8 +7,6 @@ export {
   WorkPackageEntity,
   WORK_PACKAGE_STATUSES,
   IN_FLIGHT_WORK_PACKAGE_STATUSES,
-  RETRYABLE_FAILURE_CODES,
-  type RetryableFailureCode,
   type WorkPackageStatus,
 } from './entities/work-package.entity';
 export { WorkReportEntity } from './entities/work-report.entity';

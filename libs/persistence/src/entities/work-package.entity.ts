@@ -64,18 +64,3 @@ export class WorkPackageEntity {
   retries!: number;
 }
 
-/**
- * Failure codes of packages that a retry may run again, by the phase it restarts. None is a
- * deterministic guest outcome: each is a host verdict that depends on the machine (wall clock,
- * executor crashes) or on operator-fixable state (storage_over_limit). Guest outcomes (panic,
- * out_of_gas) never fail a package, and `conflicting_reports` / `dispute_rejected` are verdicts
- * that a rerun cannot change. WARNING: error codes are API (clients match on them).
- */
-export const RETRYABLE_FAILURE_CODES = {
-  refine_timeout: 'refine',
-  refine_sandbox_failure: 'refine',
-  accumulate_timeout: 'accumulate',
-  accumulate_sandbox_failure: 'accumulate',
-  storage_over_limit: 'accumulate',
-} as const satisfies Record<string, 'refine' | 'accumulate'>;
-export type RetryableFailureCode = keyof typeof RETRYABLE_FAILURE_CODES;

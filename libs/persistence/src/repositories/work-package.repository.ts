@@ -1,9 +1,8 @@
-import { DomainError, FINISHED_PACKAGE_STATUSES, type PackageFailureCode } from '@jam/domain';
+import { DomainError, FINISHED_PACKAGE_STATUSES, PACKAGE_RETRY_TRANSITIONS, retryPhaseOf, type PackageFailureCode } from '@jam/domain';
 import type { DataSource } from 'typeorm';
 import { bytesToHex, hashToBytes, toBuffer, toUint8Array } from '../bytes-hex';
 import {
   IN_FLIGHT_WORK_PACKAGE_STATUSES,
-  RETRYABLE_FAILURE_CODES,
   WORK_PACKAGE_STATUSES,
   type WorkPackageEntity,
   type WorkPackageStatus,
@@ -223,7 +222,7 @@ export class WorkPackageRepository {
 
   /**
    * Puts a failed package back into the pipeline, in one transaction under the package row lock
-   * (`SELECT ... FOR UPDATE`), when its failure is retryable ({@link RETRYABLE_FAILURE_CODES})
+   * (`SELECT ... FOR UPDATE`), when its failure is retryable (`RETRYABLE_FAILURE_CODES` of @jam/domain)
    * and it has had fewer than `maxRetries` retries:
    * - refine failures: deletes its `refine_attempt` rows (so no attester has given up any more)
    *   and moves it to `pending`; attestations already recorded stay (refine is deterministic, the
@@ -244,7 +243,7 @@ export class WorkPackageRepository {
       const row = await queryOne<SummaryRow>(tx, `SELECT ${SUMMARY_COLUMNS} FROM work_package WHERE hash = $1 FOR UPDATE`, [key]);
       if (!row) return { outcome: 'not_found' };
       if (row.status !== 'failed') return { outcome: 'not_failed', status: row.status };
-      const phase = row.errorCode !== null && Object.hasOwn(RETRYABLE_FAILURE_CODES, row.errorCode) ? RETRYABLE_FAILURE_CODES[row.errorCode as keyof typeof RETRYABLE_FAILURE_CODES] : undefined;
+      const phase = retryPhaseOf(row.errorCode);
       if (phase === undefined || (phase === 'accumulate' && row.reportHash === null)) return { outcome: 'not_retryable', errorCode: row.errorCode };
       if (row.retries >= maxRetries) return { outcome: 'limit_reached', retries: row.retries };
       if (phase === 'refine') {
@@ -257,7 +256,7 @@ export class WorkPackageRepository {
         tx,
         `UPDATE work_package SET status = $2, error_code = NULL, error_message = NULL, retries = retries + 1, updated_at = now()
          WHERE hash = $1 RETURNING ${SUMMARY_COLUMNS}`,
-        [key, phase === 'refine' ? 'pending' : 'attested'],
+        [key, PACKAGE_RETRY_TRANSITIONS[phase].to],
       );
       if (!updated) throw new Error(`work package ${hash} vanished under its row lock`);
       return { outcome: 'retried', phase, row: toSummary(updated) };
