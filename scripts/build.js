@@ -36,7 +36,7 @@ function run(label, cmd, args) {
  * and bench/ except specs, test folders, libs/<lib>/src/testing and the queue contract suite.
  * Errs on the side of rebuilding: a new, deleted, touched or resized file changes the digest.
  */
-function tscInputs() {
+function tscInputs(base = root) {
   const files = ['tsconfig.base.json', 'tsconfig.build.json', 'package-lock.json', path.join('scripts', 'build.js')];
   const excluded = (rel) =>
     rel.endsWith('.spec.ts') ||
@@ -44,24 +44,24 @@ function tscInputs() {
     /^libs\/[^/]+\/src\/testing\//.test(rel) ||
     rel === 'libs/queue/src/job-queue.contract.ts';
   const walk = (dir) => {
-    for (const e of fs.readdirSync(path.join(root, dir), { withFileTypes: true })) {
+    for (const e of fs.readdirSync(path.join(base, dir), { withFileTypes: true })) {
       const rel = path.posix.join(dir, e.name);
       if (e.isDirectory()) {
         if (e.name !== 'node_modules' && e.name !== 'dist') walk(rel);
       } else if (e.name.endsWith('.ts') && !excluded(rel)) files.push(rel);
     }
   };
-  for (const dir of ['apps', 'libs', 'bench']) if (fs.existsSync(path.join(root, dir))) walk(dir);
+  for (const dir of ['apps', 'libs', 'bench']) if (fs.existsSync(path.join(base, dir))) walk(dir);
   return files.sort();
 }
 
 /** SHA-256 hex over `path size mtime` (whole ms) of every input (a missing file counts as `missing`). */
-function inputsDigest() {
+function inputsDigest(base = root) {
   const h = crypto.createHash('sha256');
-  for (const rel of tscInputs()) {
+  for (const rel of tscInputs(base)) {
     let st;
     try {
-      st = fs.statSync(path.join(root, rel));
+      st = fs.statSync(path.join(base, rel));
     } catch {
       st = null;
     }

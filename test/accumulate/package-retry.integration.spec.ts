@@ -8,7 +8,8 @@
  * - a package retried while the fault persists fails again; past max_package_retries the retry
  *   answers 409 retry_limit_reached;
  * - after the fix, an accumulate failure retried by its owner accumulates; the accumulation of the
- *   report's other service that had applied is not run again (exactly once: same row);
+ *   report's other service that had applied (recorded by the test before any worker ran) is not
+ *   run again (exactly once: same row);
  * - a refine failure retried by an admin is refined, attested and accumulated;
  * - a package that is not failed answers 409 conflict, a verdict (dispute_rejected) 422
  *   not_retryable, another tenant 404; every call is in the audit log as package.retry.
@@ -55,7 +56,7 @@ describe('retry of failed packages (gateway, attestation and worker processes; P
   const adminRetry = (pkg: string) => api(base, admin, 'POST', `/admin/packages/${pkg}/retry`);
 
   /** Stores an attested report of `wp` whose digests are one per service, and enqueues its accumulate job. */
-  async function submitAttestedReport(services: HarnessService[]): Promise<{ pkg: string; rep: string }> {
+  async function submitAttestedReport(services: HarnessService[], beforeEnqueue?: (pkg: string, rep: string) => Promise<void>): Promise<{ pkg: string; rep: string }> {
     const wp = h.newPackage(services[0]!, 2n ** 40n);
     wp.items = services.map((s) => ({ ...wp.items[0]!, service: s.id, code_hash: s.codeHash, accumulate_gas_limit: 2n ** 40n }));
     const pkg = toHex(packageHash(wp));
@@ -82,6 +83,7 @@ describe('retry of failed packages (gateway, attestation and worker processes; P
     const rep = toHex(reportHash(report, ENGINE_IDENTITY));
     await h.repos.workReports.insertIfAbsent({ reportHash: rep, packageHash: pkg, encoded: encodeWorkReport(report), engine: JSON.stringify(ENGINE_IDENTITY) });
     expect(await h.repos.workPackages.transition(pkg, ['pending'], 'attested', { reportHash: rep })).toBe(true);
+    await beforeEnqueue?.(pkg, rep);
     await queue.enqueue(ACCUMULATE_QUEUE, ACCUMULATE_REPORT_V1, { report_hash: rep, package_hash: pkg }, { jobId: accumulateJobId(rep) });
     return { pkg, rep };
   }
@@ -133,7 +135,19 @@ describe('retry of failed packages (gateway, attestation and worker processes; P
 
     // The fault: a wall clock too short for the work.
     const short = await startWorkers(100);
-    const a = await submitAttestedReport([fast, slowAccumulate]);
+    // Package a's report touches two services; the fast one's accumulation already applied (as an
+    // earlier delivery would have: recorded here before any worker runs, since under load even a
+    // trivial guest call can miss a 100 ms wall clock). A retry must not apply it again.
+    const a = await submitAttestedReport([fast, slowAccumulate], async (pkg, rep) => {
+      const applied = await h.repos.accumulations.applyOnce({
+        reportHash: rep,
+        packageHash: pkg,
+        serviceId: fast.id,
+        loadLimit: { bytes: Number.MAX_SAFE_INTEGER, items: Number.MAX_SAFE_INTEGER },
+        run: async () => ({ status: 'ok', gasUsed: 1n, writes: [] }),
+      });
+      expect(applied).toEqual({ applied: true, status: 'ok' });
+    });
     const c = await submitAttestedReport([slowAccumulate]);
     const r = await submitPending(slowRefine);
     expect(await h.finished(a.pkg, 240_000)).toMatchObject({ status: 'failed', errorCode: 'accumulate_timeout', retries: 0 });

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 /**
@@ -10,7 +11,7 @@ import * as path from 'node:path';
 
 const root = path.resolve(__dirname, '..', '..');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const build = require(path.join(root, 'scripts', 'build.js')) as { tscInputs: () => string[]; inputsDigest: () => string; stampFile: string };
+const build = require(path.join(root, 'scripts', 'build.js')) as { tscInputs: (base?: string) => string[]; inputsDigest: (base?: string) => string; stampFile: string };
 
 describe('scripts/build.js', () => {
   it('takes as inputs the sources tsconfig.build.json compiles, not specs or test helpers', () => {
@@ -20,21 +21,35 @@ describe('scripts/build.js', () => {
     expect(inputs).not.toContain('libs/queue/src/job-queue.contract.ts');
   });
 
-  it('changes its digest when a compiled source is touched, not when a spec is', () => {
-    const source = path.join(root, 'libs', 'config', 'src', 'config.schema.ts');
-    const spec = path.join(root, 'libs', 'config', 'src', 'app-config.spec.ts');
-    const before = build.inputsDigest();
-    const stats = [source, spec].map((f) => fs.statSync(f));
+  it('changes its digest when a compiled source is touched, added or removed, not when a spec or test helper is', () => {
+    // A throwaway tree (touching the checkout's files would race the build and other tests).
+    const tree = fs.mkdtempSync(path.join(os.tmpdir(), 'jam-build-inputs-'));
+    const put = (rel: string, text = 'export {};\n') => {
+      fs.mkdirSync(path.dirname(path.join(tree, rel)), { recursive: true });
+      fs.writeFileSync(path.join(tree, rel), text);
+    };
     try {
-      fs.utimesSync(spec, stats[1]!.atime, new Date(stats[1]!.mtimeMs + 5000));
-      expect(build.inputsDigest()).toBe(before);
-      fs.utimesSync(source, stats[0]!.atime, new Date(stats[0]!.mtimeMs + 5000));
-      expect(build.inputsDigest()).not.toBe(before);
+      for (const f of ['tsconfig.base.json', 'tsconfig.build.json', 'package-lock.json', 'scripts/build.js', 'apps/a/src/main.ts', 'libs/b/src/index.ts', 'libs/b/src/index.spec.ts', 'libs/b/test/suite.ts']) put(f);
+      const digest = () => build.inputsDigest(tree);
+      expect(build.tscInputs(tree)).toEqual(['apps/a/src/main.ts', 'libs/b/src/index.ts', 'package-lock.json', 'scripts/build.js', 'tsconfig.base.json', 'tsconfig.build.json']);
+      const before = digest();
+      const later = new Date(Date.now() + 60_000);
+      fs.utimesSync(path.join(tree, 'libs/b/src/index.spec.ts'), later, later);
+      put('libs/b/test/suite.ts', 'export const x = 1;\n');
+      expect(digest()).toBe(before);
+      fs.utimesSync(path.join(tree, 'libs/b/src/index.ts'), later, later);
+      const touched = digest();
+      expect(touched).not.toBe(before);
+      put('libs/b/src/extra.ts');
+      const added = digest();
+      expect(added).not.toBe(touched);
+      fs.rmSync(path.join(tree, 'libs/b/src/extra.ts'));
+      expect(digest()).toBe(touched);
+      put('tsconfig.build.json', '{"x": 1}\n');
+      expect(digest()).not.toBe(touched);
     } finally {
-      fs.utimesSync(source, stats[0]!.atime, stats[0]!.mtime);
-      fs.utimesSync(spec, stats[1]!.atime, stats[1]!.mtime);
+      fs.rmSync(tree, { recursive: true, force: true });
     }
-    expect(build.inputsDigest()).toBe(before);
   });
 
   it('after a build, building again runs neither the service compiler nor tsc', () => {
