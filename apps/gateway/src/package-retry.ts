@@ -8,7 +8,7 @@ import type { GatewayDeps } from './gateway.deps';
  * Retries a failed package (POST /jam/packages/{hash}/retry and POST /admin/packages/{hash}/retry):
  * {@link WorkPackageRepository.retryFailed} clears its failure counts and moves it back to
  * `pending` (refine failures) or `attested` (accumulate failures) in one transaction; then, after
- * the commit, the jobs that drive it are enqueued: a refine job for every attester that has not
+ * the commit, the jobs that drive it are enqueued (with its stored queue priority, docs/fairness.md): a refine job for every attester that has not
  * signed a report of it, or its report's accumulate job. A kept failed job with the same id is
  * removed first so the id can run again. If enqueueing fails the reconciler enqueues them.
  * @returns the package after the change
@@ -47,13 +47,13 @@ export async function retryFailedPackage(deps: GatewayDeps, packageHash: string)
         const payload = { package_hash: packageHash, attester_index: i };
         const { queue, jobId } = jobLocation(REFINE_PACKAGE_JOB, payload);
         await deps.queue.removeFailed(queue, jobId);
-        await enqueue(deps.queue, REFINE_PACKAGE_JOB, payload);
+        await enqueue(deps.queue, REFINE_PACKAGE_JOB, payload, { priority: row.queuePriority });
       }
     } else {
       const payload = { report_hash: row.reportHash!, package_hash: packageHash };
       const { queue, jobId } = jobLocation(ACCUMULATE_REPORT_JOB, payload);
       await deps.queue.removeFailed(queue, jobId);
-      await enqueue(deps.queue, ACCUMULATE_REPORT_JOB, payload);
+      await enqueue(deps.queue, ACCUMULATE_REPORT_JOB, payload, { priority: row.queuePriority });
     }
   } catch (err) {
     deps.logger.error({ err, packageHash }, 'enqueue of a retried package failed; the reconciler will retry');
