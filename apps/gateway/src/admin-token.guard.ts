@@ -1,9 +1,9 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { Response } from 'express';
 import { DomainError } from '@jam/domain';
 import { GATEWAY_DEPS, type GatewayDeps } from './gateway.deps';
 import { TokenDigestVerifier } from './token-digest.verifier';
-import { createBearerAuthenticator, QUERY_TOKEN_RE, type BearerResult } from './bearer-authenticator';
+import { createBearerAuthenticator, queryTokenParam, type BearerResult } from './bearer-authenticator';
 import { ClientAddressPolicy } from './client-address';
 import type { AuthedRequest } from './bearer-token.guard';
 
@@ -18,7 +18,7 @@ import type { AuthedRequest } from './bearer-token.guard';
 @Injectable()
 export class AdminTokenGuard implements CanActivate {
   private readonly addresses: ClientAddressPolicy;
-  private readonly authenticate: (req: Request, res: Response) => Promise<BearerResult>;
+  private readonly authenticate: (req: AuthedRequest) => BearerResult;
 
   constructor(@Inject(GATEWAY_DEPS) private readonly deps: GatewayDeps) {
     const admins = new TokenDigestVerifier(deps.adminTokenDigests);
@@ -41,7 +41,7 @@ export class AdminTokenGuard implements CanActivate {
         details: { reason, client: address },
       });
     };
-    if (QUERY_TOKEN_RE.test(req.originalUrl)) {
+    if (queryTokenParam(req.originalUrl) !== undefined) {
       await deny('token_in_query', null);
       throw new DomainError('invalid_request', 'tokens are not accepted in the query string; send Authorization: Bearer <token>');
     }
@@ -49,7 +49,7 @@ export class AdminTokenGuard implements CanActivate {
       await deny('ip_not_allowed', null);
       throw new DomainError('forbidden', 'this address may not use the admin API');
     }
-    const result = await this.authenticate(req, res);
+    const result = this.authenticate(req);
     if (!result.ok) {
       await deny(result.reason, result.digest);
       res.setHeader('WWW-Authenticate', result.reason === 'unknown_token' ? 'Bearer realm="jam-admin", error="invalid_token"' : 'Bearer realm="jam-admin"');

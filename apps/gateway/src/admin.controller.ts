@@ -27,14 +27,28 @@ function principalParam(value: string): string {
   return value;
 }
 
-const quotaSchema = z.object({ max_pending_packages: z.number().int().min(0).max(10_000_000).nullable() }).strict();
+/** A change to a principal's overrides: the fields given are set (null = back to the global setting), the others kept. */
+const quotaSchema = z
+  .object({
+    max_pending_packages: z.number().int().min(0).max(10_000_000).nullable().optional(),
+    max_concurrent_uploads: z.number().int().min(0).max(100_000).nullable().optional(),
+    max_stored_preimage_bytes: z.number().int().min(0).max(2 ** 50).nullable().optional(),
+  })
+  .strict()
+  .refine((b) => Object.keys(b).length > 0, 'give at least one of max_pending_packages, max_concurrent_uploads, max_stored_preimage_bytes');
 const resolveSchema = z.discriminatedUnion('decision', [
   z.object({ decision: z.literal('accept'), report_hash: z.string().regex(/^0x[0-9a-f]{64}$/, 'must be 0x + 64 lowercase hex digits') }).strict(),
   z.object({ decision: z.literal('reject'), reason: z.string().min(1).max(500).optional() }).strict(),
 ]);
 
 function quotaView(q: PrincipalQuotaRecord) {
-  return { principal: q.principal, max_pending_packages: q.maxPendingPackages, updated_at: q.updatedAt };
+  return {
+    principal: q.principal,
+    max_pending_packages: q.maxPendingPackages,
+    max_concurrent_uploads: q.maxConcurrentUploads,
+    max_stored_preimage_bytes: q.maxStoredPreimageBytes,
+    updated_at: q.updatedAt,
+  };
 }
 
 function auditView(e: AuditLogRecord) {
@@ -81,15 +95,32 @@ export class AdminController {
     const after = optionalString(cursor, 'cursor');
     const rows = await this.deps.principalQuotas.list({ after, limit: n + 1 });
     const page = rows.slice(0, n);
-    return { items: page.map(quotaView), next_cursor: rows.length > n ? page[page.length - 1]!.principal : null, default_max_pending_packages: this.deps.maxPendingPackages };
+    return {
+      items: page.map(quotaView),
+      next_cursor: rows.length > n ? page[page.length - 1]!.principal : null,
+      default_max_pending_packages: this.deps.maxPendingPackages,
+      default_max_concurrent_uploads: this.deps.maxConcurrentUploads,
+      default_max_stored_preimage_bytes: this.deps.maxStoredPreimageBytes,
+    };
   }
 
-  /** Sets one principal's `max_pending_packages` (null = back to the global setting). Body `{max_pending_packages}`. */
+  /**
+   * Sets one principal's overrides. Body: any of `{max_pending_packages, max_concurrent_uploads,
+   * max_stored_preimage_bytes}` (bytes), each a number >= 0 or null (back to the global
+   * setting); fields left out keep their value. 400 for an empty body or an unknown field.
+   */
   @Put('quotas/:principal')
   @AdminAction('quota.set')
   async setQuota(@Param('principal') rawPrincipal: string, @Req() req: AuthedRequest) {
     const body = parseJsonBody(await readBody(req, 4096), quotaSchema);
-    return quotaView(await this.deps.principalQuotas.upsert({ principal: principalParam(rawPrincipal), maxPendingPackages: body.max_pending_packages }));
+    return quotaView(
+      await this.deps.principalQuotas.upsert({
+        principal: principalParam(rawPrincipal),
+        ...(body.max_pending_packages !== undefined ? { maxPendingPackages: body.max_pending_packages } : {}),
+        ...(body.max_concurrent_uploads !== undefined ? { maxConcurrentUploads: body.max_concurrent_uploads } : {}),
+        ...(body.max_stored_preimage_bytes !== undefined ? { maxStoredPreimageBytes: body.max_stored_preimage_bytes } : {}),
+      }),
+    );
   }
 
   /** Removes a principal's override. 200 `{principal, removed}`. */

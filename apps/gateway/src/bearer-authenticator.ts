@@ -1,7 +1,6 @@
-import { Passport } from 'passport';
-import { Strategy as BearerStrategy } from 'passport-http-bearer';
-import type { Request, Response } from 'express';
+import type { IncomingMessage } from 'node:http';
 import { tokenDigest, type TokenMatch } from './token-digest.verifier';
+import { parseBearerHeader } from './log-token-hash';
 
 /** Outcome of reading and checking the bearer token of one request. */
 export type BearerResult =
@@ -9,34 +8,40 @@ export type BearerResult =
   /** `digest`: sha256 hex of a presented but unknown token (for the audit log), else null. */
   | { ok: false; reason: 'missing' | 'malformed' | 'unknown_token'; digest: string | null };
 
-/** Tokens in the query string are never accepted (they end up in proxy and access logs). */
-export const QUERY_TOKEN_RE = /[?&](access_token|token|bearer|auth)=/i;
+/**
+ * Query parameter names that look like a credential, compared after percent-decoding, in lower
+ * case and without `_`, `-` and spaces: `?access_token=`, `?%61ccess_token=`, `?ACCESS%5FTOKEN=`,
+ * `?access-token=`, `?Token=` all match.
+ */
+const QUERY_TOKEN_NAMES: ReadonlySet<string> = new Set(['accesstoken', 'token', 'bearer', 'auth', 'authorization', 'apikey']);
 
 /**
- * Bearer extraction with passport-http-bearer's Strategy (RFC 6750 `Authorization: Bearer`),
- * checked by `verify` (a constant-time digest match). One private Passport instance per
- * authenticator: nothing global, no sessions. Callers refuse query-string tokens before calling
- * (the strategy would otherwise read `?access_token=`).
+ * The credential-like query parameter of a request target, or undefined. Tokens are never
+ * accepted in the query string (they end up in proxy and access logs; threat model "Unauthorized
+ * Access"), and a request carrying one is refused whatever its header says. The query is decoded
+ * as a server would (`URLSearchParams`: percent-escapes and `+`), so no spelling slips past.
+ * @param target the raw request target (`req.originalUrl`), path and query
+ * @returns the parameter name as decoded, for the audit log
  */
-export function createBearerAuthenticator(verify: (token: string) => TokenMatch | null): (req: Request, res: Response) => Promise<BearerResult> {
-  const passport = new Passport();
-  const seen = new WeakMap<Request, string>();
-  passport.use(
-    'bearer',
-    new BearerStrategy({ passReqToCallback: true }, (req: Request, token: string, done: (err: unknown, user?: TokenMatch | false) => void) => {
-      seen.set(req, tokenDigest(token));
-      done(null, verify(token) ?? false);
-    }),
-  );
-  return (req, res) =>
-    new Promise<BearerResult>((resolve, reject) => {
-      const handler = passport.authenticate('bearer', { session: false }, (err: unknown, user: TokenMatch | false, _info: unknown, status?: number) => {
-        if (err) return reject(err instanceof Error ? err : new Error(String(err)));
-        if (user) return resolve({ ok: true, match: user });
-        const digest = seen.get(req) ?? null;
-        const reason = digest !== null ? 'unknown_token' : status === 400 || req.headers.authorization !== undefined ? 'malformed' : 'missing';
-        resolve({ ok: false, reason, digest });
-      });
-      handler(req, res, (err?: unknown) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve({ ok: false, reason: 'missing', digest: null })));
-    });
+export function queryTokenParam(target: string): string | undefined {
+  const q = target.indexOf('?');
+  if (q < 0) return undefined;
+  for (const name of new URLSearchParams(target.slice(q + 1)).keys()) {
+    if (QUERY_TOKEN_NAMES.has(name.toLowerCase().replace(/[\s_-]/g, ''))) return name;
+  }
+  return undefined;
+}
+
+/**
+ * Reads the `Authorization: Bearer` token with the gateway's one parser ({@link parseBearerHeader},
+ * shared with the rate limiter and the request log) and checks it with `verify` (a constant-time
+ * digest match). Only the header is read: never the query string or the body.
+ */
+export function createBearerAuthenticator(verify: (token: string) => TokenMatch | null): (req: IncomingMessage) => BearerResult {
+  return (req) => {
+    const h = parseBearerHeader(req);
+    if (h.kind !== 'bearer') return { ok: false, reason: h.kind, digest: null };
+    const match = verify(h.token);
+    return match ? { ok: true, match } : { ok: false, reason: 'unknown_token', digest: tokenDigest(h.token) };
+  };
 }

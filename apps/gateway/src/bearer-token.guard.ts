@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import { DomainError } from '@jam/domain';
 import { GATEWAY_DEPS, type GatewayDeps } from './gateway.deps';
 import { TokenDigestVerifier, type TokenMatch } from './token-digest.verifier';
-import { createBearerAuthenticator, QUERY_TOKEN_RE, type BearerResult } from './bearer-authenticator';
+import { createBearerAuthenticator, queryTokenParam, type BearerResult } from './bearer-authenticator';
 import { ClientAddressPolicy } from './client-address';
 
 export { tokenDigest } from './token-digest.verifier';
@@ -21,10 +21,11 @@ export interface AuthedRequest extends Request {
 
 /**
  * Bearer authentication for `/jam/*` (`auth_required`, `allowed_tokens`; threat model
- * "Unauthorized Access"), for every method including HEAD and OPTIONS. passport-http-bearer
- * extracts the token; {@link TokenDigestVerifier} compares its SHA-256 digest with every
- * configured digest in constant time. Tokens in the query string are refused (400). 401 carries
- * `WWW-Authenticate: Bearer`.
+ * "Unauthorized Access"), for every method including HEAD and OPTIONS. The token comes from the
+ * `Authorization` header only (scheme in any case, the parser the rate limiter uses too);
+ * {@link TokenDigestVerifier} compares its SHA-256 digest with every configured digest in
+ * constant time. A credential-like query parameter, in any spelling or percent-encoding, is
+ * refused (400) before anything else. 401 carries `WWW-Authenticate: Bearer`.
  *
  * An admin token (`admin_tokens`) is also accepted here, as principal `admin:<name>` with
  * `isAdmin`, but only from an `admin_ip_allowlist` address (else 403), and every such request is
@@ -35,7 +36,7 @@ export class BearerTokenGuard implements CanActivate {
   private readonly tenants: TokenDigestVerifier;
   private readonly admins: TokenDigestVerifier;
   private readonly addresses: ClientAddressPolicy;
-  private readonly authenticate: (req: Request, res: Response) => Promise<BearerResult>;
+  private readonly authenticate: (req: AuthedRequest) => BearerResult;
 
   constructor(@Inject(GATEWAY_DEPS) private readonly deps: GatewayDeps) {
     this.tenants = new TokenDigestVerifier(deps.tokenDigests);
@@ -52,7 +53,7 @@ export class BearerTokenGuard implements CanActivate {
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
     const req = ctx.switchToHttp().getRequest<AuthedRequest>();
     const res = ctx.switchToHttp().getResponse<Response>();
-    if (QUERY_TOKEN_RE.test(req.originalUrl)) {
+    if (queryTokenParam(req.originalUrl) !== undefined) {
       this.deps.metrics.authFailures.inc({ reason: 'token_in_query' });
       throw new DomainError('invalid_request', 'tokens are not accepted in the query string; send Authorization: Bearer <token>');
     }
@@ -60,7 +61,7 @@ export class BearerTokenGuard implements CanActivate {
       Object.assign(req, { principal: 'anonymous', tokenHash: '-', tokenDigest: null, isAdmin: false });
       return true;
     }
-    const result = await this.authenticate(req, res);
+    const result = this.authenticate(req);
     if (!result.ok) {
       this.deps.metrics.authFailures.inc({ reason: result.reason });
       if (result.reason === 'unknown_token') {

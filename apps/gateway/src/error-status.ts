@@ -21,6 +21,7 @@ export function statusOf(code: DomainErrorCode): number {
     case 'retry_limit_reached':
       return 409;
     case 'payload_too_large':
+    case 'storage_quota_exceeded':
       return 413;
     case 'invalid_package':
     case 'invalid_code':
@@ -34,6 +35,8 @@ export function statusOf(code: DomainErrorCode): number {
     case 'quota_exceeded':
     case 'rate_limited':
       return 429;
+    case 'dependency_unavailable':
+      return 503;
     default: {
       const unmapped: never = code;
       throw new Error(`unmapped domain error code ${String(unmapped)}`);

@@ -63,7 +63,7 @@ export async function startGateway(deps: GatewayDeps, opts: { host: string; port
   app.use(urlCapMiddleware(limits, deps.metrics));
   app.use(rateLimit.middleware());
   app.use(bodyIdleTimeoutMiddleware(limits, deps.metrics, deps.logger));
-  app.useGlobalFilters(new JamExceptionFilter(deps.logger));
+  app.useGlobalFilters(new JamExceptionFilter(deps.logger, deps.metrics));
   await app.listen(opts.port, opts.host);
   const server = app.getHttpServer() as Server;
   installClientErrorHandler(server, limits, deps.metrics, deps.logger);

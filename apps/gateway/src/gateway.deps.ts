@@ -55,6 +55,10 @@ export interface GatewayDeps {
   maxPendingPackages: number;
   /** Retries one failed package may have (`max_package_retries`, >= 0). */
   maxPackageRetries: number;
+  /** `max_concurrent_uploads`: preimage uploads in flight per principal in this process (admin override per principal). */
+  maxConcurrentUploads: number;
+  /** `max_stored_preimage_bytes`: bytes of stored preimages per principal (admin override per principal). */
+  maxStoredPreimageBytes: number;
   /** Per-token, per-IP, admin and auth-failure budgets (docs/architecture.md section 9). */
   rateLimit: RateLimitOptions;
   /** URL and header caps, request and body-idle timeouts. */

@@ -12,7 +12,11 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** 200 when every backing store answers within 2 s, else 503 naming the failing ones. */
+  /**
+   * 200 when every backing store answers within 2 s, else 503 naming the failing ones (the queue
+   * check writes to Redis, so a Redis that refuses writes fails it). Each result is also the
+   * gauge `jam_readiness{check}` (1 ok, 0 failing), which alert `JamNotReady` watches.
+   */
   @Get('readyz')
   async readyz(@Res() res: Response): Promise<void> {
     const checks: Record<string, string> = {};
@@ -21,8 +25,10 @@ export class HealthController {
         try {
           await Promise.race([probe(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref())]);
           checks[name] = 'ok';
+          this.deps.metrics.readiness.set({ check: name }, 1);
         } catch (err) {
           checks[name] = `error: ${(err as Error).message}`;
+          this.deps.metrics.readiness.set({ check: name }, 0);
         }
       }),
     );

@@ -1,14 +1,29 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
-/** The bearer syntax the gateway accepts: `Bearer <1..512 visible ASCII>` (RFC 6750 b64token, loosely). */
-const BEARER_RE = /^Bearer ([\x21-\x7e]{1,512})$/;
+/**
+ * `Authorization: Bearer <token>`: the scheme is case-insensitive (RFC 7235 section 2.1, so
+ * `bearer` and `BEARER` count), one space, then 1 to 512 visible ASCII characters (RFC 6750
+ * b64token, loosely). The one parser the bearer guards, the rate limiter and the request log all
+ * use, so a token that authenticates is always charged to its own budget and logged by its hash.
+ */
+const BEARER_RE = /^bearer ([\x21-\x7e]{1,512})$/i;
+
+/** What an `Authorization` header holds: nothing, a bearer token, or something else. */
+export type BearerHeader = { kind: 'missing' } | { kind: 'malformed' } | { kind: 'bearer'; token: string };
+
+/** Parses the request's `Authorization` header with {@link BEARER_RE}. Never log the token. */
+export function parseBearerHeader(req: IncomingMessage): BearerHeader {
+  const header = req.headers.authorization;
+  if (header === undefined) return { kind: 'missing' };
+  const m = typeof header === 'string' ? BEARER_RE.exec(header) : null;
+  return m ? { kind: 'bearer', token: m[1]! } : { kind: 'malformed' };
+}
 
 /** The presented bearer token, or undefined when the header is absent or malformed. Never log the result. */
 export function bearerTokenOf(req: IncomingMessage): string | undefined {
-  const header = req.headers.authorization;
-  if (typeof header !== 'string') return undefined;
-  return BEARER_RE.exec(header)?.[1];
+  const h = parseBearerHeader(req);
+  return h.kind === 'bearer' ? h.token : undefined;
 }
 
 /** sha256 hex of a token (64 chars): the form tokens are configured and compared in. */

@@ -7,7 +7,7 @@ import { loadConfig, redactConfig, type AppConfig } from '@jam/config';
 import { initHashing } from '@jam/domain';
 import { createLogger, JamMetrics, startTracing, withJobSpan, type Logger } from '@jam/telemetry';
 import { createDataSource, createRepositories, runMigrations, startEmbeddedPostgres, EMBEDDED_POSTGRES_POOL_SIZE, type Repositories } from '@jam/persistence';
-import { checkRedisReachable, createBullMqQueue, createInProcessQueue, createInProcessStatusEventBus, createRedisStatusEventBus, PermanentJobError, consume, type StatusEventBus, type ConsumedJob, type JobHandler, type JobQueue } from '@jam/queue';
+import { assertRedisNoEviction, checkRedisReachable, createBullMqQueue, createRedisReadinessProbe, RedisEvictionPolicyError, createInProcessQueue, createInProcessStatusEventBus, createRedisStatusEventBus, PermanentJobError, consume, type StatusEventBus, type ConsumedJob, type JobHandler, type JobQueue } from '@jam/queue';
 import { ACCUMULATE_QUEUE, ACCUMULATE_REPORT_V1, ATTESTATION_QUEUE, REFINE_PACKAGE_V1, VERIFY_ATTESTATION_V1, refineQueueName } from '@jam/queue-contracts';
 import { BlobStoreOwnershipError, bindBlobStore, FilesystemBlobStore, S3BlobStore, TieredBlobStore, type StoreMarkerAccess } from '@jam/blob-store';
 import { loadOrCreateAttesterKeys } from '@jam/attest';
@@ -100,6 +100,13 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
         await checkRedisReachable(config.redisUrl!);
       } catch (err) {
         throw new StartupError(`cannot reach Redis at REDIS_URL (${redactConfig(config).redisUrl}): ${(err as Error).message}. Check REDIS_URL and that Redis is running.`);
+      }
+      // An evicting Redis loses jobs, locks and budgets silently: refuse it rather than run degraded (docs/observability.md).
+      try {
+        await assertRedisNoEviction(config.redisUrl!);
+      } catch (err) {
+        if (err instanceof RedisEvictionPolicyError) throw new StartupError(`Redis at REDIS_URL (${redactConfig(config).redisUrl}): ${err.message}`);
+        throw err;
       }
     }
     const events: StatusEventBus =
@@ -226,6 +233,9 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
       if (config.adminTokensFile) {
         for (const [principal, digest] of readTokenFile(config.adminTokensFile)) adminTokens.set(principal, digest);
       }
+      // Readiness writes to Redis: a Redis that refuses writes (OOM, MISCONF, READONLY) makes this gateway not ready.
+      const redisProbe = config.mode === 'production' ? createRedisReadinessProbe(config.redisUrl!, config.queuePrefix) : undefined;
+      if (redisProbe) stops.push(() => redisProbe.close());
       const tenantDigests = new Set(tokens.values());
       if ([...adminTokens.values()].some((d) => tenantDigests.has(d))) throw new Error('an admin token is also an allowed /jam token; admin_tokens must be separate tokens');
       const gateway = await startGateway(
@@ -248,6 +258,8 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
           maxPreimageBytes: config.maxPreimageBytes,
           maxPendingPackages: config.maxPendingPackages,
           maxPackageRetries: config.maxPackageRetries,
+          maxConcurrentUploads: config.maxConcurrentUploads,
+          maxStoredPreimageBytes: config.maxStoredPreimageBytes,
           rateLimit: {
             perMinute: config.rateLimitPerMinute,
             adminPerMinute: config.adminRateLimitPerMinute,
@@ -264,7 +276,10 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
           },
           readiness: {
             database: async () => void (await ds.query('SELECT 1')),
-            queue: async () => void (await queue.counts(ATTESTATION_QUEUE)),
+            queue: async () => {
+              await queue.counts(ATTESTATION_QUEUE);
+              await redisProbe?.check();
+            },
             blob_store: async () => void (await blobs.has(`0x${'0'.repeat(64)}`)),
           },
         },

@@ -3,3 +3,5 @@ export * from './filesystem-blob-store';
 export * from './s3-blob-store';
 export * from './tiered-blob-store';
 export * from './store-marker';
+export * from './blob-store-unavailable.error';
+export * from './verifying-stream';

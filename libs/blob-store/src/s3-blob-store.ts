@@ -8,6 +8,7 @@ import { blake2b256, createBlake2b256, toHex, DomainError } from '@jam/domain';
 import { spoolVerified } from './verified-spool';
 import type { BlobEntry, BlobStore, BlobStoreMaintenance, PutResult, StoreMarkerAccess } from './blob-store.port';
 import { STORE_MARKER_NAME } from './store-marker';
+import { BlobStoreUnavailableError, isObjectStoreUnavailable } from './blob-store-unavailable.error';
 
 const HASH_RE = /^0x[0-9a-f]{64}$/;
 /** A marker larger than this is not one (read no further). */
@@ -90,7 +91,7 @@ export class S3BlobStore implements BlobStore, BlobStoreMaintenance, StoreMarker
       // Nothing reaches the bucket before the whole body is in and its hash matches.
       const { length, sha256 } = await spoolVerified(spool, hash, body, { maxBytes: opts.maxBytes, sha256: true });
       const existed = await this.has(hash);
-      await this.client.send(
+      await this.unavailableAs(`upload of blob ${hash}`, () => this.client.send(
         new PutObjectCommand({
           Bucket: this.bucket,
           Key: key,
@@ -100,8 +101,8 @@ export class S3BlobStore implements BlobStore, BlobStoreMaintenance, StoreMarker
           ChecksumSHA256: sha256!.toString('base64'),
           Metadata: { 'blake2b-256': hash },
         }),
-      );
-      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      ));
+      const head = await this.unavailableAs(`check of blob ${hash}`, () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })));
       if (head.ContentLength !== length) {
         await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })).catch(() => undefined);
         throw new Error(`object store kept ${head.ContentLength} bytes of blob ${hash}, expected ${length}; removed it`);
@@ -120,6 +121,13 @@ export class S3BlobStore implements BlobStore, BlobStoreMaintenance, StoreMarker
     return bytes;
   }
 
+  /**
+   * The object's body as a stream (not verified here; the gateway verifies while it streams).
+   * The stream holds one of the client's pooled sockets until it ends or is destroyed: callers
+   * must consume it to the end or destroy it (`stream.pipeline` does both), or the pool runs dry
+   * and every later S3 call waits for a socket until it times out.
+   * @throws DomainError('not_found'); BlobStoreUnavailableError when S3 does not answer.
+   */
   async getStream(hash: string): Promise<{ length: number; stream: Readable }> {
     const out = await this.get(hash);
     return { length: out.ContentLength ?? 0, stream: out.Body as Readable };
@@ -283,7 +291,7 @@ export class S3BlobStore implements BlobStore, BlobStoreMaintenance, StoreMarker
       return await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.keyOf(hash) }));
     } catch (err) {
       if (isNotFound(err)) throw new DomainError('not_found', `no blob ${hash}`);
-      throw err;
+      throw unavailable(`read of blob ${hash}`, err);
     }
   }
 
@@ -292,9 +300,25 @@ export class S3BlobStore implements BlobStore, BlobStoreMaintenance, StoreMarker
       return await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.keyOf(hash) }));
     } catch (err) {
       if (isNotFound(err)) return undefined;
-      throw err;
+      throw unavailable(`lookup of blob ${hash}`, err);
     }
   }
+
+  /** Runs one S3 call; a transport failure becomes a {@link BlobStoreUnavailableError}. */
+  private async unavailableAs<T>(what: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      throw unavailable(what, err);
+    }
+  }
+}
+
+/** `err` as a {@link BlobStoreUnavailableError} when S3 was unreachable, slow or overloaded; else `err` itself. */
+function unavailable(what: string, err: unknown): unknown {
+  if (err instanceof BlobStoreUnavailableError || !isObjectStoreUnavailable(err)) return err;
+  const e = err as { name?: string; message?: string };
+  return new BlobStoreUnavailableError(`object store unavailable: ${what} failed (${e.name ?? 'Error'}: ${e.message ?? String(err)})`, { cause: err });
 }
 
 function isNotFound(err: unknown): boolean {

@@ -43,6 +43,8 @@ describe('loadConfig', () => {
       blobDir: '/srv/jam/.jam-data/blobs',
       maxPreimageBytes: 64 * 1024 * 1024,
       maxPendingPackages: 1000,
+      maxConcurrentUploads: 8,
+      maxStoredPreimageBytes: 1024 * 1024 * 1024,
       maxServiceStorageBytes: 16 * 1024 * 1024,
       maxServiceStorageItems: 32_768,
       maxAccumulateTimeouts: 3,

@@ -43,6 +43,10 @@ export interface AppConfig {
   /** bytes */
   readonly maxPreimageBytes: number;
   readonly maxPendingPackages: number;
+  /** Preimage uploads in flight per principal per gateway process. */
+  readonly maxConcurrentUploads: number;
+  /** Bytes of stored preimages per principal. */
+  readonly maxStoredPreimageBytes: number;
   /** Storage footprint quota per service: key + value bytes of every stored item (bytes). */
   readonly maxServiceStorageBytes: number;
   /** Storage footprint quota per service: stored keys. */
@@ -248,6 +252,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     blobDir: path.resolve(dataDir, p.blob_dir ?? 'blobs'),
     maxPreimageBytes: p.max_preimage_bytes,
     maxPendingPackages: p.max_pending_packages,
+    maxConcurrentUploads: p.max_concurrent_uploads,
+    maxStoredPreimageBytes: p.max_stored_preimage_bytes,
     maxServiceStorageBytes: p.max_service_storage_bytes,
     maxServiceStorageItems: p.max_service_storage_items,
     maxAccumulateTimeouts: p.max_accumulate_timeouts,

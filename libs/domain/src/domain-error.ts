@@ -24,7 +24,11 @@ export type DomainErrorCode =
   /** a failed package whose failure a rerun cannot change (a verdict, not an infrastructure fault) */
   | 'not_retryable'
   /** a failed package that has had max_package_retries retries */
-  | 'retry_limit_reached';
+  | 'retry_limit_reached'
+  /** A per-principal storage quota (`max_stored_preimage_bytes`) would be passed: 413. */
+  | 'storage_quota_exceeded'
+  /** A backing store (database, object store, queue) is unreachable or restarting: 503 with Retry-After. */
+  | 'dependency_unavailable';
 
 /** An error with a stable `code`, a human message and optional structured details. */
 export class DomainError extends Error {

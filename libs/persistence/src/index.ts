@@ -45,7 +45,8 @@ export {
   type SandboxFailureResult,
 } from './repositories/accumulation.repository';
 export { AuditLogRepository, AUDIT_LOG_LIST_MAX_LIMIT, type AuditLogRecord } from './repositories/audit-log.repository';
-export { PrincipalQuotaRepository, PRINCIPAL_QUOTA_LIST_MAX_LIMIT, type PrincipalQuotaRecord } from './repositories/principal-quota.repository';
+export { PrincipalQuotaRepository, PRINCIPAL_QUOTA_LIST_MAX_LIMIT, type PrincipalQuotaRecord, type PrincipalQuotaPatch } from './repositories/principal-quota.repository';
 export { StoreIdentityEntity } from './entities/store-identity.entity';
 export { StoreIdentityRepository } from './repositories/store-identity.repository';
 export { createRepositories, type Repositories } from './repository-set';
+export { isDatabaseUnavailable } from './database-unavailable';

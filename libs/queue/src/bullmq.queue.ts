@@ -123,18 +123,107 @@ export function createBullMqPostgresQueue(opts: BullMqPostgresQueueOptions): Job
 }
 
 /**
+ * Reads Redis `maxmemory-policy`: `CONFIG GET`, or the `maxmemory_policy` line of `INFO memory`
+ * where CONFIG is disabled (managed Redis, ACL users without +config).
+ * @returns the policy, or undefined when neither answer names it.
+ */
+export async function readRedisEvictionPolicy(redis: IORedis): Promise<string | undefined> {
+  try {
+    const reply = (await redis.config('GET', 'maxmemory-policy')) as unknown;
+    if (Array.isArray(reply) && reply.length >= 2) return String(reply[1]);
+  } catch {
+    /* CONFIG refused: try INFO */
+  }
+  try {
+    return /^maxmemory_policy:(\S+)/m.exec(await redis.info('memory'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Reads Redis `maxmemory-policy`. Returns a warning message unless it is `noeviction`
  * (docs/architecture.md section 4), or `undefined` when it is fine.
  */
 export async function checkRedisEvictionPolicy(redis: IORedis): Promise<string | undefined> {
+  let policy: string | undefined;
   try {
-    const reply = (await redis.config('GET', 'maxmemory-policy')) as unknown;
-    const policy = Array.isArray(reply) ? String(reply[1]) : undefined;
-    if (policy === 'noeviction') return undefined;
-    return `WARNING: Redis maxmemory-policy is ${JSON.stringify(policy)}, not "noeviction": Redis may evict queued jobs under memory pressure. Set maxmemory-policy noeviction (docs/architecture.md section 4).`;
+    policy = await readRedisEvictionPolicy(redis);
   } catch (err) {
     return `WARNING: could not read Redis maxmemory-policy (${toError(err).message}); make sure it is "noeviction" (docs/architecture.md section 4).`;
   }
+  if (policy === 'noeviction') return undefined;
+  if (policy === undefined) return 'WARNING: could not read Redis maxmemory-policy (CONFIG and INFO refused); make sure it is "noeviction" (docs/architecture.md section 4).';
+  return `WARNING: Redis maxmemory-policy is ${JSON.stringify(policy)}, not "noeviction": Redis may evict queued jobs under memory pressure. Set maxmemory-policy noeviction (docs/architecture.md section 4).`;
+}
+
+/**
+ * Refuses an evicting Redis at start: reads `maxmemory-policy` over one short-lived connection
+ * and throws unless it is `noeviction` (docs/architecture.md section 4). An evicting Redis drops queued jobs,
+ * job locks (a job then runs twice) and rate-limit budgets without an error, so a process does
+ * not start on one. A policy that cannot be read (CONFIG and INFO both refused) passes, with the
+ * queue's warning at start.
+ * @returns the policy read, or undefined when it could not be read.
+ * @throws RedisEvictionPolicyError for any other policy; Error when Redis cannot be reached.
+ */
+export async function assertRedisNoEviction(redisUrl: string, timeoutMs = 5000): Promise<string | undefined> {
+  const client = new IORedis(redisUrl, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    const policy = await readRedisEvictionPolicy(client);
+    if (policy !== undefined && policy !== 'noeviction') throw new RedisEvictionPolicyError(policy);
+    return policy;
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Redis would evict keys under memory pressure (`maxmemory-policy` is not `noeviction`). */
+export class RedisEvictionPolicyError extends Error {
+  override name = 'RedisEvictionPolicyError';
+
+  constructor(readonly policy: string) {
+    super(
+      `Redis maxmemory-policy is "${policy}", not "noeviction": under memory pressure Redis would silently drop queued jobs, job locks and rate-limit budgets. ` +
+        'Set it with `CONFIG SET maxmemory-policy noeviction` (and in redis.conf, or your provider\'s parameter group), then start again.',
+    );
+  }
+}
+
+/** A readiness probe of a Redis: see {@link createRedisReadinessProbe}. */
+export interface RedisReadinessProbe {
+  /**
+   * Resolves when Redis accepts a write and still runs `noeviction`.
+   * @throws Error naming the refusal (`OOM command not allowed ...`, `READONLY ...`, `MISCONF ...`,
+   *   `NOPERM ...`), the eviction policy, or the connection error.
+   */
+  check(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Readiness of the Redis behind the queue: reads pass while writes are refused (maxmemory reached
+ * under `noeviction`, a failed RDB save with `stop-writes-on-bgsave-error`, a read-only replica
+ * after a failover, an ACL without write rights), and then no package can be enqueued. Each check
+ * writes one small key, `<prefix>:readyz` (expires after 60 s), and re-reads the eviction policy
+ * (someone may `CONFIG SET` it at runtime). Own connection that fails fast (no offline queue).
+ * WARNING: the key lives under the queue prefix; deployments sharing a prefix share it (harmless).
+ */
+export function createRedisReadinessProbe(redisUrl: string, prefix: string): RedisReadinessProbe {
+  const client = new IORedis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
+  client.on('error', () => undefined);
+  return {
+    async check() {
+      if (client.status === 'wait' || client.status === 'end') await client.connect().catch(() => undefined);
+      await client.set(`${prefix}:readyz`, String(Date.now()), 'PX', 60_000);
+      const policy = await readRedisEvictionPolicy(client);
+      if (policy !== undefined && policy !== 'noeviction') throw new Error(`maxmemory-policy is "${policy}", not "noeviction"`);
+    },
+    async close() {
+      await client.quit().catch(() => client.disconnect());
+    },
+  };
 }
 
 function defaultOnError(err: Error): void {

@@ -40,7 +40,15 @@ export class JamMetrics {
   readonly packages = new Counter({ name: 'jam_packages_total', help: 'Packages reaching a status', labelNames: ['status'] as const, registers: [this.registry] });
   readonly janitorRuns = new Counter({ name: 'jam_janitor_runs_total', help: 'Janitor task runs by task and outcome', labelNames: ['task', 'outcome'] as const, registers: [this.registry] });
   readonly janitorDeleted = new Counter({ name: 'jam_janitor_deleted_total', help: 'Rows and blobs deleted by janitor storage tasks (retention, preimage GC, blob hygiene)', labelNames: ['task', 'kind'] as const, registers: [this.registry] });
-  readonly blobsCorrupt = new Counter({ name: 'jam_blobs_corrupt_total', help: 'Blobs whose bytes no longer match their hash, found by the janitor verifier (kept for an operator)', registers: [this.registry] });
+  /** Corrupt blobs found by the janitor verifier or by a verified read (`GET /jam/preimages/{hash}`); kept and, on reads, marked `corrupt_at`. */
+  readonly blobsCorrupt = new Counter({ name: 'jam_blobs_corrupt_total', help: 'Blobs whose bytes no longer match their hash, found by the janitor verifier or a verified download (kept for an operator)', registers: [this.registry] });
+  /**
+   * Requests answered 503 `dependency_unavailable` because a backing store failed, by dependency
+   * (`database`, `blob_store`, `queue`). Alert `JamDependencyUnavailable`.
+   */
+  readonly dependencyUnavailable = new Counter({ name: 'jam_dependency_unavailable_total', help: 'Requests answered 503 because a backing store (database, blob_store, queue) was unavailable', labelNames: ['dependency'] as const, registers: [this.registry] });
+  /** 0/1 per readiness check (`database`, `queue`, `blob_store`), as of the last /readyz. */
+  readonly readiness = new Gauge({ name: 'jam_readiness', help: 'Result of the last readiness check per backing store (1 ok, 0 failing)', labelNames: ['check'] as const, registers: [this.registry] });
   readonly reenqueued = new Counter({ name: 'jam_reconciler_reenqueued_total', help: 'Jobs the reconciler re-enqueued', labelNames: ['queue'] as const, registers: [this.registry] });
   /**
    * Accumulations that found their service's storage over its quota (max_service_storage_bytes /

@@ -33,4 +33,8 @@ export class PreimageEntity {
   /** When the bytes were last uploaded (every PUT touches it); the GC grace period counts from here. Schema owner: migrations/1762000000000-storage-retention.ts. */
   @Column({ type: 'timestamptz', name: 'last_uploaded_at' })
   lastUploadedAt!: Date;
+
+  /** When a verified download last found the bytes corrupt; null = never, or repaired by a later PUT. Schema owner: migrations/1766100000000-upload-quotas-and-corrupt-blobs.ts. */
+  @Column({ type: 'timestamptz', name: 'corrupt_at', nullable: true })
+  corruptAt!: Date | null;
 }

@@ -9,6 +9,14 @@ export class PrincipalQuotaEntity {
   @Column({ type: 'integer', name: 'max_pending_packages', nullable: true })
   maxPendingPackages!: number | null;
 
+  /** Schema owner: migrations/1766100000000-upload-quotas-and-corrupt-blobs.ts. */
+  @Column({ type: 'integer', name: 'max_concurrent_uploads', nullable: true })
+  maxConcurrentUploads!: number | null;
+
+  /** Bytes; int8 arrives from `pg` as a decimal string. */
+  @Column({ type: 'bigint', name: 'max_stored_preimage_bytes', nullable: true })
+  maxStoredPreimageBytes!: string | null;
+
   @Column({ type: 'timestamptz', name: 'updated_at' })
   updatedAt!: Date;
 }

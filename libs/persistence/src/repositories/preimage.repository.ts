@@ -14,9 +14,11 @@ export interface PreimageRecord {
   storageTier: PreimageStorageTier;
   uploadedBy: string;
   createdAt: Date;
+  /** When a verified download found the stored bytes corrupt; null = never, or repaired by a later PUT. */
+  corruptAt: Date | null;
 }
 
-const COLUMNS = `hash, length, refcount, storage_tier AS "storageTier", uploaded_by AS "uploadedBy", created_at AS "createdAt"`;
+const COLUMNS = `hash, length, refcount, storage_tier AS "storageTier", uploaded_by AS "uploadedBy", created_at AS "createdAt", corrupt_at AS "corruptAt"`;
 
 function toRecord(row: PreimageEntity): PreimageRecord {
   return {
@@ -26,6 +28,7 @@ function toRecord(row: PreimageEntity): PreimageRecord {
     storageTier: row.storageTier,
     uploadedBy: row.uploadedBy,
     createdAt: row.createdAt,
+    corruptAt: row.corruptAt ?? null,
   };
 }
 
@@ -96,6 +99,39 @@ export class PreimageRepository {
       [hashToBytes(hash), principal],
     );
     return row !== null;
+  }
+
+  /**
+   * Bytes of preimages `principal` has uploaded: each preimage it is an uploader of counts with
+   * its whole length, shared or not (the `max_stored_preimage_bytes` quota). Preimages removed by
+   * the GC no longer count (their uploader rows go with them).
+   */
+  async storedBytesOf(principal: string): Promise<number> {
+    const row = await queryOne<{ total: string }>(
+      this.ds,
+      'SELECT COALESCE(SUM(p.length), 0)::text AS total FROM preimage_uploader u JOIN preimage p ON p.hash = u.hash WHERE u.principal = $1',
+      [principal],
+    );
+    return Number(row?.total ?? 0);
+  }
+
+  /** Whether `principal` is recorded as an uploader of the preimage. @throws DomainError `invalid_hex`. */
+  async isUploader(hash: string, principal: string): Promise<boolean> {
+    return (await queryOne(this.ds, 'SELECT 1 AS ok FROM preimage_uploader WHERE hash = $1 AND principal = $2', [hashToBytes(hash), principal])) !== null;
+  }
+
+  /**
+   * Marks the preimage's stored bytes as corrupt (a verified download found a wrong hash or
+   * length); keeps the first time until {@link clearCorrupt}. No-op for an unknown hash.
+   * @returns true when the mark was newly set.
+   */
+  async markCorrupt(hash: string): Promise<boolean> {
+    return (await queryOne(this.ds, 'UPDATE preimage SET corrupt_at = now() WHERE hash = $1 AND corrupt_at IS NULL RETURNING 1 AS ok', [hashToBytes(hash)])) !== null;
+  }
+
+  /** Clears the corrupt mark after a PUT stored verified bytes again. @returns true when a mark was cleared. */
+  async clearCorrupt(hash: string): Promise<boolean> {
+    return (await queryOne(this.ds, 'UPDATE preimage SET corrupt_at = NULL WHERE hash = $1 AND corrupt_at IS NOT NULL RETURNING 1 AS ok', [hashToBytes(hash)])) !== null;
   }
 
   /** @returns the preimage's metadata, or null if unknown. @throws DomainError `invalid_hex`. */
