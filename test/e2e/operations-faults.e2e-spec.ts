@@ -234,7 +234,7 @@ describe('operations and faults (issue 11) against a production-mode gateway', (
     expect((await api(base, tokens.alice, 'PUT', `/jam/preimages/${hash}`, blob)).status).toBe(201);
     // Same length, other bytes, written behind the store's back.
     const tampered = Buffer.from(blob);
-    tampered[tampered.length - 1] ^= 0xff;
+    tampered[tampered.length - 1]! ^= 0xff;
     await s3.client().send(new PutObjectCommand({ Bucket: s3.bucket, Key: `jam/blobs/${hash}`, Body: tampered, ContentLength: tampered.length }));
     const before = await metric('jam_blobs_corrupt_total');
 
