@@ -50,7 +50,7 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
     const { url, poolSize } = db();
     const ds = createDataSource({ url, poolSize });
     await ds.initialize();
-    expect(await runMigrations(ds)).toEqual(['InitialSchema1760000000000', 'TenancyAndAdmin1761000000000', 'StorageRetention1762000000000', 'StoreIdentity1763000000000', 'AccumulationAttempts1764000000000', 'SandboxFailures1765000000000', 'PackageQueuePriority1766000000000', 'PackageRetries1766500000000']);
+    expect(await runMigrations(ds)).toEqual(['InitialSchema1760000000000', 'TenancyAndAdmin1761000000000', 'StorageRetention1762000000000', 'StoreIdentity1763000000000', 'AccumulationAttempts1764000000000', 'SandboxFailures1765000000000', 'PackageQueuePriority1766000000000', 'PackageRetries1766500000000', 'UploadQuotasAndCorruptBlobs1766100000000']);
     ctx = { ds, repos: createRepositories(ds) };
   });
 
@@ -187,6 +187,12 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
       expect(await principalQuotas.get(p)).toBeNull();
       expect((await principalQuotas.upsert({ principal: p, maxPendingPackages: 3 })).maxPendingPackages).toBe(3);
       expect((await principalQuotas.upsert({ principal: p, maxPendingPackages: null })).maxPendingPackages).toBeNull();
+      // Upload caps (issue 11): a field left out keeps its value, null goes back to the global setting.
+      const caps = await principalQuotas.upsert({ principal: p, maxConcurrentUploads: 4, maxStoredPreimageBytes: 2 ** 40 });
+      expect(caps).toMatchObject({ maxPendingPackages: null, maxConcurrentUploads: 4, maxStoredPreimageBytes: 2 ** 40 });
+      expect(await principalQuotas.upsert({ principal: p, maxPendingPackages: 9 })).toMatchObject({ maxPendingPackages: 9, maxConcurrentUploads: 4, maxStoredPreimageBytes: 2 ** 40 });
+      expect(await principalQuotas.upsert({ principal: p, maxStoredPreimageBytes: null })).toMatchObject({ maxPendingPackages: 9, maxConcurrentUploads: 4, maxStoredPreimageBytes: null });
+      expect(await principalQuotas.get(p)).toMatchObject({ maxConcurrentUploads: 4, maxStoredPreimageBytes: null });
       expect((await principalQuotas.list({ limit: 1000 })).map((q) => q.principal)).toContain(p);
       expect(await principalQuotas.delete(p)).toBe(true);
       expect(await principalQuotas.delete(p)).toBe(false);
@@ -221,6 +227,34 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
       await expect(preimages.incrementRefcount(h, -1)).rejects.toMatchObject({ code: '23514' });
       await expectDomainError(preimages.incrementRefcount(hash()), 'unknown_preimage');
       await expectDomainError(preimages.get('0x1234'), 'invalid_hex');
+    });
+
+    it('sums the bytes a principal stores and keeps the corrupt mark until cleared (issue 11)', async () => {
+      const { preimages } = get().repos;
+      const who = `bytes-${tag()}`;
+      const [a, b, c] = [hash(), hash(), hash()];
+      expect(await preimages.storedBytesOf(who)).toBe(0);
+      await preimages.insertIfAbsent({ hash: a, length: 3_000_000_000, storageTier: 's3', uploadedBy: who });
+      await preimages.addUploader(a, who);
+      await preimages.insertIfAbsent({ hash: b, length: 100, storageTier: 'fs', uploadedBy: 'someone-else' });
+      await preimages.addUploader(b, 'someone-else');
+      await preimages.insertIfAbsent({ hash: c, length: 7, storageTier: 'fs', uploadedBy: 'someone-else' });
+      await preimages.addUploader(c, who);
+      // Every preimage the principal uploaded counts whole, shared or not; others' do not.
+      expect(await preimages.storedBytesOf(who)).toBe(3_000_000_007);
+      expect(await preimages.isUploader(a, who)).toBe(true);
+      expect(await preimages.isUploader(b, who)).toBe(false);
+
+      expect((await preimages.get(a))!.corruptAt).toBeNull();
+      expect(await preimages.markCorrupt(a)).toBe(true);
+      const first = (await preimages.get(a))!.corruptAt;
+      expect(first).toBeInstanceOf(Date);
+      expect(await preimages.markCorrupt(a)).toBe(false);
+      expect((await preimages.get(a))!.corruptAt).toEqual(first);
+      expect(await preimages.clearCorrupt(a)).toBe(true);
+      expect(await preimages.clearCorrupt(a)).toBe(false);
+      expect((await preimages.get(a))!.corruptAt).toBeNull();
+      expect(await preimages.markCorrupt(hash())).toBe(false);
     });
   });
 
