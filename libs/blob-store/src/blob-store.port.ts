@@ -25,7 +25,12 @@ export interface BlobStore {
   put(hash: string, body: AsyncIterable<Uint8Array>, opts: { maxBytes: number }): Promise<PutResult>;
   /** Whole blob, hash-verified. @throws DomainError('not_found'); Error on a corrupted blob. */
   getBytes(hash: string): Promise<Uint8Array>;
-  /** Stream of the blob (not re-verified; use getBytes where integrity matters). @throws DomainError('not_found') */
+  /**
+   * Stream of the blob, not verified: pipe it through `createVerifyingStream` (or use getBytes)
+   * where integrity matters. Consume it to the end or destroy it (`stream.pipeline` does both on
+   * every path): an abandoned S3 stream keeps a pooled connection forever.
+   * @throws DomainError('not_found'); BlobStoreUnavailableError when the object store does not answer.
+   */
   getStream(hash: string): Promise<{ length: number; stream: Readable }>;
   has(hash: string): Promise<boolean>;
   /** Removes a blob; no-op if absent. */
