@@ -13,6 +13,7 @@
 //   fairness        quiet tenant's latency, idle vs while another floods heavy packages (embedded server)
 //                   [--quiet N] [--flood N] [--heavy-bytes B] [--gap-ms MS]
 //   restart         `npm start` to /healthz: build skipped when up to date vs forced tsc  [rounds]
+//   verified-download  pass-through vs the verifying stream of preimage downloads  [MiB] [reps]
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -25,6 +26,7 @@ const benches = {
   'queue-embedded': { file: path.join(root, 'bench', 'queue-embedded.run.cjs'), built: false },
   fairness: { file: path.join(root, 'dist', 'bench', 'fairness.js'), built: true },
   restart: { file: path.join(root, 'bench', 'restart.run.cjs'), built: false },
+  'verified-download': { file: path.join(root, 'dist', 'bench', 'verified-download.js'), built: true },
 };
 
 const [name, ...args] = process.argv.slice(2);
