@@ -6,8 +6,12 @@ import { isDatabaseUnavailable } from '@jam/persistence';
 import { BlobStoreUnavailableError } from '@jam/blob-store';
 import { statusOf } from './error-status';
 
-/** A backing store whose outage is answered 503; the `dependency` label of `jam_dependency_unavailable_total`. */
-export type Dependency = 'database' | 'blob_store' | 'queue';
+/**
+ * A backing store whose outage is answered 503; the `dependency` label of
+ * `jam_dependency_unavailable_total`. Not the queue: a failed enqueue after the commit is absorbed
+ * (the reconciler enqueues the row later), so Redis outages show in /readyz, not as 503s.
+ */
+export type Dependency = 'database' | 'blob_store';
 
 /**
  * Seconds a client is told to wait (`Retry-After`) after a 503 `dependency_unavailable`: long

@@ -44,9 +44,9 @@ export class JamMetrics {
   readonly blobsCorrupt = new Counter({ name: 'jam_blobs_corrupt_total', help: 'Blobs whose bytes no longer match their hash, found by the janitor verifier or a verified download (kept for an operator)', registers: [this.registry] });
   /**
    * Requests answered 503 `dependency_unavailable` because a backing store failed, by dependency
-   * (`database`, `blob_store`, `queue`). Alert `JamDependencyUnavailable`.
+   * (`database`, `blob_store`). Alert `JamDependencyUnavailable`.
    */
-  readonly dependencyUnavailable = new Counter({ name: 'jam_dependency_unavailable_total', help: 'Requests answered 503 because a backing store (database, blob_store, queue) was unavailable', labelNames: ['dependency'] as const, registers: [this.registry] });
+  readonly dependencyUnavailable = new Counter({ name: 'jam_dependency_unavailable_total', help: 'Requests answered 503 because a backing store (database, blob_store) was unavailable', labelNames: ['dependency'] as const, registers: [this.registry] });
   /** 0/1 per readiness check (`database`, `queue`, `blob_store`), as of the last /readyz. */
   readonly readiness = new Gauge({ name: 'jam_readiness', help: 'Result of the last readiness check per backing store (1 ok, 0 failing)', labelNames: ['check'] as const, registers: [this.registry] });
   readonly reenqueued = new Counter({ name: 'jam_reconciler_reenqueued_total', help: 'Jobs the reconciler re-enqueued', labelNames: ['queue'] as const, registers: [this.registry] });
