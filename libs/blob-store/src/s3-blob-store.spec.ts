@@ -3,6 +3,7 @@ import * as net from 'node:net';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { blake2b256, initHashing, toHex, DomainError } from '@jam/domain';
 import { S3BlobStore } from './s3-blob-store';
+import { BlobStoreUnavailableError } from './blob-store-unavailable.error';
 import { startS3TestServer, type S3TestServer } from './testing/s3-test-server';
 
 async function* chunks(data: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
@@ -109,7 +110,10 @@ describe('S3BlobStore (s3rver)', () => {
     const slow = new S3BlobStore({ ...s3.options(), endpoint: `http://127.0.0.1:${port}`, timeoutMs: 300, maxAttempts: 2 });
     const t0 = Date.now();
     try {
-      await expect(slow.has(toHex(blake2b256(bytes(1))))).rejects.toThrow(/timeout|timed out|exceeded/i);
+      const err = await slow.has(toHex(blake2b256(bytes(1)))).catch((e: unknown) => e);
+      // A timeout is an outage of the object store (answered 503 by the gateway), not a bug.
+      expect(err).toBeInstanceOf(BlobStoreUnavailableError);
+      expect((err as Error).message).toMatch(/timeout|timed out|exceeded/i);
       expect(Date.now() - t0).toBeLessThan(5000);
       expect(sockets.length).toBe(2);
     } finally {
@@ -117,5 +121,19 @@ describe('S3BlobStore (s3rver)', () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => stall.close(() => r()));
     }
+  });
+
+  it('reports a refused connection as BlobStoreUnavailableError and a missing object as not_found', async () => {
+    const server = net.createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => server.close(() => r()));
+    const down = new S3BlobStore({ ...s3.options(), endpoint: `http://127.0.0.1:${port}`, timeoutMs: 1000, maxAttempts: 1 });
+    try {
+      await expect(down.getStream(toHex(blake2b256(bytes(2))))).rejects.toBeInstanceOf(BlobStoreUnavailableError);
+    } finally {
+      down.close();
+    }
+    await expect(store.getStream(toHex(blake2b256(bytes(3))))).rejects.toMatchObject({ code: 'not_found' });
   });
 });
