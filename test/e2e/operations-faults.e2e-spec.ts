@@ -294,17 +294,18 @@ describe('operations and faults (issue 11) against a production-mode gateway', (
 
   it('item 7: one principal may hold at most max_concurrent_uploads uploads; others are unaffected; a finished upload frees its slot', async () => {
     const held = [];
-    for (let i = 0; i < 2; i++) held.push(await stalledUpload(port, `0x${randomBytes(32).toString('hex')}`, tokens.carol, 1000));
+    for (let i = 0; i < 2; i++) {
+      held.push(await stalledUpload(port, `0x${randomBytes(32).toString('hex')}`, tokens.carol, 1000));
+      // Each stalled upload holds its slot once its handler runs: wait for that before the next request.
+      await eventually(`stalled upload ${i + 1} in flight`, async () => ((await metric('jam_preimage_uploads_in_flight')) === i + 1 ? true : undefined));
+    }
     const small = () => {
       const b = randomBytes(100);
       return { b, h: hashOf(b) };
     };
-    // The stalled uploads reach the handler asynchronously: wait until carol's next one is refused.
-    const refused = await eventually('the concurrent-upload cap', async () => {
-      const { b, h } = small();
-      const r = await api(base, tokens.carol, 'PUT', `/jam/preimages/${h}`, b);
-      return r.status === 429 ? r : undefined;
-    });
+    const third = small();
+    const refused = await api(base, tokens.carol, 'PUT', `/jam/preimages/${third.h}`, third.b);
+    expect(refused.status).toBe(429);
     expect(refused.json.error.code).toBe('quota_exceeded');
     expect(refused.json.error.details).toMatchObject({ quota: 'max_concurrent_uploads', limit: 2 });
     const bobUpload = small();

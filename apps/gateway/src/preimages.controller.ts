@@ -55,10 +55,12 @@ export class PreimagesController {
     const slots = override?.maxConcurrentUploads ?? this.deps.maxConcurrentUploads;
     const release = this.uploads.tryAcquire(req.principal, slots);
     if (release === undefined) this.concurrentExceeded(req.principal, slots);
+    this.deps.metrics.uploadsInFlight.inc();
     try {
       await this.putWithin(hash, declared, override?.maxStoredPreimageBytes ?? this.deps.maxStoredPreimageBytes, req, res);
     } finally {
       release();
+      this.deps.metrics.uploadsInFlight.dec();
     }
   }
 

@@ -47,6 +47,8 @@ export class JamMetrics {
    * (`database`, `blob_store`). Alert `JamDependencyUnavailable`.
    */
   readonly dependencyUnavailable = new Counter({ name: 'jam_dependency_unavailable_total', help: 'Requests answered 503 because a backing store (database, blob_store) was unavailable', labelNames: ['dependency'] as const, registers: [this.registry] });
+  /** Preimage uploads being received now, all principals (per-principal cap: max_concurrent_uploads). */
+  readonly uploadsInFlight = new Gauge({ name: 'jam_preimage_uploads_in_flight', help: 'Preimage uploads (PUT /jam/preimages) being received by this gateway process', registers: [this.registry] });
   /** 0/1 per readiness check (`database`, `queue`, `blob_store`), as of the last /readyz. */
   readonly readiness = new Gauge({ name: 'jam_readiness', help: 'Result of the last readiness check per backing store (1 ok, 0 failing)', labelNames: ['check'] as const, registers: [this.registry] });
   readonly reenqueued = new Counter({ name: 'jam_reconciler_reenqueued_total', help: 'Jobs the reconciler re-enqueued', labelNames: ['queue'] as const, registers: [this.registry] });
