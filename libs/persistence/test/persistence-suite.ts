@@ -50,7 +50,7 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
     const { url, poolSize } = db();
     const ds = createDataSource({ url, poolSize });
     await ds.initialize();
-    expect(await runMigrations(ds)).toEqual(['InitialSchema1760000000000', 'TenancyAndAdmin1761000000000', 'StorageRetention1762000000000', 'StoreIdentity1763000000000', 'AccumulationAttempts1764000000000', 'SandboxFailures1765000000000', 'PackageQueuePriority1766000000000', 'PackageRetries1766500000000', 'UploadQuotasAndCorruptBlobs1766100000000']);
+    expect(await runMigrations(ds)).toEqual(['InitialSchema1760000000000', 'TenancyAndAdmin1761000000000', 'StorageRetention1762000000000', 'StoreIdentity1763000000000', 'AccumulationAttempts1764000000000', 'SandboxFailures1765000000000', 'PackageQueuePriority1766000000000', 'PackageRetries1766500000000', 'UploadQuotasAndCorruptBlobs1766600000000']);
     ctx = { ds, repos: createRepositories(ds) };
   });
 

@@ -34,7 +34,7 @@ export class PreimageEntity {
   @Column({ type: 'timestamptz', name: 'last_uploaded_at' })
   lastUploadedAt!: Date;
 
-  /** When a verified download last found the bytes corrupt; null = never, or repaired by a later PUT. Schema owner: migrations/1766100000000-upload-quotas-and-corrupt-blobs.ts. */
+  /** When a verified download last found the bytes corrupt; null = never, or repaired by a later PUT. Schema owner: migrations/1766600000000-upload-quotas-and-corrupt-blobs.ts. */
   @Column({ type: 'timestamptz', name: 'corrupt_at', nullable: true })
   corruptAt!: Date | null;
 }

@@ -9,7 +9,7 @@ export class PrincipalQuotaEntity {
   @Column({ type: 'integer', name: 'max_pending_packages', nullable: true })
   maxPendingPackages!: number | null;
 
-  /** Schema owner: migrations/1766100000000-upload-quotas-and-corrupt-blobs.ts. */
+  /** Schema owner: migrations/1766600000000-upload-quotas-and-corrupt-blobs.ts. */
   @Column({ type: 'integer', name: 'max_concurrent_uploads', nullable: true })
   maxConcurrentUploads!: number | null;
 

@@ -25,8 +25,8 @@ const DOWN: readonly string[] = [
 ];
 
 /** Per-principal upload caps (admin overrides) and the corrupt-blob mark of verified downloads. */
-export class UploadQuotasAndCorruptBlobs1766100000000 implements MigrationInterface {
-  name = 'UploadQuotasAndCorruptBlobs1766100000000';
+export class UploadQuotasAndCorruptBlobs1766600000000 implements MigrationInterface {
+  name = 'UploadQuotasAndCorruptBlobs1766600000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
     for (const sql of UP) await queryRunner.query(sql);
