@@ -1,7 +1,7 @@
-import { ACCUMULATE_PHASE_STATUSES, DomainError, PACKAGE_TRANSITIONS as T, decodeWorkReport, isFinishedPackageStatus, toHex, type PackageFailureCode, type WorkDigest } from '@jam/domain';
+import { ACCUMULATE_PHASE_STATUSES, PACKAGE_TRANSITIONS as T, decodeWorkReport, isFinishedPackageStatus, toHex, type PackageFailureCode, type WorkDigest } from '@jam/domain';
 import { parseJobPayload, ACCUMULATE_REPORT_V1 } from '@jam/queue-contracts';
 import { PermanentJobError, type ConsumedJob } from '@jam/queue';
-import type { BlobStore } from '@jam/blob-store';
+import { BlobUnavailableError, type BlobStore } from '@jam/blob-store';
 import { MAX_GAS_LIMIT, MAX_STORAGE_SNAPSHOT_BYTES, MAX_STORAGE_SNAPSHOT_ITEMS, sandboxFailureKind, type SandboxPool, type StorageQuota } from '@jam/sandbox';
 import type { AccumulationRepository, AccumulationStatus, ServiceRepository, WorkPackageRepository, WorkReportRepository } from '@jam/persistence';
 import type { JamMetrics, Logger } from '@jam/telemetry';
@@ -20,7 +20,11 @@ export interface AccumulateDeps {
   storageQuota: StorageQuota;
   /** Wall-clock kills one (report, service) may have before it is recorded `timed_out` (`max_accumulate_timeouts`, >= 1). */
   maxAccumulateTimeouts: number;
-  /** Executor crashes / engine faults one (report, service) may have before it is recorded `sandbox_failed` (`max_sandbox_failures`, >= 1). */
+  /**
+   * Executor crashes / engine faults one (report, service) may have before it is recorded
+   * `sandbox_failed`, and failures to read its code from the blob store before it is recorded
+   * `blob_unavailable` (`max_sandbox_failures`, >= 1; each kind counted apart).
+   */
   maxSandboxFailures: number;
 }
 
@@ -29,7 +33,15 @@ const FAILING: Partial<Record<AccumulationStatus, { code: PackageFailureCode; me
   timed_out: { code: 'accumulate_timeout', message: 'accumulate was killed by the sandbox wall clock on every try (max_accumulate_timeouts)' },
   storage_over_limit: { code: 'storage_over_limit', message: 'the service storage is larger than a sandbox executor can be given; accumulate was not run' },
   sandbox_failed: { code: 'accumulate_sandbox_failure', message: 'the sandbox executor crashed or reported an engine fault on every try (max_sandbox_failures)' },
+  blob_unavailable: { code: 'accumulate_blob_unavailable', message: 'the service code could not be read from the blob store on every try (max_sandbox_failures); accumulate was not run' },
 };
+
+/** Log message of a counted failure below its bound, by kind. */
+const RETRY_WORDS = {
+  wall_clock: 'accumulate hit the sandbox wall clock; retrying',
+  executor: 'sandbox executor failed during accumulate (not a guest result); retrying',
+  blob: 'service code could not be read from the blob store (not a guest result); retrying',
+} as const;
 
 /** The sandbox wall clock killed `accumulate`: not a deterministic result, so the transaction is rolled back. */
 class AccumulateWallClockError extends Error {
@@ -56,9 +68,12 @@ class AccumulateWallClockError extends Error {
  * whose stored state exceeds what an executor can be given is recorded `storage_over_limit`
  * without running. An executor that crashes, is killed or reports an engine fault during the run
  * (`SandboxExecutorError`) is not a guest result either: counted the same way, separately, the
- * `maxSandboxFailures`-th records `sandbox_failed`. Each fails the package (`accumulate_timeout` /
- * `storage_over_limit` / `accumulate_sandbox_failure`) once every service of the report has its
- * accumulation row; the other services still apply.
+ * `maxSandboxFailures`-th records `sandbox_failed`. The service's code missing from the blob store,
+ * corrupted or unreadable (S3 or I/O error) is the store's state, not the report's: never a reason
+ * to skip the digests; counted the same way (`blob_failures`), the `maxSandboxFailures`-th records
+ * `blob_unavailable` without running. Each fails the package (`accumulate_timeout` /
+ * `storage_over_limit` / `accumulate_sandbox_failure` / `accumulate_blob_unavailable`) once every
+ * service of the report has its accumulation row; the other services still apply.
  */
 export class AccumulateProcessor {
   constructor(private readonly deps: AccumulateDeps) {}
@@ -106,8 +121,8 @@ export class AccumulateProcessor {
   /**
    * Accumulates the report's digests of one service, exactly once.
    * @param priority the package's fair-share priority, which orders the call in the executor pool's queue
-   * @returns the recorded accumulation status, or undefined when the service or its code is gone (skipped)
-   * @throws AccumulateWallClockError / SandboxExecutorError below their bound (retry); transient errors
+   * @returns the recorded accumulation status, or undefined when the service row is gone (skipped)
+   * @throws AccumulateWallClockError / SandboxExecutorError / BlobUnavailableError below their bound (retry); transient errors
    */
   private async accumulateService(reportHash: string, packageHash: string, serviceId: number, digests: WorkDigest[], priority: number): Promise<AccumulationStatus | undefined> {
     const { deps } = this;
@@ -116,19 +131,11 @@ export class AccumulateProcessor {
       deps.logger.warn({ serviceId, reportHash }, 'service gone; skipping its digests');
       return undefined;
     }
-    let code: Uint8Array;
-    try {
-      code = await deps.blobs.getBytes(service.codeHash);
-    } catch (err) {
-      if (err instanceof DomainError && err.code === 'not_found') {
-        deps.logger.warn({ serviceId, reportHash }, 'service code missing; skipping its digests');
-        return undefined;
-      }
-      throw err;
-    }
     const gasLimit = digests.reduce((g, d) => g + d.accumulate_gas, 0n);
     const quota = deps.storageQuota;
     try {
+      // The service row names this code: a blob the store cannot give is retried and counted, never skipped.
+      const code = await BlobUnavailableError.read(deps.blobs, service.codeHash, `code of service ${serviceId}`);
       const result = await deps.accumulations.applyOnce({
         reportHash,
         packageHash,
@@ -166,12 +173,12 @@ export class AccumulateProcessor {
       deps.logger.info({ reportHash, serviceId, applied: result.applied, status: result.status }, 'accumulate');
       return result.status;
     } catch (err) {
-      const kind = err instanceof AccumulateWallClockError ? 'wall_clock' : sandboxFailureKind(err);
+      const kind = err instanceof AccumulateWallClockError ? 'wall_clock' : BlobUnavailableError.is(err) ? 'blob' : sandboxFailureKind(err);
       if (kind === undefined) throw err;
       const wallClock = kind === 'wall_clock';
       const maxFailures = wallClock ? deps.maxAccumulateTimeouts : deps.maxSandboxFailures;
-      // a crashed run may have used anything up to its limit: charged like a wall-clock kill
-      const gasUsed = err instanceof AccumulateWallClockError ? err.gasUsed : gasLimit > MAX_GAS_LIMIT ? MAX_GAS_LIMIT : gasLimit;
+      // a crashed run may have used anything up to its limit: charged like a wall-clock kill; code that never loaded never ran
+      const gasUsed = err instanceof AccumulateWallClockError ? err.gasUsed : kind === 'blob' ? 0n : gasLimit > MAX_GAS_LIMIT ? MAX_GAS_LIMIT : gasLimit;
       const error = (err as Error).message;
       // Counted in its own transaction: the attempt's transaction is gone, and workers crash.
       const counted = await deps.accumulations.recordSandboxFailure({ reportHash, packageHash, serviceId, kind, maxFailures, gasUsed, error });
@@ -179,7 +186,7 @@ export class AccumulateProcessor {
         if (wallClock) deps.metrics.accumulateTimeouts.inc({ outcome: 'retry' });
         deps.metrics.sandboxFailures.inc({ phase: 'accumulate', kind, outcome: 'retry' });
         const setting = wallClock ? 'max_accumulate_timeouts' : 'max_sandbox_failures';
-        deps.logger.warn({ reportHash, serviceId, kind, error, failures: counted.failures, max: maxFailures, setting }, wallClock ? 'accumulate hit the sandbox wall clock; retrying' : 'sandbox executor failed during accumulate (not a guest result); retrying');
+        deps.logger.warn({ reportHash, serviceId, kind, error, failures: counted.failures, max: maxFailures, setting }, RETRY_WORDS[kind]);
         throw err;
       }
       if (counted.applied) {
@@ -188,6 +195,8 @@ export class AccumulateProcessor {
         if (wallClock) {
           deps.metrics.accumulateTimeouts.inc({ outcome: 'final' });
           deps.logger.error({ reportHash, serviceId, failures: counted.failures }, 'accumulate hit the sandbox wall clock max_accumulate_timeouts times; recorded timed_out');
+        } else if (kind === 'blob') {
+          deps.logger.error({ reportHash, serviceId, error, failures: counted.failures }, 'service code could not be read from the blob store max_sandbox_failures times; recorded blob_unavailable');
         } else {
           deps.logger.error({ reportHash, serviceId, error, failures: counted.failures }, 'sandbox executor failed during accumulate max_sandbox_failures times; recorded sandbox_failed');
         }

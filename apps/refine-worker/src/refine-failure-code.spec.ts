@@ -7,4 +7,10 @@ describe('refineFailureCode', () => {
     expect(refineFailureCode([{ lastKind: 'executor' }])).toBe('refine_sandbox_failure');
     expect(refineFailureCode([])).toBe('refine_sandbox_failure');
   });
+
+  it('is refine_blob_unavailable only when every attester that gave up last could not read a blob', () => {
+    expect(refineFailureCode([{ lastKind: 'blob' }, { lastKind: 'blob' }])).toBe('refine_blob_unavailable');
+    expect(refineFailureCode([{ lastKind: 'blob' }, { lastKind: 'executor' }])).toBe('refine_sandbox_failure');
+    expect(refineFailureCode([{ lastKind: 'blob' }, { lastKind: 'wall_clock' }])).toBe('refine_sandbox_failure');
+  });
 });

@@ -1,5 +1,4 @@
 import {
-  DomainError,
   PACKAGE_TRANSITIONS as T,
   isFinishedPackageStatus,
   type PackageFailureCode,
@@ -16,9 +15,9 @@ import {
 import { parseJobPayload, REFINE_PACKAGE_V1, VERIFY_ATTESTATION_JOB } from '@jam/queue-contracts';
 import { PermanentJobError, enqueue, type ConsumedJob, type JobQueue } from '@jam/queue';
 import { signGuarantee, thresholdReachable, type AttesterKey } from '@jam/attest';
-import type { BlobStore } from '@jam/blob-store';
+import { BlobUnavailableError, type BlobStore } from '@jam/blob-store';
 import { ENGINE_IDENTITY, sandboxFailureKind, type SandboxPool } from '@jam/sandbox';
-import type { RefineAttemptRecord, RefineAttemptRepository, ServiceRepository, WorkPackageRepository, WorkReportRepository } from '@jam/persistence';
+import type { RefineAttemptRecord, RefineAttemptRepository, RefineFailureKind, ServiceRepository, WorkPackageRepository, WorkReportRepository } from '@jam/persistence';
 import type { JamMetrics, Logger } from '@jam/telemetry';
 
 /** What the refine processor needs; built by the launcher. */
@@ -55,13 +54,16 @@ const ZERO_HASH = new Uint8Array(32);
  * derived from (report hash, attester). Transient failures (DB, blob store) throw and retry;
  * a missing package is final.
  *
- * A sandbox failure that is not a guest result (the wall clock killed the run, or the executor
- * crashed, was killed or reported an engine fault) never gets signed: it depends on the machine,
- * not only on the code. It is counted in `refine_attempt` per (package, attester) and retried; at
- * `maxSandboxFailures` this attester gives up on the package (and skips it from then on). The
- * package fails (`refine_timeout` when every attester that gave up was last stopped by the wall
- * clock, else `refine_sandbox_failure`) only once the attesters that have not given up are fewer
- * than the threshold, so one attester's sick machine cannot fail a package the others can attest.
+ * Only what the code and its inputs decide is signed (ok, out_of_gas, panic, oversize, and
+ * bad_code / bad_exports / code_oversize from the validator). A run without a guest result never
+ * gets signed, because it depends on the machine, not only on the code: the wall clock killed the
+ * run, the executor crashed, was killed or reported an engine fault, or a blob the run needs (the
+ * service's code, an extrinsic preimage: both are in the database, so every attester must see
+ * them) could not be read from the blob store (missing, corrupted, store error). Each is counted
+ * in `refine_attempt` per (package, attester) and retried; at `maxSandboxFailures` this attester
+ * gives up on the package (and skips it from then on). The package fails ({@link refineFailureCode})
+ * only once the attesters that have not given up are fewer than the threshold, so one attester's
+ * sick machine or lagging store cannot fail a package the others can attest.
  */
 export class RefineProcessor {
   constructor(private readonly deps: RefineDeps) {}
@@ -91,7 +93,7 @@ export class RefineProcessor {
         results.push(await this.refineItem(pkg, i, row.queuePriority));
       }
     } catch (err) {
-      const kind = err instanceof RefineTimeoutError ? 'wall_clock' : sandboxFailureKind(err);
+      const kind = refineFailureKind(err);
       if (kind === undefined) throw err;
       await this.countFailure(packageHash, attesterIndex, kind, err as Error);
     }
@@ -130,18 +132,18 @@ export class RefineProcessor {
    * bound this attester gives up: fails the package if the threshold is now out of reach.
    * @throws always: `err` to retry, PermanentJobError once this attester gave up
    */
-  private async countFailure(packageHash: string, attesterIndex: number, kind: 'wall_clock' | 'executor', err: Error): Promise<never> {
+  private async countFailure(packageHash: string, attesterIndex: number, kind: RefineFailureKind, err: Error): Promise<never> {
     const { deps } = this;
     const counted = await deps.refineAttempts.recordFailure({ packageHash, attesterIndex, kind, maxFailures: deps.maxSandboxFailures, attesterCount: deps.attesterCount, error: err.message });
     if (counted === null) throw new PermanentJobError(`unknown package ${packageHash}`);
     if (!counted.exhausted) {
       deps.metrics.sandboxFailures.inc({ phase: 'refine', kind, outcome: 'retry' });
-      deps.logger.warn({ packageHash, attesterIndex, kind, error: err.message, failures: counted.failures, max: deps.maxSandboxFailures }, 'refine ended without a guest result (sandbox failure); retrying');
+      deps.logger.warn({ packageHash, attesterIndex, kind, error: err.message, failures: counted.failures, max: deps.maxSandboxFailures }, `refine ended without a guest result (${FAILURE_WORDS[kind]}); retrying`);
       throw err;
     }
     if (counted.exhaustedNow) {
       deps.metrics.sandboxFailures.inc({ phase: 'refine', kind, outcome: 'final' });
-      deps.metrics.sandboxTraps.inc({ phase: 'refine', result: kind === 'wall_clock' ? 'timed_out' : 'sandbox_failed' });
+      deps.metrics.sandboxTraps.inc({ phase: 'refine', result: kind === 'wall_clock' ? 'timed_out' : kind === 'blob' ? 'blob_unavailable' : 'sandbox_failed' });
       deps.logger.error({ packageHash, attesterIndex, kind, error: err.message, failures: counted.failures }, 'refine ended without a guest result max_sandbox_failures times; this attester gives up on the package');
     }
     await this.failIfUnreachable(packageHash, counted.unableToSign);
@@ -181,19 +183,15 @@ export class RefineProcessor {
     if (!service || service.codeHash !== codeHash) {
       return { ...base, result: { bad_code: null }, refine_load: { gas_used: 0n, ...load } };
     }
-    let code: Uint8Array;
-    try {
-      code = await this.deps.blobs.getBytes(codeHash);
-    } catch (err) {
-      if (err instanceof DomainError && err.code === 'not_found') {
-        return { ...base, result: { bad_code: null }, refine_load: { gas_used: 0n, ...load } };
-      }
-      throw err;
-    }
+    // The service row names this code and the gateway accepted the package only with every
+    // extrinsic stored (the package pins them against the GC): a blob the store cannot give is
+    // the store's state (lagging, restored from backup, corrupted, unreachable), never the guest's
+    // input. Not bad_code, not a lookup answering NONE: BlobUnavailableError, counted and retried.
+    const code = await BlobUnavailableError.read(this.deps.blobs, codeHash, `code of service ${item.service}`);
     const preimages = new Map<string, Uint8Array>();
-    for (const x of item.extrinsic) {
-      const h = toHex(x.hash);
-      if (!preimages.has(h) && (await this.deps.blobs.has(h))) preimages.set(h, await this.deps.blobs.getBytes(h));
+    for (let j = 0; j < item.extrinsic.length; j++) {
+      const h = toHex(item.extrinsic[j]!.hash);
+      if (!preimages.has(h)) preimages.set(h, await BlobUnavailableError.read(this.deps.blobs, h, `extrinsic ${j} of item ${index}`));
     }
     const outcome = await this.deps.sandbox.refine({
       codeHash,
@@ -216,15 +214,41 @@ export class RefineProcessor {
 }
 
 /** The sandbox's wall-clock backstop fired: not a deterministic result, so no report is made. */
-class RefineTimeoutError extends Error {}
+class RefineTimeoutError extends Error {
+  override name = 'RefineTimeoutError';
+}
+
+/** Words for each kind in logs. */
+const FAILURE_WORDS: Record<RefineFailureKind, string> = {
+  wall_clock: 'sandbox wall clock',
+  executor: 'sandbox executor failure',
+  blob: 'a blob it needs could not be read',
+};
+
+/**
+ * Which failure without a guest result `err` (thrown while refining a package) is, or undefined
+ * when it is none of them (a database or queue error: transient, retried without counting).
+ * @returns `wall_clock` (RefineTimeoutError), `executor` (SandboxExecutorError), `blob` (BlobUnavailableError)
+ */
+export function refineFailureKind(err: unknown): RefineFailureKind | undefined {
+  if (err instanceof RefineTimeoutError) return 'wall_clock';
+  if (BlobUnavailableError.is(err)) return 'blob';
+  return sandboxFailureKind(err);
+}
+
+/** Package error codes of a package failed because too many attesters gave up on it (docs/service-abi.md). */
+export type RefineFailureCode = Extract<PackageFailureCode, 'refine_timeout' | 'refine_blob_unavailable' | 'refine_sandbox_failure'>;
 
 /**
  * Error code of a package failed because too many attesters gave up on it: `refine_timeout` when
- * each of them was last stopped by the sandbox wall clock, else `refine_sandbox_failure` (an
- * executor crashed or reported an engine fault).
+ * each of them was last stopped by the sandbox wall clock, `refine_blob_unavailable` when each of
+ * them last could not read a blob the run needs (code or extrinsic), else `refine_sandbox_failure`
+ * (an executor crashed or reported an engine fault, or the last kinds differ).
  */
-export function refineFailureCode(gaveUp: readonly Pick<RefineAttemptRecord, 'lastKind'>[]): Extract<PackageFailureCode, 'refine_timeout' | 'refine_sandbox_failure'> {
-  return gaveUp.length > 0 && gaveUp.every((r) => r.lastKind === 'wall_clock') ? 'refine_timeout' : 'refine_sandbox_failure';
+export function refineFailureCode(gaveUp: readonly Pick<RefineAttemptRecord, 'lastKind'>[]): RefineFailureCode {
+  if (gaveUp.length > 0 && gaveUp.every((r) => r.lastKind === 'wall_clock')) return 'refine_timeout';
+  if (gaveUp.length > 0 && gaveUp.every((r) => r.lastKind === 'blob')) return 'refine_blob_unavailable';
+  return 'refine_sandbox_failure';
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

@@ -5,3 +5,4 @@ export * from './tiered-blob-store';
 export * from './store-marker';
 export * from './blob-store-unavailable.error';
 export * from './verifying-stream';
+export * from './required-blob';

@@ -60,21 +60,26 @@ export const IN_FLIGHT_PACKAGE_STATUSES = ['pending', 'refining', 'attesting', '
 
 /**
  * Codes in `error` of a `failed` or `disputed` package (`GET /jam/packages/{hash}`), with who sets them:
- * - `refine_sandbox_failure`, `refine_timeout`: refine, when too few attesters can still sign
- *   after giving up on sandbox failures (`max_sandbox_failures`; timeout when every one that gave
- *   up was stopped by the wall clock);
+ * - `refine_sandbox_failure`, `refine_timeout`, `refine_blob_unavailable`: refine, when too few
+ *   attesters can still sign after giving up on failures without a guest result
+ *   (`max_sandbox_failures`; timeout when every one that gave up was stopped by the wall clock,
+ *   blob_unavailable when every one could not read the code or an extrinsic from the blob store);
  * - `conflicting_reports`: attestation, on a dispute (the package is `disputed`);
  * - `dispute_rejected`: an admin rejected a disputed package;
- * - `accumulate_timeout`, `accumulate_sandbox_failure`, `storage_over_limit`: accumulate
- *   (`max_accumulate_timeouts`, `max_sandbox_failures`, a storage too large for an executor).
+ * - `accumulate_timeout`, `accumulate_sandbox_failure`, `accumulate_blob_unavailable`,
+ *   `storage_over_limit`: accumulate (`max_accumulate_timeouts`, `max_sandbox_failures` for
+ *   executor failures and for the service code unreadable from the blob store, a storage too
+ *   large for an executor).
  */
 export const PACKAGE_FAILURE_CODES = [
   'refine_sandbox_failure',
   'refine_timeout',
+  'refine_blob_unavailable',
   'conflicting_reports',
   'dispute_rejected',
   'accumulate_timeout',
   'accumulate_sandbox_failure',
+  'accumulate_blob_unavailable',
   'storage_over_limit',
 ] as const;
 /** Stable code of why a package failed or is disputed. */
@@ -102,7 +107,7 @@ export const PACKAGE_TRANSITIONS = {
   attest: { from: ['pending', 'refining', 'attesting', 'disputed'], to: 'attested' },
   /** Attestation: conflicting reports for one package (`conflicting_reports`). */
   dispute: { from: ['pending', 'refining', 'attesting'], to: 'disputed' },
-  /** Refine: too few attesters can still sign (`refine_sandbox_failure` / `refine_timeout`). */
+  /** Refine: too few attesters can still sign (`refine_sandbox_failure` / `refine_timeout` / `refine_blob_unavailable`). */
   failRefine: { from: ['pending', 'refining', 'attesting'], to: 'failed' },
   /** Accumulate worker starts on an attested package. */
   startAccumulate: { from: ['attested'], to: 'accumulating' },

@@ -18,6 +18,7 @@ import { SandboxFailures1765000000000 } from './migrations/1765000000000-sandbox
 import { PackageQueuePriority1766000000000 } from './migrations/1766000000000-package-queue-priority';
 import { PackageRetries1766500000000 } from './migrations/1766500000000-package-retries';
 import { UploadQuotasAndCorruptBlobs1766600000000 } from './migrations/1766600000000-upload-quotas-and-corrupt-blobs';
+import { BlobFailures1767000000000 } from './migrations/1767000000000-blob-failures';
 import { RefineAttemptEntity } from './entities/refine-attempt.entity';
 import { PreimageUploaderEntity } from './entities/preimage-uploader.entity';
 import { PrincipalQuotaEntity } from './entities/principal-quota.entity';
@@ -44,7 +45,7 @@ export const PERSISTENCE_ENTITIES = [
 ];
 
 /** Every migration, oldest first. WARNING: append only; never edit or reorder an applied one. */
-export const PERSISTENCE_MIGRATIONS = [InitialSchema1760000000000, TenancyAndAdmin1761000000000, StorageRetention1762000000000, StoreIdentity1763000000000, AccumulationAttempts1764000000000, SandboxFailures1765000000000, PackageQueuePriority1766000000000, PackageRetries1766500000000, UploadQuotasAndCorruptBlobs1766600000000];
+export const PERSISTENCE_MIGRATIONS = [InitialSchema1760000000000, TenancyAndAdmin1761000000000, StorageRetention1762000000000, StoreIdentity1763000000000, AccumulationAttempts1764000000000, SandboxFailures1765000000000, PackageQueuePriority1766000000000, PackageRetries1766500000000, UploadQuotasAndCorruptBlobs1766600000000, BlobFailures1767000000000];
 
 /** Options of {@link createDataSource}. */
 export interface DataSourceOptions {

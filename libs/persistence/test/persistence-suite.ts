@@ -50,7 +50,7 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
     const { url, poolSize } = db();
     const ds = createDataSource({ url, poolSize });
     await ds.initialize();
-    expect(await runMigrations(ds)).toEqual(['InitialSchema1760000000000', 'TenancyAndAdmin1761000000000', 'StorageRetention1762000000000', 'StoreIdentity1763000000000', 'AccumulationAttempts1764000000000', 'SandboxFailures1765000000000', 'PackageQueuePriority1766000000000', 'PackageRetries1766500000000', 'UploadQuotasAndCorruptBlobs1766600000000']);
+    expect(await runMigrations(ds)).toEqual(['InitialSchema1760000000000', 'TenancyAndAdmin1761000000000', 'StorageRetention1762000000000', 'StoreIdentity1763000000000', 'AccumulationAttempts1764000000000', 'SandboxFailures1765000000000', 'PackageQueuePriority1766000000000', 'PackageRetries1766500000000', 'UploadQuotasAndCorruptBlobs1766600000000', 'BlobFailures1767000000000']);
     ctx = { ds, repos: createRepositories(ds) };
   });
 
@@ -733,6 +733,27 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
       expect(attempt).toEqual([{ wall_clock_failures: 1, executor_failures: 2, last_error: 'sandbox executor failed: x' }]);
       // a late wall-clock kill finds the final row and counts nothing
       expect(await accumulations.recordWallClockFailure({ reportHash: rep, packageHash: pkg, serviceId: s.id, maxFailures: 3, gasUsed: 1n })).toEqual({ failures: 1, final: true, applied: false, status: 'sandbox_failed' });
+    });
+
+    it('counts blob failures (code unreadable) apart from the other kinds: blob_unavailable at the bound, no gas; refine counts them as kind blob', async () => {
+      const { accumulations, refineAttempts } = get().repos;
+      const s = await newService();
+      const pkg = await newPackage([s.id]);
+      const rep = await newReport(pkg);
+      const blob = () => accumulations.recordSandboxFailure({ reportHash: rep, packageHash: pkg, serviceId: s.id, kind: 'blob', maxFailures: 2, gasUsed: 0n, error: 'blob unavailable: x' });
+      expect(await accumulations.recordSandboxFailure({ reportHash: rep, packageHash: pkg, serviceId: s.id, kind: 'executor', maxFailures: 3, gasUsed: 1n })).toEqual({ failures: 1, final: false, applied: false });
+      expect(await blob()).toEqual({ failures: 1, final: false, applied: false });
+      expect(await accumulations.blobFailures(rep, s.id)).toBe(1);
+      expect(await accumulations.executorFailures(rep, s.id)).toBe(1);
+      expect(await blob()).toEqual({ failures: 2, final: true, applied: true, status: 'blob_unavailable' });
+      const rows = await get().ds.query('SELECT status, gas_used FROM accumulation WHERE report_hash = $1 AND service_id = $2', [Buffer.from(rep.slice(2), 'hex'), s.id]);
+      expect(rows).toEqual([{ status: 'blob_unavailable', gas_used: '0' }]);
+      expect(await blob()).toEqual({ failures: 2, final: true, applied: false, status: 'blob_unavailable' });
+
+      const counted = await refineAttempts.recordFailure({ packageHash: pkg, attesterIndex: 0, kind: 'blob', maxFailures: 1, attesterCount: 3, error: 'blob unavailable: y' });
+      expect(counted).toMatchObject({ failures: 1, exhausted: true, unableToSign: [{ attesterIndex: 0, lastKind: 'blob', wallClockFailures: 0, lastError: 'blob unavailable: y' }] });
+      // the column still refuses kinds nobody writes
+      await expect(get().ds.query(`UPDATE refine_attempt SET last_kind = 'other' WHERE package_hash = $1`, [Buffer.from(pkg.slice(2), 'hex')])).rejects.toThrow(/refine_attempt_last_kind_check/);
     });
 
     it('counts refine failures per (package, attester); gives up at the bound; lists attesters that gave up without signing; deleted with the package', async () => {

@@ -7,7 +7,8 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { blake2b } from 'hash-wasm';
-import { DomainError, type WorkExecResult } from '@jam/domain';
+import type { WorkExecResult } from '@jam/domain';
+import { codeRejectionResult } from './code-rejection';
 import { meterServiceCode } from './service-code.validator';
 import { executeAccumulate, executeRefine, type AccumulateJob, type RefineJob } from './service.executor';
 import type { AccumulateOutcome, RefineOutcome } from './sandbox.types';
@@ -44,9 +45,8 @@ async function compiled(codeHash: string, code: Uint8Array | undefined, memoryPa
   try {
     entry = new WebAssembly.Module(meterServiceCode(code, { memoryPagesCap }));
   } catch (e) {
-    if (!(e instanceof DomainError) || e.code !== 'invalid_code') throw e;
-    const category = e.details?.['category'];
-    entry = category === 'exports' ? { bad_exports: null } : category === 'size' ? { code_oversize: null } : { bad_code: null };
+    // only the validator's verdict is a result; anything else rethrows (an executor failure)
+    entry = codeRejectionResult(e);
   }
   cache.set(key, entry);
   if (cache.size > CACHE_ENTRIES) cache.delete(cache.keys().next().value as string);

@@ -136,12 +136,9 @@ function constExpr(r: WasmBinaryReader, type: number, where: string): bigint {
  */
 export function parseServiceModule(code: Uint8Array): ServiceModule {
   if (code.length > MAX_SERVICE_CODE_BYTES) throw new ServiceCodeRejection(`code is ${code.length} bytes, over the ${MAX_SERVICE_CODE_BYTES}-byte limit (GP W_C)`, 'size');
-  let engineValid: boolean;
-  try {
-    engineValid = WebAssembly.validate(code);
-  } catch {
-    engineValid = false;
-  }
+  // No catch: `validate` throws only when the engine itself fails (out of memory), which is the
+  // machine's state, not a verdict on the code, so it must not become `bad_code`.
+  const engineValid = WebAssembly.validate(code);
   if (!engineValid) throw new ServiceCodeRejection('malformed module: not a valid WebAssembly binary');
   try {
     return parseValid(code);

@@ -21,7 +21,7 @@ export class RefineAttemptEntity {
   @Column({ type: 'integer', name: 'wall_clock_failures' })
   wallClockFailures!: number;
 
-  /** `wall_clock` or `executor`. */
+  /** `wall_clock`, `executor` or `blob` (migration 1767000000000). */
   @Column({ type: 'text', name: 'last_kind' })
   lastKind!: string;
 

@@ -117,16 +117,18 @@ export class AccumulationRepository {
   }
 
   /**
-   * Counts one sandbox failure that is not a guest result while accumulating `reportHash` into
+   * Counts one failure that is not a guest result while accumulating `reportHash` into
    * `serviceId`, durably: in its own transaction (the accumulation's transaction was rolled back),
    * under the same service row lock as {@link applyOnce}. Each kind has its own count
-   * (`wall_clock_failures`, `executor_failures`). When the count of this call's kind reaches
-   * `maxFailures`, records the accumulation itself in that transaction with no writes, status
-   * `timed_out` (wall clock) or `sandbox_failed` (executor crash or engine fault) and `gasUsed`:
-   * the final result, recorded exactly once like any other. If the accumulation row already
-   * exists (another delivery finished it), counts nothing and returns it as final.
+   * (`wall_clock_failures`, `executor_failures`, `blob_failures`). When the count of this call's
+   * kind reaches `maxFailures`, records the accumulation itself in that transaction with no
+   * writes, status `timed_out` (wall clock), `sandbox_failed` (executor crash or engine fault) or
+   * `blob_unavailable` (the code could not be read) and `gasUsed`: the final result, recorded
+   * exactly once like any other. If the accumulation row already exists (another delivery
+   * finished it), counts nothing and returns it as final.
    * @param opts.kind `wall_clock`: killed by the wall clock; `executor`: the executor crashed, was
-   *   killed or answered an error instead of an outcome
+   *   killed or answered an error instead of an outcome; `blob`: the service's code could not be
+   *   read from the blob store (missing, corrupted, store error), nothing ran
    * @param opts.maxFailures >= 1
    * @param opts.gasUsed gas charged if this call records the final row
    * @param opts.error message kept in `last_error` for operators (truncated to 1,000 characters)
@@ -137,7 +139,7 @@ export class AccumulationRepository {
     reportHash: string;
     packageHash: string;
     serviceId: number;
-    kind: 'wall_clock' | 'executor';
+    kind: 'wall_clock' | 'executor' | 'blob';
     maxFailures: number;
     gasUsed: bigint;
     error?: string;
@@ -146,8 +148,7 @@ export class AccumulationRepository {
     const reportHash = hashToBytes(opts.reportHash, 'reportHash');
     const packageHash = hashToBytes(opts.packageHash, 'packageHash');
     // a fixed column per kind (never interpolated from input)
-    const column = opts.kind === 'wall_clock' ? 'wall_clock_failures' : 'executor_failures';
-    const finalStatus: AccumulationStatus = opts.kind === 'wall_clock' ? 'timed_out' : 'sandbox_failed';
+    const { column, finalStatus } = FAILURE_KINDS[opts.kind];
     const error = opts.error === undefined ? null : opts.error.slice(0, 1000);
     return this.ds.transaction(async (tx) => {
       const done = await lockServiceAndFindAccumulation(tx, reportHash, opts.serviceId);
@@ -178,6 +179,15 @@ export class AccumulationRepository {
     return row?.n ?? 0;
   }
 
+  /** Failures to read the service's code from the blob store counted for (report, service); 0 when none. */
+  async blobFailures(reportHash: string, serviceId: number): Promise<number> {
+    const row = await queryOne<{ n: number }>(this.ds, 'SELECT blob_failures AS n FROM accumulation_attempt WHERE report_hash = $1 AND service_id = $2', [
+      hashToBytes(reportHash, 'reportHash'),
+      serviceId,
+    ]);
+    return row?.n ?? 0;
+  }
+
   /** Wall-clock kills counted for (report, service); 0 when none. */
   async wallClockFailures(reportHash: string, serviceId: number): Promise<number> {
     const row = await queryOne<{ n: number }>(this.ds, 'SELECT wall_clock_failures AS n FROM accumulation_attempt WHERE report_hash = $1 AND service_id = $2', [
@@ -187,6 +197,13 @@ export class AccumulationRepository {
     return row?.n ?? 0;
   }
 }
+
+/** Count column and final status of each kind of failure without a guest result (fixed names: never interpolated from input). */
+const FAILURE_KINDS: Record<'wall_clock' | 'executor' | 'blob', { column: string; finalStatus: AccumulationStatus }> = {
+  wall_clock: { column: 'wall_clock_failures', finalStatus: 'timed_out' },
+  executor: { column: 'executor_failures', finalStatus: 'sandbox_failed' },
+  blob: { column: 'blob_failures', finalStatus: 'blob_unavailable' },
+};
 
 /**
  * Locks the service row (one accumulation per service at a time) and returns the accumulation

@@ -2,8 +2,12 @@ import type { DataSource } from 'typeorm';
 import { hashToBytes } from '../bytes-hex';
 import { queryOne, queryRows, type SqlTarget } from '../sql-runner';
 
-/** Kind of a counted refine failure: the sandbox wall clock, or the executor (crash, engine fault). */
-export type RefineFailureKind = 'wall_clock' | 'executor';
+/**
+ * Kind of a counted refine failure: the sandbox wall clock, the executor (crash, engine fault), or
+ * `blob`: the code or an extrinsic could not be read from the blob store (missing, corrupted, store
+ * error). None of them is a guest result.
+ */
+export type RefineFailureKind = 'wall_clock' | 'executor' | 'blob';
 
 /** One attester's counted failures for one package. */
 export interface RefineAttemptRecord {
@@ -34,8 +38,8 @@ export interface RefineFailureResult {
 }
 
 /**
- * Table `refine_attempt`: sandbox failures that are not guest results (executor crash or engine
- * fault, wall-clock kill) per (package, attester), counted durably so a package whose code keeps
+ * Table `refine_attempt`: failures that are not guest results (executor crash or engine fault,
+ * wall-clock kill, a blob the run needs that the store could not give) per (package, attester), counted durably so a package whose code keeps
  * causing them ends (docs/sandbox.md, failure handling). Counted per attester because one
  * attester's executor may fail for reasons of its own (a sick machine): the package fails only
  * when the attesters still able to sign cannot reach the threshold (see `thresholdReachable`
