@@ -63,11 +63,12 @@ export class JamMetrics {
   /**
    * Sandbox failures that are not a guest result, by phase (refine, accumulate), kind (wall_clock:
    * killed by the wall clock; executor: the executor crashed, was killed or reported an engine
-   * fault) and outcome: `retry` (counted, retried), `final` (the max_sandbox_failures-th, or for
-   * accumulate wall-clock kills the max_accumulate_timeouts-th: the accumulation is recorded
-   * timed_out / sandbox_failed, or the attester gives up on the package in refine).
+   * fault; blob: the code or an extrinsic could not be read from the blob store, nothing ran) and
+   * outcome: `retry` (counted, retried), `final` (the max_sandbox_failures-th, or for accumulate
+   * wall-clock kills the max_accumulate_timeouts-th: the accumulation is recorded timed_out /
+   * sandbox_failed / blob_unavailable, or the attester gives up on the package in refine).
    */
-  readonly sandboxFailures = new Counter({ name: 'jam_sandbox_failures_total', help: 'Sandbox runs that ended without a guest result, by phase, kind (wall_clock, executor) and outcome (retry, final)', labelNames: ['phase', 'kind', 'outcome'] as const, registers: [this.registry] });
+  readonly sandboxFailures = new Counter({ name: 'jam_sandbox_failures_total', help: 'Sandbox runs that ended without a guest result, by phase, kind (wall_clock, executor, blob) and outcome (retry, final)', labelNames: ['phase', 'kind', 'outcome'] as const, registers: [this.registry] });
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'jam_process_' });
