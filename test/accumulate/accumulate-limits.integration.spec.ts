@@ -23,6 +23,7 @@ import type { JamProcess } from '../support/jam-server';
 import { deleteKeys } from '../support/fixtures';
 import { HOSTILE_DIR, wat2wasm } from '../sandbox/sandbox-test.helpers';
 import { SCRIPT_GUEST, script, type Cmd } from '../../libs/sandbox/test/write-script.guest';
+import { PROCESS_TEST_TIMEOUT_MS } from '../support/jam-server';
 import { metric, metricsOf, until, useWorkerHarness, type HarnessService } from './worker-harness';
 
 const QUOTA_BYTES = 10_000;
@@ -61,7 +62,7 @@ describe('accumulate limits through the accumulate-worker process (PostgreSQL, R
       queue = h.queue(prefix);
       // one code per service: the script guest, made distinct by a data segment naming it
       scriptService = async (name: string) => h.registerService(await wat2wasm(SCRIPT_GUEST.replace('(data (i32.const 512) "r")', `(data (i32.const 512) "r") (data (i32.const 600) "${name}")`), `${name}.wat`));
-    }, 90_000);
+    }, PROCESS_TEST_TIMEOUT_MS);
     afterAll(async () => {
       await worker?.stop();
       await deleteKeys(h.redis, prefix);
@@ -198,7 +199,7 @@ describe('accumulate limits through the accumulate-worker process (PostgreSQL, R
       expect((await h.repos.workPackages.get(pkg))?.status).toBe('failed');
       expect(await queue.isQueued(ACCUMULATE_QUEUE, accumulateJobId(rep))).toBe(false);
       await second.proc.stop();
-    }, 300_000);
+    }, PROCESS_TEST_TIMEOUT_MS);
   });
 });
 

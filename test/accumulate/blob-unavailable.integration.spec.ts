@@ -24,6 +24,7 @@ import { blake2b256, encodeWorkPackage, packageHash, toHex } from '@jam/domain';
 import type { JobQueue } from '@jam/queue';
 import { REFINE_PACKAGE_V1, refineJobId, refineQueueName } from '@jam/queue-contracts';
 import { exampleServicePath } from '@jam/sandbox';
+import { PROCESS_TEST_TIMEOUT_MS } from '../support/jam-server';
 import { metric, metricsOf, once, until, useWorkerHarness, type HarnessService } from './worker-harness';
 
 const ATTESTERS = 3;
@@ -53,7 +54,7 @@ describe('blobs the store cannot give are never signed or accumulated as guest r
     });
     metricsPort = worker.metricsPort;
     queue = h.queue(prefix);
-  }, 120_000);
+  }, PROCESS_TEST_TIMEOUT_MS);
 
   /** A fresh word-count service (its own storage); the code is unique per service so removing it touches no other test. */
   async function newService(): Promise<HarnessService & { codeHex: string }> {
@@ -100,7 +101,7 @@ describe('blobs the store cannot give are never signed or accumulated as guest r
     expect(await h.repos.serviceStorage.getStorage(service.id, WORDS)).toEqual(u64(3n));
     expect(await h.repos.serviceStorage.getStorage(service.id, ITEMS)).toEqual(u64(1n));
     expect(await h.accumulationRows(reports[0]!.reportHash)).toEqual([{ status: 'ok', gas_used: expect.any(String) }]);
-  }, 300_000);
+  }, PROCESS_TEST_TIMEOUT_MS);
 
   it('an extrinsic missing for good: each attester gives up after max_sandbox_failures, the package fails refine_blob_unavailable, no report signed', async () => {
     const service = await newService();
@@ -122,7 +123,7 @@ describe('blobs the store cannot give are never signed or accumulated as guest r
     expect(await signatures(pkg)).toBe(0);
     const text = await metricsOf(metricsPort);
     expect(metric(text, 'jam_sandbox_failures_total{phase="refine",kind="blob",outcome="final"}')).toBeGreaterThanOrEqual(ATTESTERS - THRESHOLD + 1);
-  }, 300_000);
+  }, PROCESS_TEST_TIMEOUT_MS);
 
   it('code missing when accumulating: nothing applied, not skipped; restored, the storage is right', async () => {
     const service = await newService();
@@ -140,7 +141,7 @@ describe('blobs the store cannot give are never signed or accumulated as guest r
     expect(row.status).toBe('accumulated');
     expect(await h.accumulationRows(rep)).toEqual([{ status: 'ok', gas_used: expect.any(String) }]);
     expect(await h.repos.serviceStorage.getStorage(service.id, WORDS)).toEqual(u64(41n));
-  }, 300_000);
+  }, PROCESS_TEST_TIMEOUT_MS);
 
   it('code missing for good when accumulating: exactly max_sandbox_failures tries, then blob_unavailable and accumulate_blob_unavailable', async () => {
     const service = await newService();
@@ -155,5 +156,5 @@ describe('blobs the store cannot give are never signed or accumulated as guest r
     expect(await h.repos.serviceStorage.getStorage(service.id, WORDS)).toBeNull();
     const text = await metricsOf(metricsPort);
     expect(metric(text, 'jam_sandbox_failures_total{phase="accumulate",kind="blob",outcome="final"}')).toBe(1);
-  }, 300_000);
+  }, PROCESS_TEST_TIMEOUT_MS);
 });

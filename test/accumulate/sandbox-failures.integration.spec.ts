@@ -21,6 +21,7 @@ import type { JobQueue } from '@jam/queue';
 import { ACCUMULATE_QUEUE, REFINE_PACKAGE_V1, accumulateJobId, refineJobId, refineQueueName } from '@jam/queue-contracts';
 import type { JamProcess } from '../support/jam-server';
 import { wat2wasm } from '../sandbox/sandbox-test.helpers';
+import { PROCESS_TEST_TIMEOUT_MS } from '../support/jam-server';
 import { metric, metricsOf, sleep, until, useWorkerHarness, type HarnessService } from './worker-harness';
 
 const MAX_FAILURES = 3;
@@ -138,7 +139,7 @@ describe('sandbox failures that are not guest results (PostgreSQL, Redis, worker
       await killer.stop();
       await worker.proc.stop();
     }
-  }, 300_000);
+  }, PROCESS_TEST_TIMEOUT_MS);
 
   it('an accumulate whose executor dies once is retried and accumulated', async () => {
     const service = await registerService('acc-transient', '', FINITE_LOOP);
@@ -158,7 +159,7 @@ describe('sandbox failures that are not guest results (PostgreSQL, Redis, worker
       await killer.stop();
       await worker.proc.stop();
     }
-  }, 300_000);
+  }, PROCESS_TEST_TIMEOUT_MS);
 
   it('a refine whose executor dies on every run: attesters give up one by one, the package fails once the threshold is out of reach', async () => {
     const ATTESTERS = 3;
@@ -198,5 +199,5 @@ describe('sandbox failures that are not guest results (PostgreSQL, Redis, worker
       await killer.stop();
       await worker.proc.stop();
     }
-  }, 300_000);
+  }, PROCESS_TEST_TIMEOUT_MS);
 });

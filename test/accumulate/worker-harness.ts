@@ -19,7 +19,7 @@ import { FilesystemBlobStore } from '@jam/blob-store';
 import { createBullMqQueue, type JobQueue } from '@jam/queue';
 import { ACCUMULATE_QUEUE, ACCUMULATE_REPORT_V1, accumulateJobId } from '@jam/queue-contracts';
 import { ENGINE_IDENTITY } from '@jam/sandbox';
-import { JamProcess, freePort } from '../support/jam-server';
+import { JamProcess, PROCESS_TEST_TIMEOUT_MS, freePort, untilProgress } from '../support/jam-server';
 import { deleteKeys, wordCountPackage } from '../support/fixtures';
 
 const PG_ADMIN_URL = process.env['JAM_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -27,15 +27,21 @@ export const REDIS_URL = 'redis://127.0.0.1:6379';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls `probe` every 100 ms until it returns a value; throws naming `what` after `timeoutMs`. */
-export async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
+/** Worker processes started by the harnesses of this test file, alive or not: their work is the progress of every wait. */
+const started: JamProcess[] = [];
+
+/**
+ * Polls `probe` every 100 ms until it returns a value. Bounded by progress: throws naming `what`
+ * once no worker process of this file printed anything or used a second of CPU for `stallMs`
+ * (a busy machine slows the workers down, it does not stop them).
+ */
+export async function until<T>(what: string, probe: () => Promise<T | undefined>, stallMs = 120_000): Promise<T> {
+  return untilProgress(what, probe, {
+    progress: () => started.map((p) => p.progress()),
+    stallMs,
+    intervalMs: 100,
+    diagnose: () => started.map((p, i) => `--- worker #${i} ---\n${p.tail(3000)}`).join('\n'),
+  });
 }
 
 export async function* once(b: Uint8Array): AsyncGenerator<Uint8Array> {
@@ -129,6 +135,7 @@ export class WorkerHarness {
       { port: metricsPort, timeoutMs: 60_000 },
     );
     this.procs.push(proc);
+    started.push(proc);
     return { proc, metricsPort };
   }
 
@@ -185,15 +192,15 @@ export class WorkerHarness {
     return { pkg, rep };
   }
 
-  /** Waits until package `pkg` is `accumulated` or `failed`; resolves with its row. */
-  finished(pkg: string, timeoutMs?: number): Promise<WorkPackageRecord> {
+  /** Waits until package `pkg` is `accumulated` or `failed` (bounded by the workers' progress, see `until`); resolves with its row. */
+  finished(pkg: string, stallMs?: number): Promise<WorkPackageRecord> {
     return until(
       `package ${pkg} to finish`,
       async () => {
         const row = await this.repos.workPackages.get(pkg);
         return row && ['accumulated', 'failed'].includes(row.status) ? row : undefined;
       },
-      timeoutMs,
+      stallMs,
     );
   }
 
@@ -206,7 +213,7 @@ export class WorkerHarness {
 /** A `WorkerHarness` set up in beforeAll and torn down in afterAll of the calling describe block. */
 export function useWorkerHarness(tag: string): WorkerHarness {
   const h = new WorkerHarness(tag);
-  beforeAll(() => h.setUp(), 60_000);
-  afterAll(() => h.tearDown(), 60_000);
+  beforeAll(() => h.setUp(), PROCESS_TEST_TIMEOUT_MS);
+  afterAll(() => h.tearDown(), PROCESS_TEST_TIMEOUT_MS);
   return h;
 }

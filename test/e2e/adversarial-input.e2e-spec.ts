@@ -12,7 +12,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import Redis from 'ioredis';
 import { blake2b256, initHashing, toHex } from '@jam/domain';
-import { JamProcess, REPO_ROOT, api, freePort } from '../support/jam-server';
+import { JamProcess, PROCESS_TEST_TIMEOUT_MS, REPO_ROOT, api, freePort, untilProgress } from '../support/jam-server';
+
+// Hooks and tests wait on real processes; their waits are bounded by progress (test/support/jam-server.ts).
+jest.setTimeout(PROCESS_TEST_TIMEOUT_MS);
 
 const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -90,7 +93,7 @@ describe('adversarial input at the gateway', () => {
     const svc = await call('POST', '/jam/services', JSON.stringify({ code_hash: codeHash }), { 'Content-Type': 'application/json' });
     expect(svc.status).toBe(201);
     serviceId = svc.json.id;
-  }, 60_000);
+  }, PROCESS_TEST_TIMEOUT_MS);
 
   afterAll(async () => {
     await gateway?.stop();
@@ -157,12 +160,17 @@ describe('adversarial input at the gateway', () => {
       // The other routes still answer.
       expect((await call('GET', `/jam/packages/${hash}`)).json.status).toBe('pending');
       streams.shift()!.req.destroy(); // an open (200) stream
+      // the freed slot is released when the server sees the close: poll while the server works
       let again: Awaited<ReturnType<typeof openStream>> | undefined;
-      for (let i = 0; i < 50 && again?.status !== 200; i++) {
-        again?.req.destroy();
-        await new Promise((r) => setTimeout(r, 100));
-        again = await openStream(port, token, hash);
-      }
+      await untilProgress(
+        'a freed stream slot',
+        async () => {
+          again?.req.destroy();
+          again = await openStream(port, token, hash);
+          return again.status === 200 ? again : undefined;
+        },
+        { progress: () => gateway!.progress(), stallMs: 30_000, intervalMs: 100 },
+      );
       streams.push(again!);
       expect(again!.status).toBe(200);
     } finally {

@@ -22,8 +22,11 @@ import { ExpressAdapter } from '@nestjs/platform-express';
 import { blake2b256, encodeWorkPackage, initHashing, packageHash, toHex } from '@jam/domain';
 import { GatewayModule } from '../../apps/gateway/src/gateway.module';
 import type { GatewayDeps } from '../../apps/gateway/src/gateway.deps';
-import { JamProcess, REPO_ROOT, api, freePort } from '../support/jam-server';
+import { JamProcess, PROCESS_TEST_TIMEOUT_MS, REPO_ROOT, api, freePort, untilProgress } from '../support/jam-server';
 import { wordCountPackage } from '../support/fixtures';
+
+// Hooks and tests wait on real processes; their waits are bounded by progress (test/support/jam-server.ts).
+jest.setTimeout(PROCESS_TEST_TIMEOUT_MS);
 
 const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -61,14 +64,12 @@ function requestFrom(localAddress: string, port: number, method: string, p: stri
   });
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}`);
+/** The server process of this spec (set in beforeAll). */
+let server: JamProcess;
+
+/** Polls `fn` until it returns a value; fails once the server made no progress (output, CPU) for `stallMs`. */
+async function until<T>(what: string, fn: () => Promise<T | undefined>, stallMs = 60_000): Promise<T> {
+  return untilProgress(what, fn, { progress: () => server.progress(), stallMs, intervalMs: 250, diagnose: () => server.tail() });
 }
 
 describe('authorization matrix and admin API (PostgreSQL + Redis, one real process)', () => {
@@ -79,7 +80,6 @@ describe('authorization matrix and admin API (PostgreSQL + Redis, one real proce
   let tmp: string;
   let port: number;
   let base: string;
-  let server: JamProcess;
   let pg: Client;
   let db: Client;
   let redis: Redis;
@@ -160,7 +160,7 @@ describe('authorization matrix and admin API (PostgreSQL + Redis, one real proce
     expect(resolved.status).toBe(200);
     expect(resolved.json.status).toBe('attested');
     await until('K accumulated', async () => ((await call('owner', 'GET', `/jam/packages/${pkgK}`)).json.status === 'accumulated' ? true : undefined));
-  }, 180_000);
+  }, PROCESS_TEST_TIMEOUT_MS);
 
   afterAll(async () => {
     await server?.stop();
@@ -255,7 +255,7 @@ describe('authorization matrix and admin API (PostgreSQL + Redis, one real proce
       }
     }
     expect(got).toEqual(want);
-  }, 120_000);
+  }, PROCESS_TEST_TIMEOUT_MS);
 
   it('hides other tenants entirely: lists, existence of hashes, preimages of second uploaders', async () => {
     const ids = async (a: Actor) => ((await call(a, 'GET', '/jam/services?limit=500')).json.items as { id: number }[]).map((s) => s.id);

@@ -10,8 +10,11 @@ import * as path from 'node:path';
 import { randomBytes, createHash } from 'node:crypto';
 import { Client } from 'pg';
 import Redis from 'ioredis';
-import { JamProcess, freePort } from '../support/jam-server';
+import { JamProcess, PROCESS_TEST_TIMEOUT_MS, freePort } from '../support/jam-server';
 import { deleteKeys } from '../support/fixtures';
+
+// Hooks and tests wait on real processes; their waits are bounded by progress (test/support/jam-server.ts).
+jest.setTimeout(PROCESS_TEST_TIMEOUT_MS);
 
 const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -91,7 +94,7 @@ describe('blob store binding: two databases on one JAM_BLOB_DIR', () => {
     // The first deployment is untouched and still serving.
     expect(JSON.parse(fs.readFileSync(marker, 'utf8'))).toMatchObject({ store_id: idA });
     expect((await fetch(`http://127.0.0.1:${portA}/healthz`)).status).toBe(200);
-  }, 200_000);
+  }, PROCESS_TEST_TIMEOUT_MS);
 
   it('a gateway with no tokens configured refuses before it touches its blob store (no marker written)', async () => {
     const blobDir = path.join(tmp, 'blobs-notokens');
@@ -104,7 +107,7 @@ describe('blob store binding: two databases on one JAM_BLOB_DIR', () => {
     expect(out).toContain('jam: auth_required is true but no allowed_tokens are configured: set JAM_ALLOWED_TOKENS');
     expect(out).not.toMatch(/\n\s+at /);
     expect(fs.existsSync(path.join(blobDir, '.jam-store-id'))).toBe(false);
-  }, 120_000);
+  }, PROCESS_TEST_TIMEOUT_MS);
 
   it('a process whose database does not exist says so and how to fix it, without a stack trace', async () => {
     const missing = `jam_e2e_missing_${suffix}`;
@@ -114,7 +117,7 @@ describe('blob store binding: two databases on one JAM_BLOB_DIR', () => {
     const out = p.output.join('');
     expect(out).toContain(`jam: database "${missing}" does not exist at DATABASE_URL (postgres://<redacted>@127.0.0.1:5432/${missing}): create it first`);
     expect(out).not.toMatch(/\n\s+at /);
-  }, 120_000);
+  }, PROCESS_TEST_TIMEOUT_MS);
 
   it('a process whose REDIS_URL answers nothing refuses to start with the cause, instead of logging reconnects forever', async () => {
     const deadPort = await freePort();
@@ -126,5 +129,5 @@ describe('blob store binding: two databases on one JAM_BLOB_DIR', () => {
     expect(out).toContain(`jam: cannot reach Redis at REDIS_URL (redis://127.0.0.1:${deadPort}): connect ECONNREFUSED 127.0.0.1:${deadPort}. Check REDIS_URL and that Redis is running.`);
     expect(out).not.toMatch(/\n\s+at /);
     expect(out).not.toContain('"msg":"started"');
-  }, 120_000);
+  }, PROCESS_TEST_TIMEOUT_MS);
 });

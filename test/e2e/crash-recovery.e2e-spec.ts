@@ -23,8 +23,11 @@ import Redis from 'ioredis';
 import { JamClient } from '@jam/client';
 import { initHashing, blake2b256, stringifyJamJson, toHex, packageHash, workPackageToJson, type WorkPackage } from '@jam/domain';
 import { startEmbeddedPostgres } from '@jam/persistence';
-import { JamProcess, REPO_ROOT, api, freePort } from '../support/jam-server';
+import { JamProcess, PROCESS_TEST_TIMEOUT_MS, REPO_ROOT, api, freePort, untilProgress } from '../support/jam-server';
 import { deleteKeys, wordCountPackage } from '../support/fixtures';
+
+// Hooks and tests wait on real processes; their waits are bounded by progress (test/support/jam-server.ts).
+jest.setTimeout(PROCESS_TEST_TIMEOUT_MS);
 
 const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -64,26 +67,33 @@ async function statusesOf(base: string, token: string, serviceId: number): Promi
   return new Map((r.json.items as { hash: string; status: string }[]).map((p) => [p.hash, p.status]));
 }
 
-/** Polls until every package in `hashes` is terminal; throws with the statuses left after `timeoutMs`. */
-async function waitFinished(base: string, token: string, serviceId: number, hashes: string[], timeoutMs: number, diagnose: () => string): Promise<Map<string, string>> {
-  const deadline = Date.now() + timeoutMs;
+/**
+ * Polls until every package in `hashes` is terminal. Bounded by progress: throws with the statuses
+ * left once neither a status nor the processes' logs (`diagnose`) changed for `stallMs`.
+ */
+async function waitFinished(base: string, token: string, serviceId: number, hashes: string[], stallMs: number, diagnose: () => string): Promise<Map<string, string>> {
   let last = new Map<string, string>();
-  while (Date.now() < deadline) {
-    try {
-      last = await statusesOf(base, token, serviceId);
-      if (hashes.every((h) => TERMINAL.has(last.get(h) ?? ''))) return last;
-    } catch {
-      /* the server may be restarting; keep polling */
-    }
-    await sleep(500);
-  }
+  const finished = await untilProgress(
+    'packages to finish',
+    async () => {
+      try {
+        last = await statusesOf(base, token, serviceId);
+        if (hashes.every((h) => TERMINAL.has(last.get(h) ?? ''))) return last;
+      } catch {
+        /* the server may be restarting; keep polling */
+      }
+      return undefined;
+    },
+    { progress: () => [[...last.entries()], diagnose()], stallMs, intervalMs: 500 },
+  ).catch(() => undefined);
+  if (finished !== undefined) return finished;
   const left: string[] = [];
   for (const h of hashes.filter((x) => !TERMINAL.has(last.get(x) ?? ''))) {
     const report = await api(base, token, 'GET', `/jam/reports/${h}`).catch((err: Error) => ({ status: 0, json: undefined, text: err.message }));
     const signers = report.json?.attestations?.map((a: { attester_index: number }) => a.attester_index);
     left.push(`${h}: ${last.get(h) ?? 'missing'}; report ${report.status}: signers ${JSON.stringify(signers)}, verdict ${JSON.stringify(report.json?.verdict)}`);
   }
-  throw new Error(`packages not finished after ${timeoutMs} ms:\n${left.join('\n')}\n${diagnose()}`);
+  throw new Error(`packages not finished, no progress for ${stallMs} ms:\n${left.join('\n')}\n${diagnose()}`);
 }
 
 /** Accumulation rows of the service: `[package hash, status, applied report is the package's report]`, sorted. */
@@ -249,11 +259,11 @@ describe('crash recovery: SIGKILL mid-work, restart, nothing acknowledged lost, 
   beforeAll(async () => {
     await initHashing();
     await Promise.all([prod.setup(), embedded.setup()]);
-  }, 240_000);
+  }, PROCESS_TEST_TIMEOUT_MS);
 
   afterAll(async () => {
     await Promise.allSettled([prod.teardown(), embedded.teardown()]);
-  }, 120_000);
+  }, PROCESS_TEST_TIMEOUT_MS);
 
   it.concurrent('production mode: accumulate (3x), attestation and a refine worker SIGKILLed while holding jobs', async () => {
     const { base, token } = prod;
@@ -305,7 +315,7 @@ describe('crash recovery: SIGKILL mid-work, restart, nothing acknowledged lost, 
     } finally {
       await db.end();
     }
-  }, 300_000);
+  }, PROCESS_TEST_TIMEOUT_MS);
 
   it.concurrent('embedded mode: the whole process SIGKILLed twice while packages are in flight', async () => {
     const { base } = embedded;
@@ -380,5 +390,5 @@ describe('crash recovery: SIGKILL mid-work, restart, nothing acknowledged lost, 
       await db.end().catch(() => undefined);
       await pg.close();
     }
-  }, 300_000);
+  }, PROCESS_TEST_TIMEOUT_MS);
 });

@@ -7,7 +7,10 @@ import * as http from 'node:http';
 import { createPrivateKey, sign } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { JamProcess, api, freePort, runCli } from '../support/jam-server';
+import { JamProcess, PROCESS_TEST_TIMEOUT_MS, api, freePort, runCli } from '../support/jam-server';
+
+// Hooks and tests wait on real processes; their waits are bounded by progress (test/support/jam-server.ts).
+jest.setTimeout(PROCESS_TEST_TIMEOUT_MS);
 
 const VECTORS = path.resolve(__dirname, '../fixtures/jam-vectors/codec/tiny');
 const VECTOR_HASH = '0xef4afe1c68afc76d148d91c3b3627decf0d8f361c6aae1e42e0ca0b5bd7a2033';
@@ -47,7 +50,7 @@ describe('embedded mode, end to end', () => {
     base = `http://127.0.0.1:${port}`;
     server = await JamProcess.start(env(), { port, timeoutMs: 90_000 });
     token = fs.readFileSync(path.join(dataDir, 'dev-token'), 'utf8').trim();
-  }, 120_000);
+  }, PROCESS_TEST_TIMEOUT_MS);
 
   afterAll(async () => {
     await server?.stop();
@@ -86,7 +89,7 @@ describe('embedded mode, end to end', () => {
     } finally {
       fs.rmSync(other, { recursive: true, force: true });
     }
-  }, 120_000);
+  }, PROCESS_TEST_TIMEOUT_MS);
 
   it('dry-runs the codec vector as GP binary and as GP JSON to the same hash and JSON', async () => {
     const bin = fs.readFileSync(path.join(VECTORS, 'work_package.bin'));
@@ -186,7 +189,7 @@ describe('embedded mode, end to end', () => {
   });
 
   it('runs `jam demo` to completion and keeps everything across a restart', async () => {
-    const demo = await runCli(['demo', '--url', base, '--token', token], {}, 240_000);
+    const demo = await runCli(['demo', '--url', base, '--token', token], {}, PROCESS_TEST_TIMEOUT_MS);
     if (demo.code !== 0) throw new Error(`demo failed (${demo.code}):\n${demo.stdout}\n${demo.stderr}\n--- server ---\n${server.output.join('').slice(-5000)}`);
     expect(demo.stdout).toMatch(/demo: OK: \d+ packages accumulated/);
 
@@ -210,7 +213,7 @@ describe('embedded mode, end to end', () => {
     const pkgAfter = await api(base, token, 'GET', `/jam/packages/${pkgs[0]!.hash}`);
     expect(pkgAfter.json.status).toBe('accumulated');
     expect((await api(base, token, 'GET', `/jam/services/${serviceId}`)).status).toBe(200);
-  }, 400_000);
+  }, PROCESS_TEST_TIMEOUT_MS);
   it('takes an external attester\'s signature on POST /jam/reports/{hash}/attestations, checked before it is queued', async () => {
     const services = (await api(base, token, 'GET', '/jam/services?limit=500')).json.items as { id: number }[];
     const pkgs = (await api(base, token, 'GET', `/jam/services/${services[services.length - 1]!.id}/packages`)).json.items as { hash: string }[];

@@ -11,7 +11,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { blake2b256, encodeWorkPackage, initHashing, toHex, type WorkPackage } from '@jam/domain';
-import { JamProcess, REPO_ROOT, api, freePort } from '../support/jam-server';
+import { JamProcess, PROCESS_TEST_TIMEOUT_MS, REPO_ROOT, api, freePort, untilProgress } from '../support/jam-server';
+
+// Hooks and tests wait on real processes; their waits are bounded by progress (test/support/jam-server.ts).
+jest.setTimeout(PROCESS_TEST_TIMEOUT_MS);
 
 describe('logs never carry tokens, Authorization headers or blob bytes', () => {
   const token = `secret-token-${randomBytes(16).toString('hex')}`;
@@ -33,7 +36,7 @@ describe('logs never carry tokens, Authorization headers or blob bytes', () => {
       { JAM_DATA_DIR: dataDir, JAM_PORT: String(port), JAM_LOG_LEVEL: 'debug', JAM_ALLOWED_TOKENS: `logs=${digest}`, JAM_SANDBOX_POOL_SIZE: '1' },
       { port, timeoutMs: 90_000 },
     );
-  }, 120_000);
+  }, PROCESS_TEST_TIMEOUT_MS);
 
   afterAll(async () => {
     await server?.stop();
@@ -78,10 +81,14 @@ describe('logs never carry tokens, Authorization headers or blob bytes', () => {
     const submitted = await api(base, token, 'POST', '/jam/packages', encodeWorkPackage(pkg), { 'Content-Type': 'application/octet-stream' });
     expect(submitted.status).toBe(202);
     let status = '';
-    for (let i = 0; i < 300 && !['accumulated', 'failed', 'disputed'].includes(status); i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      status = (await api(base, token, 'GET', `/jam/packages/${submitted.json.hash}`)).json.status;
-    }
+    await untilProgress(
+      'the package to finish',
+      async () => {
+        status = (await api(base, token, 'GET', `/jam/packages/${submitted.json.hash}`)).json.status;
+        return ['accumulated', 'failed', 'disputed'].includes(status) ? status : undefined;
+      },
+      { progress: () => [status, server.progress()], stallMs: 60_000, intervalMs: 100 },
+    );
     expect(status).toBe('accumulated');
     expect((await api(base, token, 'GET', `/jam/reports/${submitted.json.hash}`)).status).toBe(200);
 
@@ -100,5 +107,5 @@ describe('logs never carry tokens, Authorization headers or blob bytes', () => {
     ];
     for (const [what, value] of forbidden) expect({ what, found: out.includes(value) }).toEqual({ what, found: false });
     expect(out).toContain(`"token_hash":"${tokenHash}"`);
-  }, 90_000);
+  }, PROCESS_TEST_TIMEOUT_MS);
 });

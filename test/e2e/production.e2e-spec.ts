@@ -12,8 +12,11 @@ import { Client } from 'pg';
 import Redis from 'ioredis';
 import { JamClient } from '@jam/client';
 import { initHashing, blake2b256, toHex, packageHash } from '@jam/domain';
-import { JamProcess, REPO_ROOT, freePort, runCli } from '../support/jam-server';
+import { JamProcess, PROCESS_TEST_TIMEOUT_MS, REPO_ROOT, freePort, runCli, untilProgress } from '../support/jam-server';
 import { deleteKeys, wordCountPackage } from '../support/fixtures';
+
+// Hooks and tests wait on real processes; their waits are bounded by progress (test/support/jam-server.ts).
+jest.setTimeout(PROCESS_TEST_TIMEOUT_MS);
 
 const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -68,7 +71,7 @@ describe('production mode: PostgreSQL + Redis, one process per role', () => {
     await start('accumulate', 'accumulate-worker');
     janitorMetricsPort = await freePort();
     await start('janitor', 'janitor', { JAM_METRICS_PORT: String(janitorMetricsPort) });
-  }, 180_000);
+  }, PROCESS_TEST_TIMEOUT_MS);
 
   afterAll(async () => {
     await Promise.all([...procs.values()].map((p) => p.stop()));
@@ -80,7 +83,7 @@ describe('production mode: PostgreSQL + Redis, one process per role', () => {
   });
 
   it('runs the demo through separate role processes', async () => {
-    const demo = await runCli(['demo', '--url', base, '--token', token], {}, 300_000);
+    const demo = await runCli(['demo', '--url', base, '--token', token], {}, PROCESS_TEST_TIMEOUT_MS);
     const logs = () => [...procs.entries()].map(([n, p]) => `--- ${n} ---\n${p.output.join('').slice(-3000)}`).join('\n');
     if (demo.code !== 0) throw new Error(`demo failed (${demo.code}):\n${demo.stdout}\n${demo.stderr}\n${logs()}`);
     expect(demo.stdout).toMatch(/demo: OK: \d+ packages accumulated/);
@@ -95,16 +98,20 @@ describe('production mode: PostgreSQL + Redis, one process per role', () => {
     } finally {
       await db.end();
     }
-  }, 320_000);
+  }, PROCESS_TEST_TIMEOUT_MS);
 
   it('serves /healthz and /metrics from a worker-only process on JAM_METRICS_PORT', async () => {
     const health = await fetch(`http://127.0.0.1:${janitorMetricsPort}/healthz`);
     expect(health.status).toBe(200);
-    let text = '';
-    for (let i = 0; i < 50 && !/jam_queue_depth\{/.test(text); i++) {
-      text = await (await fetch(`http://127.0.0.1:${janitorMetricsPort}/metrics`)).text();
-      if (!/jam_queue_depth\{/.test(text)) await new Promise((r) => setTimeout(r, 200));
-    }
+    // the first queue-depth sample comes with the janitor's first run: wait while the janitor works
+    const text = await untilProgress(
+      'a queue depth sample',
+      async () => {
+        const t = await (await fetch(`http://127.0.0.1:${janitorMetricsPort}/metrics`)).text();
+        return /jam_queue_depth\{/.test(t) ? t : undefined;
+      },
+      { progress: () => procs.get('janitor')!.progress(), stallMs: 30_000 },
+    );
     expect(text).toMatch(/jam_janitor_runs_total\{task="reconcile",outcome="ok"\} \d+/);
     expect(text).toMatch(/jam_queue_depth\{queue="refine-a0",state="waiting"\} \d+/);
     expect((await fetch(`http://127.0.0.1:${janitorMetricsPort}/jam/services`)).status).toBe(404);
@@ -127,11 +134,21 @@ describe('production mode: PostgreSQL + Redis, one process per role', () => {
     expect(await deleteKeys(redis, prefix)).toBeGreaterThan(0);
     for (let i = 0; i < 3; i++) await start(`refine-${i}`, 'refine-worker', { JAM_ATTESTER_INDEXES: String(i) });
     await start('janitor', 'janitor');
-    const done = await client.waitForPackage(submitted.hash, { timeoutMs: 90_000, intervalMs: 250 });
+    // bounded by progress: the package's status and the work of every process
+    let status = '';
+    const done = await untilProgress(
+      `package ${submitted.hash} to finish`,
+      async () => {
+        const row = await client.getPackage(submitted.hash);
+        status = row.status;
+        return ['accumulated', 'failed', 'disputed'].includes(row.status) ? row : undefined;
+      },
+      { progress: () => [status, [...procs.values()].map((p) => p.progress())], stallMs: 90_000, intervalMs: 250, diagnose: () => `status ${status}` },
+    );
     expect(done.status).toBe('accumulated');
     const words = await client.getStorage(service.id, '0x776f726473');
     const expected = Buffer.alloc(8);
     expected.writeBigUInt64LE(BigInt(text.split(/\s+/).filter(Boolean).length));
     expect(words.value).toBe(`0x${expected.toString('hex')}`);
-  }, 180_000);
+  }, PROCESS_TEST_TIMEOUT_MS);
 });

@@ -12,9 +12,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import Redis from 'ioredis';
 import { blake2b256, encodeWorkPackage, initHashing, toHex } from '@jam/domain';
-import { JamProcess, REPO_ROOT, api, freePort } from '../support/jam-server';
+import { JamProcess, PROCESS_TEST_TIMEOUT_MS, REPO_ROOT, api, freePort } from '../support/jam-server';
 import { httpRequest, metricValue } from '../support/raw-http';
 import { deleteKeys, wordCountPackage } from '../support/fixtures';
+
+// Hooks and tests wait on real processes; their waits are bounded by progress (test/support/jam-server.ts).
+jest.setTimeout(PROCESS_TEST_TIMEOUT_MS);
 
 const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -80,7 +83,7 @@ describe('rate limits across two gateway replicas (production mode)', () => {
         ),
       );
     }
-  }, 150_000);
+  }, PROCESS_TEST_TIMEOUT_MS);
 
   afterAll(async () => {
     await Promise.all(procs.map((p) => p.stop()));
@@ -213,7 +216,7 @@ describe('rate limits in embedded mode (in memory, one process)', () => {
       { JAM_DATA_DIR: dataDir, JAM_PORT: String(port), JAM_AUTH_REQUIRED: 'false', JAM_RATE_LIMIT_PER_MINUTE: '5' },
       { port, timeoutMs: 90_000 },
     );
-  }, 120_000);
+  }, PROCESS_TEST_TIMEOUT_MS);
 
   afterAll(async () => {
     await server?.stop();

@@ -7,6 +7,69 @@ export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const MAIN_JS = path.join(REPO_ROOT, 'dist', 'apps', 'standalone', 'src', 'main.js');
 export const JAM_CLI = path.join(REPO_ROOT, 'bin', 'jam.js');
 
+/**
+ * Waits in tests are bounded by progress, not by the wall clock (the machine may be shared and busy:
+ * NOTES.md measured absolute times tripling at load 20-30 on 2 cores). A wait fails when the thing
+ * it waits on has shown no progress for its stall bound (ms), or after MAX_WAIT_MS in any case,
+ * so a process that keeps working but never gets there cannot hang the suite. On an idle machine
+ * nothing waits longer than before: every wait returns as soon as its condition holds.
+ */
+export const MAX_WAIT_MS = 15 * 60_000;
+
+/**
+ * Jest timeout (ms) of a hook or test that starts processes or waits on them: above MAX_WAIT_MS,
+ * so the progress-bounded waits inside decide, and a real stall fails with their diagnosis.
+ */
+export const PROCESS_TEST_TIMEOUT_MS = MAX_WAIT_MS + 5 * 60_000;
+
+/** USER_HZ of Linux /proc (100 on every mainstream architecture). */
+const CLOCK_TICKS_PER_S = 100;
+
+/** CPU time (utime + stime of the process and its reaped children, clock ticks) of `pid`; undefined when gone or off Linux. */
+export function cpuTicks(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // after the command: state(0) ... utime(11) stime(12) cutime(13) cstime(14)
+    return Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Polls `probe` every `intervalMs` until it returns a value. Fails when `progress()` (any value
+ * that changes while the awaited work advances: output length, CPU time, statuses seen) stayed
+ * the same for `stallMs`, or after `maxMs` (default MAX_WAIT_MS).
+ * @throws Error naming `what`, how long it waited and `diagnose()`
+ */
+export async function untilProgress<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  opts: { progress: () => unknown; stallMs: number; maxMs?: number; intervalMs?: number; diagnose?: () => string },
+): Promise<T> {
+  const started = Date.now();
+  const maxMs = opts.maxMs ?? MAX_WAIT_MS;
+  let last = JSON.stringify(opts.progress());
+  let lastChange = started;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    const now = Date.now();
+    const p = JSON.stringify(opts.progress());
+    if (p !== last) {
+      last = p;
+      lastChange = now;
+    }
+    if (now - lastChange > opts.stallMs || now - started > maxMs) {
+      const why = now - started > maxMs ? `after ${maxMs} ms` : `no progress for ${opts.stallMs} ms (waited ${now - started} ms)`;
+      throw new Error(`timed out waiting for ${what}: ${why}${opts.diagnose ? `\n${opts.diagnose()}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 200));
+  }
+}
+
 /** A free TCP port on 127.0.0.1 (bound then released). */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -23,14 +86,39 @@ export async function freePort(): Promise<number> {
 export class JamProcess {
   readonly output: string[] = [];
   private exited: Promise<number | null>;
+  private outputBytes = 0;
+  private exitCode: number | null | undefined;
 
   private constructor(readonly child: ChildProcess) {
-    child.stdout!.on('data', (d: Buffer) => this.output.push(d.toString()));
-    child.stderr!.on('data', (d: Buffer) => this.output.push(d.toString()));
+    const keep = (d: Buffer) => {
+      this.output.push(d.toString());
+      this.outputBytes += d.length;
+    };
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    void this.exited.then((c) => (this.exitCode = c));
   }
 
-  /** Spawns `node main.js` with `env` (added to a minimal environment) and waits for `/healthz` when `port` is given. */
+  /**
+   * What changes while this process works: bytes it printed and whole seconds of CPU it used (an
+   * idle process's timers use far less than a second of CPU per stall bound, a starting or busy
+   * one far more). A process that neither prints nor computes for a stall bound is hung.
+   */
+  progress(): { outputBytes: number; cpuSeconds: number | undefined } {
+    const ticks = cpuTicks(this.child.pid);
+    return { outputBytes: this.outputBytes, cpuSeconds: ticks === undefined ? undefined : Math.floor(ticks / CLOCK_TICKS_PER_S) };
+  }
+
+  /** The last `chars` characters of the output, for failure messages. */
+  tail(chars = 6000): string {
+    return this.output.join('').slice(-chars);
+  }
+
+  /**
+   * Spawns `node main.js` with `env` (added to a minimal environment) and waits for `/healthz` when
+   * `port` is given; `timeoutMs` is the stall bound of that wait (see {@link waitHealthy}).
+   */
   static async start(env: Record<string, string>, opts: { port?: number; timeoutMs?: number } = {}): Promise<JamProcess> {
     if (!fs.existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} missing: run npm run build`);
     const child = spawn(process.execPath, [MAIN_JS], {
@@ -43,44 +131,55 @@ export class JamProcess {
     return p;
   }
 
-  async waitHealthy(port: number, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    let exitCode: number | null | undefined;
-    void this.exited.then((c) => (exitCode = c));
-    while (Date.now() < deadline) {
-      if (exitCode !== undefined) throw new Error(`server exited with ${exitCode}:\n${this.output.join('')}`);
-      try {
-        const res = await fetch(`http://127.0.0.1:${port}/healthz`);
-        if (res.ok) return;
-      } catch {
-        /* not up yet */
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new Error(`no /healthz on ${port} after ${timeoutMs} ms:\n${this.output.join('')}`);
+  /**
+   * Waits until `/healthz` on `port` answers 200. Bounded by progress: fails when the process
+   * exited, or printed nothing and used no CPU for `stallMs` (a start that keeps logging or
+   * computing, e.g. PGlite creating its database on a busy machine, is alive), or after MAX_WAIT_MS.
+   * @throws Error with the process output
+   */
+  async waitHealthy(port: number, stallMs: number): Promise<void> {
+    await untilProgress(
+      `/healthz on ${port}`,
+      async () => {
+        if (this.exitCode !== undefined) throw new Error(`server exited with ${this.exitCode}:\n${this.output.join('')}`);
+        try {
+          const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+          if (res.ok) return true;
+        } catch {
+          /* not up yet */
+        }
+        return undefined;
+      },
+      { progress: () => this.progress(), stallMs, diagnose: () => this.output.join('') },
+    );
   }
 
-  /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code. */
+  /**
+   * SIGTERM, then SIGKILL once the process has made no progress (output, CPU) for `graceMs` (a
+   * shutdown still draining on a busy machine is not cut short); resolves with the exit code.
+   */
   async stop(graceMs = 15_000): Promise<number | null> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode;
     this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
-    const code = await this.exited;
-    clearTimeout(timer);
-    return code;
+    try {
+      await untilProgress('a clean shutdown', async () => (this.exitCode !== undefined ? true : undefined), { progress: () => this.progress(), stallMs: graceMs, maxMs: 4 * graceMs });
+    } catch {
+      this.child.kill('SIGKILL');
+    }
+    return this.exited;
   }
 
-  /** Waits for the process to exit by itself; rejects after `timeoutMs`. */
-  async waitExit(timeoutMs: number): Promise<number | null> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`process still running after ${timeoutMs} ms:\n${this.output.join('')}`)), timeoutMs);
+  /**
+   * Waits for the process to exit by itself. Bounded by progress: rejects once it has printed
+   * nothing and used no CPU for `stallMs`, or after MAX_WAIT_MS.
+   */
+  async waitExit(stallMs: number): Promise<number | null> {
+    await untilProgress('the process to exit', async () => (this.exitCode !== undefined ? true : undefined), {
+      progress: () => this.progress(),
+      stallMs,
+      diagnose: () => `process still running:\n${this.output.join('')}`,
     });
-    try {
-      return await Promise.race([this.exited, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return this.exited;
   }
 
   /** SIGKILL: a crash, no clean shutdown. */
@@ -90,8 +189,12 @@ export class JamProcess {
   }
 }
 
-/** Runs the `jam` CLI to completion; resolves with its exit code and output. */
-export function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 120_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/**
+ * Runs the `jam` CLI to completion; resolves with its exit code and output. Bounded by progress:
+ * the CLI is killed once it printed nothing and used no CPU for `stallMs` while `watch` (the
+ * server it talks to, if given) made no progress either, or after MAX_WAIT_MS.
+ */
+export function runCli(args: string[], env: Record<string, string> = {}, stallMs = 120_000, watch?: JamProcess): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [JAM_CLI, ...args], {
       cwd: REPO_ROOT,
@@ -102,12 +205,18 @@ export function runCli(args: string[], env: Record<string, string> = {}, timeout
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
+    let exited = false;
+    const waiting = untilProgress(`jam ${args.join(' ')}`, async () => (exited ? true : undefined), {
+      progress: () => [stdout.length, stderr.length, Math.floor((cpuTicks(child.pid) ?? 0) / CLOCK_TICKS_PER_S), watch?.progress()],
+      stallMs,
+      diagnose: () => `${stdout}\n${stderr}`,
+    });
+    waiting.catch((err: Error) => {
       child.kill('SIGKILL');
-      reject(new Error(`jam ${args.join(' ')} timed out after ${timeoutMs} ms\n${stdout}\n${stderr}`));
-    }, timeoutMs);
+      reject(err);
+    });
     child.once('exit', (code) => {
-      clearTimeout(timer);
+      exited = true;
       resolve({ code, stdout, stderr });
     });
   });

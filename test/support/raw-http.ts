@@ -38,7 +38,9 @@ export function parseResponses(raw: string): RawResponse[] {
 
 /**
  * Writes `parts` to a raw TCP connection (a number = pause that many ms; `'end'` = half-close),
- * then reads until the server closes or `waitMs` passes. Reports what came back, whether the
+ * then reads until the server closes or `waitMs` passes (default 60 s: a backstop only, every
+ * caller expects the server to close, and it returns as soon as it does; a busy machine may
+ * delay the close by seconds, so nothing asserts how soon). Reports what came back, whether the
  * server closed the connection, how long until it did, and whether a write failed (reset).
  */
 export async function rawExchange(
@@ -72,7 +74,7 @@ export async function rawExchange(
     else await new Promise<void>((resolve) => socket.write(p, () => resolve()));
   }
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([closedP, new Promise((r) => (timer = setTimeout(r, opts.waitMs ?? 5000)))]);
+  await Promise.race([closedP, new Promise((r) => (timer = setTimeout(r, opts.waitMs ?? 60_000)))]);
   clearTimeout(timer);
   if (!closed) socket.destroy();
   return { responses: parseResponses(raw), raw, closed, closedAfterMs: (closed ? closedAt : Date.now()) - started, writeError };
