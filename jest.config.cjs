@@ -23,6 +23,8 @@ module.exports = {
   },
   moduleNameMapper: Object.fromEntries(libs.map((l) => [`^@jam/${l}$`, path.join('<rootDir>', 'libs', l, 'src', 'index.ts')])),
   maxWorkers: 2,
-  testTimeout: 60000,
+  // A backstop only (ms): waits inside tests are bounded by progress (test/support/jam-server.ts),
+  // so on a busy machine a slow test is not failed for being slow; specs that run processes set more.
+  testTimeout: 600000,
   reporters: ['default', '<rootDir>/test/count-reporter.cjs'],
 };
