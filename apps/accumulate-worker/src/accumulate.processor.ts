@@ -62,7 +62,7 @@ class AccumulateWallClockError extends Error {
  * time per service (row lock). Then marks the package `accumulated`.
  *
  * A guest that panics or runs out of gas commits no writes but still counts as applied (the
- * outcome is deterministic); DB and blob errors are transient and retried. A wall-clock kill is
+ * outcome is deterministic); database errors are transient and retried (uncounted). A wall-clock kill is
  * not deterministic: it rolls back and retries, but is counted in the database, and the
  * `maxAccumulateTimeouts`-th kill of one (report, service) records it as `timed_out`. A service
  * whose stored state exceeds what an executor can be given is recorded `storage_over_limit`

@@ -51,7 +51,7 @@ const ZERO_HASH = new Uint8Array(32);
  *
  * Idempotent: the same package, code and engine give the same report hash, the report row is
  * upserted by that hash, Ed25519 signatures are deterministic and the attestation job id is
- * derived from (report hash, attester). Transient failures (DB, blob store) throw and retry;
+ * derived from (report hash, attester). Transient failures (database, queue) throw and retry;
  * a missing package is final.
  *
  * Only what the code and its inputs decide is signed (ok, out_of_gas, panic, oversize, and
