@@ -134,8 +134,11 @@ export type PackageTransitionName = keyof typeof PACKAGE_TRANSITIONS;
 export const RETRYABLE_FAILURE_CODES = {
   refine_timeout: 'refine',
   refine_sandbox_failure: 'refine',
+  // the blob store lost or corrupted the code or an extrinsic: an operator restores it, then retries
+  refine_blob_unavailable: 'refine',
   accumulate_timeout: 'accumulate',
   accumulate_sandbox_failure: 'accumulate',
+  accumulate_blob_unavailable: 'accumulate',
   storage_over_limit: 'accumulate',
 } as const satisfies Partial<Record<PackageFailureCode, 'refine' | 'accumulate'>>;
 /** A failure code a retry may run again. */

@@ -59,7 +59,7 @@ export type PackageRetryResult =
   | { outcome: 'limit_reached'; retries: number };
 
 /** Statuses the accumulations of a failed package may have that wrote nothing and can run again. */
-const RETRYABLE_ACCUMULATION_STATUSES = ['timed_out', 'sandbox_failed', 'storage_over_limit'];
+const RETRYABLE_ACCUMULATION_STATUSES = ['timed_out', 'sandbox_failed', 'blob_unavailable', 'storage_over_limit'];
 
 /** Largest page {@link WorkPackageRepository.listByService} returns. */
 export const WORK_PACKAGE_LIST_MAX_LIMIT = 1000;
