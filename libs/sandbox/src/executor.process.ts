@@ -12,6 +12,8 @@ import { closeSync, fstatSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { EXECUTOR_STACK_MB } from './cost-table';
+// Old-space heap of the guest thread (MiB); Wasm memories are outside it and capped by the module maximum.
+import { EXECUTOR_HEAP_MB } from './module-limits';
 
 /**
  * First message an executor sends, posted by the guest thread itself once its modules are loaded
@@ -22,8 +24,6 @@ export interface ExecutorReady {
   type: 'ready';
 }
 
-/** Old-space heap of the guest thread (MiB); Wasm memories are outside it and capped by the module maximum. */
-export const EXECUTOR_HEAP_MB = 256;
 
 /**
  * Closes descriptors inherited from the pool's process: `list` is `fd:dev:ino,...` as made by

@@ -19,6 +19,7 @@ import {
 } from './cost-table';
 import { DEFAULT_MEMORY_PAGES_CAP, GAS_GET_EXPORT, GAS_SET_EXPORT, I32, I64 } from './host-abi';
 import { planCallDepth } from './call-graph';
+import { MAX_METERED_FUNCTION_BYTES } from './module-limits';
 import { parseServiceModule, ServiceCodeRejection, type FuncType, type FunctionBody, type Instruction, type ServiceModule } from './service-module.parser';
 import { ByteWriter, encodeSLEB, encodeU32, WasmBinaryReader } from './wasm-binary.reader';
 
@@ -140,6 +141,7 @@ export function instrumentServiceCode(code: Uint8Array, options: InstrumentOptio
   const code10 = new ByteWriter().u32(m.bodies.length + helperCode.length + wrappers.length);
   for (const [index, body] of m.bodies.entries()) {
     const out = instrumentBody(body, m, imported + index, gasGlobal, plan.counted[index] === true ? depthGlobal : undefined, helpers, blockTypeFor, (t) => threaded(typeAt(t)));
+    if (out.length > MAX_METERED_FUNCTION_BYTES) throw new ServiceCodeRejection(`function ${imported + index} is over ${MAX_METERED_FUNCTION_BYTES} bytes after metering`);
     code10.u32(out.length).bytes(out);
   }
   for (const helper of helperCode) code10.u32(helper.length).bytes(helper);
@@ -302,6 +304,8 @@ function instrumentBody(
     // Checkpoints only where execution can repeat (function entry, loop head): code between two
     // checkpoints is finite, so it may run the counter negative and the next checkpoint (or the
     // host at the end of the job) turns that into out_of_gas. The charge always precedes the block.
+    // stop as soon as the body is too large for V8, before metering the rest (module-limits.ts)
+    if (out.length > MAX_METERED_FUNCTION_BYTES) throw new ServiceCodeRejection(`function ${funcIndex} is over ${MAX_METERED_FUNCTION_BYTES} bytes after metering`);
     out.bytes(charge(cost, i === 0 || ins[i - 1]?.op === 0x03));
     for (let k = i; k < j; k++) {
       const x = ins[k] as Instruction;

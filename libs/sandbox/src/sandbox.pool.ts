@@ -3,7 +3,8 @@ import { existsSync, fstatSync, readdirSync, readlinkSync, statSync } from 'node
 import path from 'node:path';
 import { DEFAULT_MEMORY_PAGES_CAP, MAX_STORAGE_SNAPSHOT_BYTES, MAX_STORAGE_SNAPSHOT_ITEMS } from './host-abi';
 import { footprintOf } from './storage-footprint';
-import { MAX_GAS_LIMIT, type AccumulateOutcome, type AccumulateRequest, type RefineOutcome, type RefineRequest } from './sandbox.types';
+import { MAX_GAS_LIMIT, type AccumulateOutcome, type AccumulateRequest, type CodeCheckOutcome, type RefineOutcome, type RefineRequest } from './sandbox.types';
+import { EXECUTOR_HEAP_MB } from './module-limits';
 import type { WorkerRequest, WorkerResponse } from './sandbox.worker';
 import type { ExecutorReady } from './executor.process';
 
@@ -39,7 +40,7 @@ interface PendingJob {
   gasLimit: bigint;
   /** 0 = none (first), else the package's queue priority; lower first. */
   priority: number;
-  resolve: (outcome: RefineOutcome | AccumulateOutcome) => void;
+  resolve: (outcome: RefineOutcome | AccumulateOutcome | CodeCheckOutcome) => void;
   reject: (error: Error) => void;
 }
 
@@ -85,9 +86,6 @@ export class SandboxExecutorError extends Error {
     super(`sandbox executor failed: ${detail}`);
   }
 }
-
-/** Old-space heap of an executor's relay thread (MiB). */
-const RELAY_HEAP_MB = 64;
 
 /**
  * Path of the compiled executor entry: the `.js` sibling when running from dist, else the built
@@ -198,7 +196,23 @@ export class SandboxPool {
     return this.submit({ id: this.nextId++, type: 'accumulate', codeHash, code, memoryPagesCap: this.memoryPagesCap, job }, gasLimit, opts) as Promise<AccumulateOutcome>;
   }
 
-  private submit(request: WorkerRequest, gasLimit: bigint, opts: PoolCallOptions): Promise<RefineOutcome | AccumulateOutcome> {
+  /**
+   * Checks service code for registration in an executor, off the caller's event loop: validation
+   * and metering as a job does them, then every function compiled and the module instantiated,
+   * under the executor's heap (EXECUTOR_HEAP_MB), stack and this pool's wall clock. A check past
+   * the wall clock answers `valid: false, timedOut: true` and its executor is replaced. Queued
+   * with this pool's jobs, never on an express executor (give registration checks a pool of their own).
+   * @param codeHash Blake2b-256 of `code`, 0x-prefixed hex (the executor verifies it)
+   * @param code module bytes as uploaded
+   * @throws SandboxExecutorError when the executor crashed during the check (e.g. its heap ran
+   *   out) or answered an error; Error when the pool is closed or not started
+   */
+  check(codeHash: string, code: Uint8Array): Promise<CodeCheckOutcome> {
+    // the largest gas limit keeps a check (seconds of metering and compiling) off express executors
+    return this.submit({ id: this.nextId++, type: 'check', codeHash, code, memoryPagesCap: this.memoryPagesCap }, MAX_GAS_LIMIT, {}) as Promise<CodeCheckOutcome>;
+  }
+
+  private submit(request: WorkerRequest, gasLimit: bigint, opts: PoolCallOptions): Promise<RefineOutcome | AccumulateOutcome | CodeCheckOutcome> {
     if (this.closed || this.slots.length === 0) return Promise.reject(new Error('sandbox pool is not started'));
     const priority = Number.isSafeInteger(opts.priority) && (opts.priority as number) > 0 ? (opts.priority as number) : 0;
     return new Promise((resolve, reject) => {
@@ -223,9 +237,12 @@ export class SandboxPool {
     // WARNING: this is the isolation boundary (docs/sandbox.md). `env: {}` keeps every secret of
     // this process (tokens, DB/S3 credentials, key paths) away from guest code; `execArgv` is set so
     // nothing of ours (jest, --require hooks, --inspect) is inherited; stdio is /dev/null.
+    // `--max-old-space-size` caps every isolate of the process, the guest thread's too (it overrides
+    // resourceLimits); `--no-wasm-lazy-compilation` makes `new WebAssembly.Module` compile every
+    // function, so a registration check proves what a job will compile (docs/sandbox.md).
     const child = fork(executorEntryPath(), [inheritableDescriptors()], {
       env: {},
-      execArgv: [`--max-old-space-size=${RELAY_HEAP_MB}`, '--disallow-code-generation-from-strings'],
+      execArgv: [`--max-old-space-size=${EXECUTOR_HEAP_MB}`, '--no-wasm-lazy-compilation', '--disallow-code-generation-from-strings'],
       stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
       serialization: 'advanced',
     });
@@ -271,6 +288,13 @@ export class SandboxPool {
 
   /** Sends a job, leaving out the code bytes when this executor was sent them before (it caches by hash). */
   private send(slot: Slot, request: WorkerRequest, forceCode: boolean): void {
+    if (request.type === 'check') {
+      // a check always carries its code and never fills the executor's cache
+      slot.child.send(request, (err) => {
+        if (err) this.onExecutorGone(slot, err);
+      });
+      return;
+    }
     const key = `${request.codeHash.toLowerCase()}/${request.memoryPagesCap}`;
     const withCode = forceCode || !slot.knownCode.has(key);
     slot.knownCode.add(key);
@@ -305,7 +329,8 @@ export class SandboxPool {
     const job = this.finish(slot);
     if (job === undefined) return;
     const gasUsed = job.gasLimit < 0n ? 0n : job.gasLimit > MAX_GAS_LIMIT ? MAX_GAS_LIMIT : job.gasLimit;
-    if (job.request.type === 'refine') job.resolve({ result: { panic: null }, gasUsed, logs: [], timedOut: true });
+    if (job.request.type === 'check') job.resolve({ valid: false, reason: `checking the code took longer than the ${this.wallClockMs} ms wall clock an executor allows a job`, category: 'code', timedOut: true });
+    else if (job.request.type === 'refine') job.resolve({ result: { panic: null }, gasUsed, logs: [], timedOut: true });
     else job.resolve({ status: 'panic', gasUsed, writes: [], logs: [], timedOut: true });
     this.replace(slot);
   }

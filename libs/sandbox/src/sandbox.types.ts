@@ -105,3 +105,21 @@ export interface AccumulateOutcome {
   logs: string[];
   timedOut?: boolean;
 }
+
+/**
+ * Result of checking service code at registration in an executor (`SandboxPool.check`): the same
+ * validation and metering a job does, then V8 compiles every function (executors run with
+ * `--no-wasm-lazy-compilation`) and instantiates the module, under the executor's heap, stack and
+ * wall clock. `valid: false` carries the exact reason, as `invalid_code` answers it (422).
+ */
+export type CodeCheckOutcome =
+  | { valid: true }
+  | {
+      valid: false;
+      /** Exact, stable text of the rule broken (docs/service-abi.md), or what the engine refused. */
+      reason: string;
+      /** Which WorkExecResult the same code gives at run time: `bad_code`, `bad_exports` or `code_oversize`. */
+      category: 'code' | 'exports' | 'size';
+      /** Set when the wall clock stopped the check (the executor was killed and replaced). */
+      timedOut?: boolean;
+    };

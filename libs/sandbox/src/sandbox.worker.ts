@@ -11,15 +11,17 @@ import type { WorkExecResult } from '@jam/domain';
 import { codeRejectionResult } from './code-rejection';
 import { meterServiceCode } from './service-code.validator';
 import { executeAccumulate, executeRefine, type AccumulateJob, type RefineJob } from './service.executor';
-import type { AccumulateOutcome, RefineOutcome } from './sandbox.types';
+import type { AccumulateOutcome, CodeCheckOutcome, RefineOutcome } from './sandbox.types';
+import { HOST_FUNCTION_SIGNATURES, HOST_MODULE } from './host-abi';
 import type { ExecutorReady } from './executor.process';
 
 export type WorkerRequest =
   | { id: number; type: 'refine'; codeHash: string; code?: Uint8Array; memoryPagesCap: number; job: RefineJob }
-  | { id: number; type: 'accumulate'; codeHash: string; code?: Uint8Array; memoryPagesCap: number; job: AccumulateJob };
+  | { id: number; type: 'accumulate'; codeHash: string; code?: Uint8Array; memoryPagesCap: number; job: AccumulateJob }
+  | { id: number; type: 'check'; codeHash: string; code: Uint8Array; memoryPagesCap: number };
 
 export type WorkerResponse =
-  | { id: number; ok: true; outcome: RefineOutcome | AccumulateOutcome }
+  | { id: number; ok: true; outcome: RefineOutcome | AccumulateOutcome | CodeCheckOutcome }
   | { id: number; ok: false; needCode: true }
   | { id: number; ok: false; error: string };
 
@@ -53,7 +55,47 @@ async function compiled(codeHash: string, code: Uint8Array | undefined, memoryPa
   return entry;
 }
 
-async function handle(req: WorkerRequest): Promise<RefineOutcome | AccumulateOutcome | typeof NEED_CODE> {
+/**
+ * Registration check: what the first job on this code would do (validate, meter, compile), with
+ * every function compiled now (the process runs with `--no-wasm-lazy-compilation`, so `new
+ * WebAssembly.Module` compiles them all instead of on first call), then one instantiation with
+ * host functions that are never called (a module has no start function). Nothing is cached: a
+ * check never warms this executor for jobs.
+ */
+function check(code: Uint8Array, memoryPagesCap: number): CodeCheckOutcome {
+  let metered: Uint8Array;
+  try {
+    metered = meterServiceCode(code, { memoryPagesCap });
+  } catch (e) {
+    if (!(e instanceof DomainError) || e.code !== 'invalid_code') throw e;
+    const category = e.details?.['category'];
+    return { valid: false, reason: e.message, category: category === 'exports' || category === 'size' ? category : 'code' };
+  }
+  let mod: WebAssembly.Module;
+  try {
+    mod = new WebAssembly.Module(metered);
+  } catch (e) {
+    // V8's own limits (function size, locals, ...) beyond ours: the same code could never run
+    return { valid: false, reason: `the engine cannot compile the metered module: ${e instanceof Error ? e.message : String(e)}`, category: 'code' };
+  }
+  const never = () => {
+    throw new Error('host function called during the registration check');
+  };
+  const jam = Object.fromEntries(Object.keys(HOST_FUNCTION_SIGNATURES).map((name) => [name, never]));
+  try {
+    new WebAssembly.Instance(mod, { [HOST_MODULE]: jam });
+  } catch (e) {
+    return { valid: false, reason: `the engine cannot instantiate the metered module: ${e instanceof Error ? e.message : String(e)}`, category: 'code' };
+  }
+  return { valid: true };
+}
+
+async function handle(req: WorkerRequest): Promise<RefineOutcome | AccumulateOutcome | CodeCheckOutcome | typeof NEED_CODE> {
+  if (req.type === 'check') {
+    const actual = '0x' + (await blake2b(req.code, 256));
+    if (actual !== req.codeHash.toLowerCase()) throw new Error(`code hash mismatch: request says ${req.codeHash}, code hashes to ${actual}`);
+    return check(req.code, req.memoryPagesCap);
+  }
   const mod = await compiled(req.codeHash, req.code, req.memoryPagesCap);
   if (mod === NEED_CODE) return NEED_CODE;
   if (req.type === 'refine') {

@@ -8,6 +8,7 @@ import {
 import { MAX_DATA_BYTES, MAX_DATA_SEGMENTS, MAX_FRAME_SLOTS, MAX_FUNCTION_LOCALS, MAX_GLOBALS } from './cost-table';
 import { HOST_CALLS, isHostCallName } from './host-calls/host-call.registry';
 import { WasmBinaryReader, WasmFormatError } from './wasm-binary.reader';
+import { MAX_CONTROL_DEPTH, MAX_DEFINED_FUNCTIONS, MAX_MODULE_INSTRUCTIONS } from './module-limits';
 
 /** Which WorkExecResult a rejection maps to when found at run time. */
 export type RejectionCategory = 'code' | 'exports' | 'size';
@@ -294,10 +295,13 @@ function parseValid(code: Uint8Array): ServiceModule {
         break;
       case SECTION.code: {
         const n = s.u32();
+        if (n > MAX_DEFINED_FUNCTIONS) throw new ServiceCodeRejection(`module defines ${n} functions, over the limit of ${MAX_DEFINED_FUNCTIONS}`);
+        // shared by every body: the instruction objects of the whole module must fit an executor's heap (module-limits.ts)
+        const budget = { instructions: MAX_MODULE_INSTRUCTIONS };
         for (let i = 0; i < n; i++) {
           const len = s.u32();
           const bytes = s.bytesN(len);
-          m.bodies.push(parseBody(bytes, m.importedFunctionCount + i, m.types, typeOfFunction));
+          m.bodies.push(parseBody(bytes, m.importedFunctionCount + i, m.types, typeOfFunction, budget));
         }
         break;
       }
@@ -319,7 +323,7 @@ function parseValid(code: Uint8Array): ServiceModule {
   return m;
 }
 
-function parseBody(bytes: Uint8Array, funcIndex: number, types: FuncType[], typeOfFunction: (index: number) => FuncType | undefined): FunctionBody {
+function parseBody(bytes: Uint8Array, funcIndex: number, types: FuncType[], typeOfFunction: (index: number) => FuncType | undefined, budget: { instructions: number }): FunctionBody {
   const own = typeOfFunction(funcIndex);
   if (own === undefined) throw new ServiceCodeRejection(`malformed module: function ${funcIndex} has no type`);
   const r = new WasmBinaryReader(bytes);
@@ -334,6 +338,7 @@ function parseBody(bytes: Uint8Array, funcIndex: number, types: FuncType[], type
   const instructions: Instruction[] = [];
   let depth = 1;
   while (depth > 0) {
+    if (--budget.instructions < 0) throw new ServiceCodeRejection(`module has more than ${MAX_MODULE_INSTRUCTIONS} instructions`);
     const start = r.pos;
     let op = r.u8();
     const ins: Instruction = { op, start, end: start };
@@ -343,6 +348,8 @@ function parseBody(bytes: Uint8Array, funcIndex: number, types: FuncType[], type
       const bt = r.sleb(33);
       if (bt < 0n && bt !== -64n && bt !== -1n && bt !== -2n) throw new ServiceCodeRejection(`unsupported block type in function ${funcIndex}`);
       ins.blockType = Number(bt);
+      // depth counts the function body's own frame too
+      if (depth > MAX_CONTROL_DEPTH) throw new ServiceCodeRejection(`function ${funcIndex} nests blocks more than ${MAX_CONTROL_DEPTH} deep`);
       depth++;
     } else if (op === 0x0c || op === 0x0d) {
       ins.labels = [r.u32()];

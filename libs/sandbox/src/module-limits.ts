@@ -1,0 +1,47 @@
+/**
+ * Limits that keep every module accepted at registration compilable and runnable inside an
+ * executor (docs/sandbox.md, "Limits"). Not consensus-relevant (they decide which modules are
+ * accepted, never a result or gas), but lowering one can refuse code that was registered before.
+ *
+ * Why each exists (measured on Node 20.20, x86-64, docs/sandbox.md "Registration check"):
+ * validation and metering hold every instruction of the module as a JS object in the executor's
+ * guest-thread heap (about 40-60 bytes per instruction), and V8 refuses functions over 7,654,321
+ * bytes (the JS API's implementation limit, the same in every browser engine) and compiles deeply
+ * nested loops in time quadratic in the nesting (TurboFan, on tier-up).
+ */
+
+/**
+ * Old-space heap of an executor process's isolates (MiB). WARNING: `--max-old-space-size` is a
+ * process-wide V8 flag that overrides the guest thread's `resourceLimits.maxOldGenerationSizeMb`
+ * (measured: with the flag at 64 a worker asking for 256 got 64 + 48 MiB young), so it is the one
+ * number that bounds both the relay thread and the guest thread; the pool passes it in `execArgv`.
+ */
+export const EXECUTOR_HEAP_MB = 256;
+
+/**
+ * Most instructions in all function bodies of a module (count). Validation plus metering peak at
+ * about 60 bytes of heap per instruction (2,000,000 one-byte `nop`s: under 128 MiB; 1,520,000
+ * `local.get`/`drop`: over 64 MiB), so this keeps the worst case near half of EXECUTOR_HEAP_MB.
+ * A 4 MB module of real code has roughly 1.5-2 M instructions.
+ */
+export const MAX_MODULE_INSTRUCTIONS = 2_000_000;
+
+/**
+ * Deepest nesting of `block`, `loop` and `if` inside one function (levels, the function body
+ * itself not counted). TurboFan compiles 8,192 nested loops in about 10 s and 2,048 in well under
+ * one; compilers emit one level per `switch` case at most (br_table lowering), far below this.
+ */
+export const MAX_CONTROL_DEPTH = 2048;
+
+/**
+ * Largest function body after metering (bytes). V8 refuses bodies over 7,654,321 bytes (JS API
+ * implementation limits); metering adds a charge per straight-line block, which more than tripled
+ * 1.2 M nested `block`s (3.6 MB to 12 MB). Checked on the metered body, with a margin under V8's.
+ */
+export const MAX_METERED_FUNCTION_BYTES = 6_000_000;
+
+/**
+ * Most functions a module may define (count). Each body costs the validator a few hundred bytes
+ * of heap besides its instructions; V8 itself allows 1,000,000 and metering adds a few helpers.
+ */
+export const MAX_DEFINED_FUNCTIONS = 100_000;
