@@ -14,6 +14,7 @@ import type {
 import type { JamMetrics, Logger } from '@jam/telemetry';
 import type { RateLimitOptions } from './rate-limit';
 import type { RequestLimits } from './request-limits';
+import type { CodeCheckLimits } from './code-check.limiter';
 
 /** Injection token of `GatewayDeps`. */
 export const GATEWAY_DEPS = Symbol('GATEWAY_DEPS');
@@ -33,8 +34,16 @@ export interface GatewayDeps {
   events: StatusEventBus;
   metrics: JamMetrics;
   logger: Logger;
-  /** Validates service code at registration (pure; never instantiates or runs it). @throws DomainError('invalid_code') */
-  validateServiceCode: (code: Uint8Array) => void;
+  /**
+   * Checks service code at registration OFF this process's event loop (the launcher runs it in a
+   * sandbox executor: validate, meter, compile every function, instantiate; docs/sandbox.md).
+   * Resolves when the code will compile and instantiate in an executor as it does at run time.
+   * @param codeHash 0x-hex Blake2b-256 of `code`
+   * @throws DomainError('invalid_code', reason, { reason }) when it will not
+   */
+  checkServiceCode: (codeHash: string, code: Uint8Array) => Promise<void>;
+  /** Per-principal and per-process bounds on concurrent code checks (429 past them). */
+  codeChecks: CodeCheckLimits;
   /** principal -> sha256 hex digest of its bearer token */
   tokenDigests: ReadonlyMap<string, string>;
   authRequired: boolean;

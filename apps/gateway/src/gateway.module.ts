@@ -11,6 +11,7 @@ import { ReportsController } from './reports.controller';
 import { HealthController } from './health.controller';
 import { AdminController } from './admin.controller';
 import { OptionsController } from './options.controller';
+import { CodeCheckLimiter } from './code-check.limiter';
 
 /** The gateway's Nest module; `forRoot` takes the dependencies the launcher built. */
 @Module({})
@@ -19,7 +20,14 @@ export class GatewayModule {
     return {
       module: GatewayModule,
       controllers: [HealthController, PreimagesController, ServicesController, PackagesController, ReportsController, AdminController, OptionsController],
-      providers: [{ provide: GATEWAY_DEPS, useValue: deps }, BearerTokenGuard, AdminTokenGuard, AdminAuditInterceptor, AccessPolicy],
+      providers: [
+        { provide: GATEWAY_DEPS, useValue: deps },
+        { provide: CodeCheckLimiter, useValue: new CodeCheckLimiter(deps.codeChecks) },
+        BearerTokenGuard,
+        AdminTokenGuard,
+        AdminAuditInterceptor,
+        AccessPolicy,
+      ],
     };
   }
 }

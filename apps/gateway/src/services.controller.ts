@@ -1,4 +1,5 @@
-import { Controller, Get, HttpCode, Inject, Param, Post, Query, Req, UseGuards } from '@nestjs/common';
+import { Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import type { Response } from 'express';
 import { z } from 'zod';
 import { DomainError, PACKAGE_STATUSES, fromHex, isPackageStatus, toHex } from '@jam/domain';
 import type { ServiceRecord } from '@jam/persistence';
@@ -8,6 +9,7 @@ import { limitParam, optionalString, readBody, serviceIdParam } from './request-
 import { parseJsonBody } from './json-body';
 import { packageView } from './packages.controller';
 import { AccessPolicy } from './access.policy';
+import { CodeCheckLimiter } from './code-check.limiter';
 
 const gas = z.union([z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER), z.string().regex(/^\d{1,20}$/)]).transform((v) => BigInt(v));
 const createServiceSchema = z
@@ -42,20 +44,32 @@ export class ServicesController {
   constructor(
     @Inject(GATEWAY_DEPS) private readonly deps: GatewayDeps,
     private readonly access: AccessPolicy,
+    private readonly codeChecks: CodeCheckLimiter,
   ) {}
 
   /**
-   * Registers a service whose code is a stored preimage that passes validation (never run here).
-   * 201 with the service, owned by the caller; 422 `unknown_preimage` (also when the code is a
-   * preimage the caller may not read) or `invalid_code` with the exact reason.
+   * Registers a service whose code is a stored preimage that passes the registration check. The
+   * check (validation, metering, compiling every function, instantiating) runs in a sandbox
+   * executor, never on this event loop, and nothing of the code runs. 201 with the service, owned
+   * by the caller; 422 `unknown_preimage` (also when the code is a preimage the caller may not
+   * read) or `invalid_code` with the exact reason; 429 `rate_limited` with `Retry-After` when the
+   * caller already has `max_code_checks_per_principal` checks in flight, or this process
+   * `max_queued_code_checks` (`details.scope` `code_checks` / `code_check_queue`).
    */
   @Post()
   @HttpCode(201)
-  async create(@Req() req: AuthedRequest) {
+  async create(@Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response) {
     const body = parseJsonBody(await readBody(req, 64 * 1024), createServiceSchema);
     if (!(await this.access.canReadPreimage(req, body.code_hash))) throw new DomainError('unknown_preimage', `code ${body.code_hash} is not a stored preimage; upload it with PUT /jam/preimages/${body.code_hash}`);
-    const code = await this.deps.blobs.getBytes(body.code_hash);
-    this.deps.validateServiceCode(code);
+    try {
+      await this.codeChecks.run(req.principal, async () => this.deps.checkServiceCode(body.code_hash, await this.deps.blobs.getBytes(body.code_hash)));
+    } catch (err) {
+      if (err instanceof DomainError && err.code === 'rate_limited') {
+        this.deps.metrics.rateLimited.inc({ scope: String(err.details?.['scope']) });
+        res.setHeader('Retry-After', String(this.codeChecks.limits.retryAfterSeconds));
+      }
+      throw err;
+    }
     const service = await this.deps.services.create({
       codeHash: body.code_hash,
       owner: req.principal,

@@ -11,8 +11,8 @@ import { assertRedisNoEviction, checkRedisReachable, createBullMqQueue, createRe
 import { ACCUMULATE_QUEUE, ACCUMULATE_REPORT_V1, ATTESTATION_QUEUE, REFINE_PACKAGE_V1, VERIFY_ATTESTATION_V1, refineQueueName } from '@jam/queue-contracts';
 import { BlobStoreOwnershipError, bindBlobStore, FilesystemBlobStore, S3BlobStore, TieredBlobStore, type StoreMarkerAccess } from '@jam/blob-store';
 import { loadOrCreateAttesterKeys } from '@jam/attest';
-import { SandboxPool, validateServiceCode } from '@jam/sandbox';
-import { toHex } from '@jam/domain';
+import { MAX_SERVICE_CODE_BYTES, SandboxPool, SandboxExecutorError } from '@jam/sandbox';
+import { DomainError, toHex } from '@jam/domain';
 import { RefineProcessor } from '../../refine-worker/src';
 import { AttestationProcessor } from '../../attestation/src';
 import { AccumulateProcessor } from '../../accumulate-worker/src';
@@ -236,6 +236,11 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
       // Readiness writes to Redis: a Redis that refuses writes (OOM, MISCONF, READONLY) makes this gateway not ready.
       const redisProbe = config.mode === 'production' ? createRedisReadinessProbe(config.redisUrl!, config.queuePrefix) : undefined;
       if (redisProbe) stops.push(() => redisProbe.close());
+      // Registration checks run in executors of their own, never on the gateway's event loop and
+      // never queued behind (or ahead of) refine and accumulate jobs (docs/sandbox.md).
+      const checks = new SandboxPool({ size: config.codeCheckPoolSize, wallClockMs: config.sandboxWallClockMs });
+      await checks.start();
+      stops.push(() => checks.close());
       const tenantDigests = new Set(tokens.values());
       if ([...adminTokens.values()].some((d) => tenantDigests.has(d))) throw new Error('an admin token is also an allowed /jam token; admin_tokens must be separate tokens');
       const gateway = await startGateway(
@@ -246,7 +251,12 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
           events,
           metrics,
           logger,
-          validateServiceCode,
+          checkServiceCode: (codeHash, code) => checkServiceCode(checks, codeHash, code, logger),
+          codeChecks: {
+            maxPerPrincipal: config.maxCodeChecksPerPrincipal,
+            maxQueued: config.maxQueuedCodeChecks,
+            retryAfterSeconds: Math.max(1, Math.ceil(config.sandboxWallClockMs / 1000)),
+          },
           tokenDigests: tokens,
           authRequired: config.authRequired,
           authzEnabled: config.authzEnabled,
@@ -375,6 +385,33 @@ async function bindBlobStores(
     if (binding === 'adopted') logger.warn({ store: store.location, marker: store.markerLocation, storeId }, 'blob store had no marker (made before store binding) and holds blobs this database knows: adopted it');
     else if (binding === 'created') logger.info({ store: store.location, marker: store.markerLocation, storeId }, 'new blob store: wrote its marker');
   }
+}
+
+/**
+ * The gateway's registration check (GatewayDeps.checkServiceCode): the code goes to an executor of
+ * `pool`, which validates, meters, compiles every function and instantiates it under the same
+ * heap, stack and wall clock as a job. Fails closed: an executor that dies during the check
+ * (typically its heap ran out) refuses the code too, since the first job would die the same way.
+ * @throws DomainError('invalid_code', reason, { reason }) when the code would not run; Error when
+ *   the pool is closed or has no executor (a 500: the server's problem, not the code's)
+ */
+async function checkServiceCode(pool: SandboxPool, codeHash: string, code: Uint8Array, logger: Logger): Promise<void> {
+  if (code.length > MAX_SERVICE_CODE_BYTES) {
+    const reason = `code is ${code.length} bytes, over the ${MAX_SERVICE_CODE_BYTES}-byte limit (GP W_C)`;
+    throw new DomainError('invalid_code', reason, { reason });
+  }
+  let reason: string;
+  try {
+    const outcome = await pool.check(codeHash, code);
+    if (outcome.valid) return;
+    reason = outcome.reason;
+    if (outcome.timedOut === true) logger.warn({ codeHash, reason }, 'registration check hit the wall clock; code refused');
+  } catch (err) {
+    if (!(err instanceof SandboxExecutorError)) throw err;
+    logger.warn({ codeHash, error: err.message }, 'sandbox executor died while checking service code; code refused');
+    reason = `checking the code stopped the executor (${err.message.replace(/^sandbox executor failed: /, '')}); it would stop it at run time too`;
+  }
+  throw new DomainError('invalid_code', reason, { reason });
 }
 
 /** A startup failure with a message meant for the operator (printed without a stack trace). */

@@ -92,6 +92,12 @@ export interface AppConfig {
   readonly sandboxExpressExecutors: number;
   /** ms */
   readonly sandboxWallClockMs: number;
+  /** Executors per gateway process for registration code checks. */
+  readonly codeCheckPoolSize: number;
+  /** Registration code checks one principal may have running or queued per gateway process. */
+  readonly maxCodeChecksPerPrincipal: number;
+  /** Registration code checks running or queued per gateway process, all principals. */
+  readonly maxQueuedCodeChecks: number;
   readonly refineConcurrency: number;
   readonly accumulateConcurrency: number;
   /** ms */
@@ -292,6 +298,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     sandboxPoolSize: p.sandbox_pool_size,
     sandboxExpressExecutors: p.sandbox_express_executors,
     sandboxWallClockMs: p.sandbox_wall_clock_ms,
+    codeCheckPoolSize: p.code_check_pool_size,
+    maxCodeChecksPerPrincipal: p.max_code_checks_per_principal,
+    maxQueuedCodeChecks: p.max_queued_code_checks,
     refineConcurrency: p.refine_concurrency,
     accumulateConcurrency: p.accumulate_concurrency,
     reconcileIntervalMs: p.reconcile_interval_ms,
