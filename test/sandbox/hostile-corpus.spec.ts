@@ -32,6 +32,13 @@ const REJECTED: Record<string, string> = {
   // cost attacks (issue 7, cost table v4): instantiation work is capped at registration
   'too-many-globals': '1025 globals exceed the cap of 1024 globals',
   'too-many-data-segments': '4097 data segments exceed the cap of 4096 segments',
+  // issue 7: shapes that held the gateway's event loop for seconds, or could not compile
+  'nested-blocks': 'function 0 nests blocks more than 2048 deep',
+  'nested-loops': 'function 0 nests blocks more than 2048 deep',
+  'nested-ifs': 'function 0 nests blocks more than 2048 deep',
+  'too-many-instructions': 'module has more than 2000000 instructions',
+  'many-globals': '200000 globals exceed the cap of 1024 globals',
+  'huge-metered-function': 'function 0 is over 6000000 bytes after metering',
 };
 
 const GAS = 5_000_000n;
@@ -52,6 +59,9 @@ const RUNS: Record<string, Pick<RefineOutcome, 'result' | 'gasUsed'>> = {
   // i64.const + end
   'oversized-output': { result: { oversize: null }, gasUsed: 2n },
   'output-out-of-memory': { result: { panic: null }, gasUsed: 2n },
+  // issue 7: accepted at registration, so they must run (before: the executor exited 70 on every run)
+  'huge-straight-function': { result: { ok: new Uint8Array(0) }, gasUsed: 760_000n * 2n + 2n },
+  'nested-loops-at-limit': { result: { ok: new Uint8Array(0) }, gasUsed: 2048n + 2048n + 2n },
 };
 
 /**
@@ -91,8 +101,11 @@ describe('hostile corpus', () => {
   it.each(Object.entries(REJECTED))('%s is rejected at registration with the exact reason', async (name, reason) => {
     const code = await hostile(name);
     expect(() => validateServiceCode(code)).toThrow(expect.objectContaining({ code: 'invalid_code', message: reason, details: expect.objectContaining({ reason }) }));
+    // the registration check (in an executor, as POST /jam/services runs it) gives the same reason
+    const req = await refineRequest(code);
+    expect(await pool.check(req.codeHash, code)).toEqual({ valid: false, reason, category: 'code' });
     // and if it reached an executor anyway (registered under an older engine), refine says bad_code
-    expect(await pool.refine(await refineRequest(code))).toEqual({ result: { bad_code: null }, gasUsed: 0n, logs: [] });
+    expect(await pool.refine(req)).toEqual({ result: { bad_code: null }, gasUsed: 0n, logs: [] });
   });
 
   it('a 3.9 MB data segment (copied into memory at every instantiation) is rejected at registration', async () => {
@@ -120,7 +133,10 @@ describe('hostile corpus', () => {
   it.each(Object.entries(RUNS))('%s runs to its documented result and gas', async (name, expected) => {
     const code = await hostile(name);
     expect(() => validateServiceCode(code)).not.toThrow();
-    const outcome = await pool.refine(await refineRequest(code, new Uint8Array(0), GAS));
+    const req = await refineRequest(code, new Uint8Array(0), GAS);
+    // accepted by the registration check, so it must compile, instantiate and run in an executor
+    expect(await pool.check(req.codeHash, code)).toEqual({ valid: true });
+    const outcome = await pool.refine(req);
     expect({ result: outcome.result, gasUsed: outcome.gasUsed }).toEqual(expected);
     expect(outcome.timedOut).toBeUndefined();
   });

@@ -24,9 +24,93 @@ export async function wat2wasm(text: string, name = 'inline.wat'): Promise<Uint8
   }
 }
 
-/** Compiles `test/fixtures/hostile/<name>.wat`. */
+/**
+ * Compiles `test/fixtures/hostile/<name>.wat`, expanding the corpus's two directives (comment
+ * lines, so the file stays valid WAT; see test/fixtures/hostile/README.md):
+ * - `;;@repeat N` ... `;;@end`: the lines between are written N times before wabt compiles the text;
+ * - `;;@body F HEX*N HEX*N ...`: after compiling, the body of defined function F is replaced by no
+ *   locals and the given instruction bytes (each HEX repeated N times, `*N` optional) plus `end`.
+ *   For nesting shapes only: npm wabt's parser overflows its own stack past about 150 nested
+ *   blocks (measured: "memory access out of bounds" at 200 flat or 500 folded levels).
+ */
 export function hostile(name: string): Promise<Uint8Array> {
-  return wat2wasm(readFileSync(path.join(HOSTILE_DIR, `${name}.wat`), 'utf8'), `${name}.wat`);
+  return compileFixture(readFileSync(path.join(HOSTILE_DIR, `${name}.wat`), 'utf8'), `${name}.wat`);
+}
+
+async function compileFixture(source: string, name: string): Promise<Uint8Array> {
+  const out: string[] = [];
+  const bodies: { func: number; bytes: Buffer }[] = [];
+  const lines = source.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] as string;
+    const repeat = /^\s*;;@repeat (\d+)\s*$/.exec(line);
+    const body = /^\s*;;@body (\d+) (.+)$/.exec(line);
+    if (repeat) {
+      const end = lines.findIndex((l, k) => k > i && /^\s*;;@end\s*$/.test(l));
+      if (end < 0) throw new Error(`${name}:${i + 1}: @repeat without @end`);
+      const block = lines.slice(i + 1, end).join('\n') + '\n';
+      out.push(block.repeat(Number(repeat[1])));
+      i = end;
+    } else if (body) {
+      const parts = (body[2] as string).trim().split(/\s+/).map((p) => {
+        const [hex, times] = p.split('*');
+        return Buffer.from(hex as string, 'hex').toString('latin1').repeat(times === undefined ? 1 : Number(times));
+      });
+      bodies.push({ func: Number(body[1]), bytes: Buffer.from(parts.join('') + '\x0b', 'latin1') });
+    } else out.push(line);
+  }
+  let wasm = await wat2wasm(out.join('\n'), name);
+  for (const b of bodies) wasm = replaceBody(wasm, b.func, Buffer.concat([Buffer.of(0x00), b.bytes]));
+  return wasm;
+}
+
+function readU32(bytes: Uint8Array, pos: number): [value: number, next: number] {
+  let value = 0;
+  let shift = 0;
+  for (;;) {
+    const b = bytes[pos++] as number;
+    value += (b & 0x7f) * 2 ** shift;
+    shift += 7;
+    if ((b & 0x80) === 0) return [value, pos];
+  }
+}
+
+function writeU32(n: number): Buffer {
+  const out: number[] = [];
+  do {
+    let b = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) b |= 0x80;
+    out.push(b);
+  } while (n > 0);
+  return Buffer.from(out);
+}
+
+/** The module with the body (locals + expression) of defined function `func` replaced, sizes re-encoded. */
+function replaceBody(wasm: Uint8Array, func: number, body: Buffer): Uint8Array {
+  const parts: Buffer[] = [Buffer.from(wasm.subarray(0, 8))];
+  let pos = 8;
+  while (pos < wasm.length) {
+    const id = wasm[pos] as number;
+    const [size, start] = readU32(wasm, pos + 1);
+    const payload = wasm.subarray(start, start + size);
+    pos = start + size;
+    if (id !== 10) {
+      parts.push(Buffer.of(id), writeU32(size), Buffer.from(payload));
+      continue;
+    }
+    const [count, first] = readU32(payload, 0);
+    const code: Buffer[] = [writeU32(count)];
+    let p = first;
+    for (let k = 0; k < count; k++) {
+      const [len, at] = readU32(payload, p);
+      code.push(k === func ? Buffer.concat([writeU32(body.length), body]) : Buffer.from(payload.subarray(p, at + len)));
+      p = at + len;
+    }
+    const section = Buffer.concat(code);
+    parts.push(Buffer.of(id), writeU32(section.length), section);
+  }
+  return new Uint8Array(Buffer.concat(parts));
 }
 
 /** A refine request for `code` (hash computed here). */
