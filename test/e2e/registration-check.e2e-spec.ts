@@ -24,9 +24,9 @@ const REDIS_URL = 'redis://127.0.0.1:6379';
 /** Hostile modules and what registration answers for each (test/fixtures/hostile). */
 const HOSTILE: Record<string, { status: number; reason?: string }> = {
   'nested-blocks': { status: 422, reason: 'function 0 nests blocks more than 2048 deep' },
-  'nested-loops': { status: 422, reason: 'function 0 nests blocks more than 2048 deep' },
+  'nested-loops': { status: 422, reason: 'function 0 nests loops more than 256 deep' },
   'nested-ifs': { status: 422, reason: 'function 0 nests blocks more than 2048 deep' },
-  'many-globals': { status: 201 },
+  'many-globals': { status: 422, reason: '200000 globals exceed the cap of 1024 globals' },
   'huge-straight-function': { status: 201 },
 };
 

@@ -26,4 +26,4 @@ export { ENGINE_IDENTITY, MAX_GAS_LIMIT, type RefineRequest, type RefineOutcome,
 export { SandboxPool, SandboxExecutorError, SHORT_CALL_GAS, type SandboxPoolOptions, type PoolCallOptions } from './sandbox.pool';
 export { sandboxFailureKind, type SandboxFailureKind } from './sandbox-failure';
 export { exampleServicePath } from './example-services';
-export { EXECUTOR_HEAP_MB, MAX_MODULE_INSTRUCTIONS, MAX_CONTROL_DEPTH, MAX_METERED_FUNCTION_BYTES, MAX_DEFINED_FUNCTIONS } from './module-limits';
+export { EXECUTOR_HEAP_MB, MAX_MODULE_INSTRUCTIONS, MAX_CONTROL_DEPTH, MAX_LOOP_DEPTH, MAX_METERED_FUNCTION_BYTES, MAX_DEFINED_FUNCTIONS } from './module-limits';

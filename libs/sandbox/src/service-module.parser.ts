@@ -8,7 +8,7 @@ import {
 import { MAX_DATA_BYTES, MAX_DATA_SEGMENTS, MAX_FRAME_SLOTS, MAX_FUNCTION_LOCALS, MAX_GLOBALS } from './cost-table';
 import { HOST_CALLS, isHostCallName } from './host-calls/host-call.registry';
 import { WasmBinaryReader, WasmFormatError } from './wasm-binary.reader';
-import { MAX_CONTROL_DEPTH, MAX_DEFINED_FUNCTIONS, MAX_MODULE_INSTRUCTIONS } from './module-limits';
+import { MAX_CONTROL_DEPTH, MAX_DEFINED_FUNCTIONS, MAX_LOOP_DEPTH, MAX_MODULE_INSTRUCTIONS } from './module-limits';
 
 /** Which WorkExecResult a rejection maps to when found at run time. */
 export type RejectionCategory = 'code' | 'exports' | 'size';
@@ -337,19 +337,27 @@ function parseBody(bytes: Uint8Array, funcIndex: number, types: FuncType[], type
   const codeStart = r.pos;
   const instructions: Instruction[] = [];
   let depth = 1;
+  // kinds of the open blocks (1 = loop) and how many of them are loops
+  const open = new Uint8Array(MAX_CONTROL_DEPTH + 2);
+  let loops = 0;
   while (depth > 0) {
     if (--budget.instructions < 0) throw new ServiceCodeRejection(`module has more than ${MAX_MODULE_INSTRUCTIONS} instructions`);
     const start = r.pos;
     let op = r.u8();
     const ins: Instruction = { op, start, end: start };
     if (PLAIN_OPS.has(op)) {
-      if (op === 0x0b) depth--;
+      if (op === 0x0b) {
+        depth--;
+        loops -= open[depth] as number;
+      }
     } else if (op === 0x02 || op === 0x03 || op === 0x04) {
       const bt = r.sleb(33);
       if (bt < 0n && bt !== -64n && bt !== -1n && bt !== -2n) throw new ServiceCodeRejection(`unsupported block type in function ${funcIndex}`);
       ins.blockType = Number(bt);
       // depth counts the function body's own frame too
       if (depth > MAX_CONTROL_DEPTH) throw new ServiceCodeRejection(`function ${funcIndex} nests blocks more than ${MAX_CONTROL_DEPTH} deep`);
+      open[depth] = op === 0x03 ? 1 : 0;
+      if (op === 0x03 && ++loops > MAX_LOOP_DEPTH) throw new ServiceCodeRejection(`function ${funcIndex} nests loops more than ${MAX_LOOP_DEPTH} deep`);
       depth++;
     } else if (op === 0x0c || op === 0x0d) {
       ins.labels = [r.u32()];
