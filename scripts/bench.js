@@ -14,6 +14,7 @@
 //                   [--quiet N] [--flood N] [--heavy-bytes B] [--gap-ms MS]
 //   restart         `npm start` to /healthz: build skipped when up to date vs forced tsc  [rounds]
 //   verified-download  pass-through vs the verifying stream of preimage downloads  [MiB] [reps]
+//   registration-check  hostile shapes: in-process validation vs SandboxPool.check
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -27,6 +28,7 @@ const benches = {
   fairness: { file: path.join(root, 'dist', 'bench', 'fairness.js'), built: true },
   restart: { file: path.join(root, 'bench', 'restart.run.cjs'), built: false },
   'verified-download': { file: path.join(root, 'dist', 'bench', 'verified-download.js'), built: true },
+  'registration-check': { file: path.join(root, 'dist', 'bench', 'registration-check.js'), built: true },
 };
 
 const [name, ...args] = process.argv.slice(2);
