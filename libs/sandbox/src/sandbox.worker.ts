@@ -12,7 +12,8 @@ import { codeRejectionResult } from './code-rejection';
 import { meterServiceCode } from './service-code.validator';
 import { executeAccumulate, executeRefine, type AccumulateJob, type RefineJob } from './service.executor';
 import type { AccumulateOutcome, CodeCheckOutcome, RefineOutcome } from './sandbox.types';
-import { HOST_FUNCTION_SIGNATURES, HOST_MODULE } from './host-abi';
+import { HOST_MODULE } from './host-abi';
+import { HOST_CALLS } from './host-calls/host-call.registry';
 import type { ExecutorReady } from './executor.process';
 
 export type WorkerRequest =
@@ -81,7 +82,7 @@ function check(code: Uint8Array, memoryPagesCap: number): CodeCheckOutcome {
   const never = () => {
     throw new Error('host function called during the registration check');
   };
-  const jam = Object.fromEntries(Object.keys(HOST_FUNCTION_SIGNATURES).map((name) => [name, never]));
+  const jam = Object.fromEntries(Object.keys(HOST_CALLS).map((name) => [name, never]));
   try {
     new WebAssembly.Instance(mod, { [HOST_MODULE]: jam });
   } catch (e) {
