@@ -7,7 +7,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { blake2b } from 'hash-wasm';
-import type { WorkExecResult } from '@jam/domain';
+import { DomainError, type WorkExecResult } from '@jam/domain';
 import { codeRejectionResult } from './code-rejection';
 import { meterServiceCode } from './service-code.validator';
 import { executeAccumulate, executeRefine, type AccumulateJob, type RefineJob } from './service.executor';
