@@ -97,6 +97,13 @@ export const EXECUTOR_STACK_MB = 64;
  */
 /** Gas per global the module defines (gas). 1,000 globals took about 0.34 ms to instantiate, 10,000 took 52 ms. */
 export const GAS_PER_GLOBAL = 2048n;
+/**
+ * Most function types a service may declare (count). Checked before V8 sees the module: V8's
+ * validation and compilation grow about quadratically with the number of distinct types (1,024
+ * took 21 ms, 4,096 0.47 s, 16,384 6.4 s on the reference machine), and no gas pays for them
+ * (registration on the gateway, compilation in every executor on a cache miss).
+ */
+export const MAX_TYPES = 1024;
 /** Most globals a service may define (count); instantiation time grows faster than linearly past it. */
 export const MAX_GLOBALS = 1024;
 /** Gas per byte of active data segments, copied into memory at instantiation (gas). */

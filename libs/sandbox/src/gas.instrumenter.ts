@@ -101,16 +101,34 @@ export function instrumentServiceCode(code: Uint8Array, options: InstrumentOptio
 
   // Types: the four helper types, then any type the threading needs that the module lacks
   // (`[params, i64] -> [results, i64]` of every function type, `[] -> results` block types).
+  // Looked up by signature in maps, not by scanning the type list: a scan per function and per
+  // `call_indirect` made registration quadratic (16,384 types x 100,000 `call_indirect`s, 0.7 MB,
+  // took minutes on the gateway's event loop). Same answer: the first equal type of the module,
+  // else the first equal added one.
   const added: FuncType[] = [];
+  const signature = (t: FuncType): string => `${t.params.join(',')}>${t.results.join(',')}`;
+  const ownIndex = new Map<string, number>();
+  for (const [k, t] of m.types.entries()) if (!ownIndex.has(signature(t))) ownIndex.set(signature(t), k);
+  const addedIndex = new Map<string, number>();
   const typeIndexOf = (t: FuncType): number => {
-    const same = (u: FuncType) => u.params.length === t.params.length && u.results.length === t.results.length && u.params.every((v, k) => v === t.params[k]) && u.results.every((v, k) => v === t.results[k]);
-    const own = m.types.findIndex(same);
-    if (own >= 0) return own;
-    const extra = added.findIndex(same);
-    return typeBase + 4 + (extra >= 0 ? extra : added.push(t) - 1);
+    const key = signature(t);
+    const own = ownIndex.get(key);
+    if (own !== undefined) return own;
+    let extra = addedIndex.get(key);
+    if (extra === undefined) {
+      extra = added.push(t) - 1;
+      addedIndex.set(key, extra);
+    }
+    return typeBase + 4 + extra;
   };
   const typeAt = (index: number): FuncType => m.types[index] as FuncType;
   const threaded = (t: FuncType): number => typeIndexOf({ params: [...t.params, I64], results: [...t.results, I64] });
+  const threadedOf = new Map<number, number>();
+  const threadedAt = (index: number): number => {
+    let out = threadedOf.get(index);
+    if (out === undefined) threadedOf.set(index, (out = threaded(typeAt(index))));
+    return out;
+  };
   const blockTypeFor = (results: number[]): number[] => {
     if (results.length === 0) return [0x40];
     if (results.length === 1) return [results[0] as number];
@@ -140,7 +158,7 @@ export function instrumentServiceCode(code: Uint8Array, options: InstrumentOptio
   const helperCode = helperBodies(gasGlobal);
   const code10 = new ByteWriter().u32(m.bodies.length + helperCode.length + wrappers.length);
   for (const [index, body] of m.bodies.entries()) {
-    const out = instrumentBody(body, m, imported + index, gasGlobal, plan.counted[index] === true ? depthGlobal : undefined, helpers, blockTypeFor, (t) => threaded(typeAt(t)));
+    const out = instrumentBody(body, m, imported + index, gasGlobal, plan.counted[index] === true ? depthGlobal : undefined, helpers, blockTypeFor, threadedAt);
     if (out.length > MAX_METERED_FUNCTION_BYTES) throw new ServiceCodeRejection(`function ${imported + index} is over ${MAX_METERED_FUNCTION_BYTES} bytes after metering`);
     code10.u32(out.length).bytes(out);
   }
@@ -164,7 +182,7 @@ export function instrumentServiceCode(code: Uint8Array, options: InstrumentOptio
 
   // functions: defined ones get threaded types; then helpers and wrappers
   const helperTypes = [typeBase, typeBase + 1, typeBase + 1, typeBase + 2, typeBase + 3];
-  const fnTypes = [...m.functionTypes.map((t) => threaded(typeAt(t))), ...helperTypes, ...wrapperTypes];
+  const fnTypes = [...m.functionTypes.map(threadedAt), ...helperTypes, ...wrapperTypes];
   payloads.set(3, new ByteWriter().u32(fnTypes.length).bytes(fnTypes.flatMap((t) => encodeU32(t))).toBytes());
   // types: (i32)->i32 grow, (i32,i32,i32)->() copy and fill, ()->i64 gas get, (i64)->() gas set, then the added ones
   const encType = (t: FuncType) => [0x60, ...encodeU32(t.params.length), ...t.params, ...encodeU32(t.results.length), ...t.results];

@@ -5,7 +5,7 @@ import {
   I64,
   MAX_SERVICE_CODE_BYTES,
 } from './host-abi';
-import { MAX_DATA_BYTES, MAX_DATA_SEGMENTS, MAX_FRAME_SLOTS, MAX_FUNCTION_LOCALS, MAX_GLOBALS } from './cost-table';
+import { MAX_DATA_BYTES, MAX_DATA_SEGMENTS, MAX_FRAME_SLOTS, MAX_FUNCTION_LOCALS, MAX_GLOBALS, MAX_TYPES } from './cost-table';
 import { HOST_CALLS, isHostCallName } from './host-calls/host-call.registry';
 import { WasmBinaryReader, WasmFormatError } from './wasm-binary.reader';
 import { MAX_CONTROL_DEPTH, MAX_DEFINED_FUNCTIONS, MAX_LOOP_DEPTH, MAX_MODULE_INSTRUCTIONS } from './module-limits';
@@ -137,6 +137,8 @@ function constExpr(r: WasmBinaryReader, type: number, where: string): bigint {
  */
 export function parseServiceModule(code: Uint8Array): ServiceModule {
   if (code.length > MAX_SERVICE_CODE_BYTES) throw new ServiceCodeRejection(`code is ${code.length} bytes, over the ${MAX_SERVICE_CODE_BYTES}-byte limit (GP W_C)`, 'size');
+  const types = declaredTypeCount(code);
+  if (types > MAX_TYPES) throw new ServiceCodeRejection(`${types} types exceed the cap of ${MAX_TYPES} types`);
   // No catch: `validate` throws only when the engine itself fails (out of memory), which is the
   // machine's state, not a verdict on the code, so it must not become `bad_code`.
   const engineValid = WebAssembly.validate(code);
@@ -147,6 +149,26 @@ export function parseServiceModule(code: Uint8Array): ServiceModule {
     if (e instanceof WasmFormatError) throw new ServiceCodeRejection(`malformed module: ${e.message}`);
     throw e;
   }
+}
+
+/**
+ * Number of function types the type section declares (0 without one), read by walking the section
+ * headers only, so it can be checked before V8 validates the module (MAX_TYPES). Malformed bytes
+ * give 0 here and are rejected by the validation that follows.
+ */
+function declaredTypeCount(code: Uint8Array): number {
+  try {
+    const r = new WasmBinaryReader(code, 8);
+    while (!r.atEnd) {
+      const id = r.u8();
+      const size = r.u32();
+      if (id === SECTION.type) return new WasmBinaryReader(code, r.pos, Math.min(r.pos + size, code.length)).u32();
+      r.pos += size;
+    }
+  } catch (e) {
+    if (!(e instanceof WasmFormatError)) throw e;
+  }
+  return 0;
 }
 
 function parseValid(code: Uint8Array): ServiceModule {
