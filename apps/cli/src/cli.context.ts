@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { JamClient } from '@jam/client';
+import { JamClient, type JamApiError } from '@jam/client';
 
 /** Where the CLI writes; `process.stdout`/`process.stderr` in production, buffers in tests. */
 export interface CliStream {
@@ -16,6 +16,8 @@ export interface CliEnvironment {
   url?: string;
   /** JAM_TOKEN */
   token?: string;
+  /** JAM_ADMIN_TOKEN: the admin token of `jam admin` (never the /jam token) */
+  adminToken?: string;
   /** JAM_DATA_DIR: where the embedded server keeps `dev-token` (default `.jam-data` under `cwd`) */
   dataDir?: string;
   /** working directory: relative paths and `.jam-data/dev-token` are resolved against it */
@@ -51,6 +53,20 @@ export class CliFailure extends Error {
   ) {
     super(message);
     this.name = 'CliFailure';
+  }
+}
+
+/**
+ * An API error with a hint on what to do about it (`jam admin` on 401/403/404): printed as the
+ * server's code and message, then `jam: hint: ...` (not under --json); exit code 1.
+ */
+export class CliHintedError extends Error {
+  constructor(
+    readonly error: JamApiError,
+    readonly hint: string,
+  ) {
+    super(error.message);
+    this.name = 'CliHintedError';
   }
 }
 

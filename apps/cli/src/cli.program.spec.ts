@@ -1,13 +1,14 @@
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { encodeWorkPackage, initHashing, stringifyJamJson, workPackageToJson } from '@jam/domain';
-import { fakeJam, startFakeServer, type FakeServer } from '../../../libs/client/src/testing/fake-jam-server';
+import { fakeJam, fakeJamAdmin, startFakeServer, type FakeJamOptions, type FakeServer } from '../../../libs/client/src/testing/fake-jam-server';
 import type { CliEnvironment } from './cli.context';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, defaultToken, runCli } from './cli.program';
 import { demoPackage } from './commands/demo.command';
+import { cliVersion } from './cli.version';
 
 interface Run {
   code: number;
@@ -192,7 +193,8 @@ describe('jam commands against a fake server', () => {
     const watch = await jam(['package', 'status', hashA ?? '', '--watch']);
     expect(watch.code).toBe(EXIT_OK);
     const seen = watch.stdout.trim().split('\n').map((l) => l.split(/\s+/).at(-1));
-    expect(seen).toEqual(['refining', 'attesting', 'attested', 'accumulating', 'accumulated']);
+    // the status stream starts with the current status (the fake moves one step per event)
+    expect(seen).toEqual(['pending', 'refining', 'attesting', 'attested', 'accumulating', 'accumulated']);
 
     const storage = await jam(['storage', 'get', String(svc.id), 'words', '--utf8']);
     expect(storage.stdout).toMatch(/u64_le:\s+2\n/);
@@ -259,5 +261,197 @@ describe('jam demo', () => {
     const r = await jam(['demo', '--wasm', wasmFile()]);
     expect(r.code).toBe(EXIT_FAILURE);
     expect(r.stdout).toMatch(/demo: FAILED: package 2 0x[0-9a-f]{64} ended failed \(refine_sandbox_failure: refine trapped\)/);
+  });
+});
+
+describe('jam --watch over the status stream', () => {
+  /** A fake server with one service and one submitted package; returns the package hash. */
+  async function submitted(options: FakeJamOptions = {}, text = 'one two'): Promise<string> {
+    server = await startFakeServer(fakeJam(options).handler);
+    writeFileSync(path.join(cwd, 'svc.wasm'), Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]));
+    const svc = JSON.parse((await jam(['--json', 'service', 'create', '--code', 'svc.wasm'])).stdout) as { id: number; code_hash: string };
+    writeFileSync(path.join(cwd, 'p.bin'), encodeWorkPackage(demoPackage(svc.id, Buffer.from(svc.code_hash.slice(2), 'hex'), [new TextEncoder().encode(text)])));
+    return (await jam(['package', 'submit', 'p.bin'])).stdout.split(' ')[0] as string;
+  }
+  const statusRequests = (hash: string) => (server?.requests ?? []).filter((r) => r.url.pathname === `/jam/packages/${hash}`).length;
+  const streamRequests = (hash: string) => (server?.requests ?? []).filter((r) => r.url.pathname === `/jam/packages/${hash}/events`).length;
+  const statuses = (stdout: string) => stdout.trim().split('\n').map((l) => l.split(/\s+/).at(-1));
+  const ALL = ['pending', 'refining', 'attesting', 'attested', 'accumulating', 'accumulated'];
+
+  it('follows GET /jam/packages/{hash}/events with no polling, one line per status', async () => {
+    const hash = await submitted();
+    const r = await jam(['package', 'status', hash, '--watch']);
+    expect(r.code).toBe(EXIT_OK);
+    expect(statuses(r.stdout)).toEqual(ALL);
+    expect(r.stdout.trim().split('\n')[0]).toMatch(new RegExp(`^\\d\\d:\\d\\d:\\d\\d\\.\\d{3}  ${hash}  pending$`));
+    expect(r.stderr).toBe('');
+    expect(streamRequests(hash)).toBe(1);
+    expect(statusRequests(hash)).toBe(0);
+    const events = server!.requests.find((q) => q.url.pathname.endsWith('/events'))!;
+    expect(events.headers.accept).toBe('text/event-stream');
+  });
+
+  it('prints one JSON line per status under --json, as polling did', async () => {
+    const hash = await submitted();
+    const r = await jam(['--json', 'package', 'status', hash, '--watch']);
+    expect(r.code).toBe(EXIT_OK);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { hash: string; status: string });
+    expect(lines.map((l) => l.status)).toEqual(ALL);
+    expect(lines.every((l) => l.hash === hash)).toBe(true);
+    expect(r.stderr).toBe('');
+  });
+
+  it('falls back to polling when the stream breaks, printing each status once and a note on stderr', async () => {
+    const hash = await submitted({ eventsBreakAfter: 2 });
+    const r = await jam(['package', 'status', hash, '--watch']);
+    expect(r.code).toBe(EXIT_OK);
+    expect(statuses(r.stdout)).toEqual(ALL);
+    expect(r.stderr).toMatch(/^jam: note: status stream unavailable \(.*\); polling instead\n$/);
+    expect(streamRequests(hash)).toBe(1);
+    expect(statusRequests(hash)).toBeGreaterThan(0);
+  });
+
+  it('falls back to polling against a gateway without the stream route (404)', async () => {
+    const hash = await submitted({ noEvents: true });
+    const r = await jam(['package', 'status', hash, '--watch']);
+    expect(r.code).toBe(EXIT_OK);
+    // the fake's poll moves one step per read, so polling alone starts one step on
+    expect(statuses(r.stdout)).toEqual(ALL.slice(1));
+    expect(r.stderr).toContain('polling instead');
+  });
+
+  it('exits 1 with the failure when a streamed package ends failed, from submit --watch too', async () => {
+    server = await startFakeServer(fakeJam({ failMarker: 'BOOM' }).handler);
+    writeFileSync(path.join(cwd, 'svc.wasm'), Buffer.from([0, 0x61, 0x73, 0x6d]));
+    const svc = JSON.parse((await jam(['--json', 'service', 'create', '--code', 'svc.wasm'])).stdout) as { id: number; code_hash: string };
+    writeFileSync(path.join(cwd, 'p.bin'), encodeWorkPackage(demoPackage(svc.id, Buffer.from(svc.code_hash.slice(2), 'hex'), [new TextEncoder().encode('BOOM')])));
+    const r = await jam(['package', 'submit', 'p.bin', '--watch']);
+    expect(r.code).toBe(EXIT_FAILURE);
+    expect(statuses(r.stdout)).toEqual(['pending', 'refining', 'failed']);
+    expect(r.stderr).toBe(`jam: package_failed: package ${r.stdout.split(/\s+/)[1]} ended failed: refine_sandbox_failure: refine trapped\n`);
+    expect(server.requests.filter((q) => q.url.pathname.endsWith('/events'))).toHaveLength(1);
+  });
+
+  it('does not fall back on a refused token: exit 1 with the unauthorized hint, one request', async () => {
+    server = await startFakeServer(fakeJam({ token: 'right' }).handler);
+    const hash = `0x${'ab'.repeat(32)}`;
+    const r = await jam(['--token', 'wrong', 'package', 'status', hash, '--watch']);
+    expect(r.code).toBe(EXIT_FAILURE);
+    expect(r.stderr).toContain('jam: unauthorized: missing or unknown bearer token');
+    expect(r.stderr).toContain('jam: hint: the server refused the token given with --token');
+    expect(r.stderr).not.toContain('polling');
+    expect(server.requests.map((q) => q.url.pathname)).toEqual([`/jam/packages/${hash}/events`]);
+  });
+});
+
+describe('jam admin', () => {
+  const ADMIN = 'adm-secret-1';
+
+  it('manages delegates and quotas with the admin token from --admin-token or JAM_ADMIN_TOKEN, never the /jam token', async () => {
+    const fake = fakeJamAdmin({ adminToken: ADMIN });
+    server = await startFakeServer(fake.handler);
+    const add = await jam(['--token', 'jam-token', 'admin', '--admin-token', ADMIN, 'delegate', 'add', '7', 'dave']);
+    expect(add.code).toBe(EXIT_OK);
+    expect(add.stdout).toMatch(/^delegates: dave$/m);
+    expect(fake.state.services.get(7)).toEqual(['dave']);
+
+    const set = await jam(['admin', 'quota', 'set', 'bob', '0'], { adminToken: ADMIN });
+    expect(set.code).toBe(EXIT_OK);
+    expect(set.stdout).toMatch(/^max_pending_packages: 0$/m);
+    expect((await jam(['admin', 'quota', 'set', 'carol', 'default'], { adminToken: ADMIN })).stdout).toMatch(/^max_pending_packages: default$/m);
+    expect(fake.state.quotas).toEqual(new Map([['bob', 0], ['carol', null]]));
+
+    const list = await jam(['--json', 'admin', 'quota', 'list'], { adminToken: ADMIN });
+    expect(JSON.parse(list.stdout)).toMatchObject({ items: [{ principal: 'bob', max_pending_packages: 0 }, { principal: 'carol', max_pending_packages: null }], default_max_pending_packages: 1000 });
+    expect((await jam(['admin', 'quota', 'remove', 'bob'], { adminToken: ADMIN })).stdout).toBe('removed the override of bob\n');
+    expect((await jam(['admin', 'quota', 'remove', 'bob'], { adminToken: ADMIN })).stdout).toBe('bob had no override\n');
+    expect((await jam(['admin', 'delegate', 'remove', '7', 'dave'], { adminToken: ADMIN })).stdout).toMatch(/^delegates: -$/m);
+
+    // only the admin token reaches /admin, never the /jam token
+    const auths = server.requests.map((q) => q.headers.authorization);
+    expect(new Set(auths)).toEqual(new Set([`Bearer ${ADMIN}`]));
+  });
+
+  it('lists and resolves disputes, and reads the audit log filtered by action', async () => {
+    const fake = fakeJamAdmin({ adminToken: ADMIN });
+    server = await startFakeServer(fake.handler);
+    const env = { adminToken: ADMIN };
+    const disputed = `0x${'11'.repeat(32)}`;
+    const list = await jam(['admin', 'dispute', 'list'], env);
+    expect(list.stdout).toContain(`${disputed}  services 7  by alice`);
+    expect(list.stdout).toContain(`  report 0x${'aa'.repeat(32)}  signers 1/2`);
+
+    const other = await jam(['admin', 'dispute', 'resolve', disputed, '--accept', `0x${'cc'.repeat(32)}`], env);
+    expect(other.code).toBe(EXIT_FAILURE);
+    expect(other.stderr).toContain('jam: invalid_request: report 0x');
+    const accepted = await jam(['admin', 'dispute', 'resolve', disputed, '--accept', `0x${'AA'.repeat(32)}`], env);
+    expect(accepted.code).toBe(EXIT_OK);
+    expect(accepted.stdout).toMatch(/^status: +attested$/m);
+    expect(fake.state.resolved).toEqual([{ hash: disputed, body: { decision: 'accept', report_hash: `0x${'aa'.repeat(32)}` } }]);
+
+    const audit = await jam(['--json', 'admin', 'audit', '--action', 'dispute.resolve'], env);
+    expect(audit.code).toBe(EXIT_OK);
+    expect((JSON.parse(audit.stdout) as { items: { outcome: string }[] }).items.map((e) => e.outcome)).toEqual(['success', 'failure']);
+    const text = await jam(['admin', 'audit'], env);
+    expect(text.stdout.split('\n')[0]).toMatch(/^ +\d+  \S+  audit\.list +success  0xcdcdcdcdcdcd  GET \/admin\/audit$/);
+  });
+
+  it('says what to check on 401, 403 and 404, and refuses a missing token or contradictory flags before any request', async () => {
+    const fake = fakeJamAdmin({ adminToken: ADMIN });
+    server = await startFakeServer(fake.handler);
+    const none = await jam(['admin', 'quota', 'list'], { token: 'jam-token' });
+    expect(none.code).toBe(EXIT_USAGE);
+    expect(none.stderr).toBe('jam: usage: no admin token: pass --admin-token or set JAM_ADMIN_TOKEN (an admin token, not the /jam token)\n');
+    const both = await jam(['admin', 'dispute', 'resolve', `0x${'11'.repeat(32)}`, '--reject', '--accept', `0x${'aa'.repeat(32)}`], { adminToken: ADMIN });
+    expect(both.code).toBe(EXIT_USAGE);
+    expect((await jam(['admin', 'delegate', 'add', '7', 'bad/name'], { adminToken: ADMIN })).code).toBe(EXIT_USAGE);
+    expect(server.requests).toHaveLength(0);
+
+    const wrong = await jam(['admin', 'quota', 'list'], { adminToken: 'not-it' });
+    expect(wrong.code).toBe(EXIT_FAILURE);
+    expect(wrong.stderr).toContain('jam: unauthorized: not an admin token');
+    expect(wrong.stderr).toContain("jam: hint: the server refused the admin token from JAM_ADMIN_TOKEN: it must be one of the server's admin_tokens");
+    const flag = await jam(['admin', '--admin-token', 'not-it', 'audit'], { adminToken: ADMIN });
+    expect(flag.stderr).toContain('the server refused the admin token from --admin-token');
+
+    const missing = await jam(['admin', 'delegate', 'add', '8', 'dave'], { adminToken: ADMIN });
+    expect(missing.code).toBe(EXIT_FAILURE);
+    expect(missing.stderr).toBe(`jam: not_found: no service 8\njam: hint: service 8 does not exist on ${server.url}\n`);
+    const json = await jam(['--json', 'admin', 'delegate', 'add', '8', 'dave'], { adminToken: ADMIN });
+    expect(JSON.parse(json.stderr)).toEqual({ error: { code: 'not_found', message: 'no service 8' } });
+
+    await server.close();
+    server = await startFakeServer(fakeJamAdmin({ adminToken: ADMIN, forbidden: true }).handler);
+    const forbidden = await jam(['admin', 'dispute', 'list'], { adminToken: ADMIN });
+    expect(forbidden.code).toBe(EXIT_FAILURE);
+    expect(forbidden.stderr).toContain('jam: forbidden: this address may not use the admin API');
+    expect(forbidden.stderr).toContain("must be in the server's admin_ip_allowlist (JAM_ADMIN_IP_ALLOWLIST");
+  });
+
+  it('has help text on every admin command', async () => {
+    for (const argv of [['admin'], ['admin', 'delegate'], ['admin', 'delegate', 'add'], ['admin', 'delegate', 'remove'], ['admin', 'quota'], ['admin', 'quota', 'list'], ['admin', 'quota', 'set'], ['admin', 'quota', 'remove'], ['admin', 'dispute'], ['admin', 'dispute', 'list'], ['admin', 'dispute', 'resolve'], ['admin', 'audit']]) {
+      const r = await jam([...argv, '--help']);
+      expect(r.code).toBe(EXIT_OK);
+      expect(r.stdout).toMatch(new RegExp(`^Usage: jam ${argv.join(' ')}`));
+      // a description line under the usage line
+      expect(r.stdout.split('\n')[2]?.length).toBeGreaterThan(10);
+    }
+  });
+});
+
+describe('jam --version', () => {
+  it('prints the package version, the Gray Paper version and the engine of the build', async () => {
+    const pkg = JSON.parse(readFileSync(path.resolve(__dirname, '../../../package.json'), 'utf8')) as { version: string };
+    const r = await jam(['--version']);
+    expect(r.code).toBe(EXIT_OK);
+    const [first, protocol, engine] = r.stdout.trim().split('\n');
+    expect(first).toBe(`jam ${pkg.version}`);
+    expect(protocol).toContain('Gray Paper 0.7.2');
+    expect(engine).toMatch(/^engine: +jam-wasm-metered \d+\.\d+\.\d+, cost table v\d+/);
+    expect((await jam(['-V'])).stdout).toBe(r.stdout);
+    const j = await jam(['--json', 'version']);
+    expect(JSON.parse(j.stdout)).toEqual(cliVersion());
+    expect(cliVersion().cli).toBe(pkg.version);
+    expect(cliVersion('/').cli).toBe('unknown');
   });
 });

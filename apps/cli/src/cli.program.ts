@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { JamApiError, JamClientError } from '@jam/client';
-import { CliFailure, CliUsageError, commandContext, toJson, type CliEnvironment } from './cli.context';
+import { CliFailure, CliHintedError, CliUsageError, commandContext, toJson, type CliEnvironment } from './cli.context';
+import { COMPLETION_SHELLS, completionScript, type CompletionShell } from './cli.completion';
+import { cliVersion, versionText } from './cli.version';
+import { registerAdminCommands } from './commands/admin.command';
 import { registerDemoCommand } from './commands/demo.command';
 import { registerPackageCommands } from './commands/package.command';
 import { registerPreimageCommands } from './commands/preimage.command';
@@ -75,6 +78,7 @@ export function buildProgram(env: CliEnvironment): Command {
     // The default is shown by its source, never by value: help output ends up in screenshots and CI logs.
     .addOption(new Option('--token <token>', 'bearer token').default(token, `env JAM_TOKEN, else ${DEV_TOKEN_FILE} if present`))
     .option('--json', 'machine-readable JSON output')
+    .version(versionText(cliVersion()), '-V, --version', 'print the version, the protocol and the engine it speaks')
     .addHelpText('after', '\nExit codes: 0 ok, 1 server/API error or failed outcome, 2 usage error.');
 
   registerPreimageCommands(program, env);
@@ -83,6 +87,23 @@ export function buildProgram(env: CliEnvironment): Command {
   registerReportCommands(program, env);
   registerStorageCommands(program, env);
   registerDemoCommand(program, env);
+  registerAdminCommands(program, env);
+  program
+    .command('version')
+    .description('print the version, the protocol and the engine it speaks (--json for a machine-readable form)')
+    .action((_opts: unknown, cmd: Command) => {
+      const v = cliVersion();
+      if (cmd.optsWithGlobals<{ json?: boolean }>().json) env.stdout.write(`${toJson(v)}\n`);
+      else env.stdout.write(`${versionText(v)}\n`);
+    });
+  program
+    .command('completion')
+    .description('print a shell completion script, made from these commands and options (see README: shell completion)')
+    .addArgument(new Argument('<shell>', 'bash or zsh').choices(COMPLETION_SHELLS))
+    .addHelpText('after', '\nInstall (bash): jam completion bash > ~/.local/share/bash-completion/completions/jam\nInstall (zsh):  jam completion zsh > "${fpath[1]}/_jam"')
+    .action((shell: CompletionShell) => {
+      env.stdout.write(completionScript(program, shell));
+    });
   program
     .command('health')
     .description('check that the server is up')
@@ -123,6 +144,11 @@ export async function runCli(argv: readonly string[], env: CliEnvironment): Prom
       const flag = argv.some((a) => a === '--token' || a.startsWith('--token='));
       env.stderr.write(`jam: hint: ${unauthorizedHint(flag ? { kind: 'flag' } : defaultToken(env).source)}\n`);
     };
+    if (err instanceof CliHintedError) {
+      report(err.error.code, err.error.message, err.error.details);
+      if (!json) env.stderr.write(`jam: hint: ${err.hint}\n`);
+      return EXIT_FAILURE;
+    }
     if (err instanceof CliFailure) {
       if (!err.reported) report(err.code, err.message);
       hintIfUnauthorized(err.code);

@@ -196,3 +196,80 @@ export interface WaitForPackageOptions {
   /** aborts the wait; throws `JamClientError` code `aborted` */
   signal?: AbortSignal;
 }
+
+/** Options of `JamClient.followPackage` (the status stream, falling back to polling). */
+export interface FollowPackageOptions extends WaitForPackageOptions {
+  /**
+   * Longest silence on the status stream before it counts as broken, ms (default 45 000; the
+   * gateway writes a keep-alive comment every 15 s).
+   */
+  idleTimeoutMs?: number;
+  /** called once when the stream broke or ended early and polling takes over, with the reason */
+  onFallback?: (reason: Error) => void;
+}
+
+/** Options of `JamClient.packageEvents`. */
+export interface PackageEventsOptions {
+  /** closes the stream; the iterator then throws `JamClientError` code `aborted` */
+  signal?: AbortSignal;
+  /** longest silence before the stream counts as broken, ms (default 45 000); throws `JamNetworkError` code `timeout` */
+  idleTimeoutMs?: number;
+}
+
+/** The protocol this client speaks: the Gray Paper version of its JSON and binary codecs. */
+export const CLIENT_PROTOCOL = Object.freeze({ gray_paper: '0.7.2' });
+
+/** One per-principal quota override of `GET /admin/quotas`. */
+export interface QuotaOverride {
+  principal: string;
+  /** unfinished packages the principal may have; null = the server's `max_pending_packages` */
+  max_pending_packages: number | null;
+  updated_at: string;
+}
+
+/** `GET /admin/quotas`: a page of overrides and the server-wide default. */
+export interface QuotaPage extends Page<QuotaOverride> {
+  default_max_pending_packages: number;
+}
+
+/** `DELETE /admin/quotas/{principal}`. */
+export interface QuotaRemoved {
+  principal: string;
+  /** false when the principal had no override */
+  removed: boolean;
+}
+
+/** A disputed package of `GET /admin/disputes`, with each conflicting report and its distinct signers. */
+export interface DisputedPackage extends PackageInfo {
+  submitted_by: string;
+  reports: { report_hash: HexString; signers: number }[];
+}
+
+/** `GET /admin/disputes`: a page of disputed packages, newest first, and the attestation threshold. */
+export interface DisputePage extends Page<DisputedPackage> {
+  threshold: number;
+}
+
+/** Body of `POST /admin/disputes/{package_hash}/resolve`. */
+export type ResolveDisputeRequest = { decision: 'accept'; report_hash: HexString } | { decision: 'reject'; reason?: string };
+
+/** One row of `GET /admin/audit`. */
+export interface AuditEntry {
+  /** decimal string; increases with insertion */
+  id: string;
+  at: string;
+  /** `delegate.add`, `quota.set`, `dispute.resolve`, `admin.auth`, ... (docs/security-authz.md) */
+  action: string;
+  /** `METHOD path` of the request */
+  target: string | null;
+  /** `success`, `failure` or `denied` */
+  outcome: string;
+  /** `0x` SHA-256 of the token used, never the token; null when none was presented */
+  actor_token_hash: string | null;
+  details: Record<string, unknown>;
+}
+
+/** Filter of `GET /admin/audit`. */
+export interface ListAuditRequest extends PageRequest {
+  action?: string;
+}

@@ -296,3 +296,78 @@ describe('JamClient.waitForPackage', () => {
     });
   });
 });
+
+describe('JamClient.followPackage (status stream, polling fallback)', () => {
+  const H = `0x${'42'.repeat(32)}`;
+  const event = (status: PackageInfo['status']) => `event: status\ndata: ${JSON.stringify(pkgInfo(H, status))}\n\n`;
+
+  /** A server whose stream is written by `stream`; polling answers `polled` (accumulated by default). */
+  async function streamServer(stream: (res: import('node:http').ServerResponse) => void, polled: PackageInfo['status'] = 'accumulated'): Promise<FakeServer> {
+    return startFakeServer((req, res) => {
+      if (req.url.pathname.endsWith('/events')) return stream(res);
+      sendJson(res, 200, pkgInfo(H, polled));
+    });
+  }
+
+  it('returns the terminal status from the stream, reporting each status once', async () => {
+    server = await streamServer((res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(event('pending') + event('pending') + ': keep-alive\n\n' + event('refining') + event('accumulated'));
+    });
+    const seen: string[] = [];
+    let fellBack = false;
+    const final = await new JamClient({ baseUrl: server.url }).followPackage(H, { onStatus: (p) => seen.push(p.status), onFallback: () => (fellBack = true) });
+    expect(final.status).toBe('accumulated');
+    expect(seen).toEqual(['pending', 'refining', 'accumulated']);
+    expect(fellBack).toBe(false);
+    expect(server.requests.map((r) => r.url.pathname)).toEqual([`/jam/packages/${H}/events`]);
+  });
+
+  it('falls back to polling when the stream ends before a terminal status, without repeating the last status', async () => {
+    server = await streamServer((res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(event('pending') + event('refining'));
+    });
+    const seen: string[] = [];
+    const reasons: string[] = [];
+    const final = await new JamClient({ baseUrl: server.url }).followPackage(H, {
+      onStatus: (p) => seen.push(p.status),
+      onFallback: (e) => reasons.push((e as JamClientError).code),
+    });
+    expect(final.status).toBe('accumulated');
+    expect(seen).toEqual(['pending', 'refining', 'accumulated']);
+    expect(reasons).toEqual(['stream_ended']);
+  });
+
+  it('falls back when the stream stays silent past idleTimeoutMs, or is not an event stream', async () => {
+    server = await streamServer((res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.flushHeaders();
+    });
+    const reasons: string[] = [];
+    const client = new JamClient({ baseUrl: server.url });
+    expect((await client.followPackage(H, { idleTimeoutMs: 100, onFallback: (e) => reasons.push((e as JamClientError).code) })).status).toBe('accumulated');
+    await server.close();
+    server = await streamServer((res) => sendJson(res, 200, pkgInfo(H, 'pending')));
+    expect((await new JamClient({ baseUrl: server.url }).followPackage(H, { onFallback: (e) => reasons.push((e as JamClientError).code) })).status).toBe('accumulated');
+    expect(reasons).toEqual(['timeout', 'invalid_response']);
+  });
+
+  it('throws wait_timeout when the package never finishes, and API errors other than a missing route as is', async () => {
+    server = await streamServer((res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(event('refining'));
+      const beat = setInterval(() => res.write(': keep-alive\n\n'), 20);
+      res.on('close', () => clearInterval(beat));
+    });
+    const err = await new JamClient({ baseUrl: server.url }).followPackage(H, { timeoutMs: 300 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(JamClientError);
+    expect((err as JamClientError).code).toBe('wait_timeout');
+    expect((err as JamClientError).message).toContain('last status: refining');
+    await server.close();
+    server = await startFakeServer((_req, res) => sendError(res, 403, 'forbidden', 'no'));
+    const forbidden = await new JamClient({ baseUrl: server.url }).followPackage(H, { onFallback: () => undefined }).catch((e: unknown) => e);
+    expect(forbidden).toBeInstanceOf(JamApiError);
+    expect(server.requests).toHaveLength(1);
+  });
+});

@@ -20,11 +20,16 @@ import {
   type SubmitPackageResult,
   type UploadProgress,
   type WaitForPackageOptions,
+  type FollowPackageOptions,
+  type PackageEventsOptions,
 } from './jam-client.types';
+import { SseParser } from './sse';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_WAIT_TIMEOUT_MS = 120_000;
 const DEFAULT_POLL_INTERVAL_MS = 500;
+/** Silence on a status stream after which it counts as broken (ms); the gateway sends a keep-alive every 15 s. */
+const DEFAULT_STREAM_IDLE_MS = 45_000;
 /** Chunk size of in-memory uploads when progress is wanted (bytes). */
 const UPLOAD_CHUNK_BYTES = 64 * 1024;
 const HASH_RE = /^0x[0-9a-f]{64}$/;
@@ -231,13 +236,136 @@ export class JamClient {
    * `disputed`) and returns that last answer; a `failed` package is returned, not thrown.
    * `rate_limited` (429) and 503 answers are waited out (honouring Retry-After); other errors
    * throw. Throws `JamClientError` code `wait_timeout` after `timeoutMs` (default 120 s).
+   * `followPackage` does the same over the status stream, with this as its fallback.
    */
   async waitForPackage(hash: HexString, options: WaitForPackageOptions = {}): Promise<PackageInfo> {
+    const timeoutMs = options.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
+    return this.pollPackage(normalizeHash(hash), options, timeoutMs, Date.now() + timeoutMs, undefined);
+  }
+
+  /**
+   * `GET /jam/packages/{hash}/events`: the package's status as server-sent events, the current
+   * status first, then each change; the iteration ends when the server closes the stream (it does
+   * after a terminal status). Throws `JamApiError` for a non-2xx answer (before the first value),
+   * `JamClientError` `invalid_response` for an answer that is not an event stream or an event that
+   * is not package JSON, `JamNetworkError` `network_error` when the connection breaks and
+   * `timeout` after `idleTimeoutMs` (default 45 s) without a byte, `JamClientError` `aborted`
+   * when `signal` fires.
+   */
+  async *packageEvents(hash: HexString, options: PackageEventsOptions = {}): AsyncGenerator<PackageInfo, void, undefined> {
+    const url = this.url(`/jam/packages/${normalizeHash(hash)}/events`);
+    const headers: Record<string, string> = { accept: 'text/event-stream' };
+    if (this.token !== undefined) headers['authorization'] = `Bearer ${this.token}`;
+    const idleMs = options.idleTimeoutMs ?? DEFAULT_STREAM_IDLE_MS;
+    const idle = new IdleTimer(idleMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, idle.signal]) : idle.signal;
+    const fail = (err: unknown): JamClientError => {
+      if (err instanceof JamClientError) return err;
+      if (options.signal?.aborted) return new JamClientError('aborted', `stopped following package ${hash}`, { cause: err });
+      if (idle.fired) {
+        return new JamNetworkError('timeout', url, `GET ${url}: the status stream was silent for ${idleMs} ms`, { cause: err });
+      }
+      return new JamNetworkError('network_error', url, `GET ${url} failed: ${describeCause(err)} (${SERVER_HINT})`, { cause: err });
+    };
+    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    try {
+      let response: Response;
+      try {
+        response = await this.fetchFn(url, { method: 'GET', headers, signal });
+      } catch (err) {
+        throw fail(err);
+      }
+      idle.reset();
+      if (response.status < 200 || response.status > 299) {
+        const bytes = new Uint8Array(await response.arrayBuffer().catch(() => new ArrayBuffer(0)));
+        throw toApiError('GET', url, response.status, response.statusText, response.headers, bytes);
+      }
+      const type = response.headers.get('content-type') ?? '';
+      if (!type.startsWith('text/event-stream') || !response.body) {
+        await response.body?.cancel().catch(() => undefined);
+        throw new JamClientError('invalid_response', `GET ${url}: HTTP ${response.status} ${type || 'without a content type'}, not an event stream`);
+      }
+      reader = response.body.getReader();
+      const decoder = new TextDecoder();
+      const parser = new SseParser();
+      for (;;) {
+        let next: Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']>>;
+        try {
+          next = await reader.read();
+        } catch (err) {
+          throw fail(err);
+        }
+        if (next.done) return;
+        idle.reset();
+        for (const ev of parser.push(decoder.decode(next.value, { stream: true }))) {
+          if (ev.event !== 'status') continue;
+          let pkg: PackageInfo;
+          try {
+            pkg = JSON.parse(ev.data) as PackageInfo;
+          } catch {
+            throw new JamClientError('invalid_response', `GET ${url}: a status event that is not JSON: ${ev.data.slice(0, 200)}`);
+          }
+          if (!isRecord(pkg) || typeof pkg.status !== 'string' || typeof pkg.hash !== 'string') {
+            throw new JamClientError('invalid_response', `GET ${url}: a status event without hash and status: ${ev.data.slice(0, 200)}`);
+          }
+          yield pkg;
+        }
+      }
+    } finally {
+      idle.clear();
+      // an early return or throw of the consumer closes the connection
+      await reader?.cancel().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Follows a package to a terminal status over its status stream (`packageEvents`) and returns
+   * the last status, like `waitForPackage` (same options, `onStatus` once per distinct status,
+   * `wait_timeout` after `timeoutMs`, `aborted`). When the stream cannot be opened or breaks
+   * (network error, silence past `idleTimeoutMs`, 404/405/501 from a gateway without the route,
+   * 429 when too many streams are open, 5xx, not an event stream, the stream ending before a
+   * terminal status), `onFallback` is called once and polling takes over for the time left.
+   * Other API errors (400, 401, 403, ...) throw `JamApiError` as polling would.
+   */
+  async followPackage(hash: HexString, options: FollowPackageOptions = {}): Promise<PackageInfo> {
     const h = normalizeHash(hash);
     const timeoutMs = options.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
-    const intervalMs = options.intervalMs ?? DEFAULT_POLL_INTERVAL_MS;
     const deadline = Date.now() + timeoutMs;
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), timeoutMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, timeout.signal]) : timeout.signal;
     let last: PackageInfo | undefined;
+    let reason: Error;
+    try {
+      for await (const pkg of this.packageEvents(h, { signal, ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.idleTimeoutMs } : {}) })) {
+        if (!last || last.status !== pkg.status) options.onStatus?.(pkg);
+        last = pkg;
+        if (isTerminalPackageStatus(pkg.status)) return pkg;
+      }
+      reason = new JamClientError('stream_ended', `the status stream of package ${h} ended before a terminal status (last: ${last?.status ?? 'none'})`);
+    } catch (err) {
+      if (options.signal?.aborted) throw new JamClientError('aborted', `stopped waiting for package ${h}`);
+      if (timeout.signal.aborted) {
+        throw new JamClientError('wait_timeout', `package ${h} not finished after ${timeoutMs} ms (last status: ${last?.status ?? 'unknown'})`);
+      }
+      if (!isStreamFallbackError(err)) throw err;
+      reason = err;
+    } finally {
+      clearTimeout(timer);
+    }
+    options.onFallback?.(reason);
+    return this.pollPackage(h, options, timeoutMs, deadline, last);
+  }
+
+  /** The polling loop of `waitForPackage`; `last` is the status already reported to `onStatus`. */
+  private async pollPackage(
+    h: HexString,
+    options: WaitForPackageOptions,
+    timeoutMs: number,
+    deadline: number,
+    last: PackageInfo | undefined,
+  ): Promise<PackageInfo> {
+    const intervalMs = options.intervalMs ?? DEFAULT_POLL_INTERVAL_MS;
     for (;;) {
       if (options.signal?.aborted) throw new JamClientError('aborted', `stopped waiting for package ${h}`);
       let delayMs = intervalMs;
@@ -261,13 +389,26 @@ export class JamClient {
     }
   }
 
-  private async getJson<T>(path: string, query?: RequestInit['query']): Promise<T> {
+  /**
+   * `method path` with an optional JSON body (`application/json`), answer parsed as JSON;
+   * non-2xx throws `JamApiError` like every call.
+   */
+  protected async sendJson<T>(method: string, path: string, body?: unknown, query?: RequestInit['query']): Promise<T> {
+    const res = await this.request(method, path, {
+      ...(query ? { query } : {}),
+      ...(body !== undefined ? { body: JSON.stringify(body), contentType: 'application/json' } : {}),
+    });
+    return parseJson<T>(res, `${method} ${path}`);
+  }
+
+  /** GET of a JSON answer. */
+  protected async getJson<T>(path: string, query?: RequestInit['query']): Promise<T> {
     const res = await this.request('GET', path, query ? { query } : {});
     return parseJson<T>(res, `GET ${path}`);
   }
 
   /** One HTTP exchange; resolves only for 2xx, with the whole body read. */
-  private async request(
+  protected async request(
     method: string,
     path: string,
     init: RequestInit & { onProgress?: (sentBytes: number) => void },
@@ -318,7 +459,7 @@ export class JamClient {
     }
   }
 
-  private url(path: string, query: RequestInit['query'] = {}): string {
+  protected url(path: string, query: RequestInit['query'] = {}): string {
     const params = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
     const qs = params.toString();
@@ -386,6 +527,18 @@ function toApiError(
   );
 }
 
+/**
+ * Whether a failure of the status stream is one polling may get past: no answer or a broken
+ * connection, a gateway without the route (404, 405, 501), too many open streams (429), a server
+ * error (5xx), or an answer that is not an event stream. Bad requests and refused tokens are not.
+ */
+function isStreamFallbackError(err: unknown): err is JamClientError {
+  if (err instanceof JamNetworkError) return true;
+  if (err instanceof JamApiError) return [404, 405, 429, 501].includes(err.status) || err.status >= 500;
+  return err instanceof JamClientError && err.code === 'invalid_response';
+}
+
+/** Parses a JSON answer; `invalid_response` when it is not JSON. */
 function parseJson<T>(res: RawResponse, what: string): T {
   const text = new TextDecoder().decode(res.body);
   try {
@@ -419,8 +572,8 @@ function isReadableStream(v: unknown): v is ReadableStream<Uint8Array> {
   return v instanceof ReadableStream;
 }
 
-/** Lowercases a `0x` hash and checks it is 32 bytes of hex. */
-function normalizeHash(hash: string): HexString {
+/** Lowercases a `0x` hash and checks it is 32 bytes of hex; `JamClientError` `invalid_argument` otherwise. */
+export function normalizeHash(hash: string): HexString {
   const h = hash.toLowerCase();
   if (!HASH_RE.test(h)) throw new JamClientError('invalid_argument', `not a 0x-prefixed 32-byte hex hash: ${JSON.stringify(hash)}`);
   return h;

@@ -320,5 +320,7 @@ describe('cliEnvironment', () => {
     expect(cliEnvironment({ JAM_PORT: '18080' })).toEqual({ url: 'http://127.0.0.1:18080' });
     expect(cliEnvironment({ JAM_PORT: 'nonsense', JAM_TOKEN: '' })).toEqual({});
     expect(cliEnvironment({ JAM_DATA_DIR: '/tmp/other' })).toEqual({ dataDir: '/tmp/other' });
+    expect(cliEnvironment({ JAM_ADMIN_TOKEN: 'adm', JAM_TOKEN: 't' })).toEqual({ adminToken: 'adm', token: 't' });
+    expect(cliEnvironment({ JAM_ADMIN_TOKEN: '' })).toEqual({});
   });
 });

@@ -311,13 +311,18 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   return Object.freeze(config);
 }
 
-/** What the `jam` CLI takes from the environment: JAM_URL (else http://127.0.0.1:$JAM_PORT when JAM_PORT is set), JAM_TOKEN, and JAM_DATA_DIR (where the dev token is). */
-export function cliEnvironment(env: Readonly<Record<string, string | undefined>> = process.env): { url?: string; token?: string; dataDir?: string } {
+/**
+ * What the `jam` CLI takes from the environment: JAM_URL (else http://127.0.0.1:$JAM_PORT when
+ * JAM_PORT is set), JAM_TOKEN, JAM_DATA_DIR (where the dev token is) and JAM_ADMIN_TOKEN (for
+ * `jam admin`). Empty values count as unset.
+ */
+export function cliEnvironment(env: Readonly<Record<string, string | undefined>> = process.env): { url?: string; token?: string; dataDir?: string; adminToken?: string } {
   const port = env['JAM_PORT'];
   const url = env['JAM_URL'] || (port && /^\d{1,5}$/.test(port) ? `http://127.0.0.1:${port}` : undefined);
   const token = env['JAM_TOKEN'] || undefined;
   const dataDir = env['JAM_DATA_DIR'] || undefined;
-  return { ...(url ? { url } : {}), ...(token ? { token } : {}), ...(dataDir ? { dataDir } : {}) };
+  const adminToken = env['JAM_ADMIN_TOKEN'] || undefined;
+  return { ...(url ? { url } : {}), ...(token ? { token } : {}), ...(dataDir ? { dataDir } : {}), ...(adminToken ? { adminToken } : {}) };
 }
 
 /** A snapshot of the process environment; this lib is its only reader (docs/architecture.md section 12, habit 6). */

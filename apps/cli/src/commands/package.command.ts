@@ -18,7 +18,7 @@ export function registerPackageCommands(program: Command, env: CliEnvironment): 
     .description('submit a work package: GP JSON (.json) or GP binary (.bin, sent as octet-stream)')
     .argument('<file>', 'package file (.json or .bin)')
     .option('--dry-run', 'only let the server decode, hash and check it; nothing is stored')
-    .option('--watch', 'after submitting, follow the status until it is terminal')
+    .option('--watch', 'after submitting, follow the status stream until it is terminal (exit 1 unless accumulated)')
     .option('--timeout <seconds>', 'give up watching after this long (default 300)', parseSecondsArg)
     .action(async (file: string, opts: { dryRun?: boolean; watch?: boolean; timeout?: number }, cmd: Command) => {
       const ctx = commandContext(env, cmd);
@@ -45,7 +45,7 @@ export function registerPackageCommands(program: Command, env: CliEnvironment): 
 
   pkg
     .command('status')
-    .description('show a package status; --watch prints every change until accumulated, failed or disputed')
+    .description('show a package status; --watch follows its status stream and prints every change until accumulated, failed or disputed')
     .argument('<hash>', 'package hash (0x hex)', parseHashArg)
     .option('--watch', 'follow until the status is terminal (exit 1 unless accumulated)')
     .option('--timeout <seconds>', 'give up watching after this long (default 300)', parseSecondsArg)
@@ -122,13 +122,21 @@ export async function readPackageFile(cwd: string, file: string): Promise<Packag
   return { json: text };
 }
 
-/** Prints every status change until terminal; a package that does not end `accumulated` is a `CliFailure`. */
+/**
+ * Prints every status change until terminal, following the package's status stream (server-sent
+ * events) and polling when the stream is not available or breaks (a note on stderr says so); a
+ * package that does not end `accumulated` is a `CliFailure`.
+ */
 export async function watchPackage(ctx: CommandContext, hash: string, timeoutMs: number): Promise<void> {
-  const final = await ctx.client.waitForPackage(hash, {
+  const final = await ctx.client.followPackage(hash, {
     timeoutMs,
     onStatus: (p) => {
       if (ctx.global.json) ctx.env.stdout.write(`${JSON.stringify(p)}\n`);
       else ctx.out(`${new Date().toISOString().slice(11, 23)}  ${p.hash}  ${p.status}`);
+    },
+    onFallback: (reason) => {
+      // stderr stays JSON-only under --json (errors), so the note is for people reading a terminal
+      if (!ctx.global.json) ctx.err(`jam: note: status stream unavailable (${reason.message}); polling instead`);
     },
   });
   if (final.status !== 'accumulated') {

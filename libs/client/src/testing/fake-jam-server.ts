@@ -93,6 +93,10 @@ export interface FakeJamOptions {
   failMarker?: string;
   /** added to the `words` total on every accumulation (simulates a broken pipeline) */
   wordsSkew?: bigint;
+  /** `GET /jam/packages/{hash}/events` answers 404 `not_found` "no route", as a gateway without the stream would */
+  noEvents?: boolean;
+  /** the status stream's connection is reset after this many status events (a broken stream) */
+  eventsBreakAfter?: number;
 }
 
 interface FakePackage {
@@ -234,6 +238,21 @@ export function fakeJam(options: FakeJamOptions = {}): { handler: FakeHandler; s
       });
       return sendJson(res, 202, { hash, status: 'pending' });
     }
+    if ((m = p.match(/^\/jam\/packages\/(0x[0-9a-f]{64})\/events$/)) && !options.noEvents) {
+      const fp = state.packages.get(m[1] as string);
+      if (!fp) return sendError(res, 404, 'not_found', `no package ${m[1]}`);
+      // like the gateway: the current status at once, then one event per change, closed at a terminal status
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      res.write(': stream open\n\n');
+      for (let sent = 1; ; sent++) {
+        res.write(`event: status\ndata: ${JSON.stringify(fp.info)}\n\n`);
+        if (isFinishedPackageStatus(fp.info.status)) return void res.end();
+        await new Promise((r) => setTimeout(r, 5));
+        if (options.eventsBreakAfter !== undefined && sent >= options.eventsBreakAfter) return void res.destroy();
+        res.write(': keep-alive\n\n');
+        advance(fp);
+      }
+    }
     if ((m = p.match(/^\/jam\/packages\/(0x[0-9a-f]{64})$/))) {
       const fp = state.packages.get(m[1] as string);
       if (!fp) return sendError(res, 404, 'not_found', `no package ${m[1]}`);
@@ -281,5 +300,135 @@ export function fakeJam(options: FakeJamOptions = {}): { handler: FakeHandler; s
     }
   }
 
+  return { handler, state };
+}
+
+export interface FakeAdminOptions {
+  /** the one admin token accepted (401 `unauthorized` "not an admin token" for any other) */
+  adminToken: string;
+  /** every admin request answers 403 `forbidden`, as from an address outside admin_ip_allowlist */
+  forbidden?: boolean;
+}
+
+/** In-memory state of `fakeJamAdmin`, exposed for assertions. */
+export interface FakeAdminState {
+  /** service id -> delegates; only these services exist */
+  services: Map<number, string[]>;
+  quotas: Map<string, number | null>;
+  /** disputed packages: hash -> its reports; resolving removes the package from here */
+  disputes: Map<string, { report_hash: string; signers: number }[]>;
+  resolved: { hash: string; body: unknown }[];
+  audit: { id: string; at: string; action: string; target: string; outcome: string; actor_token_hash: string | null; details: Record<string, unknown> }[];
+}
+
+/**
+ * A handler for `/admin/*` with the gateway's shapes and refusals (admin.controller.ts,
+ * admin-token.guard.ts): 403 first when `forbidden`, then 401 for a wrong token, 404 for an
+ * unknown service or package, 409 for a package that is not disputed; every request audited.
+ * Starts with service 7 (no delegates) and one disputed package (`0x11...`, two reports).
+ */
+export function fakeJamAdmin(options: FakeAdminOptions): { handler: FakeHandler; state: FakeAdminState } {
+  const disputed = `0x${'11'.repeat(32)}`;
+  const state: FakeAdminState = {
+    services: new Map([[7, []]]),
+    quotas: new Map(),
+    disputes: new Map([[disputed, [{ report_hash: `0x${'aa'.repeat(32)}`, signers: 1 }, { report_hash: `0x${'bb'.repeat(32)}`, signers: 1 }]]]),
+    resolved: [],
+    audit: [],
+  };
+  const now = (): string => new Date().toISOString();
+  const pkgView = (hash: string, status: PackageStatus, reportHash: string | null, error: PackageInfo['error']): PackageInfo => ({
+    hash,
+    status,
+    service_ids: [7],
+    report_hash: reportHash,
+    error,
+    created_at: now(),
+    updated_at: now(),
+    accumulated_at: null,
+  });
+  const handler: FakeHandler = (req, res) => {
+    const p = req.url.pathname;
+    const audit = (action: string, outcome: string): void => {
+      state.audit.unshift({ id: String(state.audit.length + 1), at: now(), action, target: `${req.method} ${p}`, outcome, actor_token_hash: `0x${'cd'.repeat(32)}`, details: {} });
+    };
+    if (!p.startsWith('/admin/')) return sendError(res, 404, 'not_found', `no route ${req.method} ${p}`);
+    if (options.forbidden) return sendError(res, 403, 'forbidden', 'this address may not use the admin API');
+    if (req.headers.authorization !== `Bearer ${options.adminToken}`) {
+      audit('admin.auth', 'denied');
+      return sendError(res, 401, 'unauthorized', req.headers.authorization ? 'not an admin token' : 'missing or malformed bearer token');
+    }
+    let m: RegExpMatchArray | null;
+    if ((m = p.match(/^\/admin\/services\/(\d+)\/delegates\/([^/]+)$/)) && (req.method === 'PUT' || req.method === 'DELETE')) {
+      const id = Number(m[1]);
+      const delegates = state.services.get(id);
+      const action = req.method === 'PUT' ? 'delegate.add' : 'delegate.remove';
+      if (!delegates) {
+        audit(action, 'failure');
+        return sendError(res, 404, 'not_found', `no service ${id}`);
+      }
+      const who = m[2] as string;
+      const next = req.method === 'PUT' ? [...new Set([...delegates, who])] : delegates.filter((d) => d !== who);
+      state.services.set(id, next);
+      audit(action, 'success');
+      return sendJson(res, 200, { id, code_hash: `0x${'00'.repeat(32)}`, owner: 'alice', delegates: next, min_item_gas: 0, min_memo_gas: 0, created_at: now() });
+    }
+    if (p === '/admin/quotas' && req.method === 'GET') {
+      audit('quota.list', 'success');
+      const items = [...state.quotas].sort(([a], [b]) => a.localeCompare(b)).map(([principal, max]) => ({ principal, max_pending_packages: max, updated_at: now() }));
+      return sendJson(res, 200, { items, next_cursor: null, default_max_pending_packages: 1000 });
+    }
+    if ((m = p.match(/^\/admin\/quotas\/([^/]+)$/))) {
+      const principal = m[1] as string;
+      if (req.method === 'PUT') {
+        const body = JSON.parse(req.body.toString('utf8')) as { max_pending_packages: number | null };
+        state.quotas.set(principal, body.max_pending_packages);
+        audit('quota.set', 'success');
+        return sendJson(res, 200, { principal, max_pending_packages: body.max_pending_packages, updated_at: now() });
+      }
+      if (req.method === 'DELETE') {
+        audit('quota.remove', 'success');
+        return sendJson(res, 200, { principal, removed: state.quotas.delete(principal) });
+      }
+    }
+    if (p === '/admin/disputes' && req.method === 'GET') {
+      audit('dispute.list', 'success');
+      const items = [...state.disputes].map(([hash, reports]) => ({
+        ...pkgView(hash, 'disputed', null, { code: 'conflicting_reports', message: 'attesters disagree' }),
+        submitted_by: 'alice',
+        reports,
+      }));
+      return sendJson(res, 200, { items, next_cursor: null, threshold: 2 });
+    }
+    if ((m = p.match(/^\/admin\/disputes\/(0x[0-9a-f]{64})\/resolve$/)) && req.method === 'POST') {
+      const hash = m[1] as string;
+      const body = JSON.parse(req.body.toString('utf8')) as { decision: string; report_hash?: string; reason?: string };
+      const reports = state.disputes.get(hash);
+      if (!reports) {
+        audit('dispute.resolve', 'failure');
+        return sendError(res, 404, 'not_found', `no package ${hash}`);
+      }
+      if (body.decision === 'accept' && !reports.some((r) => r.report_hash === body.report_hash)) {
+        audit('dispute.resolve', 'failure');
+        return sendError(res, 400, 'invalid_request', `report ${body.report_hash} is not a report of package ${hash}`);
+      }
+      state.disputes.delete(hash);
+      state.resolved.push({ hash, body });
+      audit('dispute.resolve', 'success');
+      return sendJson(
+        res,
+        200,
+        body.decision === 'accept'
+          ? pkgView(hash, 'attested', body.report_hash ?? null, null)
+          : pkgView(hash, 'failed', null, { code: 'dispute_rejected', message: body.reason ?? 'rejected by an administrator' }),
+      );
+    }
+    if (p === '/admin/audit' && req.method === 'GET') {
+      const action = req.url.searchParams.get('action');
+      audit('audit.list', 'success');
+      return sendJson(res, 200, { items: state.audit.filter((e) => !action || e.action === action), next_cursor: null });
+    }
+    return sendError(res, 404, 'not_found', `no route ${req.method} ${p}`);
+  };
   return { handler, state };
 }

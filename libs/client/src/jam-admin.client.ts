@@ -1,0 +1,94 @@
+import { JamClient, normalizeHash } from './jam.client';
+import { JamClientError } from './jam-client.errors';
+import type {
+  AuditEntry,
+  DisputePage,
+  HexString,
+  JamClientOptions,
+  ListAuditRequest,
+  Page,
+  PageRequest,
+  PackageInfo,
+  QuotaOverride,
+  QuotaPage,
+  QuotaRemoved,
+  ResolveDisputeRequest,
+  Service,
+} from './jam-client.types';
+
+/** Principal names the admin API accepts (`admin.controller.ts`): 1 to 64 of A-Z a-z 0-9 _ . @ : - */
+const PRINCIPAL_RE = /^[A-Za-z0-9_.@:-]{1,64}$/;
+
+/**
+ * Typed client of the admin API (`/admin/*`, docs/security-authz.md): delegates, per-principal
+ * quotas, dispute resolution and the audit log. `token` must be an admin token (`admin_tokens`),
+ * sent from an address in `admin_ip_allowlist`; the server answers 401 `unauthorized` for any other
+ * token (a `/jam` token included), 403 `forbidden` for an address outside the allowlist, and 404
+ * `not_found` for an unknown service or package, each thrown as `JamApiError`. Arguments are
+ * checked before any I/O (`JamClientError` `invalid_argument`).
+ */
+export class JamAdminClient extends JamClient {
+  constructor(options: JamClientOptions) {
+    super(options);
+  }
+
+  /** `PUT /admin/services/{id}/delegates/{principal}` (idempotent): the service afterwards. */
+  async addDelegate(serviceId: number, principal: string): Promise<Service> {
+    return this.sendJson<Service>('PUT', `/admin/services/${u32(serviceId)}/delegates/${principalArg(principal)}`);
+  }
+
+  /** `DELETE /admin/services/{id}/delegates/{principal}` (idempotent): the service afterwards. */
+  async removeDelegate(serviceId: number, principal: string): Promise<Service> {
+    return this.sendJson<Service>('DELETE', `/admin/services/${u32(serviceId)}/delegates/${principalArg(principal)}`);
+  }
+
+  /** `GET /admin/quotas`: one page of overrides in principal order, and the server-wide default. */
+  async listQuotas(page: PageRequest = {}): Promise<QuotaPage> {
+    return this.getJson<QuotaPage>('/admin/quotas', { limit: page.limit, cursor: page.cursor });
+  }
+
+  /** `PUT /admin/quotas/{principal}`: `maxPendingPackages` unfinished packages (0 refuses every submission; null = the default). */
+  async setQuota(principal: string, maxPendingPackages: number | null): Promise<QuotaOverride> {
+    if (maxPendingPackages !== null && (!Number.isInteger(maxPendingPackages) || maxPendingPackages < 0)) {
+      throw new JamClientError('invalid_argument', `max_pending_packages must be a non-negative integer or null, got ${maxPendingPackages}`);
+    }
+    return this.sendJson<QuotaOverride>('PUT', `/admin/quotas/${principalArg(principal)}`, { max_pending_packages: maxPendingPackages });
+  }
+
+  /** `DELETE /admin/quotas/{principal}`: `removed` false when there was no override. */
+  async removeQuota(principal: string): Promise<QuotaRemoved> {
+    return this.sendJson<QuotaRemoved>('DELETE', `/admin/quotas/${principalArg(principal)}`);
+  }
+
+  /** `GET /admin/disputes`: disputed packages, newest first, with each report hash and its signer count. */
+  async listDisputes(page: PageRequest = {}): Promise<DisputePage> {
+    return this.getJson<DisputePage>('/admin/disputes', { limit: page.limit, cursor: page.cursor });
+  }
+
+  /**
+   * `POST /admin/disputes/{package_hash}/resolve`: accept one of the package's reports (the package
+   * goes to `attested` and on to accumulation) or reject it (`failed`, `dispute_rejected`).
+   * 409 `conflict` unless the package is disputed; 400 `invalid_request` for a report of another package.
+   */
+  async resolveDispute(packageHash: HexString, request: ResolveDisputeRequest): Promise<PackageInfo> {
+    const body = request.decision === 'accept' ? { decision: 'accept', report_hash: normalizeHash(request.report_hash) } : request;
+    return this.sendJson<PackageInfo>('POST', `/admin/disputes/${normalizeHash(packageHash)}/resolve`, body);
+  }
+
+  /** `GET /admin/audit`: newest first; pass `next_cursor` back as `cursor`; `action` filters (`quota.set`, ...). */
+  async listAudit(request: ListAuditRequest = {}): Promise<Page<AuditEntry>> {
+    return this.getJson<Page<AuditEntry>>('/admin/audit', { limit: request.limit, cursor: request.cursor, action: request.action });
+  }
+}
+
+function principalArg(principal: string): string {
+  if (!PRINCIPAL_RE.test(principal)) {
+    throw new JamClientError('invalid_argument', `principal must be 1 to 64 characters of A-Z a-z 0-9 _ . @ : -, got ${JSON.stringify(principal)}`);
+  }
+  return principal;
+}
+
+function u32(id: number): string {
+  if (!Number.isInteger(id) || id < 0 || id > 0xffff_ffff) throw new JamClientError('invalid_argument', `service id must be a u32, got ${id}`);
+  return String(id);
+}
