@@ -47,6 +47,7 @@ describe('jam completion', () => {
     const script = r.stdout;
     expect(bashComplete(script, 'jam ')).toEqual(expect.arrayContaining(['preimage', 'service', 'package', 'report', 'storage', 'demo', 'admin', 'health', 'version', 'completion']));
     expect(bashComplete(script, 'jam pa')).toEqual(['package']);
+    expect(bashComplete(script, 'jam completion ')).toEqual(['bash', 'zsh']);
     expect(bashComplete(script, 'jam package ').sort()).toEqual(['list', 'status', 'submit']);
     expect(bashComplete(script, 'jam --json admin dispute ').sort()).toEqual(['list', 'resolve']);
     expect(bashComplete(script, 'jam package submit --').sort()).toEqual(['--dry-run', '--help', '--json', '--timeout', '--token', '--url', '--version', '--watch'].sort());

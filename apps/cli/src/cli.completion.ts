@@ -17,6 +17,8 @@ export interface CompletionOption {
 export interface CompletionNode {
   path: string;
   subcommands: { name: string; description: string }[];
+  /** values of its first argument when commander restricts them (`jam completion <bash|zsh>`) */
+  choices: string[];
   /** its own options and those of every command above it (commander reads them anywhere after) */
   options: CompletionOption[];
 }
@@ -42,9 +44,13 @@ export function completionNodes(program: Command): CompletionNode[] {
     const options = [...own, ...inherited.filter((i) => !own.some((o) => o.flag === i.flag))];
     const children = cmd.commands.filter((c) => !(c as Command & { _hidden?: boolean })._hidden);
     for (const c of children) if (!WORD_RE.test(c.name())) throw new Error(`command name ${JSON.stringify(c.name())} cannot be completed`);
+    const first = cmd.registeredArguments[0];
+    const choices = first?.argChoices ?? [];
+    for (const c of choices) if (!WORD_RE.test(c)) throw new Error(`argument choice ${JSON.stringify(c)} cannot be completed`);
     nodes.push({
       path,
       subcommands: children.map((c) => ({ name: c.name(), description: oneLine(c.description()) })),
+      choices: [...choices],
       options: [...options, ...help.filter((h) => !options.some((o) => o.flag === h.flag))],
     });
     for (const c of children) walk(c, path ? `${path} ${c.name()}` : c.name(), options);
@@ -76,7 +82,7 @@ export function completionScript(program: Command, shell: CompletionShell, name 
   const fn = `_${name.replace(/[^A-Za-z0-9_]/g, '_')}_complete`;
   if (shell === 'bash') {
     const cases = nodes.map((n) => {
-      const commands = n.subcommands.map((s) => s.name).join(' ');
+      const commands = [...n.subcommands.map((s) => s.name), ...n.choices].join(' ');
       const options = n.options.map((o) => o.flag).join(' ');
       const valued = n.options.filter((o) => o.takesValue).map((o) => o.flag).join(' ');
       return `    ${sq(n.path)}) commands=${sq(commands)}; options=${sq(options)}; valued=${sq(valued)} ;;`;
@@ -113,7 +119,7 @@ export function completionScript(program: Command, shell: CompletionShell, name 
   }
   const item = (word: string, description: string): string => sq(`${word.replace(/:/g, '\\:')}:${description}`);
   const cases = nodes.map((n) => {
-    const commands = n.subcommands.map((s) => item(s.name, s.description)).join(' ');
+    const commands = [...n.subcommands.map((s) => item(s.name, s.description)), ...n.choices.map((c) => item(c, c))].join(' ');
     const options = n.options.map((o) => item(o.flag, o.description)).join(' ');
     const valued = n.options.filter((o) => o.takesValue).map((o) => o.flag).join(' ');
     return `    ${sq(n.path)}) commands=(${commands}); options=(${options}); valued=(${valued}) ;;`;
