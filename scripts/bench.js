@@ -15,6 +15,7 @@
 //   restart         `npm start` to /healthz: build skipped when up to date vs forced tsc  [rounds]
 //   verified-download  pass-through vs the verifying stream of preimage downloads  [MiB] [reps]
 //   registration-check  hostile shapes: in-process validation vs SandboxPool.check
+//   cli-watch       jam --watch: status stream (SSE) vs polling on an embedded server  [packages per mode]
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -29,6 +30,7 @@ const benches = {
   restart: { file: path.join(root, 'bench', 'restart.run.cjs'), built: false },
   'verified-download': { file: path.join(root, 'dist', 'bench', 'verified-download.js'), built: true },
   'registration-check': { file: path.join(root, 'dist', 'bench', 'registration-check.js'), built: true },
+  'cli-watch': { file: path.join(root, 'dist', 'bench', 'cli-watch.js'), built: true },
 };
 
 const [name, ...args] = process.argv.slice(2);
