@@ -39,7 +39,18 @@ function pkg(service: number, codeHash: Uint8Array, text: string): WorkPackage {
     auth_code_hash: codeHash,
     authorizer_config: new Uint8Array(0),
     context: { anchor: zero, state_root: zero, beefy_root: zero, lookup_anchor: zero, lookup_anchor_slot: 0, prerequisites: [] },
-    items: [{ service, code_hash: codeHash, payload: new TextEncoder().encode(text), refine_gas_limit: 10_000_000n, accumulate_gas_limit: 1_000_000n, import_segments: [], extrinsic: [], export_count: 0 }],
+    items: [
+      {
+        service,
+        code_hash: codeHash,
+        payload: new TextEncoder().encode(text),
+        refine_gas_limit: 10_000_000n,
+        accumulate_gas_limit: 1_000_000n,
+        import_segments: [],
+        extrinsic: [],
+        export_count: 0,
+      },
+    ],
   };
 }
 
@@ -56,8 +67,11 @@ async function main(): Promise<void> {
   });
   try {
     const base = `http://127.0.0.1:${port}`;
-    for (let up = false; !up; ) {
-      up = await fetch(`${base}/healthz`).then((r) => r.ok, () => false);
+    for (let up = false; !up;) {
+      up = await fetch(`${base}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (!up) await new Promise((r) => setTimeout(r, 250));
     }
     const token = readFileSync(path.join(dataDir, 'dev-token'), 'utf8').trim();

@@ -48,13 +48,19 @@ describe('jam CLI against a real server', () => {
     expect(created.code).toBe(0);
     const serviceId = (JSON.parse(created.stdout) as { id: number }).id;
     const file = path.join(dataDir, 'p.bin');
-    fs.writeFileSync(file, encodeWorkPackage(wordCountPackage(serviceId, blake2b256(fs.readFileSync(wasm)), `alpha beta gamma ${randomBytes(4).toString('hex')}`)));
+    fs.writeFileSync(
+      file,
+      encodeWorkPackage(wordCountPackage(serviceId, blake2b256(fs.readFileSync(wasm)), `alpha beta gamma ${randomBytes(4).toString('hex')}`)),
+    );
 
     const watched = await runCli(['package', 'submit', file, '--watch', '--timeout', '120'], cli, 150_000);
 
     expect(watched.stderr).toBe('');
     expect(watched.code).toBe(0);
-    const lines = watched.stdout.trim().split('\n').map((l) => l.split(/\s+/));
+    const lines = watched.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split(/\s+/));
     const hash = lines[0]?.[1] ?? '';
     expect(hash).toMatch(/^0x[0-9a-f]{64}$/);
     const seen = lines.map((l) => l.at(-1) ?? '');

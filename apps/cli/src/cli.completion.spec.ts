@@ -45,12 +45,16 @@ describe('jam completion', () => {
     expect(r.code).toBe(EXIT_OK);
     expect(r.stdout).toContain('complete -o default -F _jam_complete jam');
     const script = r.stdout;
-    expect(bashComplete(script, 'jam ')).toEqual(expect.arrayContaining(['preimage', 'service', 'package', 'report', 'storage', 'demo', 'admin', 'health', 'version', 'completion']));
+    expect(bashComplete(script, 'jam ')).toEqual(
+      expect.arrayContaining(['preimage', 'service', 'package', 'report', 'storage', 'demo', 'admin', 'health', 'version', 'completion']),
+    );
     expect(bashComplete(script, 'jam pa')).toEqual(['package']);
     expect(bashComplete(script, 'jam completion ')).toEqual(['bash', 'zsh']);
     expect(bashComplete(script, 'jam package ').sort()).toEqual(['list', 'status', 'submit']);
     expect(bashComplete(script, 'jam --json admin dispute ').sort()).toEqual(['list', 'resolve']);
-    expect(bashComplete(script, 'jam package submit --').sort()).toEqual(['--dry-run', '--help', '--json', '--timeout', '--token', '--url', '--version', '--watch'].sort());
+    expect(bashComplete(script, 'jam package submit --').sort()).toEqual(
+      ['--dry-run', '--help', '--json', '--timeout', '--token', '--url', '--version', '--watch'].sort(),
+    );
     expect(bashComplete(script, 'jam admin quota list --')).toEqual(expect.arrayContaining(['--admin-token', '--limit', '--cursor', '--url']));
     // after an option that takes a value nothing is offered by the script (the shell completes files)
     expect(bashComplete(script, 'jam --url ')).toEqual([]);
@@ -64,7 +68,11 @@ describe('jam completion', () => {
     expect(bashComplete(script, 'jam frob')).toEqual(['frobnicate']);
     expect(bashComplete(script, 'jam frobnicate --l')).toEqual(['--level']);
     const nodes = completionNodes(program);
-    expect(nodes.find((n) => n.path === 'frobnicate')?.options.find((o) => o.flag === '--level')).toEqual({ flag: '--level', description: 'how much', takesValue: true });
+    expect(nodes.find((n) => n.path === 'frobnicate')?.options.find((o) => o.flag === '--level')).toEqual({
+      flag: '--level',
+      description: 'how much',
+      takesValue: true,
+    });
   });
 
   it('prints a zsh script with every command path, described choices, and registration both ways', async () => {
@@ -83,6 +91,6 @@ describe('jam completion', () => {
   it('refuses a shell it does not know (exit 2)', async () => {
     const r = await jam(['completion', 'fish']);
     expect(r.code).toBe(EXIT_USAGE);
-    expect(r.stderr).toContain("Allowed choices are bash, zsh");
+    expect(r.stderr).toContain('Allowed choices are bash, zsh');
   });
 });

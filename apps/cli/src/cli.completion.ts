@@ -84,7 +84,10 @@ export function completionScript(program: Command, shell: CompletionShell, name 
     const cases = nodes.map((n) => {
       const commands = [...n.subcommands.map((s) => s.name), ...n.choices].join(' ');
       const options = n.options.map((o) => o.flag).join(' ');
-      const valued = n.options.filter((o) => o.takesValue).map((o) => o.flag).join(' ');
+      const valued = n.options
+        .filter((o) => o.takesValue)
+        .map((o) => o.flag)
+        .join(' ');
       return `    ${sq(n.path)}) commands=${sq(commands)}; options=${sq(options)}; valued=${sq(valued)} ;;`;
     });
     return [
@@ -121,7 +124,10 @@ export function completionScript(program: Command, shell: CompletionShell, name 
   const cases = nodes.map((n) => {
     const commands = [...n.subcommands.map((s) => item(s.name, s.description)), ...n.choices.map((c) => item(c, c))].join(' ');
     const options = n.options.map((o) => item(o.flag, o.description)).join(' ');
-    const valued = n.options.filter((o) => o.takesValue).map((o) => o.flag).join(' ');
+    const valued = n.options
+      .filter((o) => o.takesValue)
+      .map((o) => o.flag)
+      .join(' ');
     return `    ${sq(n.path)}) commands=(${commands}); options=(${options}); valued=(${valued}) ;;`;
   });
   return [

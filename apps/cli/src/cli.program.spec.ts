@@ -393,7 +393,7 @@ describe('jam admin', () => {
     expect(audit.code).toBe(EXIT_OK);
     expect((JSON.parse(audit.stdout) as { items: { outcome: string }[] }).items.map((e) => e.outcome)).toEqual(['success', 'failure']);
     const text = await jam(['admin', 'audit'], env);
-    expect(text.stdout.split('\n')[0]).toMatch(/^ +\d+  \S+  audit\.list +success  0xcdcdcdcdcdcd  GET \/admin\/audit$/);
+    expect(text.stdout.split('\n')[0]).toMatch(/^ +\d+ {2}\S+ {2}audit\.list +success {2}0xcdcdcdcdcdcd {2}GET \/admin\/audit$/);
   });
 
   it('says what to check on 401, 403 and 404, and refuses a missing token or contradictory flags before any request', async () => {

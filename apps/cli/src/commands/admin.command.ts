@@ -71,14 +71,14 @@ export function registerAdminCommands(program: Command, env: CliEnvironment): vo
     .command('admin')
     .description('administer delegates, quotas, disputes and read the audit log (needs an admin token)')
     // Like --token, the default is named by its source, never shown.
-    .addOption(new Option('--admin-token <token>', 'admin token (one of the server\'s admin_tokens; env JAM_ADMIN_TOKEN)'))
+    .addOption(new Option('--admin-token <token>', "admin token (one of the server's admin_tokens; env JAM_ADMIN_TOKEN)"))
     .addHelpText(
       'after',
-      '\nAdmin requests must come from an address in the server\'s admin_ip_allowlist (loopback by default).\n' +
-        'Every admin request, refused ones included, is written to the audit log with the token\'s SHA-256.',
+      "\nAdmin requests must come from an address in the server's admin_ip_allowlist (loopback by default).\n" +
+        "Every admin request, refused ones included, is written to the audit log with the token's SHA-256.",
     );
 
-  const delegate = admin.command('delegate').description("add or remove a delegate of a service (acts for it like its owner)");
+  const delegate = admin.command('delegate').description('add or remove a delegate of a service (acts for it like its owner)');
   for (const [verb, what] of [
     ['add', 'add a delegate to a service (idempotent); prints the service'],
     ['remove', 'remove a delegate from a service (idempotent); prints the service'],
@@ -173,7 +173,9 @@ export function registerAdminCommands(program: Command, env: CliEnvironment): vo
       await adminAction(ctx, `package ${hash} does not exist`, async () => {
         const p = await ctx.admin.resolveDispute(
           hash,
-          opts.accept !== undefined ? { decision: 'accept', report_hash: opts.accept } : { decision: 'reject', ...(opts.reason !== undefined ? { reason: opts.reason } : {}) },
+          opts.accept !== undefined
+            ? { decision: 'accept', report_hash: opts.accept }
+            : { decision: 'reject', ...(opts.reason !== undefined ? { reason: opts.reason } : {}) },
         );
         if (ctx.global.json) return ctx.json(p);
         printResolved(ctx, p);
