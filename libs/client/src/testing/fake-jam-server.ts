@@ -346,6 +346,7 @@ export function fakeJamAdmin(options: FakeAdminOptions): { handler: FakeHandler;
     created_at: now(),
     updated_at: now(),
     accumulated_at: null,
+    retries: 0,
   });
   const handler: FakeHandler = (req, res) => {
     const p = req.url.pathname;
