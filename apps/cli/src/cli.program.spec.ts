@@ -389,6 +389,14 @@ describe('jam admin', () => {
     expect(accepted.stdout).toMatch(/^status: +attested$/m);
     expect(fake.state.resolved).toEqual([{ hash: disputed, body: { decision: 'accept', report_hash: `0x${'aa'.repeat(32)}` } }]);
 
+    const failed = `0x${'22'.repeat(32)}`;
+    const retried = await jam(['admin', 'package', 'retry', failed], env);
+    expect(retried.code).toBe(EXIT_OK);
+    expect(retried.stdout).toMatch(/^status: +pending$/m);
+    expect(fake.state.failed.size).toBe(0);
+    const gone = await jam(['admin', 'package', 'retry', failed], env);
+    expect(gone.stderr).toBe(`jam: not_found: no package ${failed}\njam: hint: package ${failed} does not exist on ${server.url}\n`);
+
     const audit = await jam(['--json', 'admin', 'audit', '--action', 'dispute.resolve'], env);
     expect(audit.code).toBe(EXIT_OK);
     expect((JSON.parse(audit.stdout) as { items: { outcome: string }[] }).items.map((e) => e.outcome)).toEqual(['success', 'failure']);
@@ -429,7 +437,7 @@ describe('jam admin', () => {
   });
 
   it('has help text on every admin command', async () => {
-    for (const argv of [['admin'], ['admin', 'delegate'], ['admin', 'delegate', 'add'], ['admin', 'delegate', 'remove'], ['admin', 'quota'], ['admin', 'quota', 'list'], ['admin', 'quota', 'set'], ['admin', 'quota', 'remove'], ['admin', 'dispute'], ['admin', 'dispute', 'list'], ['admin', 'dispute', 'resolve'], ['admin', 'audit']]) {
+    for (const argv of [['admin'], ['admin', 'delegate'], ['admin', 'delegate', 'add'], ['admin', 'delegate', 'remove'], ['admin', 'quota'], ['admin', 'quota', 'list'], ['admin', 'quota', 'set'], ['admin', 'quota', 'remove'], ['admin', 'dispute'], ['admin', 'dispute', 'list'], ['admin', 'dispute', 'resolve'], ['admin', 'package'], ['admin', 'package', 'retry'], ['admin', 'audit']]) {
       const r = await jam([...argv, '--help']);
       expect(r.code).toBe(EXIT_OK);
       expect(r.stdout).toMatch(new RegExp(`^Usage: jam ${argv.join(' ')}`));

@@ -75,6 +75,15 @@ export class JamAdminClient extends JamClient {
     return this.sendJson<PackageInfo>('POST', `/admin/disputes/${normalizeHash(packageHash)}/resolve`, body);
   }
 
+  /**
+   * `POST /admin/packages/{hash}/retry`: runs any failed package again under the same rules and
+   * bound (`max_package_retries`) as its owners' `retryPackage`; audited as `package.retry`.
+   * 409 `conflict` unless failed, `retry_limit_reached`; 422 `not_retryable` for a guest outcome.
+   */
+  async adminRetryPackage(packageHash: HexString): Promise<PackageInfo> {
+    return this.sendJson<PackageInfo>('POST', `/admin/packages/${normalizeHash(packageHash)}/retry`);
+  }
+
   /** `GET /admin/audit`: newest first; pass `next_cursor` back as `cursor`; `action` filters (`quota.set`, ...). */
   async listAudit(request: ListAuditRequest = {}): Promise<Page<AuditEntry>> {
     return this.getJson<Page<AuditEntry>>('/admin/audit', { limit: request.limit, cursor: request.cursor, action: request.action });

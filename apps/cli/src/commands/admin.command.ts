@@ -183,6 +183,21 @@ export function registerAdminCommands(program: Command, env: CliEnvironment): vo
     });
 
   admin
+    .command('package')
+    .description("act on any tenant's packages")
+    .command('retry')
+    .description('run any failed package again (failures that were not guest outcomes; same bound as its owners have)')
+    .argument('<package>', 'package hash (0x hex)', parseHashArg)
+    .action(async (hash: string, _opts: unknown, cmd: Command) => {
+      const ctx = adminContext(env, cmd);
+      await adminAction(ctx, `package ${hash} does not exist`, async () => {
+        const p = await ctx.admin.adminRetryPackage(hash);
+        if (ctx.global.json) return ctx.json(p);
+        printResolved(ctx, p);
+      });
+    });
+
+  admin
     .command('audit')
     .description('read the audit log, newest first (admin actions and refused admin requests)')
     .option('--action <action>', 'only this action (delegate.add, quota.set, dispute.resolve, admin.auth, ...)')

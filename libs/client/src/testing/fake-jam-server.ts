@@ -318,6 +318,8 @@ export interface FakeAdminState {
   /** disputed packages: hash -> its reports; resolving removes the package from here */
   disputes: Map<string, { report_hash: string; signers: number }[]>;
   resolved: { hash: string; body: unknown }[];
+  /** failed packages an admin may retry; retrying removes the package from here */
+  failed: Set<string>;
   audit: { id: string; at: string; action: string; target: string; outcome: string; actor_token_hash: string | null; details: Record<string, unknown> }[];
 }
 
@@ -325,7 +327,8 @@ export interface FakeAdminState {
  * A handler for `/admin/*` with the gateway's shapes and refusals (admin.controller.ts,
  * admin-token.guard.ts): 403 first when `forbidden`, then 401 for a wrong token, 404 for an
  * unknown service or package, 409 for a package that is not disputed; every request audited.
- * Starts with service 7 (no delegates) and one disputed package (`0x11...`, two reports).
+ * Starts with service 7 (no delegates), one disputed package (`0x11...`, two reports) and one
+ * failed package (`0x22...`).
  */
 export function fakeJamAdmin(options: FakeAdminOptions): { handler: FakeHandler; state: FakeAdminState } {
   const disputed = `0x${'11'.repeat(32)}`;
@@ -334,6 +337,7 @@ export function fakeJamAdmin(options: FakeAdminOptions): { handler: FakeHandler;
     quotas: new Map(),
     disputes: new Map([[disputed, [{ report_hash: `0x${'aa'.repeat(32)}`, signers: 1 }, { report_hash: `0x${'bb'.repeat(32)}`, signers: 1 }]]]),
     resolved: [],
+    failed: new Set([`0x${'22'.repeat(32)}`]),
     audit: [],
   };
   const now = (): string => new Date().toISOString();
@@ -423,6 +427,16 @@ export function fakeJamAdmin(options: FakeAdminOptions): { handler: FakeHandler;
           ? pkgView(hash, 'attested', body.report_hash ?? null, null)
           : pkgView(hash, 'failed', null, { code: 'dispute_rejected', message: body.reason ?? 'rejected by an administrator' }),
       );
+    }
+    if ((m = p.match(/^\/admin\/packages\/(0x[0-9a-f]{64})\/retry$/)) && req.method === 'POST') {
+      const hash = m[1] as string;
+      if (!state.failed.has(hash)) {
+        audit('package.retry', 'failure');
+        return sendError(res, 404, 'not_found', `no package ${hash}`);
+      }
+      state.failed.delete(hash);
+      audit('package.retry', 'success');
+      return sendJson(res, 202, { ...pkgView(hash, 'pending', null, null), retries: 1 });
     }
     if (p === '/admin/audit' && req.method === 'GET') {
       const action = req.url.searchParams.get('action');
