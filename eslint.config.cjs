@@ -10,7 +10,21 @@ const prettier = require('eslint-config-prettier');
 /** External modules only libs/persistence (and the queue's BullMQ-on-PostgreSQL driver) may import. */
 const DATABASE_MODULES = ['typeorm', 'pg', '@electric-sql/*'];
 /** What libs/domain may not import: it is pure (no framework, no IO). */
-const DOMAIN_BANNED = ['@nestjs/*', 'typeorm', 'pg', 'bullmq', 'ioredis', 'fs', 'node:fs', 'net', 'node:net', 'http', 'node:http', '@electric-sql/*', '@aws-sdk/*'];
+const DOMAIN_BANNED = [
+  '@nestjs/*',
+  'typeorm',
+  'pg',
+  'bullmq',
+  'ioredis',
+  'fs',
+  'node:fs',
+  'net',
+  'node:net',
+  'http',
+  'node:http',
+  '@electric-sql/*',
+  '@aws-sdk/*',
+];
 
 /** @nx/enforce-module-boundaries with the tag rules of docs/architecture.md; `allow` lists exempt import paths. */
 function boundaries(allow) {
@@ -52,7 +66,15 @@ module.exports = [
     // module that imports apps, by relative path until the roles have entry points of their own.
     files: ['apps/standalone/src/**/*.ts'],
     ignores: ['**/*.spec.ts'],
-    rules: { '@nx/enforce-module-boundaries': boundaries(['../../gateway/src', '../../refine-worker/src', '../../attestation/src', '../../accumulate-worker/src', '../../janitor/src']) },
+    rules: {
+      '@nx/enforce-module-boundaries': boundaries([
+        '../../gateway/src',
+        '../../refine-worker/src',
+        '../../attestation/src',
+        '../../accumulate-worker/src',
+        '../../janitor/src',
+      ]),
+    },
   },
   {
     files: ['**/*.ts'],

@@ -31,7 +31,11 @@ export async function compileAssemblyScript(file: string, mvp: boolean): Promise
   const compiler = await asc;
   const disable = ['nontrapping-f2i', 'mutable-globals', ...(mvp ? ['bulk-memory', 'sign-extension'] : [])];
   const name = path.basename(file).replace(/\.(as|ts)$/, '') + '.ts';
-  const result = await compiler.compileString({ [name]: readFileSync(file, 'utf8') }, { runtime: 'stub', optimizeLevel: 3, shrinkLevel: 0, converge: true, use: ['abort='], disable });
-  if (result.error !== null || result.binary === undefined) throw new Error(`asc failed on ${file}: ${result.error?.message ?? 'no output'}\n${result.stderr.toString()}`);
+  const result = await compiler.compileString(
+    { [name]: readFileSync(file, 'utf8') },
+    { runtime: 'stub', optimizeLevel: 3, shrinkLevel: 0, converge: true, use: ['abort='], disable },
+  );
+  if (result.error !== null || result.binary === undefined)
+    throw new Error(`asc failed on ${file}: ${result.error?.message ?? 'no output'}\n${result.stderr.toString()}`);
   return result.binary;
 }

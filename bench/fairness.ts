@@ -123,7 +123,18 @@ function workPackage(t: Tenant, payload: Uint8Array, refineGas: bigint): WorkPac
     auth_code_hash: t.codeHash,
     authorizer_config: new Uint8Array(0),
     context: { anchor: zero, state_root: zero, beefy_root: zero, lookup_anchor: zero, lookup_anchor_slot: 0, prerequisites: [] },
-    items: [{ service: t.serviceId, code_hash: t.codeHash, payload, refine_gas_limit: refineGas, accumulate_gas_limit: 1_000_000n, import_segments: [], extrinsic: [], export_count: 0 }],
+    items: [
+      {
+        service: t.serviceId,
+        code_hash: t.codeHash,
+        payload,
+        refine_gas_limit: refineGas,
+        accumulate_gas_limit: 1_000_000n,
+        import_segments: [],
+        extrinsic: [],
+        export_count: 0,
+      },
+    ],
   };
 }
 
@@ -200,8 +211,16 @@ async function quietPhase(api: Api, b: Tenant, label: string, atLastSubmit?: () 
     if (i < QUIET - 1) await sleep(GAP_MS);
   }
   const afterSubmit = await atLastSubmit?.();
-  const done = await waitAccumulated(api, b, submitted.map((s) => s.hash));
-  return { name: label, latenciesMs: submitted.map((s) => done.get(s.hash)! - s.t0).sort((x, y) => x - y), ...(afterSubmit !== undefined ? { afterSubmit } : {}) };
+  const done = await waitAccumulated(
+    api,
+    b,
+    submitted.map((s) => s.hash),
+  );
+  return {
+    name: label,
+    latenciesMs: submitted.map((s) => done.get(s.hash)! - s.t0).sort((x, y) => x - y),
+    ...(afterSubmit !== undefined ? { afterSubmit } : {}),
+  };
 }
 
 function line(p: Phase): string {
@@ -237,7 +256,11 @@ async function main(): Promise<void> {
         }
       : {}),
     // settings under test (JAM_REFINE_CONCURRENCY, JAM_SANDBOX_POOL_SIZE, ...) pass through
-    ...Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('JAM_') && e[1] !== undefined && !['JAM_DATA_DIR', 'JAM_PORT', 'JAM_ALLOWED_TOKENS'].includes(e[0]))),
+    ...Object.fromEntries(
+      Object.entries(process.env).filter(
+        (e): e is [string, string] => e[0].startsWith('JAM_') && e[1] !== undefined && !['JAM_DATA_DIR', 'JAM_PORT', 'JAM_ALLOWED_TOKENS'].includes(e[0]),
+      ),
+    ),
   };
   let stderr = '';
   const children: ChildProcess[] = [];
@@ -274,8 +297,15 @@ async function main(): Promise<void> {
     }
     const spin = await compileAssemblyScript(path.join(root, 'bench', 'workloads', 'spin.as'), false);
     const a = await register(api, 'A (flood)', tokens.alice, spin);
-    const b = await register(api, 'B (quiet)', tokens.bob, new Uint8Array(readFileSync(path.join(SERVER_ROOT, 'services', 'word-count', 'build', 'word-count.wasm'))));
-    console.log(`fairness bench: ${PRODUCTION ? 'production mode (PostgreSQL, Redis, one process per role)' : 'embedded server'} from ${SERVER_ROOT}, B ${QUIET} word-count packages ${GAP_MS} ms apart; A ${FLOOD} spin packages of ${HEAVY_BYTES} payload bytes`);
+    const b = await register(
+      api,
+      'B (quiet)',
+      tokens.bob,
+      new Uint8Array(readFileSync(path.join(SERVER_ROOT, 'services', 'word-count', 'build', 'word-count.wasm'))),
+    );
+    console.log(
+      `fairness bench: ${PRODUCTION ? 'production mode (PostgreSQL, Redis, one process per role)' : 'embedded server'} from ${SERVER_ROOT}, B ${QUIET} word-count packages ${GAP_MS} ms apart; A ${FLOOD} spin packages of ${HEAVY_BYTES} payload bytes`,
+    );
 
     // Warm-up: compile both services in the executors, then time one heavy package alone.
     const warmB = await submit(api, b, workPackage(b, new TextEncoder().encode(`warm ${randomBytes(8).toString('hex')}`), 10_000_000n));

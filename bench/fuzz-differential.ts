@@ -38,11 +38,19 @@ function main(): void {
   const compared = results.filter((r) => r.status === 'same' || r.status === 'mismatch');
   const sum = (f: (r: CaseResult) => number): number => compared.reduce((a, r) => a + f(r), 0);
   const reasons = new Map<string, number>();
-  for (const r of results) if (r.status === 'rejected' || r.status === 'not-generated') reasons.set(`${r.status}: ${r.detail ?? '?'}`, (reasons.get(`${r.status}: ${r.detail ?? '?'}`) ?? 0) + 1);
-  console.log(`fuzz campaign: node ${process.version}, seed ${SEED}, ${CASES} cases, input 256..${256 + SIZE - 1} bytes, ${((Date.now() - t0) / 1000).toFixed(1)} s, ${new Date().toISOString()}`);
-  console.log('| cases | compared | same | mismatch | rejected by validator | not generated | export calls | traps (same on both) | plain V8 stack exhausted (skipped) | gas used (metered, total) |');
+  for (const r of results)
+    if (r.status === 'rejected' || r.status === 'not-generated')
+      reasons.set(`${r.status}: ${r.detail ?? '?'}`, (reasons.get(`${r.status}: ${r.detail ?? '?'}`) ?? 0) + 1);
+  console.log(
+    `fuzz campaign: node ${process.version}, seed ${SEED}, ${CASES} cases, input 256..${256 + SIZE - 1} bytes, ${((Date.now() - t0) / 1000).toFixed(1)} s, ${new Date().toISOString()}`,
+  );
+  console.log(
+    '| cases | compared | same | mismatch | rejected by validator | not generated | export calls | traps (same on both) | plain V8 stack exhausted (skipped) | gas used (metered, total) |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|---|');
-  console.log(`| ${CASES} | ${compared.length} | ${count('same')} | ${count('mismatch')} | ${count('rejected')} | ${count('not-generated')} | ${sum((r) => r.calls)} | ${sum((r) => r.traps)} | ${sum((r) => r.stackExhausted)} | ${compared.reduce((a, r) => a + r.gasUsed, 0n)} |`);
+  console.log(
+    `| ${CASES} | ${compared.length} | ${count('same')} | ${count('mismatch')} | ${count('rejected')} | ${count('not-generated')} | ${sum((r) => r.calls)} | ${sum((r) => r.traps)} | ${sum((r) => r.stackExhausted)} | ${compared.reduce((a, r) => a + r.gasUsed, 0n)} |`,
+  );
   for (const [reason, n] of reasons) console.log(`  ${n} x ${reason}`);
   for (const r of results.filter((x) => x.status === 'mismatch')) console.log(`MISMATCH seed ${r.spec.seed} size ${r.spec.size}: ${r.detail ?? ''}`);
   if (count('mismatch') > 0) process.exitCode = 1;

@@ -68,19 +68,44 @@ interface Measured {
 }
 
 async function job(code: Uint8Array, mode: Mode, extra: Partial<Job> = {}): Promise<Job> {
-  return { code, codeHash: '0x' + (await blake2b(code, 256)), mode, payload: new Uint8Array(0), preimages: new Map(), storage: new Map(), itemIndex: 0, ...extra };
+  return {
+    code,
+    codeHash: '0x' + (await blake2b(code, 256)),
+    mode,
+    payload: new Uint8Array(0),
+    preimages: new Map(),
+    storage: new Map(),
+    itemIndex: 0,
+    ...extra,
+  };
 }
 
 async function runJob(pool: SandboxPool, j: Job, gasLimit: bigint): Promise<Measured> {
   const t0 = process.hrtime.bigint();
   if (j.mode === 'refine') {
-    const req: RefineRequest = { codeHash: j.codeHash, code: j.code, serviceId: 1, itemIndex: j.itemIndex, payload: j.payload, gasLimit, preimages: j.preimages };
+    const req: RefineRequest = {
+      codeHash: j.codeHash,
+      code: j.code,
+      serviceId: 1,
+      itemIndex: j.itemIndex,
+      payload: j.payload,
+      gasLimit,
+      preimages: j.preimages,
+    };
     const out = await pool.refine(req);
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     if (out.timedOut === true) throw new Error('job hit the wall clock');
     return { ms, gas: out.gasUsed, status: Object.keys(out.result)[0] as string };
   }
-  const req: AccumulateRequest = { codeHash: j.codeHash, code: j.code, serviceId: 1, gasLimit, operands: [], storage: j.storage, storageQuota: { maxBytes: 1 << 30, maxItems: 1 << 20 } };
+  const req: AccumulateRequest = {
+    codeHash: j.codeHash,
+    code: j.code,
+    serviceId: 1,
+    gasLimit,
+    operands: [],
+    storage: j.storage,
+    storageQuota: { maxBytes: 1 << 30, maxItems: 1 << 20 },
+  };
   const out = await pool.accumulate(req);
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (out.timedOut === true) throw new Error('job hit the wall clock');
@@ -111,13 +136,17 @@ async function measurePair(pool: SandboxPool, a: [Job, bigint], b: [Job, bigint]
     const x = await runJob(pool, ...(first ? a : b));
     const y = await runJob(pool, ...(first ? b : a));
     const [ra, rb] = first ? [x, y] : [y, x];
-    if ((ma !== undefined && ma.gas !== ra.gas) || (mb !== undefined && mb.gas !== rb.gas)) throw new Error('gas differs between runs of one job: not deterministic');
+    if ((ma !== undefined && ma.gas !== ra.gas) || (mb !== undefined && mb.gas !== rb.gas))
+      throw new Error('gas differs between runs of one job: not deterministic');
     ma = ra;
     mb = rb;
     ta.push(ra.ms);
     tb.push(rb.ms);
   }
-  return [{ ...(ma as Measured), ms: Math.min(...ta) }, { ...(mb as Measured), ms: Math.min(...tb) }];
+  return [
+    { ...(ma as Measured), ms: Math.min(...ta) },
+    { ...(mb as Measured), ms: Math.min(...tb) },
+  ];
 }
 
 type Group = 'opcode' | 'host call' | 'adversarial' | 'instantiation' | 'ordinary' | 'memory latency';
@@ -193,23 +222,70 @@ function loopCases(): LoopCase[] {
     [hex(key256), deterministicBytes(MiB, 5)],
   ]);
   // guest memory: key8 at 0 (0x6b x 8), key256 at 1024, hash at 4096 (0x07 x 32), set up by memory.fill
-  const keys = '(memory.fill (i32.const 0) (i32.const 0x6b) (i32.const 8)) (memory.fill (i32.const 1024) (i32.const 0x6b) (i32.const 256)) (memory.fill (i32.const 4096) (i32.const 7) (i32.const 32))';
+  const keys =
+    '(memory.fill (i32.const 0) (i32.const 0x6b) (i32.const 8)) (memory.fill (i32.const 1024) (i32.const 0x6b) (i32.const 256)) (memory.fill (i32.const 4096) (i32.const 7) (i32.const 32))';
   const step = 'local.get $i i32.const 1 i32.add local.set $i';
   return [
     { group: 'opcode', name: 'i32 add (local.get/const/add/set)', body: rep(step, 8) },
     { group: 'opcode', name: 'i64 mul', body: rep('local.get $x i64.const 3 i64.mul i64.const 1 i64.add local.set $x', 8) },
-    { group: 'opcode', name: 'i64 div_u / rem_u', body: rep('local.get $x i64.const 1234567 i64.add i64.const 7 i64.div_u i64.const 5 i64.rem_u local.set $x', 4) },
+    {
+      group: 'opcode',
+      name: 'i64 div_u / rem_u',
+      body: rep('local.get $x i64.const 1234567 i64.add i64.const 7 i64.div_u i64.const 5 i64.rem_u local.set $x', 4),
+    },
     { group: 'opcode', name: 'load + store (same address)', body: rep('i32.const 64 i32.const 64 i32.load i32.const 1 i32.add i32.store', 8) },
     // memory filled first (zero pages all map one physical page), then each address depends on the previous load
-    { group: 'memory latency', name: 'dependent loads over 1 MiB (cache and TLB misses)', pages: 16, minGas: 320000n, setup: '(memory.fill (i32.const 0) (i32.const 1) (i32.const 0x100000))', body: rep('local.get $i local.get $i i32.const 0xffffc i32.and i32.load i32.add i32.const 0x9e3779b1 i32.mul i32.const 1 i32.add local.set $i', 4) },
-    { group: 'memory latency', name: 'dependent loads over 2 MiB (cache and TLB misses)', pages: 32, minGas: 640000n, setup: '(memory.fill (i32.const 0) (i32.const 1) (i32.const 0x200000))', body: rep('local.get $i local.get $i i32.const 0x1ffffc i32.and i32.load i32.add i32.const 0x9e3779b1 i32.mul i32.const 1 i32.add local.set $i', 4) },
-    { group: 'memory latency', name: 'dependent loads over 4 MiB (cache and TLB misses)', pages: 64, minGas: 1280000n, setup: '(memory.fill (i32.const 0) (i32.const 1) (i32.const 0x400000))', body: rep('local.get $i local.get $i i32.const 0x3ffffc i32.and i32.load i32.add i32.const 0x9e3779b1 i32.mul i32.const 1 i32.add local.set $i', 4) },
-    { group: 'memory latency', name: 'dependent loads over 16 MiB (cache and TLB misses)', pages: 256, minGas: 5120000n, setup: '(memory.fill (i32.const 0) (i32.const 1) (i32.const 0x1000000))', body: rep('local.get $i local.get $i i32.const 0xfffffc i32.and i32.load i32.add i32.const 0x9e3779b1 i32.mul i32.const 1 i32.add local.set $i', 4) },
-    { group: 'memory latency', name: 'dependent loads over 64 MiB (cache and TLB misses)', pages: 1024, minGas: 20480000n, setup: '(memory.fill (i32.const 0) (i32.const 1) (i32.const 0x4000000))', body: rep('local.get $i local.get $i i32.const 0x3fffffc i32.and i32.load i32.add i32.const 0x9e3779b1 i32.mul i32.const 1 i32.add local.set $i', 4) },
+    {
+      group: 'memory latency',
+      name: 'dependent loads over 1 MiB (cache and TLB misses)',
+      pages: 16,
+      minGas: 320000n,
+      setup: '(memory.fill (i32.const 0) (i32.const 1) (i32.const 0x100000))',
+      body: rep('local.get $i local.get $i i32.const 0xffffc i32.and i32.load i32.add i32.const 0x9e3779b1 i32.mul i32.const 1 i32.add local.set $i', 4),
+    },
+    {
+      group: 'memory latency',
+      name: 'dependent loads over 2 MiB (cache and TLB misses)',
+      pages: 32,
+      minGas: 640000n,
+      setup: '(memory.fill (i32.const 0) (i32.const 1) (i32.const 0x200000))',
+      body: rep('local.get $i local.get $i i32.const 0x1ffffc i32.and i32.load i32.add i32.const 0x9e3779b1 i32.mul i32.const 1 i32.add local.set $i', 4),
+    },
+    {
+      group: 'memory latency',
+      name: 'dependent loads over 4 MiB (cache and TLB misses)',
+      pages: 64,
+      minGas: 1280000n,
+      setup: '(memory.fill (i32.const 0) (i32.const 1) (i32.const 0x400000))',
+      body: rep('local.get $i local.get $i i32.const 0x3ffffc i32.and i32.load i32.add i32.const 0x9e3779b1 i32.mul i32.const 1 i32.add local.set $i', 4),
+    },
+    {
+      group: 'memory latency',
+      name: 'dependent loads over 16 MiB (cache and TLB misses)',
+      pages: 256,
+      minGas: 5120000n,
+      setup: '(memory.fill (i32.const 0) (i32.const 1) (i32.const 0x1000000))',
+      body: rep('local.get $i local.get $i i32.const 0xfffffc i32.and i32.load i32.add i32.const 0x9e3779b1 i32.mul i32.const 1 i32.add local.set $i', 4),
+    },
+    {
+      group: 'memory latency',
+      name: 'dependent loads over 64 MiB (cache and TLB misses)',
+      pages: 1024,
+      minGas: 20480000n,
+      setup: '(memory.fill (i32.const 0) (i32.const 1) (i32.const 0x4000000))',
+      body: rep('local.get $i local.get $i i32.const 0x3fffffc i32.and i32.load i32.add i32.const 0x9e3779b1 i32.mul i32.const 1 i32.add local.set $i', 4),
+    },
     { group: 'opcode', name: 'global.get/set', body: rep('global.get $g i64.const 1 i64.add global.set $g', 8) },
     { group: 'opcode', name: 'call', body: rep('local.get $i call $f local.set $i', 4) },
     { group: 'opcode', name: 'call_indirect', body: rep('local.get $i i32.const 1 call_indirect (type $t) local.set $i', 4) },
-    { group: 'opcode', name: 'br_table + select', body: rep('(block (block local.get $i i32.const 1 i32.and br_table 0 1)) local.get $i i32.const 1 i32.const 2 local.get $i select i32.add local.set $i', 4) },
+    {
+      group: 'opcode',
+      name: 'br_table + select',
+      body: rep(
+        '(block (block local.get $i i32.const 1 i32.and br_table 0 1)) local.get $i i32.const 1 i32.const 2 local.get $i select i32.add local.set $i',
+        4,
+      ),
+    },
     { group: 'opcode', name: 'memory.size', body: rep('memory.size drop', 8) },
     { group: 'adversarial', name: 'memory.grow 0', body: 'i32.const 0 memory.grow drop' },
     { group: 'adversarial', name: 'memory.grow 0 on 1,024 pages', pages: 1024, body: 'i32.const 0 memory.grow drop' },
@@ -220,18 +296,91 @@ function loopCases(): LoopCase[] {
     { group: 'opcode', name: 'memory.copy 64 KiB', body: 'i32.const 0 i32.const 65536 i32.const 65536 memory.copy' },
     { group: 'opcode', name: 'memory.copy 16 MiB', pages: 1024, body: 'i32.const 0 i32.const 0x2000000 i32.const 0x1000000 memory.copy' },
     { group: 'host call', name: 'gas()', body: 'call $gas drop' },
-    { group: 'host call', name: 'fetch 0 bytes', extra: { payload: new Uint8Array(64) }, body: '(call $fetch (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)) drop' },
-    { group: 'host call', name: 'fetch 64 KiB window', extra: { payload: deterministicBytes(MiB, 1) }, body: '(call $fetch (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 65536)) drop' },
-    { group: 'host call', name: 'fetch 4 MiB (whole payload)', pages: 128, extra: { payload: deterministicBytes(4 * MiB, 2) }, body: '(call $fetch (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0x400000)) drop' },
+    {
+      group: 'host call',
+      name: 'fetch 0 bytes',
+      extra: { payload: new Uint8Array(64) },
+      body: '(call $fetch (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)) drop',
+    },
+    {
+      group: 'host call',
+      name: 'fetch 64 KiB window',
+      extra: { payload: deterministicBytes(MiB, 1) },
+      body: '(call $fetch (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 65536)) drop',
+    },
+    {
+      group: 'host call',
+      name: 'fetch 4 MiB (whole payload)',
+      pages: 128,
+      extra: { payload: deterministicBytes(4 * MiB, 2) },
+      body: '(call $fetch (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0x400000)) drop',
+    },
     { group: 'host call', name: 'lookup, absent hash', setup: keys, body: '(call $lookup (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)) drop' },
-    { group: 'host call', name: 'lookup 0 bytes of a present preimage', setup: keys, extra: { preimages: new Map([[hashHex, new Uint8Array(64)]]) }, body: '(call $lookup (i32.const 4096) (i32.const 0) (i32.const 0) (i32.const 0)) drop' },
-    { group: 'adversarial', name: 'lookup of a 32 MiB extrinsic, whole', pages: 1024, setup: keys, extra: { preimages: new Map([[hashHex, big]]) }, body: '(call $lookup (i32.const 4096) (i32.const 0x2000000) (i32.const 0) (i32.const 0x2000000)) drop' },
-    { group: 'host call', name: 'read 8-byte key, 8-byte value', mode: 'accumulate', setup: keys, extra: { storage }, body: '(call $read (i32.const 0) (i32.const 8) (i32.const 8192) (i32.const 0) (i32.const 8)) drop' },
-    { group: 'host call', name: 'read 256-byte key, absent', mode: 'accumulate', setup: keys + ' (i32.store8 (i32.const 1279) (i32.const 1))', extra: { storage }, body: '(call $read (i32.const 1024) (i32.const 256) (i32.const 8192) (i32.const 0) (i32.const 8)) drop' },
-    { group: 'host call', name: 'read 256-byte key, 1 MiB value', mode: 'accumulate', pages: 64, setup: keys, extra: { storage }, body: '(call $read (i32.const 1024) (i32.const 256) (i32.const 0x100000) (i32.const 0) (i32.const 0x100000)) drop' },
-    { group: 'adversarial', name: 'read with a 64 MiB key', mode: 'accumulate', pages: 1024, extra: { storage }, body: '(call $read (i32.const 0) (i32.const 0x4000000) (i32.const 0) (i32.const 0) (i32.const 0)) drop' },
-    { group: 'host call', name: 'write 8-byte key, 8-byte value (same key)', mode: 'accumulate', setup: keys, extra: { storage }, body: '(call $write (i32.const 0) (i32.const 8) (i32.const 8192) (i32.const 8)) drop' },
-    { group: 'host call', name: 'write 256-byte key, 1 MiB value (same key)', mode: 'accumulate', pages: 64, setup: keys, extra: { storage }, body: '(call $write (i32.const 1024) (i32.const 256) (i32.const 0x100000) (i32.const 0x100000)) drop' },
+    {
+      group: 'host call',
+      name: 'lookup 0 bytes of a present preimage',
+      setup: keys,
+      extra: { preimages: new Map([[hashHex, new Uint8Array(64)]]) },
+      body: '(call $lookup (i32.const 4096) (i32.const 0) (i32.const 0) (i32.const 0)) drop',
+    },
+    {
+      group: 'adversarial',
+      name: 'lookup of a 32 MiB extrinsic, whole',
+      pages: 1024,
+      setup: keys,
+      extra: { preimages: new Map([[hashHex, big]]) },
+      body: '(call $lookup (i32.const 4096) (i32.const 0x2000000) (i32.const 0) (i32.const 0x2000000)) drop',
+    },
+    {
+      group: 'host call',
+      name: 'read 8-byte key, 8-byte value',
+      mode: 'accumulate',
+      setup: keys,
+      extra: { storage },
+      body: '(call $read (i32.const 0) (i32.const 8) (i32.const 8192) (i32.const 0) (i32.const 8)) drop',
+    },
+    {
+      group: 'host call',
+      name: 'read 256-byte key, absent',
+      mode: 'accumulate',
+      setup: keys + ' (i32.store8 (i32.const 1279) (i32.const 1))',
+      extra: { storage },
+      body: '(call $read (i32.const 1024) (i32.const 256) (i32.const 8192) (i32.const 0) (i32.const 8)) drop',
+    },
+    {
+      group: 'host call',
+      name: 'read 256-byte key, 1 MiB value',
+      mode: 'accumulate',
+      pages: 64,
+      setup: keys,
+      extra: { storage },
+      body: '(call $read (i32.const 1024) (i32.const 256) (i32.const 0x100000) (i32.const 0) (i32.const 0x100000)) drop',
+    },
+    {
+      group: 'adversarial',
+      name: 'read with a 64 MiB key',
+      mode: 'accumulate',
+      pages: 1024,
+      extra: { storage },
+      body: '(call $read (i32.const 0) (i32.const 0x4000000) (i32.const 0) (i32.const 0) (i32.const 0)) drop',
+    },
+    {
+      group: 'host call',
+      name: 'write 8-byte key, 8-byte value (same key)',
+      mode: 'accumulate',
+      setup: keys,
+      extra: { storage },
+      body: '(call $write (i32.const 0) (i32.const 8) (i32.const 8192) (i32.const 8)) drop',
+    },
+    {
+      group: 'host call',
+      name: 'write 256-byte key, 1 MiB value (same key)',
+      mode: 'accumulate',
+      pages: 64,
+      setup: keys,
+      extra: { storage },
+      body: '(call $write (i32.const 1024) (i32.const 256) (i32.const 0x100000) (i32.const 0x100000)) drop',
+    },
     { group: 'host call', name: 'log 16 bytes', body: '(call $log (i32.const 1) (i32.const 0) (i32.const 16)) drop' },
     { group: 'host call', name: 'log 1 KiB', body: '(call $log (i32.const 1) (i32.const 0) (i32.const 1024)) drop' },
   ];
@@ -274,7 +423,8 @@ async function measureCasePair(pool: SandboxPool, c: PairCase): Promise<Row> {
   const [a, b] = await measurePair(pool, [c.a, c.gas], [c.b, c.gas]);
   // the bench workloads return a checksum, which the engine reads as an output range (oversize or panic): fine,
   // as long as the job ran to its end and the larger one used more gas
-  if (a.status === 'out_of_gas' || b.status === 'out_of_gas' || b.gas <= a.gas) throw new Error(`${c.name}: did not run to completion (${a.status} / ${b.status}, gas ${a.gas} / ${b.gas})`);
+  if (a.status === 'out_of_gas' || b.status === 'out_of_gas' || b.gas <= a.gas)
+    throw new Error(`${c.name}: did not run to completion (${a.status} / ${b.status}, gas ${a.gas} / ${b.gas})`);
   const ns = ((b.ms - a.ms) * 1e6) / Number(b.gas - a.gas);
   return { group: c.group, name: c.name, nsPerGas: ns, detail: `gas ${a.gas} / ${b.gas}, ${a.ms.toFixed(2)} / ${b.ms.toFixed(2)} ms` };
 }
@@ -291,13 +441,28 @@ async function instantiationCases(): Promise<PairCase[]> {
   const elems = `(table 65536 funcref) (func $e) (elem (i32.const 0) ${rep('$e', 65536)})`;
   return [
     { group: 'instantiation', name: '1,024 mutable globals (the cap)', a: base, b: await job(await mod(globals), 'refine'), gas: 100_000_000n },
-    { group: 'instantiation', name: '1 MiB data segment (the cap)', a: await job(await mod('', 17), 'refine'), b: await job(await mod(`(data (i32.const 0) "${dataHex(MiB)}")`, 17), 'refine'), gas: 100_000_000n },
+    {
+      group: 'instantiation',
+      name: '1 MiB data segment (the cap)',
+      a: await job(await mod('', 17), 'refine'),
+      b: await job(await mod(`(data (i32.const 0) "${dataHex(MiB)}")`, 17), 'refine'),
+      gas: 100_000_000n,
+    },
     { group: 'instantiation', name: '4,096 one-byte data segments (the cap)', a: base, b: await job(await mod(segments), 'refine'), gas: 100_000_000n },
     { group: 'instantiation', name: 'table of 65,536 with 65,536 element entries', a: base, b: await job(await mod(elems), 'refine'), gas: 100_000_000n },
     { group: 'instantiation', name: 'initial memory of 1,024 pages', a: base, b: await job(await mod('', 1024), 'refine'), gas: 100_000_000n },
-    { group: 'adversarial', name: 'memory.grow from 1 to 1,024 pages, once per job', a: base, b: await job(await wat(`(module (memory (export "memory") 1)
+    {
+      group: 'adversarial',
+      name: 'memory.grow from 1 to 1,024 pages, once per job',
+      a: base,
+      b: await job(
+        await wat(`(module (memory (export "memory") 1)
       (func (export "refine") (param i32 i32) (result i64) (drop (memory.grow (i32.const 1023))) i64.const 0)
-      (func (export "accumulate") (param i32) (result i64) i64.const 0))`), 'refine'), gas: 100_000_000n },
+      (func (export "accumulate") (param i32) (result i64) i64.const 0))`),
+        'refine',
+      ),
+      gas: 100_000_000n,
+    },
   ];
 }
 
@@ -311,13 +476,31 @@ async function ordinaryCases(root: string): Promise<PairCase[]> {
     return new Uint8Array(b);
   };
   const wc = new Uint8Array(readFileSync(exampleServicePath('word-count')));
-  out.push({ group: 'ordinary', name: 'word-count (services/word-count), 2 vs 8 MiB', a: await job(wc, 'refine', { payload: text(2 * MiB) }), b: await job(wc, 'refine', { payload: text(8 * MiB) }), gas: 10_000_000_000n });
+  out.push({
+    group: 'ordinary',
+    name: 'word-count (services/word-count), 2 vs 8 MiB',
+    a: await job(wc, 'refine', { payload: text(2 * MiB) }),
+    b: await job(wc, 'refine', { payload: text(8 * MiB) }),
+    gas: 10_000_000_000n,
+  });
   const bl = new Uint8Array(readFileSync(exampleServicePath('blake2b')));
-  out.push({ group: 'ordinary', name: 'blake2b (services/blake2b), 1 vs 4 MiB', a: await job(bl, 'refine', { payload: deterministicBytes(MiB, 4) }), b: await job(bl, 'refine', { payload: deterministicBytes(4 * MiB, 4) }), gas: 10_000_000_000n });
+  out.push({
+    group: 'ordinary',
+    name: 'blake2b (services/blake2b), 1 vs 4 MiB',
+    a: await job(bl, 'refine', { payload: deterministicBytes(MiB, 4) }),
+    b: await job(bl, 'refine', { payload: deterministicBytes(4 * MiB, 4) }),
+    gas: 10_000_000_000n,
+  });
   // bench/workloads: refine(n, seed) with n = payload length
   const w = async (name: string, n1: number, n2: number, seed: number): Promise<void> => {
     const code = await compileAssemblyScript(path.join(root, 'bench', 'workloads', `${name}.as`), false);
-    out.push({ group: 'ordinary', name: `${name} (bench/workloads), n = ${n1} vs ${n2}`, a: await job(code, 'refine', { payload: new Uint8Array(n1), itemIndex: seed }), b: await job(code, 'refine', { payload: new Uint8Array(n2), itemIndex: seed }), gas: 10_000_000_000n });
+    out.push({
+      group: 'ordinary',
+      name: `${name} (bench/workloads), n = ${n1} vs ${n2}`,
+      a: await job(code, 'refine', { payload: new Uint8Array(n1), itemIndex: seed }),
+      b: await job(code, 'refine', { payload: new Uint8Array(n2), itemIndex: seed }),
+      gas: 10_000_000_000n,
+    });
   };
   await w('sort', 250_000, 1_000_000, 12345);
   await w('fib', 25, 28, 0);
@@ -330,7 +513,12 @@ async function ordinaryCases(root: string): Promise<PairCase[]> {
 async function main(): Promise<void> {
   const root = repoRoot();
   const os = await import('node:os');
-  console.log(`gas-calibration bench: node ${process.version}, ${process.platform}/${process.arch}, ${os.cpus().length} cpus (${os.cpus()[0]?.model ?? '?'}), load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}, ${new Date().toISOString()}, ${REPS} reps`);
+  console.log(
+    `gas-calibration bench: node ${process.version}, ${process.platform}/${process.arch}, ${os.cpus().length} cpus (${os.cpus()[0]?.model ?? '?'}), load ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}, ${new Date().toISOString()}, ${REPS} reps`,
+  );
   const pool = new SandboxPool({ size: 1, wallClockMs: 120_000 });
   await pool.start();
   const rows: Row[] = [];
@@ -361,7 +549,9 @@ async function main(): Promise<void> {
   console.log(`\nmedian of ordinary workloads: ${ordinary.toFixed(3)} ns/gas`);
   // random loads that miss every cache and the TLB cost the same gas as any load: no price per
   // instruction can cover them without making ordinary code pay far more (docs/gas.md, "Known gaps")
-  console.log(`slowest priced case (all but memory latency): ${priced.name} (${priced.group}), ${priced.nsPerGas.toFixed(3)} ns/gas, ratio ${(priced.nsPerGas / ordinary).toFixed(2)}`);
+  console.log(
+    `slowest priced case (all but memory latency): ${priced.name} (${priced.group}), ${priced.nsPerGas.toFixed(3)} ns/gas, ratio ${(priced.nsPerGas / ordinary).toFixed(2)}`,
+  );
   console.log(`slowest: ${slowest.name} (${slowest.group}), ${slowest.nsPerGas.toFixed(3)} ns/gas`);
   console.log(`gas-calibration slowest/median ratio: ${(slowest.nsPerGas / ordinary).toFixed(2)}`);
 }

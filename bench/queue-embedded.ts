@@ -122,7 +122,12 @@ async function main(): Promise<void> {
             sleep(30_000).then(() => Promise.reject(new Error('migration timed out after 30 s'))),
           ]);
           results.push(
-            await runOne(`bullmq-pg(${schema})`, workload, async () => createBullMqPostgresQueue({ databaseUrl, schema, jobOptions: () => POLICY, onError }), pool),
+            await runOne(
+              `bullmq-pg(${schema})`,
+              workload,
+              async () => createBullMqPostgresQueue({ databaseUrl, schema, jobOptions: () => POLICY, onError }),
+              pool,
+            ),
           );
         } catch (err) {
           record(`bullmq-pg(${schema}) failed: ${(err as Error).message}`);

@@ -60,8 +60,14 @@ async function start(force) {
     results['up to date (skip tsc)'].push(await start(false));
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  console.log(`load average at end: ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
-  for (const [name, xs] of Object.entries(results)) console.log(`${name}: median ${(median(xs) / 1000).toFixed(1)} s  (${xs.map((x) => (x / 1000).toFixed(1)).join(', ')})`);
+  console.log(
+    `load average at end: ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
+  );
+  for (const [name, xs] of Object.entries(results))
+    console.log(`${name}: median ${(median(xs) / 1000).toFixed(1)} s  (${xs.map((x) => (x / 1000).toFixed(1)).join(', ')})`);
   console.log(`ratio forced / skip: ${(median(results['forced tsc (before)']) / median(results['up to date (skip tsc)'])).toFixed(1)}x`);
   fs.rmSync(dataDir, { recursive: true, force: true });
 })().catch((err) => {

@@ -66,12 +66,52 @@ function workloads(root: string): Workload[] {
   const scale = QUICK ? 4 : 1;
   const none = new Uint8Array(0);
   return [
-    { name: 'blake2b', what: `services/blake2b refine, ${4 / scale} MiB payload`, source: path.join(root, 'services', 'blake2b', 'assembly', 'index.ts'), arg0: (4 << 20) / scale, arg1: 0, payload: deterministicBytes((4 << 20) / scale, 7), returnsOutput: true },
-    { name: 'sort', what: `quicksort of ${1_000_000 / scale} u32`, source: w('sort'), arg0: 1_000_000 / scale, arg1: 12345, payload: none, returnsOutput: false },
+    {
+      name: 'blake2b',
+      what: `services/blake2b refine, ${4 / scale} MiB payload`,
+      source: path.join(root, 'services', 'blake2b', 'assembly', 'index.ts'),
+      arg0: (4 << 20) / scale,
+      arg1: 0,
+      payload: deterministicBytes((4 << 20) / scale, 7),
+      returnsOutput: true,
+    },
+    {
+      name: 'sort',
+      what: `quicksort of ${1_000_000 / scale} u32`,
+      source: w('sort'),
+      arg0: 1_000_000 / scale,
+      arg1: 12345,
+      payload: none,
+      returnsOutput: false,
+    },
     { name: 'fib', what: `recursive fib(${QUICK ? 25 : 30})`, source: w('fib'), arg0: QUICK ? 25 : 30, arg1: 0, payload: none, returnsOutput: false },
-    { name: 'expr-parser', what: `tokenize + evaluate ${2 / scale} MB of expressions`, source: w('expr-parser'), arg0: 2_000_000 / scale, arg1: 99, payload: none, returnsOutput: false },
-    { name: 'matmul', what: `u32 matrix product ${QUICK ? 120 : 200}x${QUICK ? 120 : 200}`, source: w('matmul'), arg0: QUICK ? 120 : 200, arg1: 5, payload: none, returnsOutput: false },
-    { name: 'sieve', what: `sieve of Eratosthenes to ${10 / scale}M`, source: w('sieve'), arg0: 10_000_000 / scale, arg1: 0, payload: none, returnsOutput: false },
+    {
+      name: 'expr-parser',
+      what: `tokenize + evaluate ${2 / scale} MB of expressions`,
+      source: w('expr-parser'),
+      arg0: 2_000_000 / scale,
+      arg1: 99,
+      payload: none,
+      returnsOutput: false,
+    },
+    {
+      name: 'matmul',
+      what: `u32 matrix product ${QUICK ? 120 : 200}x${QUICK ? 120 : 200}`,
+      source: w('matmul'),
+      arg0: QUICK ? 120 : 200,
+      arg1: 5,
+      payload: none,
+      returnsOutput: false,
+    },
+    {
+      name: 'sieve',
+      what: `sieve of Eratosthenes to ${10 / scale}M`,
+      source: w('sieve'),
+      arg0: 10_000_000 / scale,
+      arg1: 0,
+      payload: none,
+      returnsOutput: false,
+    },
   ];
 }
 
@@ -208,7 +248,8 @@ async function measureWorkload(w: Workload): Promise<WorkloadResult> {
     live.splice(0, live.length, ...live.filter((v) => v.module !== undefined));
   }
   const sums = new Set([...variants.values()].filter((v) => v.failed === undefined).map((v) => v.checksum));
-  if (sums.size !== 1) throw new Error(`${w.name}: variants disagree on the result: ${[...variants.values()].map((v) => `${v.name}=${v.checksum ?? v.failed}`).join(', ')}`);
+  if (sums.size !== 1)
+    throw new Error(`${w.name}: variants disagree on the result: ${[...variants.values()].map((v) => `${v.name}=${v.checksum ?? v.failed}`).join(', ')}`);
   let wasmMeteringOnDefault = 'ok';
   try {
     new WebAssembly.Module(meterWASM(full, { meterType: 'i32' }));
@@ -225,7 +266,9 @@ function timeOf(r: WorkloadResult, name: VariantName): number | undefined {
 
 function printOverhead(results: WorkloadResult[]): void {
   console.log(`\n## Sandbox overhead (median of ${REPS} runs after ${WARMUP} warm-up, fresh instance per run, ms)\n`);
-  console.log('| workload | what | plain V8 | metered (ours) | overhead | gas used | plain, MVP build | wasm-metering, MVP build | its overhead | ours on the MVP build | advantage (time) | advantage (extra time) |');
+  console.log(
+    '| workload | what | plain V8 | metered (ours) | overhead | gas used | plain, MVP build | wasm-metering, MVP build | its overhead | ours on the MVP build | advantage (time) | advantage (extra time) |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   const ours: number[] = [];
   const theirs: number[] = [];
@@ -245,7 +288,9 @@ function printOverhead(results: WorkloadResult[]): void {
     const wmCell = wm === undefined ? `failed: ${r.variants.get('wasm-metering')?.failed ?? '?'}` : fmt(wm, 1);
     const adv = wo !== undefined && om !== undefined ? `${fmt(wo / om, 1)}x` : 'n/a';
     const advExtra = wo !== undefined && om !== undefined ? (om > 1 ? `${fmt((wo - 1) / (om - 1), 0)}x` : 'ours <= 1.00') : 'n/a';
-    console.log(`| ${r.workload.name} | ${r.workload.what} | ${fmt(plain, 1)} | ${fmt(metered, 1)} | ${fmt(o)}x | ${r.variants.get('metered')?.gas ?? '?'} | ${plainMvp === undefined ? 'n/a' : fmt(plainMvp, 1)} | ${wmCell} | ${wo === undefined ? 'n/a' : fmt(wo) + 'x'} | ${om === undefined ? 'n/a' : fmt(om) + 'x'}${r.sameBytes ? ' (same bytes)' : ''} | ${adv} | ${advExtra} |`);
+    console.log(
+      `| ${r.workload.name} | ${r.workload.what} | ${fmt(plain, 1)} | ${fmt(metered, 1)} | ${fmt(o)}x | ${r.variants.get('metered')?.gas ?? '?'} | ${plainMvp === undefined ? 'n/a' : fmt(plainMvp, 1)} | ${wmCell} | ${wo === undefined ? 'n/a' : fmt(wo) + 'x'} | ${om === undefined ? 'n/a' : fmt(om) + 'x'}${r.sameBytes ? ' (same bytes)' : ''} | ${adv} | ${advExtra} |`,
+    );
   }
   console.log('\n## Where the overhead comes from (wasm-metering calls its host once per executed block)\n');
   console.log('| workload | blocks executed | ours: extra ns per block | ours: gas per block |');
@@ -255,7 +300,14 @@ function printOverhead(results: WorkloadResult[]): void {
     const plain = timeOf(r, 'plain-mvp');
     const metered = timeOf(r, 'metered-mvp');
     const gas = r.variants.get('metered-mvp')?.gas;
-    if (blocks === undefined || blocks === 0 || plain === undefined || metered === undefined || gas === undefined || r.variants.get('wasm-metering')?.failed !== undefined) {
+    if (
+      blocks === undefined ||
+      blocks === 0 ||
+      plain === undefined ||
+      metered === undefined ||
+      gas === undefined ||
+      r.variants.get('wasm-metering')?.failed !== undefined
+    ) {
       console.log(`| ${r.workload.name} | n/a | n/a | n/a |`);
       continue;
     }
@@ -266,7 +318,9 @@ function printOverhead(results: WorkloadResult[]): void {
   if (theirs.length > 0 && oursMvp.length > 0) {
     const g = geomean(oursMvp);
     const t = geomean(theirs);
-    console.log(`advantage over wasm-metering: ${fmt(t / g, 1)}x less time, ${g > 1 ? fmt((t - 1) / (g - 1), 0) + 'x less extra time' : 'ours adds no measurable time'}`);
+    console.log(
+      `advantage over wasm-metering: ${fmt(t / g, 1)}x less time, ${g > 1 ? fmt((t - 1) / (g - 1), 0) + 'x less extra time' : 'ours adds no measurable time'}`,
+    );
   }
   for (const r of results) console.log(`wasm-metering on the default build of ${r.workload.name}: ${r.wasmMeteringOnDefault}`);
   console.log('("same bytes": that MVP build equals the default build, so its two overhead numbers differ only by noise)');
@@ -304,7 +358,9 @@ async function perJob(root: string): Promise<void> {
     const metered = meterServiceCode(code);
     const cp = timeUs(Math.min(n, 200), () => void new WebAssembly.Module(code));
     const cm = timeUs(Math.min(n, 200), () => void new WebAssembly.Module(metered));
-    console.log(`| compile (new WebAssembly.Module, lazy in Node 20; once per code) | ${name} | ${fmt(cp.median, 1)} / ${fmt(cp.p99, 1)} | ${fmt(cm.median, 1)} / ${fmt(cm.p99, 1)} |`);
+    console.log(
+      `| compile (new WebAssembly.Module, lazy in Node 20; once per code) | ${name} | ${fmt(cp.median, 1)} / ${fmt(cp.p99, 1)} | ${fmt(cm.median, 1)} / ${fmt(cm.p99, 1)} |`,
+    );
     const mp = new WebAssembly.Module(code);
     const mm = new WebAssembly.Module(metered);
     const imports = { jam: hostImports(new Uint8Array(0), () => undefined as unknown as WebAssembly.Memory) };
@@ -323,7 +379,15 @@ async function perJob(root: string): Promise<void> {
   }
 
   const codeHash = '0x' + (await blake2b(noop, 256));
-  const request = () => ({ codeHash, code: noop, serviceId: 1, itemIndex: 0, payload: new Uint8Array(0), gasLimit: 1_000_000n, preimages: new Map<string, Uint8Array>() });
+  const request = () => ({
+    codeHash,
+    code: noop,
+    serviceId: 1,
+    itemIndex: 0,
+    payload: new Uint8Array(0),
+    gasLimit: 1_000_000n,
+    preimages: new Map<string, Uint8Array>(),
+  });
   const poolJs = path.join(root, 'dist', 'libs', 'sandbox', 'src', 'sandbox.pool.js');
   const model = existsSync(poolJs) ? (/child_process/.test(readFileSync(poolJs, 'utf8')) ? 'child processes' : 'worker threads') : 'unknown';
   console.log(`\n## SandboxPool (trivial refine job: the noop service, empty payload; executors: ${model})\n`);
@@ -359,7 +423,9 @@ async function perJob(root: string): Promise<void> {
 
 async function main(): Promise<void> {
   const root = repoRoot();
-  console.log(`sandbox bench: node ${process.version}, ${process.platform}/${process.arch}, ${(await import('node:os')).cpus().length} cpus, ${new Date().toISOString()}${QUICK ? ', QUICK (smaller inputs)' : ''}`);
+  console.log(
+    `sandbox bench: node ${process.version}, ${process.platform}/${process.arch}, ${(await import('node:os')).cpus().length} cpus, ${new Date().toISOString()}${QUICK ? ', QUICK (smaller inputs)' : ''}`,
+  );
   const results: WorkloadResult[] = [];
   for (const w of workloads(root)) {
     process.stderr.write(`measuring ${w.name}...\n`);

@@ -15,7 +15,21 @@ const servicesDir = path.join(root, 'services');
 // - abort= : aborts become a plain `unreachable` trap (no "env" import)
 // - nontrapping-f2i disabled: float instructions are rejected by the validator anyway
 // - mutable-globals disabled: services import and export no globals
-const FLAGS = ['--runtime', 'stub', '--optimizeLevel', '3', '--shrinkLevel', '0', '--converge', '--use', 'abort=', '--disable', 'nontrapping-f2i', '--disable', 'mutable-globals'];
+const FLAGS = [
+  '--runtime',
+  'stub',
+  '--optimizeLevel',
+  '3',
+  '--shrinkLevel',
+  '0',
+  '--converge',
+  '--use',
+  'abort=',
+  '--disable',
+  'nontrapping-f2i',
+  '--disable',
+  'mutable-globals',
+];
 
 function newestMtime(dir) {
   let newest = 0;

@@ -39,10 +39,7 @@ function run(label, cmd, args) {
 function tscInputs(base = root) {
   const files = ['tsconfig.base.json', 'tsconfig.build.json', 'package-lock.json', path.join('scripts', 'build.js')];
   const excluded = (rel) =>
-    rel.endsWith('.spec.ts') ||
-    /^libs\/[^/]+\/test\//.test(rel) ||
-    /^libs\/[^/]+\/src\/testing\//.test(rel) ||
-    rel === 'libs/queue/src/job-queue.contract.ts';
+    rel.endsWith('.spec.ts') || /^libs\/[^/]+\/test\//.test(rel) || /^libs\/[^/]+\/src\/testing\//.test(rel) || rel === 'libs/queue/src/job-queue.contract.ts';
   const walk = (dir) => {
     for (const e of fs.readdirSync(path.join(base, dir), { withFileTypes: true })) {
       const rel = path.posix.join(dir, e.name);

@@ -128,11 +128,15 @@ export function runDifferential(c: FuzzCase): CaseResult {
     if (p.result.startsWith('trap:')) base.traps++;
     base.gasUsed += m1.gas;
     const diff =
-      p.result !== m1.result ? `result: plain ${p.result}, metered ${m1.result}` :
-      p.memory !== m1.memory ? 'final memory differs' :
-      p.logged !== m1.logged ? `logged values differ: plain ${p.logged}, metered ${m1.logged}` :
-      m1.gas !== m2.gas || m1.result !== m2.result ? `metered runs differ: gas ${m1.gas} vs ${m2.gas}, ${m1.result} vs ${m2.result}` :
-      undefined;
+      p.result !== m1.result
+        ? `result: plain ${p.result}, metered ${m1.result}`
+        : p.memory !== m1.memory
+          ? 'final memory differs'
+          : p.logged !== m1.logged
+            ? `logged values differ: plain ${p.logged}, metered ${m1.logged}`
+            : m1.gas !== m2.gas || m1.result !== m2.result
+              ? `metered runs differ: gas ${m1.gas} vs ${m2.gas}, ${m1.result} vs ${m2.result}`
+              : undefined;
     if (diff !== undefined) return { ...base, status: 'mismatch', detail: `export ${e.name}(${e.params.join(', ')}): ${diff}` };
   }
   return base;

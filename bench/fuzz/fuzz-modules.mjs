@@ -67,24 +67,92 @@ const mapTypes = (t) => B.createType(B.expandType(t).map(mapType));
 /** [field, setter] of each single child, and [field, setter(expr, index, child)] of child arrays, by expression id. */
 const CHILDREN = new Map([
   [B.BlockId, { list: ['children', B.Block.setChildAt] }],
-  [B.IfId, { one: [['condition', B.If.setCondition], ['ifTrue', B.If.setIfTrue], ['ifFalse', B.If.setIfFalse]] }],
+  [
+    B.IfId,
+    {
+      one: [
+        ['condition', B.If.setCondition],
+        ['ifTrue', B.If.setIfTrue],
+        ['ifFalse', B.If.setIfFalse],
+      ],
+    },
+  ],
   [B.LoopId, { one: [['body', B.Loop.setBody]] }],
-  [B.BreakId, { one: [['condition', B.Break.setCondition], ['value', B.Break.setValue]] }],
-  [B.SwitchId, { one: [['condition', B.Switch.setCondition], ['value', B.Switch.setValue]] }],
+  [
+    B.BreakId,
+    {
+      one: [
+        ['condition', B.Break.setCondition],
+        ['value', B.Break.setValue],
+      ],
+    },
+  ],
+  [
+    B.SwitchId,
+    {
+      one: [
+        ['condition', B.Switch.setCondition],
+        ['value', B.Switch.setValue],
+      ],
+    },
+  ],
   [B.CallId, { list: ['operands', B.Call.setOperandAt] }],
   [B.CallIndirectId, { one: [['target', B.CallIndirect.setTarget]], list: ['operands', B.CallIndirect.setOperandAt] }],
   [B.LocalSetId, { one: [['value', B.LocalSet.setValue]] }],
   [B.GlobalSetId, { one: [['value', B.GlobalSet.setValue]] }],
   [B.LoadId, { one: [['ptr', B.Load.setPtr]] }],
-  [B.StoreId, { one: [['ptr', B.Store.setPtr], ['value', B.Store.setValue]] }],
+  [
+    B.StoreId,
+    {
+      one: [
+        ['ptr', B.Store.setPtr],
+        ['value', B.Store.setValue],
+      ],
+    },
+  ],
   [B.UnaryId, { one: [['value', B.Unary.setValue]] }],
-  [B.BinaryId, { one: [['left', B.Binary.setLeft], ['right', B.Binary.setRight]] }],
-  [B.SelectId, { one: [['ifTrue', B.Select.setIfTrue], ['ifFalse', B.Select.setIfFalse], ['condition', B.Select.setCondition]] }],
+  [
+    B.BinaryId,
+    {
+      one: [
+        ['left', B.Binary.setLeft],
+        ['right', B.Binary.setRight],
+      ],
+    },
+  ],
+  [
+    B.SelectId,
+    {
+      one: [
+        ['ifTrue', B.Select.setIfTrue],
+        ['ifFalse', B.Select.setIfFalse],
+        ['condition', B.Select.setCondition],
+      ],
+    },
+  ],
   [B.DropId, { one: [['value', B.Drop.setValue]] }],
   [B.ReturnId, { one: [['value', B.Return.setValue]] }],
   [B.MemoryGrowId, { one: [['delta', B.MemoryGrow.setDelta]] }],
-  [B.MemoryCopyId, { one: [['dest', B.MemoryCopy.setDest], ['source', B.MemoryCopy.setSource], ['size', B.MemoryCopy.setSize]] }],
-  [B.MemoryFillId, { one: [['dest', B.MemoryFill.setDest], ['value', B.MemoryFill.setValue], ['size', B.MemoryFill.setSize]] }],
+  [
+    B.MemoryCopyId,
+    {
+      one: [
+        ['dest', B.MemoryCopy.setDest],
+        ['source', B.MemoryCopy.setSource],
+        ['size', B.MemoryCopy.setSize],
+      ],
+    },
+  ],
+  [
+    B.MemoryFillId,
+    {
+      one: [
+        ['dest', B.MemoryFill.setDest],
+        ['value', B.MemoryFill.setValue],
+        ['size', B.MemoryFill.setSize],
+      ],
+    },
+  ],
   [B.ConstId, {}],
   [B.LocalGetId, {}],
   [B.GlobalGetId, {}],
@@ -184,7 +252,12 @@ export function servicify(ttf) {
       if (!s.passive) segments.push({ offset: s.offset, data: new Uint8Array(s.data) });
     }
     const max = Math.min(mem.max ?? 16, 64);
-    m.setMemory(Math.min(mem.initial, max), max, 'memory', segments.map((s) => ({ offset: m.i32.const(s.offset), data: s.data, passive: false })));
+    m.setMemory(
+      Math.min(mem.initial, max),
+      max,
+      'memory',
+      segments.map((s) => ({ offset: m.i32.const(s.offset), data: s.data, passive: false })),
+    );
     if (m.getNumDataSegments() !== segments.length) throw new Error('setMemory kept the old data segments');
   } else {
     m.setMemory(1, 1, 'memory');

@@ -39,7 +39,9 @@ describe('accumulate limits through the accumulate-worker process (PostgreSQL, R
   const footprint = (serviceId: number) => h.repos.serviceStorage.footprint(serviceId);
 
   it('caps the quota settings at what an executor can be given', () => {
-    expect(loadConfig({ JAM_MAX_SERVICE_STORAGE_BYTES: String(MAX_STORAGE_SNAPSHOT_BYTES), JAM_MAX_SERVICE_STORAGE_ITEMS: String(MAX_STORAGE_SNAPSHOT_ITEMS) })).toMatchObject({
+    expect(
+      loadConfig({ JAM_MAX_SERVICE_STORAGE_BYTES: String(MAX_STORAGE_SNAPSHOT_BYTES), JAM_MAX_SERVICE_STORAGE_ITEMS: String(MAX_STORAGE_SNAPSHOT_ITEMS) }),
+    ).toMatchObject({
       maxServiceStorageBytes: MAX_STORAGE_SNAPSHOT_BYTES,
       maxServiceStorageItems: MAX_STORAGE_SNAPSHOT_ITEMS,
     });
@@ -61,7 +63,10 @@ describe('accumulate limits through the accumulate-worker process (PostgreSQL, R
       }));
       queue = h.queue(prefix);
       // one code per service: the script guest, made distinct by a data segment naming it
-      scriptService = async (name: string) => h.registerService(await wat2wasm(SCRIPT_GUEST.replace('(data (i32.const 512) "r")', `(data (i32.const 512) "r") (data (i32.const 600) "${name}")`), `${name}.wat`));
+      scriptService = async (name: string) =>
+        h.registerService(
+          await wat2wasm(SCRIPT_GUEST.replace('(data (i32.const 512) "r")', `(data (i32.const 512) "r") (data (i32.const 600) "${name}")`), `${name}.wat`),
+        );
     }, PROCESS_TEST_TIMEOUT_MS);
     afterAll(async () => {
       await worker?.stop();
@@ -96,7 +101,12 @@ describe('accumulate limits through the accumulate-worker process (PostgreSQL, R
       expect(await footprint(s.id)).toEqual({ bytes: 9657, items: 20 });
       const keys = (await h.ds.query('SELECT key FROM service_storage WHERE service_id = $1 ORDER BY key', [s.id])) as { key: Buffer }[];
       // the 9 of job 2 that fit are 10..18
-      expect(keys.filter((k) => k.key.length === 4).map((k) => k.key.readUInt32LE(0)).sort((a, b) => a - b)).toEqual([...range(5, 18), ...range(20, 24)]);
+      expect(
+        keys
+          .filter((k) => k.key.length === 4)
+          .map((k) => k.key.readUInt32LE(0))
+          .sort((a, b) => a - b),
+      ).toEqual([...range(5, 18), ...range(20, 24)]);
     });
 
     it('holds max_service_storage_items across jobs of one service', async () => {
@@ -136,7 +146,10 @@ describe('accumulate limits through the accumulate-worker process (PostgreSQL, R
 
     it('records storage_over_limit without running when the stored state is larger than an executor can be given', async () => {
       const s = await scriptService('huge');
-      await h.ds.query(`INSERT INTO service_storage (service_id, key, value) SELECT $1, int4send(g), '\\x01'::bytea FROM generate_series(1, $2::integer) g`, [s.id, MAX_STORAGE_SNAPSHOT_ITEMS + 1]);
+      await h.ds.query(`INSERT INTO service_storage (service_id, key, value) SELECT $1, int4send(g), '\\x01'::bytea FROM generate_series(1, $2::integer) g`, [
+        s.id,
+        MAX_STORAGE_SNAPSHOT_ITEMS + 1,
+      ]);
       const { pkg, rep } = await h.submitAttested(queue, s, { operand: script(cmdRange(0, 3, 0)) });
       const row = await h.finished(pkg);
       expect(row).toMatchObject({ status: 'failed', errorCode: 'storage_over_limit' });
@@ -152,54 +165,70 @@ describe('accumulate limits through the accumulate-worker process (PostgreSQL, R
   describe('a guest that always hits the wall clock in accumulate', () => {
     const prefix = `jamacp${suffix}`;
 
-    it('is counted in the database across a crash and a lost queue, and fails its package after max_accumulate_timeouts', async () => {
-      const env = { JAM_SANDBOX_WALL_CLOCK_MS: '200', JAM_MAX_ACCUMULATE_TIMEOUTS: String(MAX_TIMEOUTS), JAM_RECONCILE_INTERVAL_MS: '200', JAM_RECONCILE_STALE_MS: '0' };
-      // the hostile corpus's infinite loop, moved into accumulate
-      const fixture = fs.readFileSync(path.join(HOSTILE_DIR, 'infinite-loop.wat'), 'utf8');
-      const looping = fixture.replace('(func (export "accumulate") (param i32) (result i64) (i64.const 0))', '(func (export "accumulate") (param i32) (result i64) (loop $l (br $l)) (i64.const 0))');
-      expect(looping).not.toBe(fixture);
-      const service = await h.registerService(await wat2wasm(looping, 'infinite-loop-accumulate.wat'));
-      const queue = h.queue(prefix);
+    it(
+      'is counted in the database across a crash and a lost queue, and fails its package after max_accumulate_timeouts',
+      async () => {
+        const env = {
+          JAM_SANDBOX_WALL_CLOCK_MS: '200',
+          JAM_MAX_ACCUMULATE_TIMEOUTS: String(MAX_TIMEOUTS),
+          JAM_RECONCILE_INTERVAL_MS: '200',
+          JAM_RECONCILE_STALE_MS: '0',
+        };
+        // the hostile corpus's infinite loop, moved into accumulate
+        const fixture = fs.readFileSync(path.join(HOSTILE_DIR, 'infinite-loop.wat'), 'utf8');
+        const looping = fixture.replace(
+          '(func (export "accumulate") (param i32) (result i64) (i64.const 0))',
+          '(func (export "accumulate") (param i32) (result i64) (loop $l (br $l)) (i64.const 0))',
+        );
+        expect(looping).not.toBe(fixture);
+        const service = await h.registerService(await wat2wasm(looping, 'infinite-loop-accumulate.wat'));
+        const queue = h.queue(prefix);
 
-      // A worker counts its first wall-clock kill, then crashes (SIGKILL) and Redis loses the queue.
-      // The report's accumulate gas (2^62) outlasts any wall clock: a real report stays below G_A,
-      // so this stands in for a machine too slow for the wall clock.
-      const first = await h.startWorker('accumulate-worker', prefix, env);
-      const { pkg, rep } = await h.submitAttested(queue, service, { accumulateGas: 2n ** 62n });
-      await until('the first wall-clock kill', async () => ((await h.repos.accumulations.wallClockFailures(rep, service.id)) >= 1 ? true : undefined));
-      await first.proc.kill();
-      const counted = await h.repos.accumulations.wallClockFailures(rep, service.id);
-      expect(counted).toBeLessThan(MAX_TIMEOUTS);
-      expect((await h.repos.workPackages.get(pkg))?.status).toBe('accumulating');
-      await deleteKeys(h.redis, prefix);
+        // A worker counts its first wall-clock kill, then crashes (SIGKILL) and Redis loses the queue.
+        // The report's accumulate gas (2^62) outlasts any wall clock: a real report stays below G_A,
+        // so this stands in for a machine too slow for the wall clock.
+        const first = await h.startWorker('accumulate-worker', prefix, env);
+        const { pkg, rep } = await h.submitAttested(queue, service, { accumulateGas: 2n ** 62n });
+        await until('the first wall-clock kill', async () => ((await h.repos.accumulations.wallClockFailures(rep, service.id)) >= 1 ? true : undefined));
+        await first.proc.kill();
+        const counted = await h.repos.accumulations.wallClockFailures(rep, service.id);
+        expect(counted).toBeLessThan(MAX_TIMEOUTS);
+        expect((await h.repos.workPackages.get(pkg))?.status).toBe('accumulating');
+        await deleteKeys(h.redis, prefix);
 
-      // A new worker and the janitor: the reconciler re-enqueues the package, the count goes on from the database.
-      const second = await h.startWorker('accumulate-worker,janitor', prefix, env);
-      const row = await h.finished(pkg, 180_000);
-      const logs = () => second.proc.output.join('').slice(-4000);
-      expect(row).toMatchObject({ status: 'failed', errorCode: 'accumulate_timeout' });
-      expect(row.errorMessage).toMatch(new RegExp(`service ${service.id}: accumulate was killed by the sandbox wall clock`));
-      expect(await h.repos.accumulations.wallClockFailures(rep, service.id)).toBe(MAX_TIMEOUTS);
-      const acc = await h.accumulationRows(rep);
-      expect(acc).toEqual([{ status: 'timed_out', gas_used: String(2n ** 62n) }]);
-      const text = await metricsOf(second.metricsPort);
-      expect(metric(text, 'jam_accumulate_timeouts_total{outcome="final"}')).toBe(1);
-      expect(metric(text, 'jam_accumulate_timeouts_total{outcome="retry"}')).toBe(MAX_TIMEOUTS - 1 - counted);
-      expect(metric(text, 'jam_reconciler_reenqueued_total{queue="accumulate"}')).toBeGreaterThanOrEqual(1);
-      expect(logs()).toMatch(/recorded timed_out/);
+        // A new worker and the janitor: the reconciler re-enqueues the package, the count goes on from the database.
+        const second = await h.startWorker('accumulate-worker,janitor', prefix, env);
+        const row = await h.finished(pkg, 180_000);
+        const logs = () => second.proc.output.join('').slice(-4000);
+        expect(row).toMatchObject({ status: 'failed', errorCode: 'accumulate_timeout' });
+        expect(row.errorMessage).toMatch(new RegExp(`service ${service.id}: accumulate was killed by the sandbox wall clock`));
+        expect(await h.repos.accumulations.wallClockFailures(rep, service.id)).toBe(MAX_TIMEOUTS);
+        const acc = await h.accumulationRows(rep);
+        expect(acc).toEqual([{ status: 'timed_out', gas_used: String(2n ** 62n) }]);
+        const text = await metricsOf(second.metricsPort);
+        expect(metric(text, 'jam_accumulate_timeouts_total{outcome="final"}')).toBe(1);
+        expect(metric(text, 'jam_accumulate_timeouts_total{outcome="retry"}')).toBe(MAX_TIMEOUTS - 1 - counted);
+        expect(metric(text, 'jam_reconciler_reenqueued_total{queue="accumulate"}')).toBeGreaterThanOrEqual(1);
+        expect(logs()).toMatch(/recorded timed_out/);
 
-      // Final: later reconciler rounds leave it alone and nothing runs it again.
-      const reenqueued = metric(text, 'jam_reconciler_reenqueued_total{queue="accumulate"}');
-      const runs = metric(text, 'jam_janitor_runs_total{task="reconcile",outcome="ok"}');
-      await until('three more reconciler runs', async () => (metric(await metricsOf(second.metricsPort), 'jam_janitor_runs_total{task="reconcile",outcome="ok"}') >= runs + 3 ? true : undefined));
-      const later = await metricsOf(second.metricsPort);
-      expect(metric(later, 'jam_reconciler_reenqueued_total{queue="accumulate"}')).toBe(reenqueued);
-      expect(metric(later, 'jam_accumulate_timeouts_total{outcome="retry"}') + metric(later, 'jam_accumulate_timeouts_total{outcome="final"}')).toBe(MAX_TIMEOUTS - counted);
-      expect(await h.repos.accumulations.wallClockFailures(rep, service.id)).toBe(MAX_TIMEOUTS);
-      expect((await h.repos.workPackages.get(pkg))?.status).toBe('failed');
-      expect(await queue.isQueued(ACCUMULATE_QUEUE, accumulateJobId(rep))).toBe(false);
-      await second.proc.stop();
-    }, PROCESS_TEST_TIMEOUT_MS);
+        // Final: later reconciler rounds leave it alone and nothing runs it again.
+        const reenqueued = metric(text, 'jam_reconciler_reenqueued_total{queue="accumulate"}');
+        const runs = metric(text, 'jam_janitor_runs_total{task="reconcile",outcome="ok"}');
+        await until('three more reconciler runs', async () =>
+          metric(await metricsOf(second.metricsPort), 'jam_janitor_runs_total{task="reconcile",outcome="ok"}') >= runs + 3 ? true : undefined,
+        );
+        const later = await metricsOf(second.metricsPort);
+        expect(metric(later, 'jam_reconciler_reenqueued_total{queue="accumulate"}')).toBe(reenqueued);
+        expect(metric(later, 'jam_accumulate_timeouts_total{outcome="retry"}') + metric(later, 'jam_accumulate_timeouts_total{outcome="final"}')).toBe(
+          MAX_TIMEOUTS - counted,
+        );
+        expect(await h.repos.accumulations.wallClockFailures(rep, service.id)).toBe(MAX_TIMEOUTS);
+        expect((await h.repos.workPackages.get(pkg))?.status).toBe('failed');
+        expect(await queue.isQueued(ACCUMULATE_QUEUE, accumulateJobId(rep))).toBe(false);
+        await second.proc.stop();
+      },
+      PROCESS_TEST_TIMEOUT_MS,
+    );
   });
 });
 

@@ -50,13 +50,20 @@ describe('retry of failed packages (gateway, attestation and worker processes; P
 
   /** Refine and accumulate workers; `wallClockMs` 100 makes the slow services' runs time out. */
   const startWorkers = (wallClockMs: number) =>
-    h.startWorker('refine-worker,accumulate-worker', prefix, { JAM_SANDBOX_WALL_CLOCK_MS: String(wallClockMs), JAM_MAX_SANDBOX_FAILURES: '1', JAM_MAX_ACCUMULATE_TIMEOUTS: '1' });
+    h.startWorker('refine-worker,accumulate-worker', prefix, {
+      JAM_SANDBOX_WALL_CLOCK_MS: String(wallClockMs),
+      JAM_MAX_SANDBOX_FAILURES: '1',
+      JAM_MAX_ACCUMULATE_TIMEOUTS: '1',
+    });
 
   const retry = (pkg: string, token = owner) => api(base, token, 'POST', `/jam/packages/${pkg}/retry`);
   const adminRetry = (pkg: string) => api(base, admin, 'POST', `/admin/packages/${pkg}/retry`);
 
   /** Stores an attested report of `wp` whose digests are one per service, and enqueues its accumulate job. */
-  async function submitAttestedReport(services: HarnessService[], beforeEnqueue?: (pkg: string, rep: string) => Promise<void>): Promise<{ pkg: string; rep: string }> {
+  async function submitAttestedReport(
+    services: HarnessService[],
+    beforeEnqueue?: (pkg: string, rep: string) => Promise<void>,
+  ): Promise<{ pkg: string; rep: string }> {
     const wp = h.newPackage(services[0]!, 2n ** 40n);
     wp.items = services.map((s) => ({ ...wp.items[0]!, service: s.id, code_hash: s.codeHash, accumulate_gas_limit: 2n ** 40n }));
     const pkg = toHex(packageHash(wp));
@@ -93,12 +100,15 @@ describe('retry of failed packages (gateway, attestation and worker processes; P
     const wp = h.newPackage(service, 2n ** 40n);
     const pkg = toHex(packageHash(wp));
     await h.repos.workPackages.insertIfAbsent({ hash: pkg, encoded: encodeWorkPackage(wp), serviceIds: [service.id], submittedBy: 'test' });
-    for (let i = 0; i < 3; i++) await queue.enqueue(refineQueueName(i), REFINE_PACKAGE_V1, { package_hash: pkg, attester_index: i }, { jobId: refineJobId(pkg, i) });
+    for (let i = 0; i < 3; i++)
+      await queue.enqueue(refineQueueName(i), REFINE_PACKAGE_V1, { package_hash: pkg, attester_index: i }, { jobId: refineJobId(pkg, i) });
     return pkg;
   }
 
   const rowsOf = async (rep: string) =>
-    (await h.ds.query('SELECT service_id, status, applied_at FROM accumulation WHERE report_hash = $1 ORDER BY service_id', [Buffer.from(rep.slice(2), 'hex')])) as {
+    (await h.ds.query('SELECT service_id, status, applied_at FROM accumulation WHERE report_hash = $1 ORDER BY service_id', [
+      Buffer.from(rep.slice(2), 'hex'),
+    ])) as {
       service_id: number;
       status: string;
       applied_at: Date;
@@ -213,7 +223,12 @@ describe('retry of failed packages (gateway, attestation and worker processes; P
     const verdict = { pkg: toHex(packageHash(disputed)) };
     await h.repos.workPackages.insertIfAbsent({ hash: verdict.pkg, encoded: encodeWorkPackage(disputed), serviceIds: [fast.id], submittedBy: 'test' });
     expect(await h.repos.workPackages.transition(verdict.pkg, ['pending'], 'disputed')).toBe(true);
-    expect(await h.repos.workPackages.transition(verdict.pkg, ['disputed'], 'failed', { errorCode: 'dispute_rejected', errorMessage: 'rejected by an administrator' })).toBe(true);
+    expect(
+      await h.repos.workPackages.transition(verdict.pkg, ['disputed'], 'failed', {
+        errorCode: 'dispute_rejected',
+        errorMessage: 'rejected by an administrator',
+      }),
+    ).toBe(true);
     const refused = await retry(verdict.pkg);
     expect(refused.status).toBe(422);
     expect(refused.json.error).toMatchObject({ code: 'not_retryable', details: { error_code: 'dispute_rejected' } });
@@ -221,7 +236,12 @@ describe('retry of failed packages (gateway, attestation and worker processes; P
     // Audited: owner and admin calls, successes and refusals, newest first.
     const audit = await api(base, admin, 'GET', '/admin/audit?action=package.retry&limit=50');
     expect(audit.status).toBe(200);
-    const entries = (audit.json.items as { target: string; outcome: string; details: Record<string, unknown> }[]).map((e) => [/0x[0-9a-f]{64}/.exec(e.target)?.[0], e.outcome, e.details['error'] ?? null, e.details['principal']]);
+    const entries = (audit.json.items as { target: string; outcome: string; details: Record<string, unknown> }[]).map((e) => [
+      /0x[0-9a-f]{64}/.exec(e.target)?.[0],
+      e.outcome,
+      e.details['error'] ?? null,
+      e.details['principal'],
+    ]);
     expect(entries).toEqual(
       expect.arrayContaining([
         [c.pkg, 'success', null, 'test'],

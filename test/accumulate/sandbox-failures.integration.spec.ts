@@ -103,101 +103,122 @@ describe('sandbox failures that are not guest results (PostgreSQL, Redis, worker
   /** About 5 s of CPU on a fast machine (1e9 iterations take about 1 s), 8 gas per iteration. */
   const FINITE_LOOP = '(loop $l (local.set $i (i64.add (local.get $i) (i64.const 1))) (br_if $l (i64.lt_u (local.get $i) (i64.const 5000000000))))';
 
-  const submitAttested = (queue: JobQueue, service: HarnessService, accumulateGas: bigint) => h.submitAttested(queue, service, { accumulateGas, refineGas: 10_000_000n });
+  const submitAttested = (queue: JobQueue, service: HarnessService, accumulateGas: bigint) =>
+    h.submitAttested(queue, service, { accumulateGas, refineGas: 10_000_000n });
   const finished = (pkg: string, timeoutMs = 240_000) => h.finished(pkg, timeoutMs);
   const accumulationRows = (rep: string) => h.accumulationRows(rep);
 
-  it('an accumulate whose executor dies on every run ends sandbox_failed after exactly max_sandbox_failures runs; nothing runs it again', async () => {
-    const service = await registerService('acc-crash', '', INFINITE_LOOP);
-    const worker = await startWorker('accumulate-worker,janitor', { JAM_RECONCILE_INTERVAL_MS: '200', JAM_RECONCILE_STALE_MS: '0' });
-    const killer = executorKiller(worker.proc.child.pid!);
-    try {
-      const { pkg, rep } = await submitAttested(worker.queue, service, 2n ** 62n);
-      const row = await finished(pkg);
-      const logs = () => worker.proc.output.join('').slice(-4000);
-      expect(row).toMatchObject({ status: 'failed', errorCode: 'accumulate_sandbox_failure' });
-      expect(row.errorMessage).toMatch(new RegExp(`service ${service.id}: the sandbox executor crashed`));
-      expect(await h.repos.accumulations.executorFailures(rep, service.id)).toBe(MAX_FAILURES);
-      expect(await h.repos.accumulations.wallClockFailures(rep, service.id)).toBe(0);
-      expect(await accumulationRows(rep)).toEqual([{ status: 'sandbox_failed', gas_used: String(2n ** 62n) }]);
-      expect(killer.kills()).toBe(MAX_FAILURES);
-      const text = await metricsOf(worker.metricsPort);
-      expect(metric(text, 'jam_sandbox_failures_total{phase="accumulate",kind="executor",outcome="retry"}')).toBe(MAX_FAILURES - 1);
-      expect(metric(text, 'jam_sandbox_failures_total{phase="accumulate",kind="executor",outcome="final"}')).toBe(1);
-      expect(metric(text, 'jam_packages_total{status="failed"}')).toBe(1);
-      expect(logs()).toMatch(/recorded sandbox_failed/);
+  it(
+    'an accumulate whose executor dies on every run ends sandbox_failed after exactly max_sandbox_failures runs; nothing runs it again',
+    async () => {
+      const service = await registerService('acc-crash', '', INFINITE_LOOP);
+      const worker = await startWorker('accumulate-worker,janitor', { JAM_RECONCILE_INTERVAL_MS: '200', JAM_RECONCILE_STALE_MS: '0' });
+      const killer = executorKiller(worker.proc.child.pid!);
+      try {
+        const { pkg, rep } = await submitAttested(worker.queue, service, 2n ** 62n);
+        const row = await finished(pkg);
+        const logs = () => worker.proc.output.join('').slice(-4000);
+        expect(row).toMatchObject({ status: 'failed', errorCode: 'accumulate_sandbox_failure' });
+        expect(row.errorMessage).toMatch(new RegExp(`service ${service.id}: the sandbox executor crashed`));
+        expect(await h.repos.accumulations.executorFailures(rep, service.id)).toBe(MAX_FAILURES);
+        expect(await h.repos.accumulations.wallClockFailures(rep, service.id)).toBe(0);
+        expect(await accumulationRows(rep)).toEqual([{ status: 'sandbox_failed', gas_used: String(2n ** 62n) }]);
+        expect(killer.kills()).toBe(MAX_FAILURES);
+        const text = await metricsOf(worker.metricsPort);
+        expect(metric(text, 'jam_sandbox_failures_total{phase="accumulate",kind="executor",outcome="retry"}')).toBe(MAX_FAILURES - 1);
+        expect(metric(text, 'jam_sandbox_failures_total{phase="accumulate",kind="executor",outcome="final"}')).toBe(1);
+        expect(metric(text, 'jam_packages_total{status="failed"}')).toBe(1);
+        expect(logs()).toMatch(/recorded sandbox_failed/);
 
-      // Final: later reconciler rounds do not run it again (no executor gets busy, nothing more counted).
-      const runs = metric(text, 'jam_janitor_runs_total{task="reconcile",outcome="ok"}');
-      await until('three more reconciler runs', async () => (metric(await metricsOf(worker.metricsPort), 'jam_janitor_runs_total{task="reconcile",outcome="ok"}') >= runs + 3 ? true : undefined));
-      await sleep(1000);
-      expect(killer.kills()).toBe(MAX_FAILURES);
-      expect(await h.repos.accumulations.executorFailures(rep, service.id)).toBe(MAX_FAILURES);
-      expect(await accumulationRows(rep)).toHaveLength(1);
-      expect(await worker.queue.isQueued(ACCUMULATE_QUEUE, accumulateJobId(rep))).toBe(false);
-    } finally {
-      await killer.stop();
-      await worker.proc.stop();
-    }
-  }, PROCESS_TEST_TIMEOUT_MS);
+        // Final: later reconciler rounds do not run it again (no executor gets busy, nothing more counted).
+        const runs = metric(text, 'jam_janitor_runs_total{task="reconcile",outcome="ok"}');
+        await until('three more reconciler runs', async () =>
+          metric(await metricsOf(worker.metricsPort), 'jam_janitor_runs_total{task="reconcile",outcome="ok"}') >= runs + 3 ? true : undefined,
+        );
+        await sleep(1000);
+        expect(killer.kills()).toBe(MAX_FAILURES);
+        expect(await h.repos.accumulations.executorFailures(rep, service.id)).toBe(MAX_FAILURES);
+        expect(await accumulationRows(rep)).toHaveLength(1);
+        expect(await worker.queue.isQueued(ACCUMULATE_QUEUE, accumulateJobId(rep))).toBe(false);
+      } finally {
+        await killer.stop();
+        await worker.proc.stop();
+      }
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
 
-  it('an accumulate whose executor dies once is retried and accumulated', async () => {
-    const service = await registerService('acc-transient', '', FINITE_LOOP);
-    const worker = await startWorker('accumulate-worker');
-    const killer = executorKiller(worker.proc.child.pid!, 1);
-    try {
-      const { pkg, rep } = await submitAttested(worker.queue, service, 2n ** 40n);
-      const row = await finished(pkg);
-      expect(row.status).toBe('accumulated');
-      expect(killer.kills()).toBe(1);
-      expect(await h.repos.accumulations.executorFailures(rep, service.id)).toBe(1);
-      expect(await accumulationRows(rep)).toEqual([{ status: 'ok', gas_used: expect.any(String) }]);
-      const text = await metricsOf(worker.metricsPort);
-      expect(metric(text, 'jam_sandbox_failures_total{phase="accumulate",kind="executor",outcome="retry"}')).toBe(1);
-      expect(metric(text, 'jam_sandbox_failures_total{phase="accumulate",kind="executor",outcome="final"}')).toBe(0);
-    } finally {
-      await killer.stop();
-      await worker.proc.stop();
-    }
-  }, PROCESS_TEST_TIMEOUT_MS);
+  it(
+    'an accumulate whose executor dies once is retried and accumulated',
+    async () => {
+      const service = await registerService('acc-transient', '', FINITE_LOOP);
+      const worker = await startWorker('accumulate-worker');
+      const killer = executorKiller(worker.proc.child.pid!, 1);
+      try {
+        const { pkg, rep } = await submitAttested(worker.queue, service, 2n ** 40n);
+        const row = await finished(pkg);
+        expect(row.status).toBe('accumulated');
+        expect(killer.kills()).toBe(1);
+        expect(await h.repos.accumulations.executorFailures(rep, service.id)).toBe(1);
+        expect(await accumulationRows(rep)).toEqual([{ status: 'ok', gas_used: expect.any(String) }]);
+        const text = await metricsOf(worker.metricsPort);
+        expect(metric(text, 'jam_sandbox_failures_total{phase="accumulate",kind="executor",outcome="retry"}')).toBe(1);
+        expect(metric(text, 'jam_sandbox_failures_total{phase="accumulate",kind="executor",outcome="final"}')).toBe(0);
+      } finally {
+        await killer.stop();
+        await worker.proc.stop();
+      }
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
 
-  it('a refine whose executor dies on every run: attesters give up one by one, the package fails once the threshold is out of reach', async () => {
-    const ATTESTERS = 3;
-    const THRESHOLD = 2;
-    const service = await registerService('refine-crash', INFINITE_LOOP, '');
-    const worker = await startWorker('refine-worker', { JAM_ATTESTERS: String(ATTESTERS), JAM_ATTESTATION_THRESHOLD: String(THRESHOLD), JAM_REFINE_CONCURRENCY: '1' });
-    const killer = executorKiller(worker.proc.child.pid!);
-    try {
-      const wp = h.newPackage(service, 2n ** 62n);
-      const pkg = toHex(packageHash(wp));
-      await h.repos.workPackages.insertIfAbsent({ hash: pkg, encoded: encodeWorkPackage(wp), serviceIds: [service.id], submittedBy: 'test' });
-      for (let i = 0; i < ATTESTERS; i++) await worker.queue.enqueue(refineQueueName(i), REFINE_PACKAGE_V1, { package_hash: pkg, attester_index: i }, { jobId: refineJobId(pkg, i) });
-      const row = await finished(pkg);
-      expect(row).toMatchObject({ status: 'failed', errorCode: 'refine_sandbox_failure' });
-      expect(row.errorMessage).toMatch(/fewer than 2 of 3 attesters can still sign/);
-      // Let a refine still queued in the pool at that moment be killed and counted, then stop.
-      await sleep(2000);
-      await killer.stop();
-      const attempts = await h.repos.refineAttempts.list(pkg);
-      const gaveUp = attempts.filter((a) => a.exhausted);
-      // One attester giving up did not fail the package: the failure names every attester that
-      // had given up when it was decided, at least n - t + 1 of them. A third attester's run already
-      // under way at that moment may still be killed, counted and give up afterwards.
-      const namedAtFailure = row.errorMessage!.match(new RegExp(`attester \\d+ gave up after ${MAX_FAILURES} sandbox failures`, 'g')) ?? [];
-      expect(namedAtFailure.length).toBeGreaterThanOrEqual(ATTESTERS - THRESHOLD + 1);
-      expect(gaveUp.length).toBeGreaterThanOrEqual(ATTESTERS - THRESHOLD + 1);
-      expect(gaveUp.length).toBeLessThanOrEqual(ATTESTERS);
-      for (const a of gaveUp) expect(a).toMatchObject({ failures: MAX_FAILURES, lastKind: 'executor', lastError: expect.stringMatching(/^sandbox executor failed: /) });
-      for (const a of attempts.filter((x) => !x.exhausted)) expect(a.failures).toBeLessThan(MAX_FAILURES);
-      expect(attempts.reduce((n, a) => n + a.failures, 0)).toBe(killer.kills());
-      const text = await metricsOf(worker.metricsPort);
-      expect(metric(text, 'jam_sandbox_failures_total{phase="refine",kind="executor",outcome="final"}')).toBe(gaveUp.length);
-      expect(metric(text, 'jam_packages_total{status="failed"}')).toBe(1);
-      expect(worker.proc.output.join('')).toMatch(/this attester gives up on the package/);
-      expect(await h.repos.workReports.listByPackage(pkg)).toEqual([]);
-    } finally {
-      await killer.stop();
-      await worker.proc.stop();
-    }
-  }, PROCESS_TEST_TIMEOUT_MS);
+  it(
+    'a refine whose executor dies on every run: attesters give up one by one, the package fails once the threshold is out of reach',
+    async () => {
+      const ATTESTERS = 3;
+      const THRESHOLD = 2;
+      const service = await registerService('refine-crash', INFINITE_LOOP, '');
+      const worker = await startWorker('refine-worker', {
+        JAM_ATTESTERS: String(ATTESTERS),
+        JAM_ATTESTATION_THRESHOLD: String(THRESHOLD),
+        JAM_REFINE_CONCURRENCY: '1',
+      });
+      const killer = executorKiller(worker.proc.child.pid!);
+      try {
+        const wp = h.newPackage(service, 2n ** 62n);
+        const pkg = toHex(packageHash(wp));
+        await h.repos.workPackages.insertIfAbsent({ hash: pkg, encoded: encodeWorkPackage(wp), serviceIds: [service.id], submittedBy: 'test' });
+        for (let i = 0; i < ATTESTERS; i++)
+          await worker.queue.enqueue(refineQueueName(i), REFINE_PACKAGE_V1, { package_hash: pkg, attester_index: i }, { jobId: refineJobId(pkg, i) });
+        const row = await finished(pkg);
+        expect(row).toMatchObject({ status: 'failed', errorCode: 'refine_sandbox_failure' });
+        expect(row.errorMessage).toMatch(/fewer than 2 of 3 attesters can still sign/);
+        // Let a refine still queued in the pool at that moment be killed and counted, then stop.
+        await sleep(2000);
+        await killer.stop();
+        const attempts = await h.repos.refineAttempts.list(pkg);
+        const gaveUp = attempts.filter((a) => a.exhausted);
+        // One attester giving up did not fail the package: the failure names every attester that
+        // had given up when it was decided, at least n - t + 1 of them. A third attester's run already
+        // under way at that moment may still be killed, counted and give up afterwards.
+        const namedAtFailure = row.errorMessage!.match(new RegExp(`attester \\d+ gave up after ${MAX_FAILURES} sandbox failures`, 'g')) ?? [];
+        expect(namedAtFailure.length).toBeGreaterThanOrEqual(ATTESTERS - THRESHOLD + 1);
+        expect(gaveUp.length).toBeGreaterThanOrEqual(ATTESTERS - THRESHOLD + 1);
+        expect(gaveUp.length).toBeLessThanOrEqual(ATTESTERS);
+        for (const a of gaveUp)
+          expect(a).toMatchObject({ failures: MAX_FAILURES, lastKind: 'executor', lastError: expect.stringMatching(/^sandbox executor failed: /) });
+        for (const a of attempts.filter((x) => !x.exhausted)) expect(a.failures).toBeLessThan(MAX_FAILURES);
+        expect(attempts.reduce((n, a) => n + a.failures, 0)).toBe(killer.kills());
+        const text = await metricsOf(worker.metricsPort);
+        expect(metric(text, 'jam_sandbox_failures_total{phase="refine",kind="executor",outcome="final"}')).toBe(gaveUp.length);
+        expect(metric(text, 'jam_packages_total{status="failed"}')).toBe(1);
+        expect(worker.proc.output.join('')).toMatch(/this attester gives up on the package/);
+        expect(await h.repos.workReports.listByPackage(pkg)).toEqual([]);
+      } finally {
+        await killer.stop();
+        await worker.proc.stop();
+      }
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
 });

@@ -160,7 +160,11 @@ export class WorkerHarness {
    * `operand` (default 8 zero bytes), and enqueues its accumulate job on `queue`, as the
    * attestation service would.
    */
-  async submitAttested(queue: JobQueue, service: HarnessService, opts: { operand?: Uint8Array; accumulateGas?: bigint; refineGas?: bigint } = {}): Promise<{ pkg: string; rep: string }> {
+  async submitAttested(
+    queue: JobQueue,
+    service: HarnessService,
+    opts: { operand?: Uint8Array; accumulateGas?: bigint; refineGas?: bigint } = {},
+  ): Promise<{ pkg: string; rep: string }> {
     const wp = this.newPackage(service, opts.refineGas);
     const pkg = toHex(packageHash(wp));
     const encoded = encodeWorkPackage(wp);
@@ -186,7 +190,12 @@ export class WorkerHarness {
       ],
     };
     const rep = toHex(reportHash(report, ENGINE_IDENTITY));
-    await this.repos.workReports.insertIfAbsent({ reportHash: rep, packageHash: pkg, encoded: encodeWorkReport(report), engine: JSON.stringify(ENGINE_IDENTITY) });
+    await this.repos.workReports.insertIfAbsent({
+      reportHash: rep,
+      packageHash: pkg,
+      encoded: encodeWorkReport(report),
+      engine: JSON.stringify(ENGINE_IDENTITY),
+    });
     expect(await this.repos.workPackages.transition(pkg, ['pending'], 'attested', { reportHash: rep })).toBe(true);
     await queue.enqueue(ACCUMULATE_QUEUE, ACCUMULATE_REPORT_V1, { report_hash: rep, package_hash: pkg }, { jobId: accumulateJobId(rep) });
     return { pkg, rep };

@@ -21,7 +21,9 @@ function sourceFiles(dir: string): string[] {
 
 function importsOf(file: string): string[] {
   const text = fs.readFileSync(path.join(ROOT, file), 'utf8');
-  return [...text.matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]|require\(\s*['"]([^'"]+)['"]\s*\)|import\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1] ?? m[2] ?? m[3]!);
+  return [
+    ...text.matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]|require\(\s*['"]([^'"]+)['"]\s*\)|import\(\s*['"]([^'"]+)['"]\s*\)/g),
+  ].map((m) => m[1] ?? m[2] ?? m[3]!);
 }
 
 const libs = fs.readdirSync(path.join(ROOT, 'libs'));
@@ -29,7 +31,11 @@ const apps = fs.readdirSync(path.join(ROOT, 'apps'));
 const files = [...libs.map((l) => `libs/${l}/src`), ...apps.map((a) => `apps/${a}/src`)].filter((d) => fs.existsSync(path.join(ROOT, d))).flatMap(sourceFiles);
 
 function violations(filter: (file: string) => boolean, forbidden: (spec: string, file: string) => boolean): string[] {
-  return files.filter(filter).flatMap((f) => importsOf(f).filter((s) => forbidden(s, f)).map((s) => `${f} imports ${s}`));
+  return files.filter(filter).flatMap((f) =>
+    importsOf(f)
+      .filter((s) => forbidden(s, f))
+      .map((s) => `${f} imports ${s}`),
+  );
 }
 
 describe('dependency rules not covered by lint', () => {
@@ -39,13 +45,23 @@ describe('dependency rules not covered by lint', () => {
   });
 
   it('libs are imported only through their index as @jam/<lib>', () => {
-    expect(violations(() => true, (s) => /^@jam\/[^/]+\/./.test(s) || /libs\/[^/]+\/src\//.test(s))).toEqual([]);
+    expect(
+      violations(
+        () => true,
+        (s) => /^@jam\/[^/]+\/./.test(s) || /libs\/[^/]+\/src\//.test(s),
+      ),
+    ).toEqual([]);
   });
 
   it('only libs/config reads process.env', () => {
     // The sandbox executor reads only NODE_CHANNEL_FD, which Node itself sets for the IPC channel
     // (its environment is otherwise empty by design).
-    const readers = files.filter((f) => !f.startsWith('libs/config/') && f !== 'libs/sandbox/src/executor.process.ts' && /process\.env\b(?!`)/.test(fs.readFileSync(path.join(ROOT, f), 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '')));
+    const readers = files.filter(
+      (f) =>
+        !f.startsWith('libs/config/') &&
+        f !== 'libs/sandbox/src/executor.process.ts' &&
+        /process\.env\b(?!`)/.test(fs.readFileSync(path.join(ROOT, f), 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '')),
+    );
     expect(readers).toEqual([]);
   });
 });

@@ -17,15 +17,27 @@ describe('lint', () => {
 
   describe('module boundaries', () => {
     const CASES: [string, string, string][] = [
-      ['the gateway imports the sandbox (it never runs guest code)', 'apps/gateway/src/x.ts', "import { SandboxPool } from '@jam/sandbox';\nexport const x = SandboxPool;\n"],
+      [
+        'the gateway imports the sandbox (it never runs guest code)',
+        'apps/gateway/src/x.ts',
+        "import { SandboxPool } from '@jam/sandbox';\nexport const x = SandboxPool;\n",
+      ],
       ['domain imports the ORM', 'libs/domain/src/x.ts', "import { DataSource } from 'typeorm';\nexport const x = DataSource;\n"],
       ['domain imports another lib', 'libs/domain/src/x.ts', "import { loadConfig } from '@jam/config';\nexport const x = loadConfig;\n"],
       ['a lib imports an app', 'libs/queue/src/x.ts', "import { startGateway } from '../../../apps/gateway/src';\nexport const x = startGateway;\n"],
-      ['an app other than the launcher imports another app', 'apps/janitor/src/x.ts', "import { startGateway } from '../../gateway/src';\nexport const x = startGateway;\n"],
+      [
+        'an app other than the launcher imports another app',
+        'apps/janitor/src/x.ts',
+        "import { startGateway } from '../../gateway/src';\nexport const x = startGateway;\n",
+      ],
       ['a lib other than persistence imports the database driver', 'libs/blob-store/src/x.ts', "import { Client } from 'pg';\nexport const x = Client;\n"],
     ];
     const ALLOWED: [string, string, string][] = [
-      ['an app imports libs', 'apps/janitor/src/x.ts', "import { toHex } from '@jam/domain';\nimport { loadConfig } from '@jam/config';\nexport const x = [toHex, loadConfig];\n"],
+      [
+        'an app imports libs',
+        'apps/janitor/src/x.ts',
+        "import { toHex } from '@jam/domain';\nimport { loadConfig } from '@jam/config';\nexport const x = [toHex, loadConfig];\n",
+      ],
       ['persistence imports the ORM', 'libs/persistence/src/x.ts', "import { DataSource } from 'typeorm';\nexport const x = DataSource;\n"],
       ['the launcher imports a role app', 'apps/standalone/src/x.ts', "import { startGateway } from '../../gateway/src';\nexport const x = startGateway;\n"],
     ];
@@ -39,7 +51,11 @@ describe('lint', () => {
         " for (const [name, file, code] of cases) { const [r] = await e.lintText(code, { filePath: require('path').join(process.argv[1], file) });" +
         " out[name] = r.messages.filter((m) => m.ruleId === '@nx/enforce-module-boundaries').map((m) => m.message); }" +
         ' process.stdout.write(JSON.stringify(out)); })();';
-      const r = spawnSync(process.execPath, ['-e', script, ROOT, JSON.stringify([...CASES, ...ALLOWED])], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NX_DAEMON: 'false' } });
+      const r = spawnSync(process.execPath, ['-e', script, ROOT, JSON.stringify([...CASES, ...ALLOWED])], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, NX_DAEMON: 'false' },
+      });
       if (r.status !== 0) throw new Error(`eslint failed: ${r.stderr}`);
       found = JSON.parse(r.stdout) as Record<string, string[]>;
     }, 180_000);

@@ -11,7 +11,9 @@ const root = path.resolve(__dirname, '..', '..');
 
 describe('README settings table', () => {
   it('is exactly what scripts/settings-table.js prints (regenerate it after changing a setting)', () => {
-    const generated = execFileSync(process.execPath, [path.join(root, 'scripts', 'settings-table.js')], { cwd: root, encoding: 'utf8' }).trimEnd().split('\n');
+    const generated = execFileSync(process.execPath, [path.join(root, 'scripts', 'settings-table.js')], { cwd: root, encoding: 'utf8' })
+      .trimEnd()
+      .split('\n');
     const readme = readFileSync(path.join(root, 'README.md'), 'utf8').split('\n');
     const start = readme.findIndex((l) => l === generated[0]);
     expect(start).toBeGreaterThanOrEqual(0);

@@ -26,10 +26,12 @@ function listFiles(dir: string, ext: RegExp): string[] {
 }
 
 function readYamlDocs(file: string): Doc[] {
-  return parseAllDocuments(fs.readFileSync(file, 'utf8')).map((d) => {
-    if (d.errors.length > 0) throw new Error(`${file}: ${d.errors[0]!.message}`);
-    return d.toJSON() as Doc;
-  }).filter((d) => d !== null && d !== undefined);
+  return parseAllDocuments(fs.readFileSync(file, 'utf8'))
+    .map((d) => {
+      if (d.errors.length > 0) throw new Error(`${file}: ${d.errors[0]!.message}`);
+      return d.toJSON() as Doc;
+    })
+    .filter((d) => d !== null && d !== undefined);
 }
 
 /** Names declared in metrics.ts, with the series a histogram really exposes. */
@@ -127,7 +129,11 @@ describe('deploy/ artifacts', () => {
       expect(dashboardExprs(dash).length).toBeGreaterThan(0);
     });
     it('queries only exported metrics', () => {
-      const unknown = dashboardExprs(dash).flatMap(({ where, expr }) => metricNamesIn(expr).filter((n) => !exported.has(n)).map((n) => `${where}: ${n}`));
+      const unknown = dashboardExprs(dash).flatMap(({ where, expr }) =>
+        metricNamesIn(expr)
+          .filter((n) => !exported.has(n))
+          .map((n) => `${where}: ${n}`),
+      );
       expect(unknown).toEqual([]);
     });
   });
@@ -171,7 +177,12 @@ describe('deploy/ artifacts', () => {
     it('KEDA scales only on exported metrics, on backlog (waiting + delayed), per attester queue', () => {
       const file = path.join(deployDir, 'k8s', 'components', 'keda-autoscaling', 'scaledobjects.yaml');
       const objects = readYamlDocs(file);
-      expect(objects.map((o) => o.metadata.name).sort()).toEqual(['jam-accumulate-worker', 'jam-refine-worker-0', 'jam-refine-worker-1', 'jam-refine-worker-2']);
+      expect(objects.map((o) => o.metadata.name).sort()).toEqual([
+        'jam-accumulate-worker',
+        'jam-refine-worker-0',
+        'jam-refine-worker-1',
+        'jam-refine-worker-2',
+      ]);
       for (const o of objects) {
         const [trigger] = o.spec.triggers as Doc[];
         expect(trigger!.type).toBe('prometheus');
@@ -198,7 +209,11 @@ describe('deploy/ artifacts', () => {
       }
     });
     it('queries only exported metrics', () => {
-      const unknown = rules.flatMap((r) => metricNamesIn(r.expr).filter((n) => !exported.has(n)).map((n) => `${r.alert ?? r.record}: ${n}`));
+      const unknown = rules.flatMap((r) =>
+        metricNamesIn(r.expr)
+          .filter((n) => !exported.has(n))
+          .map((n) => `${r.alert ?? r.record}: ${n}`),
+      );
       expect(unknown).toEqual([]);
     });
   });
@@ -222,7 +237,8 @@ describe('deploy/ artifacts', () => {
     const resources: string[] = kustomization.resources ?? [];
     const docs = resources.flatMap((r) => readYamlDocs(path.join(k8sDir, r)));
     const deployments = docs.filter((d) => d.kind === 'Deployment');
-    const envOf = (c: Doc): Record<string, string> => Object.fromEntries((c.env ?? []).filter((e: Doc) => 'value' in e).map((e: Doc) => [e.name, String(e.value)]));
+    const envOf = (c: Doc): Record<string, string> =>
+      Object.fromEntries((c.env ?? []).filter((e: Doc) => 'value' in e).map((e: Doc) => [e.name, String(e.value)]));
 
     it('lists every manifest in kustomization.yaml (templates excepted)', () => {
       const manifests = listFiles(k8sDir, /\.ya?ml$/)
@@ -276,7 +292,9 @@ describe('deploy/ artifacts', () => {
       it('is a Component whose files all exist and are listed', () => {
         expect(component.kind).toBe('Component');
         const listed = [...(component.resources ?? []), ...(component.patches ?? []).map((p: Doc) => p.path)].sort();
-        const files = listFiles(dir, /\.ya?ml$/).map((f) => path.basename(f)).filter((f) => f !== 'kustomization.yaml');
+        const files = listFiles(dir, /\.ya?ml$/)
+          .map((f) => path.basename(f))
+          .filter((f) => f !== 'kustomization.yaml');
         expect(listed).toEqual(files.sort());
       });
 
@@ -284,7 +302,11 @@ describe('deploy/ artifacts', () => {
         const cm = readYamlDocs(path.join(dir, 's3-config.yaml'))[0]!;
         const keys = Object.keys(cm.data);
         expect(keys.filter((k) => !settingEnv.has(k))).toEqual([]);
-        const sensitive = new Set<string>(Object.values(SETTINGS).filter((s) => s.sensitive).map((s) => s.env));
+        const sensitive = new Set<string>(
+          Object.values(SETTINGS)
+            .filter((s) => s.sensitive)
+            .map((s) => s.env),
+        );
         expect(keys.filter((k) => sensitive.has(k))).toEqual([]);
         expect(cm.data.JAM_BLOB_STORE).toBe('s3-offload');
         expect(cm.data.JAM_S3_BUCKET).toBeDefined();

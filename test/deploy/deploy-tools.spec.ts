@@ -30,7 +30,9 @@ export function runTool(cmd: string, args: string[], install: string, cwd = root
 export function kustomize(dir: string): Doc[] {
   const r = runTool('kubectl', ['kustomize', dir], 'install kubectl (it bundles kustomize)');
   if (r.status !== 0) throw new Error(`kubectl kustomize ${dir} failed:\n${r.out}`);
-  return parseAllDocuments(r.out).map((d) => d.toJSON() as Doc).filter((d) => d !== null);
+  return parseAllDocuments(r.out)
+    .map((d) => d.toJSON() as Doc)
+    .filter((d) => d !== null);
 }
 
 /** Renders the base with the given components through a throwaway overlay. */
@@ -51,7 +53,13 @@ export function kustomizeWith(components: string[]): Doc[] {
 const matches = (selector: Doc | undefined, labels: Record<string, string>): boolean =>
   Object.entries(selector?.matchLabels ?? {}).every(([k, v]) => labels[k] === v) &&
   (selector?.matchExpressions ?? []).every((e: Doc) =>
-    e.operator === 'In' ? e.values.includes(labels[e.key]) : e.operator === 'NotIn' ? !e.values.includes(labels[e.key]) : e.operator === 'Exists' ? e.key in labels : !(e.key in labels),
+    e.operator === 'In'
+      ? e.values.includes(labels[e.key])
+      : e.operator === 'NotIn'
+        ? !e.values.includes(labels[e.key])
+        : e.operator === 'Exists'
+          ? e.key in labels
+          : !(e.key in labels),
   );
 
 /**
@@ -65,7 +73,8 @@ export function ingressAllowed(policies: Doc[], podLabels: Record<string, string
   return selecting.some((p) =>
     (p.spec.ingress ?? []).some((rule: Doc) => {
       const portOk = !rule.ports || rule.ports.some((q: Doc) => (q.protocol ?? 'TCP') === 'TCP' && (q.port === undefined || q.port === port));
-      const fromOk = !rule.from || rule.from.some((f: Doc) => f.namespaceSelector !== undefined && f.podSelector === undefined && matches(f.namespaceSelector, nsLabels));
+      const fromOk =
+        !rule.from || rule.from.some((f: Doc) => f.namespaceSelector !== undefined && f.podSelector === undefined && matches(f.namespaceSelector, nsLabels));
       return portOk && fromOk;
     }),
   );
@@ -109,7 +118,7 @@ describe('deploy/ with promtool, yamllint and kustomize', () => {
       for (const d of docs.filter((x) => x.kind !== 'Namespace')) expect(d.metadata.namespace).toBe('jam');
     });
 
-    it('admits Prometheus from the monitoring namespace to every pod\'s scrape port, and nobody else to worker ports', () => {
+    it("admits Prometheus from the monitoring namespace to every pod's scrape port, and nobody else to worker ports", () => {
       const monitoring = { 'kubernetes.io/metadata.name': 'monitoring' };
       const other = { 'kubernetes.io/metadata.name': 'default' };
       for (const d of deployments) {
@@ -128,12 +137,13 @@ describe('deploy/ with promtool, yamllint and kustomize', () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const sync = require(path.join(root, 'scripts', 'sync-deploy.js')) as { render: () => Record<string, string> };
 
-    it('puts everything in namespace jam (components apply after the base\'s namespace)', () => {
+    it("puts everything in namespace jam (components apply after the base's namespace)", () => {
       expect(docs.filter((d) => d.kind !== 'Namespace' && d.metadata.namespace !== 'jam').map((d) => `${d.kind}/${d.metadata.name}`)).toEqual([]);
     });
 
     it('its generated files match their sources (node scripts/sync-deploy.js)', () => {
-      for (const [file, content] of Object.entries(sync.render())) expect({ file, same: fs.existsSync(file) && fs.readFileSync(file, 'utf8') === content }).toEqual({ file, same: true });
+      for (const [file, content] of Object.entries(sync.render()))
+        expect({ file, same: fs.existsSync(file) && fs.readFileSync(file, 'utf8') === content }).toEqual({ file, same: true });
     });
 
     it('ships the alert rules and the dashboard exactly as deploy/ has them', () => {
@@ -158,7 +168,10 @@ describe('deploy/ with promtool, yamllint and kustomize', () => {
               (sm.spec.endpoints as Doc[]).flatMap((ep) => {
                 const port = (svc.spec.ports as Doc[]).find((p) => p.name === ep.port);
                 if (!port) return [];
-                const target = typeof port.targetPort === 'number' ? port.targetPort : pod.spec.containers.flatMap((c: Doc) => c.ports ?? []).find((p: Doc) => p.name === port.targetPort)?.containerPort;
+                const target =
+                  typeof port.targetPort === 'number'
+                    ? port.targetPort
+                    : pod.spec.containers.flatMap((c: Doc) => c.ports ?? []).find((p: Doc) => p.name === port.targetPort)?.containerPort;
                 return target === want && ep.path === '/metrics' ? [svc.metadata.name as string] : [];
               }),
             ),
@@ -174,7 +187,7 @@ describe('deploy/ with promtool, yamllint and kustomize', () => {
     const deployments = docs.filter((d) => d.kind === 'Deployment');
     const scaled = docs.filter((d) => d.kind === 'ScaledObject');
 
-    it('scales each refine worker on its own attester\'s queue and the accumulate workers on theirs; KEDA owns their replicas', () => {
+    it("scales each refine worker on its own attester's queue and the accumulate workers on theirs; KEDA owns their replicas", () => {
       expect(scaled).toHaveLength(4);
       for (const so of scaled) {
         const target = deployments.find((d) => d.metadata.name === so.spec.scaleTargetRef.name);
@@ -190,7 +203,8 @@ describe('deploy/ with promtool, yamllint and kustomize', () => {
         expect(so.spec.maxReplicaCount).toBeGreaterThan(so.spec.minReplicaCount);
       }
       // The other roles keep their fixed replica counts.
-      for (const d of deployments.filter((x) => !scaled.some((so) => so.spec.scaleTargetRef.name === x.metadata.name))) expect(d.spec.replicas).toBeGreaterThanOrEqual(1);
+      for (const d of deployments.filter((x) => !scaled.some((so) => so.spec.scaleTargetRef.name === x.metadata.name)))
+        expect(d.spec.replicas).toBeGreaterThanOrEqual(1);
     });
   });
 });

@@ -15,7 +15,11 @@ const dockerfile = fs.readFileSync(path.join(root, 'docker', 'Dockerfile'), 'utf
 
 /** Instructions of one stage, continuation lines joined, comments dropped. */
 function stage(name: string): string[] {
-  const lines = dockerfile.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  const lines = dockerfile
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
   const start = lines.findIndex((l) => new RegExp(`^FROM\\s+\\S+\\s+AS\\s+${name}$`, 'i').test(l));
   if (start < 0) throw new Error(`no stage ${name} in docker/Dockerfile`);
   const end = lines.findIndex((l, i) => i > start && /^FROM\s/i.test(l));
@@ -31,7 +35,11 @@ function sourceOf(from: string | undefined, src: string): string {
   return path.join(root, rel);
 }
 
-const ignored = fs.readFileSync(path.join(root, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+const ignored = fs
+  .readFileSync(path.join(root, '.dockerignore'), 'utf8')
+  .split('\n')
+  .map((l) => l.trim())
+  .filter((l) => l !== '' && !l.startsWith('#'));
 
 describe('docker/Dockerfile runtime stage', () => {
   const runtime = stage('runtime');

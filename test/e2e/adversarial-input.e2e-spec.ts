@@ -30,7 +30,18 @@ function packageJson(service: number, codeHash: string, payload: string): string
     context: { anchor: ZERO, state_root: ZERO, beefy_root: ZERO, lookup_anchor: ZERO, lookup_anchor_slot: 0, prerequisites: [] },
     authorization: '0x',
     authorizer_config: '0x',
-    items: [{ service, code_hash: codeHash, refine_gas_limit: 1_000_000, accumulate_gas_limit: 100_000, export_count: 0, payload, import_segments: [], extrinsic: [] }],
+    items: [
+      {
+        service,
+        code_hash: codeHash,
+        refine_gas_limit: 1_000_000,
+        accumulate_gas_limit: 100_000,
+        export_count: 0,
+        payload,
+        import_segments: [],
+        extrinsic: [],
+      },
+    ],
   });
 }
 
@@ -38,14 +49,17 @@ function packageJson(service: number, codeHash: string, payload: string): string
 function openStream(port: number, token: string, hash: string): Promise<{ status: number; req: http.ClientRequest; ended: Promise<string> }> {
   return new Promise((resolve, reject) => {
     let text = '';
-    const req = http.get({ host: '127.0.0.1', port, path: `/jam/packages/${hash}/events`, headers: { Authorization: `Bearer ${token}` }, agent: false }, (res) => {
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      const ended = new Promise<string>((done) => {
-        res.on('end', () => done(text));
-        res.on('error', () => done(text));
-      });
-      resolve({ status: res.statusCode ?? 0, req, ended });
-    });
+    const req = http.get(
+      { host: '127.0.0.1', port, path: `/jam/packages/${hash}/events`, headers: { Authorization: `Bearer ${token}` }, agent: false },
+      (res) => {
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        const ended = new Promise<string>((done) => {
+          res.on('end', () => done(text));
+          res.on('error', () => done(text));
+        });
+        resolve({ status: res.statusCode ?? 0, req, ended });
+      },
+    );
     req.on('error', reject);
   });
 }

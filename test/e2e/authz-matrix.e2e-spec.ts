@@ -41,7 +41,8 @@ async function registeredRoutes(): Promise<string[]> {
   const stub = { tokenDigests: new Map(), adminTokenDigests: new Map(), trustedProxies: [], adminIpAllowlist: [] } as unknown as GatewayDeps;
   const app = await NestFactory.create(GatewayModule.forRoot(stub), new ExpressAdapter(), { logger: false, bodyParser: false });
   await app.init();
-  const router = (app.getHttpAdapter().getInstance() as { router: { stack: { route?: { path: string | string[]; methods: Record<string, boolean> } }[] } }).router;
+  const router = (app.getHttpAdapter().getInstance() as { router: { stack: { route?: { path: string | string[]; methods: Record<string, boolean> } }[] } })
+    .router;
   const out: string[] = [];
   for (const layer of router.stack) {
     if (!layer.route) continue;
@@ -94,7 +95,8 @@ describe('authorization matrix and admin API (PostgreSQL + Redis, one real proce
   let binK: Uint8Array;
 
   const tokenOf = (a: Actor): string | undefined => (a === 'none' ? undefined : tokens[a]);
-  const call = (a: Actor, method: string, p: string, body?: string | Uint8Array, headers: Record<string, string> = {}) => api(base, tokenOf(a), method, p, body, headers);
+  const call = (a: Actor, method: string, p: string, body?: string | Uint8Array, headers: Record<string, string> = {}) =>
+    api(base, tokenOf(a), method, p, body, headers);
   const json = { 'Content-Type': 'application/json' };
 
   beforeAll(async () => {
@@ -195,16 +197,30 @@ describe('authorization matrix and admin API (PostgreSQL + Redis, one real proce
     'GET /metrics': { path: () => '/metrics', expect: PUBLIC },
     // A tenant's 201/200 says whether *it* had uploaded the bytes (so each tenant's first upload is 201);
     // an admin sees everything anyway and gets the plain 201 new / 200 already stored.
-    'PUT /jam/preimages/:hash': { path: () => `/jam/preimages/${toHex(blake2b256(freshBlob))}`, body: () => freshBlob, expect: { none: 401, bad: 401, other: 201, delegate: 201, owner: 201, admin: 200 } },
+    'PUT /jam/preimages/:hash': {
+      path: () => `/jam/preimages/${toHex(blake2b256(freshBlob))}`,
+      body: () => freshBlob,
+      expect: { none: 401, bad: 401, other: 201, delegate: 201, owner: 201, admin: 200 },
+    },
     'GET /jam/preimages/:hash': { path: () => `/jam/preimages/${codeHash}`, expect: tenantRead },
     'HEAD /jam/preimages/:hash': { path: () => `/jam/preimages/${codeHash}`, expect: tenantRead },
     'GET /jam/preimages/:hash/meta': { path: () => `/jam/preimages/${codeHash}/meta`, expect: tenantRead },
-    'POST /jam/services': { path: () => '/jam/services', body: () => JSON.stringify({ code_hash: codeHash }), headers: json, expect: { none: 401, bad: 401, other: 422, delegate: 201, owner: 201, admin: 201 } },
+    'POST /jam/services': {
+      path: () => '/jam/services',
+      body: () => JSON.stringify({ code_hash: codeHash }),
+      headers: json,
+      expect: { none: 401, bad: 401, other: 422, delegate: 201, owner: 201, admin: 201 },
+    },
     'GET /jam/services': { path: () => '/jam/services', expect: { none: 401, bad: 401, other: 200, delegate: 200, owner: 200, admin: 200 } },
     'GET /jam/services/:id': { path: () => `/jam/services/${serviceId}`, expect: tenantRead },
     'GET /jam/services/:id/storage/:key': { path: () => `/jam/services/${serviceId}/storage/0x776f726473`, expect: tenantRead },
     'GET /jam/services/:id/packages': { path: () => `/jam/services/${serviceId}/packages`, expect: tenantRead },
-    'POST /jam/packages': { path: () => '/jam/packages', body: () => binK, headers: { 'Content-Type': 'application/octet-stream' }, expect: { none: 401, bad: 401, other: 422, delegate: 202, owner: 202, admin: 202 } },
+    'POST /jam/packages': {
+      path: () => '/jam/packages',
+      body: () => binK,
+      headers: { 'Content-Type': 'application/octet-stream' },
+      expect: { none: 401, bad: 401, other: 422, delegate: 202, owner: 202, admin: 202 },
+    },
     'GET /jam/packages/:hash': { path: () => `/jam/packages/${pkgK}`, expect: tenantRead },
     // K is accumulated, so the stream sends its one terminal status and ends.
     'GET /jam/packages/:hash/events': { path: () => `/jam/packages/${pkgK}/events`, expect: tenantRead },
@@ -225,7 +241,12 @@ describe('authorization matrix and admin API (PostgreSQL + Redis, one real proce
     'DELETE /admin/quotas/:principal': { path: () => '/admin/quotas/zed', expect: adminOnly(200) },
     'GET /admin/disputes': { path: () => '/admin/disputes', expect: adminOnly(200) },
     // K is accumulated, not disputed: an admin gets past authentication to the 409.
-    'POST /admin/disputes/:packageHash/resolve': { path: () => `/admin/disputes/${pkgK}/resolve`, body: () => '{"decision":"reject"}', headers: json, expect: adminOnly(409) },
+    'POST /admin/disputes/:packageHash/resolve': {
+      path: () => `/admin/disputes/${pkgK}/resolve`,
+      body: () => '{"decision":"reject"}',
+      headers: json,
+      expect: adminOnly(409),
+    },
     'GET /admin/audit': { path: () => '/admin/audit', expect: adminOnly(200) },
     'OPTIONS /admin': { path: () => '/admin', expect: adminOnly(204) },
     'OPTIONS /admin/*path': { path: () => '/admin/audit', expect: adminOnly(204) },
@@ -238,24 +259,28 @@ describe('authorization matrix and admin API (PostgreSQL + Redis, one real proce
     expect(Object.keys(RULES).filter((r) => !routes.includes(r))).toEqual([]);
   });
 
-  it('answers every route x actor with the expected status (HEAD like GET)', async () => {
-    const got: string[] = [];
-    const want: string[] = [];
-    for (const route of routes) {
-      const rule = RULES[route]!;
-      const method = route.split(' ')[0]!;
-      const methods = method === 'GET' ? ['GET', 'HEAD'] : [method];
-      for (const m of methods) {
-        for (const actor of ACTORS) {
-          const r = await call(actor, m, rule.path(), rule.body?.(), rule.headers ?? {});
-          got.push(`${m} ${route.slice(method.length + 1)} as ${actor}: ${r.status}`);
-          want.push(`${m} ${route.slice(method.length + 1)} as ${actor}: ${rule.expect[actor]}`);
-          if (r.status === 401) expect(r.headers.get('www-authenticate')).toMatch(/^Bearer realm=/);
+  it(
+    'answers every route x actor with the expected status (HEAD like GET)',
+    async () => {
+      const got: string[] = [];
+      const want: string[] = [];
+      for (const route of routes) {
+        const rule = RULES[route]!;
+        const method = route.split(' ')[0]!;
+        const methods = method === 'GET' ? ['GET', 'HEAD'] : [method];
+        for (const m of methods) {
+          for (const actor of ACTORS) {
+            const r = await call(actor, m, rule.path(), rule.body?.(), rule.headers ?? {});
+            got.push(`${m} ${route.slice(method.length + 1)} as ${actor}: ${r.status}`);
+            want.push(`${m} ${route.slice(method.length + 1)} as ${actor}: ${rule.expect[actor]}`);
+            if (r.status === 401) expect(r.headers.get('www-authenticate')).toMatch(/^Bearer realm=/);
+          }
         }
       }
-    }
-    expect(got).toEqual(want);
-  }, PROCESS_TEST_TIMEOUT_MS);
+      expect(got).toEqual(want);
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
 
   it('hides other tenants entirely: lists, existence of hashes, preimages of second uploaders', async () => {
     const ids = async (a: Actor) => ((await call(a, 'GET', '/jam/services?limit=500')).json.items as { id: number }[]).map((s) => s.id);
@@ -267,7 +292,11 @@ describe('authorization matrix and admin API (PostgreSQL + Redis, one real proce
     const missing = `0x${'ab'.repeat(32)}`;
     const a = await call('other', 'GET', `/jam/packages/${pkgK}`);
     const b = await call('other', 'GET', `/jam/packages/${missing}`);
-    expect([a.status, a.json.error.code, a.json.error.message.replace(pkgK, 'H')]).toEqual([b.status, b.json.error.code, b.json.error.message.replace(missing, 'H')]);
+    expect([a.status, a.json.error.code, a.json.error.message.replace(pkgK, 'H')]).toEqual([
+      b.status,
+      b.json.error.code,
+      b.json.error.message.replace(missing, 'H'),
+    ]);
     const other = await call('other', 'POST', '/jam/packages?dry_run=true', binK, { 'Content-Type': 'application/octet-stream' });
     expect(other.json.problems).toEqual([{ path: 'items[0].service', code: 'unknown_service', message: `service ${serviceId} is not registered` }]);
     // A private blob: alice's only. bob uploading the same bytes gets 201 (no hint it existed) and then may read it.
@@ -280,7 +309,10 @@ describe('authorization matrix and admin API (PostgreSQL + Redis, one real proce
     expect((await call('other', 'PUT', `/jam/preimages/${zh}`, z)).status).toBe(201);
     const read = await call('other', 'GET', `/jam/preimages/${zh}`);
     expect([read.status, read.text]).toEqual([200, `private ${suffix}`]);
-    expect((await db.query('SELECT principal FROM preimage_uploader WHERE hash = $1 ORDER BY principal', [Buffer.from(zh.slice(2), 'hex')])).rows).toEqual([{ principal: 'alice' }, { principal: 'bob' }]);
+    expect((await db.query('SELECT principal FROM preimage_uploader WHERE hash = $1 ORDER BY principal', [Buffer.from(zh.slice(2), 'hex')])).rows).toEqual([
+      { principal: 'alice' },
+      { principal: 'bob' },
+    ]);
   });
 
   it('never accepts a token in the query string', async () => {
@@ -365,12 +397,18 @@ describe('authorization matrix and admin API (PostgreSQL + Redis, one real proce
     }
     // The failed resolve (409) and the bad accept are recorded as failures.
     expect(byAction('dispute.resolve', 'failure').map((e) => e.details.error)).toEqual(expect.arrayContaining(['conflict', 'invalid_request']));
-    expect(byAction('dispute.resolve', 'success').map((e) => e.target)).toEqual(expect.arrayContaining([`POST /admin/disputes/${pkgK}/resolve`, `POST /admin/disputes/${pkgK2}/resolve`]));
+    expect(byAction('dispute.resolve', 'success').map((e) => e.target)).toEqual(
+      expect.arrayContaining([`POST /admin/disputes/${pkgK}/resolve`, `POST /admin/disputes/${pkgK2}/resolve`]),
+    );
     // Auth failures: a /jam token on /admin (its hash, not the token), a bad token, no token, a refused address.
     const denied = byAction('admin.auth', 'denied');
-    expect(denied.filter((e) => e.details.reason === 'unknown_token').map((e) => e.actor_token_hash)).toEqual(expect.arrayContaining([`0x${sha256(tokens.owner)}`, `0x${sha256(tokens.bad)}`]));
+    expect(denied.filter((e) => e.details.reason === 'unknown_token').map((e) => e.actor_token_hash)).toEqual(
+      expect.arrayContaining([`0x${sha256(tokens.owner)}`, `0x${sha256(tokens.bad)}`]),
+    );
     expect(denied.some((e) => e.details.reason === 'missing' && e.actor_token_hash === null)).toBe(true);
-    expect(denied.filter((e) => e.details.reason === 'ip_not_allowed').map((e) => e.details.client)).toEqual(expect.arrayContaining(['127.0.0.3', '198.51.100.1']));
+    expect(denied.filter((e) => e.details.reason === 'ip_not_allowed').map((e) => e.details.client)).toEqual(
+      expect.arrayContaining(['127.0.0.3', '198.51.100.1']),
+    );
     expect(denied.some((e) => e.details.reason === 'token_in_query')).toBe(true);
     // Admin tokens used on /jam are audited too, allowed or not.
     expect(byAction('jam.admin_access', 'allowed').length).toBeGreaterThan(0);

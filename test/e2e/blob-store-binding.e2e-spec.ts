@@ -70,64 +70,84 @@ describe('blob store binding: two databases on one JAM_BLOB_DIR', () => {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  it("the second deployment's janitor refuses to start, naming the store, both ids and the fix", async () => {
-    const portA = await freePort();
-    const a = await JamProcess.start(envFor(dbA, 'gateway', 'a', portA), { port: portA, timeoutMs: 90_000 });
-    procs.push(a);
-    const blobDir = path.join(tmp, 'shared-blobs');
-    const marker = path.join(blobDir, '.jam-store-id');
-    const idA = await storeIdOf(dbA);
-    expect(JSON.parse(fs.readFileSync(marker, 'utf8'))).toMatchObject({ store_id: idA });
+  it(
+    "the second deployment's janitor refuses to start, naming the store, both ids and the fix",
+    async () => {
+      const portA = await freePort();
+      const a = await JamProcess.start(envFor(dbA, 'gateway', 'a', portA), { port: portA, timeoutMs: 90_000 });
+      procs.push(a);
+      const blobDir = path.join(tmp, 'shared-blobs');
+      const marker = path.join(blobDir, '.jam-store-id');
+      const idA = await storeIdOf(dbA);
+      expect(JSON.parse(fs.readFileSync(marker, 'utf8'))).toMatchObject({ store_id: idA });
 
-    const b = await JamProcess.start(envFor(dbB, 'janitor', 'b', await freePort()));
-    procs.push(b);
-    const code = await b.waitExit(90_000);
-    const out = b.output.join('');
-    if (process.env['JAM_TEST_VERBOSE']) console.log(out);
-    expect(code).toBe(1);
-    const idB = await storeIdOf(dbB); // the refused process ran the migrations first
-    expect(idB).not.toBe(idA);
-    expect(out).toContain(`jam: blob store ${blobDir} belongs to another database: its marker ${marker} names store id ${idA}, but this database's store id is ${idB}.`);
-    expect(out).toContain("Fix: point JAM_BLOB_DIR at this deployment's own blob store");
-    expect(out).toContain('remove the marker');
-    expect(out).not.toMatch(/\n\s+at /); // an operator message, not a stack trace
-    // The first deployment is untouched and still serving.
-    expect(JSON.parse(fs.readFileSync(marker, 'utf8'))).toMatchObject({ store_id: idA });
-    expect((await fetch(`http://127.0.0.1:${portA}/healthz`)).status).toBe(200);
-  }, PROCESS_TEST_TIMEOUT_MS);
+      const b = await JamProcess.start(envFor(dbB, 'janitor', 'b', await freePort()));
+      procs.push(b);
+      const code = await b.waitExit(90_000);
+      const out = b.output.join('');
+      if (process.env['JAM_TEST_VERBOSE']) console.log(out);
+      expect(code).toBe(1);
+      const idB = await storeIdOf(dbB); // the refused process ran the migrations first
+      expect(idB).not.toBe(idA);
+      expect(out).toContain(
+        `jam: blob store ${blobDir} belongs to another database: its marker ${marker} names store id ${idA}, but this database's store id is ${idB}.`,
+      );
+      expect(out).toContain("Fix: point JAM_BLOB_DIR at this deployment's own blob store");
+      expect(out).toContain('remove the marker');
+      expect(out).not.toMatch(/\n\s+at /); // an operator message, not a stack trace
+      // The first deployment is untouched and still serving.
+      expect(JSON.parse(fs.readFileSync(marker, 'utf8'))).toMatchObject({ store_id: idA });
+      expect((await fetch(`http://127.0.0.1:${portA}/healthz`)).status).toBe(200);
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
 
-  it('a gateway with no tokens configured refuses before it touches its blob store (no marker written)', async () => {
-    const blobDir = path.join(tmp, 'blobs-notokens');
-    const env: Record<string, string> = { ...envFor(dbB, 'gateway', 'b', await freePort()), JAM_BLOB_DIR: blobDir };
-    delete env['JAM_ALLOWED_TOKENS'];
-    const p = await JamProcess.start(env);
-    procs.push(p);
-    expect(await p.waitExit(90_000)).toBe(1);
-    const out = p.output.join('');
-    expect(out).toContain('jam: auth_required is true but no allowed_tokens are configured: set JAM_ALLOWED_TOKENS');
-    expect(out).not.toMatch(/\n\s+at /);
-    expect(fs.existsSync(path.join(blobDir, '.jam-store-id'))).toBe(false);
-  }, PROCESS_TEST_TIMEOUT_MS);
+  it(
+    'a gateway with no tokens configured refuses before it touches its blob store (no marker written)',
+    async () => {
+      const blobDir = path.join(tmp, 'blobs-notokens');
+      const env: Record<string, string> = { ...envFor(dbB, 'gateway', 'b', await freePort()), JAM_BLOB_DIR: blobDir };
+      delete env['JAM_ALLOWED_TOKENS'];
+      const p = await JamProcess.start(env);
+      procs.push(p);
+      expect(await p.waitExit(90_000)).toBe(1);
+      const out = p.output.join('');
+      expect(out).toContain('jam: auth_required is true but no allowed_tokens are configured: set JAM_ALLOWED_TOKENS');
+      expect(out).not.toMatch(/\n\s+at /);
+      expect(fs.existsSync(path.join(blobDir, '.jam-store-id'))).toBe(false);
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
 
-  it('a process whose database does not exist says so and how to fix it, without a stack trace', async () => {
-    const missing = `jam_e2e_missing_${suffix}`;
-    const p = await JamProcess.start({ ...envFor(missing, 'janitor', 'b', await freePort()), JAM_BLOB_DIR: path.join(tmp, 'blobs-missing') });
-    procs.push(p);
-    expect(await p.waitExit(90_000)).toBe(1);
-    const out = p.output.join('');
-    expect(out).toContain(`jam: database "${missing}" does not exist at DATABASE_URL (postgres://<redacted>@127.0.0.1:5432/${missing}): create it first`);
-    expect(out).not.toMatch(/\n\s+at /);
-  }, PROCESS_TEST_TIMEOUT_MS);
+  it(
+    'a process whose database does not exist says so and how to fix it, without a stack trace',
+    async () => {
+      const missing = `jam_e2e_missing_${suffix}`;
+      const p = await JamProcess.start({ ...envFor(missing, 'janitor', 'b', await freePort()), JAM_BLOB_DIR: path.join(tmp, 'blobs-missing') });
+      procs.push(p);
+      expect(await p.waitExit(90_000)).toBe(1);
+      const out = p.output.join('');
+      expect(out).toContain(`jam: database "${missing}" does not exist at DATABASE_URL (postgres://<redacted>@127.0.0.1:5432/${missing}): create it first`);
+      expect(out).not.toMatch(/\n\s+at /);
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
 
-  it('a process whose REDIS_URL answers nothing refuses to start with the cause, instead of logging reconnects forever', async () => {
-    const deadPort = await freePort();
-    const env = { ...envFor(dbB, 'janitor', 'b', await freePort()), REDIS_URL: `redis://127.0.0.1:${deadPort}`, JAM_BLOB_DIR: path.join(tmp, 'blobs-b') };
-    const p = await JamProcess.start(env);
-    procs.push(p);
-    expect(await p.waitExit(90_000)).toBe(1);
-    const out = p.output.join('');
-    expect(out).toContain(`jam: cannot reach Redis at REDIS_URL (redis://127.0.0.1:${deadPort}): connect ECONNREFUSED 127.0.0.1:${deadPort}. Check REDIS_URL and that Redis is running.`);
-    expect(out).not.toMatch(/\n\s+at /);
-    expect(out).not.toContain('"msg":"started"');
-  }, PROCESS_TEST_TIMEOUT_MS);
+  it(
+    'a process whose REDIS_URL answers nothing refuses to start with the cause, instead of logging reconnects forever',
+    async () => {
+      const deadPort = await freePort();
+      const env = { ...envFor(dbB, 'janitor', 'b', await freePort()), REDIS_URL: `redis://127.0.0.1:${deadPort}`, JAM_BLOB_DIR: path.join(tmp, 'blobs-b') };
+      const p = await JamProcess.start(env);
+      procs.push(p);
+      expect(await p.waitExit(90_000)).toBe(1);
+      const out = p.output.join('');
+      expect(out).toContain(
+        `jam: cannot reach Redis at REDIS_URL (redis://127.0.0.1:${deadPort}): connect ECONNREFUSED 127.0.0.1:${deadPort}. Check REDIS_URL and that Redis is running.`,
+      );
+      expect(out).not.toMatch(/\n\s+at /);
+      expect(out).not.toContain('"msg":"started"');
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
 });

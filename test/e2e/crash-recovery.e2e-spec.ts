@@ -71,7 +71,14 @@ async function statusesOf(base: string, token: string, serviceId: number): Promi
  * Polls until every package in `hashes` is terminal. Bounded by progress: throws with the statuses
  * left once neither a status nor the processes' logs (`diagnose`) changed for `stallMs`.
  */
-async function waitFinished(base: string, token: string, serviceId: number, hashes: string[], stallMs: number, diagnose: () => string): Promise<Map<string, string>> {
+async function waitFinished(
+  base: string,
+  token: string,
+  serviceId: number,
+  hashes: string[],
+  stallMs: number,
+  diagnose: () => string,
+): Promise<Map<string, string>> {
   let last = new Map<string, string>();
   const finished = await untilProgress(
     'packages to finish',
@@ -91,7 +98,9 @@ async function waitFinished(base: string, token: string, serviceId: number, hash
   for (const h of hashes.filter((x) => !TERMINAL.has(last.get(x) ?? ''))) {
     const report = await api(base, token, 'GET', `/jam/reports/${h}`).catch((err: Error) => ({ status: 0, json: undefined, text: err.message }));
     const signers = report.json?.attestations?.map((a: { attester_index: number }) => a.attester_index);
-    left.push(`${h}: ${last.get(h) ?? 'missing'}; report ${report.status}: signers ${JSON.stringify(signers)}, verdict ${JSON.stringify(report.json?.verdict)}`);
+    left.push(
+      `${h}: ${last.get(h) ?? 'missing'}; report ${report.status}: signers ${JSON.stringify(signers)}, verdict ${JSON.stringify(report.json?.verdict)}`,
+    );
   }
   throw new Error(`packages not finished, no progress for ${stallMs} ms:\n${left.join('\n')}\n${diagnose()}`);
 }
@@ -265,130 +274,144 @@ describe('crash recovery: SIGKILL mid-work, restart, nothing acknowledged lost, 
     await Promise.allSettled([prod.teardown(), embedded.teardown()]);
   }, PROCESS_TEST_TIMEOUT_MS);
 
-  it.concurrent('production mode: accumulate (3x), attestation and a refine worker SIGKILLed while holding jobs', async () => {
-    const { base, token } = prod;
-    const client = new JamClient({ baseUrl: base, token });
-    const code = new Uint8Array(fs.readFileSync(CODE_PATH));
-    const put = await client.putPreimage(code);
-    const service = await client.createService({ code_hash: put.hash });
-    const texts = makeTexts(`prod-${prod.suffix}`, 18);
-    const hashes: string[] = [];
-    const submitNext = async (n: number) => {
-      for (const text of texts.slice(hashes.length, hashes.length + n)) {
-        const pkg = wordCountPackage(service.id, blake2b256(code), text);
-        const r = await submit(base, token, pkg);
-        expect(r.status).toBe(202);
-        expect(r.json.hash).toBe(toHex(packageHash(pkg)));
-        hashes.push(r.json.hash);
-      }
-    };
-
-    // The whole pipeline takes well under a second per package here, so the packages go in three at
-    // a time, each group followed by one kill: the next process in line gets fresh work to die on.
-    // A kill waits until the process holds a job: a lock in Redis of a worker not killed before
-    // (a killed worker's jobs come back after BullMQ's stalled-job recovery, 30-90 s, so 120 s always sees one).
-    const t0 = Date.now();
-    const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
-    const kills: string[] = [];
-    for (const [name, queue] of [['refine-1', 'refine-a1'], ['attestation', 'attestation'], ['accumulate', 'accumulate'], ['accumulate', 'accumulate'], ['accumulate', 'accumulate']] as const) {
-      await submitNext(3);
-      const held = await prod.crashWhileActive(name, queue, 120_000);
-      kills.push(`${name} at ${elapsed()} (${held ? 'holding a job' : 'idle'})`);
-    }
-    await submitNext(texts.length - hashes.length);
-    console.log(`production crash test: ${kills.length} SIGKILLs: ${kills.join(', ')}`);
-    expect(kills.filter((k) => k.endsWith('(idle)'))).toEqual([]);
-
-    const statuses = await waitFinished(base, token, service.id, hashes, 180_000, () => prod.logs());
-    console.log(`production crash test: all ${hashes.length} packages finished at ${elapsed()}`);
-    expect(hashes.map((h) => [h, statuses.get(h)])).toEqual(hashes.map((h) => [h, 'accumulated']));
-    expect(statuses.size).toBe(hashes.length);
-
-    // Storage is the running sum of exactly these packages, each applied once.
-    const words = texts.reduce((n, t) => n + countWords(t), 0);
-    expect((await client.getStorage(service.id, WORDS_KEY)).value).toBe(u64le(words));
-    expect((await client.getStorage(service.id, ITEMS_KEY)).value).toBe(u64le(hashes.length));
-    const db = new Client({ connectionString: prod.dbUrl });
-    await db.connect();
-    try {
-      expect(await accumulationRows(db, service.id)).toEqual(hashes.map((h): [string, string, boolean] => [h, 'ok', true]).sort());
-    } finally {
-      await db.end();
-    }
-  }, PROCESS_TEST_TIMEOUT_MS);
-
-  it.concurrent('embedded mode: the whole process SIGKILLed twice while packages are in flight', async () => {
-    const { base } = embedded;
-    const token = fs.readFileSync(path.join(embedded.dataDir, 'dev-token'), 'utf8').trim();
-    const client = new JamClient({ baseUrl: base, token });
-    const code = new Uint8Array(fs.readFileSync(CODE_PATH));
-    const put = await client.putPreimage(code);
-    const service = await client.createService({ code_hash: put.hash });
-    const texts = makeTexts(`embedded-${randomBytes(4).toString('hex')}`, 12);
-    const pkgs = texts.map((t) => wordCountPackage(service.id, blake2b256(code), t));
-    const hashes = pkgs.map((p) => toHex(packageHash(p)));
-    const acknowledged = new Set<string>();
-    const submitOne = async (i: number) => {
-      const r = await submit(base, token, pkgs[i]!);
-      if (r.status !== 202) throw new Error(`package ${i} answered ${r.status}: ${r.text}`);
-      acknowledged.add(hashes[i]!);
-    };
-    const accumulatedIn = (s: Map<string, string>) => [...s.values()].filter((v) => v === 'accumulated').length;
-
-    // A first batch; once the pipeline is mid-flow (something accumulated), a crash while the
-    // second batch is being submitted, right after one more package was acknowledged.
-    for (let i = 0; i < 8; i++) await submitOne(i);
-    for (let n = 0; n < 1200 && accumulatedIn(await statusesOf(base, token, service.id)) === 0; n++) await sleep(50);
-    let lateDone = false;
-    const late = (async () => {
-      for (let i = 8; i < 12; i++) {
-        try {
-          await submitOne(i);
-        } catch {
-          break; // no answer: the server is down, so not acknowledged
+  it.concurrent(
+    'production mode: accumulate (3x), attestation and a refine worker SIGKILLed while holding jobs',
+    async () => {
+      const { base, token } = prod;
+      const client = new JamClient({ baseUrl: base, token });
+      const code = new Uint8Array(fs.readFileSync(CODE_PATH));
+      const put = await client.putPreimage(code);
+      const service = await client.createService({ code_hash: put.hash });
+      const texts = makeTexts(`prod-${prod.suffix}`, 18);
+      const hashes: string[] = [];
+      const submitNext = async (n: number) => {
+        for (const text of texts.slice(hashes.length, hashes.length + n)) {
+          const pkg = wordCountPackage(service.id, blake2b256(code), text);
+          const r = await submit(base, token, pkg);
+          expect(r.status).toBe(202);
+          expect(r.json.hash).toBe(toHex(packageHash(pkg)));
+          hashes.push(r.json.hash);
         }
+      };
+
+      // The whole pipeline takes well under a second per package here, so the packages go in three at
+      // a time, each group followed by one kill: the next process in line gets fresh work to die on.
+      // A kill waits until the process holds a job: a lock in Redis of a worker not killed before
+      // (a killed worker's jobs come back after BullMQ's stalled-job recovery, 30-90 s, so 120 s always sees one).
+      const t0 = Date.now();
+      const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
+      const kills: string[] = [];
+      for (const [name, queue] of [
+        ['refine-1', 'refine-a1'],
+        ['attestation', 'attestation'],
+        ['accumulate', 'accumulate'],
+        ['accumulate', 'accumulate'],
+        ['accumulate', 'accumulate'],
+      ] as const) {
+        await submitNext(3);
+        const held = await prod.crashWhileActive(name, queue, 120_000);
+        kills.push(`${name} at ${elapsed()} (${held ? 'holding a job' : 'idle'})`);
       }
-      lateDone = true;
-    })();
-    while (acknowledged.size < 9 && !lateDone) await sleep(5);
-    const before = await statusesOf(base, token, service.id);
-    await embedded.server!.kill();
-    await late;
-    const kills = [`#1 with ${accumulatedIn(before)}/${before.size} accumulated, ${acknowledged.size} acknowledged`];
-    expect(accumulatedIn(before)).toBeLessThan(acknowledged.size);
+      await submitNext(texts.length - hashes.length);
+      console.log(`production crash test: ${kills.length} SIGKILLs: ${kills.join(', ')}`);
+      expect(kills.filter((k) => k.endsWith('(idle)'))).toEqual([]);
 
-    // Restarted at once on the same data directory, and killed again once recovery has applied another report.
-    await embedded.start();
-    for (let n = 0; n < 1200 && accumulatedIn(await statusesOf(base, token, service.id)) <= accumulatedIn(before); n++) await sleep(50);
-    const mid = await statusesOf(base, token, service.id);
-    await embedded.server!.kill();
-    kills.push(`#2 with ${accumulatedIn(mid)}/${mid.size} accumulated`);
-    await embedded.start();
-    console.log(`embedded crash test: ${kills.length} SIGKILLs: ${kills.join('; ')}`);
+      const statuses = await waitFinished(base, token, service.id, hashes, 180_000, () => prod.logs());
+      console.log(`production crash test: all ${hashes.length} packages finished at ${elapsed()}`);
+      expect(hashes.map((h) => [h, statuses.get(h)])).toEqual(hashes.map((h) => [h, 'accumulated']));
+      expect(statuses.size).toBe(hashes.length);
 
-    // Every acknowledged package finishes. The client then resubmits the others (idempotent), which finish too.
-    const acked = hashes.filter((h) => acknowledged.has(h));
-    const afterCrash = await waitFinished(base, token, service.id, acked, 180_000, () => embedded.logs());
-    expect(acked.map((h) => [h, afterCrash.get(h)])).toEqual(acked.map((h) => [h, 'accumulated']));
-    for (let i = 0; i < pkgs.length; i++) if (!acknowledged.has(hashes[i]!)) await submitOne(i);
-    const statuses = await waitFinished(base, token, service.id, hashes, 180_000, () => embedded.logs());
-    expect(hashes.map((h) => [h, statuses.get(h)])).toEqual(hashes.map((h) => [h, 'accumulated']));
-    expect(statuses.size).toBe(hashes.length);
-
-    const words = texts.reduce((n, t) => n + countWords(t), 0);
-    expect((await client.getStorage(service.id, WORDS_KEY)).value).toBe(u64le(words));
-    expect((await client.getStorage(service.id, ITEMS_KEY)).value).toBe(u64le(hashes.length));
-
-    // The accumulation rows, read from the data directory after a clean stop (PGlite serves one connection).
-    expect(await embedded.server!.stop()).toBe(0);
-    const pg = await startEmbeddedPostgres({ dataDir: embedded.dataDir });
-    const db = new Client({ connectionString: pg.url });
-    try {
+      // Storage is the running sum of exactly these packages, each applied once.
+      const words = texts.reduce((n, t) => n + countWords(t), 0);
+      expect((await client.getStorage(service.id, WORDS_KEY)).value).toBe(u64le(words));
+      expect((await client.getStorage(service.id, ITEMS_KEY)).value).toBe(u64le(hashes.length));
+      const db = new Client({ connectionString: prod.dbUrl });
       await db.connect();
-      expect(await accumulationRows(db, service.id)).toEqual(hashes.map((h): [string, string, boolean] => [h, 'ok', true]).sort());
-    } finally {
-      await db.end().catch(() => undefined);
-      await pg.close();
-    }
-  }, PROCESS_TEST_TIMEOUT_MS);
+      try {
+        expect(await accumulationRows(db, service.id)).toEqual(hashes.map((h): [string, string, boolean] => [h, 'ok', true]).sort());
+      } finally {
+        await db.end();
+      }
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+
+  it.concurrent(
+    'embedded mode: the whole process SIGKILLed twice while packages are in flight',
+    async () => {
+      const { base } = embedded;
+      const token = fs.readFileSync(path.join(embedded.dataDir, 'dev-token'), 'utf8').trim();
+      const client = new JamClient({ baseUrl: base, token });
+      const code = new Uint8Array(fs.readFileSync(CODE_PATH));
+      const put = await client.putPreimage(code);
+      const service = await client.createService({ code_hash: put.hash });
+      const texts = makeTexts(`embedded-${randomBytes(4).toString('hex')}`, 12);
+      const pkgs = texts.map((t) => wordCountPackage(service.id, blake2b256(code), t));
+      const hashes = pkgs.map((p) => toHex(packageHash(p)));
+      const acknowledged = new Set<string>();
+      const submitOne = async (i: number) => {
+        const r = await submit(base, token, pkgs[i]!);
+        if (r.status !== 202) throw new Error(`package ${i} answered ${r.status}: ${r.text}`);
+        acknowledged.add(hashes[i]!);
+      };
+      const accumulatedIn = (s: Map<string, string>) => [...s.values()].filter((v) => v === 'accumulated').length;
+
+      // A first batch; once the pipeline is mid-flow (something accumulated), a crash while the
+      // second batch is being submitted, right after one more package was acknowledged.
+      for (let i = 0; i < 8; i++) await submitOne(i);
+      for (let n = 0; n < 1200 && accumulatedIn(await statusesOf(base, token, service.id)) === 0; n++) await sleep(50);
+      let lateDone = false;
+      const late = (async () => {
+        for (let i = 8; i < 12; i++) {
+          try {
+            await submitOne(i);
+          } catch {
+            break; // no answer: the server is down, so not acknowledged
+          }
+        }
+        lateDone = true;
+      })();
+      while (acknowledged.size < 9 && !lateDone) await sleep(5);
+      const before = await statusesOf(base, token, service.id);
+      await embedded.server!.kill();
+      await late;
+      const kills = [`#1 with ${accumulatedIn(before)}/${before.size} accumulated, ${acknowledged.size} acknowledged`];
+      expect(accumulatedIn(before)).toBeLessThan(acknowledged.size);
+
+      // Restarted at once on the same data directory, and killed again once recovery has applied another report.
+      await embedded.start();
+      for (let n = 0; n < 1200 && accumulatedIn(await statusesOf(base, token, service.id)) <= accumulatedIn(before); n++) await sleep(50);
+      const mid = await statusesOf(base, token, service.id);
+      await embedded.server!.kill();
+      kills.push(`#2 with ${accumulatedIn(mid)}/${mid.size} accumulated`);
+      await embedded.start();
+      console.log(`embedded crash test: ${kills.length} SIGKILLs: ${kills.join('; ')}`);
+
+      // Every acknowledged package finishes. The client then resubmits the others (idempotent), which finish too.
+      const acked = hashes.filter((h) => acknowledged.has(h));
+      const afterCrash = await waitFinished(base, token, service.id, acked, 180_000, () => embedded.logs());
+      expect(acked.map((h) => [h, afterCrash.get(h)])).toEqual(acked.map((h) => [h, 'accumulated']));
+      for (let i = 0; i < pkgs.length; i++) if (!acknowledged.has(hashes[i]!)) await submitOne(i);
+      const statuses = await waitFinished(base, token, service.id, hashes, 180_000, () => embedded.logs());
+      expect(hashes.map((h) => [h, statuses.get(h)])).toEqual(hashes.map((h) => [h, 'accumulated']));
+      expect(statuses.size).toBe(hashes.length);
+
+      const words = texts.reduce((n, t) => n + countWords(t), 0);
+      expect((await client.getStorage(service.id, WORDS_KEY)).value).toBe(u64le(words));
+      expect((await client.getStorage(service.id, ITEMS_KEY)).value).toBe(u64le(hashes.length));
+
+      // The accumulation rows, read from the data directory after a clean stop (PGlite serves one connection).
+      expect(await embedded.server!.stop()).toBe(0);
+      const pg = await startEmbeddedPostgres({ dataDir: embedded.dataDir });
+      const db = new Client({ connectionString: pg.url });
+      try {
+        await db.connect();
+        expect(await accumulationRows(db, service.id)).toEqual(hashes.map((h): [string, string, boolean] => [h, 'ok', true]).sort());
+      } finally {
+        await db.end().catch(() => undefined);
+        await pg.close();
+      }
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
 });

@@ -79,17 +79,21 @@ describe('embedded mode, end to end', () => {
     expect((await api(base, token, 'GET', '/jam/services')).status).toBe(200);
   });
 
-  it('explains a busy port instead of printing a stack trace', async () => {
-    const other = fs.mkdtempSync(path.join(os.tmpdir(), 'jam-e2e-port-'));
-    try {
-      const p = await JamProcess.start({ JAM_DATA_DIR: other, JAM_PORT: String(port) });
-      expect(await p.waitExit(90_000)).toBe(1);
-      expect(p.output.join('')).toContain(`port ${port} on 127.0.0.1 is in use; set JAM_PORT`);
-      expect(p.output.join('')).not.toMatch(/\n\s+at /);
-    } finally {
-      fs.rmSync(other, { recursive: true, force: true });
-    }
-  }, PROCESS_TEST_TIMEOUT_MS);
+  it(
+    'explains a busy port instead of printing a stack trace',
+    async () => {
+      const other = fs.mkdtempSync(path.join(os.tmpdir(), 'jam-e2e-port-'));
+      try {
+        const p = await JamProcess.start({ JAM_DATA_DIR: other, JAM_PORT: String(port) });
+        expect(await p.waitExit(90_000)).toBe(1);
+        expect(p.output.join('')).toContain(`port ${port} on 127.0.0.1 is in use; set JAM_PORT`);
+        expect(p.output.join('')).not.toMatch(/\n\s+at /);
+      } finally {
+        fs.rmSync(other, { recursive: true, force: true });
+      }
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
 
   it('dry-runs the codec vector as GP binary and as GP JSON to the same hash and JSON', async () => {
     const bin = fs.readFileSync(path.join(VECTORS, 'work_package.bin'));
@@ -155,7 +159,7 @@ describe('embedded mode, end to end', () => {
     expect(svc.json.error.code).toBe('invalid_code');
   });
 
-  it('streams a package\'s status changes as server-sent events until it is accumulated', async () => {
+  it("streams a package's status changes as server-sent events until it is accumulated", async () => {
     const { blake2b256, toHex, initHashing, encodeWorkPackage, packageHash } = await import('@jam/domain');
     await initHashing();
     const code = new Uint8Array(fs.readFileSync(path.join(__dirname, '../../services/word-count/build/word-count.wasm')));
@@ -170,7 +174,18 @@ describe('embedded mode, end to end', () => {
       auth_code_hash: blake2b256(code),
       authorizer_config: new Uint8Array(0),
       context: { anchor: zero, state_root: zero, beefy_root: zero, lookup_anchor: zero, lookup_anchor_slot: 0, prerequisites: [] },
-      items: [{ service: service.json.id, code_hash: blake2b256(code), payload: new TextEncoder().encode('events stream by'), refine_gas_limit: 5_000_000n, accumulate_gas_limit: 1_000_000n, import_segments: [], extrinsic: [], export_count: 0 }],
+      items: [
+        {
+          service: service.json.id,
+          code_hash: blake2b256(code),
+          payload: new TextEncoder().encode('events stream by'),
+          refine_gas_limit: 5_000_000n,
+          accumulate_gas_limit: 1_000_000n,
+          import_segments: [],
+          extrinsic: [],
+          export_count: 0,
+        },
+      ],
     };
     const hash = toHex(packageHash(pkg));
     const submitted = await api(base, token, 'POST', '/jam/packages', encodeWorkPackage(pkg), { 'Content-Type': 'application/octet-stream' });
@@ -188,39 +203,45 @@ describe('embedded mode, end to end', () => {
     expect([missing.status, missing.json.error.code]).toEqual([404, 'not_found']);
   });
 
-  it('runs `jam demo` to completion and keeps everything across a restart', async () => {
-    const demo = await runCli(['demo', '--url', base, '--token', token], {}, PROCESS_TEST_TIMEOUT_MS);
-    if (demo.code !== 0) throw new Error(`demo failed (${demo.code}):\n${demo.stdout}\n${demo.stderr}\n--- server ---\n${server.output.join('').slice(-5000)}`);
-    expect(demo.stdout).toMatch(/demo: OK: \d+ packages accumulated/);
+  it(
+    'runs `jam demo` to completion and keeps everything across a restart',
+    async () => {
+      const demo = await runCli(['demo', '--url', base, '--token', token], {}, PROCESS_TEST_TIMEOUT_MS);
+      if (demo.code !== 0)
+        throw new Error(`demo failed (${demo.code}):\n${demo.stdout}\n${demo.stderr}\n--- server ---\n${server.output.join('').slice(-5000)}`);
+      expect(demo.stdout).toMatch(/demo: OK: \d+ packages accumulated/);
 
-    const services = (await api(base, token, 'GET', '/jam/services?limit=500')).json.items as { id: number }[];
-    const serviceId = services[services.length - 1]!.id;
-    const before = await api(base, token, 'GET', `/jam/services/${serviceId}/storage/0x776f726473`);
-    expect(before.status).toBe(200);
-    const pkgs = (await api(base, token, 'GET', `/jam/services/${serviceId}/packages`)).json.items as { hash: string; status: string }[];
-    expect(pkgs.length).toBeGreaterThan(0);
-    expect(pkgs.every((p) => p.status === 'accumulated')).toBe(true);
-    const report = await api(base, token, 'GET', `/jam/reports/${pkgs[0]!.hash}`);
-    expect(report.status).toBe(200);
-    expect(report.json.attestations.length).toBeGreaterThanOrEqual(2);
-    expect(report.json.verdict).toBe('attested');
+      const services = (await api(base, token, 'GET', '/jam/services?limit=500')).json.items as { id: number }[];
+      const serviceId = services[services.length - 1]!.id;
+      const before = await api(base, token, 'GET', `/jam/services/${serviceId}/storage/0x776f726473`);
+      expect(before.status).toBe(200);
+      const pkgs = (await api(base, token, 'GET', `/jam/services/${serviceId}/packages`)).json.items as { hash: string; status: string }[];
+      expect(pkgs.length).toBeGreaterThan(0);
+      expect(pkgs.every((p) => p.status === 'accumulated')).toBe(true);
+      const report = await api(base, token, 'GET', `/jam/reports/${pkgs[0]!.hash}`);
+      expect(report.status).toBe(200);
+      expect(report.json.attestations.length).toBeGreaterThanOrEqual(2);
+      expect(report.json.verdict).toBe('attested');
 
-    expect(await server.stop()).toBe(0);
-    server = await JamProcess.start(env(), { port, timeoutMs: 90_000 });
-    expect(fs.readFileSync(path.join(dataDir, 'dev-token'), 'utf8').trim()).toBe(token);
-    const after = await api(base, token, 'GET', `/jam/services/${serviceId}/storage/0x776f726473`);
-    expect(after.json).toEqual(before.json);
-    const pkgAfter = await api(base, token, 'GET', `/jam/packages/${pkgs[0]!.hash}`);
-    expect(pkgAfter.json.status).toBe('accumulated');
-    expect((await api(base, token, 'GET', `/jam/services/${serviceId}`)).status).toBe(200);
-  }, PROCESS_TEST_TIMEOUT_MS);
-  it('takes an external attester\'s signature on POST /jam/reports/{hash}/attestations, checked before it is queued', async () => {
+      expect(await server.stop()).toBe(0);
+      server = await JamProcess.start(env(), { port, timeoutMs: 90_000 });
+      expect(fs.readFileSync(path.join(dataDir, 'dev-token'), 'utf8').trim()).toBe(token);
+      const after = await api(base, token, 'GET', `/jam/services/${serviceId}/storage/0x776f726473`);
+      expect(after.json).toEqual(before.json);
+      const pkgAfter = await api(base, token, 'GET', `/jam/packages/${pkgs[0]!.hash}`);
+      expect(pkgAfter.json.status).toBe('accumulated');
+      expect((await api(base, token, 'GET', `/jam/services/${serviceId}`)).status).toBe(200);
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+  it("takes an external attester's signature on POST /jam/reports/{hash}/attestations, checked before it is queued", async () => {
     const services = (await api(base, token, 'GET', '/jam/services?limit=500')).json.items as { id: number }[];
     const pkgs = (await api(base, token, 'GET', `/jam/services/${services[services.length - 1]!.id}/packages`)).json.items as { hash: string }[];
     const reportHash = (await api(base, token, 'GET', `/jam/reports/${pkgs[0]!.hash}`)).json.report_hash as string;
     const key = createPrivateKey(fs.readFileSync(path.join(dataDir, 'keys', 'attester-1.pem')));
     const signature = (h: string) => `0x${sign(null, Buffer.concat([Buffer.from('jam_guarantee'), Buffer.from(h.slice(2), 'hex')]), key).toString('hex')}`;
-    const post = (h: string, body: unknown) => api(base, token, 'POST', `/jam/reports/${h}/attestations`, JSON.stringify(body), { 'Content-Type': 'application/json' });
+    const post = (h: string, body: unknown) =>
+      api(base, token, 'POST', `/jam/reports/${h}/attestations`, JSON.stringify(body), { 'Content-Type': 'application/json' });
     const ok = await post(reportHash, { attester_index: 1, signature: signature(reportHash) });
     expect([ok.status, ok.json]).toEqual([202, { report_hash: reportHash, attester_index: 1, status: 'queued' }]);
     const cases: [string, unknown, number, string][] = [

@@ -43,69 +43,73 @@ describe('logs never carry tokens, Authorization headers or blob bytes', () => {
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('runs a request suite and finds only the token hash in the output', async () => {
-    const blobHash = toHex(blake2b256(blob));
-    expect((await api(base, token, 'PUT', `/jam/preimages/${blobHash}`, new Uint8Array(blob))).status).toBe(201);
-    expect((await api(base, token, 'GET', `/jam/preimages/${blobHash}`)).text).toBe(blob.toString('utf8'));
-    expect((await api(base, token, 'GET', `/jam/preimages/${blobHash}/meta`)).status).toBe(200);
-    expect((await api(base, token, 'PUT', `/jam/preimages/0x${'00'.repeat(32)}`, new Uint8Array(blob))).status).toBe(422);
-    expect((await api(base, `${token}x`, 'GET', '/jam/services')).status).toBe(401);
-    expect((await api(base, undefined, 'GET', `/jam/services?access_token=${token}`)).status).toBe(400);
-    expect((await api(base, token, 'POST', '/jam/services', blob.toString('utf8'), { 'Content-Type': 'application/json' })).status).toBe(400);
+  it(
+    'runs a request suite and finds only the token hash in the output',
+    async () => {
+      const blobHash = toHex(blake2b256(blob));
+      expect((await api(base, token, 'PUT', `/jam/preimages/${blobHash}`, new Uint8Array(blob))).status).toBe(201);
+      expect((await api(base, token, 'GET', `/jam/preimages/${blobHash}`)).text).toBe(blob.toString('utf8'));
+      expect((await api(base, token, 'GET', `/jam/preimages/${blobHash}/meta`)).status).toBe(200);
+      expect((await api(base, token, 'PUT', `/jam/preimages/0x${'00'.repeat(32)}`, new Uint8Array(blob))).status).toBe(422);
+      expect((await api(base, `${token}x`, 'GET', '/jam/services')).status).toBe(401);
+      expect((await api(base, undefined, 'GET', `/jam/services?access_token=${token}`)).status).toBe(400);
+      expect((await api(base, token, 'POST', '/jam/services', blob.toString('utf8'), { 'Content-Type': 'application/json' })).status).toBe(400);
 
-    const code = fs.readFileSync(path.join(REPO_ROOT, 'services/word-count/build/word-count.wasm'));
-    const codeHash = blake2b256(new Uint8Array(code));
-    expect((await api(base, token, 'PUT', `/jam/preimages/${toHex(codeHash)}`, new Uint8Array(code))).status).toBe(201);
-    const svc = await api(base, token, 'POST', '/jam/services', JSON.stringify({ code_hash: toHex(codeHash) }), { 'Content-Type': 'application/json' });
-    expect(svc.status).toBe(201);
-    const zero = new Uint8Array(32);
-    const pkg: WorkPackage = {
-      authorization: new Uint8Array(0),
-      auth_code_host: svc.json.id,
-      auth_code_hash: codeHash,
-      authorizer_config: new Uint8Array(0),
-      context: { anchor: zero, state_root: zero, beefy_root: zero, lookup_anchor: zero, lookup_anchor_slot: 0, prerequisites: [] },
-      items: [
-        {
-          service: svc.json.id,
-          code_hash: codeHash,
-          payload: new Uint8Array(blob),
-          refine_gas_limit: 10_000_000n,
-          accumulate_gas_limit: 1_000_000n,
-          import_segments: [],
-          extrinsic: [{ hash: blake2b256(blob), len: blob.length }],
-          export_count: 0,
+      const code = fs.readFileSync(path.join(REPO_ROOT, 'services/word-count/build/word-count.wasm'));
+      const codeHash = blake2b256(new Uint8Array(code));
+      expect((await api(base, token, 'PUT', `/jam/preimages/${toHex(codeHash)}`, new Uint8Array(code))).status).toBe(201);
+      const svc = await api(base, token, 'POST', '/jam/services', JSON.stringify({ code_hash: toHex(codeHash) }), { 'Content-Type': 'application/json' });
+      expect(svc.status).toBe(201);
+      const zero = new Uint8Array(32);
+      const pkg: WorkPackage = {
+        authorization: new Uint8Array(0),
+        auth_code_host: svc.json.id,
+        auth_code_hash: codeHash,
+        authorizer_config: new Uint8Array(0),
+        context: { anchor: zero, state_root: zero, beefy_root: zero, lookup_anchor: zero, lookup_anchor_slot: 0, prerequisites: [] },
+        items: [
+          {
+            service: svc.json.id,
+            code_hash: codeHash,
+            payload: new Uint8Array(blob),
+            refine_gas_limit: 10_000_000n,
+            accumulate_gas_limit: 1_000_000n,
+            import_segments: [],
+            extrinsic: [{ hash: blake2b256(blob), len: blob.length }],
+            export_count: 0,
+          },
+        ],
+      };
+      const submitted = await api(base, token, 'POST', '/jam/packages', encodeWorkPackage(pkg), { 'Content-Type': 'application/octet-stream' });
+      expect(submitted.status).toBe(202);
+      let status = '';
+      await untilProgress(
+        'the package to finish',
+        async () => {
+          status = (await api(base, token, 'GET', `/jam/packages/${submitted.json.hash}`)).json.status;
+          return ['accumulated', 'failed', 'disputed'].includes(status) ? status : undefined;
         },
-      ],
-    };
-    const submitted = await api(base, token, 'POST', '/jam/packages', encodeWorkPackage(pkg), { 'Content-Type': 'application/octet-stream' });
-    expect(submitted.status).toBe(202);
-    let status = '';
-    await untilProgress(
-      'the package to finish',
-      async () => {
-        status = (await api(base, token, 'GET', `/jam/packages/${submitted.json.hash}`)).json.status;
-        return ['accumulated', 'failed', 'disputed'].includes(status) ? status : undefined;
-      },
-      { progress: () => [status, server.progress()], stallMs: 60_000, intervalMs: 100 },
-    );
-    expect(status).toBe('accumulated');
-    expect((await api(base, token, 'GET', `/jam/reports/${submitted.json.hash}`)).status).toBe(200);
+        { progress: () => [status, server.progress()], stallMs: 60_000, intervalMs: 100 },
+      );
+      expect(status).toBe('accumulated');
+      expect((await api(base, token, 'GET', `/jam/reports/${submitted.json.hash}`)).status).toBe(200);
 
-    await server.stop();
-    const out = server.output.join('');
-    expect(out).toMatch(/"level":20,/); // debug lines were really on
-    const forbidden: [string, string][] = [
-      ['token', token],
-      ['Authorization header value', `Bearer ${token}`],
-      ['token digest (full)', digest],
-      ['blob raw', blob.toString('utf8')],
-      ['blob raw prefix', blob.toString('utf8').slice(0, 40)],
-      ['blob hex', blob.toString('hex')],
-      ['blob hex prefix', blob.toString('hex').slice(0, 48)],
-      ['blob base64', blob.toString('base64').slice(0, 40)],
-    ];
-    for (const [what, value] of forbidden) expect({ what, found: out.includes(value) }).toEqual({ what, found: false });
-    expect(out).toContain(`"token_hash":"${tokenHash}"`);
-  }, PROCESS_TEST_TIMEOUT_MS);
+      await server.stop();
+      const out = server.output.join('');
+      expect(out).toMatch(/"level":20,/); // debug lines were really on
+      const forbidden: [string, string][] = [
+        ['token', token],
+        ['Authorization header value', `Bearer ${token}`],
+        ['token digest (full)', digest],
+        ['blob raw', blob.toString('utf8')],
+        ['blob raw prefix', blob.toString('utf8').slice(0, 40)],
+        ['blob hex', blob.toString('hex')],
+        ['blob hex prefix', blob.toString('hex').slice(0, 48)],
+        ['blob base64', blob.toString('base64').slice(0, 40)],
+      ];
+      for (const [what, value] of forbidden) expect({ what, found: out.includes(value) }).toEqual({ what, found: false });
+      expect(out).toContain(`"token_hash":"${tokenHash}"`);
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
 });

@@ -177,7 +177,9 @@ describe('operations and faults (issue 11) against a production-mode gateway', (
         JAM_S3_SECRET_ACCESS_KEY: 'S3RVER',
         JAM_S3_OFFLOAD_MIN_BYTES: String(OFFLOAD_MIN),
         JAM_S3_TIMEOUT_MS: '3000',
-        JAM_ALLOWED_TOKENS: Object.entries(tokens).map(([p, t]) => `${p}=${sha256(t)}`).join(','),
+        JAM_ALLOWED_TOKENS: Object.entries(tokens)
+          .map(([p, t]) => `${p}=${sha256(t)}`)
+          .join(','),
         JAM_ADMIN_TOKENS: `ops=${sha256(adminToken)}`,
         JAM_RATE_LIMIT_PER_MINUTE: String(RATE_LIMIT),
         JAM_MAX_CONCURRENT_UPLOADS: '2',
@@ -398,17 +400,23 @@ describe('operations and faults (issue 11) against a production-mode gateway', (
 /** A redis-server of the test's own on a free port (never the shared one). */
 async function startRedis(args: string[]): Promise<{ url: string; port: number; client: Redis; stop(): Promise<void> }> {
   const port = await freePort();
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args], { stdio: 'ignore' });
+  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args], {
+    stdio: 'ignore',
+  });
   const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => 100 });
   client.on('error', () => undefined);
-  await eventually('redis-server to start', async () => {
-    try {
-      if (client.status === 'wait') await client.connect();
-      return (await client.ping()) === 'PONG' ? true : undefined;
-    } catch {
-      return undefined;
-    }
-  }, 30_000);
+  await eventually(
+    'redis-server to start',
+    async () => {
+      try {
+        if (client.status === 'wait') await client.connect();
+        return (await client.ping()) === 'PONG' ? true : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    30_000,
+  );
   return {
     url: `redis://127.0.0.1:${port}`,
     port,

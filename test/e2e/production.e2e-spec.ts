@@ -82,23 +82,27 @@ describe('production mode: PostgreSQL + Redis, one process per role', () => {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('runs the demo through separate role processes', async () => {
-    const demo = await runCli(['demo', '--url', base, '--token', token], {}, PROCESS_TEST_TIMEOUT_MS);
-    const logs = () => [...procs.entries()].map(([n, p]) => `--- ${n} ---\n${p.output.join('').slice(-3000)}`).join('\n');
-    if (demo.code !== 0) throw new Error(`demo failed (${demo.code}):\n${demo.stdout}\n${demo.stderr}\n${logs()}`);
-    expect(demo.stdout).toMatch(/demo: OK: \d+ packages accumulated/);
-    // Each refine process registered its own attester key, and more than one attester signed each report.
-    const db = new Client({ connectionString: `postgres://postgres@127.0.0.1:5432/${dbName}` });
-    await db.connect();
-    try {
-      expect((await db.query('SELECT count(DISTINCT public_key)::int AS n FROM attester')).rows[0].n).toBe(3);
-      const perReport = await db.query('SELECT count(*)::int AS n FROM attestation GROUP BY report_hash');
-      expect(perReport.rows.length).toBeGreaterThan(0);
-      expect(perReport.rows.every((r: { n: number }) => r.n >= 2)).toBe(true);
-    } finally {
-      await db.end();
-    }
-  }, PROCESS_TEST_TIMEOUT_MS);
+  it(
+    'runs the demo through separate role processes',
+    async () => {
+      const demo = await runCli(['demo', '--url', base, '--token', token], {}, PROCESS_TEST_TIMEOUT_MS);
+      const logs = () => [...procs.entries()].map(([n, p]) => `--- ${n} ---\n${p.output.join('').slice(-3000)}`).join('\n');
+      if (demo.code !== 0) throw new Error(`demo failed (${demo.code}):\n${demo.stdout}\n${demo.stderr}\n${logs()}`);
+      expect(demo.stdout).toMatch(/demo: OK: \d+ packages accumulated/);
+      // Each refine process registered its own attester key, and more than one attester signed each report.
+      const db = new Client({ connectionString: `postgres://postgres@127.0.0.1:5432/${dbName}` });
+      await db.connect();
+      try {
+        expect((await db.query('SELECT count(DISTINCT public_key)::int AS n FROM attester')).rows[0].n).toBe(3);
+        const perReport = await db.query('SELECT count(*)::int AS n FROM attestation GROUP BY report_hash');
+        expect(perReport.rows.length).toBeGreaterThan(0);
+        expect(perReport.rows.every((r: { n: number }) => r.n >= 2)).toBe(true);
+      } finally {
+        await db.end();
+      }
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
 
   it('serves /healthz and /metrics from a worker-only process on JAM_METRICS_PORT', async () => {
     const health = await fetch(`http://127.0.0.1:${janitorMetricsPort}/healthz`);
@@ -117,38 +121,42 @@ describe('production mode: PostgreSQL + Redis, one process per role', () => {
     expect((await fetch(`http://127.0.0.1:${janitorMetricsPort}/jam/services`)).status).toBe(404);
   });
 
-  it('accumulates a package whose queued jobs were all lost (reconciler)', async () => {
-    const client = new JamClient({ baseUrl: base, token });
-    const code = fs.readFileSync(path.join(REPO_ROOT, 'services/word-count/build/word-count.wasm'));
-    const put = await client.putPreimage(new Uint8Array(code));
-    const service = await client.createService({ code_hash: put.hash });
-    // Refine workers down: the package is acknowledged but cannot progress.
-    for (let i = 0; i < 3; i++) await procs.get(`refine-${i}`)!.stop();
-    await procs.get('janitor')!.stop();
-    const text = `lost jobs are found again ${suffix}`;
-    const pkg = wordCountPackage(service.id, blake2b256(new Uint8Array(code)), text);
-    const submitted = await client.submitPackage(pkg);
-    expect(submitted.hash).toBe(toHex(packageHash(pkg)));
-    expect((await client.getPackage(submitted.hash)).status).toBe('pending');
-    // Simulate Redis losing everything this deployment queued.
-    expect(await deleteKeys(redis, prefix)).toBeGreaterThan(0);
-    for (let i = 0; i < 3; i++) await start(`refine-${i}`, 'refine-worker', { JAM_ATTESTER_INDEXES: String(i) });
-    await start('janitor', 'janitor');
-    // bounded by progress: the package's status and the work of every process
-    let status = '';
-    const done = await untilProgress(
-      `package ${submitted.hash} to finish`,
-      async () => {
-        const row = await client.getPackage(submitted.hash);
-        status = row.status;
-        return ['accumulated', 'failed', 'disputed'].includes(row.status) ? row : undefined;
-      },
-      { progress: () => [status, [...procs.values()].map((p) => p.progress())], stallMs: 90_000, intervalMs: 250, diagnose: () => `status ${status}` },
-    );
-    expect(done.status).toBe('accumulated');
-    const words = await client.getStorage(service.id, '0x776f726473');
-    const expected = Buffer.alloc(8);
-    expected.writeBigUInt64LE(BigInt(text.split(/\s+/).filter(Boolean).length));
-    expect(words.value).toBe(`0x${expected.toString('hex')}`);
-  }, PROCESS_TEST_TIMEOUT_MS);
+  it(
+    'accumulates a package whose queued jobs were all lost (reconciler)',
+    async () => {
+      const client = new JamClient({ baseUrl: base, token });
+      const code = fs.readFileSync(path.join(REPO_ROOT, 'services/word-count/build/word-count.wasm'));
+      const put = await client.putPreimage(new Uint8Array(code));
+      const service = await client.createService({ code_hash: put.hash });
+      // Refine workers down: the package is acknowledged but cannot progress.
+      for (let i = 0; i < 3; i++) await procs.get(`refine-${i}`)!.stop();
+      await procs.get('janitor')!.stop();
+      const text = `lost jobs are found again ${suffix}`;
+      const pkg = wordCountPackage(service.id, blake2b256(new Uint8Array(code)), text);
+      const submitted = await client.submitPackage(pkg);
+      expect(submitted.hash).toBe(toHex(packageHash(pkg)));
+      expect((await client.getPackage(submitted.hash)).status).toBe('pending');
+      // Simulate Redis losing everything this deployment queued.
+      expect(await deleteKeys(redis, prefix)).toBeGreaterThan(0);
+      for (let i = 0; i < 3; i++) await start(`refine-${i}`, 'refine-worker', { JAM_ATTESTER_INDEXES: String(i) });
+      await start('janitor', 'janitor');
+      // bounded by progress: the package's status and the work of every process
+      let status = '';
+      const done = await untilProgress(
+        `package ${submitted.hash} to finish`,
+        async () => {
+          const row = await client.getPackage(submitted.hash);
+          status = row.status;
+          return ['accumulated', 'failed', 'disputed'].includes(row.status) ? row : undefined;
+        },
+        { progress: () => [status, [...procs.values()].map((p) => p.progress())], stallMs: 90_000, intervalMs: 250, diagnose: () => `status ${status}` },
+      );
+      expect(done.status).toBe('accumulated');
+      const words = await client.getStorage(service.id, '0x776f726473');
+      const expected = Buffer.alloc(8);
+      expected.writeBigUInt64LE(BigInt(text.split(/\s+/).filter(Boolean).length));
+      expect(words.value).toBe(`0x${expected.toString('hex')}`);
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
 });

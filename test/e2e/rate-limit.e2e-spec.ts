@@ -42,7 +42,11 @@ describe('rate limits across two gateway replicas (production mode)', () => {
   const suffix = randomBytes(4).toString('hex');
   const dbName = `jam_rl_${suffix}`;
   const prefix = `jamrl${suffix}`;
-  const tokens = { burst: `burst-${randomBytes(16).toString('hex')}`, other: `other-${randomBytes(16).toString('hex')}`, quota: `quota-${randomBytes(16).toString('hex')}` };
+  const tokens = {
+    burst: `burst-${randomBytes(16).toString('hex')}`,
+    other: `other-${randomBytes(16).toString('hex')}`,
+    quota: `quota-${randomBytes(16).toString('hex')}`,
+  };
   const adminToken = `admin-${randomBytes(16).toString('hex')}`;
   let tmp: string;
   let admin: Client;
@@ -71,7 +75,9 @@ describe('rate limits across two gateway replicas (production mode)', () => {
             JAM_PORT: String(port),
             JAM_DATA_DIR: path.join(tmp, 'data'),
             JAM_BLOB_DIR: path.join(tmp, 'blobs'),
-            JAM_ALLOWED_TOKENS: Object.entries(tokens).map(([p, t]) => `${p}=${sha256(t)}`).join(','),
+            JAM_ALLOWED_TOKENS: Object.entries(tokens)
+              .map(([p, t]) => `${p}=${sha256(t)}`)
+              .join(','),
             JAM_ADMIN_TOKENS: `ops=${sha256(adminToken)}`,
             JAM_ADMIN_IP_ALLOWLIST: '127.0.0.0/8',
             JAM_RATE_LIMIT_PER_MINUTE: String(LIMIT),
@@ -97,7 +103,9 @@ describe('rate limits across two gateway replicas (production mode)', () => {
   it('holds a burst split across both replicas to one budget, with Retry-After and the JSON shape', async () => {
     const n = 3 * LIMIT;
     const results = await Promise.all(
-      Array.from({ length: n }, (_, i) => httpRequest(ports[i % 2]!, 'GET', '/jam/services', { headers: { Authorization: `Bearer ${tokens.burst}` }, localAddress: '127.0.0.11' })),
+      Array.from({ length: n }, (_, i) =>
+        httpRequest(ports[i % 2]!, 'GET', '/jam/services', { headers: { Authorization: `Bearer ${tokens.burst}` }, localAddress: '127.0.0.11' }),
+      ),
     );
     const accepted = results.filter((r) => r.status === 200);
     const limited = results.filter((r) => r.status === 429);
@@ -111,7 +119,13 @@ describe('rate limits across two gateway replicas (production mode)', () => {
       expect(retryAfter).toBeGreaterThanOrEqual(1);
       expect(retryAfter).toBeLessThanOrEqual(60);
     }
-    const counted = (await Promise.all(ports.map(async (p) => metricValue((await api(`http://127.0.0.1:${p}`, undefined, 'GET', '/metrics')).text, 'jam_rate_limited_total', { scope: 'token' })))).reduce((a, b) => a + b, 0);
+    const counted = (
+      await Promise.all(
+        ports.map(async (p) =>
+          metricValue((await api(`http://127.0.0.1:${p}`, undefined, 'GET', '/metrics')).text, 'jam_rate_limited_total', { scope: 'token' }),
+        ),
+      )
+    ).reduce((a, b) => a + b, 0);
     expect(counted).toBe(n - LIMIT);
     // The Redis key carries the short token hash, never the token.
     const keys = await scanKeys(redis, `${prefix}:rl:*`);
@@ -149,7 +163,10 @@ describe('rate limits across two gateway replicas (production mode)', () => {
     const statuses: number[] = [];
     const scopes: string[] = [];
     for (let i = 0; i < AUTH_FAILURE_LIMIT + 4; i++) {
-      const r = await httpRequest(ports[i % 2]!, 'GET', '/jam/services', { headers: { Authorization: `Bearer guess-${randomBytes(12).toString('hex')}` }, localAddress: '127.0.0.12' });
+      const r = await httpRequest(ports[i % 2]!, 'GET', '/jam/services', {
+        headers: { Authorization: `Bearer guess-${randomBytes(12).toString('hex')}` },
+        localAddress: '127.0.0.12',
+      });
       statuses.push(r.status);
       if (r.status === 429) scopes.push(r.json.error.details.scope);
     }
@@ -158,7 +175,9 @@ describe('rate limits across two gateway replicas (production mode)', () => {
     expect(new Set(scopes)).toEqual(new Set(['auth_failure']));
     // No token at all from that IP: also throttled. A valid token from it: served.
     expect((await httpRequest(ports[0]!, 'GET', '/jam/services', { localAddress: '127.0.0.12' })).status).toBe(429);
-    expect((await httpRequest(ports[0]!, 'GET', '/jam/services', { headers: { Authorization: `Bearer ${tokens.other}` }, localAddress: '127.0.0.12' })).status).toBe(200);
+    expect(
+      (await httpRequest(ports[0]!, 'GET', '/jam/services', { headers: { Authorization: `Bearer ${tokens.other}` }, localAddress: '127.0.0.12' })).status,
+    ).toBe(200);
     // A different IP is unaffected.
     expect((await httpRequest(ports[1]!, 'GET', '/jam/services', { localAddress: '127.0.0.13' })).status).toBe(401);
   });
@@ -175,12 +194,21 @@ describe('rate limits across two gateway replicas (production mode)', () => {
     // Made-up tokens do not each get a budget: they share their IP's admin budget.
     const guesses: number[] = [];
     for (let i = 0; i < ADMIN_LIMIT + 2; i++) {
-      guesses.push((await httpRequest(ports[i % 2]!, 'GET', '/admin/audit', { headers: { Authorization: `Bearer made-up-${i}-${randomBytes(8).toString('hex')}` }, localAddress: '127.0.0.15' })).status);
+      guesses.push(
+        (
+          await httpRequest(ports[i % 2]!, 'GET', '/admin/audit', {
+            headers: { Authorization: `Bearer made-up-${i}-${randomBytes(8).toString('hex')}` },
+            localAddress: '127.0.0.15',
+          })
+        ).status,
+      );
     }
     expect(guesses.slice(0, ADMIN_LIMIT).every((s) => s !== 429)).toBe(true);
     expect(guesses.slice(ADMIN_LIMIT)).toEqual([429, 429]);
     // The admin budget is not the tenant budget: the same IP's tenant traffic is unaffected.
-    expect((await httpRequest(ports[0]!, 'GET', '/jam/services', { headers: { Authorization: `Bearer ${tokens.other}` }, localAddress: '127.0.0.14' })).status).toBe(200);
+    expect(
+      (await httpRequest(ports[0]!, 'GET', '/jam/services', { headers: { Authorization: `Bearer ${tokens.other}` }, localAddress: '127.0.0.14' })).status,
+    ).toBe(200);
   });
 
   it('refuses a principal past max_pending_packages with 429 quota_exceeded', async () => {
@@ -191,7 +219,9 @@ describe('rate limits across two gateway replicas (production mode)', () => {
     const svc = await api(base, tokens.quota, 'POST', '/jam/services', JSON.stringify({ code_hash: toHex(codeHash) }), { 'Content-Type': 'application/json' });
     expect(svc.status).toBe(201);
     const submit = (text: string, port: number) =>
-      api(`http://127.0.0.1:${port}`, tokens.quota, 'POST', '/jam/packages', encodeWorkPackage(wordCountPackage(svc.json.id, codeHash, text)), { 'Content-Type': 'application/octet-stream' });
+      api(`http://127.0.0.1:${port}`, tokens.quota, 'POST', '/jam/packages', encodeWorkPackage(wordCountPackage(svc.json.id, codeHash, text)), {
+        'Content-Type': 'application/octet-stream',
+      });
     expect((await submit('one', ports[0]!)).status).toBe(202);
     expect((await submit('two', ports[1]!)).status).toBe(202);
     const third = await submit('three', ports[0]!);

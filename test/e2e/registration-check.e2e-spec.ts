@@ -38,7 +38,11 @@ describe('registration checks run off the gateway event loop', () => {
   const suffix = randomBytes(4).toString('hex');
   const dbName = `jam_e2e_regcheck_${suffix}`;
   const prefix = `jame2eregcheck${suffix}`;
-  const tokens = { victim: `victim-${randomBytes(16).toString('hex')}`, attacker1: `att1-${randomBytes(16).toString('hex')}`, attacker2: `att2-${randomBytes(16).toString('hex')}` };
+  const tokens = {
+    victim: `victim-${randomBytes(16).toString('hex')}`,
+    attacker1: `att1-${randomBytes(16).toString('hex')}`,
+    attacker2: `att2-${randomBytes(16).toString('hex')}`,
+  };
   const codes = new Map<string, { hash: string; bytes: Uint8Array }>();
   let tmp: string;
   let base: string;
@@ -67,7 +71,9 @@ describe('registration checks run off the gateway event loop', () => {
         JAM_DATA_DIR: path.join(tmp, 'data'),
         JAM_BLOB_DIR: path.join(tmp, 'blobs'),
         JAM_KEYS_DIR: path.join(tmp, 'keys'),
-        JAM_ALLOWED_TOKENS: Object.entries(tokens).map(([p, t]) => `${p}=${digest(t)}`).join(','),
+        JAM_ALLOWED_TOKENS: Object.entries(tokens)
+          .map(([p, t]) => `${p}=${digest(t)}`)
+          .join(','),
         // the probes below must not meet the request rate limit
         JAM_RATE_LIMIT_PER_MINUTE: '100000',
         // a loaded machine must not turn a slow check into a refusal
@@ -117,7 +123,7 @@ describe('registration checks run off the gateway event loop', () => {
     expect(Number(refused[0]!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
   }, 120_000);
 
-  it('keeps other tenants\' requests at their idle latency while hostile modules are being checked', async () => {
+  it("keeps other tenants' requests at their idle latency while hostile modules are being checked", async () => {
     const probe = async (): Promise<number> => {
       const t0 = performance.now();
       const [h, s] = await Promise.all([fetch(`${base}/healthz`), api(base, tokens.victim, 'GET', '/jam/services')]);
@@ -162,7 +168,16 @@ describe('registration checks run off the gateway event loop', () => {
     // Before the fix a probe waited for the check running on the event loop: seconds, i.e. a large
     // fraction of a hostile registration and thousands of times the idle latency. Both ratios are
     // measured in this run, so machine load moves all of them together.
-    const report = { idleP50: quantile(idle, 0.5), idleP90, loadedP50: quantile(loaded, 0.5), loadedP90, loadedMax: loaded[loaded.length - 1], registrationMedian, probes: loaded.length, registrations: registrations.length };
+    const report = {
+      idleP50: quantile(idle, 0.5),
+      idleP90,
+      loadedP50: quantile(loaded, 0.5),
+      loadedP90,
+      loadedMax: loaded[loaded.length - 1],
+      registrationMedian,
+      probes: loaded.length,
+      registrations: registrations.length,
+    };
     expect({ ...report, withinIdleRatio: loadedP90 <= 50 * idleP90 }).toEqual({ ...report, withinIdleRatio: true });
     expect({ ...report, farBelowRegistration: loadedP90 <= registrationMedian / 10 }).toEqual({ ...report, farBelowRegistration: true });
   }, 300_000);

@@ -112,17 +112,21 @@ describe('request caps, timeouts and paging (embedded gateway, real sockets)', (
     expect(after).toBe(before + 1);
   });
 
-  it('a slow drip that never pauses long enough for the idle timeout is cut by request_timeout_ms with 408', async () => {
-    const body = randomBytes(200);
-    const hash = toHex(blake2b256(body));
-    const parts: (string | Buffer | number)[] = [`PUT /jam/preimages/${hash} HTTP/1.1\r\nHost: x\r\n${auth()}Content-Length: ${body.length}\r\n\r\n`];
-    for (let i = 0; i < body.length; i++) parts.push(body.subarray(i, i + 1), 200);
-    const r = await rawExchange(port, parts);
-    expect(r.closed).toBe(true);
-    expect(r.responses.map((x) => [x.status, x.json?.error?.code])).toEqual([[408, 'request_timeout']]);
-    expect(r.closedAfterMs).toBeGreaterThanOrEqual(REQUEST_TIMEOUT_MS - 100);
-    await expectNothingStored(hash);
-  }, PROCESS_TEST_TIMEOUT_MS);
+  it(
+    'a slow drip that never pauses long enough for the idle timeout is cut by request_timeout_ms with 408',
+    async () => {
+      const body = randomBytes(200);
+      const hash = toHex(blake2b256(body));
+      const parts: (string | Buffer | number)[] = [`PUT /jam/preimages/${hash} HTTP/1.1\r\nHost: x\r\n${auth()}Content-Length: ${body.length}\r\n\r\n`];
+      for (let i = 0; i < body.length; i++) parts.push(body.subarray(i, i + 1), 200);
+      const r = await rawExchange(port, parts);
+      expect(r.closed).toBe(true);
+      expect(r.responses.map((x) => [x.status, x.json?.error?.code])).toEqual([[408, 'request_timeout']]);
+      expect(r.closedAfterMs).toBeGreaterThanOrEqual(REQUEST_TIMEOUT_MS - 100);
+      await expectNothingStored(hash);
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
 
   it('headers that never finish get 408 after headers_timeout_ms', async () => {
     const r = await rawExchange(port, [`GET /jam/services HTTP/1.1\r\nHost: x\r\n`, 'X-Slow: 1\r\n']);
@@ -144,52 +148,60 @@ describe('request caps, timeouts and paging (embedded gateway, real sockets)', (
   });
 
   it('refuses an oversized package body from its Content-Length (GP W_B cap), before reading it', async () => {
-    const r = await rawExchange(port, [`POST /jam/packages HTTP/1.1\r\nHost: x\r\n${auth()}Content-Type: application/octet-stream\r\nContent-Length: ${50 * 1024 * 1024}\r\n\r\n`]);
+    const r = await rawExchange(port, [
+      `POST /jam/packages HTTP/1.1\r\nHost: x\r\n${auth()}Content-Type: application/octet-stream\r\nContent-Length: ${50 * 1024 * 1024}\r\n\r\n`,
+    ]);
     expect(r.responses.map((x) => [x.status, x.json?.error?.code])).toEqual([[413, 'payload_too_large']]);
     expect(r.closed).toBe(true);
   });
 
-  it('pages a service\'s packages without skipping or repeating a row while packages are inserted', async () => {
-    const code = fs.readFileSync(path.join(REPO_ROOT, 'services/word-count/build/word-count.wasm'));
-    const codeHash = blake2b256(new Uint8Array(code));
-    expect((await api(base, token, 'PUT', `/jam/preimages/${toHex(codeHash)}`, new Uint8Array(code))).status).toBe(201);
-    const svc = await api(base, token, 'POST', '/jam/services', JSON.stringify({ code_hash: toHex(codeHash) }), { 'Content-Type': 'application/json' });
-    expect(svc.status).toBe(201);
-    const submit = async (text: string): Promise<string> => {
-      const r = await api(base, token, 'POST', '/jam/packages', encodeWorkPackage(wordCountPackage(svc.json.id, codeHash, text)), { 'Content-Type': 'application/octet-stream' });
-      expect(r.status).toBe(202);
-      return r.json.hash as string;
-    };
-    const initial: string[] = [];
-    for (let i = 0; i < 30; i++) initial.push(await submit(`initial ${i}`));
-    let inserting = true;
-    const inserted: string[] = [];
-    const writer = (async () => {
-      for (let i = 0; inserting && i < 200; i++) inserted.push(await submit(`concurrent ${i}`));
-    })();
-    const seen: string[] = [];
-    let cursor: string | null = null;
-    let pages = 0;
-    do {
-      const q: string = cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`;
-      const page = await api(base, token, 'GET', `/jam/services/${svc.json.id}/packages?limit=4${q}`);
-      expect(page.status).toBe(200);
-      seen.push(...(page.json.items as { hash: string }[]).map((p) => p.hash));
-      cursor = page.json.next_cursor;
-      pages++;
-      await new Promise((r) => setTimeout(r, 15));
-    } while (cursor !== null);
-    inserting = false;
-    await writer;
-    expect(inserted.length).toBeGreaterThan(0);
-    expect(pages).toBeGreaterThan(7);
-    // No row twice, every row present before paging began seen exactly once.
-    expect(new Set(seen).size).toBe(seen.length);
-    for (const h of initial) expect(seen.filter((s) => s === h)).toHaveLength(1);
-    // The default page is 50 and the maximum 500.
-    const all = await api(base, token, 'GET', `/jam/services/${svc.json.id}/packages`);
-    expect(all.json.items).toHaveLength(Math.min(50, initial.length + inserted.length));
-    expect((await api(base, token, 'GET', `/jam/services/${svc.json.id}/packages?limit=501`)).status).toBe(400);
-    expect((await api(base, token, 'GET', `/jam/services/${svc.json.id}/packages?limit=500`)).status).toBe(200);
-  }, PROCESS_TEST_TIMEOUT_MS);
+  it(
+    "pages a service's packages without skipping or repeating a row while packages are inserted",
+    async () => {
+      const code = fs.readFileSync(path.join(REPO_ROOT, 'services/word-count/build/word-count.wasm'));
+      const codeHash = blake2b256(new Uint8Array(code));
+      expect((await api(base, token, 'PUT', `/jam/preimages/${toHex(codeHash)}`, new Uint8Array(code))).status).toBe(201);
+      const svc = await api(base, token, 'POST', '/jam/services', JSON.stringify({ code_hash: toHex(codeHash) }), { 'Content-Type': 'application/json' });
+      expect(svc.status).toBe(201);
+      const submit = async (text: string): Promise<string> => {
+        const r = await api(base, token, 'POST', '/jam/packages', encodeWorkPackage(wordCountPackage(svc.json.id, codeHash, text)), {
+          'Content-Type': 'application/octet-stream',
+        });
+        expect(r.status).toBe(202);
+        return r.json.hash as string;
+      };
+      const initial: string[] = [];
+      for (let i = 0; i < 30; i++) initial.push(await submit(`initial ${i}`));
+      let inserting = true;
+      const inserted: string[] = [];
+      const writer = (async () => {
+        for (let i = 0; inserting && i < 200; i++) inserted.push(await submit(`concurrent ${i}`));
+      })();
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const q: string = cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`;
+        const page = await api(base, token, 'GET', `/jam/services/${svc.json.id}/packages?limit=4${q}`);
+        expect(page.status).toBe(200);
+        seen.push(...(page.json.items as { hash: string }[]).map((p) => p.hash));
+        cursor = page.json.next_cursor;
+        pages++;
+        await new Promise((r) => setTimeout(r, 15));
+      } while (cursor !== null);
+      inserting = false;
+      await writer;
+      expect(inserted.length).toBeGreaterThan(0);
+      expect(pages).toBeGreaterThan(7);
+      // No row twice, every row present before paging began seen exactly once.
+      expect(new Set(seen).size).toBe(seen.length);
+      for (const h of initial) expect(seen.filter((s) => s === h)).toHaveLength(1);
+      // The default page is 50 and the maximum 500.
+      const all = await api(base, token, 'GET', `/jam/services/${svc.json.id}/packages`);
+      expect(all.json.items).toHaveLength(Math.min(50, initial.length + inserted.length));
+      expect((await api(base, token, 'GET', `/jam/services/${svc.json.id}/packages?limit=501`)).status).toBe(400);
+      expect((await api(base, token, 'GET', `/jam/services/${svc.json.id}/packages?limit=500`)).status).toBe(200);
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
 });

@@ -20,18 +20,22 @@ describe('role processes without DATABASE_URL/REDIS_URL', () => {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  it.each(['gateway', 'refine-worker,attestation'])('JAM_ROLES=%s exits 2 with the fix and creates no embedded data', async (roles) => {
-    const port = await freePort();
-    const dataDir = path.join(tmp, roles.replace(/\W/g, '-'));
-    const p = await JamProcess.start({ JAM_ROLES: roles, JAM_PORT: String(port), JAM_DATA_DIR: dataDir });
-    procs.push(p);
-    expect(await p.waitExit(60_000)).toBe(2);
-    const out = p.output.join('');
-    expect(out).toContain(`JAM_ROLES=${roles} needs DATABASE_URL and REDIS_URL`);
-    expect(out).toContain('only JAM_ROLES=all works');
-    expect(out).not.toMatch(/\n\s+at /);
-    // Nothing embedded was started: no PGlite database, no dev token, no listener.
-    expect(fs.existsSync(dataDir)).toBe(false);
-    await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
-  }, 90_000);
+  it.each(['gateway', 'refine-worker,attestation'])(
+    'JAM_ROLES=%s exits 2 with the fix and creates no embedded data',
+    async (roles) => {
+      const port = await freePort();
+      const dataDir = path.join(tmp, roles.replace(/\W/g, '-'));
+      const p = await JamProcess.start({ JAM_ROLES: roles, JAM_PORT: String(port), JAM_DATA_DIR: dataDir });
+      procs.push(p);
+      expect(await p.waitExit(60_000)).toBe(2);
+      const out = p.output.join('');
+      expect(out).toContain(`JAM_ROLES=${roles} needs DATABASE_URL and REDIS_URL`);
+      expect(out).toContain('only JAM_ROLES=all works');
+      expect(out).not.toMatch(/\n\s+at /);
+      // Nothing embedded was started: no PGlite database, no dev token, no listener.
+      expect(fs.existsSync(dataDir)).toBe(false);
+      await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+    },
+    90_000,
+  );
 });

@@ -15,7 +15,10 @@ const CASES = 12;
 
 describe('metered engine vs plain V8 on fuzzed modules', () => {
   it(`matches on ${CASES} random modules (run seed ${RUN_SEED})`, () => {
-    const specs: FuzzCaseSpec[] = fc.sample(fc.record({ seed: fc.nat({ max: 0xffffffff }), size: fc.integer({ min: 256, max: 6144 }) }), { seed: RUN_SEED, numRuns: CASES });
+    const specs: FuzzCaseSpec[] = fc.sample(fc.record({ seed: fc.nat({ max: 0xffffffff }), size: fc.integer({ min: 256, max: 6144 }) }), {
+      seed: RUN_SEED,
+      numRuns: CASES,
+    });
     const results = generateFuzzCases(specs).map(runDifferential);
     const failures = results.filter((r) => r.status === 'mismatch').map((r) => `seed ${r.spec.seed} size ${r.spec.size}: ${r.detail ?? ''}`);
     if (failures.length > 0) throw new Error(`run seed ${RUN_SEED}: ${failures.length} mismatching case(s):\n${failures.join('\n')}`);

@@ -10,7 +10,9 @@ import { refineRequest, wat2wasm } from './sandbox-test.helpers';
 /** `f(n)` has 1 param and `locals` i64 locals and keeps `live` values on the operand stack across its recursive call. */
 function recursionWat(locals: number, live: number, depth: number): string {
   const decl = Array.from({ length: locals }, () => 'i64').join(' ');
-  const inits = Array.from({ length: Math.min(locals, 32) }, (_, k) => `(local.set ${1 + k} (i64.extend_i32_u (i32.add (local.get 0) (i32.const ${k}))))`).join(' ');
+  const inits = Array.from({ length: Math.min(locals, 32) }, (_, k) => `(local.set ${1 + k} (i64.extend_i32_u (i32.add (local.get 0) (i32.const ${k}))))`).join(
+    ' ',
+  );
   const pushes = Array.from({ length: live }, (_, k) => `(local.get ${1 + (k % locals)})`).join(' ');
   const adds = Array.from({ length: live }, () => 'i64.add').join(' ');
   return `(module (memory (export "memory") 1)

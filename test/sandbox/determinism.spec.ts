@@ -14,7 +14,7 @@ function payload(n: number): Uint8Array {
   for (let i = 0; i < n; i++) {
     x = (Math.imul(x, 1103515245) + 12345) >>> 0;
     const r = x >>> 24;
-    out[i] = r < 40 ? [0x20, 0x09, 0x0a, 0x0d][r & 3] as number : 0x61 + (r % 26);
+    out[i] = r < 40 ? ([0x20, 0x09, 0x0a, 0x0d][r & 3] as number) : 0x61 + (r % 26);
   }
   return out;
 }

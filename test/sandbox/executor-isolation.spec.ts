@@ -58,7 +58,10 @@ describe('executor isolation', () => {
     for (const pid of pool.executorPids()) {
       const environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
       expect(environ).not.toContain(secret);
-      const names = environ.split('\0').filter(Boolean).map((kv) => kv.slice(0, kv.indexOf('=')));
+      const names = environ
+        .split('\0')
+        .filter(Boolean)
+        .map((kv) => kv.slice(0, kv.indexOf('=')));
       expect(names.sort()).toEqual(['NODE_CHANNEL_FD', 'NODE_CHANNEL_SERIALIZATION_MODE']);
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
       expect(cmdline).not.toContain(secret);
@@ -77,7 +80,11 @@ describe('executor isolation', () => {
       for (const [fd, target] of fds) {
         expect(target).not.toBe(secretFile);
         // no regular file, directory or device other than /dev/null
-        expect({ fd, target, ok: target === '/dev/null' || /^(pipe|socket):\[\d+\]$/.test(target) || target.startsWith('anon_inode:') }).toEqual({ fd, target, ok: true });
+        expect({ fd, target, ok: target === '/dev/null' || /^(pipe|socket):\[\d+\]$/.test(target) || target.startsWith('anon_inode:') }).toEqual({
+          fd,
+          target,
+          ok: true,
+        });
         // pipes and sockets are the executor's own, not inherited from this process
         if (fd !== 3) expect({ fd, target, inherited: parentPipes.has(target) }).toEqual({ fd, target, inherited: false });
       }
@@ -143,7 +150,8 @@ describe('executor isolation', () => {
           try {
             const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
             const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-            if (Number(f[1]) === process.pid && f[0] !== 'Z' && readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('executor.process.js')) out.push(Number(name));
+            if (Number(f[1]) === process.pid && f[0] !== 'Z' && readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('executor.process.js'))
+              out.push(Number(name));
           } catch {
             // gone meanwhile
           }

@@ -102,7 +102,9 @@ describe('hostile corpus', () => {
 
   it.each(Object.entries(REJECTED))('%s is rejected at registration with the exact reason', async (name, reason) => {
     const code = await hostile(name);
-    expect(() => validateServiceCode(code)).toThrow(expect.objectContaining({ code: 'invalid_code', message: reason, details: expect.objectContaining({ reason }) }));
+    expect(() => validateServiceCode(code)).toThrow(
+      expect.objectContaining({ code: 'invalid_code', message: reason, details: expect.objectContaining({ reason }) }),
+    );
     // the registration check (in an executor, as POST /jam/services runs it) gives the same reason
     const req = await refineRequest(code);
     expect(await pool.check(req.codeHash, code)).toEqual({ valid: false, reason, category: 'code' });
@@ -123,12 +125,16 @@ describe('hostile corpus', () => {
     const globals = Array.from({ length: 200_000 }, () => '(global (mut i64) (i64.const 0))').join('');
     const code = await wat2wasm(`(module (memory (export "memory") 1) ${globals}
       (func (export "refine") (param i32 i32) (result i64) (i64.const 0)) (func (export "accumulate") (param i32) (result i64) (i64.const 0)))`);
-    expect(() => validateServiceCode(code)).toThrow(expect.objectContaining({ code: 'invalid_code', message: '200000 globals exceed the cap of 1024 globals' }));
+    expect(() => validateServiceCode(code)).toThrow(
+      expect.objectContaining({ code: 'invalid_code', message: '200000 globals exceed the cap of 1024 globals' }),
+    );
   });
 
   it('malformed bytes are rejected', async () => {
     const code = new Uint8Array(Buffer.from(readFileSync(path.join(HOSTILE_DIR, 'malformed.hex'), 'utf8').trim(), 'hex'));
-    expect(() => validateServiceCode(code)).toThrow(expect.objectContaining({ code: 'invalid_code', message: 'malformed module: not a valid WebAssembly binary' }));
+    expect(() => validateServiceCode(code)).toThrow(
+      expect.objectContaining({ code: 'invalid_code', message: 'malformed module: not a valid WebAssembly binary' }),
+    );
     expect((await pool.refine(await refineRequest(code))).result).toEqual({ bad_code: null });
   });
 
@@ -154,7 +160,15 @@ describe('hostile corpus', () => {
     const code = await hostile('read-huge-key');
     expect(() => validateServiceCode(code)).not.toThrow();
     await initHashing();
-    const out = await pool.accumulate({ codeHash: toHex(blake2b256(code)), code, serviceId: 1, gasLimit: COST_GAS, operands: [], storage: new Map([['0x6b', new Uint8Array([1])]]), storageQuota: { maxBytes: 1 << 20, maxItems: 16 } });
+    const out = await pool.accumulate({
+      codeHash: toHex(blake2b256(code)),
+      code,
+      serviceId: 1,
+      gasLimit: COST_GAS,
+      operands: [],
+      storage: new Map([['0x6b', new Uint8Array([1])]]),
+      storageQuota: { maxBytes: 1 << 20, maxItems: 16 },
+    });
     // instantiation (1024 - 16 free pages) x 32768, then 100 reads at the 4000 base each (v3
     // charged 1 per 64 key bytes on top: 1,048,576 gas per read) and 20 gas of loop per round
     expect(out).toEqual({ status: 'ok', gasUsed: 1008n * 32768n + 1n + 100n * (4000n + 20n) + 3n, writes: [], logs: [] });

@@ -16,7 +16,17 @@ let wabt: Promise<Wabt> | undefined;
 export async function wat2wasm(text: string, name = 'inline.wat'): Promise<Uint8Array> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   wabt ??= (require('wabt') as () => Promise<Wabt>)();
-  const m = (await wabt).parseWat(name, text, { simd: true, threads: true, exceptions: true, tail_call: true, reference_types: true, multi_memory: true, memory64: true, bulk_memory: true, multi_value: true });
+  const m = (await wabt).parseWat(name, text, {
+    simd: true,
+    threads: true,
+    exceptions: true,
+    tail_call: true,
+    reference_types: true,
+    multi_memory: true,
+    memory64: true,
+    bulk_memory: true,
+    multi_value: true,
+  });
   try {
     return new Uint8Array(m.toBinary({}).buffer);
   } finally {
@@ -52,10 +62,15 @@ async function compileFixture(source: string, name: string): Promise<Uint8Array>
       out.push(block.repeat(Number(repeat[1])));
       i = end;
     } else if (body) {
-      const parts = (body[2] as string).trim().split(/\s+/).map((p) => {
-        const [hex, times] = p.split('*');
-        return Buffer.from(hex as string, 'hex').toString('latin1').repeat(times === undefined ? 1 : Number(times));
-      });
+      const parts = (body[2] as string)
+        .trim()
+        .split(/\s+/)
+        .map((p) => {
+          const [hex, times] = p.split('*');
+          return Buffer.from(hex as string, 'hex')
+            .toString('latin1')
+            .repeat(times === undefined ? 1 : Number(times));
+        });
       bodies.push({ func: Number(body[1]), bytes: Buffer.from(parts.join('') + '\x0b', 'latin1') });
     } else out.push(line);
   }

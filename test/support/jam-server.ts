@@ -162,7 +162,11 @@ export class JamProcess {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode;
     this.child.kill('SIGTERM');
     try {
-      await untilProgress('a clean shutdown', async () => (this.exitCode !== undefined ? true : undefined), { progress: () => this.progress(), stallMs: graceMs, maxMs: 4 * graceMs });
+      await untilProgress('a clean shutdown', async () => (this.exitCode !== undefined ? true : undefined), {
+        progress: () => this.progress(),
+        stallMs: graceMs,
+        maxMs: 4 * graceMs,
+      });
     } catch {
       this.child.kill('SIGKILL');
     }
@@ -194,7 +198,12 @@ export class JamProcess {
  * the CLI is killed once it printed nothing and used no CPU for `stallMs` while `watch` (the
  * server it talks to, if given) made no progress either, or after MAX_WAIT_MS.
  */
-export function runCli(args: string[], env: Record<string, string> = {}, stallMs = 120_000, watch?: JamProcess): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+  stallMs = 120_000,
+  watch?: JamProcess,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [JAM_CLI, ...args], {
       cwd: REPO_ROOT,
@@ -223,7 +232,14 @@ export function runCli(args: string[], env: Record<string, string> = {}, stallMs
 }
 
 /** fetch with a bearer token against a base URL, returning status and parsed JSON (or text). */
-export async function api(base: string, token: string | undefined, method: string, p: string, body?: string | Uint8Array | AsyncIterable<Uint8Array>, headers: Record<string, string> = {}) {
+export async function api(
+  base: string,
+  token: string | undefined,
+  method: string,
+  p: string,
+  body?: string | Uint8Array | AsyncIterable<Uint8Array>,
+  headers: Record<string, string> = {},
+) {
   const res = await fetch(`${base}${p}`, {
     method,
     body: body as never,

@@ -11,12 +11,25 @@ import * as path from 'node:path';
 
 const root = path.resolve(__dirname, '..', '..');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const build = require(path.join(root, 'scripts', 'build.js')) as { tscInputs: (base?: string) => string[]; inputsDigest: (base?: string) => string; stampFile: string };
+const build = require(path.join(root, 'scripts', 'build.js')) as {
+  tscInputs: (base?: string) => string[];
+  inputsDigest: (base?: string) => string;
+  stampFile: string;
+};
 
 describe('scripts/build.js', () => {
   it('takes as inputs the sources tsconfig.build.json compiles, not specs or test helpers', () => {
     const inputs = build.tscInputs();
-    expect(inputs).toEqual(expect.arrayContaining(['apps/standalone/src/main.ts', 'libs/config/src/app-config.ts', 'bench/sandbox-overhead.ts', 'tsconfig.build.json', 'package-lock.json', 'scripts/build.js']));
+    expect(inputs).toEqual(
+      expect.arrayContaining([
+        'apps/standalone/src/main.ts',
+        'libs/config/src/app-config.ts',
+        'bench/sandbox-overhead.ts',
+        'tsconfig.build.json',
+        'package-lock.json',
+        'scripts/build.js',
+      ]),
+    );
     expect(inputs.filter((f) => f.endsWith('.spec.ts') || f.includes('/test/') || f.includes('/src/testing/'))).toEqual([]);
     expect(inputs).not.toContain('libs/queue/src/job-queue.contract.ts');
   });
@@ -29,9 +42,26 @@ describe('scripts/build.js', () => {
       fs.writeFileSync(path.join(tree, rel), text);
     };
     try {
-      for (const f of ['tsconfig.base.json', 'tsconfig.build.json', 'package-lock.json', 'scripts/build.js', 'apps/a/src/main.ts', 'libs/b/src/index.ts', 'libs/b/src/index.spec.ts', 'libs/b/test/suite.ts']) put(f);
+      for (const f of [
+        'tsconfig.base.json',
+        'tsconfig.build.json',
+        'package-lock.json',
+        'scripts/build.js',
+        'apps/a/src/main.ts',
+        'libs/b/src/index.ts',
+        'libs/b/src/index.spec.ts',
+        'libs/b/test/suite.ts',
+      ])
+        put(f);
       const digest = () => build.inputsDigest(tree);
-      expect(build.tscInputs(tree)).toEqual(['apps/a/src/main.ts', 'libs/b/src/index.ts', 'package-lock.json', 'scripts/build.js', 'tsconfig.base.json', 'tsconfig.build.json']);
+      expect(build.tscInputs(tree)).toEqual([
+        'apps/a/src/main.ts',
+        'libs/b/src/index.ts',
+        'package-lock.json',
+        'scripts/build.js',
+        'tsconfig.base.json',
+        'tsconfig.build.json',
+      ]);
       const before = digest();
       const later = new Date(Date.now() + 60_000);
       fs.utimesSync(path.join(tree, 'libs/b/src/index.spec.ts'), later, later);

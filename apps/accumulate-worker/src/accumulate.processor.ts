@@ -1,4 +1,12 @@
-import { ACCUMULATE_PHASE_STATUSES, PACKAGE_TRANSITIONS as T, decodeWorkReport, isFinishedPackageStatus, toHex, type PackageFailureCode, type WorkDigest } from '@jam/domain';
+import {
+  ACCUMULATE_PHASE_STATUSES,
+  PACKAGE_TRANSITIONS as T,
+  decodeWorkReport,
+  isFinishedPackageStatus,
+  toHex,
+  type PackageFailureCode,
+  type WorkDigest,
+} from '@jam/domain';
 import { parseJobPayload, ACCUMULATE_REPORT_V1 } from '@jam/queue-contracts';
 import { PermanentJobError, type ConsumedJob } from '@jam/queue';
 import { BlobUnavailableError, type BlobStore } from '@jam/blob-store';
@@ -32,8 +40,14 @@ export interface AccumulateDeps {
 const FAILING: Partial<Record<AccumulationStatus, { code: PackageFailureCode; message: string }>> = {
   timed_out: { code: 'accumulate_timeout', message: 'accumulate was killed by the sandbox wall clock on every try (max_accumulate_timeouts)' },
   storage_over_limit: { code: 'storage_over_limit', message: 'the service storage is larger than a sandbox executor can be given; accumulate was not run' },
-  sandbox_failed: { code: 'accumulate_sandbox_failure', message: 'the sandbox executor crashed or reported an engine fault on every try (max_sandbox_failures)' },
-  blob_unavailable: { code: 'accumulate_blob_unavailable', message: 'the service code could not be read from the blob store on every try (max_sandbox_failures); accumulate was not run' },
+  sandbox_failed: {
+    code: 'accumulate_sandbox_failure',
+    message: 'the sandbox executor crashed or reported an engine fault on every try (max_sandbox_failures)',
+  },
+  blob_unavailable: {
+    code: 'accumulate_blob_unavailable',
+    message: 'the service code could not be read from the blob store on every try (max_sandbox_failures); accumulate was not run',
+  },
 };
 
 /** Log message of a counted failure below its bound, by kind. */
@@ -106,7 +120,9 @@ export class AccumulateProcessor {
     const first = failures[0];
     if (first !== undefined) {
       const errorMessage = failures.map((f) => `service ${f.serviceId}: ${FAILING[f.status]!.message}`).join('; ');
-      if (await deps.workPackages.transition(packageHash, T.failAccumulate.from, T.failAccumulate.to, { errorCode: FAILING[first.status]!.code, errorMessage })) {
+      if (
+        await deps.workPackages.transition(packageHash, T.failAccumulate.from, T.failAccumulate.to, { errorCode: FAILING[first.status]!.code, errorMessage })
+      ) {
         deps.metrics.packages.inc({ status: 'failed' });
         deps.logger.error({ packageHash, reportHash, failures }, 'package failed in accumulate');
       }
@@ -124,7 +140,13 @@ export class AccumulateProcessor {
    * @returns the recorded accumulation status, or undefined when the service row is gone (skipped)
    * @throws AccumulateWallClockError / SandboxExecutorError / BlobUnavailableError below their bound (retry); transient errors
    */
-  private async accumulateService(reportHash: string, packageHash: string, serviceId: number, digests: WorkDigest[], priority: number): Promise<AccumulationStatus | undefined> {
+  private async accumulateService(
+    reportHash: string,
+    packageHash: string,
+    serviceId: number,
+    digests: WorkDigest[],
+    priority: number,
+  ): Promise<AccumulationStatus | undefined> {
     const { deps } = this;
     const service = await deps.services.get(serviceId);
     if (!service) {
@@ -146,7 +168,10 @@ export class AccumulateProcessor {
           if (storage === null) {
             // Legacy state from before the quota: running it would crash the executor on every try.
             deps.metrics.storageOverQuota.inc({ action: 'refused' });
-            deps.logger.error({ reportHash, serviceId, footprint, quota }, 'service storage is larger than a sandbox executor can be given; recorded storage_over_limit without running');
+            deps.logger.error(
+              { reportHash, serviceId, footprint, quota },
+              'service storage is larger than a sandbox executor can be given; recorded storage_over_limit without running',
+            );
             return { status: 'storage_over_limit', gasUsed: 0n, writes: [] };
           }
           if (footprint.bytes > quota.maxBytes || footprint.items > quota.maxItems) {
@@ -154,15 +179,18 @@ export class AccumulateProcessor {
             deps.metrics.storageOverQuota.inc({ action: 'ran' });
             deps.logger.warn({ reportHash, serviceId, footprint, quota }, 'service storage is over its quota; accumulating with shrinking writes only');
           }
-          const outcome = await deps.sandbox.accumulate({
-            codeHash: service.codeHash,
-            code,
-            serviceId,
-            gasLimit,
-            operands: digests.map((d) => ({ packageHash, payloadHash: toHex(d.payload_hash), result: d.result })),
-            storage,
-            storageQuota: quota,
-          }, { priority });
+          const outcome = await deps.sandbox.accumulate(
+            {
+              codeHash: service.codeHash,
+              code,
+              serviceId,
+              gasLimit,
+              operands: digests.map((d) => ({ packageHash, payloadHash: toHex(d.payload_hash), result: d.result })),
+              storage,
+              storageQuota: quota,
+            },
+            { priority },
+          );
           // A wall-clock kill is not deterministic: roll back and retry rather than record it.
           if (outcome.timedOut) throw new AccumulateWallClockError(serviceId, outcome.gasUsed);
           deps.metrics.gasUsed.inc({ phase: 'accumulate' }, Number(outcome.gasUsed));
@@ -194,11 +222,20 @@ export class AccumulateProcessor {
         deps.metrics.sandboxTraps.inc({ phase: 'accumulate', result: counted.status ?? kind });
         if (wallClock) {
           deps.metrics.accumulateTimeouts.inc({ outcome: 'final' });
-          deps.logger.error({ reportHash, serviceId, failures: counted.failures }, 'accumulate hit the sandbox wall clock max_accumulate_timeouts times; recorded timed_out');
+          deps.logger.error(
+            { reportHash, serviceId, failures: counted.failures },
+            'accumulate hit the sandbox wall clock max_accumulate_timeouts times; recorded timed_out',
+          );
         } else if (kind === 'blob') {
-          deps.logger.error({ reportHash, serviceId, error, failures: counted.failures }, 'service code could not be read from the blob store max_sandbox_failures times; recorded blob_unavailable');
+          deps.logger.error(
+            { reportHash, serviceId, error, failures: counted.failures },
+            'service code could not be read from the blob store max_sandbox_failures times; recorded blob_unavailable',
+          );
         } else {
-          deps.logger.error({ reportHash, serviceId, error, failures: counted.failures }, 'sandbox executor failed during accumulate max_sandbox_failures times; recorded sandbox_failed');
+          deps.logger.error(
+            { reportHash, serviceId, error, failures: counted.failures },
+            'sandbox executor failed during accumulate max_sandbox_failures times; recorded sandbox_failed',
+          );
         }
       }
       return counted.status;

@@ -105,9 +105,5 @@ export function commandContext(env: CliEnvironment, cmd: Command): CommandContex
 
 /** JSON with bigints written as numbers when they fit in a double exactly, else as decimal strings. */
 export function toJson(value: unknown): string {
-  return JSON.stringify(
-    value,
-    (_k, v: unknown) => (typeof v === 'bigint' ? (v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()) : v),
-    2,
-  );
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? (v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()) : v), 2);
 }

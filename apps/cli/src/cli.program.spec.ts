@@ -120,7 +120,9 @@ describe('jam argument handling', () => {
     writeFileSync(devToken, 'wrong-secret-file\n');
     expect(await hint(['service', 'list'])).toContain(`the server refused the dev token read from ${devToken}`);
     expect(await hint(['service', 'list'], { token: 'wrong-secret-env' })).toContain('the server refused the token in JAM_TOKEN');
-    expect(await hint(['--token=wrong-secret-flag', 'service', 'list'], { token: 'wrong-secret-env' })).toBe('jam: hint: the server refused the token given with --token');
+    expect(await hint(['--token=wrong-secret-flag', 'service', 'list'], { token: 'wrong-secret-env' })).toBe(
+      'jam: hint: the server refused the token given with --token',
+    );
     // the demo reports its own failure line, and still says which token was refused
     expect(await hint(['demo'], { token: 'wrong-secret-env' })).toContain('the server refused the token in JAM_TOKEN');
   });
@@ -192,7 +194,10 @@ describe('jam commands against a fake server', () => {
 
     const watch = await jam(['package', 'status', hashA ?? '', '--watch']);
     expect(watch.code).toBe(EXIT_OK);
-    const seen = watch.stdout.trim().split('\n').map((l) => l.split(/\s+/).at(-1));
+    const seen = watch.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split(/\s+/).at(-1));
     // the status stream starts with the current status (the fake moves one step per event)
     expect(seen).toEqual(['pending', 'refining', 'attesting', 'attested', 'accumulating', 'accumulated']);
 
@@ -270,12 +275,19 @@ describe('jam --watch over the status stream', () => {
     server = await startFakeServer(fakeJam(options).handler);
     writeFileSync(path.join(cwd, 'svc.wasm'), Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]));
     const svc = JSON.parse((await jam(['--json', 'service', 'create', '--code', 'svc.wasm'])).stdout) as { id: number; code_hash: string };
-    writeFileSync(path.join(cwd, 'p.bin'), encodeWorkPackage(demoPackage(svc.id, Buffer.from(svc.code_hash.slice(2), 'hex'), [new TextEncoder().encode(text)])));
+    writeFileSync(
+      path.join(cwd, 'p.bin'),
+      encodeWorkPackage(demoPackage(svc.id, Buffer.from(svc.code_hash.slice(2), 'hex'), [new TextEncoder().encode(text)])),
+    );
     return (await jam(['package', 'submit', 'p.bin'])).stdout.split(' ')[0] as string;
   }
   const statusRequests = (hash: string) => (server?.requests ?? []).filter((r) => r.url.pathname === `/jam/packages/${hash}`).length;
   const streamRequests = (hash: string) => (server?.requests ?? []).filter((r) => r.url.pathname === `/jam/packages/${hash}/events`).length;
-  const statuses = (stdout: string) => stdout.trim().split('\n').map((l) => l.split(/\s+/).at(-1));
+  const statuses = (stdout: string) =>
+    stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split(/\s+/).at(-1));
   const ALL = ['pending', 'refining', 'attesting', 'attested', 'accumulating', 'accumulated'];
 
   it('follows GET /jam/packages/{hash}/events with no polling, one line per status', async () => {
@@ -295,7 +307,10 @@ describe('jam --watch over the status stream', () => {
     const hash = await submitted();
     const r = await jam(['--json', 'package', 'status', hash, '--watch']);
     expect(r.code).toBe(EXIT_OK);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { hash: string; status: string });
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { hash: string; status: string });
     expect(lines.map((l) => l.status)).toEqual(ALL);
     expect(lines.every((l) => l.hash === hash)).toBe(true);
     expect(r.stderr).toBe('');
@@ -324,7 +339,10 @@ describe('jam --watch over the status stream', () => {
     server = await startFakeServer(fakeJam({ failMarker: 'BOOM' }).handler);
     writeFileSync(path.join(cwd, 'svc.wasm'), Buffer.from([0, 0x61, 0x73, 0x6d]));
     const svc = JSON.parse((await jam(['--json', 'service', 'create', '--code', 'svc.wasm'])).stdout) as { id: number; code_hash: string };
-    writeFileSync(path.join(cwd, 'p.bin'), encodeWorkPackage(demoPackage(svc.id, Buffer.from(svc.code_hash.slice(2), 'hex'), [new TextEncoder().encode('BOOM')])));
+    writeFileSync(
+      path.join(cwd, 'p.bin'),
+      encodeWorkPackage(demoPackage(svc.id, Buffer.from(svc.code_hash.slice(2), 'hex'), [new TextEncoder().encode('BOOM')])),
+    );
     const r = await jam(['package', 'submit', 'p.bin', '--watch']);
     expect(r.code).toBe(EXIT_FAILURE);
     expect(statuses(r.stdout)).toEqual(['pending', 'refining', 'failed']);
@@ -359,10 +377,21 @@ describe('jam admin', () => {
     expect(set.code).toBe(EXIT_OK);
     expect(set.stdout).toMatch(/^max_pending_packages: 0$/m);
     expect((await jam(['admin', 'quota', 'set', 'carol', 'default'], { adminToken: ADMIN })).stdout).toMatch(/^max_pending_packages: default$/m);
-    expect(fake.state.quotas).toEqual(new Map([['bob', 0], ['carol', null]]));
+    expect(fake.state.quotas).toEqual(
+      new Map([
+        ['bob', 0],
+        ['carol', null],
+      ]),
+    );
 
     const list = await jam(['--json', 'admin', 'quota', 'list'], { adminToken: ADMIN });
-    expect(JSON.parse(list.stdout)).toMatchObject({ items: [{ principal: 'bob', max_pending_packages: 0 }, { principal: 'carol', max_pending_packages: null }], default_max_pending_packages: 1000 });
+    expect(JSON.parse(list.stdout)).toMatchObject({
+      items: [
+        { principal: 'bob', max_pending_packages: 0 },
+        { principal: 'carol', max_pending_packages: null },
+      ],
+      default_max_pending_packages: 1000,
+    });
     expect((await jam(['admin', 'quota', 'remove', 'bob'], { adminToken: ADMIN })).stdout).toBe('removed the override of bob\n');
     expect((await jam(['admin', 'quota', 'remove', 'bob'], { adminToken: ADMIN })).stdout).toBe('bob had no override\n');
     expect((await jam(['admin', 'delegate', 'remove', '7', 'dave'], { adminToken: ADMIN })).stdout).toMatch(/^delegates: -$/m);
@@ -437,7 +466,22 @@ describe('jam admin', () => {
   });
 
   it('has help text on every admin command', async () => {
-    for (const argv of [['admin'], ['admin', 'delegate'], ['admin', 'delegate', 'add'], ['admin', 'delegate', 'remove'], ['admin', 'quota'], ['admin', 'quota', 'list'], ['admin', 'quota', 'set'], ['admin', 'quota', 'remove'], ['admin', 'dispute'], ['admin', 'dispute', 'list'], ['admin', 'dispute', 'resolve'], ['admin', 'package'], ['admin', 'package', 'retry'], ['admin', 'audit']]) {
+    for (const argv of [
+      ['admin'],
+      ['admin', 'delegate'],
+      ['admin', 'delegate', 'add'],
+      ['admin', 'delegate', 'remove'],
+      ['admin', 'quota'],
+      ['admin', 'quota', 'list'],
+      ['admin', 'quota', 'set'],
+      ['admin', 'quota', 'remove'],
+      ['admin', 'dispute'],
+      ['admin', 'dispute', 'list'],
+      ['admin', 'dispute', 'resolve'],
+      ['admin', 'package'],
+      ['admin', 'package', 'retry'],
+      ['admin', 'audit'],
+    ]) {
       const r = await jam([...argv, '--help']);
       expect(r.code).toBe(EXIT_OK);
       expect(r.stdout).toMatch(new RegExp(`^Usage: jam ${argv.join(' ')}`));

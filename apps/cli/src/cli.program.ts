@@ -100,7 +100,10 @@ export function buildProgram(env: CliEnvironment): Command {
     .command('completion')
     .description('print a shell completion script, made from these commands and options (see README: shell completion)')
     .addArgument(new Argument('<shell>', 'bash or zsh').choices(COMPLETION_SHELLS))
-    .addHelpText('after', '\nInstall (bash): jam completion bash > ~/.local/share/bash-completion/completions/jam\nInstall (zsh):  jam completion zsh > "${fpath[1]}/_jam"')
+    .addHelpText(
+      'after',
+      '\nInstall (bash): jam completion bash > ~/.local/share/bash-completion/completions/jam\nInstall (zsh):  jam completion zsh > "${fpath[1]}/_jam"',
+    )
     .action((shell: CompletionShell) => {
       env.stdout.write(completionScript(program, shell));
     });

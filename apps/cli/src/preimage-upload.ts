@@ -38,7 +38,8 @@ async function fileSize(full: string, shown: string): Promise<number> {
     if (err instanceof CliUsageError) throw err;
     const code = (err as NodeJS.ErrnoException).code ?? String(err);
     // `service create --code 0x34dc...` with a shortened hash lands here: say both readings
-    if (code === 'ENOENT' && shown.startsWith('0x')) throw new CliUsageError(`${shown} is neither a full preimage hash (0x and 64 hex digits) nor a file that exists`);
+    if (code === 'ENOENT' && shown.startsWith('0x'))
+      throw new CliUsageError(`${shown} is neither a full preimage hash (0x and 64 hex digits) nor a file that exists`);
     throw new CliUsageError(`cannot read ${shown}: ${code}`);
   }
 }

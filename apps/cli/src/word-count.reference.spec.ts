@@ -38,7 +38,11 @@ describe('word-count reference', () => {
   });
 
   it('agrees with a regex split on the demo texts', () => {
-    const split = (b: Uint8Array): number => Buffer.from(b).toString('latin1').split(/[ \t\n\v\f\r]+/).filter(Boolean).length;
+    const split = (b: Uint8Array): number =>
+      Buffer.from(b)
+        .toString('latin1')
+        .split(/[ \t\n\v\f\r]+/)
+        .filter(Boolean).length;
     const payloads = demoPayloads('nonce-1').flat();
     expect(payloads.length).toBe(6);
     for (const p of payloads) expect(countWords(p)).toBe(split(p));

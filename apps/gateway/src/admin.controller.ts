@@ -23,7 +23,8 @@ export const ADMIN_ROUTE_PREFIX = '/admin';
 const PRINCIPAL_RE = /^[A-Za-z0-9_.@:-]{1,64}$/;
 
 function principalParam(value: string): string {
-  if (!PRINCIPAL_RE.test(value)) throw new DomainError('invalid_request', 'principal must be 1 to 64 characters of A-Z a-z 0-9 _ . @ : -', { param: 'principal' });
+  if (!PRINCIPAL_RE.test(value))
+    throw new DomainError('invalid_request', 'principal must be 1 to 64 characters of A-Z a-z 0-9 _ . @ : -', { param: 'principal' });
   return value;
 }
 
@@ -32,7 +33,13 @@ const quotaSchema = z
   .object({
     max_pending_packages: z.number().int().min(0).max(10_000_000).nullable().optional(),
     max_concurrent_uploads: z.number().int().min(0).max(100_000).nullable().optional(),
-    max_stored_preimage_bytes: z.number().int().min(0).max(2 ** 50).nullable().optional(),
+    max_stored_preimage_bytes: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 50)
+      .nullable()
+      .optional(),
   })
   .strict()
   .refine((b) => Object.keys(b).length > 0, 'give at least one of max_pending_packages, max_concurrent_uploads, max_stored_preimage_bytes');
@@ -163,7 +170,8 @@ export class AdminController {
     if (row.status !== 'disputed') throw new DomainError('conflict', `package ${packageHash} is ${row.status}, not disputed`, { status: row.status });
     if (body.decision === 'accept') {
       const report = await this.deps.workReports.get(body.report_hash);
-      if (!report || report.packageHash !== packageHash) throw new DomainError('invalid_request', `report ${body.report_hash} is not a report of package ${packageHash}`);
+      if (!report || report.packageHash !== packageHash)
+        throw new DomainError('invalid_request', `report ${body.report_hash} is not a report of package ${packageHash}`);
       if (!(await this.deps.workPackages.transition(packageHash, T.acceptDispute.from, T.acceptDispute.to, { reportHash: body.report_hash }))) {
         throw new DomainError('conflict', `package ${packageHash} changed status while resolving`);
       }
@@ -176,7 +184,12 @@ export class AdminController {
       this.deps.logger.warn({ packageHash, reportHash: body.report_hash, tokenHash: req.tokenHash }, 'dispute resolved: report accepted');
     } else {
       const reason = body.reason ?? 'rejected by an administrator';
-      if (!(await this.deps.workPackages.transition(packageHash, T.rejectDispute.from, T.rejectDispute.to, { errorCode: 'dispute_rejected', errorMessage: reason }))) {
+      if (
+        !(await this.deps.workPackages.transition(packageHash, T.rejectDispute.from, T.rejectDispute.to, {
+          errorCode: 'dispute_rejected',
+          errorMessage: reason,
+        }))
+      ) {
         throw new DomainError('conflict', `package ${packageHash} changed status while resolving`);
       }
       this.deps.logger.warn({ packageHash, tokenHash: req.tokenHash }, 'dispute resolved: package rejected');

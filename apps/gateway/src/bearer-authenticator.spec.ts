@@ -25,7 +25,13 @@ describe('queryTokenParam (issue 11 item 3)', () => {
   });
 
   it('leaves ordinary parameters and paths alone', () => {
-    for (const target of ['/jam/services', '/jam/services?limit=5&cursor=abc', '/jam/services/1/packages?status=failed', '/admin/audit?action=token.rotate', '/jam/preimages/0xab?tokenize=1']) {
+    for (const target of [
+      '/jam/services',
+      '/jam/services?limit=5&cursor=abc',
+      '/jam/services/1/packages?status=failed',
+      '/admin/audit?action=token.rotate',
+      '/jam/preimages/0xab?tokenize=1',
+    ]) {
       expect({ target, found: queryTokenParam(target) }).toEqual({ target, found: undefined });
     }
   });
@@ -35,7 +41,8 @@ describe('the one bearer parser (issue 11 item 4)', () => {
   it('accepts the scheme in any case and refuses anything that is not exactly "<scheme> <token>"', () => {
     for (const h of ['Bearer abc', 'bearer abc', 'BEARER abc', 'bEaReR abc']) expect(parseBearerHeader(req(h))).toEqual({ kind: 'bearer', token: 'abc' });
     expect(parseBearerHeader(req())).toEqual({ kind: 'missing' });
-    for (const h of ['Bearer', 'Bearer  abc', 'Basic abc', 'Bearer a b', 'Bearer ' + 'x'.repeat(513), 'Bearer tök']) expect(parseBearerHeader(req(h))).toEqual({ kind: 'malformed' });
+    for (const h of ['Bearer', 'Bearer  abc', 'Basic abc', 'Bearer a b', 'Bearer ' + 'x'.repeat(513), 'Bearer tök'])
+      expect(parseBearerHeader(req(h))).toEqual({ kind: 'malformed' });
     expect(bearerTokenOf(req('bearer abc'))).toBe('abc');
   });
 

@@ -2,7 +2,11 @@ import type { IncomingMessage } from 'node:http';
 import { ClientAddressPolicy } from './client-address';
 
 function req(peer: string, xff?: string): IncomingMessage {
-  return { socket: { remoteAddress: peer }, connection: { remoteAddress: peer }, headers: xff === undefined ? {} : { 'x-forwarded-for': xff } } as unknown as IncomingMessage;
+  return {
+    socket: { remoteAddress: peer },
+    connection: { remoteAddress: peer },
+    headers: xff === undefined ? {} : { 'x-forwarded-for': xff },
+  } as unknown as IncomingMessage;
 }
 
 describe('ClientAddressPolicy', () => {

@@ -15,7 +15,11 @@ describe('CodeCheckLimiter', () => {
     const running = limiter.run('alice', () => first.promise);
     let ran = false;
     await expect(limiter.run('alice', async () => void (ran = true))).rejects.toEqual(
-      new DomainError('rate_limited', 'at most 1 code check(s) per principal may run at once; retry after 7 s', { scope: 'code_checks', limit: 1, retry_after_seconds: 7 }),
+      new DomainError('rate_limited', 'at most 1 code check(s) per principal may run at once; retry after 7 s', {
+        scope: 'code_checks',
+        limit: 1,
+        retry_after_seconds: 7,
+      }),
     );
     expect(ran).toBe(false);
     // another principal is not affected by alice's cap

@@ -48,11 +48,15 @@ export class CodeCheckLimiter {
       });
     }
     if (this.total >= maxQueued) {
-      throw new DomainError('rate_limited', `the gateway is checking ${this.total} service codes already (at most ${maxQueued}); retry after ${retryAfterSeconds} s`, {
-        scope: 'code_check_queue' satisfies CodeCheckRefusal,
-        limit: maxQueued,
-        retry_after_seconds: retryAfterSeconds,
-      });
+      throw new DomainError(
+        'rate_limited',
+        `the gateway is checking ${this.total} service codes already (at most ${maxQueued}); retry after ${retryAfterSeconds} s`,
+        {
+          scope: 'code_check_queue' satisfies CodeCheckRefusal,
+          limit: maxQueued,
+          retry_after_seconds: retryAfterSeconds,
+        },
+      );
     }
     this.perPrincipal.set(principal, mine + 1);
     this.total++;

@@ -76,7 +76,10 @@ export async function startGateway(deps: GatewayDeps, opts: { host: string; port
     if (refuseLongUrl(req, res, limits, deps.metrics)) return;
     if (req.method === 'PUT' && req.url?.startsWith('/jam/preimages/') && declared > deps.maxPreimageBytes) {
       deps.metrics.quotaRejected.inc({ quota: 'max_preimage_bytes' });
-      sendJsonError(res, 413, 'payload_too_large', `preimage of ${declared} bytes exceeds max_preimage_bytes (${deps.maxPreimageBytes})`, { details: { max_bytes: deps.maxPreimageBytes }, close: true });
+      sendJsonError(res, 413, 'payload_too_large', `preimage of ${declared} bytes exceeds max_preimage_bytes (${deps.maxPreimageBytes})`, {
+        details: { max_bytes: deps.maxPreimageBytes },
+        close: true,
+      });
       return;
     }
     rateLimit.admit(req, res).then(

@@ -38,6 +38,9 @@ export class HealthController {
 
   @Get('metrics')
   async metrics(@Res() res: Response): Promise<void> {
-    res.status(200).type(this.deps.metrics.registry.contentType).send(await this.deps.metrics.registry.metrics());
+    res
+      .status(200)
+      .type(this.deps.metrics.registry.contentType)
+      .send(await this.deps.metrics.registry.metrics());
   }
 }

@@ -74,8 +74,17 @@ export class JamExceptionFilter implements ExceptionFilter {
     if (dependency !== undefined) {
       status = 503;
       this.metrics.dependencyUnavailable.inc({ dependency });
-      this.logger.warn({ err: { message: (err as Error).message }, dependency, method: req.method, route: req.route?.path ?? 'unmatched' }, 'dependency unavailable; answered 503');
-      body = { error: { code: 'dependency_unavailable', message: `the ${dependency.replace('_', ' ')} is unavailable; retry after ${DEPENDENCY_RETRY_AFTER_SECONDS} s`, details: { dependency, retry_after_seconds: DEPENDENCY_RETRY_AFTER_SECONDS } } };
+      this.logger.warn(
+        { err: { message: (err as Error).message }, dependency, method: req.method, route: req.route?.path ?? 'unmatched' },
+        'dependency unavailable; answered 503',
+      );
+      body = {
+        error: {
+          code: 'dependency_unavailable',
+          message: `the ${dependency.replace('_', ' ')} is unavailable; retry after ${DEPENDENCY_RETRY_AFTER_SECONDS} s`,
+          details: { dependency, retry_after_seconds: DEPENDENCY_RETRY_AFTER_SECONDS },
+        },
+      };
       if (!res.headersSent) res.setHeader('Retry-After', String(DEPENDENCY_RETRY_AFTER_SECONDS));
     } else if (err instanceof DomainError) {
       status = statusOf(err.code);
@@ -89,7 +98,10 @@ export class JamExceptionFilter implements ExceptionFilter {
     } else if (clientGone) {
       // The client went away (or a timeout closed the connection) while its body was being read:
       // not a server fault, and there is nobody left to answer.
-      this.logger.info({ method: req.method, route: req.route?.path ?? 'unmatched', reason: (err as { code?: unknown }).code ?? 'closed' }, 'request body not completed; connection closed');
+      this.logger.info(
+        { method: req.method, route: req.route?.path ?? 'unmatched', reason: (err as { code?: unknown }).code ?? 'closed' },
+        'request body not completed; connection closed',
+      );
       res.destroy();
       return;
     } else {

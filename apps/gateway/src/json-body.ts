@@ -13,7 +13,10 @@ export function parseJsonBody<S extends z.ZodTypeAny>(raw: Buffer, schema: S): z
   if (!r.success) {
     const issue = r.error.issues[0]!;
     const path = issue.path.join('.') || '(body)';
-    throw new DomainError('invalid_request', `${path}: ${issue.message}`, { path, issues: r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) });
+    throw new DomainError('invalid_request', `${path}: ${issue.message}`, {
+      path,
+      issues: r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+    });
   }
   return r.data;
 }

@@ -24,9 +24,13 @@ export async function retryFailedPackage(deps: GatewayDeps, packageHash: string)
     case 'not_failed':
       throw new DomainError('conflict', `package ${packageHash} is ${result.status}; only a failed package can be retried`, { status: result.status });
     case 'not_retryable':
-      throw new DomainError('not_retryable', `package ${packageHash} failed with ${result.errorCode ?? 'no error code'}, which a rerun cannot change; retryable: ${Object.keys(RETRYABLE_FAILURE_CODES).join(', ')}`, {
-        error_code: result.errorCode,
-      });
+      throw new DomainError(
+        'not_retryable',
+        `package ${packageHash} failed with ${result.errorCode ?? 'no error code'}, which a rerun cannot change; retryable: ${Object.keys(RETRYABLE_FAILURE_CODES).join(', ')}`,
+        {
+          error_code: result.errorCode,
+        },
+      );
     case 'limit_reached':
       throw new DomainError('retry_limit_reached', `package ${packageHash} has had ${result.retries} retries (max_package_retries ${deps.maxPackageRetries})`, {
         retries: result.retries,

@@ -25,7 +25,6 @@ import { hashParam, readBody } from './request-params';
 import { AccessPolicy } from './access.policy';
 import { retryFailedPackage } from './package-retry';
 
-
 /**
  * Concurrent status streams (GET /jam/packages/{hash}/events) one principal may hold open on one
  * gateway process. A stream of an unfinished package stays open indefinitely and every status
@@ -101,7 +100,10 @@ export class PackagesController {
     const problems = [...validateWorkPackage(pkg), ...(await this.checkReferences(pkg, req))];
     if (isDryRun) {
       // stringifyJamJson keeps u64 values above 2^53 as exact JSON numbers, as the JAM vectors write them.
-      res.status(200).type('application/json').send(stringifyJamJson({ hash, package: workPackageToJson(pkg), problems }));
+      res
+        .status(200)
+        .type('application/json')
+        .send(stringifyJamJson({ hash, package: workPackageToJson(pkg), problems }));
       return;
     }
     if (problems.length > 0) {
@@ -213,17 +215,19 @@ export class PackagesController {
       res.end();
     };
     const check = () => {
-      checking = checking.then(async () => {
-        if (ended) return;
-        const row = await this.deps.workPackages.get(hash);
-        if (!row || row.status === last) return;
-        last = row.status;
-        res.write(`event: status\ndata: ${JSON.stringify(packageView(row))}\n\n`);
-        if (isTerminalPackageStatus(row.status)) finish();
-      }).catch((err: unknown) => {
-        this.deps.logger.warn({ err, hash }, 'status stream failed');
-        finish();
-      });
+      checking = checking
+        .then(async () => {
+          if (ended) return;
+          const row = await this.deps.workPackages.get(hash);
+          if (!row || row.status === last) return;
+          last = row.status;
+          res.write(`event: status\ndata: ${JSON.stringify(packageView(row))}\n\n`);
+          if (isTerminalPackageStatus(row.status)) finish();
+        })
+        .catch((err: unknown) => {
+          this.deps.logger.warn({ err, hash }, 'status stream failed');
+          finish();
+        });
     };
     // Subscribe before the first read so no change between the two is missed.
     const off = this.deps.events.subscribe((e) => {
@@ -250,13 +254,23 @@ export class PackagesController {
       if (!service || !this.access.usesService(req, service)) {
         problems.push({ path: `items[${i}].service`, code: 'unknown_service', message: `service ${item.service} is not registered` });
       } else if (service.codeHash !== toHex(item.code_hash)) {
-        problems.push({ path: `items[${i}].code_hash`, code: 'code_hash_mismatch', message: `service ${item.service} runs code ${service.codeHash}, not ${toHex(item.code_hash)}` });
+        problems.push({
+          path: `items[${i}].code_hash`,
+          code: 'code_hash_mismatch',
+          message: `service ${item.service} runs code ${service.codeHash}, not ${toHex(item.code_hash)}`,
+        });
       }
       for (let j = 0; j < item.extrinsic.length; j++) {
         const x = item.extrinsic[j]!;
         const pre = (await this.access.canReadPreimage(req, toHex(x.hash))) ? await this.deps.preimages.get(toHex(x.hash)) : null;
-        if (!pre) problems.push({ path: `items[${i}].extrinsic[${j}]`, code: 'unknown_preimage', message: `extrinsic ${toHex(x.hash)} is not a stored preimage` });
-        else if (Number(pre.length) !== x.len) problems.push({ path: `items[${i}].extrinsic[${j}].len`, code: 'length_mismatch', message: `extrinsic ${toHex(x.hash)} is ${pre.length} bytes, not ${x.len}` });
+        if (!pre)
+          problems.push({ path: `items[${i}].extrinsic[${j}]`, code: 'unknown_preimage', message: `extrinsic ${toHex(x.hash)} is not a stored preimage` });
+        else if (Number(pre.length) !== x.len)
+          problems.push({
+            path: `items[${i}].extrinsic[${j}].len`,
+            code: 'length_mismatch',
+            message: `extrinsic ${toHex(x.hash)} is ${pre.length} bytes, not ${x.len}`,
+          });
       }
     }
     return problems;

@@ -88,31 +88,45 @@ export class PreimagesController {
       }
       throw err;
     }
-    const { created } = await this.deps.preimages.insertIfAbsent({ hash, length: put.length, storageTier: put.tier ?? this.deps.blobs.tier, uploadedBy: req.principal });
+    const { created } = await this.deps.preimages.insertIfAbsent({
+      hash,
+      length: put.length,
+      storageTier: put.tier ?? this.deps.blobs.tier,
+      uploadedBy: req.principal,
+    });
     const { added } = await this.deps.preimages.addUploader(hash, req.principal);
-    if (await this.deps.preimages.clearCorrupt(hash)) this.deps.logger.warn({ hash, tokenHash: req.tokenHash }, 'corrupt preimage repaired by a verified upload');
+    if (await this.deps.preimages.clearCorrupt(hash))
+      this.deps.logger.warn({ hash, tokenHash: req.tokenHash }, 'corrupt preimage repaired by a verified upload');
     this.deps.logger.info({ hash, length: put.length, created, tokenHash: req.tokenHash }, 'preimage stored');
     res.status((this.access.restricted(req) ? added : created) ? 201 : 200).json({ hash, length: put.length });
   }
 
   private concurrentExceeded(principal: string, limit: number): never {
     this.deps.metrics.quotaRejected.inc({ quota: 'max_concurrent_uploads' });
-    throw new DomainError('quota_exceeded', `${principal} already has ${this.uploads.inFlight(principal)} uploads in flight (max_concurrent_uploads ${limit}); wait for one to finish`, {
-      quota: 'max_concurrent_uploads',
-      limit,
-      in_flight: this.uploads.inFlight(principal),
-    });
+    throw new DomainError(
+      'quota_exceeded',
+      `${principal} already has ${this.uploads.inFlight(principal)} uploads in flight (max_concurrent_uploads ${limit}); wait for one to finish`,
+      {
+        quota: 'max_concurrent_uploads',
+        limit,
+        in_flight: this.uploads.inFlight(principal),
+      },
+    );
   }
 
   private storageExceeded(principal: string, limit: number, stored: number, upload: number | undefined): never {
     this.deps.metrics.quotaRejected.inc({ quota: 'max_stored_preimage_bytes' });
     const size = upload === undefined ? 'this upload' : `an upload of ${upload} bytes`;
-    throw new DomainError('storage_quota_exceeded', `${principal} stores ${stored} bytes of preimages; ${size} would pass max_stored_preimage_bytes (${limit})`, {
-      quota: 'max_stored_preimage_bytes',
-      limit_bytes: limit,
-      stored_bytes: stored,
-      ...(upload === undefined ? {} : { upload_bytes: upload }),
-    });
+    throw new DomainError(
+      'storage_quota_exceeded',
+      `${principal} stores ${stored} bytes of preimages; ${size} would pass max_stored_preimage_bytes (${limit})`,
+      {
+        quota: 'max_stored_preimage_bytes',
+        limit_bytes: limit,
+        stored_bytes: stored,
+        ...(upload === undefined ? {} : { upload_bytes: upload }),
+      },
+    );
   }
 
   @Get(':hash/meta')
@@ -121,7 +135,14 @@ export class PreimagesController {
     await this.access.assertPreimage(req, hash);
     const row = await this.deps.preimages.get(hash);
     if (!row) throw new DomainError('not_found', `no preimage ${hash}`);
-    return { hash: row.hash, length: Number(row.length), refcount: row.refcount, storage_tier: row.storageTier, created_at: row.createdAt, corrupt_at: row.corruptAt };
+    return {
+      hash: row.hash,
+      length: Number(row.length),
+      refcount: row.refcount,
+      storage_tier: row.storageTier,
+      created_at: row.createdAt,
+      corrupt_at: row.corruptAt,
+    };
   }
 
   /**
@@ -145,7 +166,10 @@ export class PreimagesController {
       if (!err) return;
       if (err instanceof BlobCorruptError) {
         this.deps.metrics.blobsCorrupt.inc();
-        this.deps.logger.error({ hash, found: err.found, storageTier: row.storageTier }, 'corrupt blob found while serving it; response aborted and preimage marked corrupt');
+        this.deps.logger.error(
+          { hash, found: err.found, storageTier: row.storageTier },
+          'corrupt blob found while serving it; response aborted and preimage marked corrupt',
+        );
         this.deps.preimages.markCorrupt(hash).catch((markErr: unknown) => this.deps.logger.error({ err: markErr, hash }, 'could not mark a corrupt preimage'));
       } else if (!res.writableFinished) {
         this.deps.logger.info({ hash, reason: (err as NodeJS.ErrnoException).code ?? err.message }, 'preimage download ended early');
@@ -159,6 +183,9 @@ export class PreimagesController {
     await this.access.assertPreimage(req, hash);
     const row = await this.deps.preimages.get(hash);
     if (!row) throw new DomainError('not_found', `no preimage ${hash}`);
-    res.status(200).set({ 'Content-Type': 'application/octet-stream', 'Content-Length': String(row.length), ETag: `"${hash}"` }).end();
+    res
+      .status(200)
+      .set({ 'Content-Type': 'application/octet-stream', 'Content-Length': String(row.length), ETag: `"${hash}"` })
+      .end();
   }
 }

@@ -77,7 +77,12 @@ export class RateLimitGate {
     opts: RateLimitOptions,
     ctx: { isKnownDigest: (sha256Hex: string) => boolean; clientAddress: (req: IncomingMessage) => string; metrics: JamMetrics; logger: Logger },
   ): RateLimitGate {
-    const points: Record<RateLimitScope, number> = { token: opts.perMinute, ip: opts.perMinute, admin: opts.adminPerMinute, auth_failure: opts.authFailuresPerMinute };
+    const points: Record<RateLimitScope, number> = {
+      token: opts.perMinute,
+      ip: opts.perMinute,
+      admin: opts.adminPerMinute,
+      auth_failure: opts.authFailuresPerMinute,
+    };
     const memory = (scope: RateLimitScope): RateLimiterAbstract => new RateLimiterMemory({ keyPrefix: scope, points: points[scope], duration: WINDOW_SECONDS });
     let redis: IORedis | undefined;
     let make: (scope: RateLimitScope) => RateLimiterAbstract = memory;
@@ -200,4 +205,3 @@ export class RateLimitGate {
 function retryAfter(ms: number): number {
   return Math.max(1, Math.ceil(ms / 1000));
 }
-

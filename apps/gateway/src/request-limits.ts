@@ -42,7 +42,13 @@ export function errorJson(code: string, message: string, details?: Record<string
  * the request). `close` adds `Connection: close`: use it whenever a request body was not read, so
  * Node does not drain an unread upload to keep the connection alive.
  */
-export function sendJsonError(res: ServerResponse, status: number, code: string, message: string, opts: { details?: Record<string, unknown>; headers?: Record<string, string>; close?: boolean } = {}): void {
+export function sendJsonError(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  opts: { details?: Record<string, unknown>; headers?: Record<string, string>; close?: boolean } = {},
+): void {
   if (res.headersSent) {
     res.destroy();
     return;
@@ -104,7 +110,10 @@ export function bodyIdleTimeoutMiddleware(limits: RequestLimits, metrics: JamMet
     req.setTimeout(limits.bodyIdleTimeoutMs, () => {
       if (req.complete) return;
       metrics.quotaRejected.inc({ quota: 'body_idle_timeout_ms' });
-      logger.warn({ method: req.method, path: req.path, received: socket.bytesRead, idleMs: limits.bodyIdleTimeoutMs }, 'request body stalled; closing the connection');
+      logger.warn(
+        { method: req.method, path: req.path, received: socket.bytesRead, idleMs: limits.bodyIdleTimeoutMs },
+        'request body stalled; closing the connection',
+      );
       if (res.headersSent) {
         socket.destroy();
         return;
@@ -154,14 +163,19 @@ export function installClientErrorHandler(server: Server, limits: RequestLimits,
     } else if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
       metrics.quotaRejected.inc({ quota: 'request_timeout_ms' });
       status = 408;
-      body = errorJson('request_timeout', `request not received within request_timeout_ms (${limits.requestTimeoutMs}) / headers_timeout_ms (${limits.headersTimeoutMs})`);
+      body = errorJson(
+        'request_timeout',
+        `request not received within request_timeout_ms (${limits.requestTimeoutMs}) / headers_timeout_ms (${limits.headersTimeoutMs})`,
+      );
     } else {
       status = 400;
       body = errorJson('invalid_request', 'malformed HTTP request');
     }
     logger.info({ code, status, remote: socket.remoteAddress }, 'HTTP client error; connection closed');
     const reason = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';
-    socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
     setTimeout(() => socket.destroy(), 2000).unref();
   });
 }

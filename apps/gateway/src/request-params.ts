@@ -12,7 +12,8 @@ export function hashParam(value: string, name = 'hash'): string {
 
 /** Parses a u32 service id path parameter. @throws DomainError('invalid_request') */
 export function serviceIdParam(value: string): number {
-  if (!/^\d{1,10}$/.test(value) || Number(value) > 0xffffffff) throw new DomainError('invalid_request', 'service id must be an unsigned 32-bit integer', { param: 'id' });
+  if (!/^\d{1,10}$/.test(value) || Number(value) > 0xffffffff)
+    throw new DomainError('invalid_request', 'service id must be an unsigned 32-bit integer', { param: 'id' });
   return Number(value);
 }
 

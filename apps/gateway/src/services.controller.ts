@@ -60,7 +60,8 @@ export class ServicesController {
   @HttpCode(201)
   async create(@Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response) {
     const body = parseJsonBody(await readBody(req, 64 * 1024), createServiceSchema);
-    if (!(await this.access.canReadPreimage(req, body.code_hash))) throw new DomainError('unknown_preimage', `code ${body.code_hash} is not a stored preimage; upload it with PUT /jam/preimages/${body.code_hash}`);
+    if (!(await this.access.canReadPreimage(req, body.code_hash)))
+      throw new DomainError('unknown_preimage', `code ${body.code_hash} is not a stored preimage; upload it with PUT /jam/preimages/${body.code_hash}`);
     try {
       await this.codeChecks.run(req.principal, async () => this.deps.checkServiceCode(body.code_hash, await this.deps.blobs.getBytes(body.code_hash)));
     } catch (err) {
@@ -115,7 +116,13 @@ export class ServicesController {
 
   /** Packages that touch this service, newest first, keyset-paged; optional `status` filter. */
   @Get(':id/packages')
-  async packages(@Param('id') rawId: string, @Req() req: AuthedRequest, @Query('status') status: unknown, @Query('limit') limit: unknown, @Query('cursor') cursor: unknown) {
+  async packages(
+    @Param('id') rawId: string,
+    @Req() req: AuthedRequest,
+    @Query('status') status: unknown,
+    @Query('limit') limit: unknown,
+    @Query('cursor') cursor: unknown,
+  ) {
     const id = serviceIdParam(rawId);
     const st = optionalString(status, 'status');
     if (st !== undefined && !isPackageStatus(st)) throw new DomainError('invalid_request', `status must be one of ${PACKAGE_STATUSES.join(', ')}`);
@@ -124,4 +131,3 @@ export class ServicesController {
     return { items: page.items.map(packageView), next_cursor: page.nextCursor };
   }
 }
-

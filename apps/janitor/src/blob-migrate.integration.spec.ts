@@ -163,7 +163,8 @@ describe('S3 offload: tiered store, migrator and verifier (PostgreSQL + s3rver)'
 
   it('binds both tiers (adopting them: the database knows their blobs), and the orphan sweep leaves both markers alone', async () => {
     const storeId = await repos.storeIdentity.get();
-    const bind = (store: FilesystemBlobStore | S3BlobStore) => bindBlobStore(store, { storeId, setting: 'test', knownHashes: (h) => repos.preimages.existing(h) });
+    const bind = (store: FilesystemBlobStore | S3BlobStore) =>
+      bindBlobStore(store, { storeId, setting: 'test', knownHashes: (h) => repos.preimages.existing(h) });
     // Earlier tests filled both tiers with blobs and no marker: an upgrade. They also left orphans,
     // which in a store this small are more than the 10% adoption allows: refused, until swept.
     await expect(bind(local)).rejects.toThrow(/knows only \d+ of the \d+ blobs sampled \(adopting needs 90%\)/);

@@ -58,7 +58,7 @@ describe('reconcile', () => {
     expect(await queue.isQueued(refineQueueName(2), refineJobId(PKG, 2))).toBe(true);
   });
 
-  it('re-enqueues with the package\'s stored fair-share priority, between the jobs of lower and higher numbers', async () => {
+  it("re-enqueues with the package's stored fair-share priority, between the jobs of lower and higher numbers", async () => {
     // A busy submitter's package (priority 7) lost its refine job: the re-enqueued job keeps its
     // place behind a quieter submitter's (3) and ahead of a busier one's (9) (docs/fairness.md).
     const other = (n: number): string => `0x${String(n).padStart(2, '0').repeat(32)}`;

@@ -75,10 +75,10 @@ describe('janitor storage tasks (PostgreSQL + filesystem blob store)', () => {
   };
   /** Pretends the preimage was last uploaded `ms` ago (row and blob file). */
   const agePreimage = async (hash: string, ms: number) => {
-    await ds.query(`UPDATE preimage SET created_at = now() - $2 * interval '1 millisecond', last_uploaded_at = now() - $2 * interval '1 millisecond' WHERE hash = $1`, [
-      Buffer.from(hash.slice(2), 'hex'),
-      ms,
-    ]);
+    await ds.query(
+      `UPDATE preimage SET created_at = now() - $2 * interval '1 millisecond', last_uploaded_at = now() - $2 * interval '1 millisecond' WHERE hash = $1`,
+      [Buffer.from(hash.slice(2), 'hex'), ms],
+    );
     await ds.query(`UPDATE preimage_uploader SET created_at = now() - $2 * interval '1 millisecond' WHERE hash = $1`, [Buffer.from(hash.slice(2), 'hex'), ms]);
     const t = new Date(Date.now() - ms);
     if (fs.existsSync(blobFile(hash))) fs.utimesSync(blobFile(hash), t, t);
@@ -138,7 +138,10 @@ describe('janitor storage tasks (PostgreSQL + filesystem blob store)', () => {
       }
       expect(await repos.workPackages.transition(hash, ['pending'], status, { reportHash })).toBe(true);
     }
-    await ds.query(`UPDATE work_package SET updated_at = now() - $2 * interval '1 millisecond', created_at = now() - $2 * interval '1 millisecond' WHERE hash = $1`, [bin(hash), ageMs]);
+    await ds.query(
+      `UPDATE work_package SET updated_at = now() - $2 * interval '1 millisecond', created_at = now() - $2 * interval '1 millisecond' WHERE hash = $1`,
+      [bin(hash), ageMs],
+    );
     return { hash, reportHash };
   };
   const rowsOf = async (p: { hash: string; reportHash: string }) => ({
@@ -171,14 +174,30 @@ describe('janitor storage tasks (PostgreSQL + filesystem blob store)', () => {
       expect(await repos.services.get(svc)).not.toBeNull();
       const deleted = await metrics.janitorDeleted.get();
       expect(deleted.values.find((v) => v.labels.kind === 'package')?.value).toBe(2);
-      expect(await runRetention({ ...repos, metrics, logger }, { retentionDays: 30, batchSize: 1 })).toEqual({ packages: 0, reports: 0, attestations: 0, accumulations: 0 });
+      expect(await runRetention({ ...repos, metrics, logger }, { retentionDays: 30, batchSize: 1 })).toEqual({
+        packages: 0,
+        reports: 0,
+        attestations: 0,
+        accumulations: 0,
+      });
     });
 
     it('runs as the retention.v1 janitor job and counts the run', async () => {
-      const janitor = new Janitor({ ...repos, blobs, queue: undefined as never, attesterCount: 1, threshold: 1, metrics, logger }, {
-        intervalMs: 1000, staleMs: 0, bootStaleMs: 0, retentionDays: 30, retentionIntervalMs: HOUR_MS, retentionBatchSize: 500,
-        preimageGcGraceHours: 24, preimageGcIntervalMs: HOUR_MS, blobHygieneIntervalMs: HOUR_MS, blobVerifySample: 10,
-      });
+      const janitor = new Janitor(
+        { ...repos, blobs, queue: undefined as never, attesterCount: 1, threshold: 1, metrics, logger },
+        {
+          intervalMs: 1000,
+          staleMs: 0,
+          bootStaleMs: 0,
+          retentionDays: 30,
+          retentionIntervalMs: HOUR_MS,
+          retentionBatchSize: 500,
+          preimageGcGraceHours: 24,
+          preimageGcIntervalMs: HOUR_MS,
+          blobHygieneIntervalMs: HOUR_MS,
+          blobVerifySample: 10,
+        },
+      );
       await janitor.handle({ id: 'retention-1', name: RETENTION_V1, payload: {}, attempt: 1 });
       const runs = await metrics.janitorRuns.get();
       expect(runs.values).toEqual([expect.objectContaining({ labels: { task: 'retention', outcome: 'ok' }, value: 1 })]);

@@ -173,7 +173,8 @@ describe('RefineProcessor: only deterministic outcomes are signed', () => {
       attesterCount: ATTESTERS,
       threshold: THRESHOLD,
     });
-    const run = (attester: number) => processor.handle({ id: `r${attester}`, name: REFINE_PACKAGE_V1, payload: { package_hash: pkgHash, attester_index: attester }, attempt: 1 });
+    const run = (attester: number) =>
+      processor.handle({ id: `r${attester}`, name: REFINE_PACKAGE_V1, payload: { package_hash: pkgHash, attester_index: attester }, attempt: 1 });
     return { processor, queue, pkgHash, codeHash, extrinsicHash, attempts, row, reports, sandboxCalls, run };
   }
 
@@ -250,7 +251,9 @@ describe('RefineProcessor: only deterministic outcomes are signed', () => {
     await expect(f.run(1)).rejects.toThrow(BlobUnavailableError);
     await expect(f.run(1)).rejects.toThrow(PermanentJobError);
     expect(f.row).toMatchObject({ status: 'failed', errorCode: 'refine_blob_unavailable' });
-    expect(f.row.errorMessage).toMatch(/^fewer than 2 of 3 attesters can still sign: attester 0 gave up after 2 sandbox failures \(0 wall clock\), last: blob unavailable: code of service 7/);
+    expect(f.row.errorMessage).toMatch(
+      /^fewer than 2 of 3 attesters can still sign: attester 0 gave up after 2 sandbox failures \(0 wall clock\), last: blob unavailable: code of service 7/,
+    );
     expect(f.reports).toEqual([]);
     expect(await attestationsQueued(f.queue)).toBe(0);
   });

@@ -17,7 +17,14 @@ import { PermanentJobError, enqueue, type ConsumedJob, type JobQueue } from '@ja
 import { signGuarantee, thresholdReachable, type AttesterKey } from '@jam/attest';
 import { BlobUnavailableError, type BlobStore } from '@jam/blob-store';
 import { ENGINE_IDENTITY, sandboxFailureKind, type SandboxPool } from '@jam/sandbox';
-import type { RefineAttemptRecord, RefineAttemptRepository, RefineFailureKind, ServiceRepository, WorkPackageRepository, WorkReportRepository } from '@jam/persistence';
+import type {
+  RefineAttemptRecord,
+  RefineAttemptRepository,
+  RefineFailureKind,
+  ServiceRepository,
+  WorkPackageRepository,
+  WorkReportRepository,
+} from '@jam/persistence';
 import type { JamMetrics, Logger } from '@jam/telemetry';
 
 /** What the refine processor needs; built by the launcher. */
@@ -80,7 +87,10 @@ export class RefineProcessor {
       // This attester gave up on the package. Re-check the verdict: the process may have died
       // between counting the last failure and failing the package.
       await this.failIfUnreachable(packageHash, await this.deps.refineAttempts.unableToSign(packageHash, this.deps.attesterCount));
-      this.deps.logger.info({ packageHash, attesterIndex, failures: attempt.failures }, 'attester gave up on this package (max_sandbox_failures); not refining it again');
+      this.deps.logger.info(
+        { packageHash, attesterIndex, failures: attempt.failures },
+        'attester gave up on this package (max_sandbox_failures); not refining it again',
+      );
       return;
     }
     await this.deps.workPackages.transition(packageHash, T.startRefine.from, T.startRefine.to);
@@ -123,7 +133,12 @@ export class RefineProcessor {
       engine: JSON.stringify(ENGINE_IDENTITY),
     });
     const signature = signGuarantee(key, fromHex(hash, 32));
-    await enqueue(this.deps.queue, VERIFY_ATTESTATION_JOB, { report_hash: hash, package_hash: packageHash, attester_index: attesterIndex, signature: toHex(signature) }, { priority: row.queuePriority });
+    await enqueue(
+      this.deps.queue,
+      VERIFY_ATTESTATION_JOB,
+      { report_hash: hash, package_hash: packageHash, attester_index: attesterIndex, signature: toHex(signature) },
+      { priority: row.queuePriority },
+    );
     this.deps.logger.info({ packageHash, reportHash: hash, attesterIndex }, 'refined package');
   }
 
@@ -134,17 +149,30 @@ export class RefineProcessor {
    */
   private async countFailure(packageHash: string, attesterIndex: number, kind: RefineFailureKind, err: Error): Promise<never> {
     const { deps } = this;
-    const counted = await deps.refineAttempts.recordFailure({ packageHash, attesterIndex, kind, maxFailures: deps.maxSandboxFailures, attesterCount: deps.attesterCount, error: err.message });
+    const counted = await deps.refineAttempts.recordFailure({
+      packageHash,
+      attesterIndex,
+      kind,
+      maxFailures: deps.maxSandboxFailures,
+      attesterCount: deps.attesterCount,
+      error: err.message,
+    });
     if (counted === null) throw new PermanentJobError(`unknown package ${packageHash}`);
     if (!counted.exhausted) {
       deps.metrics.sandboxFailures.inc({ phase: 'refine', kind, outcome: 'retry' });
-      deps.logger.warn({ packageHash, attesterIndex, kind, error: err.message, failures: counted.failures, max: deps.maxSandboxFailures }, `refine ended without a guest result (${FAILURE_WORDS[kind]}); retrying`);
+      deps.logger.warn(
+        { packageHash, attesterIndex, kind, error: err.message, failures: counted.failures, max: deps.maxSandboxFailures },
+        `refine ended without a guest result (${FAILURE_WORDS[kind]}); retrying`,
+      );
       throw err;
     }
     if (counted.exhaustedNow) {
       deps.metrics.sandboxFailures.inc({ phase: 'refine', kind, outcome: 'final' });
       deps.metrics.sandboxTraps.inc({ phase: 'refine', result: kind === 'wall_clock' ? 'timed_out' : kind === 'blob' ? 'blob_unavailable' : 'sandbox_failed' });
-      deps.logger.error({ packageHash, attesterIndex, kind, error: err.message, failures: counted.failures }, 'refine ended without a guest result max_sandbox_failures times; this attester gives up on the package');
+      deps.logger.error(
+        { packageHash, attesterIndex, kind, error: err.message, failures: counted.failures },
+        'refine ended without a guest result max_sandbox_failures times; this attester gives up on the package',
+      );
     }
     await this.failIfUnreachable(packageHash, counted.unableToSign);
     throw new PermanentJobError(`attester ${attesterIndex} gave up on package ${packageHash} after ${counted.failures} sandbox failures: ${err.message}`);
@@ -160,10 +188,18 @@ export class RefineProcessor {
     const errorCode = refineFailureCode(unable);
     const errorMessage =
       `fewer than ${deps.threshold} of ${deps.attesterCount} attesters can still sign: ` +
-      unable.map((r) => `attester ${r.attesterIndex} gave up after ${r.failures} sandbox failures (${r.wallClockFailures} wall clock), last: ${r.lastError ?? r.lastKind}`).join('; ');
+      unable
+        .map(
+          (r) =>
+            `attester ${r.attesterIndex} gave up after ${r.failures} sandbox failures (${r.wallClockFailures} wall clock), last: ${r.lastError ?? r.lastKind}`,
+        )
+        .join('; ');
     if (!(await deps.workPackages.transition(packageHash, T.failRefine.from, T.failRefine.to, { errorCode, errorMessage }))) return false;
     deps.metrics.packages.inc({ status: 'failed' });
-    deps.logger.error({ packageHash, errorCode, gaveUp: unable.map((r) => r.attesterIndex) }, 'package failed in refine: too many attesters gave up after sandbox failures');
+    deps.logger.error(
+      { packageHash, errorCode, gaveUp: unable.map((r) => r.attesterIndex) },
+      'package failed in refine: too many attesters gave up after sandbox failures',
+    );
     return true;
   }
 
@@ -176,7 +212,12 @@ export class RefineProcessor {
       payload_hash: blake2b256(item.payload),
       accumulate_gas: item.accumulate_gas_limit,
     };
-    const load = { imports: item.import_segments.length, extrinsic_count: item.extrinsic.length, extrinsic_size: item.extrinsic.reduce((n, x) => n + x.len, 0), exports: 0 };
+    const load = {
+      imports: item.import_segments.length,
+      extrinsic_count: item.extrinsic.length,
+      extrinsic_size: item.extrinsic.reduce((n, x) => n + x.len, 0),
+      exports: 0,
+    };
     const codeHash = toHex(item.code_hash);
     const service = await this.deps.services.get(item.service);
     // A service that vanished or changed code is a deterministic outcome for every attester: bad_code.
@@ -193,15 +234,18 @@ export class RefineProcessor {
       const h = toHex(item.extrinsic[j]!.hash);
       if (!preimages.has(h)) preimages.set(h, await BlobUnavailableError.read(this.deps.blobs, h, `extrinsic ${j} of item ${index}`));
     }
-    const outcome = await this.deps.sandbox.refine({
-      codeHash,
-      code,
-      serviceId: item.service,
-      itemIndex: index,
-      payload: item.payload,
-      gasLimit: item.refine_gas_limit,
-      preimages,
-    }, { priority });
+    const outcome = await this.deps.sandbox.refine(
+      {
+        codeHash,
+        code,
+        serviceId: item.service,
+        itemIndex: index,
+        payload: item.payload,
+        gasLimit: item.refine_gas_limit,
+        preimages,
+      },
+      { priority },
+    );
     if (outcome.timedOut) {
       // A wall-clock kill depends on machine speed, not on the code: never sign a report built on it.
       throw new RefineTimeoutError(`item ${index} (service ${item.service}) hit the sandbox wall-clock limit`);

@@ -7,7 +7,22 @@ import { loadConfig, redactConfig, type AppConfig } from '@jam/config';
 import { initHashing } from '@jam/domain';
 import { createLogger, JamMetrics, startTracing, withJobSpan, type Logger } from '@jam/telemetry';
 import { createDataSource, createRepositories, runMigrations, startEmbeddedPostgres, EMBEDDED_POSTGRES_POOL_SIZE, type Repositories } from '@jam/persistence';
-import { assertRedisNoEviction, checkRedisReachable, createBullMqQueue, createRedisReadinessProbe, RedisEvictionPolicyError, createInProcessQueue, createInProcessStatusEventBus, createRedisStatusEventBus, PermanentJobError, consume, type StatusEventBus, type ConsumedJob, type JobHandler, type JobQueue } from '@jam/queue';
+import {
+  assertRedisNoEviction,
+  checkRedisReachable,
+  createBullMqQueue,
+  createRedisReadinessProbe,
+  RedisEvictionPolicyError,
+  createInProcessQueue,
+  createInProcessStatusEventBus,
+  createRedisStatusEventBus,
+  PermanentJobError,
+  consume,
+  type StatusEventBus,
+  type ConsumedJob,
+  type JobHandler,
+  type JobQueue,
+} from '@jam/queue';
 import { ACCUMULATE_QUEUE, ACCUMULATE_REPORT_V1, ATTESTATION_QUEUE, REFINE_PACKAGE_V1, VERIFY_ATTESTATION_V1, refineQueueName } from '@jam/queue-contracts';
 import { BlobStoreOwnershipError, bindBlobStore, FilesystemBlobStore, S3BlobStore, TieredBlobStore, type StoreMarkerAccess } from '@jam/blob-store';
 import { loadOrCreateAttesterKeys } from '@jam/attest';
@@ -61,7 +76,9 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
         for (const [principal, digest] of readTokenFile(config.allowedTokensFile)) tokens.set(principal, digest);
       }
       if (config.authRequired && tokens.size === 0 && config.mode !== 'embedded') {
-        throw new StartupError('auth_required is true but no allowed_tokens are configured: set JAM_ALLOWED_TOKENS (principal=sha256hex) or JAM_ALLOWED_TOKENS_FILE, or JAM_AUTH_REQUIRED=false for a closed network');
+        throw new StartupError(
+          'auth_required is true but no allowed_tokens are configured: set JAM_ALLOWED_TOKENS (principal=sha256hex) or JAM_ALLOWED_TOKENS_FILE, or JAM_AUTH_REQUIRED=false for a closed network',
+        );
       }
     }
     // First in, so last out: spans of the other roles' shutdown still get flushed.
@@ -87,9 +104,11 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
       // operator mistakes get a message, not a driver stack trace
       const e = err as Error & { code?: string };
       const where = `DATABASE_URL (${redactConfig(config).databaseUrl})`;
-      if (e.code === '3D000') throw new StartupError(`${e.message} at ${where}: create it first (e.g. \`createdb <name>\`; migrations then run at start) or fix DATABASE_URL`);
+      if (e.code === '3D000')
+        throw new StartupError(`${e.message} at ${where}: create it first (e.g. \`createdb <name>\`; migrations then run at start) or fix DATABASE_URL`);
       if (e.code === '28P01' || e.code === '28000') throw new StartupError(`PostgreSQL refused the login at ${where}: ${e.message}`);
-      if (e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND' || e.code === 'ETIMEDOUT') throw new StartupError(`cannot reach PostgreSQL at ${where}: ${e.message}. Check DATABASE_URL and that PostgreSQL is running.`);
+      if (e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND' || e.code === 'ETIMEDOUT')
+        throw new StartupError(`cannot reach PostgreSQL at ${where}: ${e.message}. Check DATABASE_URL and that PostgreSQL is running.`);
       throw err;
     }
     stops.push(() => ds.destroy());
@@ -99,7 +118,9 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
       try {
         await checkRedisReachable(config.redisUrl!);
       } catch (err) {
-        throw new StartupError(`cannot reach Redis at REDIS_URL (${redactConfig(config).redisUrl}): ${(err as Error).message}. Check REDIS_URL and that Redis is running.`);
+        throw new StartupError(
+          `cannot reach Redis at REDIS_URL (${redactConfig(config).redisUrl}): ${(err as Error).message}. Check REDIS_URL and that Redis is running.`,
+        );
       }
       // An evicting Redis loses jobs, locks and budgets silently: refuse it rather than run degraded (docs/observability.md).
       try {
@@ -112,7 +133,11 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
     const events: StatusEventBus =
       config.mode === 'embedded'
         ? createInProcessStatusEventBus()
-        : createRedisStatusEventBus({ redisUrl: config.redisUrl!, prefix: config.queuePrefix, onError: (err) => logger.warn({ err }, 'status event bus error') });
+        : createRedisStatusEventBus({
+            redisUrl: config.redisUrl!,
+            prefix: config.queuePrefix,
+            onError: (err) => logger.warn({ err }, 'status event bus error'),
+          });
     stops.push(() => events.close());
     const repos = { ...createRepositories(ds), workPackages: new StatusPublishingWorkPackageRepository(ds, events) };
     const queue: JobQueue =
@@ -126,7 +151,9 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
       // S3 offload: blobs >= s3_offload_min_bytes go to the bucket (credentials stay in the client, never logged).
       const s3 = new S3BlobStore({ ...config.s3, spoolDir: path.join(config.blobDir, 's3-spool') });
       stops.push(async () => s3.close());
-      tiered = new TieredBlobStore(fsBlobs, s3, config.s3.offloadMinBytes, (err, hash) => logger.warn({ err, hash }, 'S3 offload failed; blob kept on the filesystem for the migrator'));
+      tiered = new TieredBlobStore(fsBlobs, s3, config.s3.offloadMinBytes, (err, hash) =>
+        logger.warn({ err, hash }, 'S3 offload failed; blob kept on the filesystem for the migrator'),
+      );
       marked.push([s3, 'JAM_S3_ENDPOINT/JAM_S3_BUCKET/JAM_S3_PREFIX']);
     }
     const blobs = tiered ?? fsBlobs;
@@ -141,24 +168,26 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
     // Stops run in reverse: the queue closes (waiting for jobs in flight) before the sandbox they use.
     stops.push(() => queue.close());
     // Metrics and a CONSUMER span per job, the span a child of the enqueuer's (docs/architecture.md section 12, habit 10).
-    const instrument = (queueName: string, handler: JobHandler): JobHandler => (job: ConsumedJob) =>
-      withJobSpan({ queue: queueName, name: job.name, id: job.id, attempt: job.attempt, traceContext: job.traceContext }, async (span) => {
-        if (job.attempt === 1 && job.readyAt !== undefined) metrics.queueWait.observe({ queue: queueName }, Math.max(0, Date.now() - job.readyAt) / 1000);
-        const end = metrics.jobDuration.startTimer({ queue: queueName, name: job.name });
-        try {
-          await handler(job);
-          metrics.jobs.inc({ queue: queueName, name: job.name, outcome: 'completed' });
-          span.setAttribute('jam.job.outcome', 'completed');
-        } catch (err) {
-          const final = err instanceof PermanentJobError || (err as Error).name === 'MalformedJobError';
-          metrics.jobs.inc({ queue: queueName, name: job.name, outcome: final ? 'failed' : 'retry' });
-          span.setAttribute('jam.job.outcome', final ? 'failed' : 'retry');
-          logger.warn({ err, queue: queueName, jobId: job.id, attempt: job.attempt, final }, 'job failed');
-          throw err;
-        } finally {
-          end();
-        }
-      });
+    const instrument =
+      (queueName: string, handler: JobHandler): JobHandler =>
+      (job: ConsumedJob) =>
+        withJobSpan({ queue: queueName, name: job.name, id: job.id, attempt: job.attempt, traceContext: job.traceContext }, async (span) => {
+          if (job.attempt === 1 && job.readyAt !== undefined) metrics.queueWait.observe({ queue: queueName }, Math.max(0, Date.now() - job.readyAt) / 1000);
+          const end = metrics.jobDuration.startTimer({ queue: queueName, name: job.name });
+          try {
+            await handler(job);
+            metrics.jobs.inc({ queue: queueName, name: job.name, outcome: 'completed' });
+            span.setAttribute('jam.job.outcome', 'completed');
+          } catch (err) {
+            const final = err instanceof PermanentJobError || (err as Error).name === 'MalformedJobError';
+            metrics.jobs.inc({ queue: queueName, name: job.name, outcome: final ? 'failed' : 'retry' });
+            span.setAttribute('jam.job.outcome', final ? 'failed' : 'retry');
+            logger.warn({ err, queue: queueName, jobId: job.id, attempt: job.attempt, final }, 'job failed');
+            throw err;
+          } finally {
+            end();
+          }
+        });
 
     if (has('refine-worker')) {
       const keys = loadOrCreateAttesterKeys(config.keysDir, config.attesterIndexes);
@@ -177,12 +206,22 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
       });
       for (const key of keys) {
         const name = refineQueueName(key.index);
-        consume(queue, name, { [REFINE_PACKAGE_V1]: (job) => processor.handle(job) }, { concurrency: config.refineConcurrency, wrap: (h) => instrument(name, h) });
+        consume(
+          queue,
+          name,
+          { [REFINE_PACKAGE_V1]: (job) => processor.handle(job) },
+          { concurrency: config.refineConcurrency, wrap: (h) => instrument(name, h) },
+        );
       }
     }
     if (has('attestation')) {
       const processor = new AttestationProcessor({ ...repos, queue, threshold: config.attestationThreshold, attesterCount: config.attesters, metrics, logger });
-      consume(queue, ATTESTATION_QUEUE, { [VERIFY_ATTESTATION_V1]: (job) => processor.handle(job) }, { concurrency: 4, wrap: (h) => instrument(ATTESTATION_QUEUE, h) });
+      consume(
+        queue,
+        ATTESTATION_QUEUE,
+        { [VERIFY_ATTESTATION_V1]: (job) => processor.handle(job) },
+        { concurrency: 4, wrap: (h) => instrument(ATTESTATION_QUEUE, h) },
+      );
     }
     if (has('accumulate-worker')) {
       const processor = new AccumulateProcessor({
@@ -195,10 +234,15 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
         maxAccumulateTimeouts: config.maxAccumulateTimeouts,
         maxSandboxFailures: config.maxSandboxFailures,
       });
-      consume(queue, ACCUMULATE_QUEUE, { [ACCUMULATE_REPORT_V1]: (job) => processor.handle(job) }, {
-        concurrency: config.accumulateConcurrency,
-        wrap: (h) => instrument(ACCUMULATE_QUEUE, h),
-      });
+      consume(
+        queue,
+        ACCUMULATE_QUEUE,
+        { [ACCUMULATE_REPORT_V1]: (job) => processor.handle(job) },
+        {
+          concurrency: config.accumulateConcurrency,
+          wrap: (h) => instrument(ACCUMULATE_QUEUE, h),
+        },
+      );
     }
     if (has('janitor')) {
       const janitor = new Janitor(
@@ -242,7 +286,8 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
       await checks.start();
       stops.push(() => checks.close());
       const tenantDigests = new Set(tokens.values());
-      if ([...adminTokens.values()].some((d) => tenantDigests.has(d))) throw new Error('an admin token is also an allowed /jam token; admin_tokens must be separate tokens');
+      if ([...adminTokens.values()].some((d) => tenantDigests.has(d)))
+        throw new Error('an admin token is also an allowed /jam token; admin_tokens must be separate tokens');
       const gateway = await startGateway(
         {
           ...repos,
@@ -295,7 +340,10 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
         },
         { host: config.host, port: config.port },
       ).catch((err: NodeJS.ErrnoException) => {
-        if (err.code === 'EADDRINUSE') throw new StartupError(`port ${config.port} on ${config.host} is in use; set JAM_PORT to a free port (and JAM_URL=http://127.0.0.1:<port> for the CLI)`);
+        if (err.code === 'EADDRINUSE')
+          throw new StartupError(
+            `port ${config.port} on ${config.host} is in use; set JAM_PORT to a free port (and JAM_URL=http://127.0.0.1:<port> for the CLI)`,
+          );
         throw err;
       });
       stops.push(() => gateway.close());
@@ -382,7 +430,11 @@ async function bindBlobStores(
       if (err instanceof BlobStoreOwnershipError) throw new StartupError(err.message);
       throw err;
     }
-    if (binding === 'adopted') logger.warn({ store: store.location, marker: store.markerLocation, storeId }, 'blob store had no marker (made before store binding) and holds blobs this database knows: adopted it');
+    if (binding === 'adopted')
+      logger.warn(
+        { store: store.location, marker: store.markerLocation, storeId },
+        'blob store had no marker (made before store binding) and holds blobs this database knows: adopted it',
+      );
     else if (binding === 'created') logger.info({ store: store.location, marker: store.markerLocation, storeId }, 'new blob store: wrote its marker');
   }
 }
@@ -528,4 +580,3 @@ function readOrCreateDevToken(file: string): string {
   fs.writeFileSync(file, `${token}\n`, { mode: 0o600 });
   return token;
 }
-

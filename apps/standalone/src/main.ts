@@ -32,8 +32,7 @@ async function main(): Promise<void> {
       // The CLI finds the server and token by the same settings; name the ones that are not the defaults.
       const defaultDir = path.resolve('.jam-data');
       const urlPrefix =
-        (url === 'http://127.0.0.1:8080' ? '' : `JAM_URL=${url} `) +
-        (running.config.dataDir === defaultDir ? '' : `JAM_DATA_DIR=${running.config.dataDir} `);
+        (url === 'http://127.0.0.1:8080' ? '' : `JAM_URL=${url} `) + (running.config.dataDir === defaultDir ? '' : `JAM_DATA_DIR=${running.config.dataDir} `);
       process.stderr.write(
         `Dev token in ${running.devTokenFile}. Try:\n` +
           `  curl -H "Authorization: Bearer $(cat ${running.devTokenFile})" ${url}/jam/services\n` +

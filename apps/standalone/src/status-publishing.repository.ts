@@ -1,4 +1,10 @@
-import { WorkPackageRepository, type PackageRetryResult, type WorkPackageRecord, type WorkPackageStatus, type WorkPackageTransitionFields } from '@jam/persistence';
+import {
+  WorkPackageRepository,
+  type PackageRetryResult,
+  type WorkPackageRecord,
+  type WorkPackageStatus,
+  type WorkPackageTransitionFields,
+} from '@jam/persistence';
 import type { StatusEventBus } from '@jam/queue';
 
 /**
@@ -14,13 +20,23 @@ export class StatusPublishingWorkPackageRepository extends WorkPackageRepository
     super(ds);
   }
 
-  override async insertIfAbsent(input: { hash: string; encoded: Uint8Array; serviceIds: number[]; submittedBy: string }): Promise<{ created: boolean; row: WorkPackageRecord }> {
+  override async insertIfAbsent(input: {
+    hash: string;
+    encoded: Uint8Array;
+    serviceIds: number[];
+    submittedBy: string;
+  }): Promise<{ created: boolean; row: WorkPackageRecord }> {
     const result = await super.insertIfAbsent(input);
     if (result.created) this.events.publish({ package_hash: input.hash, status: result.row.status, report_hash: null, at: new Date().toISOString() });
     return result;
   }
 
-  override async transition(hash: string, from: readonly WorkPackageStatus[], to: WorkPackageStatus, fields: WorkPackageTransitionFields = {}): Promise<boolean> {
+  override async transition(
+    hash: string,
+    from: readonly WorkPackageStatus[],
+    to: WorkPackageStatus,
+    fields: WorkPackageTransitionFields = {},
+  ): Promise<boolean> {
     const moved = await super.transition(hash, from, to, fields);
     if (moved) this.events.publish({ package_hash: hash, status: to, report_hash: fields.reportHash ?? null, at: new Date().toISOString() });
     return moved;
@@ -28,7 +44,8 @@ export class StatusPublishingWorkPackageRepository extends WorkPackageRepository
 
   override async retryFailed(hash: string, maxRetries: number): Promise<PackageRetryResult> {
     const result = await super.retryFailed(hash, maxRetries);
-    if (result.outcome === 'retried') this.events.publish({ package_hash: hash, status: result.row.status, report_hash: result.row.reportHash, at: new Date().toISOString() });
+    if (result.outcome === 'retried')
+      this.events.publish({ package_hash: hash, status: result.row.status, report_hash: result.row.reportHash, at: new Date().toISOString() });
     return result;
   }
 }

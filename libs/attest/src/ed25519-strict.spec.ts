@@ -1,11 +1,4 @@
-import {
-  ED25519_L,
-  ED25519_P,
-  ED25519_SMALL_ORDER_POINTS,
-  isCanonicalPointEncoding,
-  isCanonicalScalar,
-  isSmallOrderPointEncoding,
-} from './ed25519-strict';
+import { ED25519_L, ED25519_P, ED25519_SMALL_ORDER_POINTS, isCanonicalPointEncoding, isCanonicalScalar, isSmallOrderPointEncoding } from './ed25519-strict';
 import { loadOrCreateAttesterKeys } from './attester-key';
 import { NON_CANONICAL_SMALL_ORDER } from './ed25519.test-vectors';
 import * as fs from 'node:fs';
@@ -65,7 +58,6 @@ const encodeY = (y: bigint, sign: boolean): Uint8Array => {
   if (sign) out[31]! |= 0x80;
   return out;
 };
-
 
 describe('Ed25519 strict encoding checks', () => {
   it('lists exactly the 8 points of E[8], each with its stated order, canonically encoded', () => {

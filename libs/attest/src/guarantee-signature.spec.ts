@@ -34,7 +34,10 @@ const nodeVerify = (publicKey: Uint8Array, reportHash: Uint8Array, signature: Ui
 /** The clamped secret scalar a of a Node Ed25519 key (RFC 8032 section 5.1.5 steps 1-2). */
 const secretScalar = (k: AttesterKey): bigint => {
   const der = k.privateKey.export({ format: 'der', type: 'pkcs8' });
-  const h = crypto.createHash('sha512').update(der.subarray(der.length - 32)).digest();
+  const h = crypto
+    .createHash('sha512')
+    .update(der.subarray(der.length - 32))
+    .digest();
   const a = new Uint8Array(h.subarray(0, 32));
   a[0]! &= 248;
   a[31]! = (a[31]! & 127) | 64;
@@ -42,7 +45,13 @@ const secretScalar = (k: AttesterKey): bigint => {
 };
 /** A signature (R, S = k*a mod L) with R chosen by the key owner and r = 0: [S]B = [k]A. */
 const signWithIdentityR = (k: AttesterKey, r: Uint8Array, reportHash: Uint8Array): Uint8Array => {
-  const kk = leInt(crypto.createHash('sha512').update(Buffer.concat([r, k.publicKey, guaranteeMessage(reportHash)])).digest()) % ED25519_L;
+  const kk =
+    leInt(
+      crypto
+        .createHash('sha512')
+        .update(Buffer.concat([r, k.publicKey, guaranteeMessage(reportHash)]))
+        .digest(),
+    ) % ED25519_L;
   return sig(r, le32((kk * secretScalar(k)) % ED25519_L));
 };
 const flipBit = (b: Uint8Array, byte: number, bit: number): Uint8Array => {
@@ -134,7 +143,10 @@ describe('guarantee signatures', () => {
     // R = B (base point, canonical and of prime order), S = 1: [1]B = B + [k]A holds whenever
     // [k]A = identity, i.e. k = H(R ++ A ++ M) is a multiple of the order of A: about 1 message
     // in ord(A). This isolates the public-key checks from the checks on R.
-    const keys = [...ED25519_SMALL_ORDER_POINTS.map((p) => ({ hex: p.hex, canonical: true })), ...NON_CANONICAL_SMALL_ORDER.map((h) => ({ hex: h, canonical: false }))];
+    const keys = [
+      ...ED25519_SMALL_ORDER_POINTS.map((p) => ({ hex: p.hex, canonical: true })),
+      ...NON_CANONICAL_SMALL_ORDER.map((h) => ({ hex: h, canonical: false })),
+    ];
     it.each(keys)('small-order key $hex (canonical: $canonical): R = B, S = 1 verifies under Node; refused', ({ hex: a }) => {
       const forged = sig(hex(BASE_POINT), le32(1n));
       const found = Array.from({ length: 200 }, (_, i) => reportHashOf(i)).find((h) => nodeVerify(hex(a), h, forged));
@@ -150,7 +162,10 @@ describe('guarantee signatures', () => {
     });
 
     it('honest key, R = identity encoded non-canonically (y = p + 1, or x = -0): refused (Node also refuses)', () => {
-      for (const rHex of ['eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', '0100000000000000000000000000000000000000000000000000000000000080']) {
+      for (const rHex of [
+        'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+        '0100000000000000000000000000000000000000000000000000000000000080',
+      ]) {
         const weird = signWithIdentityR(key, hex(rHex), reportHash);
         // OpenSSL re-encodes [S]B - [k]A canonically and compares bytes, so it refuses these.
         expect(nodeVerify(key.publicKey, reportHash, weird)).toBe(false);

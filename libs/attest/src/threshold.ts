@@ -7,10 +7,7 @@ export interface ReportTally {
 }
 
 /** What the attestation rules say about one package. */
-export type Verdict =
-  | { kind: 'pending' }
-  | { kind: 'attested'; reportHash: string }
-  | { kind: 'disputed'; reportHashes: string[] };
+export type Verdict = { kind: 'pending' } | { kind: 'attested'; reportHash: string } | { kind: 'disputed'; reportHashes: string[] };
 
 /**
  * The attestation rule of docs/architecture.md section 6 for one package, with `threshold` = t and

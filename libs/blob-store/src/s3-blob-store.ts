@@ -91,17 +91,19 @@ export class S3BlobStore implements BlobStore, BlobStoreMaintenance, StoreMarker
       // Nothing reaches the bucket before the whole body is in and its hash matches.
       const { length, sha256 } = await spoolVerified(spool, hash, body, { maxBytes: opts.maxBytes, sha256: true });
       const existed = await this.has(hash);
-      await this.unavailableAs(`upload of blob ${hash}`, () => this.client.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: key,
-          Body: fs.createReadStream(spool),
-          ContentLength: length,
-          ContentType: 'application/octet-stream',
-          ChecksumSHA256: sha256!.toString('base64'),
-          Metadata: { 'blake2b-256': hash },
-        }),
-      ));
+      await this.unavailableAs(`upload of blob ${hash}`, () =>
+        this.client.send(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: key,
+            Body: fs.createReadStream(spool),
+            ContentLength: length,
+            ContentType: 'application/octet-stream',
+            ChecksumSHA256: sha256!.toString('base64'),
+            Metadata: { 'blake2b-256': hash },
+          }),
+        ),
+      );
       const head = await this.unavailableAs(`check of blob ${hash}`, () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })));
       if (head.ContentLength !== length) {
         await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })).catch(() => undefined);

@@ -49,7 +49,13 @@ async function expectRefusal(p: Promise<unknown>, reason: string): Promise<BlobS
  */
 function describeBinding(
   name: string,
-  ctx: () => { open(): FilesystemBlobStore | S3BlobStore; fresh(): Promise<void>; rawMarker(): Promise<string | undefined>; setting: string; exclusive: boolean },
+  ctx: () => {
+    open(): FilesystemBlobStore | S3BlobStore;
+    fresh(): Promise<void>;
+    rawMarker(): Promise<string | undefined>;
+    setting: string;
+    exclusive: boolean;
+  },
 ): void {
   describe(name, () => {
     beforeEach(async () => ctx().fresh());
@@ -196,7 +202,9 @@ describe('blob store binding (store marker)', () => {
 
     it('of openers of different databases starting at once, exactly one binds; the others refuse naming its id', async () => {
       const ids = Array.from({ length: 6 }, () => randomUUID());
-      const settled = await Promise.allSettled(ids.map((id) => bindBlobStore(fsCtx.open(), { storeId: id, knownHashes: knowing([]), setting: 'JAM_BLOB_DIR' })));
+      const settled = await Promise.allSettled(
+        ids.map((id) => bindBlobStore(fsCtx.open(), { storeId: id, knownHashes: knowing([]), setting: 'JAM_BLOB_DIR' })),
+      );
       const winners = ids.filter((_, i) => settled[i]!.status === 'fulfilled');
       expect(winners).toHaveLength(1);
       expect(parseStoreMarker((await fsCtx.rawMarker())!)).toBe(winners[0]);
@@ -218,7 +226,10 @@ describe('blob store binding (store marker)', () => {
         await fsCtx.fresh();
         const store = fsCtx.open();
         make(store.markerLocation);
-        const err = await expectRefusal(bindBlobStore(store, { storeId: randomUUID(), knownHashes: knowing([]), setting: 'JAM_BLOB_DIR', attempts: 1 }), 'unreadable');
+        const err = await expectRefusal(
+          bindBlobStore(store, { storeId: randomUUID(), knownHashes: knowing([]), setting: 'JAM_BLOB_DIR', attempts: 1 }),
+          'unreadable',
+        );
         expect(err.message).toMatch(content);
       };
       await refused((m) => fs.mkdirSync(m), /a directory/);
@@ -318,7 +329,9 @@ describe('blob store binding (store marker)', () => {
     it('of openers of different databases starting at once, exactly one binds; the others refuse naming its id', async () => {
       await s3Ctx.fresh();
       const ids = Array.from({ length: 5 }, () => randomUUID());
-      const settled = await Promise.allSettled(ids.map((id) => bindBlobStore(s3Ctx.open(), { storeId: id, knownHashes: knowing([]), setting: 'JAM_S3_PREFIX' })));
+      const settled = await Promise.allSettled(
+        ids.map((id) => bindBlobStore(s3Ctx.open(), { storeId: id, knownHashes: knowing([]), setting: 'JAM_S3_PREFIX' })),
+      );
       const winners = ids.filter((_, i) => settled[i]!.status === 'fulfilled');
       expect(winners).toHaveLength(1);
       expect(parseStoreMarker((await s3Ctx.rawMarker())!)).toBe(winners[0]);

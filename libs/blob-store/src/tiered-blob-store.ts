@@ -51,11 +51,17 @@ export class TieredBlobStore implements BlobStore, BlobStoreMaintenance {
   }
 
   async getBytes(hash: string): Promise<Uint8Array> {
-    return this.either(() => this.local.getBytes(hash), () => this.remote.getBytes(hash));
+    return this.either(
+      () => this.local.getBytes(hash),
+      () => this.remote.getBytes(hash),
+    );
   }
 
   async getStream(hash: string): Promise<{ length: number; stream: Readable }> {
-    return this.either(() => this.local.getStream(hash), () => this.remote.getStream(hash));
+    return this.either(
+      () => this.local.getStream(hash),
+      () => this.remote.getStream(hash),
+    );
   }
 
   async has(hash: string): Promise<boolean> {

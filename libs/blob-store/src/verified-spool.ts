@@ -36,7 +36,7 @@ export async function spoolVerified(
       blake.update(chunk);
       sha?.update(chunk);
       // FileHandle.write may write fewer bytes than asked; loop until the chunk is on disk.
-      for (let off = 0; off < chunk.length; ) off += (await handle.write(chunk, off, chunk.length - off)).bytesWritten;
+      for (let off = 0; off < chunk.length;) off += (await handle.write(chunk, off, chunk.length - off)).bytesWritten;
     }
     const actual = toHex(blake.digest());
     if (actual !== hash) {

@@ -12,7 +12,9 @@ function run(hash: string, length: number, chunks: Buffer[]): Promise<{ out: Buf
       done();
     },
   });
-  return new Promise((resolve) => pipeline(Readable.from(chunks), createVerifyingStream(hash, length), sink, (err) => resolve({ out: Buffer.concat(out), err })));
+  return new Promise((resolve) =>
+    pipeline(Readable.from(chunks), createVerifyingStream(hash, length), sink, (err) => resolve({ out: Buffer.concat(out), err })),
+  );
 }
 
 describe('createVerifyingStream', () => {

@@ -349,7 +349,9 @@ describe('JamClient.followPackage (status stream, polling fallback)', () => {
     expect((await client.followPackage(H, { idleTimeoutMs: 100, onFallback: (e) => reasons.push((e as JamClientError).code) })).status).toBe('accumulated');
     await server.close();
     server = await streamServer((res) => sendJson(res, 200, pkgInfo(H, 'pending')));
-    expect((await new JamClient({ baseUrl: server.url }).followPackage(H, { onFallback: (e) => reasons.push((e as JamClientError).code) })).status).toBe('accumulated');
+    expect((await new JamClient({ baseUrl: server.url }).followPackage(H, { onFallback: (e) => reasons.push((e as JamClientError).code) })).status).toBe(
+      'accumulated',
+    );
     expect(reasons).toEqual(['timeout', 'invalid_response']);
   });
 

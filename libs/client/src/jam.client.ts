@@ -91,10 +91,7 @@ export class JamClient {
    * (the server answers 422 `hash_mismatch` otherwise). `onProgress` is called as chunks are sent.
    * Throws `JamApiError` `hash_mismatch` (422), `payload_too_large` (413), ...
    */
-  async putPreimage(
-    source: Uint8Array | PreimageStreamSource,
-    onProgress?: (progress: UploadProgress) => void,
-  ): Promise<PutPreimageResult> {
+  async putPreimage(source: Uint8Array | PreimageStreamSource, onProgress?: (progress: UploadProgress) => void): Promise<PutPreimageResult> {
     let hash: HexString;
     let totalBytes: number;
     let body: Uint8Array | ReadableStream<Uint8Array>;
@@ -191,9 +188,7 @@ export class JamClient {
       contentType,
       query: options.dryRun ? { dry_run: true } : {},
     });
-    return options.dryRun
-      ? parseJson<DryRunResult>(res, 'POST /jam/packages?dry_run=true')
-      : parseJson<SubmitPackageResult>(res, 'POST /jam/packages');
+    return options.dryRun ? parseJson<DryRunResult>(res, 'POST /jam/packages?dry_run=true') : parseJson<SubmitPackageResult>(res, 'POST /jam/packages');
   }
 
   /** `GET /jam/packages/{hash}`. */
@@ -380,10 +375,7 @@ export class JamClient {
       }
       const remaining = deadline - Date.now();
       if (remaining <= 0) {
-        throw new JamClientError(
-          'wait_timeout',
-          `package ${h} not finished after ${timeoutMs} ms (last status: ${last?.status ?? 'unknown'})`,
-        );
+        throw new JamClientError('wait_timeout', `package ${h} not finished after ${timeoutMs} ms (last status: ${last?.status ?? 'unknown'})`);
       }
       await sleep(Math.min(delayMs, remaining), options.signal);
     }
@@ -408,11 +400,7 @@ export class JamClient {
   }
 
   /** One HTTP exchange; resolves only for 2xx, with the whole body read. */
-  protected async request(
-    method: string,
-    path: string,
-    init: RequestInit & { onProgress?: (sentBytes: number) => void },
-  ): Promise<RawResponse> {
+  protected async request(method: string, path: string, init: RequestInit & { onProgress?: (sentBytes: number) => void }): Promise<RawResponse> {
     const url = this.url(path, init.query);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.token !== undefined) headers['authorization'] = `Bearer ${this.token}`;
@@ -423,12 +411,17 @@ export class JamClient {
     let body = init.body;
     let bodyError: unknown;
     if (body instanceof ReadableStream) {
-      body = meteredStream(body, init.contentLength, (sent) => {
-        idle.reset();
-        init.onProgress?.(sent);
-      }, (err) => {
-        bodyError = err;
-      });
+      body = meteredStream(
+        body,
+        init.contentLength,
+        (sent) => {
+          idle.reset();
+          init.onProgress?.(sent);
+        },
+        (err) => {
+          bodyError = err;
+        },
+      );
     }
     try {
       const response = await this.fetchFn(url, {
@@ -494,14 +487,7 @@ class IdleTimer {
   }
 }
 
-function toApiError(
-  method: string,
-  url: string,
-  status: number,
-  statusText: string,
-  headers: Headers,
-  body: Uint8Array,
-): JamApiError {
+function toApiError(method: string, url: string, status: number, statusText: string, headers: Headers, body: Uint8Array): JamApiError {
   const text = new TextDecoder().decode(body);
   const retryAfter = Number(headers.get('retry-after') ?? NaN);
   const retryAfterSeconds = Number.isFinite(retryAfter) ? retryAfter : undefined;

@@ -166,8 +166,21 @@ describe('loadConfig', () => {
   });
 
   it('reports every bad variable at once, including cross-setting rules', () => {
-    const err = configError({ JAM_PORT: 'x', JAM_LOG_LEVEL: 'loud', JAM_ROLES: 'bogus', JAM_ATTESTERS: '2', JAM_ATTESTATION_THRESHOLD: '3', DATABASE_URL: 'postgres://db/jam' });
-    expect(err.problems.map((p) => p.split(/[=:]/)[0])).toEqual(['JAM_PORT', 'JAM_LOG_LEVEL', 'JAM_ROLES', 'JAM_ATTESTATION_THRESHOLD', 'DATABASE_URL and REDIS_URL must be set together (production) or both left unset (embedded)']);
+    const err = configError({
+      JAM_PORT: 'x',
+      JAM_LOG_LEVEL: 'loud',
+      JAM_ROLES: 'bogus',
+      JAM_ATTESTERS: '2',
+      JAM_ATTESTATION_THRESHOLD: '3',
+      DATABASE_URL: 'postgres://db/jam',
+    });
+    expect(err.problems.map((p) => p.split(/[=:]/)[0])).toEqual([
+      'JAM_PORT',
+      'JAM_LOG_LEVEL',
+      'JAM_ROLES',
+      'JAM_ATTESTATION_THRESHOLD',
+      'DATABASE_URL and REDIS_URL must be set together (production) or both left unset (embedded)',
+    ]);
   });
 
   it('never shows the value of a sensitive setting', () => {
@@ -207,7 +220,10 @@ describe('loadConfig', () => {
     // Every role listed by name is the same as all.
     expect(loadConfig({ JAM_ROLES: [...APP_ROLES].reverse().join(',') }, CWD).roles).toHaveLength(APP_ROLES.length);
     // With both URLs a subset is a production role process.
-    expect(loadConfig({ JAM_ROLES: 'gateway', DATABASE_URL: 'postgres://u:p@db/jam', REDIS_URL: 'redis://cache:6379' }, CWD)).toMatchObject({ mode: 'production', roles: ['gateway'] });
+    expect(loadConfig({ JAM_ROLES: 'gateway', DATABASE_URL: 'postgres://u:p@db/jam', REDIS_URL: 'redis://cache:6379' }, CWD)).toMatchObject({
+      mode: 'production',
+      roles: ['gateway'],
+    });
   });
 
   it('rejects a threshold above the number of attesters and accepts t = n', () => {
@@ -230,7 +246,9 @@ describe('loadConfig', () => {
       ['alice', DIGEST_A],
       ['ci.bot@example', DIGEST_B.toLowerCase()],
     ]);
-    expect(configError({ JAM_ALLOWED_TOKENS: `alice=${DIGEST_A},alice=${DIGEST_B}` }).problems).toEqual(['JAM_ALLOWED_TOKENS: principal "alice" is listed twice']);
+    expect(configError({ JAM_ALLOWED_TOKENS: `alice=${DIGEST_A},alice=${DIGEST_B}` }).problems).toEqual([
+      'JAM_ALLOWED_TOKENS: principal "alice" is listed twice',
+    ]);
     expect(configError({ JAM_ALLOWED_TOKENS: `alice=${DIGEST_A.slice(1)}` }).problems).toHaveLength(1);
     expect(configError({ JAM_ALLOWED_TOKENS: `ali ce=${DIGEST_A}` }).problems).toHaveLength(1);
   });
@@ -266,7 +284,15 @@ describe('loadConfig', () => {
 
 describe('loadConfig: authorization and admin settings', () => {
   it('parses admin tokens, the admin IP allowlist and trusted proxies (bare IPs become /32 or /128)', () => {
-    const c = loadConfig({ JAM_ADMIN_TOKENS: `ops=${DIGEST_B}`, JAM_ADMIN_IP_ALLOWLIST: '10.0.0.0/8, 192.0.2.7, ::1', JAM_TRUSTED_PROXIES: '127.0.0.2', JAM_AUTHZ_ENABLED: 'false' }, CWD);
+    const c = loadConfig(
+      {
+        JAM_ADMIN_TOKENS: `ops=${DIGEST_B}`,
+        JAM_ADMIN_IP_ALLOWLIST: '10.0.0.0/8, 192.0.2.7, ::1',
+        JAM_TRUSTED_PROXIES: '127.0.0.2',
+        JAM_AUTHZ_ENABLED: 'false',
+      },
+      CWD,
+    );
     expect({ ...c.adminTokenDigests }).toEqual({ ops: 'b'.repeat(64) });
     expect(c.adminIpAllowlist).toEqual(['10.0.0.0/8', '192.0.2.7/32', '::1/128']);
     expect(c.trustedProxies).toEqual(['127.0.0.2/32']);
@@ -274,7 +300,12 @@ describe('loadConfig: authorization and admin settings', () => {
   });
 
   it('refuses malformed CIDRs and an admin token that is also an allowed token, without echoing the digest', () => {
-    const err = configError({ JAM_ALLOWED_TOKENS: `alice=${DIGEST_A}`, JAM_ADMIN_TOKENS: `ops=${DIGEST_A}`, JAM_ADMIN_IP_ALLOWLIST: '10.0.0.0/33', JAM_TRUSTED_PROXIES: 'proxy.local' });
+    const err = configError({
+      JAM_ALLOWED_TOKENS: `alice=${DIGEST_A}`,
+      JAM_ADMIN_TOKENS: `ops=${DIGEST_A}`,
+      JAM_ADMIN_IP_ALLOWLIST: '10.0.0.0/33',
+      JAM_TRUSTED_PROXIES: 'proxy.local',
+    });
     expect(err.problems).toEqual([
       'JAM_ADMIN_TOKENS: entry 1 is also in JAM_ALLOWED_TOKENS; admin tokens must be separate',
       'JAM_ADMIN_IP_ALLOWLIST: "10.0.0.0/33" is not an IP address or CIDR (e.g. 10.0.0.0/8, ::1/128)',

@@ -183,7 +183,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     const m = /^([A-Za-z0-9_.@-]{1,64})=([0-9a-fA-F]{64})$/.exec(entry);
     if (!m) problems.push(`JAM_ALLOWED_TOKENS: entry ${i + 1} must be principal=<64 hex sha256 of the token>`);
     else if (m[1]! in allowedTokenDigests) problems.push(`JAM_ALLOWED_TOKENS: principal "${m[1]}" is listed twice`);
-    else if (m[2]!.toLowerCase() === EMPTY_TOKEN_DIGEST) problems.push(`JAM_ALLOWED_TOKENS: entry ${i + 1} is the SHA-256 of an empty token (was the token variable unset when you hashed it?)`);
+    else if (m[2]!.toLowerCase() === EMPTY_TOKEN_DIGEST)
+      problems.push(`JAM_ALLOWED_TOKENS: entry ${i + 1} is the SHA-256 of an empty token (was the token variable unset when you hashed it?)`);
     else allowedTokenDigests[m[1]!] = m[2]!.toLowerCase();
   }
   const adminTokenDigests: Record<string, string> = Object.create(null) as Record<string, string>;
@@ -191,8 +192,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     const m = /^([A-Za-z0-9_.@-]{1,64})=([0-9a-fA-F]{64})$/.exec(entry);
     if (!m) problems.push(`JAM_ADMIN_TOKENS: entry ${i + 1} must be principal=<64 hex sha256 of the token>`);
     else if (m[1]! in adminTokenDigests) problems.push(`JAM_ADMIN_TOKENS: principal "${m[1]}" is listed twice`);
-    else if (m[2]!.toLowerCase() === EMPTY_TOKEN_DIGEST) problems.push(`JAM_ADMIN_TOKENS: entry ${i + 1} is the SHA-256 of an empty token (was the token variable unset when you hashed it?)`);
-    else if (Object.values(allowedTokenDigests).includes(m[2]!.toLowerCase())) problems.push(`JAM_ADMIN_TOKENS: entry ${i + 1} is also in JAM_ALLOWED_TOKENS; admin tokens must be separate`);
+    else if (m[2]!.toLowerCase() === EMPTY_TOKEN_DIGEST)
+      problems.push(`JAM_ADMIN_TOKENS: entry ${i + 1} is the SHA-256 of an empty token (was the token variable unset when you hashed it?)`);
+    else if (Object.values(allowedTokenDigests).includes(m[2]!.toLowerCase()))
+      problems.push(`JAM_ADMIN_TOKENS: entry ${i + 1} is also in JAM_ALLOWED_TOKENS; admin tokens must be separate`);
     else adminTokenDigests[m[1]!] = m[2]!.toLowerCase();
   }
   const adminIpAllowlist = ok('admin_ip_allowlist') ? cidrList(p.admin_ip_allowlist, 'JAM_ADMIN_IP_ALLOWLIST', problems) : [];
@@ -210,7 +213,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     problems.push(`JAM_HEADERS_TIMEOUT_MS=${p.headers_timeout_ms} exceeds JAM_REQUEST_TIMEOUT_MS=${p.request_timeout_ms}`);
   }
   if (ok('max_url_bytes') && ok('max_header_bytes') && p.max_url_bytes >= p.max_header_bytes) {
-    problems.push(`JAM_MAX_URL_BYTES=${p.max_url_bytes} must be below JAM_MAX_HEADER_BYTES=${p.max_header_bytes} (the request line counts toward the header cap)`);
+    problems.push(
+      `JAM_MAX_URL_BYTES=${p.max_url_bytes} must be below JAM_MAX_HEADER_BYTES=${p.max_header_bytes} (the request line counts toward the header cap)`,
+    );
   }
   const embedded = p.database_url === undefined && p.redis_url === undefined;
   if (ok('database_url') && ok('redis_url') && !embedded && (p.database_url === undefined || p.redis_url === undefined)) {
@@ -289,7 +294,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
             bucket: p.s3_bucket!,
             prefix: p.s3_prefix,
             forcePathStyle: p.s3_force_path_style,
-            credentials: p.s3_access_key_id === undefined ? undefined : Object.freeze({ accessKeyId: p.s3_access_key_id, secretAccessKey: p.s3_secret_access_key! }),
+            credentials:
+              p.s3_access_key_id === undefined ? undefined : Object.freeze({ accessKeyId: p.s3_access_key_id, secretAccessKey: p.s3_secret_access_key! }),
             offloadMinBytes: p.s3_offload_min_bytes,
             timeoutMs: p.s3_timeout_ms,
             migrateBatch: p.s3_migrate_batch,
@@ -316,7 +322,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
  * JAM_PORT is set), JAM_TOKEN, JAM_DATA_DIR (where the dev token is) and JAM_ADMIN_TOKEN (for
  * `jam admin`). Empty values count as unset.
  */
-export function cliEnvironment(env: Readonly<Record<string, string | undefined>> = process.env): { url?: string; token?: string; dataDir?: string; adminToken?: string } {
+export function cliEnvironment(env: Readonly<Record<string, string | undefined>> = process.env): {
+  url?: string;
+  token?: string;
+  dataDir?: string;
+  adminToken?: string;
+} {
   const port = env['JAM_PORT'];
   const url = env['JAM_URL'] || (port && /^\d{1,5}$/.test(port) ? `http://127.0.0.1:${port}` : undefined);
   const token = env['JAM_TOKEN'] || undefined;
@@ -354,10 +365,12 @@ function cidrList(entries: readonly string[], env: string, problems: string[]): 
   const out: string[] = [];
   for (const e of entries) {
     try {
-      const [addr, prefix] = e.includes('/') ? ipaddr.parseCIDR(e) : (() => {
-        const a = ipaddr.parse(e);
-        return [a, a.kind() === 'ipv4' ? 32 : 128] as const;
-      })();
+      const [addr, prefix] = e.includes('/')
+        ? ipaddr.parseCIDR(e)
+        : (() => {
+            const a = ipaddr.parse(e);
+            return [a, a.kind() === 'ipv4' ? 32 : 128] as const;
+          })();
       out.push(`${addr.toString()}/${prefix}`);
     } catch {
       problems.push(`${env}: "${e}" is not an IP address or CIDR (e.g. 10.0.0.0/8, ::1/128)`);

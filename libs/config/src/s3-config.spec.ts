@@ -50,8 +50,16 @@ describe('S3 offload settings', () => {
 
   it('rejects s3-offload without a bucket, half the credentials and malformed values, naming each variable', () => {
     expect(configError({ JAM_BLOB_STORE: 's3-offload' }).message).toContain('JAM_S3_BUCKET must be set when JAM_BLOB_STORE=s3-offload');
-    expect(configError({ JAM_BLOB_STORE: 's3-offload', JAM_S3_BUCKET: 'b-1', JAM_S3_ACCESS_KEY_ID: 'AKIA' }).message).toContain('JAM_S3_ACCESS_KEY_ID and JAM_S3_SECRET_ACCESS_KEY must be set together');
-    const err = configError({ JAM_BLOB_STORE: 's3', JAM_S3_BUCKET: 'Bad_Bucket', JAM_S3_PREFIX: '/lead', JAM_S3_ENDPOINT: 'ftp://x', JAM_S3_OFFLOAD_MIN_BYTES: '-1' });
+    expect(configError({ JAM_BLOB_STORE: 's3-offload', JAM_S3_BUCKET: 'b-1', JAM_S3_ACCESS_KEY_ID: 'AKIA' }).message).toContain(
+      'JAM_S3_ACCESS_KEY_ID and JAM_S3_SECRET_ACCESS_KEY must be set together',
+    );
+    const err = configError({
+      JAM_BLOB_STORE: 's3',
+      JAM_S3_BUCKET: 'Bad_Bucket',
+      JAM_S3_PREFIX: '/lead',
+      JAM_S3_ENDPOINT: 'ftp://x',
+      JAM_S3_OFFLOAD_MIN_BYTES: '-1',
+    });
     for (const v of ['JAM_BLOB_STORE', 'JAM_S3_BUCKET', 'JAM_S3_PREFIX', 'JAM_S3_ENDPOINT', 'JAM_S3_OFFLOAD_MIN_BYTES']) expect(err.message).toContain(v);
   });
 });

@@ -5,22 +5,8 @@ import { initHashing } from './hashing';
 import { toHex } from './hex';
 import { parseJamJson } from './jam-json';
 import { packageHash } from './package-hash';
-import {
-  decodeRefineContext,
-  decodeWorkItem,
-  decodeWorkPackage,
-  encodeRefineContext,
-  encodeWorkItem,
-  encodeWorkPackage,
-} from './work-package.codec';
-import {
-  refineContextFromJson,
-  refineContextToJson,
-  workItemFromJson,
-  workItemToJson,
-  workPackageFromJson,
-  workPackageToJson,
-} from './work-package.json';
+import { decodeRefineContext, decodeWorkItem, decodeWorkPackage, encodeRefineContext, encodeWorkItem, encodeWorkPackage } from './work-package.codec';
+import { refineContextFromJson, refineContextToJson, workItemFromJson, workItemToJson, workPackageFromJson, workPackageToJson } from './work-package.json';
 import { decodeWorkDigest, decodeWorkReport, encodeWorkDigest, encodeWorkReport } from './work-report.codec';
 import { workDigestFromJson, workDigestToJson, workReportFromJson, workReportToJson } from './work-report.json';
 

@@ -10,9 +10,7 @@ describe('hashing', () => {
   });
 
   it('matches the Blake2b-256 vector for "abc"', () => {
-    expect(toHex(blake2b256(new TextEncoder().encode('abc')))).toBe(
-      '0xbddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319',
-    );
+    expect(toHex(blake2b256(new TextEncoder().encode('abc')))).toBe('0xbddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319');
   });
 
   it('streaming equals one-shot, and interleaved hashers stay independent', () => {

@@ -17,7 +17,10 @@ import {
   type PackageStatus,
 } from './package-lifecycle';
 
-const edges = (): string[] => Object.values(PACKAGE_TRANSITIONS).flatMap((t) => t.from.map((f) => `${f} -> ${t.to}`)).sort();
+const edges = (): string[] =>
+  Object.values(PACKAGE_TRANSITIONS)
+    .flatMap((t) => t.from.map((f) => `${f} -> ${t.to}`))
+    .sort();
 
 describe('package lifecycle', () => {
   it('allows exactly the moves the pipeline makes', () => {

@@ -16,16 +16,7 @@
  */
 
 /** Package statuses, in pipeline order. */
-export const PACKAGE_STATUSES = [
-  'pending',
-  'refining',
-  'attesting',
-  'attested',
-  'accumulating',
-  'accumulated',
-  'failed',
-  'disputed',
-] as const;
+export const PACKAGE_STATUSES = ['pending', 'refining', 'attesting', 'attested', 'accumulating', 'accumulated', 'failed', 'disputed'] as const;
 /** One package status. */
 export type PackageStatus = (typeof PACKAGE_STATUSES)[number];
 

@@ -6,8 +6,7 @@ import { workItemFromJson, workItemToJson, workPackageFromJson } from './work-pa
 import { workReportFromJson } from './work-report.json';
 
 const VECTORS = path.resolve(__dirname, '../../../test/fixtures/jam-vectors/codec/tiny');
-const read = (name: string): Record<string, unknown> =>
-  parseJamJson(readFileSync(path.join(VECTORS, `${name}.json`), 'utf8')) as Record<string, unknown>;
+const read = (name: string): Record<string, unknown> => parseJamJson(readFileSync(path.join(VECTORS, `${name}.json`), 'utf8')) as Record<string, unknown>;
 
 function thrown(fn: () => unknown): DomainError {
   try {
@@ -63,9 +62,13 @@ describe('JAM JSON', () => {
   it('refuses nesting deeper than MAX_JSON_DEPTH with invalid_json, counting only brackets outside strings', () => {
     const nested = (n: number) => '['.repeat(n) + ']'.repeat(n);
     expect(parseJamJson(nested(MAX_JSON_DEPTH))).toBeInstanceOf(Array);
-    expect(() => parseJamJson(nested(MAX_JSON_DEPTH + 1))).toThrow(expect.objectContaining({ code: 'invalid_json', message: `malformed JSON: nested deeper than ${MAX_JSON_DEPTH} levels (at position ${MAX_JSON_DEPTH})` }));
+    expect(() => parseJamJson(nested(MAX_JSON_DEPTH + 1))).toThrow(
+      expect.objectContaining({ code: 'invalid_json', message: `malformed JSON: nested deeper than ${MAX_JSON_DEPTH} levels (at position ${MAX_JSON_DEPTH})` }),
+    );
     // 100,000 deep used to reach the parser and fail with V8's stack overflow text
-    expect(() => parseJamJson(nested(100_000))).toThrow(expect.objectContaining({ code: 'invalid_json', message: expect.stringContaining('nested deeper than') }));
+    expect(() => parseJamJson(nested(100_000))).toThrow(
+      expect.objectContaining({ code: 'invalid_json', message: expect.stringContaining('nested deeper than') }),
+    );
     // brackets and escaped quotes inside strings do not count
     expect(parseJamJson(JSON.stringify({ s: '['.repeat(1000) + '\\"{{{' }))).toEqual({ s: '['.repeat(1000) + '\\"{{{' });
   });

@@ -49,16 +49,7 @@ export interface WorkPackageJson {
 const CONTEXT_KEYS = ['anchor', 'state_root', 'beefy_root', 'lookup_anchor', 'lookup_anchor_slot', 'prerequisites'] as const;
 const IMPORT_KEYS = ['tree_root', 'index'] as const;
 const EXTRINSIC_KEYS = ['hash', 'len'] as const;
-const ITEM_KEYS = [
-  'service',
-  'code_hash',
-  'refine_gas_limit',
-  'accumulate_gas_limit',
-  'export_count',
-  'payload',
-  'import_segments',
-  'extrinsic',
-] as const;
+const ITEM_KEYS = ['service', 'code_hash', 'refine_gas_limit', 'accumulate_gas_limit', 'export_count', 'payload', 'import_segments', 'extrinsic'] as const;
 const PACKAGE_KEYS = ['auth_code_host', 'auth_code_hash', 'context', 'authorization', 'authorizer_config', 'items'] as const;
 
 export function refineContextToJson(c: RefineContext): RefineContextJson {

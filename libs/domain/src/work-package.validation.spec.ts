@@ -5,9 +5,7 @@ import { decodeWorkPackage } from './work-package.codec';
 import { validateWorkPackage } from './work-package.validation';
 import type { WorkItem, WorkPackage } from './work-types';
 
-const base = decodeWorkPackage(
-  new Uint8Array(readFileSync(path.resolve(__dirname, '../../../test/fixtures/jam-vectors/codec/tiny/work_package.bin'))),
-);
+const base = decodeWorkPackage(new Uint8Array(readFileSync(path.resolve(__dirname, '../../../test/fixtures/jam-vectors/codec/tiny/work_package.bin'))));
 const item0 = base.items[0]!;
 const hash = new Uint8Array(32);
 
@@ -66,9 +64,7 @@ describe('validateWorkPackage (GP 0.7.2 limits)', () => {
     const payload = new Uint8Array(GP_MAX_PACKAGE_SIZE - auth);
     const zeroLen = Array.from({ length: 128 }, () => ({ hash, len: 0 }));
     const p = pkg([item({ payload, import_segments: [], extrinsic: zeroLen })]);
-    expect(validateWorkPackage(p)).toEqual([
-      { path: '', code: 'encoded_package_too_large', message: expect.stringContaining('W_B') },
-    ]);
+    expect(validateWorkPackage(p)).toEqual([{ path: '', code: 'encoded_package_too_large', message: expect.stringContaining('W_B') }]);
   });
 
   it('flags zero gas limits with the item path, and totals at or above G_R / G_A', () => {

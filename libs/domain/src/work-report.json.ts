@@ -22,13 +22,7 @@ import {
  */
 
 export type WorkExecResultJson =
-  | { ok: HexJson }
-  | { out_of_gas: null }
-  | { panic: null }
-  | { bad_exports: null }
-  | { oversize: null }
-  | { bad_code: null }
-  | { code_oversize: null };
+  { ok: HexJson } | { out_of_gas: null } | { panic: null } | { bad_exports: null } | { oversize: null } | { bad_code: null } | { code_oversize: null };
 export interface RefineLoadJson {
   gas_used: U64Json;
   imports: number;
@@ -70,16 +64,7 @@ const LOAD_KEYS = ['gas_used', 'imports', 'extrinsic_count', 'extrinsic_size', '
 const DIGEST_KEYS = ['service_id', 'code_hash', 'payload_hash', 'accumulate_gas', 'result', 'refine_load'] as const;
 const SPEC_KEYS = ['hash', 'length', 'erasure_root', 'exports_root', 'exports_count'] as const;
 const LOOKUP_KEYS = ['work_package_hash', 'segment_tree_root'] as const;
-const REPORT_KEYS = [
-  'package_spec',
-  'context',
-  'core_index',
-  'authorizer_hash',
-  'auth_gas_used',
-  'auth_output',
-  'segment_root_lookup',
-  'results',
-] as const;
+const REPORT_KEYS = ['package_spec', 'context', 'core_index', 'authorizer_hash', 'auth_gas_used', 'auth_output', 'segment_root_lookup', 'results'] as const;
 
 export function workExecResultToJson(x: WorkExecResult): WorkExecResultJson {
   if ('ok' in x) return { ok: toHex(x.ok) };
@@ -198,9 +183,7 @@ function readWorkReportJson(j: JsonReader, v: unknown, path: string): WorkReport
     authorizer_hash: j.hash(o.authorizer_hash, join(path, 'authorizer_hash')),
     auth_gas_used: j.u64(o.auth_gas_used, join(path, 'auth_gas_used')),
     auth_output: j.bytes(o.auth_output, join(path, 'auth_output')),
-    segment_root_lookup: j.array(o.segment_root_lookup, join(path, 'segment_root_lookup'), (x, p) =>
-      readSegmentRootLookupItemJson(j, x, p),
-    ),
+    segment_root_lookup: j.array(o.segment_root_lookup, join(path, 'segment_root_lookup'), (x, p) => readSegmentRootLookupItemJson(j, x, p)),
     results: j.array(o.results, join(path, 'results'), (x, p) => readWorkDigestJson(j, x, p)),
   };
 }

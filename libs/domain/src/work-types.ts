@@ -61,13 +61,7 @@ export interface WorkPackage {
 
 /** GP 0.7.2 WorkExecResult; codes 0 ok, 1 out_of_gas, 2 panic, 3 bad_exports, 4 oversize, 5 bad_code, 6 code_oversize. */
 export type WorkExecResult =
-  | { ok: Uint8Array }
-  | { out_of_gas: null }
-  | { panic: null }
-  | { bad_exports: null }
-  | { oversize: null }
-  | { bad_code: null }
-  | { code_oversize: null };
+  { ok: Uint8Array } | { out_of_gas: null } | { panic: null } | { bad_exports: null } | { oversize: null } | { bad_code: null } | { code_oversize: null };
 
 /** The names of WorkExecResult variants, in GP code order. */
 export const WORK_EXEC_RESULT_KINDS = ['ok', 'out_of_gas', 'panic', 'bad_exports', 'oversize', 'bad_code', 'code_oversize'] as const;

@@ -45,7 +45,18 @@ export const PERSISTENCE_ENTITIES = [
 ];
 
 /** Every migration, oldest first. WARNING: append only; never edit or reorder an applied one. */
-export const PERSISTENCE_MIGRATIONS = [InitialSchema1760000000000, TenancyAndAdmin1761000000000, StorageRetention1762000000000, StoreIdentity1763000000000, AccumulationAttempts1764000000000, SandboxFailures1765000000000, PackageQueuePriority1766000000000, PackageRetries1766500000000, UploadQuotasAndCorruptBlobs1766600000000, BlobFailures1767000000000];
+export const PERSISTENCE_MIGRATIONS = [
+  InitialSchema1760000000000,
+  TenancyAndAdmin1761000000000,
+  StorageRetention1762000000000,
+  StoreIdentity1763000000000,
+  AccumulationAttempts1764000000000,
+  SandboxFailures1765000000000,
+  PackageQueuePriority1766000000000,
+  PackageRetries1766500000000,
+  UploadQuotasAndCorruptBlobs1766600000000,
+  BlobFailures1767000000000,
+];
 
 /** Options of {@link createDataSource}. */
 export interface DataSourceOptions {

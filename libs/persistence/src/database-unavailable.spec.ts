@@ -15,13 +15,21 @@ describe('isDatabaseUnavailable', () => {
     // A server that accepts and hangs up: the driver's "Connection terminated unexpectedly".
     const hangup = net.createServer((s) => s.destroy());
     await new Promise<void>((r) => hangup.listen(0, '127.0.0.1', () => r()));
-    const dropped = await new Client({ host: '127.0.0.1', port: (hangup.address() as net.AddressInfo).port, user: 'x', database: 'x' }).connect().catch((e: unknown) => e);
+    const dropped = await new Client({ host: '127.0.0.1', port: (hangup.address() as net.AddressInfo).port, user: 'x', database: 'x' })
+      .connect()
+      .catch((e: unknown) => e);
     await new Promise<void>((r) => hangup.close(() => r()));
     expect(isDatabaseUnavailable(dropped)).toBe(true);
   });
 
   it('looks through TypeORM wrappers and knows the SQLSTATEs of a restarting server', () => {
-    expect(isDatabaseUnavailable({ name: 'QueryFailedError', message: 'x', driverError: { code: '57P01', message: 'terminating connection due to administrator command' } })).toBe(true);
+    expect(
+      isDatabaseUnavailable({
+        name: 'QueryFailedError',
+        message: 'x',
+        driverError: { code: '57P01', message: 'terminating connection due to administrator command' },
+      }),
+    ).toBe(true);
     expect(isDatabaseUnavailable({ code: '57P03', message: 'the database system is starting up' })).toBe(true);
     expect(isDatabaseUnavailable({ code: '08006', message: 'connection failure' })).toBe(true);
     expect(isDatabaseUnavailable(new Error('timeout exceeded when trying to connect'))).toBe(true);

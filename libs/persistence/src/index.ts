@@ -3,12 +3,7 @@ export { startEmbeddedPostgres, EMBEDDED_POSTGRES_POOL_SIZE, type EmbeddedPostgr
 export { PreimageEntity, type PreimageStorageTier } from './entities/preimage.entity';
 export { ServiceEntity } from './entities/service.entity';
 export { ServiceStorageEntity } from './entities/service-storage.entity';
-export {
-  WorkPackageEntity,
-  WORK_PACKAGE_STATUSES,
-  IN_FLIGHT_WORK_PACKAGE_STATUSES,
-  type WorkPackageStatus,
-} from './entities/work-package.entity';
+export { WorkPackageEntity, WORK_PACKAGE_STATUSES, IN_FLIGHT_WORK_PACKAGE_STATUSES, type WorkPackageStatus } from './entities/work-package.entity';
 export { WorkReportEntity } from './entities/work-report.entity';
 export { AttesterEntity } from './entities/attester.entity';
 export { AttestationEntity } from './entities/attestation.entity';
@@ -45,7 +40,12 @@ export {
   type SandboxFailureResult,
 } from './repositories/accumulation.repository';
 export { AuditLogRepository, AUDIT_LOG_LIST_MAX_LIMIT, type AuditLogRecord } from './repositories/audit-log.repository';
-export { PrincipalQuotaRepository, PRINCIPAL_QUOTA_LIST_MAX_LIMIT, type PrincipalQuotaRecord, type PrincipalQuotaPatch } from './repositories/principal-quota.repository';
+export {
+  PrincipalQuotaRepository,
+  PRINCIPAL_QUOTA_LIST_MAX_LIMIT,
+  type PrincipalQuotaRecord,
+  type PrincipalQuotaPatch,
+} from './repositories/principal-quota.repository';
 export { StoreIdentityEntity } from './entities/store-identity.entity';
 export { StoreIdentityRepository } from './repositories/store-identity.repository';
 export { createRepositories, type Repositories } from './repository-set';

@@ -108,14 +108,20 @@ describe('entities match the migrations (real PostgreSQL)', () => {
     const fromEntities = ds.entityMetadatas
       .flatMap((m) => m.columns.map((c) => `${m.tableName}.${c.databaseName}: ${entityType(ds, c)}${c.isNullable ? ' null' : ' not null'}`))
       .sort();
-    const fromDb = columns.filter((c) => c.table !== 'migrations').map((c) => `${c.table}.${c.column}: ${c.type}${c.nullable ? ' null' : ' not null'}`).sort();
+    const fromDb = columns
+      .filter((c) => c.table !== 'migrations')
+      .map((c) => `${c.table}.${c.column}: ${c.type}${c.nullable ? ' null' : ' not null'}`)
+      .sort();
     expect(fromEntities).toEqual(fromDb);
   });
 
   it('has the primary key each entity declares', () => {
     for (const m of ds.entityMetadatas) {
       const pk = indexes.find((i) => i.table === m.tableName && i.primary);
-      expect({ table: m.tableName, primary: pk?.columns.slice().sort() }).toEqual({ table: m.tableName, primary: m.primaryColumns.map((c) => c.databaseName).sort() });
+      expect({ table: m.tableName, primary: pk?.columns.slice().sort() }).toEqual({
+        table: m.tableName,
+        primary: m.primaryColumns.map((c) => c.databaseName).sort(),
+      });
     }
   });
 

@@ -50,7 +50,18 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
     const { url, poolSize } = db();
     const ds = createDataSource({ url, poolSize });
     await ds.initialize();
-    expect(await runMigrations(ds)).toEqual(['InitialSchema1760000000000', 'TenancyAndAdmin1761000000000', 'StorageRetention1762000000000', 'StoreIdentity1763000000000', 'AccumulationAttempts1764000000000', 'SandboxFailures1765000000000', 'PackageQueuePriority1766000000000', 'PackageRetries1766500000000', 'UploadQuotasAndCorruptBlobs1766600000000', 'BlobFailures1767000000000']);
+    expect(await runMigrations(ds)).toEqual([
+      'InitialSchema1760000000000',
+      'TenancyAndAdmin1761000000000',
+      'StorageRetention1762000000000',
+      'StoreIdentity1763000000000',
+      'AccumulationAttempts1764000000000',
+      'SandboxFailures1765000000000',
+      'PackageQueuePriority1766000000000',
+      'PackageRetries1766500000000',
+      'UploadQuotasAndCorruptBlobs1766600000000',
+      'BlobFailures1767000000000',
+    ]);
     ctx = { ds, repos: createRepositories(ds) };
   });
 
@@ -120,7 +131,9 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
       expect(await repos.storeIdentity.get()).toBe(id);
       expect(await ds.query('SELECT count(*)::int AS n FROM store_identity')).toEqual([{ n: 1 }]);
       // One row only: a second id cannot be added beside it.
-      await expect(ds.query(`INSERT INTO store_identity (singleton, store_id) VALUES (false, '00000000-0000-4000-8000-000000000000')`)).rejects.toMatchObject({ code: '23514' });
+      await expect(ds.query(`INSERT INTO store_identity (singleton, store_id) VALUES (false, '00000000-0000-4000-8000-000000000000')`)).rejects.toMatchObject({
+        code: '23514',
+      });
     });
   });
 
@@ -159,7 +172,18 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
           auth_code_hash: z,
           authorizer_config: new Uint8Array(0),
           context: { anchor: z, state_root: z, beefy_root: z, lookup_anchor: z, lookup_anchor_slot: 0, prerequisites: [] },
-          items: [{ service: s.id, code_hash: z, payload: new Uint8Array(0), refine_gas_limit: 1n, accumulate_gas_limit: 1n, import_segments: [], extrinsic: [{ hash: Buffer.from(extrinsic.slice(2), 'hex'), len: 1 }], export_count: 0 }],
+          items: [
+            {
+              service: s.id,
+              code_hash: z,
+              payload: new Uint8Array(0),
+              refine_gas_limit: 1n,
+              accumulate_gas_limit: 1n,
+              import_segments: [],
+              extrinsic: [{ hash: Buffer.from(extrinsic.slice(2), 'hex'), len: 1 }],
+              export_count: 0,
+            },
+          ],
         }),
         serviceIds: [s.id],
         submittedBy: owner,
@@ -190,8 +214,16 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
       // Upload caps (issue 11): a field left out keeps its value, null goes back to the global setting.
       const caps = await principalQuotas.upsert({ principal: p, maxConcurrentUploads: 4, maxStoredPreimageBytes: 2 ** 40 });
       expect(caps).toMatchObject({ maxPendingPackages: null, maxConcurrentUploads: 4, maxStoredPreimageBytes: 2 ** 40 });
-      expect(await principalQuotas.upsert({ principal: p, maxPendingPackages: 9 })).toMatchObject({ maxPendingPackages: 9, maxConcurrentUploads: 4, maxStoredPreimageBytes: 2 ** 40 });
-      expect(await principalQuotas.upsert({ principal: p, maxStoredPreimageBytes: null })).toMatchObject({ maxPendingPackages: 9, maxConcurrentUploads: 4, maxStoredPreimageBytes: null });
+      expect(await principalQuotas.upsert({ principal: p, maxPendingPackages: 9 })).toMatchObject({
+        maxPendingPackages: 9,
+        maxConcurrentUploads: 4,
+        maxStoredPreimageBytes: 2 ** 40,
+      });
+      expect(await principalQuotas.upsert({ principal: p, maxStoredPreimageBytes: null })).toMatchObject({
+        maxPendingPackages: 9,
+        maxConcurrentUploads: 4,
+        maxStoredPreimageBytes: null,
+      });
       expect(await principalQuotas.get(p)).toMatchObject({ maxConcurrentUploads: 4, maxStoredPreimageBytes: null });
       expect((await principalQuotas.list({ limit: 1000 })).map((q) => q.principal)).toContain(p);
       expect(await principalQuotas.delete(p)).toBe(true);
@@ -283,7 +315,10 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
       expect(seen).toEqual(ids);
       expect((await services.list({ limit: 1000 })).length).toBeGreaterThanOrEqual(6);
       await expectDomainError(services.create({ codeHash: hash(), owner, delegates: [], minItemGas: 0n, minMemoGas: 0n }), 'unknown_preimage');
-      await expectDomainError(services.create({ codeHash: created[0]!.codeHash, owner, delegates: [], minItemGas: 2n ** 63n, minMemoGas: 0n }), 'invalid_request');
+      await expectDomainError(
+        services.create({ codeHash: created[0]!.codeHash, owner, delegates: [], minItemGas: 2n ** 63n, minMemoGas: 0n }),
+        'invalid_request',
+      );
     });
 
     it('reads storage by key and as a snapshot keyed by 0x hex', async () => {
@@ -324,7 +359,14 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
       const encoded = randomBytes(1000);
       const first = await workPackages.insertIfAbsent({ hash: h, encoded, serviceIds: [s.id, s.id + 1], submittedBy: 'carol' });
       expect(first.created).toBe(true);
-      expect(first.row).toMatchObject({ hash: h, serviceIds: [s.id, s.id + 1], submittedBy: 'carol', status: 'pending', reportHash: null, accumulatedAt: null });
+      expect(first.row).toMatchObject({
+        hash: h,
+        serviceIds: [s.id, s.id + 1],
+        submittedBy: 'carol',
+        status: 'pending',
+        reportHash: null,
+        accumulatedAt: null,
+      });
       const again = await workPackages.insertIfAbsent({ hash: h, encoded: new Uint8Array([9]), serviceIds: [1], submittedBy: 'mallory' });
       expect(again.created).toBe(false);
       expect(again.row).toEqual(first.row);
@@ -350,8 +392,15 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
       expect(row.updatedAt.getTime()).toBeGreaterThanOrEqual(row.createdAt.getTime());
 
       const f = await newPackage([s.id]);
-      expect(await workPackages.transition(f, ['pending', 'refining'], 'failed', { errorCode: 'refine_sandbox_failure', errorMessage: 'guest trapped' })).toBe(true);
-      expect(await workPackages.get(f)).toMatchObject({ status: 'failed', errorCode: 'refine_sandbox_failure', errorMessage: 'guest trapped', accumulatedAt: null });
+      expect(await workPackages.transition(f, ['pending', 'refining'], 'failed', { errorCode: 'refine_sandbox_failure', errorMessage: 'guest trapped' })).toBe(
+        true,
+      );
+      expect(await workPackages.get(f)).toMatchObject({
+        status: 'failed',
+        errorCode: 'refine_sandbox_failure',
+        errorMessage: 'guest trapped',
+        accumulatedAt: null,
+      });
       expect(await workPackages.transition(hash(), ['pending'], 'refining')).toBe(false);
       await expectDomainError(workPackages.transition(f, ['nope' as WorkPackageStatus], 'failed'), 'invalid_request');
     });
@@ -361,21 +410,26 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
       const s = await newService();
       for (let round = 0; round < 5; round++) {
         const h = await newPackage([s.id]);
-        const results = await Promise.all(
-          Array.from({ length: 8 }, (_, i) => workPackages.transition(h, ['pending'], i % 2 === 0 ? 'refining' : 'failed')),
-        );
+        const results = await Promise.all(Array.from({ length: 8 }, (_, i) => workPackages.transition(h, ['pending'], i % 2 === 0 ? 'refining' : 'failed')));
         expect(results.filter(Boolean)).toHaveLength(1);
         const winner = results.indexOf(true) % 2 === 0 ? 'refining' : 'failed';
         expect((await workPackages.get(h))!.status).toBe(winner);
       }
     });
 
-    it('stores a package\'s fair-share queue priority (default 1) and refine gas, sums the gas in flight per submitter, keeps the priority on a repeated insert, returns it in stale rows, and refuses one out of range', async () => {
+    it("stores a package's fair-share queue priority (default 1) and refine gas, sums the gas in flight per submitter, keeps the priority on a repeated insert, returns it in stale rows, and refuses one out of range", async () => {
       const { workPackages } = get().repos;
       const s = await newService();
       const h = hash();
       const submitter = `sub-${tag()}`;
-      const first = await workPackages.insertIfAbsent({ hash: h, encoded: bytes(h), serviceIds: [s.id], submittedBy: submitter, queuePriority: 42, refineGas: 4_999_999_999n });
+      const first = await workPackages.insertIfAbsent({
+        hash: h,
+        encoded: bytes(h),
+        serviceIds: [s.id],
+        submittedBy: submitter,
+        queuePriority: 42,
+        refineGas: 4_999_999_999n,
+      });
       expect(first.row.queuePriority).toBe(42);
       // the backlog sums declared refine gas over the submitter's packages in flight only
       const second = hash();
@@ -389,7 +443,9 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
       expect((await workPackages.findStale(['pending'], 0, 1000)).find((p) => p.hash === h)?.queuePriority).toBe(42);
       expect((await workPackages.get(await newPackage([s.id])))!.queuePriority).toBe(1);
       const bad = hash();
-      await expect(workPackages.insertIfAbsent({ hash: bad, encoded: bytes(bad), serviceIds: [s.id], submittedBy: `sub-${tag()}`, queuePriority: 2_097_152 })).rejects.toThrow();
+      await expect(
+        workPackages.insertIfAbsent({ hash: bad, encoded: bytes(bad), serviceIds: [s.id], submittedBy: `sub-${tag()}`, queuePriority: 2_097_152 }),
+      ).rejects.toThrow();
       expect(await workPackages.get(bad)).toBeNull();
     });
 
@@ -467,7 +523,9 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
       expect(await workReports.get(r1)).toMatchObject({ reportHash: r1, packageHash: pkg, encoded: bytes(r1), engine: 'test-engine/1/1' });
       expect((await workReports.listByPackage(pkg)).map((r) => r.reportHash).sort()).toEqual([r1, r2].sort());
       expect(await workReports.get(hash())).toBeNull();
-      await expect(workReports.insertIfAbsent({ reportHash: hash(), packageHash: hash(), encoded: bytes('x'), engine: 'x' })).rejects.toMatchObject({ code: '23503' });
+      await expect(workReports.insertIfAbsent({ reportHash: hash(), packageHash: hash(), encoded: bytes('x'), engine: 'x' })).rejects.toMatchObject({
+        code: '23503',
+      });
     });
 
     it('registers attesters, counts distinct signers and detects conflicting reports', async () => {
@@ -592,7 +650,14 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
         packageHash: pkg,
         serviceId: s.id,
         loadLimit: NO_LOAD_LIMIT,
-        run: async () => ({ status: 'ok', gasUsed: 0n, writes: [{ key: bytes('keep'), value: bytes('1') }, { key: bytes('drop'), value: bytes('2') }] }),
+        run: async () => ({
+          status: 'ok',
+          gasUsed: 0n,
+          writes: [
+            { key: bytes('keep'), value: bytes('1') },
+            { key: bytes('drop'), value: bytes('2') },
+          ],
+        }),
       });
       const boom = new Error('guest exploded');
       await expect(
@@ -621,7 +686,13 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
       expect(await serviceStorage.getStorage(s.id, bytes('drop'))).toBeNull();
       expect(await serviceStorage.getStorage(s.id, bytes('keep'))).toEqual(bytes('1'));
       await expectDomainError(
-        accumulations.applyOnce({ reportHash: r2, packageHash: pkg, serviceId: 2_000_000_000, loadLimit: NO_LOAD_LIMIT, run: async () => ({ status: 'ok', gasUsed: 0n, writes: [] }) }),
+        accumulations.applyOnce({
+          reportHash: r2,
+          packageHash: pkg,
+          serviceId: 2_000_000_000,
+          loadLimit: NO_LOAD_LIMIT,
+          run: async () => ({ status: 'ok', gasUsed: 0n, writes: [] }),
+        }),
         'unknown_service',
       );
     });
@@ -640,13 +711,24 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
         loadLimit: NO_LOAD_LIMIT,
         run: async ({ footprint }) => {
           expect(footprint).toEqual({ bytes: 0, items: 0 });
-          return { status: 'ok', gasUsed: 0n, writes: [{ key: bytes('ab'), value: new Uint8Array(10) }, { key: bytes('c'), value: new Uint8Array(100_000) }] };
+          return {
+            status: 'ok',
+            gasUsed: 0n,
+            writes: [
+              { key: bytes('ab'), value: new Uint8Array(10) },
+              { key: bytes('c'), value: new Uint8Array(100_000) },
+            ],
+          };
         },
       });
       expect(await serviceStorage.footprint(s.id)).toEqual({ bytes: 2 + 10 + 1 + 100_000, items: 2 });
       expect(await serviceStorage.footprint(2_000_000_000)).toEqual({ bytes: 0, items: 0 });
       const seen: { footprint: unknown; size: number | null }[] = [];
-      for (const loadLimit of [{ bytes: 100_013, items: 2 }, { bytes: 100_012, items: 2 }, { bytes: 100_013, items: 1 }]) {
+      for (const loadLimit of [
+        { bytes: 100_013, items: 2 },
+        { bytes: 100_012, items: 2 },
+        { bytes: 100_013, items: 1 },
+      ]) {
         await expect(
           accumulations.applyOnce({
             reportHash: await newReport(pkg),
@@ -661,7 +743,11 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
         ).rejects.toThrow('roll back');
       }
       const fp = { bytes: 100_013, items: 2 };
-      expect(seen).toEqual([{ footprint: fp, size: 2 }, { footprint: fp, size: null }, { footprint: fp, size: null }]);
+      expect(seen).toEqual([
+        { footprint: fp, size: 2 },
+        { footprint: fp, size: null },
+        { footprint: fp, size: null },
+      ]);
     });
 
     it('counts wall-clock failures durably and records timed_out exactly once at the bound', async () => {
@@ -681,14 +767,25 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
         { failures: 3, final: true, applied: false, status: 'timed_out' },
         { failures: 3, final: true, applied: false, status: 'timed_out' },
       ]);
-      const rows = await get().ds.query('SELECT status, gas_used FROM accumulation WHERE report_hash = $1 AND service_id = $2', [Buffer.from(rep.slice(2), 'hex'), s.id]);
+      const rows = await get().ds.query('SELECT status, gas_used FROM accumulation WHERE report_hash = $1 AND service_id = $2', [
+        Buffer.from(rep.slice(2), 'hex'),
+        s.id,
+      ]);
       expect(rows).toEqual([{ status: 'timed_out', gas_used: '9223372036854775807' }]);
       // a later delivery finds it applied and runs nothing
       const run = jest.fn();
-      expect(await accumulations.applyOnce({ reportHash: rep, packageHash: pkg, serviceId: s.id, loadLimit: NO_LOAD_LIMIT, run })).toEqual({ applied: false, status: 'timed_out' });
+      expect(await accumulations.applyOnce({ reportHash: rep, packageHash: pkg, serviceId: s.id, loadLimit: NO_LOAD_LIMIT, run })).toEqual({
+        applied: false,
+        status: 'timed_out',
+      });
       expect(run).not.toHaveBeenCalled();
-      await expect(accumulations.recordWallClockFailure({ reportHash: rep, packageHash: pkg, serviceId: s.id, maxFailures: 0, gasUsed: 0n })).rejects.toThrow(RangeError);
-      await expectDomainError(accumulations.recordWallClockFailure({ reportHash: rep, packageHash: pkg, serviceId: 2_000_000_000, maxFailures: 3, gasUsed: 0n }), 'unknown_service');
+      await expect(accumulations.recordWallClockFailure({ reportHash: rep, packageHash: pkg, serviceId: s.id, maxFailures: 0, gasUsed: 0n })).rejects.toThrow(
+        RangeError,
+      );
+      await expectDomainError(
+        accumulations.recordWallClockFailure({ reportHash: rep, packageHash: pkg, serviceId: 2_000_000_000, maxFailures: 3, gasUsed: 0n }),
+        'unknown_service',
+      );
     });
 
     it('does not count a failure for an accumulation already recorded, and deletes the counts with the report (retention)', async () => {
@@ -696,11 +793,27 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
       const s = await newService();
       const pkg = await newPackage([s.id]);
       const rep = await newReport(pkg);
-      expect(await accumulations.recordWallClockFailure({ reportHash: rep, packageHash: pkg, serviceId: s.id, maxFailures: 5, gasUsed: 1n })).toMatchObject({ failures: 1, final: false });
+      expect(await accumulations.recordWallClockFailure({ reportHash: rep, packageHash: pkg, serviceId: s.id, maxFailures: 5, gasUsed: 1n })).toMatchObject({
+        failures: 1,
+        final: false,
+      });
       // the retry succeeded
-      expect(await accumulations.applyOnce({ reportHash: rep, packageHash: pkg, serviceId: s.id, loadLimit: NO_LOAD_LIMIT, run: async () => ({ status: 'ok', gasUsed: 7n, writes: [] }) })).toEqual({ applied: true, status: 'ok' });
+      expect(
+        await accumulations.applyOnce({
+          reportHash: rep,
+          packageHash: pkg,
+          serviceId: s.id,
+          loadLimit: NO_LOAD_LIMIT,
+          run: async () => ({ status: 'ok', gasUsed: 7n, writes: [] }),
+        }),
+      ).toEqual({ applied: true, status: 'ok' });
       // a late duplicate delivery's timeout: nothing to count, the recorded result stands
-      expect(await accumulations.recordWallClockFailure({ reportHash: rep, packageHash: pkg, serviceId: s.id, maxFailures: 1, gasUsed: 1n })).toEqual({ failures: 1, final: true, applied: false, status: 'ok' });
+      expect(await accumulations.recordWallClockFailure({ reportHash: rep, packageHash: pkg, serviceId: s.id, maxFailures: 1, gasUsed: 1n })).toEqual({
+        failures: 1,
+        final: true,
+        applied: false,
+        status: 'ok',
+      });
       expect(await workPackages.transition(pkg, ['pending'], 'failed', { reportHash: rep })).toBe(true);
       await get().ds.query(`UPDATE work_package SET updated_at = now() - interval '2 days' WHERE hash = $1`, [Buffer.from(pkg.slice(2), 'hex')]);
       let deleted = 0;
@@ -716,8 +829,21 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
       const s = await newService();
       const pkg = await newPackage([s.id]);
       const rep = await newReport(pkg);
-      const crash = () => accumulations.recordSandboxFailure({ reportHash: rep, packageHash: pkg, serviceId: s.id, kind: 'executor', maxFailures: 2, gasUsed: 5n, error: 'sandbox executor failed: x' });
-      expect(await accumulations.recordWallClockFailure({ reportHash: rep, packageHash: pkg, serviceId: s.id, maxFailures: 3, gasUsed: 1n })).toEqual({ failures: 1, final: false, applied: false });
+      const crash = () =>
+        accumulations.recordSandboxFailure({
+          reportHash: rep,
+          packageHash: pkg,
+          serviceId: s.id,
+          kind: 'executor',
+          maxFailures: 2,
+          gasUsed: 5n,
+          error: 'sandbox executor failed: x',
+        });
+      expect(await accumulations.recordWallClockFailure({ reportHash: rep, packageHash: pkg, serviceId: s.id, maxFailures: 3, gasUsed: 1n })).toEqual({
+        failures: 1,
+        final: false,
+        applied: false,
+      });
       expect(await crash()).toEqual({ failures: 1, final: false, applied: false });
       expect(await accumulations.executorFailures(rep, s.id)).toBe(1);
       expect(await accumulations.wallClockFailures(rep, s.id)).toBe(1);
@@ -727,12 +853,22 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
         { failures: 2, final: true, applied: false, status: 'sandbox_failed' },
         { failures: 2, final: true, applied: false, status: 'sandbox_failed' },
       ]);
-      const rows = await get().ds.query('SELECT status, gas_used FROM accumulation WHERE report_hash = $1 AND service_id = $2', [Buffer.from(rep.slice(2), 'hex'), s.id]);
+      const rows = await get().ds.query('SELECT status, gas_used FROM accumulation WHERE report_hash = $1 AND service_id = $2', [
+        Buffer.from(rep.slice(2), 'hex'),
+        s.id,
+      ]);
       expect(rows).toEqual([{ status: 'sandbox_failed', gas_used: '5' }]);
-      const attempt = await get().ds.query('SELECT wall_clock_failures, executor_failures, last_error FROM accumulation_attempt WHERE report_hash = $1', [Buffer.from(rep.slice(2), 'hex')]);
+      const attempt = await get().ds.query('SELECT wall_clock_failures, executor_failures, last_error FROM accumulation_attempt WHERE report_hash = $1', [
+        Buffer.from(rep.slice(2), 'hex'),
+      ]);
       expect(attempt).toEqual([{ wall_clock_failures: 1, executor_failures: 2, last_error: 'sandbox executor failed: x' }]);
       // a late wall-clock kill finds the final row and counts nothing
-      expect(await accumulations.recordWallClockFailure({ reportHash: rep, packageHash: pkg, serviceId: s.id, maxFailures: 3, gasUsed: 1n })).toEqual({ failures: 1, final: true, applied: false, status: 'sandbox_failed' });
+      expect(await accumulations.recordWallClockFailure({ reportHash: rep, packageHash: pkg, serviceId: s.id, maxFailures: 3, gasUsed: 1n })).toEqual({
+        failures: 1,
+        final: true,
+        applied: false,
+        status: 'sandbox_failed',
+      });
     });
 
     it('counts blob failures (code unreadable) apart from the other kinds: blob_unavailable at the bound, no gas; refine counts them as kind blob', async () => {
@@ -740,20 +876,47 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
       const s = await newService();
       const pkg = await newPackage([s.id]);
       const rep = await newReport(pkg);
-      const blob = () => accumulations.recordSandboxFailure({ reportHash: rep, packageHash: pkg, serviceId: s.id, kind: 'blob', maxFailures: 2, gasUsed: 0n, error: 'blob unavailable: x' });
-      expect(await accumulations.recordSandboxFailure({ reportHash: rep, packageHash: pkg, serviceId: s.id, kind: 'executor', maxFailures: 3, gasUsed: 1n })).toEqual({ failures: 1, final: false, applied: false });
+      const blob = () =>
+        accumulations.recordSandboxFailure({
+          reportHash: rep,
+          packageHash: pkg,
+          serviceId: s.id,
+          kind: 'blob',
+          maxFailures: 2,
+          gasUsed: 0n,
+          error: 'blob unavailable: x',
+        });
+      expect(
+        await accumulations.recordSandboxFailure({ reportHash: rep, packageHash: pkg, serviceId: s.id, kind: 'executor', maxFailures: 3, gasUsed: 1n }),
+      ).toEqual({ failures: 1, final: false, applied: false });
       expect(await blob()).toEqual({ failures: 1, final: false, applied: false });
       expect(await accumulations.blobFailures(rep, s.id)).toBe(1);
       expect(await accumulations.executorFailures(rep, s.id)).toBe(1);
       expect(await blob()).toEqual({ failures: 2, final: true, applied: true, status: 'blob_unavailable' });
-      const rows = await get().ds.query('SELECT status, gas_used FROM accumulation WHERE report_hash = $1 AND service_id = $2', [Buffer.from(rep.slice(2), 'hex'), s.id]);
+      const rows = await get().ds.query('SELECT status, gas_used FROM accumulation WHERE report_hash = $1 AND service_id = $2', [
+        Buffer.from(rep.slice(2), 'hex'),
+        s.id,
+      ]);
       expect(rows).toEqual([{ status: 'blob_unavailable', gas_used: '0' }]);
       expect(await blob()).toEqual({ failures: 2, final: true, applied: false, status: 'blob_unavailable' });
 
-      const counted = await refineAttempts.recordFailure({ packageHash: pkg, attesterIndex: 0, kind: 'blob', maxFailures: 1, attesterCount: 3, error: 'blob unavailable: y' });
-      expect(counted).toMatchObject({ failures: 1, exhausted: true, unableToSign: [{ attesterIndex: 0, lastKind: 'blob', wallClockFailures: 0, lastError: 'blob unavailable: y' }] });
+      const counted = await refineAttempts.recordFailure({
+        packageHash: pkg,
+        attesterIndex: 0,
+        kind: 'blob',
+        maxFailures: 1,
+        attesterCount: 3,
+        error: 'blob unavailable: y',
+      });
+      expect(counted).toMatchObject({
+        failures: 1,
+        exhausted: true,
+        unableToSign: [{ attesterIndex: 0, lastKind: 'blob', wallClockFailures: 0, lastError: 'blob unavailable: y' }],
+      });
       // the column still refuses kinds nobody writes
-      await expect(get().ds.query(`UPDATE refine_attempt SET last_kind = 'other' WHERE package_hash = $1`, [Buffer.from(pkg.slice(2), 'hex')])).rejects.toThrow(/refine_attempt_last_kind_check/);
+      await expect(get().ds.query(`UPDATE refine_attempt SET last_kind = 'other' WHERE package_hash = $1`, [Buffer.from(pkg.slice(2), 'hex')])).rejects.toThrow(
+        /refine_attempt_last_kind_check/,
+      );
     });
 
     it('counts refine failures per (package, attester); gives up at the bound; lists attesters that gave up without signing; deleted with the package', async () => {
@@ -765,13 +928,18 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
       expect(await fail(0, 'wall_clock')).toEqual({ failures: 1, exhausted: false, exhaustedNow: false, unableToSign: [] });
       const second = await fail(0);
       expect(second).toMatchObject({ failures: 2, exhausted: true, exhaustedNow: true });
-      expect(second!.unableToSign).toEqual([{ attesterIndex: 0, failures: 2, wallClockFailures: 1, lastKind: 'executor', lastError: 'boom 0', exhausted: true }]);
+      expect(second!.unableToSign).toEqual([
+        { attesterIndex: 0, failures: 2, wallClockFailures: 1, lastKind: 'executor', lastError: 'boom 0', exhausted: true },
+      ]);
       // an attester that gave up is not counted again
       expect(await fail(0)).toMatchObject({ failures: 2, exhausted: true, exhaustedNow: false });
       // concurrent attesters: each counted once, serialised on the package row
       const both = await Promise.all([fail(1, 'wall_clock'), fail(2, 'wall_clock')]);
       expect(both.map((r) => r!.failures)).toEqual([1, 1]);
-      expect(await fail(1, 'wall_clock')).toMatchObject({ exhausted: true, unableToSign: [{ attesterIndex: 0 }, { attesterIndex: 1, lastKind: 'wall_clock', wallClockFailures: 2 }] });
+      expect(await fail(1, 'wall_clock')).toMatchObject({
+        exhausted: true,
+        unableToSign: [{ attesterIndex: 0 }, { attesterIndex: 1, lastKind: 'wall_clock', wallClockFailures: 2 }],
+      });
       expect((await refineAttempts.list(pkg)).map((r) => [r.attesterIndex, r.failures, r.exhausted])).toEqual([
         [0, 2, true],
         [1, 2, true],
@@ -785,17 +953,19 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
       expect((await refineAttempts.unableToSign(pkg, 3)).map((r) => r.attesterIndex)).toEqual([0]);
       expect((await refineAttempts.unableToSign(pkg, 1)).map((r) => r.attesterIndex)).toEqual([0]);
       expect(await refineAttempts.recordFailure({ packageHash: hash(), attesterIndex: 0, kind: 'executor', maxFailures: 2, attesterCount: 3 })).toBeNull();
-      await expect(refineAttempts.recordFailure({ packageHash: pkg, attesterIndex: 0, kind: 'executor', maxFailures: 0, attesterCount: 3 })).rejects.toThrow(RangeError);
+      await expect(refineAttempts.recordFailure({ packageHash: pkg, attesterIndex: 0, kind: 'executor', maxFailures: 0, attesterCount: 3 })).rejects.toThrow(
+        RangeError,
+      );
       // retention deletes the counts with the package
       expect(await workPackages.transition(pkg, ['pending'], 'failed')).toBe(true);
       await get().ds.query(`UPDATE work_package SET updated_at = now() - interval '2 days' WHERE hash = $1`, [Buffer.from(pkg.slice(2), 'hex')]);
-      for (let n = 1; n > 0; ) n = (await workPackages.deleteFinishedOlderThan(86_400_000, 1000)).packages;
+      for (let n = 1; n > 0;) n = (await workPackages.deleteFinishedOlderThan(86_400_000, 1000)).packages;
       expect(await refineAttempts.list(pkg)).toEqual([]);
     });
   });
 
   describe('retry of failed packages (retryFailed)', () => {
-    it('puts a refine failure back to pending without its attesters\' counts; keeps attestations; bounded', async () => {
+    it("puts a refine failure back to pending without its attesters' counts; keeps attestations; bounded", async () => {
       const { refineAttempts, attestations, attesters, workPackages } = get().repos;
       for (const i of [0, 1, 2]) await attesters.upsert(i, hash());
       const pkg = await newPackage([1]);
@@ -819,19 +989,32 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
       const [ok, slow, crashy] = [await newService(), await newService(), await newService()];
       const pkg = await newPackage([ok.id, slow.id, crashy.id]);
       const rep = await newReport(pkg);
-      expect(await accumulations.applyOnce({ reportHash: rep, packageHash: pkg, serviceId: ok.id, loadLimit: NO_LOAD_LIMIT, run: async () => ({ status: 'ok', gasUsed: 7n, writes: [] }) })).toEqual({ applied: true, status: 'ok' });
+      expect(
+        await accumulations.applyOnce({
+          reportHash: rep,
+          packageHash: pkg,
+          serviceId: ok.id,
+          loadLimit: NO_LOAD_LIMIT,
+          run: async () => ({ status: 'ok', gasUsed: 7n, writes: [] }),
+        }),
+      ).toEqual({ applied: true, status: 'ok' });
       await accumulations.recordWallClockFailure({ reportHash: rep, packageHash: pkg, serviceId: slow.id, maxFailures: 1, gasUsed: 1n });
       await accumulations.recordSandboxFailure({ reportHash: rep, packageHash: pkg, serviceId: crashy.id, kind: 'executor', maxFailures: 1, gasUsed: 1n });
       expect(await workPackages.transition(pkg, ['pending'], 'failed', { reportHash: rep, errorCode: 'accumulate_timeout', errorMessage: 'x' })).toBe(true);
       const r = await workPackages.retryFailed(pkg, 3);
       expect(r).toMatchObject({ outcome: 'retried', phase: 'accumulate', row: { status: 'attested', reportHash: rep, errorCode: null, retries: 1 } });
-      const rows = await get().ds.query('SELECT service_id, status FROM accumulation WHERE report_hash = $1 ORDER BY service_id', [Buffer.from(rep.slice(2), 'hex')]);
+      const rows = await get().ds.query('SELECT service_id, status FROM accumulation WHERE report_hash = $1 ORDER BY service_id', [
+        Buffer.from(rep.slice(2), 'hex'),
+      ]);
       expect(rows).toEqual([{ service_id: ok.id, status: 'ok' }]);
       expect(await accumulations.wallClockFailures(rep, slow.id)).toBe(0);
       expect(await accumulations.executorFailures(rep, crashy.id)).toBe(0);
       // the applied one is still applied: a new delivery runs only the other two
       const run = jest.fn(async () => ({ status: 'ok' as const, gasUsed: 1n, writes: [] }));
-      expect(await accumulations.applyOnce({ reportHash: rep, packageHash: pkg, serviceId: ok.id, loadLimit: NO_LOAD_LIMIT, run })).toEqual({ applied: false, status: 'ok' });
+      expect(await accumulations.applyOnce({ reportHash: rep, packageHash: pkg, serviceId: ok.id, loadLimit: NO_LOAD_LIMIT, run })).toEqual({
+        applied: false,
+        status: 'ok',
+      });
       expect(run).not.toHaveBeenCalled();
     });
 
@@ -861,7 +1044,9 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
       const token = hash();
       const appended = [];
       for (let i = 0; i < 5; i++) {
-        appended.push(await auditLog.append({ actorTokenHash: i === 0 ? null : token, action, target: `t${i}`, outcome: 'ok', details: { i, nested: [true, null] } }));
+        appended.push(
+          await auditLog.append({ actorTokenHash: i === 0 ? null : token, action, target: `t${i}`, outcome: 'ok', details: { i, nested: [true, null] } }),
+        );
       }
       expect(appended[1]).toMatchObject({ actorTokenHash: token, action, target: 't1', outcome: 'ok', details: { i: 1, nested: [true, null] } });
       const seen: string[] = [];

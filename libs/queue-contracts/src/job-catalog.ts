@@ -1,7 +1,15 @@
 import type { z } from 'zod';
 import { DEFAULT_JOB_OPTIONS, type JobOptionsPolicy } from './default-job-options';
 import { accumulateJobId, attestationJobId, janitorTaskJobId, refineJobId } from './job-id';
-import { ACCUMULATE_REPORT_V1, BLOB_HYGIENE_V1, PREIMAGE_GC_V1, RECONCILE_V1, REFINE_PACKAGE_V1, RETENTION_V1, VERIFY_ATTESTATION_V1 } from './job-names.constants';
+import {
+  ACCUMULATE_REPORT_V1,
+  BLOB_HYGIENE_V1,
+  PREIMAGE_GC_V1,
+  RECONCILE_V1,
+  REFINE_PACKAGE_V1,
+  RETENTION_V1,
+  VERIFY_ATTESTATION_V1,
+} from './job-names.constants';
 import { JOB_PAYLOAD_SCHEMAS } from './job-payload.schema';
 import type { JobName, JobPayload } from './job.types';
 import { ACCUMULATE_QUEUE, ATTESTATION_QUEUE, JANITOR_QUEUE, refineQueueName, type QueueKind } from './queue-names.constants';

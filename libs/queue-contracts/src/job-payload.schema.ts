@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { ACCUMULATE_REPORT_V1, BLOB_HYGIENE_V1, PREIMAGE_GC_V1, RECONCILE_V1, REFINE_PACKAGE_V1, RETENTION_V1, VERIFY_ATTESTATION_V1 } from './job-names.constants';
+import {
+  ACCUMULATE_REPORT_V1,
+  BLOB_HYGIENE_V1,
+  PREIMAGE_GC_V1,
+  RECONCILE_V1,
+  REFINE_PACKAGE_V1,
+  RETENTION_V1,
+  VERIFY_ATTESTATION_V1,
+} from './job-names.constants';
 
 /**
  * Payload schemas. Payloads carry ids and hashes only, never blobs or secrets (docs/architecture.md section 12, habit 5).
@@ -8,14 +16,10 @@ import { ACCUMULATE_REPORT_V1, BLOB_HYGIENE_V1, PREIMAGE_GC_V1, RECONCILE_V1, RE
  * Objects are strict: an unknown key is a malformed payload, not silently dropped.
  */
 export const hashSchema = z.string().regex(/^0x[0-9a-f]{64}$/, 'expected 0x + 64 lowercase hex digits (32-byte hash)');
-export const signatureSchema = z
-  .string()
-  .regex(/^0x[0-9a-f]{128}$/, 'expected 0x + 128 lowercase hex digits (64-byte Ed25519 signature)');
+export const signatureSchema = z.string().regex(/^0x[0-9a-f]{128}$/, 'expected 0x + 128 lowercase hex digits (64-byte Ed25519 signature)');
 export const attesterIndexSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
-export const refinePackageV1Schema = z
-  .object({ package_hash: hashSchema, attester_index: attesterIndexSchema })
-  .strict();
+export const refinePackageV1Schema = z.object({ package_hash: hashSchema, attester_index: attesterIndexSchema }).strict();
 export const verifyAttestationV1Schema = z
   .object({
     report_hash: hashSchema,

@@ -1,5 +1,13 @@
 import type { z } from 'zod';
-import type { ACCUMULATE_REPORT_V1, BLOB_HYGIENE_V1, PREIMAGE_GC_V1, RECONCILE_V1, REFINE_PACKAGE_V1, RETENTION_V1, VERIFY_ATTESTATION_V1 } from './job-names.constants';
+import type {
+  ACCUMULATE_REPORT_V1,
+  BLOB_HYGIENE_V1,
+  PREIMAGE_GC_V1,
+  RECONCILE_V1,
+  REFINE_PACKAGE_V1,
+  RETENTION_V1,
+  VERIFY_ATTESTATION_V1,
+} from './job-names.constants';
 import type {
   accumulateReportV1Schema,
   blobHygieneV1Schema,

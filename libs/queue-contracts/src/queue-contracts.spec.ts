@@ -94,7 +94,7 @@ describe('default job options', () => {
 });
 
 describe('package queue priority (docs/fairness.md)', () => {
-  it('is 1 plus the submitter\'s in-flight refine gas in PRIORITY_GAS_UNIT levels, so small packages barely move it and heavy ones do', () => {
+  it("is 1 plus the submitter's in-flight refine gas in PRIORITY_GAS_UNIT levels, so small packages barely move it and heavy ones do", () => {
     expect(packageQueuePriority(0n)).toBe(1);
     // twenty word-count-sized packages (1e7 gas each) in flight: still ahead of one heavy package
     expect(packageQueuePriority(20n * 10_000_000n)).toBe(3);
@@ -110,7 +110,7 @@ describe('package queue priority (docs/fairness.md)', () => {
     expect(() => assertJobPriority(PACKAGE_PRIORITY_CAP)).not.toThrow();
   });
 
-  it('accepts job priorities 1..MAX_JOB_PRIORITY (BullMQ 6.7\'s range) only', () => {
+  it("accepts job priorities 1..MAX_JOB_PRIORITY (BullMQ 6.7's range) only", () => {
     expect(() => assertJobPriority(1)).not.toThrow();
     expect(() => assertJobPriority(MAX_JOB_PRIORITY)).not.toThrow();
     for (const bad of [0, -3, 1.5, MAX_JOB_PRIORITY + 1]) expect(() => assertJobPriority(bad)).toThrow(RangeError);

@@ -153,7 +153,8 @@ export async function checkRedisEvictionPolicy(redis: IORedis): Promise<string |
     return `WARNING: could not read Redis maxmemory-policy (${toError(err).message}); make sure it is "noeviction" (docs/architecture.md section 4).`;
   }
   if (policy === 'noeviction') return undefined;
-  if (policy === undefined) return 'WARNING: could not read Redis maxmemory-policy (CONFIG and INFO refused); make sure it is "noeviction" (docs/architecture.md section 4).';
+  if (policy === undefined)
+    return 'WARNING: could not read Redis maxmemory-policy (CONFIG and INFO refused); make sure it is "noeviction" (docs/architecture.md section 4).';
   return `WARNING: Redis maxmemory-policy is ${JSON.stringify(policy)}, not "noeviction": Redis may evict queued jobs under memory pressure. Set maxmemory-policy noeviction (docs/architecture.md section 4).`;
 }
 
@@ -167,7 +168,13 @@ export async function checkRedisEvictionPolicy(redis: IORedis): Promise<string |
  * @throws RedisEvictionPolicyError for any other policy; Error when Redis cannot be reached.
  */
 export async function assertRedisNoEviction(redisUrl: string, timeoutMs = 5000): Promise<string | undefined> {
-  const client = new IORedis(redisUrl, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  const client = new IORedis(redisUrl, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
   client.on('error', () => undefined);
   try {
     await client.connect();
@@ -186,7 +193,7 @@ export class RedisEvictionPolicyError extends Error {
   constructor(readonly policy: string) {
     super(
       `Redis maxmemory-policy is "${policy}", not "noeviction": under memory pressure Redis would silently drop queued jobs, job locks and rate-limit budgets. ` +
-        'Set it with `CONFIG SET maxmemory-policy noeviction` (and in redis.conf, or your provider\'s parameter group), then start again.',
+        "Set it with `CONFIG SET maxmemory-policy noeviction` (and in redis.conf, or your provider's parameter group), then start again.",
     );
   }
 }
@@ -246,12 +253,7 @@ class BullMqJobQueue implements JobQueue {
     this.onError = opts.onError ?? defaultOnError;
   }
 
-  async enqueue<N extends JobName>(
-    queue: string,
-    name: N,
-    payload: JobPayload<N>,
-    opts: JobEnqueueOptions,
-  ): Promise<void> {
+  async enqueue<N extends JobName>(queue: string, name: N, payload: JobPayload<N>, opts: JobEnqueueOptions): Promise<void> {
     if (opts.priority !== undefined) assertJobPriority(opts.priority);
     const policy = this.policyFor(queue);
     // The trace carrier rides in BullMQ's own `opts.telemetry.metadata` (persisted as `tm`), so the
@@ -357,7 +359,13 @@ class BullMqJobQueue implements JobQueue {
  * @throws Error naming the cause (ECONNREFUSED, timeout, auth error); the URL is not included.
  */
 export async function checkRedisReachable(redisUrl: string, timeoutMs = 5000): Promise<void> {
-  const client = new IORedis(redisUrl, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  const client = new IORedis(redisUrl, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
   let cause: Error | undefined;
   client.on('error', (err: Error) => {
     cause ??= err;

@@ -50,12 +50,7 @@ class InProcessJobQueue implements JobQueue {
     this.policyFor = opts.jobOptions ?? defaultJobOptions;
   }
 
-  async enqueue<N extends JobName>(
-    queue: string,
-    name: N,
-    payload: JobPayload<N>,
-    opts: JobEnqueueOptions,
-  ): Promise<void> {
+  async enqueue<N extends JobName>(queue: string, name: N, payload: JobPayload<N>, opts: JobEnqueueOptions): Promise<void> {
     if (this.closed) throw new Error('queue is closed');
     if (opts.priority !== undefined) assertJobPriority(opts.priority);
     const policy = this.policyFor(queue);
@@ -65,7 +60,17 @@ class InProcessJobQueue implements JobQueue {
     // structuredClone: a handler must never see the producer's object (BullMQ serializes too).
     const traceContext = captureTraceContext();
     const delay = opts.delayMs ?? 0;
-    const job: JobRecord = { id: opts.jobId, name, payload: structuredClone(payload), policy, ...(traceContext !== undefined ? { traceContext } : {}), priority: opts.priority ?? 0, state: 'waiting', attemptsMade: 0, readyAt: Date.now() + Math.max(0, delay) };
+    const job: JobRecord = {
+      id: opts.jobId,
+      name,
+      payload: structuredClone(payload),
+      policy,
+      ...(traceContext !== undefined ? { traceContext } : {}),
+      priority: opts.priority ?? 0,
+      state: 'waiting',
+      attemptsMade: 0,
+      readyAt: Date.now() + Math.max(0, delay),
+    };
     q.jobs.set(job.id, job);
     if (delay > 0) this.delay(queue, q, job, delay);
     else {
@@ -167,7 +172,14 @@ class InProcessJobQueue implements JobQueue {
 
   private async run(queue: string, q: QueueState, job: JobRecord, handler: JobHandler): Promise<void> {
     try {
-      await handler({ id: job.id, name: job.name, payload: job.payload, attempt: job.attemptsMade + 1, readyAt: job.readyAt, ...(job.traceContext !== undefined ? { traceContext: { ...job.traceContext } } : {}) });
+      await handler({
+        id: job.id,
+        name: job.name,
+        payload: job.payload,
+        attempt: job.attemptsMade + 1,
+        readyAt: job.readyAt,
+        ...(job.traceContext !== undefined ? { traceContext: { ...job.traceContext } } : {}),
+      });
       // removeOnComplete: true, so the id can be enqueued again.
       q.jobs.delete(job.id);
     } catch (caught) {

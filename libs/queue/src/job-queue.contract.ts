@@ -100,10 +100,14 @@ export function describeJobQueueContract(driver: string, factory: ContractFactor
     it('fails a job after its last attempt and keeps it failed', async () => {
       const { jobId, payload } = refineJob();
       let runs = 0;
-      h.queue.process(q, async () => {
-        runs++;
-        throw new Error('still down');
-      }, { concurrency: 1 });
+      h.queue.process(
+        q,
+        async () => {
+          runs++;
+          throw new Error('still down');
+        },
+        { concurrency: 1 },
+      );
       await h.queue.enqueue(q, REFINE_PACKAGE_V1, payload, { jobId });
       await waitFor(async () => (await h.queue.counts(q)).failed === 1, 'failed');
       expect(runs).toBe(FAST_JOB_OPTIONS.attempts);
@@ -112,10 +116,14 @@ export function describeJobQueueContract(driver: string, factory: ContractFactor
     it('does not retry a PermanentJobError, and a kept failed job still dedupes its id', async () => {
       const { jobId, payload } = refineJob();
       let runs = 0;
-      h.queue.process(q, async () => {
-        runs++;
-        throw new PermanentJobError('guest trapped', 'guest_trap');
-      }, { concurrency: 1 });
+      h.queue.process(
+        q,
+        async () => {
+          runs++;
+          throw new PermanentJobError('guest trapped', 'guest_trap');
+        },
+        { concurrency: 1 },
+      );
       await h.queue.enqueue(q, REFINE_PACKAGE_V1, payload, { jobId });
       await waitFor(async () => (await h.queue.counts(q)).failed === 1, 'failed');
       expect(await h.queue.isQueued(q, jobId)).toBe(false);
@@ -242,7 +250,11 @@ export function describeJobQueueContract(driver: string, factory: ContractFactor
       const flood = refineJob();
       const blocker = refineJob();
       const quiet = refineJob();
-      const names = new Map([[flood.jobId, 'flood'], [blocker.jobId, 'blocker'], [quiet.jobId, 'quiet']]);
+      const names = new Map([
+        [flood.jobId, 'flood'],
+        [blocker.jobId, 'blocker'],
+        [quiet.jobId, 'quiet'],
+      ]);
       const order: string[] = [];
       h.queue.process(
         q,

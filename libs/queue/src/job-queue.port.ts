@@ -53,12 +53,7 @@ export interface JobQueue {
    * changes nothing, priority included.
    * @throws RangeError for a priority outside 1..MAX_JOB_PRIORITY (nothing is enqueued)
    */
-  enqueue<N extends JobName>(
-    queue: string,
-    name: N,
-    payload: JobPayload<N>,
-    opts: JobEnqueueOptions,
-  ): Promise<void>;
+  enqueue<N extends JobName>(queue: string, name: N, payload: JobPayload<N>, opts: JobEnqueueOptions): Promise<void>;
   /** True while the job is waiting, delayed, active or prioritized. */
   isQueued(queue: string, jobId: string): Promise<boolean>;
   counts(queue: string): Promise<QueueCounts>;

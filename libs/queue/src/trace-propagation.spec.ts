@@ -84,7 +84,11 @@ describe.each(drivers)('trace context across the queue hop: %s', (_driver, make)
     const stop = startTracing({ serviceName: 'jam-test', enabled: true, exporter });
     try {
       const seen: ConsumedJob[] = [];
-      h.queue.process(q, (job) => withJobSpan({ queue: q, name: job.name, id: job.id, attempt: job.attempt, traceContext: job.traceContext }, async () => void seen.push(job)), { concurrency: 2 });
+      h.queue.process(
+        q,
+        (job) => withJobSpan({ queue: q, name: job.name, id: job.id, attempt: job.attempt, traceContext: job.traceContext }, async () => void seen.push(job)),
+        { concurrency: 2 },
+      );
       const traced = refineJob();
       await withSpan('POST /jam/packages', {}, () => h.queue.enqueue(q, REFINE_PACKAGE_V1, traced.payload, { jobId: traced.jobId }));
       // Enqueued outside any span: a job without a carrier still runs, as a new root.
@@ -116,7 +120,11 @@ describe.each(drivers)('trace context across the queue hop: %s', (_driver, make)
     const stop = startTracing({ serviceName: 'jam-test', enabled: false, exporter });
     try {
       const seen: ConsumedJob[] = [];
-      h.queue.process(q, (job) => withJobSpan({ queue: q, name: job.name, id: job.id, attempt: job.attempt, traceContext: job.traceContext }, async () => void seen.push(job)), { concurrency: 1 });
+      h.queue.process(
+        q,
+        (job) => withJobSpan({ queue: q, name: job.name, id: job.id, attempt: job.attempt, traceContext: job.traceContext }, async () => void seen.push(job)),
+        { concurrency: 1 },
+      );
       const job = refineJob();
       await withSpan('POST /jam/packages', {}, () => h.queue.enqueue(q, REFINE_PACKAGE_V1, job.payload, { jobId: job.jobId }));
       await waitFor(() => seen.length === 1, 'handler run');

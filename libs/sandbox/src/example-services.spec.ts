@@ -47,7 +47,9 @@ describe('example services', () => {
         code,
         serviceId: 2,
         gasLimit: 10_000_000n,
-        operands: [d1, d2].map((ok) => ({ packageHash: '0x', payloadHash: '0x', result: { ok } })).concat([{ packageHash: '0x', payloadHash: '0x', result: { ok: new Uint8Array(4) } }]),
+        operands: [d1, d2]
+          .map((ok) => ({ packageHash: '0x', payloadHash: '0x', result: { ok } }))
+          .concat([{ packageHash: '0x', payloadHash: '0x', result: { ok: new Uint8Array(4) } }]),
         storage: new Map([['0x' + Buffer.from('count').toString('hex'), new Uint8Array([5, 0, 0, 0, 0, 0, 0, 0])]]),
         storageQuota: { maxBytes: 1024, maxItems: 16 },
       });

@@ -24,7 +24,6 @@ export interface ExecutorReady {
   type: 'ready';
 }
 
-
 /**
  * Closes descriptors inherited from the pool's process: `list` is `fd:dev:ino,...` as made by
  * `inheritableDescriptors()` in the parent; a descriptor is closed only if it is the same open

@@ -159,14 +159,16 @@ export function instrumentServiceCode(code: Uint8Array, options: InstrumentOptio
   const code10 = new ByteWriter().u32(m.bodies.length + helperCode.length + wrappers.length);
   for (const [index, body] of m.bodies.entries()) {
     const out = instrumentBody(body, m, imported + index, gasGlobal, plan.counted[index] === true ? depthGlobal : undefined, helpers, blockTypeFor, threadedAt);
-    if (out.length > MAX_METERED_FUNCTION_BYTES) throw new ServiceCodeRejection(`function ${imported + index} is over ${MAX_METERED_FUNCTION_BYTES} bytes after metering`);
+    if (out.length > MAX_METERED_FUNCTION_BYTES)
+      throw new ServiceCodeRejection(`function ${imported + index} is over ${MAX_METERED_FUNCTION_BYTES} bytes after metering`);
     code10.u32(out.length).bytes(out);
   }
   for (const helper of helperCode) code10.u32(helper.length).bytes(helper);
   const g = encodeU32(gasGlobal);
   // an entry wrapper first charges the instantiation (docs/gas.md "Instantiation"): gas -= C; if (gas < 0) trap
   const instantiation = instantiationGas(m);
-  const chargeInstantiation = instantiation === 0n ? [] : [0x23, ...g, 0x42, ...encodeSLEB(instantiation), 0x7d, 0x24, ...g, 0x23, ...g, 0x42, 0x00, 0x53, 0x04, 0x40, 0x00, 0x0b];
+  const chargeInstantiation =
+    instantiation === 0n ? [] : [0x23, ...g, 0x42, ...encodeSLEB(instantiation), 0x7d, 0x24, ...g, 0x23, ...g, 0x42, 0x00, 0x53, 0x04, 0x40, 0x00, 0x0b];
   const wrapperTypes: number[] = [];
   for (const w of wrappers) {
     const t = functionType(w.target);
@@ -183,21 +185,71 @@ export function instrumentServiceCode(code: Uint8Array, options: InstrumentOptio
   // functions: defined ones get threaded types; then helpers and wrappers
   const helperTypes = [typeBase, typeBase + 1, typeBase + 1, typeBase + 2, typeBase + 3];
   const fnTypes = [...m.functionTypes.map(threadedAt), ...helperTypes, ...wrapperTypes];
-  payloads.set(3, new ByteWriter().u32(fnTypes.length).bytes(fnTypes.flatMap((t) => encodeU32(t))).toBytes());
+  payloads.set(
+    3,
+    new ByteWriter()
+      .u32(fnTypes.length)
+      .bytes(fnTypes.flatMap((t) => encodeU32(t)))
+      .toBytes(),
+  );
   // types: (i32)->i32 grow, (i32,i32,i32)->() copy and fill, ()->i64 gas get, (i64)->() gas set, then the added ones
   const encType = (t: FuncType) => [0x60, ...encodeU32(t.params.length), ...t.params, ...encodeU32(t.results.length), ...t.results];
-  payloads.set(1, appendToVector(payloads.get(1), 4 + added.length, [0x60, 1, I32, 1, I32, 0x60, 3, I32, I32, I32, 0, 0x60, 0, 1, I64, 0x60, 1, I64, 0, ...added.flatMap(encType)]));
-  payloads.set(5, new ByteWriter().u32(1).byte(0x01).u32(m.memory.min).u32(Math.min(m.memory.max ?? cap, cap)).toBytes());
+  payloads.set(
+    1,
+    appendToVector(payloads.get(1), 4 + added.length, [
+      0x60,
+      1,
+      I32,
+      1,
+      I32,
+      0x60,
+      3,
+      I32,
+      I32,
+      I32,
+      0,
+      0x60,
+      0,
+      1,
+      I64,
+      0x60,
+      1,
+      I64,
+      0,
+      ...added.flatMap(encType),
+    ]),
+  );
+  payloads.set(
+    5,
+    new ByteWriter()
+      .u32(1)
+      .byte(0x01)
+      .u32(m.memory.min)
+      .u32(Math.min(m.memory.max ?? cap, cap))
+      .toBytes(),
+  );
   payloads.set(6, appendToVector(payloads.get(6), 2, [I64, 0x01, 0x42, 0x00, 0x0b, I32, 0x01, 0x41, 0x00, 0x0b]));
   const exportEntry = (name: string, kind: number, index: number) => {
     const bytes = new TextEncoder().encode(name);
     return [...encodeU32(bytes.length), ...bytes, kind, ...encodeU32(index)];
   };
   const allExports = [...exportsOut, { name: GAS_GET_EXPORT, kind: 0x00, index: helpers.gasGet }, { name: GAS_SET_EXPORT, kind: 0x00, index: helpers.gasSet }];
-  payloads.set(7, new ByteWriter().u32(allExports.length).bytes(allExports.flatMap((e) => exportEntry(e.name, e.kind, e.index))).toBytes());
+  payloads.set(
+    7,
+    new ByteWriter()
+      .u32(allExports.length)
+      .bytes(allExports.flatMap((e) => exportEntry(e.name, e.kind, e.index)))
+      .toBytes(),
+  );
   if (payloads.has(9)) {
     const w = new ByteWriter().u32(elements.length);
-    for (const seg of elements) w.u32(0).byte(0x41).bytes(encodeSLEB(seg.offset)).byte(0x0b).u32(seg.indices.length).bytes(seg.indices.flatMap((f) => encodeU32(f)));
+    for (const seg of elements)
+      w.u32(0)
+        .byte(0x41)
+        .bytes(encodeSLEB(seg.offset))
+        .byte(0x0b)
+        .u32(seg.indices.length)
+        .bytes(seg.indices.flatMap((f) => encodeU32(f)));
     payloads.set(9, w.toBytes());
   }
 
@@ -249,7 +301,11 @@ function appendToVector(payload: Uint8Array | undefined, count: number, entries:
     }
     rest = payload.subarray(pos);
   }
-  return new ByteWriter().u32(n + count).bytes(rest).bytes(entries).toBytes();
+  return new ByteWriter()
+    .u32(n + count)
+    .bytes(rest)
+    .bytes(entries)
+    .toBytes();
 }
 
 /**
@@ -290,7 +346,27 @@ function instrumentBody(
   if (depthGlobal !== undefined) {
     const d = encodeU32(depthGlobal);
     // depth = global; if (depth >= MAX) { sync gas; unreachable }; global = depth + 1   ...   exit: global = depth
-    enter = [0x23, ...d, 0x22, ...depthLocal, 0x41, ...encodeSLEB(BigInt(MAX_CALL_DEPTH)), 0x4f, 0x04, 0x40, ...save, 0x00, 0x0b, 0x20, ...depthLocal, 0x41, 0x01, 0x6a, 0x24, ...d];
+    enter = [
+      0x23,
+      ...d,
+      0x22,
+      ...depthLocal,
+      0x41,
+      ...encodeSLEB(BigInt(MAX_CALL_DEPTH)),
+      0x4f,
+      0x04,
+      0x40,
+      ...save,
+      0x00,
+      0x0b,
+      0x20,
+      ...depthLocal,
+      0x41,
+      0x01,
+      0x6a,
+      0x24,
+      ...d,
+    ];
     leave = [0x20, ...depthLocal, 0x24, ...d];
   }
   const charge = (cost: bigint, check: boolean): number[] => {
@@ -323,7 +399,8 @@ function instrumentBody(
     // checkpoints is finite, so it may run the counter negative and the next checkpoint (or the
     // host at the end of the job) turns that into out_of_gas. The charge always precedes the block.
     // stop as soon as the body is too large for V8, before metering the rest (module-limits.ts)
-    if (out.length > MAX_METERED_FUNCTION_BYTES) throw new ServiceCodeRejection(`function ${funcIndex} is over ${MAX_METERED_FUNCTION_BYTES} bytes after metering`);
+    if (out.length > MAX_METERED_FUNCTION_BYTES)
+      throw new ServiceCodeRejection(`function ${funcIndex} is over ${MAX_METERED_FUNCTION_BYTES} bytes after metering`);
     out.bytes(charge(cost, i === 0 || ins[i - 1]?.op === 0x03));
     for (let k = i; k < j; k++) {
       const x = ins[k] as Instruction;
@@ -337,12 +414,27 @@ function instrumentBody(
       } else if (x.op === OP_MEMORY_GROW) out.bytes(save).byte(0x10).u32(helpers.grow).bytes(load);
       else if (x.op === OP_MEMORY_COPY) out.bytes(save).byte(0x10).u32(helpers.copy).bytes(load);
       else if (x.op === OP_MEMORY_FILL) out.bytes(save).byte(0x10).u32(helpers.fill).bytes(load);
-      else if (x.op === 0x10 && (x.callee ?? 0) < m.importedFunctionCount) out.bytes(save).bytes(raw).bytes(load); // host call reads and charges the global
+      else if (x.op === 0x10 && (x.callee ?? 0) < m.importedFunctionCount)
+        out.bytes(save).bytes(raw).bytes(load); // host call reads and charges the global
       else if (x.op === 0x10) out.byte(0x20).bytes(gasLocal).bytes(raw).byte(0x21).bytes(gasLocal);
-      else if (x.op === 0x11) out.byte(0x21).bytes(tmpLocal).byte(0x20).bytes(gasLocal).byte(0x20).bytes(tmpLocal).byte(0x11).u32(threadedType(x.typeIndex ?? 0)).byte(0x00).byte(0x21).bytes(gasLocal);
-      else if (x.op === 0x0f) out.byte(0x0c).u32(depth); // return -> br to the wrapper block
+      else if (x.op === 0x11)
+        out
+          .byte(0x21)
+          .bytes(tmpLocal)
+          .byte(0x20)
+          .bytes(gasLocal)
+          .byte(0x20)
+          .bytes(tmpLocal)
+          .byte(0x11)
+          .u32(threadedType(x.typeIndex ?? 0))
+          .byte(0x00)
+          .byte(0x21)
+          .bytes(gasLocal);
+      else if (x.op === 0x0f)
+        out.byte(0x0c).u32(depth); // return -> br to the wrapper block
       else if (x.op === 0x00) out.bytes(save).bytes(raw);
-      else if (x.op === 0x0b && depth === -1) out.bytes(raw).bytes(leave).byte(0x20).bytes(gasLocal).bytes(raw); // wrapper end, epilogue, counter as last result, function end
+      else if (x.op === 0x0b && depth === -1)
+        out.bytes(raw).bytes(leave).byte(0x20).bytes(gasLocal).bytes(raw); // wrapper end, epilogue, counter as last result, function end
       else out.bytes(raw);
     }
     i = j;
@@ -355,8 +447,50 @@ function helperBodies(gasGlobal: number): Uint8Array[] {
   const g = encodeU32(gasGlobal);
   const chargeTail = [0x7d, 0x24, ...g, 0x23, ...g, 0x42, 0x00, 0x53, 0x04, 0x40, 0x00, 0x0b];
   // gas -= delta * GAS_PER_PAGE; gas -= memory.size * GAS_GROW_PER_MEMORY_PAGE; check; memory.grow(delta)
-  const grow = [0x00, 0x23, ...g, 0x20, 0x00, 0xad, 0x42, ...encodeSLEB(GAS_PER_PAGE), 0x7e, 0x7d, 0x3f, 0x00, 0xad, 0x42, ...encodeSLEB(GAS_GROW_PER_MEMORY_PAGE), 0x7e, ...chargeTail, 0x20, 0x00, 0x40, 0x00, 0x0b];
-  const bulk = (tail: number[]) => [0x00, 0x23, ...g, 0x20, 0x02, 0xad, 0x42, ...encodeSLEB(BigInt(BULK_BYTES_PER_GAS)), 0x80, ...chargeTail, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, ...tail, 0x0b];
+  const grow = [
+    0x00,
+    0x23,
+    ...g,
+    0x20,
+    0x00,
+    0xad,
+    0x42,
+    ...encodeSLEB(GAS_PER_PAGE),
+    0x7e,
+    0x7d,
+    0x3f,
+    0x00,
+    0xad,
+    0x42,
+    ...encodeSLEB(GAS_GROW_PER_MEMORY_PAGE),
+    0x7e,
+    ...chargeTail,
+    0x20,
+    0x00,
+    0x40,
+    0x00,
+    0x0b,
+  ];
+  const bulk = (tail: number[]) => [
+    0x00,
+    0x23,
+    ...g,
+    0x20,
+    0x02,
+    0xad,
+    0x42,
+    ...encodeSLEB(BigInt(BULK_BYTES_PER_GAS)),
+    0x80,
+    ...chargeTail,
+    0x20,
+    0x00,
+    0x20,
+    0x01,
+    0x20,
+    0x02,
+    ...tail,
+    0x0b,
+  ];
   const gasGet = [0x00, 0x23, ...g, 0x0b];
   const gasSet = [0x00, 0x20, 0x00, 0x24, ...g, 0x0b];
   return [grow, bulk([0xfc, 0x0a, 0x00, 0x00]), bulk([0xfc, 0x0b, 0x00]), gasGet, gasSet].map((b) => new Uint8Array(b));

@@ -22,8 +22,26 @@ export {
 export { validateServiceCode, meterServiceCode } from './service-code.validator';
 export { HOST_CALLS, type HostCallName } from './host-calls/host-call.registry';
 export type { HostCall, HostEnv, HostJobContext } from './host-calls/host-call';
-export { ENGINE_IDENTITY, MAX_GAS_LIMIT, type RefineRequest, type RefineOutcome, type AccumulateOperand, type AccumulateRequest, type AccumulateOutcome, type StorageQuota, type StorageFootprint, type CodeCheckOutcome } from './sandbox.types';
+export {
+  ENGINE_IDENTITY,
+  MAX_GAS_LIMIT,
+  type RefineRequest,
+  type RefineOutcome,
+  type AccumulateOperand,
+  type AccumulateRequest,
+  type AccumulateOutcome,
+  type StorageQuota,
+  type StorageFootprint,
+  type CodeCheckOutcome,
+} from './sandbox.types';
 export { SandboxPool, SandboxExecutorError, SHORT_CALL_GAS, type SandboxPoolOptions, type PoolCallOptions } from './sandbox.pool';
 export { sandboxFailureKind, type SandboxFailureKind } from './sandbox-failure';
 export { exampleServicePath } from './example-services';
-export { EXECUTOR_HEAP_MB, MAX_MODULE_INSTRUCTIONS, MAX_CONTROL_DEPTH, MAX_LOOP_DEPTH, MAX_METERED_FUNCTION_BYTES, MAX_DEFINED_FUNCTIONS } from './module-limits';
+export {
+  EXECUTOR_HEAP_MB,
+  MAX_MODULE_INSTRUCTIONS,
+  MAX_CONTROL_DEPTH,
+  MAX_LOOP_DEPTH,
+  MAX_METERED_FUNCTION_BYTES,
+  MAX_DEFINED_FUNCTIONS,
+} from './module-limits';

@@ -154,12 +154,28 @@ describe('SandboxPool', () => {
     });
 
     it('writes nothing when no operand counts', async () => {
-      const out = await pool.accumulate({ codeHash, code, serviceId: 7, gasLimit: 10_000_000n, operands: [op({ panic: null })], storage: new Map(), storageQuota: QUOTA });
+      const out = await pool.accumulate({
+        codeHash,
+        code,
+        serviceId: 7,
+        gasLimit: 10_000_000n,
+        operands: [op({ panic: null })],
+        storage: new Map(),
+        storageQuota: QUOTA,
+      });
       expect(out).toEqual({ status: 'ok', gasUsed: out.gasUsed, writes: [], logs: [] });
     });
 
     it('runs out of gas deterministically with no writes', async () => {
-      const out = await pool.accumulate({ codeHash, code, serviceId: 7, gasLimit: 150n, operands: [op({ ok: u64le(5n) })], storage: new Map(), storageQuota: QUOTA });
+      const out = await pool.accumulate({
+        codeHash,
+        code,
+        serviceId: 7,
+        gasLimit: 150n,
+        operands: [op({ ok: u64le(5n) })],
+        storage: new Map(),
+        storageQuota: QUOTA,
+      });
       expect(out).toEqual({ status: 'out_of_gas', gasUsed: 150n, writes: [], logs: [] });
     });
   });
@@ -183,7 +199,20 @@ describe('SandboxPool', () => {
       ];
       const runs = calls.map(([label, priority], i) => {
         const payload = Buffer.from(`${label} `.repeat(i + 1));
-        const call = label.startsWith('b') ? one.accumulate({ codeHash, code, serviceId: 7, gasLimit: 100_000_000n, operands: [{ packageHash: '0x01', payloadHash: '0x02', result: { ok: u64le(BigInt(i)) } }], storage: new Map(), storageQuota: QUOTA }, priority === undefined ? {} : { priority }) : one.refine(refineReq(payload), priority === undefined ? {} : { priority });
+        const call = label.startsWith('b')
+          ? one.accumulate(
+              {
+                codeHash,
+                code,
+                serviceId: 7,
+                gasLimit: 100_000_000n,
+                operands: [{ packageHash: '0x01', payloadHash: '0x02', result: { ok: u64le(BigInt(i)) } }],
+                storage: new Map(),
+                storageQuota: QUOTA,
+              },
+              priority === undefined ? {} : { priority },
+            )
+          : one.refine(refineReq(payload), priority === undefined ? {} : { priority });
         return call.then((out) => {
           order.push(label);
           return out;
@@ -210,10 +239,19 @@ describe('SandboxPool', () => {
       const track = <T>(label: string, p: Promise<T>): Promise<T> => p.then((out) => (order.push(label), out));
       // long-1 takes the general executor; long-2 (ten times shorter) must wait for it rather than
       // take the idle express executor, so it ends after long-1; the short calls do not wait.
-      const long1 = track('long-1', lanes.refine({ ...refineReq(new Uint8Array(0)), code: loop, codeHash: loopHash, gasLimit: 2_000_000_000n }, { priority: 1 }));
+      const long1 = track(
+        'long-1',
+        lanes.refine({ ...refineReq(new Uint8Array(0)), code: loop, codeHash: loopHash, gasLimit: 2_000_000_000n }, { priority: 1 }),
+      );
       const long2 = track('long-2', lanes.refine({ ...refineReq(new Uint8Array(0)), code: loop, codeHash: loopHash, gasLimit: 200_000_000n }, { priority: 1 }));
       const short = track('short', lanes.refine(refineReq(Buffer.from('one two three'), { gasLimit: SHORT_CALL_GAS }), { priority: 9 }));
-      const accumulate = track('accumulate', lanes.accumulate({ codeHash, code, serviceId: 7, gasLimit: 1_000_000n, operands: [], storage: new Map(), storageQuota: { maxBytes: 1024, maxItems: 16 } }, { priority: 9 }));
+      const accumulate = track(
+        'accumulate',
+        lanes.accumulate(
+          { codeHash, code, serviceId: 7, gasLimit: 1_000_000n, operands: [], storage: new Map(), storageQuota: { maxBytes: 1024, maxItems: 16 } },
+          { priority: 9 },
+        ),
+      );
       const [l1, l2, s] = await Promise.all([long1, long2, short, accumulate]);
       expect(order.indexOf('long-2')).toBe(3);
       expect(order.indexOf('long-1')).toBe(2);

@@ -128,9 +128,11 @@ export class SandboxPool {
     this.wallClockMs = options.wallClockMs ?? 10_000;
     this.memoryPagesCap = options.memoryPagesCap ?? DEFAULT_MEMORY_PAGES_CAP;
     if (!Number.isInteger(this.size) || this.size < 1) throw new RangeError(`size must be a positive integer, got ${this.size}`);
-    if (!Number.isInteger(this.expressSize) || this.expressSize < 0) throw new RangeError(`expressSize must be a non-negative integer, got ${this.expressSize}`);
+    if (!Number.isInteger(this.expressSize) || this.expressSize < 0)
+      throw new RangeError(`expressSize must be a non-negative integer, got ${this.expressSize}`);
     if (!(this.wallClockMs > 0)) throw new RangeError(`wallClockMs must be positive, got ${this.wallClockMs}`);
-    if (!Number.isInteger(this.memoryPagesCap) || this.memoryPagesCap < 1 || this.memoryPagesCap > 65536) throw new RangeError(`memoryPagesCap must be 1..65536 pages, got ${this.memoryPagesCap}`);
+    if (!Number.isInteger(this.memoryPagesCap) || this.memoryPagesCap < 1 || this.memoryPagesCap > 65536)
+      throw new RangeError(`memoryPagesCap must be 1..65536 pages, got ${this.memoryPagesCap}`);
   }
 
   /**
@@ -176,7 +178,11 @@ export class SandboxPool {
    */
   refine(req: RefineRequest, opts: PoolCallOptions = {}): Promise<RefineOutcome> {
     const { codeHash, code, itemIndex, payload, gasLimit, preimages } = req;
-    return this.submit({ id: this.nextId++, type: 'refine', codeHash, code, memoryPagesCap: this.memoryPagesCap, job: { itemIndex, payload, gasLimit, preimages } }, gasLimit, opts) as Promise<RefineOutcome>;
+    return this.submit(
+      { id: this.nextId++, type: 'refine', codeHash, code, memoryPagesCap: this.memoryPagesCap, job: { itemIndex, payload, gasLimit, preimages } },
+      gasLimit,
+      opts,
+    ) as Promise<RefineOutcome>;
   }
 
   /**
@@ -188,12 +194,19 @@ export class SandboxPool {
   accumulate(req: AccumulateRequest, opts: PoolCallOptions = {}): Promise<AccumulateOutcome> {
     const { codeHash, code, gasLimit, operands, storage, storageQuota } = req;
     const { maxBytes, maxItems } = storageQuota;
-    if (!isCount(maxBytes) || !isCount(maxItems)) return Promise.reject(new RangeError(`storageQuota must be non-negative safe integers, got ${maxBytes} bytes / ${maxItems} items`));
-    if (storage.size > MAX_STORAGE_SNAPSHOT_ITEMS) return Promise.reject(new RangeError(`storage snapshot of ${storage.size} items exceeds MAX_STORAGE_SNAPSHOT_ITEMS (${MAX_STORAGE_SNAPSHOT_ITEMS})`));
+    if (!isCount(maxBytes) || !isCount(maxItems))
+      return Promise.reject(new RangeError(`storageQuota must be non-negative safe integers, got ${maxBytes} bytes / ${maxItems} items`));
+    if (storage.size > MAX_STORAGE_SNAPSHOT_ITEMS)
+      return Promise.reject(new RangeError(`storage snapshot of ${storage.size} items exceeds MAX_STORAGE_SNAPSHOT_ITEMS (${MAX_STORAGE_SNAPSHOT_ITEMS})`));
     const { bytes } = footprintOf(storage);
-    if (bytes > MAX_STORAGE_SNAPSHOT_BYTES) return Promise.reject(new RangeError(`storage snapshot of ${bytes} bytes exceeds MAX_STORAGE_SNAPSHOT_BYTES (${MAX_STORAGE_SNAPSHOT_BYTES})`));
+    if (bytes > MAX_STORAGE_SNAPSHOT_BYTES)
+      return Promise.reject(new RangeError(`storage snapshot of ${bytes} bytes exceeds MAX_STORAGE_SNAPSHOT_BYTES (${MAX_STORAGE_SNAPSHOT_BYTES})`));
     const job = { gasLimit, operands, storage, storageQuota: { maxBytes, maxItems } };
-    return this.submit({ id: this.nextId++, type: 'accumulate', codeHash, code, memoryPagesCap: this.memoryPagesCap, job }, gasLimit, opts) as Promise<AccumulateOutcome>;
+    return this.submit(
+      { id: this.nextId++, type: 'accumulate', codeHash, code, memoryPagesCap: this.memoryPagesCap, job },
+      gasLimit,
+      opts,
+    ) as Promise<AccumulateOutcome>;
   }
 
   /**
@@ -209,7 +222,11 @@ export class SandboxPool {
    */
   check(codeHash: string, code: Uint8Array): Promise<CodeCheckOutcome> {
     // the largest gas limit keeps a check (seconds of metering and compiling) off express executors
-    return this.submit({ id: this.nextId++, type: 'check', codeHash, code, memoryPagesCap: this.memoryPagesCap }, MAX_GAS_LIMIT, {}) as Promise<CodeCheckOutcome>;
+    return this.submit(
+      { id: this.nextId++, type: 'check', codeHash, code, memoryPagesCap: this.memoryPagesCap },
+      MAX_GAS_LIMIT,
+      {},
+    ) as Promise<CodeCheckOutcome>;
   }
 
   private submit(request: WorkerRequest, gasLimit: bigint, opts: PoolCallOptions): Promise<RefineOutcome | AccumulateOutcome | CodeCheckOutcome> {
@@ -246,7 +263,15 @@ export class SandboxPool {
       stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
       serialization: 'advanced',
     });
-    const slot: Slot = { child, express: index >= this.size, online: false, job: undefined, timer: undefined, knownCode: new Set(), startFailures: this.slots[index]?.startFailures ?? 0 };
+    const slot: Slot = {
+      child,
+      express: index >= this.size,
+      online: false,
+      job: undefined,
+      timer: undefined,
+      knownCode: new Set(),
+      startFailures: this.slots[index]?.startFailures ?? 0,
+    };
     this.slots[index] = slot;
     return new Promise((resolve, reject) => {
       child.on('message', (msg: WorkerResponse | ExecutorReady) => {
@@ -329,7 +354,13 @@ export class SandboxPool {
     const job = this.finish(slot);
     if (job === undefined) return;
     const gasUsed = job.gasLimit < 0n ? 0n : job.gasLimit > MAX_GAS_LIMIT ? MAX_GAS_LIMIT : job.gasLimit;
-    if (job.request.type === 'check') job.resolve({ valid: false, reason: `checking the code took longer than the ${this.wallClockMs} ms wall clock an executor allows a job`, category: 'code', timedOut: true });
+    if (job.request.type === 'check')
+      job.resolve({
+        valid: false,
+        reason: `checking the code took longer than the ${this.wallClockMs} ms wall clock an executor allows a job`,
+        category: 'code',
+        timedOut: true,
+      });
     else if (job.request.type === 'refine') job.resolve({ result: { panic: null }, gasUsed, logs: [], timedOut: true });
     else job.resolve({ status: 'panic', gasUsed, writes: [], logs: [], timedOut: true });
     this.replace(slot);
@@ -351,7 +382,8 @@ export class SandboxPool {
       // no executor is online, queued jobs fail (plain Error: the queue retries them later).
       slot.startFailures++;
       const delay = Math.min(RESPAWN_BACKOFF_MAX_MS, RESPAWN_BACKOFF_MIN_MS * 2 ** Math.min(slot.startFailures - 1, 20));
-      if (!this.slots.some((s) => s.online)) for (const queued of this.queue.splice(0)) queued.reject(new Error(`sandbox executor failed to start: ${err.message}`));
+      if (!this.slots.some((s) => s.online))
+        for (const queued of this.queue.splice(0)) queued.reject(new Error(`sandbox executor failed to start: ${err.message}`));
       slot.child.removeAllListeners();
       slot.child.on('error', () => undefined);
       slot.timer = setTimeout(() => {

@@ -33,7 +33,11 @@ const NEED_CODE = Symbol('needCode');
 const cache = new Map<string, WebAssembly.Module | WorkExecResult>();
 const CACHE_ENTRIES = 64;
 
-async function compiled(codeHash: string, code: Uint8Array | undefined, memoryPagesCap: number): Promise<WebAssembly.Module | WorkExecResult | typeof NEED_CODE> {
+async function compiled(
+  codeHash: string,
+  code: Uint8Array | undefined,
+  memoryPagesCap: number,
+): Promise<WebAssembly.Module | WorkExecResult | typeof NEED_CODE> {
   const key = `${codeHash}/${memoryPagesCap}`;
   const hit = cache.get(key);
   if (hit !== undefined) {
@@ -111,7 +115,8 @@ const port = parentPort;
 if (port !== null) {
   port.on('message', (req: WorkerRequest) => {
     handle(req).then(
-      (outcome) => port.postMessage((outcome === NEED_CODE ? { id: req.id, ok: false, needCode: true } : { id: req.id, ok: true, outcome }) satisfies WorkerResponse),
+      (outcome) =>
+        port.postMessage((outcome === NEED_CODE ? { id: req.id, ok: false, needCode: true } : { id: req.id, ok: true, outcome }) satisfies WorkerResponse),
       (e: unknown) => port.postMessage({ id: req.id, ok: false, error: e instanceof Error ? e.message : String(e) } satisfies WorkerResponse),
     );
   });

@@ -53,8 +53,12 @@ describe('validateServiceCode', () => {
   });
 
   it('rejects an unknown host function and a wrong host signature', () => {
-    expect(rejection(serviceModule({ refineBody: RETURN_0, imports: [{ module: 'jam', name: 'clock', type: 2 }] })).message).toBe('unknown host function: jam.clock');
-    expect(rejection(serviceModule({ refineBody: RETURN_0, imports: [{ module: 'jam', name: 'gas', type: 1 }] })).message).toBe('wrong signature for host function jam.gas');
+    expect(rejection(serviceModule({ refineBody: RETURN_0, imports: [{ module: 'jam', name: 'clock', type: 2 }] })).message).toBe(
+      'unknown host function: jam.clock',
+    );
+    expect(rejection(serviceModule({ refineBody: RETURN_0, imports: [{ module: 'jam', name: 'gas', type: 1 }] })).message).toBe(
+      'wrong signature for host function jam.gas',
+    );
   });
 
   it('accepts every host call of the registry with its own signature, and no inherited name', () => {
@@ -63,7 +67,9 @@ describe('validateServiceCode', () => {
       expect(() => validateServiceCode(code)).not.toThrow();
     }
     for (const name of ['toString', 'constructor', '__proto__', 'hasOwnProperty']) {
-      expect(rejection(serviceModule({ refineBody: RETURN_0, imports: [{ module: 'jam', name, type: 2 }] })).message).toBe(`unknown host function: jam.${name}`);
+      expect(rejection(serviceModule({ refineBody: RETURN_0, imports: [{ module: 'jam', name, type: 2 }] })).message).toBe(
+        `unknown host function: jam.${name}`,
+      );
     }
   });
 
@@ -87,7 +93,9 @@ describe('validateServiceCode', () => {
   });
 
   it('rejects a memory minimum over the cap and rewrites the maximum to the cap', () => {
-    expect(rejection(serviceModule({ refineBody: RETURN_0, memory: { min: 2000 } })).message).toBe('memory minimum of 2000 pages exceeds the cap of 1024 pages');
+    expect(rejection(serviceModule({ refineBody: RETURN_0, memory: { min: 2000 } })).message).toBe(
+      'memory minimum of 2000 pages exceeds the cap of 1024 pages',
+    );
     const metered = meterServiceCode(serviceModule({ refineBody: RETURN_0, memory: { min: 1 } }), { memoryPagesCap: 7 });
     // memory section: id 5, size, count 1, flags 1, min 1, max 7
     const at = Buffer.from(metered).indexOf(Buffer.from([0x05, 0x04, 0x01, 0x01, 0x01, 0x07]));

@@ -1,10 +1,4 @@
-import {
-  ENTRY_POINT_SIGNATURES,
-  HOST_MODULE,
-  I32,
-  I64,
-  MAX_SERVICE_CODE_BYTES,
-} from './host-abi';
+import { ENTRY_POINT_SIGNATURES, HOST_MODULE, I32, I64, MAX_SERVICE_CODE_BYTES } from './host-abi';
 import { MAX_DATA_BYTES, MAX_DATA_SEGMENTS, MAX_FRAME_SLOTS, MAX_FUNCTION_LOCALS, MAX_GLOBALS, MAX_TYPES } from './cost-table';
 import { HOST_CALLS, isHostCallName } from './host-calls/host-call.registry';
 import { WasmBinaryReader, WasmFormatError } from './wasm-binary.reader';
@@ -84,14 +78,36 @@ export interface ServiceModule {
   dataBytes: number;
 }
 
-const SECTION = { custom: 0, type: 1, import: 2, function: 3, table: 4, memory: 5, global: 6, export: 7, start: 8, element: 9, code: 10, data: 11, dataCount: 12 } as const;
+const SECTION = {
+  custom: 0,
+  type: 1,
+  import: 2,
+  function: 3,
+  table: 4,
+  memory: 5,
+  global: 6,
+  export: 7,
+  start: 8,
+  element: 9,
+  code: 10,
+  data: 11,
+  dataCount: 12,
+} as const;
 
 /** Opcodes with no immediates that the engine meters (integer MVP + sign-extension). */
 const PLAIN_OPS = new Set<number>([
-  0x00, 0x01, 0x05, 0x0b, 0x0f, 0x1a, 0x1b,
+  0x00,
+  0x01,
+  0x05,
+  0x0b,
+  0x0f,
+  0x1a,
+  0x1b,
   ...range(0x45, 0x5a),
   ...range(0x67, 0x8a),
-  0xa7, 0xac, 0xad,
+  0xa7,
+  0xac,
+  0xad,
   ...range(0xc0, 0xc4),
 ]);
 /** Float opcodes: rejected because NaN bit patterns are not deterministic across engines (docs/service-abi.md). */
@@ -115,7 +131,12 @@ function valueType(b: number, where: string): number {
 }
 
 function sameSig(a: FuncType, b: { readonly params: readonly number[]; readonly results: readonly number[] }): boolean {
-  return a.params.length === b.params.length && a.results.length === b.results.length && a.params.every((p, i) => p === b.params[i]) && a.results.every((r, i) => r === b.results[i]);
+  return (
+    a.params.length === b.params.length &&
+    a.results.length === b.results.length &&
+    a.params.every((p, i) => p === b.params[i]) &&
+    a.results.every((r, i) => r === b.results[i])
+  );
 }
 
 /** Reads a constant expression (`i32.const n end` or `i64.const n end`) of the given type; returns n. */
@@ -136,7 +157,8 @@ function constExpr(r: WasmBinaryReader, type: number, where: string): bigint {
  * @throws ServiceCodeRejection with the exact reason for any rule broken
  */
 export function parseServiceModule(code: Uint8Array): ServiceModule {
-  if (code.length > MAX_SERVICE_CODE_BYTES) throw new ServiceCodeRejection(`code is ${code.length} bytes, over the ${MAX_SERVICE_CODE_BYTES}-byte limit (GP W_C)`, 'size');
+  if (code.length > MAX_SERVICE_CODE_BYTES)
+    throw new ServiceCodeRejection(`code is ${code.length} bytes, over the ${MAX_SERVICE_CODE_BYTES}-byte limit (GP W_C)`, 'size');
   const types = declaredTypeCount(code);
   if (types > MAX_TYPES) throw new ServiceCodeRejection(`${types} types exceed the cap of ${MAX_TYPES} types`);
   // No catch: `validate` throws only when the engine itself fails (out of memory), which is the
@@ -177,7 +199,20 @@ function parseValid(code: Uint8Array): ServiceModule {
   const expected = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   if (!expected.every((b, i) => header[i] === b)) throw new ServiceCodeRejection('malformed module: bad magic or version');
 
-  const m: ServiceModule = { types: [], importedFunctionCount: 0, functionTypes: [], globalCount: 0, memory: { min: 0, max: undefined }, sections: [], bodies: [], tableFunctions: [], importTypes: [], tableMin: 0, dataSegments: 0, dataBytes: 0 };
+  const m: ServiceModule = {
+    types: [],
+    importedFunctionCount: 0,
+    functionTypes: [],
+    globalCount: 0,
+    memory: { min: 0, max: undefined },
+    sections: [],
+    bodies: [],
+    tableFunctions: [],
+    importTypes: [],
+    tableMin: 0,
+    dataSegments: 0,
+    dataBytes: 0,
+  };
   const exports = new Map<string, { kind: number; index: number }>();
   let memoryCount = 0;
   let tableCount = 0;
@@ -240,7 +275,8 @@ function parseValid(code: Uint8Array): ServiceModule {
           m.tableMin = s.u32();
           // Instantiation allocates the whole table without gas (8 bytes per element) on every job; up to V8's own
           // limit (10^7) that can abort the executor, above it instantiation throws: both are engine faults retried forever.
-          if (m.tableMin > MAX_TABLE_ELEMENTS) throw new ServiceCodeRejection(`table minimum of ${m.tableMin} elements exceeds the cap of ${MAX_TABLE_ELEMENTS} elements`);
+          if (m.tableMin > MAX_TABLE_ELEMENTS)
+            throw new ServiceCodeRejection(`table minimum of ${m.tableMin} elements exceeds the cap of ${MAX_TABLE_ELEMENTS} elements`);
           if (flags === 1) s.u32();
         }
         if (tableCount > 1) throw new ServiceCodeRejection('multiple tables');
@@ -303,12 +339,14 @@ function parseValid(code: Uint8Array): ServiceModule {
           const len = s.u32();
           s.bytesN(len);
           const initial = m.memory.min * 65536;
-          if (offset + len > initial) throw new ServiceCodeRejection(`data segment out of bounds of the initial memory (${offset} + ${len} > ${initial} bytes)`);
+          if (offset + len > initial)
+            throw new ServiceCodeRejection(`data segment out of bounds of the initial memory (${offset} + ${len} > ${initial} bytes)`);
           m.dataSegments++;
           m.dataBytes += len;
         }
         // copied into memory at every instantiation (cost table v4, docs/gas.md "Instantiation")
-        if (m.dataSegments > MAX_DATA_SEGMENTS) throw new ServiceCodeRejection(`${m.dataSegments} data segments exceed the cap of ${MAX_DATA_SEGMENTS} segments`);
+        if (m.dataSegments > MAX_DATA_SEGMENTS)
+          throw new ServiceCodeRejection(`${m.dataSegments} data segments exceed the cap of ${MAX_DATA_SEGMENTS} segments`);
         if (m.dataBytes > MAX_DATA_BYTES) throw new ServiceCodeRejection(`data segments of ${m.dataBytes} bytes exceed the cap of ${MAX_DATA_BYTES} bytes`);
         break;
       }
@@ -345,7 +383,13 @@ function parseValid(code: Uint8Array): ServiceModule {
   return m;
 }
 
-function parseBody(bytes: Uint8Array, funcIndex: number, types: FuncType[], typeOfFunction: (index: number) => FuncType | undefined, budget: { instructions: number }): FunctionBody {
+function parseBody(
+  bytes: Uint8Array,
+  funcIndex: number,
+  types: FuncType[],
+  typeOfFunction: (index: number) => FuncType | undefined,
+  budget: { instructions: number },
+): FunctionBody {
   const own = typeOfFunction(funcIndex);
   if (own === undefined) throw new ServiceCodeRejection(`malformed module: function ${funcIndex} has no type`);
   const r = new WasmBinaryReader(bytes);
@@ -426,7 +470,10 @@ function parseBody(bytes: Uint8Array, funcIndex: number, types: FuncType[], type
   if (!r.atEnd) throw new ServiceCodeRejection(`malformed module: trailing bytes in function ${funcIndex}`);
   const maxStackHeight = operandStackHeight(instructions, types, typeOfFunction, funcIndex);
   const slots = own.params.length + locals + maxStackHeight;
-  if (slots > MAX_FRAME_SLOTS) throw new ServiceCodeRejection(`function ${funcIndex} needs ${slots} frame slots (params + locals + operand stack), over the ${MAX_FRAME_SLOTS}-slot limit`);
+  if (slots > MAX_FRAME_SLOTS)
+    throw new ServiceCodeRejection(
+      `function ${funcIndex} needs ${slots} frame slots (params + locals + operand stack), over the ${MAX_FRAME_SLOTS}-slot limit`,
+    );
   return { bytes, codeStart, localGroups, localCount: locals, maxStackHeight, instructions };
 }
 
@@ -439,7 +486,17 @@ function fixedEffect(op: number): [pop: number, push: number] | undefined {
   if (op === 0x22 || op === 0x40) return [1, 1];
   if (op >= 0x28 && op <= 0x35) return [1, 1];
   if (op >= 0x36 && op <= 0x3e) return [2, 0];
-  if (op === 0x45 || op === 0x50 || (op >= 0x67 && op <= 0x69) || (op >= 0x79 && op <= 0x7b) || op === 0xa7 || op === 0xac || op === 0xad || (op >= 0xc0 && op <= 0xc4)) return [1, 1];
+  if (
+    op === 0x45 ||
+    op === 0x50 ||
+    (op >= 0x67 && op <= 0x69) ||
+    (op >= 0x79 && op <= 0x7b) ||
+    op === 0xa7 ||
+    op === 0xac ||
+    op === 0xad ||
+    (op >= 0xc0 && op <= 0xc4)
+  )
+    return [1, 1];
   if ((op >= 0x46 && op <= 0x4f) || (op >= 0x51 && op <= 0x5a) || (op >= 0x6a && op <= 0x78) || (op >= 0x7c && op <= 0x8a)) return [2, 1];
   if (op === 0xfc0a || op === 0xfc0b) return [3, 0];
   return undefined;
@@ -451,7 +508,12 @@ function fixedEffect(op: number): [pop: number, push: number] | undefined {
  * pass): after `unreachable`, `br`, `br_table` or `return` the stack is reset to the frame base.
  * Used to bound every frame so MAX_CALL_DEPTH frames fit the executor's native stack (docs/sandbox.md).
  */
-export function operandStackHeight(instructions: Instruction[], types: FuncType[], typeOfFunction: (index: number) => FuncType | undefined, funcIndex: number): number {
+export function operandStackHeight(
+  instructions: Instruction[],
+  types: FuncType[],
+  typeOfFunction: (index: number) => FuncType | undefined,
+  funcIndex: number,
+): number {
   const blockArity = (bt: number): [params: number, results: number] => {
     if (bt === -64) return [0, 0];
     if (bt === -1 || bt === -2) return [0, 1];

@@ -72,7 +72,7 @@ describe('executeRefine (metered, in process)', () => {
     expect(out.result).toEqual({ ok: new Uint8Array(16) });
     // 15 successful grows + 1 refused, each 1 page, on memories of 1, 2, ... 16 pages (cost table
     // v4: each grow pays its base, its page and 256 per page the memory has); plus a few gas of loop
-    const grows = 16n * (GAS_MEMORY_GROW + GAS_PER_PAGE) + (16n * 17n / 2n) * GAS_GROW_PER_MEMORY_PAGE;
+    const grows = 16n * (GAS_MEMORY_GROW + GAS_PER_PAGE) + ((16n * 17n) / 2n) * GAS_GROW_PER_MEMORY_PAGE;
     expect(out.gasUsed).toBeGreaterThan(grows);
     expect(out.gasUsed).toBeLessThan(grows + 200n);
     // a single huge grow runs out of gas before it allocates anything
@@ -105,7 +105,10 @@ describe('executeRefine (metered, in process)', () => {
     it('fetch copies a window of the payload and returns its full length', () => {
       // fetch(0, 0, out=16, offset=2, max=3) -> 8 stored at 0; output bytes 0..24
       const call = [0x41, 0x00, 0x41, 0x00, 0x41, 0x10, 0x41, 0x02, 0x41, 0x03, 0x10, 0x00];
-      const out = executeRefine(compile(serviceModule({ imports: fetchImport, extraTypes: EXTRA_TYPES, refineBody: storeResult(call, 24) })), job(10_000n, new TextEncoder().encode('abcdefgh')));
+      const out = executeRefine(
+        compile(serviceModule({ imports: fetchImport, extraTypes: EXTRA_TYPES, refineBody: storeResult(call, 24) })),
+        job(10_000n, new TextEncoder().encode('abcdefgh')),
+      );
       expect('ok' in out.result).toBe(true);
       const bytes = (out.result as { ok: Uint8Array }).ok;
       expect(u64le(bytes)).toBe(8n);
@@ -115,7 +118,10 @@ describe('executeRefine (metered, in process)', () => {
     it('fetch returns OOB when the out range leaves memory', () => {
       // out = 65530, max 100 of a 10-byte payload
       const call = [0x41, 0x00, 0x41, 0x00, 0x41, 0xfa, 0xff, 0x03, 0x41, 0x00, 0x41, 0xe4, 0x00, 0x10, 0x00];
-      const out = executeRefine(compile(serviceModule({ imports: fetchImport, extraTypes: EXTRA_TYPES, refineBody: storeResult(call) })), job(10_000n, new Uint8Array(10)));
+      const out = executeRefine(
+        compile(serviceModule({ imports: fetchImport, extraTypes: EXTRA_TYPES, refineBody: storeResult(call) })),
+        job(10_000n, new Uint8Array(10)),
+      );
       expect(u64le((out.result as { ok: Uint8Array }).ok)).toBe(HOST_OOB);
     });
 
@@ -133,7 +139,10 @@ describe('executeRefine (metered, in process)', () => {
     it('log captures sanitized lines', () => {
       // store "a\nb" at 0, then log(3, 0, 3)
       const body = [0x41, 0x00, 0x41, ...encodeSLEB(0x00620a61n), 0x36, 0x02, 0x00, 0x41, 0x03, 0x41, 0x00, 0x41, 0x03, 0x10, 0x00, 0x1a, 0x42, 0x00, 0x0b];
-      const out = executeRefine(compile(serviceModule({ imports: [{ module: 'jam', name: 'log', type: 7 }], extraTypes: EXTRA_TYPES, refineBody: body })), job(10_000n));
+      const out = executeRefine(
+        compile(serviceModule({ imports: [{ module: 'jam', name: 'log', type: 7 }], extraTypes: EXTRA_TYPES, refineBody: body })),
+        job(10_000n),
+      );
       expect(out.logs).toEqual(['[3] a\\u000ab']);
     });
 
@@ -164,21 +173,102 @@ describe('executeAccumulate (metered, in process)', () => {
     { module: 'jam', name: 'write', type: 5 },
   ];
   const body = [
-    0x41, 0x00, 0x41, 0xeb, 0x00, 0x3a, 0x00, 0x00, // [0] = 'k'
-    0x41, 0x01, 0x41, 0xf2, 0x00, 0x3a, 0x00, 0x00, // [1] = 'r'
-    0x41, 0x10, 0x41, 0x00, 0x41, 0x01, 0x41, 0x08, 0x41, 0x04, 0x10, 0x01, 0x37, 0x03, 0x00, // [16] = write(k, 4 bytes at 8)
-    0x41, 0x18, 0x41, 0x00, 0x41, 0x01, 0x41, 0x28, 0x41, 0x00, 0x41, 0x08, 0x10, 0x00, 0x37, 0x03, 0x00, // [24] = read(k -> 40)
-    0x41, 0x20, 0x41, 0x00, 0x41, 0x01, 0x41, 0x00, 0x41, 0x00, 0x10, 0x01, 0x37, 0x03, 0x00, // [32] = write(k, len 0): delete
-    0x41, 0x01, 0x41, 0x01, 0x41, 0x10, 0x41, 0x18, 0x10, 0x01, 0x1a, // write(r, [16..40))
-    0x42, 0x00, 0x0b,
+    0x41,
+    0x00,
+    0x41,
+    0xeb,
+    0x00,
+    0x3a,
+    0x00,
+    0x00, // [0] = 'k'
+    0x41,
+    0x01,
+    0x41,
+    0xf2,
+    0x00,
+    0x3a,
+    0x00,
+    0x00, // [1] = 'r'
+    0x41,
+    0x10,
+    0x41,
+    0x00,
+    0x41,
+    0x01,
+    0x41,
+    0x08,
+    0x41,
+    0x04,
+    0x10,
+    0x01,
+    0x37,
+    0x03,
+    0x00, // [16] = write(k, 4 bytes at 8)
+    0x41,
+    0x18,
+    0x41,
+    0x00,
+    0x41,
+    0x01,
+    0x41,
+    0x28,
+    0x41,
+    0x00,
+    0x41,
+    0x08,
+    0x10,
+    0x00,
+    0x37,
+    0x03,
+    0x00, // [24] = read(k -> 40)
+    0x41,
+    0x20,
+    0x41,
+    0x00,
+    0x41,
+    0x01,
+    0x41,
+    0x00,
+    0x41,
+    0x00,
+    0x10,
+    0x01,
+    0x37,
+    0x03,
+    0x00, // [32] = write(k, len 0): delete
+    0x41,
+    0x01,
+    0x41,
+    0x01,
+    0x41,
+    0x10,
+    0x41,
+    0x18,
+    0x10,
+    0x01,
+    0x1a, // write(r, [16..40))
+    0x42,
+    0x00,
+    0x0b,
   ];
   const run = (accumulateBody: number[], storage = new Map<string, Uint8Array>()) =>
-    executeAccumulate(compile(serviceModule({ refineBody: [0x42, 0x00, 0x0b], accumulateBody, imports, extraTypes: EXTRA_TYPES })), { gasLimit: 100_000n, operands: [], storage, storageQuota: { maxBytes: 1024, maxItems: 16 } });
+    executeAccumulate(compile(serviceModule({ refineBody: [0x42, 0x00, 0x0b], accumulateBody, imports, extraTypes: EXTRA_TYPES })), {
+      gasLimit: 100_000n,
+      operands: [],
+      storage,
+      storageQuota: { maxBytes: 1024, maxItems: 16 },
+    });
 
   it('sees its own writes, returns previous lengths, and reports the final value per key', () => {
     const out = run(body, new Map([['0x6b', new Uint8Array([9, 9])]]));
     expect(out.status).toBe('ok');
-    const results = Buffer.concat([2n, 4n, 4n].map((n) => { const b = Buffer.alloc(8); b.writeBigUInt64LE(n); return b; }));
+    const results = Buffer.concat(
+      [2n, 4n, 4n].map((n) => {
+        const b = Buffer.alloc(8);
+        b.writeBigUInt64LE(n);
+        return b;
+      }),
+    );
     expect(out.writes).toEqual([
       { key: new Uint8Array([0x6b]), value: null },
       { key: new Uint8Array([0x72]), value: new Uint8Array(results) },

@@ -156,9 +156,16 @@ export function executeRefine(module: WebAssembly.Module, job: RefineJob): Refin
  */
 export function executeAccumulate(module: WebAssembly.Module, job: AccumulateJob): AccumulateOutcome {
   const start = footprintOf(job.storage);
-  const ctx = newContext('accumulate', { operands: job.operands, storage: job.storage, quota: job.storageQuota, footprintBytes: start.bytes, footprintItems: start.items });
+  const ctx = newContext('accumulate', {
+    operands: job.operands,
+    storage: job.storage,
+    quota: job.storageQuota,
+    footprintBytes: start.bytes,
+    footprintItems: start.items,
+  });
   const r = run(module, ctx, job.gasLimit, 'accumulate', [job.operands.length]);
-  if (r.kind !== 'returned' || r.value !== 0n) return { status: r.kind === 'out_of_gas' ? 'out_of_gas' : 'panic', gasUsed: r.gasUsed, writes: [], logs: ctx.logs };
+  if (r.kind !== 'returned' || r.value !== 0n)
+    return { status: r.kind === 'out_of_gas' ? 'out_of_gas' : 'panic', gasUsed: r.gasUsed, writes: [], logs: ctx.logs };
   const writes = [...ctx.overlay.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([k, value]) => ({ key: new Uint8Array(Buffer.from(k.slice(2), 'hex')), value }));

@@ -164,7 +164,10 @@ describe('storage footprint quota (executeAccumulate, in process)', () => {
       return ((t ^ (t >>> 14)) >>> 0) % n;
     };
     const cmds: Cmd[] = Array.from({ length: 2000 }, () => ({ id: rnd(24), keyLen: 2 + rnd(3), valLen: rnd(4) === 0 ? 0 : 1 + rnd(200) }));
-    const snapshot = withR(cmds.length, Array.from({ length: 12 }, (_, i) => [hexKey(i, 2 + (i % 3)), vals(1 + i * 17)] as [string, Uint8Array]));
+    const snapshot = withR(
+      cmds.length,
+      Array.from({ length: 12 }, (_, i) => [hexKey(i, 2 + (i % 3)), vals(1 + i * 17)] as [string, Uint8Array]),
+    );
     const quota: StorageQuota = { maxBytes: footprintOf(snapshot).bytes + 1500, maxItems: 20 };
 
     // the rule of docs/service-abi.md, with the footprint summed from scratch after every write
@@ -241,7 +244,9 @@ describe('storage footprint quota (SandboxPool)', () => {
     await expect(pool.accumulate(request([], tooMany, { maxBytes: BIG, maxItems: BIG }))).rejects.toThrow(/MAX_STORAGE_SNAPSHOT_ITEMS/);
     // one shared 1 MiB buffer under 257 keys: 257 MiB + keys without allocating it
     const mib = vals(MAX_STORAGE_VALUE_BYTES);
-    const tooBig = new Map(Array.from({ length: MAX_STORAGE_SNAPSHOT_BYTES / MAX_STORAGE_VALUE_BYTES + 1 }, (_, i) => [toHex(keyOf(i, 4)), mib] as [string, Uint8Array]));
+    const tooBig = new Map(
+      Array.from({ length: MAX_STORAGE_SNAPSHOT_BYTES / MAX_STORAGE_VALUE_BYTES + 1 }, (_, i) => [toHex(keyOf(i, 4)), mib] as [string, Uint8Array]),
+    );
     await expect(pool.accumulate(request([], tooBig, { maxBytes: BIG, maxItems: BIG }))).rejects.toThrow(/MAX_STORAGE_SNAPSHOT_BYTES/);
     // the executor is untouched and serves the next job
     expect((await pool.accumulate(request([], withR(0), { maxBytes: 100, maxItems: 1 }))).status).toBe('ok');

@@ -133,10 +133,16 @@ describe('write-set cap (executeAccumulate, in process)', () => {
     expect(isVals(byKey.get(toHex(keyOf(last - 1, 4))), 1)).toBe(true);
   });
 
-  it('does not count the storage snapshot, only this job\'s writes', () => {
+  it("does not count the storage snapshot, only this job's writes", () => {
     // a service whose stored state is already larger than the cap can still write
     const storage = new Map(Array.from({ length: 8 }, (_, i) => [toHex(keyOf(100 + i, 1)), new Uint8Array(MAX_STORAGE_VALUE_BYTES)] as [string, Uint8Array]));
-    const { results } = runScript([{ id: 100, keyLen: 1, valLen: MAX_STORAGE_VALUE_BYTES }, { id: 1, keyLen: 1, valLen: 5 }], storage);
+    const { results } = runScript(
+      [
+        { id: 100, keyLen: 1, valLen: MAX_STORAGE_VALUE_BYTES },
+        { id: 1, keyLen: 1, valLen: 5 },
+      ],
+      storage,
+    );
     expect(results).toEqual([BigInt(MAX_STORAGE_VALUE_BYTES), HOST_NONE]);
   });
 });
@@ -199,8 +205,20 @@ describe('write-set cap (SandboxPool)', () => {
     // the same executor process, still serving
     expect(pool.executorPids()).toEqual([pid]);
     const code = new Uint8Array(readFileSync(exampleServicePath('word-count')));
-    const u64 = (n: bigint) => { const x = Buffer.alloc(8); x.writeBigUInt64LE(n); return new Uint8Array(x); };
-    const next = await pool.accumulate({ codeHash: toHex(blake2b256(code)), code, serviceId: 7, gasLimit: 10_000_000n, operands: [{ packageHash: '0x01', payloadHash: '0x02', result: { ok: u64(5n) } }], storage: new Map(), storageQuota: NO_QUOTA });
+    const u64 = (n: bigint) => {
+      const x = Buffer.alloc(8);
+      x.writeBigUInt64LE(n);
+      return new Uint8Array(x);
+    };
+    const next = await pool.accumulate({
+      codeHash: toHex(blake2b256(code)),
+      code,
+      serviceId: 7,
+      gasLimit: 10_000_000n,
+      operands: [{ packageHash: '0x01', payloadHash: '0x02', result: { ok: u64(5n) } }],
+      storage: new Map(),
+      storageQuota: NO_QUOTA,
+    });
     expect(next.status).toBe('ok');
     expect(next.writes.map((w) => Buffer.from(w.key).toString())).toEqual(['items', 'words']);
   });

@@ -47,7 +47,10 @@ export function buildModule(spec: ModuleSpec): Uint8Array {
   if (spec.memory) {
     const m = spec.memory;
     const w = new ByteWriter().u32(1);
-    if (m.shared) w.byte(0x03).u32(m.min).u32(m.max ?? m.min);
+    if (m.shared)
+      w.byte(0x03)
+        .u32(m.min)
+        .u32(m.max ?? m.min);
     else if (m.max === undefined) w.byte(0x00).u32(m.min);
     else w.byte(0x01).u32(m.min).u32(m.max);
     out.section(5, w);

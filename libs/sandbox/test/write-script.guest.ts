@@ -95,7 +95,12 @@ export function runScript(
   storage = new Map<string, Uint8Array>(),
   quota: StorageQuota = NO_QUOTA,
 ): { out: AccumulateOutcome; results: bigint[]; byKey: Map<string, Uint8Array | null> } {
-  const out = executeAccumulate(mod, { gasLimit: 10_000_000_000n, operands: [{ packageHash: '0x01', payloadHash: '0x02', result: { ok: script(cmds) } }], storage, storageQuota: quota });
+  const out = executeAccumulate(mod, {
+    gasLimit: 10_000_000_000n,
+    operands: [{ packageHash: '0x01', payloadHash: '0x02', result: { ok: script(cmds) } }],
+    storage,
+    storageQuota: quota,
+  });
   expect(out.status).toBe('ok');
   const byKey = new Map(out.writes.map((w) => [toHex(w.key), w.value]));
   const r = byKey.get(toHex(R_KEY));

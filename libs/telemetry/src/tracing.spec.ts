@@ -14,10 +14,13 @@ describe('tracing off', () => {
       expect(isTracingEnabled()).toBe(false);
       const out = await withSpan('outer', { a: 1 }, async () => {
         expect(injectTraceContext()).toEqual({});
-        return withJobSpan({ queue: 'q', name: 'n', id: '1', attempt: 1, traceContext: { traceparent: `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01` } }, async (span) => {
-          span.setAttribute('x', 1);
-          return 42;
-        });
+        return withJobSpan(
+          { queue: 'q', name: 'n', id: '1', attempt: 1, traceContext: { traceparent: `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01` } },
+          async (span) => {
+            span.setAttribute('x', 1);
+            return 42;
+          },
+        );
       });
       expect(out).toBe(42);
       expect(exporter.getFinishedSpans()).toEqual([]);
@@ -65,12 +68,19 @@ describe('tracing on', () => {
   it('starts a CONSUMER span as a child of the producer carrier', async () => {
     let carrier: Record<string, string> = {};
     await withSpan('enqueue', {}, () => void (carrier = injectTraceContext()));
-    await withJobSpan({ queue: 'refine-a0', name: 'refine.package.v1', id: 'j1', attempt: 2, traceContext: carrier }, async (span) => span.setAttribute('jam.job.outcome', 'completed'));
+    await withJobSpan({ queue: 'refine-a0', name: 'refine.package.v1', id: 'j1', attempt: 2, traceContext: carrier }, async (span) =>
+      span.setAttribute('jam.job.outcome', 'completed'),
+    );
     const [producer, consumer] = exporter.getFinishedSpans();
     expect(consumer?.kind).toBe(SpanKind.CONSUMER);
     expect(consumer?.spanContext().traceId).toBe(producer?.spanContext().traceId);
     expect(consumer?.parentSpanContext?.spanId).toBe(producer?.spanContext().spanId);
-    expect(consumer?.attributes).toMatchObject({ 'messaging.destination.name': 'refine-a0', 'jam.job.name': 'refine.package.v1', 'jam.job.attempt': 2, 'jam.job.outcome': 'completed' });
+    expect(consumer?.attributes).toMatchObject({
+      'messaging.destination.name': 'refine-a0',
+      'jam.job.name': 'refine.package.v1',
+      'jam.job.attempt': 2,
+      'jam.job.outcome': 'completed',
+    });
   });
 
   it('opens one SERVER span per request, continuing an incoming traceparent', async () => {
@@ -85,7 +95,9 @@ describe('tracing on', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
       const traceId = 'a'.repeat(32);
-      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/jam/packages/0xcafe`, { headers: { traceparent: `00-${traceId}-${'b'.repeat(16)}-01` } });
+      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/jam/packages/0xcafe`, {
+        headers: { traceparent: `00-${traceId}-${'b'.repeat(16)}-01` },
+      });
       expect(res.status).toBe(202);
       expect(res.headers.get('x-trace')).toContain(traceId);
       await new Promise((r) => setTimeout(r, 20));
@@ -94,7 +106,12 @@ describe('tracing on', () => {
       expect(span?.kind).toBe(SpanKind.SERVER);
       expect(span?.spanContext().traceId).toBe(traceId);
       expect(span?.parentSpanContext?.spanId).toBe('b'.repeat(16));
-      expect(span?.attributes).toMatchObject({ 'http.request.method': 'GET', 'http.route': '/jam/packages/:hash', 'http.response.status_code': 202, 'jam.package_hash': '0xcafe' });
+      expect(span?.attributes).toMatchObject({
+        'http.request.method': 'GET',
+        'http.route': '/jam/packages/:hash',
+        'http.response.status_code': 202,
+        'jam.package_hash': '0xcafe',
+      });
     } finally {
       await new Promise((r) => server.close(r));
     }

@@ -1,5 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { INVALID_SPAN_CONTEXT, ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
+import {
+  INVALID_SPAN_CONTEXT,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  context,
+  propagation,
+  trace,
+  type Attributes,
+  type Context,
+  type Span,
+} from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -39,7 +50,8 @@ let active: NodeTracerProvider | undefined;
  * @returns shutdown: flushes pending spans and unregisters the globals.
  */
 export function startTracing(opts: TracingOptions): () => Promise<void> {
-  const exporter = opts.exporter ?? (opts.otlpEndpoint !== undefined && opts.otlpEndpoint !== '' ? new OTLPTraceExporter({ url: tracesUrl(opts.otlpEndpoint) }) : undefined);
+  const exporter =
+    opts.exporter ?? (opts.otlpEndpoint !== undefined && opts.otlpEndpoint !== '' ? new OTLPTraceExporter({ url: tracesUrl(opts.otlpEndpoint) }) : undefined);
   if (!opts.enabled || exporter === undefined || active !== undefined) return async () => undefined;
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: opts.serviceName }),
@@ -79,7 +91,12 @@ function tracesUrl(endpoint: string): string {
  * ends when `fn` settles, with status ERROR and the exception recorded when it throws.
  * Tracing off: calls `fn` with a no-op span.
  */
-export async function withSpan<T>(name: string, attrs: Attributes, fn: (span: Span) => Promise<T> | T, opts: { kind?: SpanKind; parent?: Context } = {}): Promise<T> {
+export async function withSpan<T>(
+  name: string,
+  attrs: Attributes,
+  fn: (span: Span) => Promise<T> | T,
+  opts: { kind?: SpanKind; parent?: Context } = {},
+): Promise<T> {
   if (active === undefined) return fn(NOOP_SPAN);
   const tracer = trace.getTracer(TRACER_NAME);
   const parent = opts.parent ?? context.active();

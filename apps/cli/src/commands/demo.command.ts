@@ -88,11 +88,7 @@ export function resolveWordCountWasm(cwd: string, explicit?: string): string {
 export function demoPayloads(nonce: string): Uint8Array[][] {
   const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
   const [p0, p1, p2, p3] = DEMO_PARAGRAPHS as [string, string, string, string];
-  return [
-    [enc(`${p0}\nrun ${nonce}\n`)],
-    [enc(p1), enc(generateText(1, 4096))],
-    [enc(p2), enc(generateText(2, 3072)), enc(p3)],
-  ];
+  return [[enc(`${p0}\nrun ${nonce}\n`)], [enc(p1), enc(generateText(1, 4096))], [enc(p2), enc(generateText(2, 3072)), enc(p3)]];
 }
 
 /** A work package of word-count items for `service` (all-zero refine context, empty authorization). */
@@ -185,9 +181,7 @@ export async function runDemo(ctx: CommandContext, opts: { wasm?: string; timeou
   const notDone = finals.map((p, i) => ({ p, i })).filter(({ p }) => p.status !== 'accumulated');
   if (notDone.length) {
     throw new Error(
-      notDone
-        .map(({ p, i }) => `package ${i + 1} ${p.hash} ended ${p.status}${p.error ? ` (${p.error.code}: ${p.error.message})` : ''}`)
-        .join('; '),
+      notDone.map(({ p, i }) => `package ${i + 1} ${p.hash} ended ${p.status}${p.error ? ` (${p.error.code}: ${p.error.message})` : ''}`).join('; '),
     );
   }
   say(`all ${finals.length} packages accumulated`);

@@ -71,7 +71,14 @@ export async function startS3TestServer(bucket = 'jam-test', opts: S3TestServerO
       ...overrides,
     }),
     client: () => {
-      const c = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+      const c = new S3Client({
+        endpoint,
+        region: 'us-east-1',
+        forcePathStyle: true,
+        credentials,
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+      });
       clients.push(c);
       return c;
     },

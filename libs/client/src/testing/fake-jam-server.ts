@@ -43,10 +43,7 @@ export interface FakeServer {
 }
 
 /** Starts a server on 127.0.0.1 (random port). `readBody(req)` false leaves the body unread (early answers). */
-export async function startFakeServer(
-  handler: FakeHandler,
-  readBody: (method: string, url: URL) => boolean = () => true,
-): Promise<FakeServer> {
+export async function startFakeServer(handler: FakeHandler, readBody: (method: string, url: URL) => boolean = () => true): Promise<FakeServer> {
   const requests: FakeRequest[] = [];
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://fake');
@@ -115,7 +112,10 @@ export interface FakeJamState {
 
 /** Words by splitting on ASCII whitespace with a regex over a latin1 view (independent of the CLI's loop). */
 function fakeCountWords(payload: Uint8Array): number {
-  return Buffer.from(payload).toString('latin1').split(/[ \t\n\v\f\r]+/).filter((w) => w !== '').length;
+  return Buffer.from(payload)
+    .toString('latin1')
+    .split(/[ \t\n\v\f\r]+/)
+    .filter((w) => w !== '').length;
 }
 
 function u64(v: bigint): Buffer {
@@ -194,9 +194,7 @@ export function fakeJam(options: FakeJamOptions = {}): { handler: FakeHandler; s
       }
       if (m[3]) {
         const status = req.url.searchParams.get('status');
-        const items = [...state.packages.values()]
-          .map((x) => x.info)
-          .filter((i) => i.service_ids.includes(id) && (!status || i.status === status));
+        const items = [...state.packages.values()].map((x) => x.info).filter((i) => i.service_ids.includes(id) && (!status || i.status === status));
         return sendJson(res, 200, { items, next_cursor: null });
       }
       return sendJson(res, 200, s);
@@ -204,9 +202,10 @@ export function fakeJam(options: FakeJamOptions = {}): { handler: FakeHandler; s
     if (p === '/jam/packages' && req.method === 'POST') {
       let pkg: WorkPackage;
       try {
-        pkg = req.headers['content-type'] === 'application/octet-stream'
-          ? decodeWorkPackage(new Uint8Array(req.body))
-          : workPackageFromJson(parseJamJson(req.body.toString('utf8')));
+        pkg =
+          req.headers['content-type'] === 'application/octet-stream'
+            ? decodeWorkPackage(new Uint8Array(req.body))
+            : workPackageFromJson(parseJamJson(req.body.toString('utf8')));
       } catch (err) {
         return sendError(res, 422, 'invalid_package', err instanceof Error ? err.message : String(err));
       }
@@ -335,7 +334,15 @@ export function fakeJamAdmin(options: FakeAdminOptions): { handler: FakeHandler;
   const state: FakeAdminState = {
     services: new Map([[7, []]]),
     quotas: new Map(),
-    disputes: new Map([[disputed, [{ report_hash: `0x${'aa'.repeat(32)}`, signers: 1 }, { report_hash: `0x${'bb'.repeat(32)}`, signers: 1 }]]]),
+    disputes: new Map([
+      [
+        disputed,
+        [
+          { report_hash: `0x${'aa'.repeat(32)}`, signers: 1 },
+          { report_hash: `0x${'bb'.repeat(32)}`, signers: 1 },
+        ],
+      ],
+    ]),
     resolved: [],
     failed: new Set([`0x${'22'.repeat(32)}`]),
     audit: [],
@@ -355,7 +362,15 @@ export function fakeJamAdmin(options: FakeAdminOptions): { handler: FakeHandler;
   const handler: FakeHandler = (req, res) => {
     const p = req.url.pathname;
     const audit = (action: string, outcome: string): void => {
-      state.audit.unshift({ id: String(state.audit.length + 1), at: now(), action, target: `${req.method} ${p}`, outcome, actor_token_hash: `0x${'cd'.repeat(32)}`, details: {} });
+      state.audit.unshift({
+        id: String(state.audit.length + 1),
+        at: now(),
+        action,
+        target: `${req.method} ${p}`,
+        outcome,
+        actor_token_hash: `0x${'cd'.repeat(32)}`,
+        details: {},
+      });
     };
     if (!p.startsWith('/admin/')) return sendError(res, 404, 'not_found', `no route ${req.method} ${p}`);
     if (options.forbidden) return sendError(res, 403, 'forbidden', 'this address may not use the admin API');
@@ -376,11 +391,21 @@ export function fakeJamAdmin(options: FakeAdminOptions): { handler: FakeHandler;
       const next = req.method === 'PUT' ? [...new Set([...delegates, who])] : delegates.filter((d) => d !== who);
       state.services.set(id, next);
       audit(action, 'success');
-      return sendJson(res, 200, { id, code_hash: `0x${'00'.repeat(32)}`, owner: 'alice', delegates: next, min_item_gas: 0, min_memo_gas: 0, created_at: now() });
+      return sendJson(res, 200, {
+        id,
+        code_hash: `0x${'00'.repeat(32)}`,
+        owner: 'alice',
+        delegates: next,
+        min_item_gas: 0,
+        min_memo_gas: 0,
+        created_at: now(),
+      });
     }
     if (p === '/admin/quotas' && req.method === 'GET') {
       audit('quota.list', 'success');
-      const items = [...state.quotas].sort(([a], [b]) => a.localeCompare(b)).map(([principal, max]) => ({ principal, max_pending_packages: max, updated_at: now() }));
+      const items = [...state.quotas]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([principal, max]) => ({ principal, max_pending_packages: max, updated_at: now() }));
       return sendJson(res, 200, { items, next_cursor: null, default_max_pending_packages: 1000 });
     }
     if ((m = p.match(/^\/admin\/quotas\/([^/]+)$/))) {

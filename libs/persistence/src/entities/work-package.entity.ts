@@ -63,4 +63,3 @@ export class WorkPackageEntity {
   @Column({ type: 'integer' })
   retries!: number;
 }
-

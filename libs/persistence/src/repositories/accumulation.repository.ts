@@ -112,7 +112,13 @@ export class AccumulationRepository {
    * at `maxFailures` records the accumulation `timed_out`. Same as
    * {@link recordSandboxFailure} with `kind: 'wall_clock'`.
    */
-  async recordWallClockFailure(opts: { reportHash: string; packageHash: string; serviceId: number; maxFailures: number; gasUsed: bigint }): Promise<WallClockFailureResult> {
+  async recordWallClockFailure(opts: {
+    reportHash: string;
+    packageHash: string;
+    serviceId: number;
+    maxFailures: number;
+    gasUsed: bigint;
+  }): Promise<WallClockFailureResult> {
     return this.recordSandboxFailure({ ...opts, kind: 'wall_clock' });
   }
 
@@ -153,7 +159,10 @@ export class AccumulationRepository {
     return this.ds.transaction(async (tx) => {
       const done = await lockServiceAndFindAccumulation(tx, reportHash, opts.serviceId);
       if (done) {
-        const counted = await queryOne<{ n: number }>(tx, `SELECT ${column} AS n FROM accumulation_attempt WHERE report_hash = $1 AND service_id = $2`, [reportHash, opts.serviceId]);
+        const counted = await queryOne<{ n: number }>(tx, `SELECT ${column} AS n FROM accumulation_attempt WHERE report_hash = $1 AND service_id = $2`, [
+          reportHash,
+          opts.serviceId,
+        ]);
         return { failures: counted?.n ?? 0, final: true, applied: false, status: done.status };
       }
       const row = await queryOne<{ n: number }>(
@@ -217,7 +226,14 @@ async function lockServiceAndFindAccumulation(tx: EntityManager, reportHash: Buf
   return queryOne<{ status: AccumulationStatus }>(tx, 'SELECT status FROM accumulation WHERE report_hash = $1 AND service_id = $2', [reportHash, serviceId]);
 }
 
-async function insertAccumulation(tx: EntityManager, reportHash: Buffer, packageHash: Buffer, serviceId: number, status: AccumulationStatus, gasUsed: bigint): Promise<void> {
+async function insertAccumulation(
+  tx: EntityManager,
+  reportHash: Buffer,
+  packageHash: Buffer,
+  serviceId: number,
+  status: AccumulationStatus,
+  gasUsed: bigint,
+): Promise<void> {
   await queryOne(tx, 'INSERT INTO accumulation (report_hash, package_hash, service_id, status, gas_used) VALUES ($1, $2, $3, $4, $5)', [
     reportHash,
     packageHash,

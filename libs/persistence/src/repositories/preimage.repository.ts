@@ -45,12 +45,7 @@ export class PreimageRepository {
    * @returns `created: false` when the hash was already recorded.
    * @throws DomainError `invalid_hex` for a malformed hash.
    */
-  async insertIfAbsent(input: {
-    hash: string;
-    length: number;
-    storageTier: PreimageStorageTier;
-    uploadedBy: string;
-  }): Promise<{ created: boolean }> {
+  async insertIfAbsent(input: { hash: string; length: number; storageTier: PreimageStorageTier; uploadedBy: string }): Promise<{ created: boolean }> {
     // ON CONFLICT waits for a GC transaction holding the row and, when that transaction deleted
     // it, inserts a fresh row. DO UPDATE (not DO NOTHING) so a repeated upload restarts the grace
     // period. xmax = 0 only on a freshly inserted row version.
@@ -70,11 +65,10 @@ export class PreimageRepository {
    * @throws DomainError `invalid_hex`; the database's foreign-key violation when the preimage is not recorded.
    */
   async addUploader(hash: string, principal: string): Promise<{ added: boolean }> {
-    const row = await queryOne(
-      this.ds,
-      'INSERT INTO preimage_uploader (hash, principal) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1 AS ok',
-      [hashToBytes(hash), principal],
-    );
+    const row = await queryOne(this.ds, 'INSERT INTO preimage_uploader (hash, principal) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1 AS ok', [
+      hashToBytes(hash),
+      principal,
+    ]);
     return { added: row !== null };
   }
 
@@ -126,12 +120,17 @@ export class PreimageRepository {
    * @returns true when the mark was newly set.
    */
   async markCorrupt(hash: string): Promise<boolean> {
-    return (await queryOne(this.ds, 'UPDATE preimage SET corrupt_at = now() WHERE hash = $1 AND corrupt_at IS NULL RETURNING 1 AS ok', [hashToBytes(hash)])) !== null;
+    return (
+      (await queryOne(this.ds, 'UPDATE preimage SET corrupt_at = now() WHERE hash = $1 AND corrupt_at IS NULL RETURNING 1 AS ok', [hashToBytes(hash)])) !== null
+    );
   }
 
   /** Clears the corrupt mark after a PUT stored verified bytes again. @returns true when a mark was cleared. */
   async clearCorrupt(hash: string): Promise<boolean> {
-    return (await queryOne(this.ds, 'UPDATE preimage SET corrupt_at = NULL WHERE hash = $1 AND corrupt_at IS NOT NULL RETURNING 1 AS ok', [hashToBytes(hash)])) !== null;
+    return (
+      (await queryOne(this.ds, 'UPDATE preimage SET corrupt_at = NULL WHERE hash = $1 AND corrupt_at IS NOT NULL RETURNING 1 AS ok', [hashToBytes(hash)])) !==
+      null
+    );
   }
 
   /** @returns the preimage's metadata, or null if unknown. @throws DomainError `invalid_hex`. */
@@ -153,11 +152,10 @@ export class PreimageRepository {
    *   check violation when the count would drop below 0.
    */
   async incrementRefcount(hash: string, by = 1): Promise<number> {
-    const row = await queryOne<{ refcount: number }>(
-      this.ds,
-      'UPDATE preimage SET refcount = refcount + $2 WHERE hash = $1 RETURNING refcount',
-      [hashToBytes(hash), by],
-    );
+    const row = await queryOne<{ refcount: number }>(this.ds, 'UPDATE preimage SET refcount = refcount + $2 WHERE hash = $1 RETURNING refcount', [
+      hashToBytes(hash),
+      by,
+    ]);
     if (!row) throw new DomainError('unknown_preimage', `preimage ${hash} is not stored`, { hash });
     return row.refcount;
   }

@@ -68,7 +68,8 @@ export class RefineAttemptRepository {
     error?: string;
   }): Promise<RefineFailureResult | null> {
     if (!Number.isInteger(opts.maxFailures) || opts.maxFailures < 1) throw new RangeError(`maxFailures must be an integer >= 1, got ${opts.maxFailures}`);
-    if (!Number.isInteger(opts.attesterIndex) || opts.attesterIndex < 0) throw new RangeError(`attesterIndex must be an integer >= 0, got ${opts.attesterIndex}`);
+    if (!Number.isInteger(opts.attesterIndex) || opts.attesterIndex < 0)
+      throw new RangeError(`attesterIndex must be an integer >= 0, got ${opts.attesterIndex}`);
     const packageHash = hashToBytes(opts.packageHash, 'packageHash');
     const error = opts.error === undefined ? null : opts.error.slice(0, 1000);
     return this.ds.transaction(async (tx) => {
@@ -106,13 +107,18 @@ export class RefineAttemptRepository {
 
   /** Counted failures of every attester for the package, by attester index. */
   async list(packageHash: string): Promise<RefineAttemptRecord[]> {
-    const rows = await queryRows<RawRow>(this.ds, `SELECT ${COLUMNS} FROM refine_attempt WHERE package_hash = $1 ORDER BY attester_index`, [hashToBytes(packageHash, 'packageHash')]);
+    const rows = await queryRows<RawRow>(this.ds, `SELECT ${COLUMNS} FROM refine_attempt WHERE package_hash = $1 ORDER BY attester_index`, [
+      hashToBytes(packageHash, 'packageHash'),
+    ]);
     return rows.map(toRecord);
   }
 
   /** Counted failures of one attester for the package, or null when none. */
   async get(packageHash: string, attesterIndex: number): Promise<RefineAttemptRecord | null> {
-    const row = await queryOne<RawRow>(this.ds, `SELECT ${COLUMNS} FROM refine_attempt WHERE package_hash = $1 AND attester_index = $2`, [hashToBytes(packageHash, 'packageHash'), attesterIndex]);
+    const row = await queryOne<RawRow>(this.ds, `SELECT ${COLUMNS} FROM refine_attempt WHERE package_hash = $1 AND attester_index = $2`, [
+      hashToBytes(packageHash, 'packageHash'),
+      attesterIndex,
+    ]);
     return row === null ? null : toRecord(row);
   }
 
@@ -134,7 +140,14 @@ interface RawRow {
 }
 
 function toRecord(r: RawRow): RefineAttemptRecord {
-  return { attesterIndex: r.attester_index, failures: r.failures, wallClockFailures: r.wall_clock_failures, lastKind: r.last_kind, lastError: r.last_error, exhausted: r.exhausted };
+  return {
+    attesterIndex: r.attester_index,
+    failures: r.failures,
+    wallClockFailures: r.wall_clock_failures,
+    lastKind: r.last_kind,
+    lastError: r.last_error,
+    exhausted: r.exhausted,
+  };
 }
 
 async function unableToSignRows(runner: SqlTarget, packageHash: Buffer, attesterCount: number): Promise<RefineAttemptRecord[]> {

@@ -9,10 +9,7 @@ export class ServiceStorageRepository {
   /** @returns the value stored under `key` for the service, or null if absent. */
   async getStorage(serviceId: number, key: Uint8Array): Promise<Uint8Array | null> {
     if (!isStorableServiceId(serviceId)) return null;
-    const row = await queryOne<{ value: Buffer }>(this.ds, 'SELECT value FROM service_storage WHERE service_id = $1 AND key = $2', [
-      serviceId,
-      toBuffer(key),
-    ]);
+    const row = await queryOne<{ value: Buffer }>(this.ds, 'SELECT value FROM service_storage WHERE service_id = $1 AND key = $2', [serviceId, toBuffer(key)]);
     return row && toUint8Array(row.value);
   }
 

@@ -49,19 +49,19 @@ export class ServiceRepository {
    * @throws DomainError `invalid_hex`; DomainError `invalid_request` for gas out of range;
    *   DomainError `unknown_preimage` when `codeHash` is not a recorded preimage.
    */
-  async create(input: {
-    codeHash: string;
-    owner: string;
-    delegates: string[];
-    minItemGas: bigint;
-    minMemoGas: bigint;
-  }): Promise<ServiceRecord> {
+  async create(input: { codeHash: string; owner: string; delegates: string[]; minItemGas: bigint; minMemoGas: bigint }): Promise<ServiceRecord> {
     try {
       const row = await queryOne<ServiceEntity>(
         this.ds,
         `INSERT INTO service (code_hash, owner, delegates, min_item_gas, min_memo_gas)
          VALUES ($1, $2, $3, $4, $5) RETURNING ${COLUMNS}`,
-        [hashToBytes(input.codeHash, 'codeHash'), input.owner, input.delegates, bigintParam(input.minItemGas, 'minItemGas'), bigintParam(input.minMemoGas, 'minMemoGas')],
+        [
+          hashToBytes(input.codeHash, 'codeHash'),
+          input.owner,
+          input.delegates,
+          bigintParam(input.minItemGas, 'minItemGas'),
+          bigintParam(input.minMemoGas, 'minMemoGas'),
+        ],
       );
       if (!row) throw new Error('INSERT ... RETURNING returned no row');
       return toRecord(row);
@@ -121,7 +121,10 @@ export class ServiceRepository {
    */
   async removeDelegate(id: number, principal: string): Promise<ServiceRecord | null> {
     if (!isStorableServiceId(id)) return null;
-    const row = await queryOne<ServiceEntity>(this.ds, `UPDATE service SET delegates = array_remove(delegates, $2::text) WHERE id = $1 RETURNING ${COLUMNS}`, [id, principal]);
+    const row = await queryOne<ServiceEntity>(this.ds, `UPDATE service SET delegates = array_remove(delegates, $2::text) WHERE id = $1 RETURNING ${COLUMNS}`, [
+      id,
+      principal,
+    ]);
     return row && toRecord(row);
   }
 }

@@ -1,12 +1,7 @@
 import { DomainError, FINISHED_PACKAGE_STATUSES, PACKAGE_RETRY_TRANSITIONS, retryPhaseOf, type PackageFailureCode } from '@jam/domain';
 import type { DataSource } from 'typeorm';
 import { bytesToHex, hashToBytes, toBuffer, toUint8Array } from '../bytes-hex';
-import {
-  IN_FLIGHT_WORK_PACKAGE_STATUSES,
-  WORK_PACKAGE_STATUSES,
-  type WorkPackageEntity,
-  type WorkPackageStatus,
-} from '../entities/work-package.entity';
+import { IN_FLIGHT_WORK_PACKAGE_STATUSES, WORK_PACKAGE_STATUSES, type WorkPackageEntity, type WorkPackageStatus } from '../entities/work-package.entity';
 import { checkLimit, isForeignKeyViolation, queryOne, queryRows } from '../sql-runner';
 import { extrinsicHashesOf } from '../package-preimage-refs';
 
@@ -172,7 +167,8 @@ export class WorkPackageRepository {
         return row;
       });
     } catch (err) {
-      if (isForeignKeyViolation(err)) throw new DomainError('unknown_preimage', `work package ${input.hash} references an extrinsic preimage that is not stored`, { hash: input.hash });
+      if (isForeignKeyViolation(err))
+        throw new DomainError('unknown_preimage', `work package ${input.hash} references an extrinsic preimage that is not stored`, { hash: input.hash });
       throw err;
     }
     if (inserted) return { created: true, row: toRecord(inserted) };
@@ -249,7 +245,10 @@ export class WorkPackageRepository {
       if (phase === 'refine') {
         await queryRows(tx, 'DELETE FROM refine_attempt WHERE package_hash = $1 RETURNING 1', [key]);
       } else {
-        await queryRows(tx, 'DELETE FROM accumulation WHERE report_hash = $1 AND status = ANY($2::text[]) RETURNING 1', [row.reportHash, RETRYABLE_ACCUMULATION_STATUSES]);
+        await queryRows(tx, 'DELETE FROM accumulation WHERE report_hash = $1 AND status = ANY($2::text[]) RETURNING 1', [
+          row.reportHash,
+          RETRYABLE_ACCUMULATION_STATUSES,
+        ]);
         await queryRows(tx, 'DELETE FROM accumulation_attempt WHERE report_hash = $1 RETURNING 1', [row.reportHash]);
       }
       const updated = await queryOne<SummaryRow>(
@@ -398,7 +397,9 @@ export class WorkPackageRepository {
       const hashes = victims.map((v) => v.hash);
       const reports = `SELECT report_hash FROM work_report WHERE package_hash = ANY($1::bytea[])`;
       const accumulations = await queryRows(tx, `DELETE FROM accumulation WHERE report_hash IN (${reports}) RETURNING 1`, [hashes]);
-      const attestations = await queryRows(tx, `DELETE FROM attestation WHERE report_hash IN (${reports}) OR package_hash = ANY($1::bytea[]) RETURNING 1`, [hashes]);
+      const attestations = await queryRows(tx, `DELETE FROM attestation WHERE report_hash IN (${reports}) OR package_hash = ANY($1::bytea[]) RETURNING 1`, [
+        hashes,
+      ]);
       const deletedReports = await queryRows(tx, 'DELETE FROM work_report WHERE package_hash = ANY($1::bytea[]) RETURNING 1', [hashes]);
       const packages = await queryRows(tx, 'DELETE FROM work_package WHERE hash = ANY($1::bytea[]) RETURNING 1', [hashes]);
       return { packages: packages.length, reports: deletedReports.length, attestations: attestations.length, accumulations: accumulations.length };

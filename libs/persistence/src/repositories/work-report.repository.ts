@@ -50,19 +50,15 @@ export class WorkReportRepository {
 
   /** @returns the report, or null. @throws DomainError `invalid_hex`. */
   async get(reportHash: string): Promise<WorkReportRecord | null> {
-    const row = await queryOne<WorkReportEntity>(this.ds, `SELECT ${COLUMNS} FROM work_report WHERE report_hash = $1`, [
-      hashToBytes(reportHash, 'reportHash'),
-    ]);
+    const row = await queryOne<WorkReportEntity>(this.ds, `SELECT ${COLUMNS} FROM work_report WHERE report_hash = $1`, [hashToBytes(reportHash, 'reportHash')]);
     return row && toRecord(row);
   }
 
   /** Every report made for one package, oldest first (more than one means a conflict). */
   async listByPackage(packageHash: string): Promise<WorkReportRecord[]> {
-    const rows = await queryRows<WorkReportEntity>(
-      this.ds,
-      `SELECT ${COLUMNS} FROM work_report WHERE package_hash = $1 ORDER BY created_at, report_hash`,
-      [hashToBytes(packageHash, 'packageHash')],
-    );
+    const rows = await queryRows<WorkReportEntity>(this.ds, `SELECT ${COLUMNS} FROM work_report WHERE package_hash = $1 ORDER BY created_at, report_hash`, [
+      hashToBytes(packageHash, 'packageHash'),
+    ]);
     return rows.map(toRecord);
   }
 }

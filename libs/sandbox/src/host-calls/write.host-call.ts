@@ -1,5 +1,16 @@
 import { HOST_KEY_GAS_PER_BYTE, HOST_WRITE_BYTES_PER_GAS } from '../cost-table';
-import { HOST_FULL, HOST_NONE, HOST_OOB, HOST_WHAT, I32, I64, MAX_STORAGE_KEY_BYTES, MAX_STORAGE_VALUE_BYTES, MAX_WRITE_SET_BYTES, MAX_WRITE_SET_KEYS } from '../host-abi';
+import {
+  HOST_FULL,
+  HOST_NONE,
+  HOST_OOB,
+  HOST_WHAT,
+  I32,
+  I64,
+  MAX_STORAGE_KEY_BYTES,
+  MAX_STORAGE_VALUE_BYTES,
+  MAX_WRITE_SET_BYTES,
+  MAX_WRITE_SET_KEYS,
+} from '../host-abi';
 import { defineHostCall, gasForBytes, inGuestMemory, toHex } from './host-call';
 
 /**
