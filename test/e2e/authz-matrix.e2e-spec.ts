@@ -225,6 +225,11 @@ describe('authorization matrix and admin API (PostgreSQL + Redis, one real proce
     // K is accumulated, so the stream sends its one terminal status and ends.
     'GET /jam/packages/:hash/events': { path: () => `/jam/packages/${pkgK}/events`, expect: tenantRead },
     'GET /jam/reports/:packageHash': { path: () => `/jam/reports/${pkgK}`, expect: tenantRead },
+    // K is accumulated, not failed: whoever may retry it is told 409; whoever may not see it, 404.
+    'POST /jam/packages/:hash/retry': {
+      path: () => `/jam/packages/${pkgK}/retry`,
+      expect: { none: 401, bad: 401, other: 404, delegate: 409, owner: 409, admin: 409 },
+    },
     // A real signature by attester 0 (its key is in the server's data dir); duplicates collapse into one attestation.
     'POST /jam/reports/:reportHash/attestations': {
       path: () => `/jam/reports/${reportK}/attestations`,
@@ -247,6 +252,7 @@ describe('authorization matrix and admin API (PostgreSQL + Redis, one real proce
       headers: json,
       expect: adminOnly(409),
     },
+    'POST /admin/packages/:packageHash/retry': { path: () => `/admin/packages/${pkgK}/retry`, expect: adminOnly(409) },
     'GET /admin/audit': { path: () => '/admin/audit', expect: adminOnly(200) },
     'OPTIONS /admin': { path: () => '/admin', expect: adminOnly(204) },
     'OPTIONS /admin/*path': { path: () => '/admin/audit', expect: adminOnly(204) },
