@@ -268,6 +268,10 @@ describe('deploy/ artifacts', () => {
           expect(c.resources?.[k]?.memory).toBeDefined();
         }
         expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+        // a non-root pod cannot switch executors to another uid (no CAP_SETUID): JAM_SANDBOX_UID/GID
+        // would refuse to boot, so executors run as the pod's uid under its seccomp profile (docs/sandbox.md)
+        expect(envOf(c).JAM_SANDBOX_UID).toBeUndefined();
+        expect(envOf(c).JAM_SANDBOX_GID).toBeUndefined();
         expect((c.volumeMounts ?? []).map((m: Doc) => m.mountPath)).toContain('/tmp');
         const roles = (envOf(c).JAM_ROLES ?? 'all').split(',').map((r) => r.trim());
         if (roles.includes('gateway') || roles.includes('all')) {
@@ -342,6 +346,9 @@ describe('deploy/ artifacts', () => {
         seen.add(index);
         const keySecrets = (pod.volumes as Doc[]).filter((v) => v.secret).map((v) => v.secret.secretName);
         expect(keySecrets).toEqual([`jam-attester-${index}`]);
+        // only its own key file is projected, whatever else the Secret may hold
+        const items = (pod.volumes as Doc[]).find((v) => v.secret)!.secret.items as Doc[];
+        expect(items.map((i) => i.path)).toEqual([`attester-${index}.pem`]);
       }
       expect(seen.size).toBe(attesters);
       const others = deployments.filter((d) => !refine.includes(d));

@@ -161,7 +161,13 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
 
     let sandbox: SandboxPool | undefined;
     if (has('refine-worker') || has('accumulate-worker')) {
-      sandbox = new SandboxPool({ size: config.sandboxPoolSize, expressSize: config.sandboxExpressExecutors, wallClockMs: config.sandboxWallClockMs });
+      sandbox = new SandboxPool({
+        size: config.sandboxPoolSize,
+        expressSize: config.sandboxExpressExecutors,
+        wallClockMs: config.sandboxWallClockMs,
+        uid: config.sandboxUid,
+        gid: config.sandboxGid,
+      });
       await sandbox.start();
       stops.push(() => sandbox!.close());
     }
@@ -282,7 +288,12 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
       if (redisProbe) stops.push(() => redisProbe.close());
       // Registration checks run in executors of their own, never on the gateway's event loop and
       // never queued behind (or ahead of) refine and accumulate jobs (docs/sandbox.md).
-      const checks = new SandboxPool({ size: config.codeCheckPoolSize, wallClockMs: config.sandboxWallClockMs });
+      const checks = new SandboxPool({
+        size: config.codeCheckPoolSize,
+        wallClockMs: config.sandboxWallClockMs,
+        uid: config.sandboxUid,
+        gid: config.sandboxGid,
+      });
       await checks.start();
       stops.push(() => checks.close());
       const tenantDigests = new Set(tokens.values());

@@ -92,6 +92,10 @@ export interface AppConfig {
   readonly sandboxExpressExecutors: number;
   /** ms */
   readonly sandboxWallClockMs: number;
+  /** OS uid of sandbox executors; undefined = 65534 as root, else this process's uid (docs/sandbox.md). */
+  readonly sandboxUid?: number;
+  /** OS gid of sandbox executors; undefined = sandboxUid, else as sandboxUid's default. */
+  readonly sandboxGid?: number;
   /** Executors per gateway process for registration code checks. */
   readonly codeCheckPoolSize: number;
   /** Registration code checks one principal may have running or queued per gateway process. */
@@ -304,6 +308,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     sandboxPoolSize: p.sandbox_pool_size,
     sandboxExpressExecutors: p.sandbox_express_executors,
     sandboxWallClockMs: p.sandbox_wall_clock_ms,
+    sandboxUid: p.sandbox_uid,
+    sandboxGid: p.sandbox_gid,
     codeCheckPoolSize: p.code_check_pool_size,
     maxCodeChecksPerPrincipal: p.max_code_checks_per_principal,
     maxQueuedCodeChecks: p.max_queued_code_checks,

@@ -441,6 +441,20 @@ export const SETTINGS = {
     description: 'Wall-clock backstop per guest call, ms; the executor is killed and replaced past it.',
     schema: int(100, 600_000),
   },
+  sandbox_uid: {
+    env: 'JAM_SANDBOX_UID',
+    sensitive: false,
+    description:
+      "OS user id sandbox executors run guest code as (docs/sandbox.md). Unset: 65534 (nobody) when the process runs as root, else the process's own uid. A uid other than the process's own needs root (CAP_SETUID): otherwise the process refuses to start. 0 is refused: guest code never runs as root.",
+    schema: int(1, 4294967294).optional(),
+  },
+  sandbox_gid: {
+    env: 'JAM_SANDBOX_GID',
+    sensitive: false,
+    description:
+      "OS group id of sandbox executors. Unset: sandbox_uid when that is set, else 65534 (nogroup) as root, else the process's own gid. Needs root like sandbox_uid.",
+    schema: int(1, 4294967294).optional(),
+  },
   code_check_pool_size: {
     env: 'JAM_CODE_CHECK_POOL_SIZE',
     default: '1',

@@ -34,7 +34,15 @@ export {
   type StorageFootprint,
   type CodeCheckOutcome,
 } from './sandbox.types';
-export { SandboxPool, SandboxExecutorError, SHORT_CALL_GAS, type SandboxPoolOptions, type PoolCallOptions } from './sandbox.pool';
+export {
+  SandboxPool,
+  SandboxExecutorError,
+  SHORT_CALL_GAS,
+  DEFAULT_EXECUTOR_ID,
+  resolveExecutorIdentity,
+  type SandboxPoolOptions,
+  type PoolCallOptions,
+} from './sandbox.pool';
 export { sandboxFailureKind, type SandboxFailureKind } from './sandbox-failure';
 export { exampleServicePath } from './example-services';
 export {

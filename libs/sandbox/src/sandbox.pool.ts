@@ -23,6 +23,58 @@ export interface SandboxPoolOptions {
   wallClockMs?: number;
   /** Cap on guest linear memory (64 KiB pages, default 1024 = 64 MiB). */
   memoryPagesCap?: number;
+  /**
+   * OS user id the executors run guest code as (`sandbox_uid`). Unset: 65534 (nobody) when this
+   * process runs as root, else this process's own uid (no switch). Switching needs root
+   * (CAP_SETUID/CAP_SETGID); see {@link resolveExecutorIdentity}.
+   */
+  uid?: number;
+  /** OS group id of the executors (`sandbox_gid`); unset = the uid's number (65534 = nogroup when defaulted). */
+  gid?: number;
+}
+
+/** Unprivileged id executors default to when the worker runs as root: 65534, `nobody` / `nogroup`. */
+export const DEFAULT_EXECUTOR_ID = 65534;
+
+/**
+ * Decides the uid/gid `fork` gets for executors (docs/sandbox.md, "Executor user"). Guest code
+ * never runs as root: as root with nothing requested it gets {@link DEFAULT_EXECUTOR_ID}; a
+ * requested id different from ours needs root, else this throws at boot rather than silently
+ * running guest code as the worker's user.
+ * @param requested `{ uid, gid }` from SandboxPoolOptions (either may be undefined)
+ * @param current this process's ids (`process.getuid()`, `process.getgid()`); undefined on Windows
+ * @returns `{ uid, gid }` to pass to `fork`, or undefined to run as this process's user
+ * @throws Error when a uid/gid other than ours is requested without root, or a requested id is not
+ *   an integer in 0..4294967294
+ */
+export function resolveExecutorIdentity(
+  requested: { uid?: number; gid?: number },
+  current: { uid?: number; gid?: number },
+): { uid: number; gid: number } | undefined {
+  for (const [name, v] of [
+    ['uid', requested.uid],
+    ['gid', requested.gid],
+  ] as const)
+    if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > 4294967294))
+      throw new RangeError(`sandbox ${name} must be an integer 0..4294967294, got ${v}`);
+  if (current.uid === undefined) {
+    if (requested.uid !== undefined || requested.gid !== undefined)
+      throw new Error('sandbox_uid/sandbox_gid are not supported on this platform (no POSIX user ids)');
+    return undefined;
+  }
+  const root = current.uid === 0;
+  if (!root) {
+    if ((requested.uid !== undefined && requested.uid !== current.uid) || (requested.gid !== undefined && requested.gid !== current.gid))
+      throw new Error(
+        `sandbox_uid=${requested.uid ?? '(unset)'} sandbox_gid=${requested.gid ?? '(unset)'} requested, but this process runs as uid ${current.uid} ` +
+          '(not root): switching executors to another user needs root (CAP_SETUID, CAP_SETGID). Start as root or unset JAM_SANDBOX_UID / JAM_SANDBOX_GID ' +
+          "(executors then run as this process's user; on Kubernetes the pod's uid and seccomp profile are the boundary).",
+      );
+    return undefined;
+  }
+  const uid = requested.uid ?? DEFAULT_EXECUTOR_ID;
+  const gid = requested.gid ?? (requested.uid === undefined ? DEFAULT_EXECUTOR_ID : requested.uid);
+  return { uid, gid };
 }
 
 /** How a call queues when every executor is busy. */
@@ -115,6 +167,8 @@ export class SandboxPool {
   private readonly expressSize: number;
   private readonly wallClockMs: number;
   private readonly memoryPagesCap: number;
+  /** uid/gid executors are forked with; undefined = this process's user. */
+  private readonly identity: { uid: number; gid: number } | undefined;
   private readonly slots: Slot[] = [];
   private readonly queue: PendingJob[] = [];
   private nextId = 1;
@@ -133,15 +187,23 @@ export class SandboxPool {
     if (!(this.wallClockMs > 0)) throw new RangeError(`wallClockMs must be positive, got ${this.wallClockMs}`);
     if (!Number.isInteger(this.memoryPagesCap) || this.memoryPagesCap < 1 || this.memoryPagesCap > 65536)
       throw new RangeError(`memoryPagesCap must be 1..65536 pages, got ${this.memoryPagesCap}`);
+    this.identity = resolveExecutorIdentity({ uid: options.uid, gid: options.gid }, { uid: process.getuid?.(), gid: process.getgid?.() });
+  }
+
+  /** uid/gid the executors run as; undefined when they run as this process's user (not root, nothing requested). */
+  executorIdentity(): { uid: number; gid: number } | undefined {
+    return this.identity;
   }
 
   /**
    * Starts the executor processes and waits until each reports ready.
-   * @throws Error if the executor entry is missing (run `npm run build`) or an executor fails to start
+   * @throws Error if the executor entry is missing (run `npm run build`), is not readable by the
+   *   executor user, or an executor fails to start
    */
   async start(): Promise<void> {
     const entry = executorEntryPath();
     if (!existsSync(entry)) throw new Error(`sandbox executor entry not found at ${entry}; run \`npm run build\``);
+    if (this.identity !== undefined) assertWorldReadable(entry, this.identity);
     this.closed = false;
     const starting: Promise<void>[] = [];
     while (this.slots.length < this.size + this.expressSize) starting.push(this.spawn(this.slots.length));
@@ -262,6 +324,9 @@ export class SandboxPool {
       execArgv: [`--max-old-space-size=${EXECUTOR_HEAP_MB}`, '--no-wasm-lazy-compilation', '--disallow-code-generation-from-strings'],
       stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
       serialization: 'advanced',
+      // guest code runs as an unprivileged user (docs/sandbox.md, "Executor user"): it cannot read
+      // the attester keys (0600), tokens or data of this process's user
+      ...(this.identity ?? {}),
     });
     const slot: Slot = {
       child,
@@ -416,6 +481,30 @@ export class SandboxPool {
       () => undefined,
     );
     this.pump();
+  }
+}
+
+/**
+ * Checks that the executor user can load `entry`: the file is readable and every directory above it
+ * searchable by "other" (or owned by that uid/gid). Catches a dist/ built under umask 077 at boot
+ * instead of as executors that die on start.
+ * @throws Error naming the path that blocks the executor user
+ */
+function assertWorldReadable(entry: string, id: { uid: number; gid: number }): void {
+  let p = path.resolve(entry);
+  let need = 0o4; // r for the file, x for each directory
+  for (;;) {
+    const st = statSync(p);
+    const bits = st.uid === id.uid ? (st.mode >> 6) & 7 : st.gid === id.gid ? (st.mode >> 3) & 7 : st.mode & 7;
+    if ((bits & need) === 0)
+      throw new Error(
+        `sandbox executors run as uid ${id.uid} gid ${id.gid} but cannot ${need === 0o4 ? 'read' : 'enter'} ${p} (mode ${(st.mode & 0o777).toString(8)}); ` +
+          'make the built files world-readable (chmod -R o+rX dist) or set JAM_SANDBOX_UID to a user that can read them',
+      );
+    const parent = path.dirname(p);
+    if (parent === p) return;
+    p = parent;
+    need = 0o1;
   }
 }
 
