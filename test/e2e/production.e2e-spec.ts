@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { randomBytes, createHash } from 'node:crypto';
+import { randomBytes, createHash, createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { Client } from 'pg';
 import Redis from 'ioredis';
 import { JamClient } from '@jam/client';
@@ -49,6 +49,10 @@ describe('production mode: PostgreSQL + Redis, one process per role', () => {
     JAM_SANDBOX_POOL_SIZE: '1',
     ...extra,
   });
+  // Each refine process gets a keys dir holding only its own attester's private key, made here
+  // (as a Kubernetes Secret mount would hold it): it must start, sign and never need the others.
+  const ownKeysDir = (i: number) => path.join(tmp, `keys-${i}`);
+  const startRefine = (i: number) => start(`refine-${i}`, 'refine-worker', { JAM_ATTESTER_INDEXES: String(i), JAM_KEYS_DIR: ownKeysDir(i) });
   const start = async (name: string, roles: string, extra: Record<string, string> = {}) => {
     const p = await JamProcess.start(envFor(roles, extra), roles === 'gateway' ? { port, timeoutMs: 60_000 } : {});
     procs.set(name, p);
@@ -66,7 +70,12 @@ describe('production mode: PostgreSQL + Redis, one process per role', () => {
     await initHashing();
     // The gateway runs the migrations first; the other roles then find the schema in place.
     await start('gateway', 'gateway');
-    for (let i = 0; i < 3; i++) await start(`refine-${i}`, 'refine-worker', { JAM_ATTESTER_INDEXES: String(i) });
+    for (let i = 0; i < 3; i++) {
+      fs.mkdirSync(ownKeysDir(i), { mode: 0o700 });
+      const pem = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' });
+      fs.writeFileSync(path.join(ownKeysDir(i), `attester-${i}.pem`), pem, { mode: 0o600 });
+    }
+    for (let i = 0; i < 3; i++) await startRefine(i);
     await start('attestation', 'attestation');
     await start('accumulate', 'accumulate-worker');
     janitorMetricsPort = await freePort();
@@ -94,6 +103,19 @@ describe('production mode: PostgreSQL + Redis, one process per role', () => {
       await db.connect();
       try {
         expect((await db.query('SELECT count(DISTINCT public_key)::int AS n FROM attester')).rows[0].n).toBe(3);
+        // ...the key given to it (each dir still holds only that one file), and no other role made or read keys
+        const registered = (await db.query(`SELECT "index", encode(public_key, 'hex') AS public_key FROM attester ORDER BY "index"`)).rows as {
+          index: number;
+          public_key: string;
+        }[];
+        for (let i = 0; i < 3; i++) {
+          expect(fs.readdirSync(ownKeysDir(i))).toEqual([`attester-${i}.pem`]);
+          const pub = createPublicKey(createPrivateKey(fs.readFileSync(path.join(ownKeysDir(i), `attester-${i}.pem`))))
+            .export({ format: 'der', type: 'spki' })
+            .subarray(12);
+          expect(registered.find((r) => r.index === i)?.public_key).toBe(pub.toString('hex'));
+        }
+        expect(fs.existsSync(path.join(tmp, 'keys'))).toBe(false);
         const perReport = await db.query('SELECT count(*)::int AS n FROM attestation GROUP BY report_hash');
         expect(perReport.rows.length).toBeGreaterThan(0);
         expect(perReport.rows.every((r: { n: number }) => r.n >= 2)).toBe(true);
@@ -138,7 +160,7 @@ describe('production mode: PostgreSQL + Redis, one process per role', () => {
       expect((await client.getPackage(submitted.hash)).status).toBe('pending');
       // Simulate Redis losing everything this deployment queued.
       expect(await deleteKeys(redis, prefix)).toBeGreaterThan(0);
-      for (let i = 0; i < 3; i++) await start(`refine-${i}`, 'refine-worker', { JAM_ATTESTER_INDEXES: String(i) });
+      for (let i = 0; i < 3; i++) await startRefine(i);
       await start('janitor', 'janitor');
       // bounded by progress: the package's status and the work of every process
       let status = '';

@@ -60,4 +60,21 @@ describe('attester keys', () => {
     expect(Buffer.from(rawPublicKey(publicKeyFromRaw(k!.publicKey))).equals(Buffer.from(k!.publicKey))).toBe(true);
     expect(() => publicKeyFromRaw(new Uint8Array(31))).toThrow(/32 bytes/);
   });
+
+  it('refuses a key file readable by other users (sandbox executors run as one), allows group-readable Secret mounts', () => {
+    loadOrCreateAttesterKeys(dir, [0]);
+    const file = path.join(dir, 'attester-0.pem');
+    fs.chmodSync(file, 0o644);
+    expect(() => loadOrCreateAttesterKeys(dir, [0])).toThrow(/mode 644: attester keys must not be readable by other users \(chmod 600/);
+    fs.chmodSync(file, 0o440);
+    expect(loadOrCreateAttesterKeys(dir, [0])).toHaveLength(1);
+  });
+
+  it('opens only the key files of its own indexes: the others may be absent or anything at all', () => {
+    const [k0] = loadOrCreateAttesterKeys(dir, [0]);
+    fs.writeFileSync(path.join(dir, 'attester-1.pem'), 'not a key', { mode: 0o644 });
+    const [again] = loadOrCreateAttesterKeys(dir, [0]);
+    expect(Buffer.from(again!.publicKey).equals(Buffer.from(k0!.publicKey))).toBe(true);
+    expect(fs.readdirSync(dir).sort()).toEqual(['attester-0.pem', 'attester-1.pem']);
+  });
 });

@@ -34,13 +34,19 @@ export function publicKeyFromRaw(raw: Uint8Array): crypto.KeyObject {
  * missing ones (file mode 0600, directory 0700 when created) so they persist across restarts.
  * Creation is create-if-absent (hard link of a fully written temp file), so processes starting
  * together on a shared `dir` all end up with the key on disk, never one each. Keys are never logged.
- * @throws on unreadable or non-Ed25519 key files.
+ * Only the files of `indexes` are opened: a refine process serving attester 0 needs (and reads)
+ * attester-0.pem alone, the others may be absent (docs/security.md, "Attester keys").
+ * @throws on unreadable or non-Ed25519 key files, and on a key file any user may read (mode bits
+ *   for "other" set, e.g. 0644): sandbox executors run as an unprivileged user (docs/sandbox.md)
+ *   and must not be able to open a key. Group bits are allowed (Kubernetes Secret mounts are 0440).
  */
 export function loadOrCreateAttesterKeys(dir: string, indexes: readonly number[]): AttesterKey[] {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   return indexes.map((index) => {
     const file = path.join(dir, `attester-${index}.pem`);
     if (!fs.existsSync(file)) createKeyFileIfAbsent(file);
+    const mode = fs.statSync(file).mode & 0o777;
+    if ((mode & 0o007) !== 0) throw new Error(`${file} has mode ${mode.toString(8)}: attester keys must not be readable by other users (chmod 600 ${file})`);
     const privateKey = crypto.createPrivateKey(fs.readFileSync(file));
     if (privateKey.asymmetricKeyType !== 'ed25519') throw new Error(`${file} is not an Ed25519 key`);
     return { index, privateKey, publicKey: rawPublicKey(privateKey) };
