@@ -60,6 +60,8 @@ describe('embedded mode, end to end', () => {
   it('creates a dev token on first start and refuses requests without it', async () => {
     expect(token).toMatch(/^jam_dev_/);
     expect(fs.statSync(path.join(dataDir, 'dev-token')).mode & 0o077).toBe(0);
+    // blobs and keys are closed to other users (the sandbox executors run as one when started as root)
+    for (const d of ['blobs', 'keys']) expect(fs.statSync(path.join(dataDir, d)).mode & 0o077).toBe(0);
     const anon = await api(base, undefined, 'GET', '/jam/services');
     expect(anon.status).toBe(401);
     expect(anon.headers.get('www-authenticate')).toMatch(/^Bearer/);

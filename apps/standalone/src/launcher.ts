@@ -85,7 +85,8 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
     const serviceName = config.roles.length === 1 ? `jam-${config.roles[0]}` : 'jam';
     stops.push(startTracing({ serviceName, otlpEndpoint: config.otlpEndpoint, enabled: config.otlpEndpoint !== undefined }));
     await initHashing();
-    fs.mkdirSync(config.dataDir, { recursive: true });
+    // 0700 when new: database, blobs, keys and dev token are closed to the sandbox executors' user (docs/sandbox.md)
+    fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     if (config.mode === 'embedded') stops.push(await lockDataDir(config.dataDir, config.port, (message) => logger.warn(message)));
 
     let databaseUrl = config.databaseUrl;

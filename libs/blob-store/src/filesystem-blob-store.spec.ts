@@ -24,6 +24,13 @@ describe('FilesystemBlobStore', () => {
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
+  it('creates a new store directory 0700 (closed to the sandbox executors, which run as another user)', () => {
+    const fresh = path.join(dir, 'nested', 'blobs');
+    new FilesystemBlobStore(fresh);
+    expect(fs.statSync(fresh).mode & 0o777).toBe(0o700);
+    expect(fs.readdirSync(fresh).sort()).toEqual(['tmp', 'trash']);
+  });
+
   it('stores under <dir>/<2 hex>/<hash> and reads back the same bytes', async () => {
     const data = bytes(200_000);
     const hash = toHex(blake2b256(data));

@@ -22,7 +22,9 @@ const MARKER_MAX_BYTES = 4096;
 export class FilesystemBlobStore implements BlobStore, BlobStoreMaintenance, StoreMarkerAccess {
   readonly tier = 'fs' as const;
 
+  /** Creates `dir` (mode 0700 when new: blobs are tenants' data, closed to sandbox executors' user, docs/sandbox.md), `tmp/` and `trash/`. */
   constructor(private readonly dir: string) {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     fs.mkdirSync(path.join(dir, 'tmp'), { recursive: true });
     fs.mkdirSync(path.join(dir, 'trash'), { recursive: true });
   }
