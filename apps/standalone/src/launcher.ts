@@ -171,6 +171,8 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
       });
       await sandbox.start();
       stops.push(() => sandbox!.close());
+      const fallback = sandbox.identityFallback();
+      if (fallback !== undefined) logger.warn({ setting: 'sandbox_uid' }, `sandbox executors do not run as an unprivileged user: ${fallback}`);
     }
     // Stops run in reverse: the queue closes (waiting for jobs in flight) before the sandbox they use.
     stops.push(() => queue.close());
@@ -297,6 +299,8 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
       });
       await checks.start();
       stops.push(() => checks.close());
+      const checkFallback = checks.identityFallback();
+      if (checkFallback !== undefined) logger.warn({ setting: 'sandbox_uid' }, `code-check executors do not run as an unprivileged user: ${checkFallback}`);
       const tenantDigests = new Set(tokens.values());
       if ([...adminTokens.values()].some((d) => tenantDigests.has(d)))
         throw new Error('an admin token is also an allowed /jam token; admin_tokens must be separate tokens');

@@ -40,6 +40,7 @@ export {
   SHORT_CALL_GAS,
   DEFAULT_EXECUTOR_ID,
   resolveExecutorIdentity,
+  executorEntryPath,
   type SandboxPoolOptions,
   type PoolCallOptions,
 } from './sandbox.pool';

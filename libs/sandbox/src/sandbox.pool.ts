@@ -168,7 +168,11 @@ export class SandboxPool {
   private readonly wallClockMs: number;
   private readonly memoryPagesCap: number;
   /** uid/gid executors are forked with; undefined = this process's user. */
-  private readonly identity: { uid: number; gid: number } | undefined;
+  private identity: { uid: number; gid: number } | undefined;
+  /** The identity was the root default (nothing requested), not a setting: it may fall back (see start()). */
+  private readonly defaultedIdentity: boolean;
+  /** Why a defaulted executor user was not used, or undefined (see start()). */
+  private fallback: string | undefined;
   private readonly slots: Slot[] = [];
   private readonly queue: PendingJob[] = [];
   private nextId = 1;
@@ -188,6 +192,17 @@ export class SandboxPool {
     if (!Number.isInteger(this.memoryPagesCap) || this.memoryPagesCap < 1 || this.memoryPagesCap > 65536)
       throw new RangeError(`memoryPagesCap must be 1..65536 pages, got ${this.memoryPagesCap}`);
     this.identity = resolveExecutorIdentity({ uid: options.uid, gid: options.gid }, { uid: process.getuid?.(), gid: process.getgid?.() });
+    this.defaultedIdentity = this.identity !== undefined && options.uid === undefined && options.gid === undefined;
+  }
+
+  /**
+   * Set after start() when the worker runs as root with no `sandbox_uid`, but the default executor
+   * user (65534) cannot reach the built executor files (e.g. a checkout under a 0700 directory):
+   * executors then run as this process's user and this says why. The launcher logs it as a warning;
+   * set JAM_SANDBOX_UID (strict: a boot error instead) or make the files world-readable.
+   */
+  identityFallback(): string | undefined {
+    return this.fallback;
   }
 
   /** uid/gid the executors run as; undefined when they run as this process's user (not root, nothing requested). */
@@ -203,7 +218,17 @@ export class SandboxPool {
   async start(): Promise<void> {
     const entry = executorEntryPath();
     if (!existsSync(entry)) throw new Error(`sandbox executor entry not found at ${entry}; run \`npm run build\``);
-    if (this.identity !== undefined) assertWorldReadable(entry, this.identity);
+    if (this.identity !== undefined) {
+      try {
+        assertWorldReadable(entry, this.identity);
+      } catch (e) {
+        // An explicit sandbox_uid is strict. The root default only improves on running as root; when
+        // the default user cannot reach the code it falls back, loudly (identityFallback()).
+        if (!this.defaultedIdentity) throw e;
+        this.fallback = `${(e as Error).message}; executors run as this process's user (uid ${process.getuid?.()}) instead`;
+        this.identity = undefined;
+      }
+    }
     this.closed = false;
     const starting: Promise<void>[] = [];
     while (this.slots.length < this.size + this.expressSize) starting.push(this.spawn(this.slots.length));
