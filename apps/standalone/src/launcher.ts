@@ -81,7 +81,9 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
         );
       }
     }
-    // First in, so last out: spans of the other roles' shutdown still get flushed.
+    // First in, so last out: spans of the other roles' shutdown still get flushed. The process entry
+    // (main.ts) has started tracing already, before these imports loaded pg and ioredis, and then
+    // this is a no-op; it matters where launch() is embedded in another program (tests).
     const serviceName = config.roles.length === 1 ? `jam-${config.roles[0]}` : 'jam';
     stops.push(startTracing({ serviceName, otlpEndpoint: config.otlpEndpoint, enabled: config.otlpEndpoint !== undefined }));
     await initHashing();

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
-import { ConfigError, processEnvironment } from '@jam/config';
-import { launch, StartupError } from './launcher';
+import { ConfigError, loadConfig, processEnvironment } from '@jam/config';
+import { startTracing } from '@jam/telemetry';
 
 /**
  * Process entry point for every deployment: `JAM_ROLES` picks the apps (default all of them, the
@@ -10,6 +10,23 @@ import { launch, StartupError } from './launcher';
 const SHUTDOWN_TIMEOUT_MS = 25_000;
 
 async function main(): Promise<void> {
+  let stopTracing: () => Promise<void> = async () => undefined;
+  try {
+    // Tracing starts before the launcher is loaded: the http, pg and ioredis instrumentations patch
+    // those modules when they are required, which the launcher's imports (express, TypeORM, BullMQ)
+    // do (docs/observability.md). launch() finds it running and leaves it to us.
+    const config = loadConfig(processEnvironment());
+    stopTracing = startTracing({
+      serviceName: config.roles.length === 1 ? `jam-${config.roles[0]}` : 'jam',
+      otlpEndpoint: config.otlpEndpoint,
+      enabled: config.otlpEndpoint !== undefined,
+    });
+  } catch (err) {
+    process.stderr.write(`jam: ${(err as Error).message}\n`);
+    process.exit(err instanceof ConfigError ? 2 : 1);
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { launch, StartupError } = require('./launcher') as typeof import('./launcher');
   let running;
   try {
     running = await launch(processEnvironment());
@@ -51,10 +68,17 @@ async function main(): Promise<void> {
       process.stderr.write(`jam: shutdown did not finish within ${SHUTDOWN_TIMEOUT_MS} ms; exiting\n`);
       process.exit(1);
     }, SHUTDOWN_TIMEOUT_MS).unref();
-    running!.stop().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
+    // Spans of the shutdown itself are flushed last.
+    running!
+      .stop()
+      .then(
+        () => stopTracing().then(() => 0),
+        () => stopTracing().then(() => 1),
+      )
+      .then(
+        (code) => process.exit(code),
+        () => process.exit(1),
+      );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
