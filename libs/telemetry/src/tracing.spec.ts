@@ -2,11 +2,35 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { trace } from '@opentelemetry/api';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
+import { createLogger } from './logger';
 import { SpanKind, extractTraceContext, httpTracingMiddleware, injectTraceContext, isTracingEnabled, startTracing, withJobSpan, withSpan } from './tracing';
 
 const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/;
 
+/** A pino logger whose JSON lines are collected, parsed. */
+function capturingLogger() {
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger({
+    level: 'info',
+    destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) } as never,
+  });
+  return { logger, lines };
+}
+
 describe('tracing off', () => {
+  it('writes log lines without trace fields', async () => {
+    const stop = startTracing({ serviceName: 't', enabled: false, exporter: new InMemorySpanExporter() });
+    try {
+      const { logger, lines } = capturingLogger();
+      await withSpan('outer', {}, () => logger.info('inside'));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).not.toHaveProperty('trace_id');
+      expect(lines[0]).not.toHaveProperty('span_id');
+    } finally {
+      await stop();
+    }
+  });
+
   it('records nothing, injects nothing and still runs the callbacks', async () => {
     const exporter = new InMemorySpanExporter();
     const stop = startTracing({ serviceName: 't', enabled: false, exporter });
@@ -63,6 +87,23 @@ describe('tracing on', () => {
     expect(child?.parentSpanContext?.spanId).toBe(parent?.spanContext().spanId);
     expect(child?.status.code).toBe(2);
     expect(ctx?.spanId).toBe(parent?.spanContext().spanId);
+  });
+
+  it('puts the active span ids on log lines written inside it, and none outside', async () => {
+    const { logger, lines } = capturingLogger();
+    logger.info('before');
+    await withJobSpan({ queue: 'attestation', name: 'verify-attestation.v1', id: 'j2', attempt: 1 }, async () => {
+      logger.warn({ packageHash: '0xab' }, 'inside');
+    });
+    const [span] = exporter.getFinishedSpans();
+    expect(lines[0]).not.toHaveProperty('trace_id');
+    expect(lines[1]).toMatchObject({
+      msg: 'inside',
+      packageHash: '0xab',
+      trace_id: span?.spanContext().traceId,
+      span_id: span?.spanContext().spanId,
+      trace_flags: '01',
+    });
   });
 
   it('starts a CONSUMER span as a child of the producer carrier', async () => {
