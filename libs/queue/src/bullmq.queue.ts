@@ -1,6 +1,7 @@
 import { Queue, UnrecoverableError, Worker, createPostgresBackend, runMigrations, type Job } from 'bullmq';
 import { Client } from 'pg';
 import IORedis from 'ioredis';
+import { ROOT_CONTEXT, context } from '@opentelemetry/api';
 import { assertJobPriority, defaultJobOptions, type JobName, type JobOptionsPolicy, type JobPayload } from '@jam/queue-contracts';
 import type { JobEnqueueOptions, JobHandler, JobQueue, JobQueueDriverOptions, QueueCounts } from './job-queue.port';
 import { isFinalJobError, toError } from './permanent-job.error';
@@ -344,7 +345,9 @@ class BullMqJobQueue implements JobQueue {
     if (this.closing !== undefined) throw new Error('queue is closed');
     let q = this.queues.get(name);
     if (q === undefined) {
-      q = this.backend.newQueue(name);
+      // Created outside the caller's trace: the Queue's own set-up commands (version check, meta)
+      // belong to no request or job, and nothing it starts later should inherit one.
+      q = context.with(ROOT_CONTEXT, () => this.backend.newQueue(name));
       q.on('error', this.onError);
       this.queues.set(name, q);
     }
