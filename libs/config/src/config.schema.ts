@@ -254,7 +254,7 @@ export const SETTINGS = {
     default: '3',
     sensitive: false,
     description:
-      "Retries (POST /jam/packages/{hash}/retry by an owner or delegate, POST /admin/packages/{hash}/retry by an admin) one failed package may have in its lifetime. Only failures that are not deterministic guest outcomes are retryable: refine_timeout, refine_sandbox_failure, accumulate_timeout, accumulate_sandbox_failure, storage_over_limit. A retry clears the package's per-attester refine counts or its failed accumulations (those wrote nothing) and runs it again; accumulations that applied stay applied. 0 = no retries.",
+      "Retries (POST /jam/packages/{hash}/retry by an owner or delegate, POST /admin/packages/{hash}/retry by an admin) one failed package may have in its lifetime. Only failures that are not deterministic guest outcomes are retryable: refine_timeout, refine_sandbox_failure, refine_blob_unavailable, accumulate_timeout, accumulate_sandbox_failure, accumulate_blob_unavailable, storage_over_limit. A retry clears the package's per-attester refine counts or its failed accumulations (those wrote nothing) and runs it again; accumulations that applied stay applied. 0 = no retries.",
     schema: int(0, 100),
   },
   rate_limit_per_minute: {

@@ -59,7 +59,7 @@ export function registerPackageCommands(program: Command, env: CliEnvironment): 
 
   pkg
     .command('retry')
-    .description('run a failed package again (failures that were not guest outcomes: wall clock, executor, storage limits)')
+    .description('run a failed package again (failures that were not guest outcomes: wall clock, executor, unavailable blob, storage limits)')
     .argument('<hash>', 'package hash (0x hex)', parseHashArg)
     .option('--watch', 'then follow until the status is terminal (exit 1 unless accumulated)')
     .option('--timeout <seconds>', 'give up watching after this long (default 300)', parseSecondsArg)
