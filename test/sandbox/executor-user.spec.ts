@@ -127,6 +127,13 @@ describe('executor user', () => {
 
   it('a non-root worker process asking for another executor uid fails to start with that error', () => {
     if (!root) return expect(() => new SandboxPool({ uid: process.getuid!() + 1 })).toThrow(/needs root/);
+    if (!reachableBy({ uid: DEFAULT_EXECUTOR_ID, gid: DEFAULT_EXECUTOR_ID })) {
+      // This checkout sits under a directory that user cannot enter (a 0700 temp dir): it could not
+      // load the pool at all, so the same decision is shown for its ids in this process.
+      return expect(() => resolveExecutorIdentity({ uid: 40123 }, { uid: DEFAULT_EXECUTOR_ID, gid: DEFAULT_EXECUTOR_ID })).toThrow(
+        'sandbox_uid=40123 sandbox_gid=(unset) requested, but this process runs as uid 65534 (not root)',
+      );
+    }
     // a real process of an unprivileged user loads the built pool and constructs it
     const entry = path.resolve(__dirname, '..', '..', 'dist', 'libs', 'sandbox', 'src', 'sandbox.pool.js');
     const r = spawnSync(process.execPath, ['-e', `const { SandboxPool } = require(${JSON.stringify(entry)}); new SandboxPool({ uid: 40123 });`], {
