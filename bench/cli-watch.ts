@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { JamClient, type PackageInfo } from '@jam/client';
+import { processEnvironment } from '@jam/config';
 import { blake2b256, initHashing, type WorkPackage } from '@jam/domain';
 import { repoRoot } from './repo-root';
 
@@ -62,7 +63,13 @@ async function main(): Promise<void> {
   const port = await freePort();
   const child = spawn(process.execPath, [path.join(root, 'dist/apps/standalone/src/main.js')], {
     cwd: root,
-    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', JAM_DATA_DIR: dataDir, JAM_PORT: String(port), JAM_LOG_LEVEL: 'warn' },
+    env: {
+      PATH: processEnvironment()['PATH'] ?? '',
+      HOME: processEnvironment()['HOME'] ?? '/tmp',
+      JAM_DATA_DIR: dataDir,
+      JAM_PORT: String(port),
+      JAM_LOG_LEVEL: 'warn',
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   try {

@@ -24,6 +24,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import IORedis from 'ioredis';
 import { Client } from 'pg';
+import { processEnvironment } from '@jam/config';
 import { blake2b256, encodeWorkPackage, initHashing, packageHash, toHex, type WorkPackage } from '@jam/domain';
 import { compileAssemblyScript } from './assemblyscript.compiler';
 import { repoRoot } from './repo-root';
@@ -238,9 +239,10 @@ async function main(): Promise<void> {
   const tag = randomBytes(6).toString('hex');
   const dbName = `jam_bench_fair_${tag}`;
   const prefix = `jam-bench-fair-${tag}`;
+  const env = processEnvironment();
   const baseEnv: Record<string, string> = {
-    PATH: process.env['PATH'] ?? '',
-    HOME: process.env['HOME'] ?? '/tmp',
+    PATH: env['PATH'] ?? '',
+    HOME: env['HOME'] ?? '/tmp',
     JAM_DATA_DIR: dataDir,
     JAM_PORT: String(port),
     JAM_LOG_LEVEL: 'warn',
@@ -257,7 +259,7 @@ async function main(): Promise<void> {
       : {}),
     // settings under test (JAM_REFINE_CONCURRENCY, JAM_SANDBOX_POOL_SIZE, ...) pass through
     ...Object.fromEntries(
-      Object.entries(process.env).filter(
+      Object.entries(env).filter(
         (e): e is [string, string] => e[0].startsWith('JAM_') && e[1] !== undefined && !['JAM_DATA_DIR', 'JAM_PORT', 'JAM_ALLOWED_TOKENS'].includes(e[0]),
       ),
     ),

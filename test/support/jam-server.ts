@@ -9,7 +9,7 @@ export const JAM_CLI = path.join(REPO_ROOT, 'bin', 'jam.js');
 
 /**
  * Waits in tests are bounded by progress, not by the wall clock (the machine may be shared and busy:
- * NOTES.md measured absolute times tripling at load 20-30 on 2 cores). A wait fails when the thing
+ * docs/architecture.md section 13 records absolute times tripling at load 20-30 on 2 cores). A wait fails when the thing
  * it waits on has shown no progress for its stall bound (ms), or after MAX_WAIT_MS in any case,
  * so a process that keeps working but never gets there cannot hang the suite. On an idle machine
  * nothing waits longer than before: every wait returns as soon as its condition holds.
