@@ -58,3 +58,4 @@ export { PVM_ENGINE_IDENTITY, PVM_HOST_CALL_GAS, type PvmExit } from './pvm/pvm.
 export { runPvmVector, type PvmVectorResult } from './pvm/pvm-vector.runner';
 export { runPvm, type PvmLoad, type PvmRunResult } from './pvm/pvm.machine';
 export { decodeCodeBlob, decodeServiceBlob, PvmProgramRejection } from './pvm/pvm-program';
+export { detectCodeFormat, engineIdentityOf, reportEngineIdentity, type CodeFormat } from './code-format';

@@ -138,7 +138,8 @@ function zone(x: number): number {
 /**
  * Decodes a standard program (GP 0.7.2 A.7): E3(|o|) ++ E3(|w|) ++ E2(z) ++ E3(s) ++ o ++ w ++
  * E4(|c|) ++ c, and checks its memory layout fits the 32-bit address space:
- * 5·Z_Z + Z(|o|) + Z(|w| + z·Z_P) + Z(s) + Z_I <= 2^32 (GP 0.7.2 A.7, the standard program initialisation), then the code blob.
+ * 5·Z_Z + Z(|o|) + Z(|w| + z·Z_P) + Z(s) + Z_I <= 2^32 (GP 0.7.2 A.7, the standard program initialisation;
+ * with 3- and 2-byte size fields and code under GP W_C it always holds: kept as the GP states it), then the code blob.
  * @throws PvmProgramRejection
  */
 export function decodeStandardProgram(bytes: Uint8Array): PvmStandardProgram {
