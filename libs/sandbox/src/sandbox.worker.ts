@@ -18,6 +18,7 @@ import type { ExecutorReady } from './executor.process';
 import { detectCodeFormat, engineIdentityOf } from './code-format';
 import { executePvmAccumulate, executePvmRefine, preparePvmService, type PvmServiceCode } from './pvm/pvm.executor';
 import { pvmInterpreter } from './pvm/pvm.machine';
+import { compileAnanAs } from './pvm/anan-as.binding';
 
 export type WorkerRequest =
   | { id: number; type: 'refine'; codeHash: string; code?: Uint8Array; memoryPagesCap: number; job: RefineJob }
@@ -149,7 +150,7 @@ if (port !== null) {
     );
   });
   // the PVM interpreter (anan-as's .wasm file) is read and compiled now, not at the first PVM job
-  pvmInterpreter();
+  compileAnanAs();
   // every import above has been evaluated (CommonJS): nothing is loaded from disk after this
   port.postMessage({ type: 'ready' } satisfies ExecutorReady);
 }

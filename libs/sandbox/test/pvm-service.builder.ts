@@ -77,3 +77,22 @@ export function gasAndWhatService(): Uint8Array {
 export function spinService(): Uint8Array {
   return pvmServiceBlob([[0x28, 0x00]]);
 }
+
+/**
+ * Heap-toucher: `sbrk` grows the heap by ω7 = 2^31 - 4096 bytes, then a loop stores one byte per 4 KiB
+ * page over it (r8 = address, r9 = pages left), about 3 gas per page: cheap gas, much memory.
+ */
+export function heapToucherService(): Uint8Array {
+  return pvmServiceBlob([
+    loadImm(7, [0x00, 0xf0, 0xff, 0x7f]), // r7 = 2^31 - 4096
+    loadImm(9, [0xff, 0xff, 0x07]), // r9 = 2^19 - 1 pages
+    [101, 0x78], // r8 = sbrk(r7)
+    [0x01], // fallthrough: the loop below starts a block
+    [0x78, 0x80], // u8 [r8 + 0] = r0
+    addImm64(8, 8, [0x00, 0x10]), // r8 += 4096
+    addImm64(9, 9, [0xff]), // r9 -= 1
+    [0x52, 0x09, 0xf7], // jump back 9 bytes to the store if r9 != 0
+    loadImm(8, []),
+    HALT,
+  ]);
+}

@@ -70,9 +70,16 @@ export interface BlockGasCost {
   gas: bigint;
 }
 
+let compiled: WebAssembly.Module | undefined;
+
+/** Reads and compiles the interpreter's `.wasm` once per thread (the first call; executors make it before `ready`). */
+export function compileAnanAs(): WebAssembly.Module {
+  compiled ??= new WebAssembly.Module(readFileSync(createRequire(__filename).resolve('@fluffylabs/anan-as/release.wasm')));
+  return compiled;
+}
+
 function load(): AnanExports {
-  const wasmPath = createRequire(__filename).resolve('@fluffylabs/anan-as/release.wasm');
-  const module = new WebAssembly.Module(readFileSync(wasmPath));
+  const module = compileAnanAs();
   let memory: WebAssembly.Memory | undefined;
   const text = (ptr: number): string => {
     if (memory === undefined || ptr === 0) return '';
@@ -95,8 +102,8 @@ function load(): AnanExports {
 }
 
 /**
- * The interpreter instance of this thread. Not reentrant: one program at a time (`reset*` replaces
- * the previous one).
+ * One interpreter instance (its own WebAssembly memory). Not reentrant: one program at a time
+ * (`reset*` replaces the previous one). Instantiating costs no disk read once `compileAnanAs` ran.
  */
 export class AnanAs {
   private readonly x: AnanExports = load();
@@ -206,6 +213,11 @@ export class AnanAs {
     new Uint8Array(x.memory.buffer, buffer, bytes.length).set(bytes);
     x.__unpin(buffer);
     return header;
+  }
+
+  /** Size of the interpreter's own WebAssembly memory (bytes): it holds every guest page touched, and never shrinks. */
+  memoryBytes(): number {
+    return this.x.memory.buffer.byteLength;
   }
 
   /** Runs at most `steps` instructions; @returns true while the machine can continue (status OK). */

@@ -5,9 +5,9 @@ import { HOST_WHAT } from '../host-abi';
 import { detectCodeFormat, reportEngineIdentity } from '../code-format';
 import { ENGINE_IDENTITY } from '../sandbox.types';
 import { validateServiceCode } from '../service-code.validator';
-import { echoService, gasAndWhatService, spinService } from '../../test/pvm-service.builder';
+import { echoService, gasAndWhatService, heapToucherService, spinService } from '../../test/pvm-service.builder';
 import { executePvmAccumulate, executePvmRefine, preparePvmService } from './pvm.executor';
-import { PVM_ENGINE_IDENTITY } from './pvm.machine';
+import { PVM_ENGINE_IDENTITY, PVM_MAX_INTERPRETER_MEMORY_BYTES, runPvm } from './pvm.machine';
 
 const TEST_SERVICE = path.resolve(__dirname, '../../../../test/fixtures/jam-vectors/pvm-services/test-service.jam');
 
@@ -118,5 +118,22 @@ describe('PVM services', () => {
     const both = reportEngineIdentity([PVM_ENGINE_IDENTITY, ENGINE_IDENTITY, PVM_ENGINE_IDENTITY]);
     expect(both).toEqual(reportEngineIdentity([ENGINE_IDENTITY, PVM_ENGINE_IDENTITY]));
     expect(both.name).toBe(`${PVM_ENGINE_IDENTITY.name}+${ENGINE_IDENTITY.name}`);
+  });
+
+  it('ends a run whose interpreter memory passes the cap as panic, at the same gas every time (fresh instance per run)', () => {
+    const code = preparePvmService(heapToucherService());
+    const run = () =>
+      runPvm(
+        { kind: 'service', bytes: code.bytes, blob: code.service.program.blob, pc: 0, args: new Uint8Array(0) },
+        50_000_000n,
+        () => undefined,
+        (r, m) => ({ exit: r.exit, gasLeft: r.gasLeft, memoryLimit: r.memoryLimit, over: m.memoryBytes() > PVM_MAX_INTERPRETER_MEMORY_BYTES }),
+      );
+    const first = run();
+    expect(first).toMatchObject({ exit: 'panic', memoryLimit: true, over: true });
+    // stopped long before the 2^19 pages (about 4 gas each) the loop would touch
+    expect(50_000_000n - first.gasLeft).toBeLessThan(1_500_000n);
+    expect(run()).toEqual(first);
+    expect(executePvmRefine(code, job(new Uint8Array(0), 50_000_000n))).toEqual({ result: { panic: null }, gasUsed: 50_000_000n - first.gasLeft, logs: [] });
   });
 });

@@ -10,7 +10,7 @@
  * 307 pass; without it the 9 page-fault vectors end 1 gas high (as typeberry's and anan-as's own
  * interpreters do). docs/sandbox.md, "PVM engine", states the rule.
  */
-import { AnanAs, AnanStatus, ANAN_AS_VERSION } from './anan-as.binding';
+import { AnanAs, AnanStatus, ANAN_AS_VERSION, compileAnanAs } from './anan-as.binding';
 import type { PvmCodeBlob } from './pvm-program';
 
 /** How a PVM run ended (GP 0.7.2 A.1 exit reasons other than a host call, which is handled). */
@@ -27,6 +27,8 @@ export interface PvmRunResult {
   registers: bigint[];
   /** For `page-fault`: the address of the faulting page (bytes). */
   faultAddress?: number;
+  /** Set on a `panic` because the interpreter memory passed PVM_MAX_INTERPRETER_MEMORY_BYTES. */
+  memoryLimit?: boolean;
 }
 
 /**
@@ -52,8 +54,23 @@ export type PvmHostCallHandler = (ctx: PvmHostContext) => void | 'panic';
 /** Base gas of a host call (GP 0.7.2 appendix B: g = 10 for `gas` and for an unknown call). */
 export const PVM_HOST_CALL_GAS = 10n;
 
-/** Instructions run per interpreter call between checks (no semantic effect; bounds one call's time). */
-const STEP_CHUNK = 1 << 20;
+/**
+ * Instructions run per interpreter call between memory checks (no semantic effect). 2^14
+ * instructions touch at most 64 MiB of new guest pages (one page per store), so the interpreter's
+ * memory passes PVM_MAX_INTERPRETER_MEMORY_BYTES by at most that before it is stopped.
+ */
+const STEP_CHUNK = 1 << 14;
+
+/**
+ * Cap on the interpreter's WebAssembly memory (bytes), which holds every guest page touched.
+ * The standard program's layout alone allows about 320 MiB, and `sbrk` grows the heap towards
+ * 4 GiB at about one gas per 4 KiB page touched, so without a cap a cheap job could make an
+ * executor take gigabytes (executor heap limits do not cover Wasm memory, docs/architecture.md
+ * section 13). Checked every STEP_CHUNK instructions on a fresh instance per run, so where a run
+ * passes it depends only on the program and its input: the run ends as `panic` there (our limit;
+ * GP 0.7.2 sets none), and the instance is dropped with its memory.
+ */
+export const PVM_MAX_INTERPRETER_MEMORY_BYTES = 512 * 1024 * 1024;
 
 /**
  * Identity of the PVM engine. WARNING: the report hash covers it (docs/architecture.md section 6);
@@ -62,12 +79,13 @@ const STEP_CHUNK = 1 << 20;
  */
 export const PVM_ENGINE_IDENTITY = Object.freeze({ name: 'jam-pvm-anan-as', version: `0.1.0+anan-as.${ANAN_AS_VERSION}`, cost_table_version: 1 });
 
-let shared: AnanAs | undefined;
-
-/** The interpreter of this thread (one wasm instance, loaded once). */
+/**
+ * A fresh interpreter instance (the `.wasm` is compiled once per thread). Every run gets its own,
+ * so the interpreter memory a run sees (and the memory cap below) never depends on earlier runs.
+ */
 export function pvmInterpreter(): AnanAs {
-  shared ??= new AnanAs();
-  return shared;
+  compileAnanAs();
+  return new AnanAs();
 }
 
 /** Program loaded by `runPvm`: which bytes, how to load them, and the decoded code blob for the gas rule. */
@@ -106,7 +124,14 @@ export function runPvm<T>(load: PvmLoad, gas: bigint, onHostCall: PvmHostCallHan
     m.setNextPc(load.pc);
   }
   for (;;) {
-    while (m.run(STEP_CHUNK));
+    let overMemory = false;
+    while (m.run(STEP_CHUNK)) {
+      if (m.memoryBytes() > PVM_MAX_INTERPRETER_MEMORY_BYTES) {
+        overMemory = true;
+        break;
+      }
+    }
+    if (overMemory || m.memoryBytes() > PVM_MAX_INTERPRETER_MEMORY_BYTES) return inspect({ ...finish(m, 'panic', m.gas()), memoryLimit: true }, m);
     const status = m.status();
     if (status === AnanStatus.HOST) {
       const left = m.gas();
