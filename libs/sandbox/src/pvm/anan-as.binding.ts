@@ -72,10 +72,28 @@ export interface BlockGasCost {
 
 let compiled: WebAssembly.Module | undefined;
 
-/** Reads and compiles the interpreter's `.wasm` once per thread (the first call; executors make it before `ready`). */
+/**
+ * Reads and compiles the interpreter's `.wasm` once per thread (the first call; executors make it
+ * before `ready`), then checks this binding against it: a generic program `r7 = 42; trap` must
+ * panic at pc 3 with ω7 = 42 and ω12 as given, having used 2 gas. Wrong class ids or layouts (a
+ * different package version) fail here instead of corrupting runs.
+ * @throws Error when the self-check fails
+ */
 export function compileAnanAs(): WebAssembly.Module {
-  compiled ??= new WebAssembly.Module(readFileSync(createRequire(__filename).resolve('@fluffylabs/anan-as/release.wasm')));
-  return compiled;
+  if (compiled !== undefined) return compiled;
+  const module = new WebAssembly.Module(readFileSync(createRequire(__filename).resolve('@fluffylabs/anan-as/release.wasm')));
+  compiled = module;
+  const m = new AnanAs();
+  m.resetGeneric(Uint8Array.from([0, 0, 4, 0x33, 0x07, 42, 0x00, 0b1001]), [...Array<bigint>(12).fill(0n), 7n], [], [], 10n);
+  while (m.run(10));
+  const regs = m.registers();
+  if (m.status() !== AnanStatus.PANIC || m.pc() !== 3 || regs[7] !== 42n || regs[12] !== 7n || m.gas() !== 8n) {
+    compiled = undefined;
+    throw new Error(
+      `@fluffylabs/anan-as binding self-check failed (status ${m.status()}, pc ${m.pc()}, r7 ${regs[7]}, gas ${m.gas()}): is the package ${ANAN_AS_VERSION}?`,
+    );
+  }
+  return module;
 }
 
 function load(): AnanExports {
