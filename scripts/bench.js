@@ -16,6 +16,8 @@
 //   verified-download  pass-through vs the verifying stream of preimage downloads  [MiB] [reps]
 //   registration-check  hostile shapes: in-process validation vs SandboxPool.check
 //   cli-watch       jam --watch: status stream (SSE) vs polling on an embedded server  [packages per mode]
+//   pvm-vectors     the 307 PVM test vectors through the PVM engine (`pvm vectors: N/307 passed`), then its
+//                   speed on a counting loop  [--iterations N] [--reps R] [--no-speed]
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -31,6 +33,7 @@ const benches = {
   'verified-download': { file: path.join(root, 'dist', 'bench', 'verified-download.js'), built: true },
   'registration-check': { file: path.join(root, 'dist', 'bench', 'registration-check.js'), built: true },
   'cli-watch': { file: path.join(root, 'dist', 'bench', 'cli-watch.js'), built: true },
+  'pvm-vectors': { file: path.join(root, 'dist', 'bench', 'pvm-vectors.js'), built: true },
 };
 
 const [name, ...args] = process.argv.slice(2);

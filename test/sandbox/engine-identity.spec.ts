@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { decodeWorkReport, initHashing, reportHash, toHex } from '@jam/domain';
-import { COST_TABLE_VERSION, ENGINE_IDENTITY } from '@jam/sandbox';
+import { COST_TABLE_VERSION, ENGINE_IDENTITY, PVM_ENGINE_IDENTITY } from '@jam/sandbox';
 
 describe('engine identity', () => {
   beforeAll(() => initHashing());
@@ -24,5 +24,15 @@ describe('engine identity', () => {
     expect(doc('sandbox.md').split('\n')[0]).toContain(`engine \`${name}\` ${version}, cost table v${table})`);
     expect(doc('gas.md')).toContain(`# Gas metering (cost table version ${table})`);
     expect(doc('gas.md')).toContain(`\`ENGINE_IDENTITY = { name: '${name}', version: '${version}', cost_table_version: ${table} }\``);
+  });
+
+  it('the PVM engine has its own identity, which the docs state', () => {
+    const doc = (name: string) => readFileSync(path.resolve(__dirname, '../../docs', name), 'utf8');
+    const { name, version, cost_table_version: table } = PVM_ENGINE_IDENTITY;
+    expect(Object.isFrozen(PVM_ENGINE_IDENTITY)).toBe(true);
+    expect(name).not.toBe(ENGINE_IDENTITY.name);
+    expect(doc('service-abi.md')).toContain(`## PVM services (engine \`${name}\` ${version.split('+')[0]}, cost table ${table})`);
+    expect(doc('service-abi.md')).toContain(`\`PVM_ENGINE_IDENTITY = { name: '${name}', version:\n'${version}', cost_table_version: ${table} }\``);
+    expect(doc('sandbox.md')).toContain(`\`${name}\` ${version.split('+')[0]} (cost table ${table})`);
   });
 });

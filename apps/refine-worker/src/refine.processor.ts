@@ -9,6 +9,7 @@ import {
   reportHash as computeReportHash,
   toHex,
   type WorkDigest,
+  type EngineIdentity,
   type WorkPackage,
   type WorkReport,
 } from '@jam/domain';
@@ -16,7 +17,7 @@ import { parseJobPayload, REFINE_PACKAGE_V1, VERIFY_ATTESTATION_JOB } from '@jam
 import { PermanentJobError, enqueue, type ConsumedJob, type JobQueue } from '@jam/queue';
 import { signGuarantee, thresholdReachable, type AttesterKey } from '@jam/attest';
 import { BlobUnavailableError, type BlobStore } from '@jam/blob-store';
-import { ENGINE_IDENTITY, sandboxFailureKind, type SandboxPool } from '@jam/sandbox';
+import { reportEngineIdentity, sandboxFailureKind, type SandboxPool } from '@jam/sandbox';
 import type {
   RefineAttemptRecord,
   RefineAttemptRepository,
@@ -98,9 +99,11 @@ export class RefineProcessor {
     const encoded = row.encoded;
     const pkg = decodeWorkPackage(encoded);
     const results: WorkDigest[] = [];
+    // the engines that ran the items: the report hash binds them (docs/architecture.md section 6)
+    const engines: EngineIdentity[] = [];
     try {
       for (let i = 0; i < pkg.items.length; i++) {
-        results.push(await this.refineItem(pkg, i, row.queuePriority));
+        results.push(await this.refineItem(pkg, i, row.queuePriority, packageHash, engines));
       }
     } catch (err) {
       const kind = refineFailureKind(err);
@@ -125,12 +128,13 @@ export class RefineProcessor {
       segment_root_lookup: [],
       results,
     };
-    const hash = toHex(computeReportHash(report, ENGINE_IDENTITY));
+    const engine = reportEngineIdentity(engines);
+    const hash = toHex(computeReportHash(report, engine));
     await this.deps.workReports.insertIfAbsent({
       reportHash: hash,
       packageHash,
       encoded: encodeWorkReport(report),
-      engine: JSON.stringify(ENGINE_IDENTITY),
+      engine: JSON.stringify(engine),
     });
     const signature = signGuarantee(key, fromHex(hash, 32));
     await enqueue(
@@ -203,8 +207,11 @@ export class RefineProcessor {
     return true;
   }
 
-  /** @param priority the package's fair-share priority, which orders the call in the executor pool's queue */
-  private async refineItem(pkg: WorkPackage, index: number, priority: number): Promise<WorkDigest> {
+  /**
+   * @param priority the package's fair-share priority, which orders the call in the executor pool's queue
+   * @param engines receives the identity of the engine that ran the item, if one did
+   */
+  private async refineItem(pkg: WorkPackage, index: number, priority: number, packageHash: string, engines: EngineIdentity[]): Promise<WorkDigest> {
     const item = pkg.items[index]!;
     const base = {
       service_id: item.service,
@@ -243,6 +250,7 @@ export class RefineProcessor {
         payload: item.payload,
         gasLimit: item.refine_gas_limit,
         preimages,
+        packageHash,
       },
       { priority },
     );
@@ -250,6 +258,7 @@ export class RefineProcessor {
       // A wall-clock kill depends on machine speed, not on the code: never sign a report built on it.
       throw new RefineTimeoutError(`item ${index} (service ${item.service}) hit the sandbox wall-clock limit`);
     }
+    if (outcome.engine) engines.push(outcome.engine);
     this.deps.metrics.gasUsed.inc({ phase: 'refine' }, Number(outcome.gasUsed));
     const kind = Object.keys(outcome.result)[0] ?? 'ok';
     if (kind !== 'ok') this.deps.metrics.sandboxTraps.inc({ phase: 'refine', result: kind });

@@ -54,3 +54,8 @@ export {
   MAX_METERED_FUNCTION_BYTES,
   MAX_DEFINED_FUNCTIONS,
 } from './module-limits';
+export { PVM_ENGINE_IDENTITY, PVM_HOST_CALL_GAS, type PvmExit } from './pvm/pvm.machine';
+export { runPvmVector, type PvmVectorResult } from './pvm/pvm-vector.runner';
+export { runPvm, type PvmLoad, type PvmRunResult } from './pvm/pvm.machine';
+export { decodeCodeBlob, decodeServiceBlob, PvmProgramRejection } from './pvm/pvm-program';
+export { detectCodeFormat, engineIdentityOf, reportEngineIdentity, type CodeFormat } from './code-format';

@@ -3,7 +3,9 @@ import { blake2b } from 'hash-wasm';
 import { serviceModule } from '../test/wasm-module.builder';
 import { exampleServicePath } from './example-services';
 import { SHORT_CALL_GAS, SandboxPool } from './sandbox.pool';
-import type { AccumulateOperand, RefineRequest } from './sandbox.types';
+import { ENGINE_IDENTITY, type AccumulateOperand, type RefineRequest } from './sandbox.types';
+import { echoService, spinService } from '../test/pvm-service.builder';
+import { PVM_ENGINE_IDENTITY } from './pvm/pvm.machine';
 
 /** Independent reference: maximal runs of bytes that are not ASCII whitespace. */
 function countWords(bytes: Uint8Array): bigint {
@@ -92,10 +94,31 @@ describe('SandboxPool', () => {
     for (const o of outs) expect(o).toEqual(outs[0]);
   });
 
+  it('runs a PVM service (JAM service blob) in the same executors, checked, with its own engine identity', async () => {
+    const pvm = echoService();
+    const pvmHash = await hashOf(pvm);
+    expect(await pool.check(pvmHash, pvm)).toEqual({ valid: true });
+    const payload = Buffer.from('echo through an executor');
+    const r = await pool.refine({ ...refineReq(payload), code: pvm, codeHash: pvmHash, packageHash: '0x' + '11'.repeat(32) });
+    expect(r).toEqual({ result: { ok: new Uint8Array(payload) }, gasUsed: 20n, logs: [], engine: PVM_ENGINE_IDENTITY });
+    const spin = spinService();
+    const out = await pool.refine({ ...refineReq(new Uint8Array(0)), code: spin, codeHash: await hashOf(spin), gasLimit: 100_000n });
+    expect(out).toEqual({ result: { out_of_gas: null }, gasUsed: 100_000n, logs: [], engine: PVM_ENGINE_IDENTITY });
+    const bad = Uint8Array.from([...pvm, 0]);
+    expect(await pool.check(await hashOf(bad), bad)).toEqual({
+      valid: false,
+      reason: 'neither a WebAssembly module (no \\0asm magic) nor a valid JAM service blob: 1 bytes after the code blob',
+      category: 'code',
+    });
+    expect((await pool.refine({ ...refineReq(new Uint8Array(0)), code: bad, codeHash: await hashOf(bad) })).result).toEqual({ bad_code: null });
+    // the Wasm service still runs on the same executors afterwards
+    expect((await pool.refine(refineReq(Buffer.from('a b')))).result).toEqual({ ok: u64le(2n) });
+  });
+
   it('ends an infinite loop out_of_gas with gasUsed == gasLimit, then serves the next job', async () => {
     const loop = serviceModule({ refineBody: [0x03, 0x40, 0x0c, 0x00, 0x0b, 0x42, 0x00, 0x0b] });
     const out = await pool.refine({ ...refineReq(new Uint8Array(0)), code: loop, codeHash: await hashOf(loop), gasLimit: 20_000_000n });
-    expect(out).toEqual({ result: { out_of_gas: null }, gasUsed: 20_000_000n, logs: [] });
+    expect(out).toEqual({ result: { out_of_gas: null }, gasUsed: 20_000_000n, logs: [], engine: ENGINE_IDENTITY });
     const next = await pool.refine(refineReq(Buffer.from('still here')));
     expect(next.result).toEqual({ ok: u64le(2n) });
   });
@@ -255,8 +278,8 @@ describe('SandboxPool', () => {
       const [l1, l2, s] = await Promise.all([long1, long2, short, accumulate]);
       expect(order.indexOf('long-2')).toBe(3);
       expect(order.indexOf('long-1')).toBe(2);
-      expect(l1).toEqual({ result: { out_of_gas: null }, gasUsed: 2_000_000_000n, logs: [] });
-      expect(l2).toEqual({ result: { out_of_gas: null }, gasUsed: 200_000_000n, logs: [] });
+      expect(l1).toEqual({ result: { out_of_gas: null }, gasUsed: 2_000_000_000n, logs: [], engine: ENGINE_IDENTITY });
+      expect(l2).toEqual({ result: { out_of_gas: null }, gasUsed: 200_000_000n, logs: [], engine: ENGINE_IDENTITY });
       expect(s.result).toEqual({ ok: u64le(3n) });
     } finally {
       await lanes.close();

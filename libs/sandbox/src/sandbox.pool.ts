@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, fstatSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { fromHex } from '@jam/domain';
 import { DEFAULT_MEMORY_PAGES_CAP, MAX_STORAGE_SNAPSHOT_BYTES, MAX_STORAGE_SNAPSHOT_ITEMS } from './host-abi';
 import { footprintOf } from './storage-footprint';
 import { MAX_GAS_LIMIT, type AccumulateOutcome, type AccumulateRequest, type CodeCheckOutcome, type RefineOutcome, type RefineRequest } from './sandbox.types';
@@ -264,9 +265,11 @@ export class SandboxPool {
    *   code hash mismatch) while running this job; Error when the pool is closed or not started
    */
   refine(req: RefineRequest, opts: PoolCallOptions = {}): Promise<RefineOutcome> {
-    const { codeHash, code, itemIndex, payload, gasLimit, preimages } = req;
+    const { codeHash, code, itemIndex, payload, gasLimit, preimages, serviceId } = req;
+    const packageHash = req.packageHash === undefined ? undefined : fromHex(req.packageHash, 32);
+    const job = { itemIndex, payload, gasLimit, preimages, serviceId, packageHash };
     return this.submit(
-      { id: this.nextId++, type: 'refine', codeHash, code, memoryPagesCap: this.memoryPagesCap, job: { itemIndex, payload, gasLimit, preimages } },
+      { id: this.nextId++, type: 'refine', codeHash, code, memoryPagesCap: this.memoryPagesCap, job },
       gasLimit,
       opts,
     ) as Promise<RefineOutcome>;

@@ -30,6 +30,8 @@ export interface RefineRequest {
   gasLimit: bigint;
   /** Preimages `lookup` can see, by 0x-hex Blake2b-256 hash (the work item's extrinsics); the caller guarantees keys match. */
   preimages: Map<string, Uint8Array>;
+  /** Package hash (0x-hex, 32 bytes): part of a PVM service's refine arguments (GP 0.7.2 H(p)); zero hash when absent. */
+  packageHash?: string;
 }
 
 /** Result of a refine job. */
@@ -41,6 +43,8 @@ export interface RefineOutcome {
   logs: string[];
   /** Set when the wall-clock backstop killed the executor; result is then `panic`. Not deterministic: never part of a report. */
   timedOut?: boolean;
+  /** The engine that ran the code (absent when nothing ran: a timeout, or code no engine accepts); the report hash binds it (`reportEngineIdentity`). */
+  engine?: EngineIdentity;
 }
 
 /** One accumulate operand: a work digest of an attested report. */

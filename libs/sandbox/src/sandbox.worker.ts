@@ -15,6 +15,10 @@ import type { AccumulateOutcome, CodeCheckOutcome, RefineOutcome } from './sandb
 import { HOST_MODULE } from './host-abi';
 import { HOST_CALLS } from './host-calls/host-call.registry';
 import type { ExecutorReady } from './executor.process';
+import { detectCodeFormat, engineIdentityOf } from './code-format';
+import { executePvmAccumulate, executePvmRefine, preparePvmService, type PvmServiceCode } from './pvm/pvm.executor';
+import { pvmInterpreter } from './pvm/pvm.machine';
+import { compileAnanAs } from './pvm/anan-as.binding';
 
 export type WorkerRequest =
   | { id: number; type: 'refine'; codeHash: string; code?: Uint8Array; memoryPagesCap: number; job: RefineJob }
@@ -29,15 +33,12 @@ export type WorkerResponse =
 /** The job came without code and this executor has not compiled it (any more). */
 const NEED_CODE = Symbol('needCode');
 
-/** Compiled modules (or the rejection result) by code hash and memory cap. */
-const cache = new Map<string, WebAssembly.Module | WorkExecResult>();
+/** Compiled modules, decoded PVM services (or the rejection result) by code hash and memory cap. */
+type Prepared = WebAssembly.Module | PvmServiceCode | WorkExecResult;
+const cache = new Map<string, Prepared>();
 const CACHE_ENTRIES = 64;
 
-async function compiled(
-  codeHash: string,
-  code: Uint8Array | undefined,
-  memoryPagesCap: number,
-): Promise<WebAssembly.Module | WorkExecResult | typeof NEED_CODE> {
+async function compiled(codeHash: string, code: Uint8Array | undefined, memoryPagesCap: number): Promise<Prepared | typeof NEED_CODE> {
   const key = `${codeHash}/${memoryPagesCap}`;
   const hit = cache.get(key);
   if (hit !== undefined) {
@@ -48,9 +49,10 @@ async function compiled(
   if (code === undefined) return NEED_CODE;
   const actual = '0x' + (await blake2b(code, 256));
   if (actual !== codeHash.toLowerCase()) throw new Error(`code hash mismatch: request says ${codeHash}, code hashes to ${actual}`);
-  let entry: WebAssembly.Module | WorkExecResult;
+  let entry: Prepared;
   try {
-    entry = new WebAssembly.Module(meterServiceCode(code, { memoryPagesCap }));
+    // the engine follows from the code bytes (code-format.ts), the same function registration used
+    entry = detectCodeFormat(code) === 'jam-pvm' ? preparePvmService(code) : new WebAssembly.Module(meterServiceCode(code, { memoryPagesCap }));
   } catch (e) {
     // only the validator's verdict is a result; anything else rethrows (an executor failure)
     entry = codeRejectionResult(e);
@@ -68,6 +70,7 @@ async function compiled(
  * check never warms this executor for jobs.
  */
 function check(code: Uint8Array, memoryPagesCap: number): CodeCheckOutcome {
+  if (detectCodeFormat(code) === 'jam-pvm') return checkPvm(code);
   let metered: Uint8Array;
   try {
     metered = meterServiceCode(code, { memoryPagesCap });
@@ -95,6 +98,30 @@ function check(code: Uint8Array, memoryPagesCap: number): CodeCheckOutcome {
   return { valid: true };
 }
 
+/**
+ * Registration check of a JAM service blob: the PVM engine's validation (`preparePvmService`),
+ * then the interpreter loads it at the refine entry as a job would (program decoded, memory laid
+ * out, jump table and code analysed), running no instruction.
+ */
+function checkPvm(code: Uint8Array): CodeCheckOutcome {
+  try {
+    preparePvmService(code);
+  } catch (e) {
+    if (!(e instanceof DomainError) || e.code !== 'invalid_code') throw e;
+    return { valid: false, reason: e.message, category: e.details?.['category'] === 'size' ? 'size' : 'code' };
+  }
+  try {
+    pvmInterpreter().resetStandard(code, 0, 0n, new Uint8Array(0), true);
+  } catch (e) {
+    return { valid: false, reason: `the PVM engine cannot load the program: ${e instanceof Error ? e.message : String(e)}`, category: 'code' };
+  }
+  return { valid: true };
+}
+
+function isPvm(p: Prepared): p is PvmServiceCode {
+  return (p as PvmServiceCode).engine === 'pvm';
+}
+
 async function handle(req: WorkerRequest): Promise<RefineOutcome | AccumulateOutcome | CodeCheckOutcome | typeof NEED_CODE> {
   if (req.type === 'check') {
     const actual = '0x' + (await blake2b(req.code, 256));
@@ -104,11 +131,13 @@ async function handle(req: WorkerRequest): Promise<RefineOutcome | AccumulateOut
   const mod = await compiled(req.codeHash, req.code, req.memoryPagesCap);
   if (mod === NEED_CODE) return NEED_CODE;
   if (req.type === 'refine') {
-    if (!(mod instanceof WebAssembly.Module)) return { result: mod, gasUsed: 0n, logs: [] };
-    return executeRefine(mod, req.job);
+    if (mod instanceof WebAssembly.Module) return { ...executeRefine(mod, req.job), engine: engineIdentityOf('wasm') };
+    if (isPvm(mod)) return { ...executePvmRefine(mod, req.job), engine: engineIdentityOf('jam-pvm') };
+    return { result: mod, gasUsed: 0n, logs: [] };
   }
-  if (!(mod instanceof WebAssembly.Module)) return { status: 'panic', gasUsed: 0n, writes: [], logs: [] };
-  return executeAccumulate(mod, req.job);
+  if (mod instanceof WebAssembly.Module) return executeAccumulate(mod, req.job);
+  if (isPvm(mod)) return executePvmAccumulate(mod, req.job);
+  return { status: 'panic', gasUsed: 0n, writes: [], logs: [] };
 }
 
 const port = parentPort;
@@ -120,6 +149,8 @@ if (port !== null) {
       (e: unknown) => port.postMessage({ id: req.id, ok: false, error: e instanceof Error ? e.message : String(e) } satisfies WorkerResponse),
     );
   });
+  // the PVM interpreter (anan-as's .wasm file) is read and compiled now, not at the first PVM job
+  compileAnanAs();
   // every import above has been evaluated (CommonJS): nothing is loaded from disk after this
   port.postMessage({ type: 'ready' } satisfies ExecutorReady);
 }

@@ -1,9 +1,13 @@
 import { DomainError } from '@jam/domain';
 import { instrumentServiceCode, type InstrumentOptions } from './gas.instrumenter';
 import { ServiceCodeRejection } from './service-module.parser';
+import { detectCodeFormat } from './code-format';
+import { preparePvmService } from './pvm/pvm.executor';
 
 /**
- * Validates service code at registration against docs/service-abi.md: well-formed Wasm MVP
+ * Validates service code at registration against docs/service-abi.md, by its format
+ * (`detectCodeFormat`): a JAM service blob is decoded and checked by the PVM engine's rules
+ * (`preparePvmService`); a WebAssembly module must be well-formed Wasm MVP
  * (+ sign-extension, memory.copy/fill), at most 4,000,000 bytes (GP W_C), imports only the "jam"
  * host functions with exact signatures, no start function, exactly one non-shared 32-bit memory
  * exported as `memory` with a minimum within the cap, `refine`/`accumulate` exported with the ABI
@@ -14,7 +18,8 @@ import { ServiceCodeRejection } from './service-module.parser';
  * @throws DomainError('invalid_code', reason, { reason, category }) with the exact reason
  */
 export function validateServiceCode(code: Uint8Array, options: InstrumentOptions = {}): void {
-  meterServiceCode(code, options);
+  if (detectCodeFormat(code) === 'jam-pvm') preparePvmService(code);
+  else meterServiceCode(code, options);
 }
 
 /**

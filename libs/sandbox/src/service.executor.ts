@@ -102,6 +102,9 @@ export interface RefineJob {
   payload: Uint8Array;
   gasLimit: bigint;
   preimages: Map<string, Uint8Array>;
+  /** Service id and package hash (32 bytes): PVM refine arguments (GP 0.7.2); the Wasm ABI does not pass them. */
+  serviceId?: number;
+  packageHash?: Uint8Array;
 }
 
 /** Accumulate input as the executor receives it. */

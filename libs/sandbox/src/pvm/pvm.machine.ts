@@ -1,0 +1,211 @@
+/**
+ * The PVM engine's machine: runs a program on the `@fluffylabs/anan-as` interpreter to an exit
+ * (GP 0.7.2 appendix A, Ψ), handling host calls (`ecalli`) through a callback, and applying the
+ * one gas rule where the interpreter and the PVM test vectors differ (below).
+ *
+ * Gas: every instruction costs 1 gas, charged as it runs (GP 0.7.2 A.1; the interpreter does
+ * this). A page fault (GP 0.7.2 A.1, exit ☇ with the faulting page address) also consumes the gas
+ * of the rest of its basic block: the official PVM vectors (w3f jamtestvectors pvm v0.4, made with
+ * PolkaVM, which charges a basic block's gas when the block is entered) expect it, and with it all
+ * 307 pass; without it the 9 page-fault vectors end 1 gas high (as typeberry's and anan-as's own
+ * interpreters do). docs/sandbox.md, "PVM engine", states the rule.
+ */
+import { AnanAs, AnanStatus, ANAN_AS_VERSION, compileAnanAs } from './anan-as.binding';
+import type { PvmCodeBlob } from './pvm-program';
+
+/** How a PVM run ended (GP 0.7.2 A.1 exit reasons other than a host call, which is handled). */
+export type PvmExit = 'halt' | 'panic' | 'page-fault' | 'out-of-gas';
+
+/** Final machine state of a run. */
+export interface PvmRunResult {
+  exit: PvmExit;
+  /** Program counter at the exit (code offset). */
+  pc: number;
+  /** Gas left (gas), never negative. */
+  gasLeft: bigint;
+  /** The 13 registers (u64). */
+  registers: bigint[];
+  /** For `page-fault`: the address of the faulting page (bytes). */
+  faultAddress?: number;
+  /** Set on a `panic` because the interpreter memory passed PVM_MAX_INTERPRETER_MEMORY_BYTES. */
+  memoryLimit?: boolean;
+}
+
+/**
+ * The machine as a host call sees it (GP 0.7.2 appendix B: registers ω, memory μ, gas ϱ).
+ * `gasLeft` already has the host call's own cost deducted.
+ */
+export interface PvmHostContext {
+  readonly index: number;
+  gasLeft: bigint;
+  registers: bigint[];
+  /** Reads guest memory; null when any byte is not readable. */
+  read(address: number, length: number): Uint8Array | null;
+  /** Writes guest memory; false when a byte is not writable (the handler then ends the run as a panic). */
+  write(address: number, data: Uint8Array): boolean;
+}
+
+/**
+ * Handles one `ecalli`. It may change `gasLeft` (never up) and `registers`. Returning 'panic'
+ * ends the run as a panic (GP: a host call may end the machine).
+ */
+export type PvmHostCallHandler = (ctx: PvmHostContext) => void | 'panic';
+
+/** Base gas of a host call (GP 0.7.2 appendix B: g = 10 for `gas` and for an unknown call). */
+export const PVM_HOST_CALL_GAS = 10n;
+
+/**
+ * Instructions run per interpreter call between memory checks (no semantic effect). 2^14
+ * instructions touch at most 64 MiB of new guest pages (one page per store), so the interpreter's
+ * memory passes PVM_MAX_INTERPRETER_MEMORY_BYTES by at most that before it is stopped.
+ */
+const STEP_CHUNK = 1 << 14;
+
+/**
+ * Cap on the interpreter's WebAssembly memory (bytes), which holds every guest page touched.
+ * The standard program's layout alone allows about 320 MiB, and `sbrk` grows the heap towards
+ * 4 GiB at about one gas per 4 KiB page touched, so without a cap a cheap job could make an
+ * executor take gigabytes (executor heap limits do not cover Wasm memory, docs/architecture.md
+ * section 13). Checked every STEP_CHUNK instructions on a fresh instance per run, so where a run
+ * passes it depends only on the program and its input: the run ends as `panic` there (our limit;
+ * GP 0.7.2 sets none), and the instance is dropped with its memory.
+ */
+export const PVM_MAX_INTERPRETER_MEMORY_BYTES = 512 * 1024 * 1024;
+
+/**
+ * Identity of the PVM engine. WARNING: the report hash covers it (docs/architecture.md section 6);
+ * bump `version` whenever results or gas could change for the same code and input.
+ * `cost_table_version` 1 = one gas per instruction plus the page-fault rule above, host calls 10.
+ */
+export const PVM_ENGINE_IDENTITY = Object.freeze({ name: 'jam-pvm-anan-as', version: `0.1.0+anan-as.${ANAN_AS_VERSION}`, cost_table_version: 1 });
+
+/**
+ * A fresh interpreter instance (the `.wasm` is compiled once per thread). Every run gets its own,
+ * so the interpreter memory a run sees (and the memory cap below) never depends on earlier runs.
+ */
+export function pvmInterpreter(): AnanAs {
+  compileAnanAs();
+  return new AnanAs();
+}
+
+/** Program loaded by `runPvm`: which bytes, how to load them, and the decoded code blob for the gas rule. */
+export type PvmLoad =
+  | {
+      kind: 'service';
+      /** the whole JAM service blob (metadata + standard program) */
+      bytes: Uint8Array;
+      blob: PvmCodeBlob;
+      pc: number;
+      args: Uint8Array;
+    }
+  | {
+      kind: 'generic';
+      /** a generic program blob (GP A.2) */
+      bytes: Uint8Array;
+      blob: PvmCodeBlob;
+      pc: number;
+      registers: readonly bigint[];
+      pages: readonly { address: number; length: number; writable: boolean }[];
+      chunks: readonly { address: number; data: Uint8Array }[];
+    };
+
+/**
+ * Runs a program from `load.pc` with `gas` until it halts, panics, faults or runs out of gas,
+ * calling `onHostCall` for every `ecalli` (after charging PVM_HOST_CALL_GAS; out of gas if less
+ * is left). `inspect` sees the final machine (to read memory) before the next run replaces it.
+ * @throws Error when the interpreter aborts (an engine fault, not a guest result)
+ */
+export function runPvm<T>(load: PvmLoad, gas: bigint, onHostCall: PvmHostCallHandler, inspect: (r: PvmRunResult, m: AnanAs) => T): T {
+  const m = pvmInterpreter();
+  if (load.kind === 'service') {
+    m.resetStandard(load.bytes, load.pc, gas, load.args, true);
+  } else {
+    m.resetGeneric(load.bytes, load.registers, load.pages, load.chunks, gas);
+    m.setNextPc(load.pc);
+  }
+  for (;;) {
+    let overMemory = false;
+    while (m.run(STEP_CHUNK)) {
+      if (m.memoryBytes() > PVM_MAX_INTERPRETER_MEMORY_BYTES) {
+        overMemory = true;
+        break;
+      }
+    }
+    if (overMemory || m.memoryBytes() > PVM_MAX_INTERPRETER_MEMORY_BYTES) return inspect({ ...finish(m, 'panic', m.gas()), memoryLimit: true }, m);
+    const status = m.status();
+    if (status === AnanStatus.HOST) {
+      const left = m.gas();
+      if (left < PVM_HOST_CALL_GAS) return inspect(finish(m, 'out-of-gas', 0n), m);
+      const ctx: PvmHostContext = {
+        index: m.exitArg(),
+        gasLeft: left - PVM_HOST_CALL_GAS,
+        registers: m.registers(),
+        read: (address, length) => m.readMemory(address, length),
+        write: (address, data) => m.writeMemory(address, data),
+      };
+      const verdict = onHostCall(ctx);
+      if (verdict === 'panic') return inspect(finish(m, 'panic', ctx.gasLeft), m);
+      m.setGas(ctx.gasLeft < 0n ? 0n : ctx.gasLeft);
+      m.setRegisters(ctx.registers);
+      continue;
+    }
+    if (status === AnanStatus.HALT) return inspect(finish(m, 'halt', m.gas()), m);
+    if (status === AnanStatus.OOG) return inspect(finish(m, 'out-of-gas', 0n), m);
+    if (status === AnanStatus.FAULT) {
+      const rest = restOfBlock(load.blob, m.pc());
+      const left = m.gas();
+      const r = finish(m, 'page-fault', left > rest ? left - rest : 0n);
+      r.faultAddress = m.exitArg();
+      return inspect(r, m);
+    }
+    // PANIC (also an invalid instruction or jump): GP 0.7.2 A.1 ☇ panic
+    return inspect(finish(m, 'panic', m.gas()), m);
+  }
+}
+
+function finish(m: AnanAs, exit: PvmExit, gasLeft: bigint): PvmRunResult {
+  return { exit, pc: m.pc(), gasLeft, registers: m.registers() };
+}
+
+/** GP 0.7.2 A.5 opcodes that end a basic block (T): trap, fallthrough, jumps, load_imm_jump(_ind), branches. */
+const TERMINATORS = new Set([0, 1, 40, 50, 80, 180, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 170, 171, 172, 173, 174, 175]);
+
+/** Whether `opcode` is an instruction of GP 0.7.2 A.5 (anything else runs as `trap`, so it ends a block too). */
+function isOpcode(op: number): boolean {
+  return (
+    op <= 1 ||
+    op === 10 ||
+    op === 20 ||
+    (op >= 30 && op <= 33) ||
+    op === 40 ||
+    (op >= 50 && op <= 62) ||
+    (op >= 70 && op <= 73) ||
+    (op >= 80 && op <= 90) ||
+    (op >= 100 && op <= 111) ||
+    (op >= 120 && op <= 161) ||
+    (op >= 170 && op <= 175) ||
+    op === 180 ||
+    (op >= 190 && op <= 230)
+  );
+}
+
+/**
+ * Gas of the instructions of `pc`'s basic block after `pc`, one each (GP 0.7.2 A.2: the next
+ * instruction is at pc + 1 + skip(pc), skip at most 24, the bitmask read as 1 past the code; the
+ * block ends with a terminator, an unknown opcode, or the implicit `trap` past the code's end).
+ */
+export function restOfBlock(blob: PvmCodeBlob, pc: number): bigint {
+  const { code, starts } = blob;
+  const next = (i: number): number => {
+    let j = i + 1;
+    while (j < code.length && j - i - 1 < 24 && starts[j] !== 1) j++;
+    return j;
+  };
+  const ends = (i: number): boolean => TERMINATORS.has(code[i]!) || !isOpcode(code[i]!);
+  if (pc >= code.length || ends(pc)) return 0n;
+  let rest = 0n;
+  for (let i = next(pc); ; i = next(i)) {
+    rest++;
+    if (i >= code.length || ends(i)) return rest;
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * Assembles small JAM service blobs for tests (GP 0.7.2 A.2 / A.7): E(↕metadata) ++ standard
+ * program (no read-only or read-write data, a stack) whose code blob is given as instructions.
+ * Refine starts at pc 0 and accumulate at pc 5, so the first instruction is a 5-byte `jump` to the
+ * refine body and the second, at pc 5, the accumulate body (here `jump [r0]`, i.e. halt).
+ */
+
+/** One instruction's bytes (opcode first). */
+export type Instruction = number[];
+
+/** Generic program blob (GP A.2) of `instructions` laid out back to back, no jump table. */
+export function codeBlob(instructions: Instruction[]): Uint8Array {
+  const code = instructions.flat();
+  const mask = new Uint8Array(Math.ceil(code.length / 8));
+  let at = 0;
+  for (const ins of instructions) {
+    mask[at >> 3]! |= 1 << (at & 7);
+    at += ins.length;
+  }
+  if (code.length >= 128) throw new Error('the builder writes |c| as one byte');
+  return Uint8Array.from([0, 0, code.length, ...code, ...mask]);
+}
+
+function le(n: number, bytes: number): number[] {
+  return Array.from({ length: bytes }, (_, i) => Math.floor(n / 256 ** i) % 256);
+}
+
+/** A JAM service blob: metadata `m`, stack of `stackSize` bytes, refine body `refine` (instructions after pc 7). */
+export function pvmServiceBlob(refine: Instruction[], opts: { metadata?: string; stackSize?: number } = {}): Uint8Array {
+  const code = codeBlob([[0x28, ...le(7, 4)], [0x32, 0x00], ...refine]);
+  const metadata = new TextEncoder().encode(opts.metadata ?? 'test');
+  const program = [...le(0, 3), ...le(0, 3), ...le(0, 2), ...le(opts.stackSize ?? 8192, 3), ...le(code.length, 4), ...code];
+  return Uint8Array.from([metadata.length, ...metadata, ...program]);
+}
+
+/** halt: `jump [r0 + 0]` (r0 holds 2^32 - 2^16 at start, GP A.7). */
+export const HALT: Instruction = [0x32, 0x00];
+/** `ecalli n` */
+export const ecalli = (n: number): Instruction => [0x0a, n];
+/** `rD = imm` (load_imm, imm as 0-4 bytes, sign-extended) */
+export const loadImm = (d: number, imm: number[]): Instruction => [0x33, d, ...imm];
+/** `rD = rS + imm` (add_imm_64) */
+export const addImm64 = (d: number, s: number, imm: number[]): Instruction => [0x95, (s << 4) | d, ...imm];
+/** `rD = rS` (move_reg) */
+export const moveReg = (d: number, s: number): Instruction => [0x64, (s << 4) | d];
+/** `u64 [rB + imm] = rA` (store_ind_u64) */
+export const storeIndU64 = (a: number, b: number, imm: number[]): Instruction => [0x7b, (b << 4) | a, ...imm];
+
+/**
+ * Echo service: refine fetches this item's payload (fetch selector 13) to the stack and returns
+ * it. ω7 = out = ω1 - 4096, ω8 = 0, ω9 = 4096, ω10 = 13, ω11 = 0 (item 0); then output (out, size).
+ */
+export function echoService(): Uint8Array {
+  return pvmServiceBlob([
+    addImm64(7, 1, [0x00, 0xf0]),
+    loadImm(8, []),
+    loadImm(9, [0x00, 0x10]),
+    loadImm(10, [13]),
+    loadImm(11, []),
+    ecalli(1),
+    moveReg(8, 7),
+    addImm64(7, 1, [0x00, 0xf0]),
+    HALT,
+  ]);
+}
+
+/**
+ * Gas-and-WHAT service: refine calls `gas` (ω7 = gas left), stores it at ω1 - 8, calls host call
+ * 3 (`read`, not provided to PVM refine: ω7 = WHAT), stores that at ω1 - 16, returns those 16
+ * bytes: LE(WHAT) ++ LE(gas left).
+ */
+export function gasAndWhatService(): Uint8Array {
+  return pvmServiceBlob([ecalli(0), storeIndU64(7, 1, [0xf8]), ecalli(3), storeIndU64(7, 1, [0xf0]), addImm64(7, 1, [0xf0]), loadImm(8, [16]), HALT]);
+}
+
+/** A service whose refine loops forever (`jump` to itself): runs until out of gas. */
+export function spinService(): Uint8Array {
+  return pvmServiceBlob([[0x28, 0x00]]);
+}
+
+/**
+ * Heap-toucher: `sbrk` grows the heap by ω7 = 2^31 - 4096 bytes, then a loop stores one byte per 4 KiB
+ * page over it (r8 = address, r9 = pages left), about 3 gas per page: cheap gas, much memory.
+ */
+export function heapToucherService(): Uint8Array {
+  return pvmServiceBlob([
+    loadImm(7, [0x00, 0xf0, 0xff, 0x7f]), // r7 = 2^31 - 4096
+    loadImm(9, [0xff, 0xff, 0x07]), // r9 = 2^19 - 1 pages
+    [101, 0x78], // r8 = sbrk(r7)
+    [0x01], // fallthrough: the loop below starts a block
+    [0x78, 0x80], // u8 [r8 + 0] = r0
+    addImm64(8, 8, [0x00, 0x10]), // r8 += 4096
+    addImm64(9, 9, [0xff]), // r9 -= 1
+    [0x52, 0x09, 0xf7], // jump back 9 bytes to the store if r9 != 0
+    loadImm(8, []),
+    HALT,
+  ]);
+}
