@@ -12,7 +12,7 @@
  *   GET /jam/services/{id}/packages?limit=50;
  * - EXPLAIN (ANALYZE, BUFFERS) of the backlog count at submit, the janitor's stale-package scan,
  *   the service listing and the read by hash: the same SQL as libs/persistence's
- *   work-package.repository.ts (countPendingBySubmitter, findStale, listByService, get).
+ *   work-package.repository.ts (inFlightBySubmitter; the COUNT it replaced on an older server, findStale, listByService, get).
  * Prints both tables and the plans, JSON to bench/results/scale.json (or `--json FILE`), and last
  * `scale submit p50 large/small: X`.
  *
@@ -89,10 +89,12 @@ async function measure(cluster: Cluster, db: Client, tenant: Tenant, hash: strin
   const explain = async (sql: string, params: unknown[]): Promise<string> =>
     (await db.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, params)).rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
   const plans = {
-    'backlog count at submit (countPendingBySubmitter)': await explain(
-      `SELECT count(*) AS n FROM work_package WHERE submitted_by = $1 AND status IN (${IN_FLIGHT_SQL})`,
-      ['bench'],
-    ),
+    // the per-submitter counters (migration 1769000000000) where the server has them, else the COUNT it ran before
+    'backlog at submit (inFlightBySubmitter)': (await db.query<{ t: string | null }>(`SELECT to_regclass('principal_in_flight')::text AS t`)).rows[0]!.t
+      ? await explain(`SELECT COALESCE(sum(packages), 0) AS n, COALESCE(sum(refine_gas), 0) AS gas FROM principal_in_flight WHERE principal = $1`, ['bench'])
+      : await explain(`SELECT count(*) AS n, COALESCE(sum(refine_gas), 0) AS gas FROM work_package WHERE submitted_by = $1 AND status IN (${IN_FLIGHT_SQL})`, [
+          'bench',
+        ]),
     'janitor stale scan (findStale)': await explain(
       `SELECT hash, status FROM work_package WHERE status = ANY($1::text[]) AND updated_at <= now() - $2 * interval '1 millisecond' ORDER BY updated_at LIMIT $3`,
       [[...IN_FLIGHT_PACKAGE_STATUSES], 15_000, 100],
