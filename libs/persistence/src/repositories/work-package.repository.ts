@@ -1,7 +1,7 @@
 import { DomainError, FINISHED_PACKAGE_STATUSES, PACKAGE_RETRY_TRANSITIONS, retryPhaseOf, type PackageFailureCode } from '@jam/domain';
 import type { DataSource } from 'typeorm';
 import { bytesToHex, hashToBytes, toBuffer, toUint8Array } from '../bytes-hex';
-import { IN_FLIGHT_WORK_PACKAGE_STATUSES, WORK_PACKAGE_STATUSES, type WorkPackageEntity, type WorkPackageStatus } from '../entities/work-package.entity';
+import { WORK_PACKAGE_STATUSES, type WorkPackageEntity, type WorkPackageStatus } from '../entities/work-package.entity';
 import { checkLimit, isForeignKeyViolation, queryOne, queryRows } from '../sql-runner';
 import { extrinsicHashesOf } from '../package-preimage-refs';
 
@@ -67,7 +67,6 @@ const ALL_COLUMNS = `${SUMMARY_COLUMNS}, encoded`;
 const CURSOR_TIME = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')`;
 
 const FINISHED_SQL = FINISHED_PACKAGE_STATUSES.map((s) => `'${s}'`).join(', ');
-const IN_FLIGHT_SQL = IN_FLIGHT_WORK_PACKAGE_STATUSES.map((s) => `'${s}'`).join(', ');
 
 type SummaryRow = Omit<WorkPackageEntity, 'encoded'>;
 
