@@ -18,6 +18,14 @@
 //   cli-watch       jam --watch: status stream (SSE) vs polling on an embedded server  [packages per mode]
 //   pvm-vectors     the 307 PVM test vectors through the PVM engine (`pvm vectors: N/307 passed`), then its
 //                   speed on a counting loop  [--iterations N] [--reps R] [--no-speed]
+//   pipeline        packages/s, CPU per package and latency: product (production + embedded) vs a bare
+//                   BullMQ chain with the same fan-out (and + PostgreSQL), interleaved rounds
+//                   [--packages N] [--rounds N] [--rate R] [--latency-packages N] [--no-embedded]
+//   gateway         autocannon: GET /jam/packages/{hash} and dry-run POST vs a bare Fastify doing the least
+//                   work of each  [--rounds N] [--seconds S] [--connections C]
+//   scale           submit/read/list latency and query plans at 10^3 and 10^6 stored packages
+//                   [--small N] [--large N] [--requests N]
+//   upload          PUT /jam/preimages 64 MiB and 1 MiB vs raw Blake2b-256; gateway RSS  [--rounds N] [--small N]
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -34,6 +42,10 @@ const benches = {
   'registration-check': { file: path.join(root, 'dist', 'bench', 'registration-check.js'), built: true },
   'cli-watch': { file: path.join(root, 'dist', 'bench', 'cli-watch.js'), built: true },
   'pvm-vectors': { file: path.join(root, 'dist', 'bench', 'pvm-vectors.js'), built: true },
+  pipeline: { file: path.join(root, 'dist', 'bench', 'pipeline.js'), built: true },
+  gateway: { file: path.join(root, 'dist', 'bench', 'gateway.js'), built: true },
+  scale: { file: path.join(root, 'dist', 'bench', 'scale.js'), built: true },
+  upload: { file: path.join(root, 'dist', 'bench', 'upload.js'), built: true },
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -61,6 +61,7 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
       'PackageRetries1766500000000',
       'UploadQuotasAndCorruptBlobs1766600000000',
       'BlobFailures1767000000000',
+      'InFlightCounters1769000000000',
     ]);
     ctx = { ds, repos: createRepositories(ds) };
   });
@@ -105,6 +106,7 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
         'migrations',
         'preimage',
         'preimage_uploader',
+        'principal_in_flight',
         'principal_quota',
         'refine_attempt',
         'service',
@@ -474,6 +476,51 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
       expect(stale.map((p) => p.hash)).not.toContain(c);
       for (let i = 1; i < stale.length; i++) expect(stale[i]!.updatedAt.getTime()).toBeGreaterThanOrEqual(stale[i - 1]!.updatedAt.getTime());
       expect((await workPackages.findStale(['pending', 'refining'], 3_600_000, 1000)).map((p) => p.hash)).not.toContain(a);
+    });
+
+    it('keeps the per-submitter in-flight counters equal to a COUNT over work_package through every writer, concurrent ones too (issue 8)', async () => {
+      const { ds, repos } = get();
+      const { workPackages } = repos;
+      const s = await newService();
+      const submitter = `sub-${tag()}`;
+      const exact = async (): Promise<{ packages: number; refineGas: bigint }> => {
+        const [row] = await ds.query(
+          `SELECT count(*)::text AS n, COALESCE(sum(refine_gas), 0)::text AS gas FROM work_package
+           WHERE submitted_by = $1 AND status IN ('pending', 'refining', 'attesting', 'attested', 'accumulating')`,
+          [submitter],
+        );
+        return { packages: Number(row.n), refineGas: BigInt(row.gas) };
+      };
+      const insert = async (gas: bigint): Promise<string> => {
+        const h = hash();
+        await workPackages.insertIfAbsent({ hash: h, encoded: bytes(h), serviceIds: [s.id], submittedBy: submitter, refineGas: gas });
+        return h;
+      };
+      // 40 packages over all 16 shards, inserted concurrently; a repeated insert changes nothing
+      const hashes = await Promise.all(Array.from({ length: 40 }, (_, i) => insert(BigInt(1_000 + i))));
+      await workPackages.insertIfAbsent({ hash: hashes[0]!, encoded: bytes(hashes[0]!), serviceIds: [s.id], submittedBy: submitter, refineGas: 5n });
+      expect(await workPackages.inFlightBySubmitter(submitter)).toEqual(await exact());
+      expect((await exact()).packages).toBe(40);
+      // moves inside the in-flight set, out of it (accumulated, failed, disputed), concurrently, with losers of compare-and-set
+      await Promise.all(hashes.slice(0, 30).map((h) => workPackages.transition(h, ['pending'], 'refining')));
+      await Promise.all([
+        ...hashes.slice(0, 10).map((h) => workPackages.transition(h, ['refining'], 'failed', { errorCode: 'refine_timeout' })),
+        ...hashes.slice(0, 10).map((h) => workPackages.transition(h, ['refining'], 'failed', { errorCode: 'refine_timeout' })),
+        ...hashes.slice(10, 20).map((h) => workPackages.transition(h, ['refining'], 'accumulated')),
+        ...hashes.slice(20, 25).map((h) => workPackages.transition(h, ['refining', 'pending'], 'disputed')),
+      ]);
+      expect(await workPackages.inFlightBySubmitter(submitter)).toEqual(await exact());
+      expect((await exact()).packages).toBe(15);
+      // back into flight: a retry (failed -> pending) and an admin's accepted dispute (disputed -> attested)
+      expect((await workPackages.retryFailed(hashes[0]!, 3)).outcome).toBe('retried');
+      await workPackages.transition(hashes[20]!, ['disputed'], 'attested');
+      expect(await workPackages.inFlightBySubmitter(submitter)).toEqual(await exact());
+      expect((await exact()).packages).toBe(17);
+      // a deleted in-flight row (hand-written SQL) and retention of finished rows
+      await ds.query('DELETE FROM work_package WHERE hash = $1', [Buffer.from(hashes[39]!.slice(2), 'hex')]);
+      await ds.query('DELETE FROM work_package WHERE hash = ANY($1::bytea[])', [hashes.slice(10, 20).map((h) => Buffer.from(h.slice(2), 'hex'))]);
+      expect(await workPackages.inFlightBySubmitter(submitter)).toEqual(await exact());
+      expect(await workPackages.countPendingBySubmitter(submitter)).toBe(16);
     });
 
     it('pages by service under concurrent inserts without skipping or repeating', async () => {

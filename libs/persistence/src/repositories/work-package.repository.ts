@@ -1,7 +1,7 @@
 import { DomainError, FINISHED_PACKAGE_STATUSES, PACKAGE_RETRY_TRANSITIONS, retryPhaseOf, type PackageFailureCode } from '@jam/domain';
 import type { DataSource } from 'typeorm';
 import { bytesToHex, hashToBytes, toBuffer, toUint8Array } from '../bytes-hex';
-import { IN_FLIGHT_WORK_PACKAGE_STATUSES, WORK_PACKAGE_STATUSES, type WorkPackageEntity, type WorkPackageStatus } from '../entities/work-package.entity';
+import { WORK_PACKAGE_STATUSES, type WorkPackageEntity, type WorkPackageStatus } from '../entities/work-package.entity';
 import { checkLimit, isForeignKeyViolation, queryOne, queryRows } from '../sql-runner';
 import { extrinsicHashesOf } from '../package-preimage-refs';
 
@@ -67,7 +67,6 @@ const ALL_COLUMNS = `${SUMMARY_COLUMNS}, encoded`;
 const CURSOR_TIME = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')`;
 
 const FINISHED_SQL = FINISHED_PACKAGE_STATUSES.map((s) => `'${s}'`).join(', ');
-const IN_FLIGHT_SQL = IN_FLIGHT_WORK_PACKAGE_STATUSES.map((s) => `'${s}'`).join(', ');
 
 type SummaryRow = Omit<WorkPackageEntity, 'encoded'>;
 
@@ -347,25 +346,22 @@ export class WorkPackageRepository {
   /**
    * Backlog of one submitter: its packages still in flight (not accumulated, failed or disputed)
    * and the sum of their declared refine gas (gas), for the quota and the fair-share priority
-   * (docs/fairness.md). One query over the partial index work_package_in_flight_submitter_idx,
-   * bounded by max_pending_packages.
+   * (docs/fairness.md). Sums the submitter's (at most 16) `principal_in_flight` counter shards,
+   * which the trigger `work_package_in_flight_count` keeps exact in every writer's transaction
+   * (migrations/1769000000000-in-flight-counters.ts): O(1) in the backlog.
    */
   async inFlightBySubmitter(submittedBy: string): Promise<{ packages: number; refineGas: bigint }> {
     const row = await queryOne<{ n: string; gas: string }>(
       this.ds,
-      `SELECT count(*) AS n, COALESCE(sum(refine_gas), 0)::text AS gas FROM work_package WHERE submitted_by = $1 AND status IN (${IN_FLIGHT_SQL})`,
+      `SELECT COALESCE(sum(packages), 0)::text AS n, COALESCE(sum(refine_gas), 0)::text AS gas FROM principal_in_flight WHERE principal = $1`,
       [submittedBy],
     );
     return { packages: Number(row?.n ?? 0), refineGas: BigInt(row?.gas ?? '0') };
   }
 
-  /** Packages of one submitter still in flight (not accumulated, failed or disputed), for quotas. */
+  /** Packages of one submitter still in flight (not accumulated, failed or disputed), for quotas: O(1), see {@link inFlightBySubmitter}. */
   async countPendingBySubmitter(submittedBy: string): Promise<number> {
-    // Literal IN list (not a parameter) so the planner can use the partial index work_package_in_flight_submitter_idx.
-    const row = await queryOne<{ n: string }>(this.ds, `SELECT count(*) AS n FROM work_package WHERE submitted_by = $1 AND status IN (${IN_FLIGHT_SQL})`, [
-      submittedBy,
-    ]);
-    return Number(row?.n ?? 0);
+    return (await this.inFlightBySubmitter(submittedBy)).packages;
   }
 
   /**

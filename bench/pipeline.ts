@@ -1,0 +1,332 @@
+/**
+ * Pipeline throughput, CPU per package and latency (issue 8; docs/performance.md, "Pipeline
+ * throughput"): the product beside a bare BullMQ chain with the same fan-out, in one run.
+ *
+ * Systems, all started once and measured in interleaved rounds (round r runs each system in turn):
+ * - `bare`: the product's fan-out with no-op processors (bench/pipeline-bare.worker.ts: 3 refine
+ *   processes, one per attester queue, an attestation process joining 2 of 3, an accumulate process);
+ *   the bench process is the producer (3 refine jobs per package);
+ * - `bare+pg`: the same plus one PostgreSQL INSERT per hop (8 per package), own database;
+ * - `production`: the product, one process per role (gateway, 3 refine workers, attestation,
+ *   accumulate, janitor), PostgreSQL + Redis, word-count packages over HTTP (GP binary);
+ * - `embedded`: the product as one process (PGlite, in-process queue) — skip with `--no-embedded`.
+ *
+ * Per round and system: saturation (`--packages` N submitted by 8 concurrent clients as fast as
+ * accepted; packages/s = N / (last accumulated - first submit); CPU per package = CPU time of the
+ * system's processes + the PostgreSQL backends connected to its database + `redis-server` over that
+ * window / N; Redis is one shared server, so its share includes whatever else the machine runs), then
+ * latency at `--rate` packages/s (`--latency-packages` packages; submit to accumulated, p50/p99).
+ * Prints a table per round, the medians, JSON to bench/results/pipeline.json (or `--json FILE`),
+ * and last the line `pipeline/bare ratio: X` (median production packages/s over median bare).
+ *
+ * Run (after `npm run build`): npm run bench -- pipeline [--packages 300] [--rounds 3] [--rate 5]
+ *   [--latency-packages 40] [--no-embedded] [--server-root DIR]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Queue } from 'bullmq';
+import IORedis from 'ioredis';
+import { Client, Pool } from 'pg';
+import { initHashing } from '@jam/domain';
+import { repoRoot } from './repo-root';
+import {
+  cpuDelta,
+  cpuMsOfCommand,
+  deleteRedisPrefix,
+  median,
+  numberArg,
+  percentile,
+  PG_ADMIN_URL,
+  postgresBackendCpuMs,
+  processCpuMs,
+  register,
+  REDIS_URL,
+  sleep,
+  startCluster,
+  submit,
+  waitAccumulated,
+  workPackage,
+  type Cluster,
+  type Tenant,
+} from './support/jam-cluster';
+
+const root = repoRoot();
+const PACKAGES = numberArg('packages', 300);
+const ROUNDS = numberArg('rounds', 3);
+const RATE = numberArg('rate', 5);
+const LATENCY_PACKAGES = numberArg('latency-packages', 40);
+const CLIENTS = 8;
+const DEADLINE_MS = numberArg('deadline-ms', 20 * 60_000);
+const EMBEDDED = !process.argv.includes('--no-embedded');
+const SERVER_ROOT = (() => {
+  const i = process.argv.indexOf('--server-root');
+  return i < 0 ? root : path.resolve(process.argv[i + 1] ?? '.');
+})();
+const JSON_OUT = (() => {
+  const i = process.argv.indexOf('--json');
+  return i < 0 ? path.join(root, 'bench', 'results', 'pipeline.json') : path.resolve(process.argv[i + 1] ?? 'pipeline.json');
+})();
+
+/** One measured run of one system. */
+interface Sample {
+  system: string;
+  round: number;
+  packagesPerSecond: number;
+  /** CPU ms per package: the system's own processes / PostgreSQL / Redis */
+  cpuMsPerPackage: { processes: number; postgres: number; redis: number; total: number };
+  latencyMs: { p50: number; p99: number };
+}
+
+/** A system under test: how to push n packages through it and when each was done. */
+interface System {
+  name: string;
+  /** Submits `count` packages, `gapMs` apart (0 = as fast as CLIENTS concurrent submitters go). @returns submit times and done times per package (ms since the epoch). */
+  run(count: number, gapMs: number): Promise<{ submittedAt: number[]; doneAt: number[] }>;
+  /** PIDs whose CPU counts as the system's own. */
+  pids(): number[];
+  /** PostgreSQL databases whose backends' CPU counts (none for embedded: PGlite is in-process). */
+  databases: string[];
+  /** Whether the bench process itself does the system's work (the bare producer): its CPU counts too. */
+  producerInBench: boolean;
+  stop(): Promise<void>;
+}
+
+/** Runs `fn` for i = 0..count-1 with `gapMs` between starts, or with CLIENTS workers when gapMs = 0. */
+async function paced(count: number, gapMs: number, fn: (i: number) => Promise<void>): Promise<void> {
+  if (gapMs === 0) {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: CLIENTS }, async () => {
+        for (let i = next++; i < count; i = next++) await fn(i);
+      }),
+    );
+    return;
+  }
+  const started: Promise<void>[] = [];
+  const t0 = Date.now();
+  for (let i = 0; i < count; i++) {
+    const wait = t0 + i * gapMs - Date.now();
+    if (wait > 0) await sleep(wait);
+    started.push(fn(i));
+  }
+  await Promise.all(started);
+}
+
+async function productSystem(name: string, production: boolean): Promise<System> {
+  const cluster: Cluster = await startCluster({
+    label: name,
+    production,
+    principals: ['bench'],
+    serverRoot: SERVER_ROOT,
+    env: { JAM_MAX_PENDING_PACKAGES: '1000000' },
+  });
+  try {
+    const code = new Uint8Array(readFileSync(path.join(SERVER_ROOT, 'services', 'word-count', 'build', 'word-count.wasm')));
+    const tenant: Tenant = await register(cluster.api, name, cluster.tokens['bench']!, code);
+    // warm-up: the executors compile the service once
+    const warm = await submit(cluster.api, tenant, workPackage(tenant, text(`warm ${name}`), 10_000_000n));
+    await waitAccumulated(cluster.api, tenant, [warm], DEADLINE_MS);
+    return {
+      name,
+      producerInBench: false,
+      databases: cluster.databaseName !== undefined ? [cluster.databaseName] : [],
+      pids: () => cluster.pids(),
+      stop: () => cluster.stop(),
+      async run(count, gapMs) {
+        const hashes: string[] = new Array(count);
+        const submittedAt: number[] = new Array(count);
+        await paced(count, gapMs, async (i) => {
+          submittedAt[i] = Date.now();
+          hashes[i] = await submit(cluster.api, tenant, workPackage(tenant, text(`${name} ${i}`), 10_000_000n));
+        });
+        const done = await waitAccumulated(cluster.api, tenant, hashes, DEADLINE_MS, 500);
+        return { submittedAt, doneAt: hashes.map((h) => done.get(h)!) };
+      },
+    };
+  } catch (err) {
+    await cluster.stop();
+    throw err;
+  }
+}
+
+/** A word-count payload of about 200 bytes (the package is ~270 bytes encoded, as in the issue's figures). */
+function text(label: string): Uint8Array {
+  return new TextEncoder().encode(`${label} ${randomBytes(8).toString('hex')} the quick brown fox jumps over the lazy dog `.repeat(3).slice(0, 200));
+}
+
+async function bareSystem(name: string, withPostgres: boolean): Promise<System> {
+  const tag = randomBytes(6).toString('hex');
+  const prefix = `jam-bench-bare-${tag}`;
+  const dbName = `jam_bench_bare_${tag}`;
+  const databaseUrl = withPostgres ? `postgres://postgres@127.0.0.1:5432/${dbName}` : undefined;
+  if (databaseUrl !== undefined) {
+    const admin = new Client({ connectionString: PG_ADMIN_URL });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${dbName}`);
+    await admin.end();
+    const c = new Client({ connectionString: databaseUrl });
+    await c.connect();
+    await c.query('CREATE TABLE bare_hop (id bigserial PRIMARY KEY, pkg integer NOT NULL, hop text NOT NULL, at timestamptz NOT NULL DEFAULT now())');
+    await c.end();
+  }
+  const workerJs = path.join(root, 'dist', 'bench', 'pipeline-bare.worker.js');
+  const children: ChildProcess[] = [];
+  for (const role of ['refine:0', 'refine:1', 'refine:2', 'attestation', 'accumulate']) {
+    const c = spawn(process.execPath, [workerJs, role, prefix, ...(databaseUrl !== undefined ? [databaseUrl] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(c);
+    await new Promise<void>((resolve, reject) => {
+      c.once('exit', (code) => reject(new Error(`bare ${role} exited ${code}`)));
+      c.stdout!.once('data', () => resolve());
+    });
+  }
+  const connection = new IORedis(REDIS_URL, { maxRetriesPerRequest: null });
+  const refine = [0, 1, 2].map((i) => new Queue(`refine-a${i}`, { connection, prefix }));
+  const pool = databaseUrl !== undefined ? new Pool({ connectionString: databaseUrl, max: 4 }) : undefined;
+  let nextPkg = 0;
+  return {
+    name,
+    producerInBench: true,
+    databases: withPostgres ? [dbName] : [],
+    pids: () => children.filter((c) => c.exitCode === null).map((c) => c.pid!),
+    async run(count, gapMs) {
+      const base = nextPkg;
+      nextPkg += count;
+      const submittedAt: number[] = new Array(count);
+      await paced(count, gapMs, async (i) => {
+        submittedAt[i] = Date.now();
+        const pkg = base + i;
+        if (pool !== undefined) await pool.query('INSERT INTO bare_hop (pkg, hop) VALUES ($1, $2)', [pkg, 'submit']);
+        await Promise.all(refine.map((q) => q.add('refine', { pkg }, { removeOnComplete: true, removeOnFail: 1000, jobId: `r-${pkg}-${q.name}` })));
+      });
+      const until = Date.now() + DEADLINE_MS;
+      for (;;) {
+        const done = await connection.hmget(`${prefix}:done`, ...Array.from({ length: count }, (_, i) => String(base + i)));
+        if (done.every((d) => d !== null)) return { submittedAt, doneAt: done.map(Number) };
+        if (Date.now() > until) throw new Error(`${name}: not done after ${DEADLINE_MS} ms`);
+        await sleep(20);
+      }
+    },
+    async stop() {
+      await Promise.all(
+        children.map(async (c) => {
+          if (c.exitCode !== null) return;
+          const exited = new Promise((r) => c.once('exit', r));
+          c.kill('SIGTERM');
+          const killer = setTimeout(() => c.kill('SIGKILL'), 20_000);
+          await exited;
+          clearTimeout(killer);
+        }),
+      );
+      await Promise.all(refine.map((q) => q.close()));
+      await connection.quit();
+      await pool?.end();
+      await deleteRedisPrefix(prefix);
+      if (databaseUrl !== undefined) {
+        const admin = new Client({ connectionString: PG_ADMIN_URL });
+        await admin.connect();
+        await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+        await admin.end();
+      }
+    },
+  };
+}
+
+async function measure(system: System, round: number): Promise<Sample> {
+  // saturation, with CPU accounting over the window
+  const cpu0 = {
+    procs: system.pids().reduce((s, p) => s + processCpuMs(p), 0),
+    pg: await postgresBackendCpuMs(system.databases),
+    redis: cpuMsOfCommand('redis-server'),
+    self: process.cpuUsage(),
+  };
+  const sat = await system.run(PACKAGES, 0);
+  const self = process.cpuUsage(cpu0.self);
+  const procs = system.pids().reduce((s, p) => s + processCpuMs(p), 0) - cpu0.procs + (system.producerInBench ? (self.user + self.system) / 1000 : 0);
+  const pg = cpuDelta(cpu0.pg, await postgresBackendCpuMs(system.databases));
+  const redis = cpuMsOfCommand('redis-server') - cpu0.redis;
+  const first = Math.min(...sat.submittedAt);
+  const last = Math.max(...sat.doneAt);
+  // latency at a steady rate
+  const lat = await system.run(LATENCY_PACKAGES, 1000 / RATE);
+  const latencies = lat.doneAt.map((d, i) => d - lat.submittedAt[i]!).sort((a, b) => a - b);
+  return {
+    system: system.name,
+    round,
+    packagesPerSecond: PACKAGES / ((last - first) / 1000),
+    cpuMsPerPackage: { processes: procs / PACKAGES, postgres: pg / PACKAGES, redis: redis / PACKAGES, total: (procs + pg + redis) / PACKAGES },
+    latencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99) },
+  };
+}
+
+function row(s: Pick<Sample, 'system' | 'packagesPerSecond' | 'cpuMsPerPackage' | 'latencyMs'>): string {
+  const c = s.cpuMsPerPackage;
+  return [
+    s.system.padEnd(11),
+    s.packagesPerSecond.toFixed(1).padStart(8),
+    `${c.total.toFixed(1)} (${c.processes.toFixed(1)}/${c.postgres.toFixed(1)}/${c.redis.toFixed(1)})`.padStart(24),
+    `${s.latencyMs.p50.toFixed(0)} / ${s.latencyMs.p99.toFixed(0)}`.padStart(14),
+  ].join('  ');
+}
+
+const HEADER = `${'system'.padEnd(11)}  ${'pkg/s'.padStart(8)}  ${'CPU ms/pkg (own/pg/redis)'.padStart(24)}  ${'p50 / p99 ms'.padStart(14)}`;
+
+async function main(): Promise<void> {
+  await initHashing();
+  console.log(
+    `pipeline bench: ${PACKAGES} packages at saturation (${CLIENTS} clients), ${LATENCY_PACKAGES} at ${RATE}/s, ${ROUNDS} interleaved rounds; server from ${SERVER_ROOT}`,
+  );
+  const systems: System[] = [];
+  try {
+    systems.push(await bareSystem('bare', false));
+    systems.push(await bareSystem('bare+pg', true));
+    systems.push(await productSystem('production', true));
+    if (EMBEDDED) systems.push(await productSystem('embedded', false));
+    const samples: Sample[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      console.log(`\nround ${round}\n${HEADER}`);
+      for (const s of systems) {
+        const sample = await measure(s, round);
+        samples.push(sample);
+        console.log(row(sample));
+      }
+    }
+    const med = (name: string): Sample => {
+      const mine = samples.filter((s) => s.system === name);
+      const m = (f: (s: Sample) => number): number => median(mine.map(f));
+      return {
+        system: name,
+        round: 0,
+        packagesPerSecond: m((s) => s.packagesPerSecond),
+        cpuMsPerPackage: {
+          processes: m((s) => s.cpuMsPerPackage.processes),
+          postgres: m((s) => s.cpuMsPerPackage.postgres),
+          redis: m((s) => s.cpuMsPerPackage.redis),
+          total: m((s) => s.cpuMsPerPackage.total),
+        },
+        latencyMs: { p50: m((s) => s.latencyMs.p50), p99: m((s) => s.latencyMs.p99) },
+      };
+    };
+    const medians = systems.map((s) => med(s.name));
+    console.log(`\nmedians of ${ROUNDS} rounds\n${HEADER}`);
+    for (const m of medians) console.log(row(m));
+    const by = (n: string): Sample => medians.find((m) => m.system === n)!;
+    const ratio = by('production').packagesPerSecond / by('bare').packagesPerSecond;
+    const ratioPg = by('production').packagesPerSecond / by('bare+pg').packagesPerSecond;
+    console.log(
+      `production vs bare+pg: ${ratioPg.toFixed(3)}; latency p50/p99 vs bare: ${(by('production').latencyMs.p50 / by('bare').latencyMs.p50).toFixed(2)}x / ${(by('production').latencyMs.p99 / by('bare').latencyMs.p99).toFixed(2)}x`,
+    );
+    mkdirSync(path.dirname(JSON_OUT), { recursive: true });
+    writeFileSync(JSON_OUT, JSON.stringify({ packages: PACKAGES, rounds: ROUNDS, rate: RATE, samples, medians, ratio, ratioPg }, null, 2));
+    console.log(`JSON: ${path.relative(process.cwd(), JSON_OUT)}`);
+    console.log(`pipeline/bare ratio: ${ratio.toFixed(3)}`);
+  } finally {
+    for (const s of systems) await s.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
