@@ -54,3 +54,4 @@ export {
   MAX_METERED_FUNCTION_BYTES,
   MAX_DEFINED_FUNCTIONS,
 } from './module-limits';
+export { startCodeChecks, startSandboxPool, sharedSandboxPool, type SandboxPoolHost, type CodeChecks, type CodeCheckWarn } from './code-check';
