@@ -134,6 +134,10 @@ export interface S3Config {
 /** SHA-256 of the empty string: what `printf %s "$UNSET" | sha256sum` yields; never a real token. */
 const EMPTY_TOKEN_DIGEST = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
+/** The end of the embedded-role problem for the launcher, and (ROLE_EMBEDDED_HINT) for a role's own entry point. */
+const EMBEDDED_HINT = 'or leave JAM_ROLES unset for one embedded process';
+const ROLE_EMBEDDED_HINT = 'or start every role in one embedded process with `npm start` (node dist/apps/standalone/src/main.js)';
+
 /** Thrown at boot for a wrong setting; the message names every bad variable. */
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -185,7 +189,13 @@ export function loadRoleConfig(env: Readonly<Record<string, string | undefined>>
       `JAM_ROLES=${given}: this is the ${role} entry point, which runs only ${role}; unset JAM_ROLES, set it to ${role}, or start apps/standalone for other roles`,
     ]);
   }
-  return loadConfig({ ...env, JAM_ROLES: role }, cwd);
+  try {
+    return loadConfig({ ...env, JAM_ROLES: role }, cwd);
+  } catch (err) {
+    // JAM_ROLES is this entry point's own: the way to run embedded is the launcher, not unsetting it.
+    if (err instanceof ConfigError) throw new ConfigError(err.problems.map((m) => m.replace(EMBEDDED_HINT, ROLE_EMBEDDED_HINT)));
+    throw err;
+  }
 }
 
 /** Parses every setting of SETTINGS from `env` (unset or empty: the default); a value that fails its schema is a problem. */
@@ -274,7 +284,7 @@ function checkCrossSettings(
   // worker ever sees (they stay pending). A shell that missed the exports must fail, not degrade.
   if (embedded && facts.rolesValid && roles.length > 0 && !APP_ROLES.every((r) => roles.includes(r))) {
     problems.push(
-      `JAM_ROLES=${p.roles.join(',')} needs DATABASE_URL and REDIS_URL: without them the process runs embedded (in-process queue and database), where only JAM_ROLES=all works. Export DATABASE_URL and REDIS_URL for a role process, or leave JAM_ROLES unset for one embedded process`,
+      `JAM_ROLES=${p.roles.join(',')} needs DATABASE_URL and REDIS_URL: without them the process runs embedded (in-process queue and database), where only JAM_ROLES=all works. Export DATABASE_URL and REDIS_URL for a role process, ${EMBEDDED_HINT}`,
     );
   }
   if (ok('blob_store') && p.blob_store === 's3-offload' && ok('s3_bucket') && p.s3_bucket === undefined) {
