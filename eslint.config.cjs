@@ -26,8 +26,11 @@ const DOMAIN_BANNED = [
   '@aws-sdk/*',
 ];
 
-/** @nx/enforce-module-boundaries with the tag rules of docs/architecture.md; `allow` lists exempt import paths. */
-function boundaries(allow) {
+/**
+ * @nx/enforce-module-boundaries with the tag rules of docs/architecture.md; `allow` lists exempt import paths;
+ * `gatewayMayRunChecks` drops the gateway's no-sandbox rule (only for the gateway process's entry point).
+ */
+function boundaries(allow, gatewayMayRunChecks = false) {
   return [
     'error',
     {
@@ -42,7 +45,7 @@ function boundaries(allow) {
         // domain depends on nothing but itself, and on no framework or IO module
         { sourceTag: 'scope:domain', onlyDependOnLibsWithTags: ['scope:domain'], bannedExternalImports: DOMAIN_BANNED },
         // the gateway never imports the sandbox: it never runs guest code
-        { sourceTag: 'role:gateway', notDependOnLibsWithTags: ['scope:sandbox'] },
+        ...(gatewayMayRunChecks ? [] : [{ sourceTag: 'role:gateway', notDependOnLibsWithTags: ['scope:sandbox'] }]),
         // only persistence touches the database driver and ORM (projects without the tag: persistence, queue)
         { sourceTag: 'db:none', bannedExternalImports: DATABASE_MODULES },
       ],
@@ -62,8 +65,9 @@ module.exports = [
     rules: { '@nx/enforce-module-boundaries': boundaries([]) },
   },
   {
-    // The embedded launcher composes the role apps (docs/architecture.md, "Parts and layout"); it is the only
-    // module that imports apps, by relative path until the roles have entry points of their own.
+    // The embedded launcher composes the role apps' role modules (docs/architecture.md, "Parts and layout"); it is
+    // the only module that imports apps. By relative path: apps are not libraries, so they get no `@jam/*` alias
+    // (tsconfig paths and Jest's moduleNameMapper list libs only), and this exemption names the five it may import.
     files: ['apps/standalone/src/**/*.ts'],
     ignores: ['**/*.spec.ts'],
     rules: {
@@ -75,6 +79,19 @@ module.exports = [
         '../../janitor/src',
       ]),
     },
+  },
+  {
+    // The gateway process's entry point starts the registration code-check executors (@jam/sandbox's
+    // startCodeChecks) and hands the gateway role a check function, as the launcher does: the guest code
+    // runs in those executor processes, and no other gateway file may reach the sandbox (docs/architecture.md section 3).
+    files: ['apps/gateway/src/main.ts'],
+    rules: { '@nx/enforce-module-boundaries': boundaries([], true) },
+  },
+  {
+    // Short functions (docs/architecture.md section 12): production code only; specs, test helpers and benches may run long.
+    files: ['apps/**/*.ts', 'libs/**/*.ts'],
+    ignores: ['**/*.spec.ts', '**/*.e2e-spec.ts', '**/test/**', '**/testing/**', 'libs/queue/src/job-queue.contract.ts'],
+    rules: { 'max-lines-per-function': ['error', { max: 120, skipBlankLines: false, skipComments: false, IIFEs: true }] },
   },
   {
     files: ['**/*.ts'],

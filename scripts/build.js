@@ -71,7 +71,9 @@ function main() {
   run('services', process.execPath, [path.join(root, 'scripts', 'build-services.js')]);
 
   const before = inputsDigest();
-  const outputs = [path.join(root, 'dist', 'apps', 'standalone', 'src', 'main.js'), path.join(root, 'dist', 'apps', 'cli', 'src', 'main.js')];
+  // every entry point: the launcher, the CLI and each role's own (the project.json start targets)
+  const entries = ['standalone', 'cli', 'gateway', 'refine-worker', 'attestation', 'accumulate-worker', 'janitor'];
+  const outputs = entries.map((app) => path.join(root, 'dist', 'apps', app, 'src', 'main.js'));
   const upToDate = !force && outputs.every((f) => fs.existsSync(f)) && fs.existsSync(stampFile) && fs.readFileSync(stampFile, 'utf8').trim() === before;
   if (upToDate) {
     console.log('build: tsc up to date (inputs unchanged since the last build; --force rebuilds)');

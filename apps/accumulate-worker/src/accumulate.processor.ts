@@ -14,7 +14,7 @@ import { MAX_GAS_LIMIT, MAX_STORAGE_SNAPSHOT_BYTES, MAX_STORAGE_SNAPSHOT_ITEMS, 
 import type { AccumulationRepository, AccumulationStatus, ServiceRepository, WorkPackageRepository, WorkReportRepository } from '@jam/persistence';
 import type { JamMetrics, Logger } from '@jam/telemetry';
 
-/** What the accumulate processor needs; built by the launcher. */
+/** What the accumulate processor needs; built by the accumulate-worker role (accumulate-worker.role.ts). */
 export interface AccumulateDeps {
   workPackages: WorkPackageRepository;
   workReports: WorkReportRepository;

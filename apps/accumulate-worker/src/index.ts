@@ -1,1 +1,2 @@
 export * from './accumulate.processor';
+export * from './accumulate-worker.role';

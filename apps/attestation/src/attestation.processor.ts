@@ -5,7 +5,7 @@ import { decideVerdict, verifyGuarantee } from '@jam/attest';
 import type { AttestationRepository, AttesterRepository, WorkPackageRepository, WorkReportRepository } from '@jam/persistence';
 import type { JamMetrics, Logger } from '@jam/telemetry';
 
-/** What the attestation processor needs; built by the launcher. */
+/** What the attestation processor needs; built by the attestation role (attestation.role.ts). */
 export interface AttestationDeps {
   workPackages: WorkPackageRepository;
   workReports: WorkReportRepository;

@@ -1,1 +1,2 @@
 export * from './attestation.processor';
+export * from './attestation.role';

@@ -21,7 +21,7 @@ import { runPreimageGc } from './preimage-gc.task';
 import { runBlobHygiene } from './blob-hygiene.task';
 import { runBlobMigration } from './blob-migrate.task';
 
-/** Everything the janitor's tasks need; built by the launcher. */
+/** Everything the janitor's tasks need; built by the janitor role (janitor.role.ts). */
 export interface JanitorDeps extends ReconcileDeps {
   preimages: PreimageRepository;
   blobs: BlobStore & BlobStoreMaintenance;
@@ -88,9 +88,13 @@ export class Janitor {
     private readonly opts: JanitorOptions,
   ) {}
 
-  /** Starts consuming the janitor queue and scheduling ticks, after one reconcile run with `bootStaleMs`. */
-  async start(): Promise<void> {
-    consume(this.deps.queue, JANITOR_QUEUE, this.handlers, { concurrency: 1 });
+  /**
+   * Starts consuming the janitor queue and scheduling ticks, after one reconcile run with `bootStaleMs`.
+   * @param opts.wrap wraps every janitor job's handler, as every other consumer's (the process's
+   *   metrics and CONSUMER span per job, `RoleHost.instrument`); none: the bare handlers
+   */
+  async start(opts: { wrap?: (handler: JobHandler) => JobHandler } = {}): Promise<void> {
+    consume(this.deps.queue, JANITOR_QUEUE, this.handlers, { concurrency: 1, wrap: opts.wrap });
     await this.runOnce(this.opts.bootStaleMs);
     const schedule: [JobCatalogEntry<JobsOnQueue<'janitor'>>, number][] = [
       [RECONCILE_JOB, this.opts.intervalMs],

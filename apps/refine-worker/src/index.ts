@@ -1,1 +1,2 @@
 export * from './refine.processor';
+export * from './refine-worker.role';

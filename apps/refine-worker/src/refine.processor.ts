@@ -28,7 +28,7 @@ import type {
 } from '@jam/persistence';
 import type { JamMetrics, Logger } from '@jam/telemetry';
 
-/** What the refine processor needs; built by the launcher. */
+/** What the refine processor needs; built by the refine-worker role (refine-worker.role.ts). */
 export interface RefineDeps {
   workPackages: WorkPackageRepository;
   services: ServiceRepository;

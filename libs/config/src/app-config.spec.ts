@@ -1,4 +1,4 @@
-import { APP_ROLES, ConfigError, loadConfig, redactConfig, type AppConfig } from './app-config';
+import { APP_ROLES, ConfigError, loadConfig, loadRoleConfig, redactConfig, type AppConfig } from './app-config';
 import { SETTINGS } from './config.schema';
 
 const CWD = '/srv/jam';
@@ -312,6 +312,43 @@ describe('loadConfig: authorization and admin settings', () => {
       'JAM_TRUSTED_PROXIES: "proxy.local" is not an IP address or CIDR (e.g. 10.0.0.0/8, ::1/128)',
     ]);
     expect(err.message).not.toContain(DIGEST_A);
+  });
+});
+
+describe("loadRoleConfig (a role's own entry point)", () => {
+  const urls = { DATABASE_URL: 'postgres://u:p@db/jam', REDIS_URL: 'redis://cache:6379' };
+  const roleConfigError = (env: Record<string, string>, role: (typeof APP_ROLES)[number]): ConfigError => {
+    try {
+      loadRoleConfig(env, role, '/srv/jam');
+    } catch (e) {
+      if (e instanceof ConfigError) return e;
+      throw e;
+    }
+    throw new Error('expected a ConfigError');
+  };
+
+  it('runs only its role, with JAM_ROLES unset or naming that role, and reads every other setting as loadConfig does', () => {
+    for (const role of APP_ROLES) {
+      expect(loadRoleConfig({ ...urls }, role, '/srv/jam')).toMatchObject({ mode: 'production', roles: [role] });
+      expect(loadRoleConfig({ ...urls, JAM_ROLES: ` ${role} ` }, role, '/srv/jam').roles).toEqual([role]);
+    }
+    const env = { ...urls, JAM_PORT: '9001', JAM_ATTESTER_INDEXES: '1' };
+    expect(loadRoleConfig(env, 'refine-worker', '/srv/jam')).toEqual(loadConfig({ ...env, JAM_ROLES: 'refine-worker' }, '/srv/jam'));
+  });
+
+  it('refuses JAM_ROLES naming other roles, naming the fix', () => {
+    const problems = roleConfigError({ ...urls, JAM_ROLES: 'gateway,janitor' }, 'janitor').problems;
+    expect(problems).toEqual([
+      'JAM_ROLES=gateway,janitor: this is the janitor entry point, which runs only janitor; unset JAM_ROLES, set it to janitor, or start apps/standalone for other roles',
+    ]);
+    expect(roleConfigError({ ...urls, JAM_ROLES: 'all' }, 'gateway').problems[0]).toContain('this is the gateway entry point');
+  });
+
+  it('without DATABASE_URL/REDIS_URL names the embedded launcher as the alternative, not unsetting JAM_ROLES', () => {
+    const [problem] = roleConfigError({}, 'attestation').problems;
+    expect(problem).toContain('JAM_ROLES=attestation needs DATABASE_URL and REDIS_URL');
+    expect(problem).toContain('npm start');
+    expect(problem).not.toContain('leave JAM_ROLES unset');
   });
 });
 

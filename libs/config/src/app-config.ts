@@ -134,6 +134,10 @@ export interface S3Config {
 /** SHA-256 of the empty string: what `printf %s "$UNSET" | sha256sum` yields; never a real token. */
 const EMPTY_TOKEN_DIGEST = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
+/** The end of the embedded-role problem for the launcher, and (ROLE_EMBEDDED_HINT) for a role's own entry point. */
+const EMBEDDED_HINT = 'or leave JAM_ROLES unset for one embedded process';
+const ROLE_EMBEDDED_HINT = 'or start every role in one embedded process with `npm start` (node dist/apps/standalone/src/main.js)';
+
 /** Thrown at boot for a wrong setting; the message names every bad variable. */
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -151,6 +155,51 @@ export class ConfigError extends Error {
  */
 export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env, cwd: string = process.cwd()): AppConfig {
   const problems: string[] = [];
+  const parsed = parseSettings(env, problems);
+  const ok = (key: SettingKey): boolean => key in parsed;
+  const p = parsed as Parsed;
+
+  const problemsBeforeRoles = problems.length;
+  const roles = ok('roles') ? parseRoles(p.roles, problems) : [];
+  if (ok('attesters') && ok('attestation_threshold') && p.attestation_threshold > p.attesters) {
+    problems.push(`JAM_ATTESTATION_THRESHOLD=${p.attestation_threshold} exceeds JAM_ATTESTERS=${p.attesters}`);
+  }
+  const allowedTokenDigests = tokenDigests('JAM_ALLOWED_TOKENS', ok('allowed_tokens') ? (p.allowed_tokens ?? []) : [], problems);
+  const adminTokenDigests = tokenDigests('JAM_ADMIN_TOKENS', ok('admin_tokens') ? (p.admin_tokens ?? []) : [], problems, allowedTokenDigests);
+  const adminIpAllowlist = ok('admin_ip_allowlist') ? cidrList(p.admin_ip_allowlist, 'JAM_ADMIN_IP_ALLOWLIST', problems) : [];
+  const trustedProxies = ok('trusted_proxies') ? cidrList(p.trusted_proxies ?? [], 'JAM_TRUSTED_PROXIES', problems) : [];
+  const attesterIndexes = ok('attesters') && ok('attester_indexes') ? parseAttesterIndexes(p.attester_indexes, p.attesters, problems) : [];
+  const embedded = p.database_url === undefined && p.redis_url === undefined;
+  const rolesValid = ok('roles') && problems.slice(problemsBeforeRoles).every((m) => !m.startsWith('JAM_ROLES'));
+  checkCrossSettings(p, ok, { embedded, roles, rolesValid }, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return buildConfig(p, cwd, { embedded, roles, allowedTokenDigests, adminTokenDigests, adminIpAllowlist, trustedProxies, attesterIndexes });
+}
+
+/**
+ * The config of a one-role entry point (`apps/<role>/src/main.ts`): {@link loadConfig} with
+ * `JAM_ROLES=<role>`. JAM_ROLES may be left unset or name that role (the deployment manifests set it).
+ * @throws ConfigError when JAM_ROLES names anything else (the process would not run what it says),
+ *   and as {@link loadConfig}
+ */
+export function loadRoleConfig(env: Readonly<Record<string, string | undefined>>, role: AppRole, cwd: string = process.cwd()): AppConfig {
+  const given = env['JAM_ROLES']?.trim();
+  if (given !== undefined && given !== '' && given !== role) {
+    throw new ConfigError([
+      `JAM_ROLES=${given}: this is the ${role} entry point, which runs only ${role}; unset JAM_ROLES, set it to ${role}, or start apps/standalone for other roles`,
+    ]);
+  }
+  try {
+    return loadConfig({ ...env, JAM_ROLES: role }, cwd);
+  } catch (err) {
+    // JAM_ROLES is this entry point's own: the way to run embedded is the launcher, not unsetting it.
+    if (err instanceof ConfigError) throw new ConfigError(err.problems.map((m) => m.replace(EMBEDDED_HINT, ROLE_EMBEDDED_HINT)));
+    throw err;
+  }
+}
+
+/** Parses every setting of SETTINGS from `env` (unset or empty: the default); a value that fails its schema is a problem. */
+function parseSettings(env: Readonly<Record<string, string | undefined>>, problems: string[]): Partial<Record<SettingKey, unknown>> {
   const parsed: Partial<Record<SettingKey, unknown>> = {};
   for (const key of Object.keys(SETTINGS) as SettingKey[]) {
     const def = SETTINGS[key];
@@ -164,55 +213,61 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       parsed[key] = result.data;
     }
   }
-  const ok = (key: SettingKey): boolean => key in parsed;
-  const p = parsed as Parsed;
+  return parsed;
+}
 
+/** JAM_ROLES: `all` expands to every role; unknown names and an empty list are problems. */
+function parseRoles(given: readonly string[], problems: string[]): AppRole[] {
   const roles: AppRole[] = [];
-  const problemsBeforeRoles = problems.length;
-  if (ok('roles')) {
-    for (const r of p.roles) {
-      if (r === 'all') roles.push(...APP_ROLES);
-      else if ((APP_ROLES as readonly string[]).includes(r)) roles.push(r as AppRole);
-      else problems.push(`JAM_ROLES: unknown role "${r}" (expected all or ${APP_ROLES.join(', ')})`);
-    }
-    if (p.roles.length === 0) problems.push('JAM_ROLES: no role given (expected all or a comma list of roles)');
+  for (const r of given) {
+    if (r === 'all') roles.push(...APP_ROLES);
+    else if ((APP_ROLES as readonly string[]).includes(r)) roles.push(r as AppRole);
+    else problems.push(`JAM_ROLES: unknown role "${r}" (expected all or ${APP_ROLES.join(', ')})`);
   }
-  if (ok('attesters') && ok('attestation_threshold') && p.attestation_threshold > p.attesters) {
-    problems.push(`JAM_ATTESTATION_THRESHOLD=${p.attestation_threshold} exceeds JAM_ATTESTERS=${p.attesters}`);
-  }
-  // Null prototype: a principal named `__proto__` or `constructor` is data, never an inherited member.
-  const allowedTokenDigests: Record<string, string> = Object.create(null) as Record<string, string>;
-  for (const [i, entry] of (ok('allowed_tokens') ? (p.allowed_tokens ?? []) : []).entries()) {
-    // Never echo the entry: it is a credential digest.
+  if (given.length === 0) problems.push('JAM_ROLES: no role given (expected all or a comma list of roles)');
+  return roles;
+}
+
+/**
+ * `principal=<sha256 hex>` entries of `setting` as principal -> lowercase digest (null prototype:
+ * a principal named `__proto__` or `constructor` is data, never an inherited member). Malformed,
+ * repeated or empty-token entries are problems (never echoing the entry: it is a credential
+ * digest); with `separateFrom`, so is a digest also listed there.
+ */
+function tokenDigests(setting: string, entries: readonly string[], problems: string[], separateFrom?: Record<string, string>): Record<string, string> {
+  const digests: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [i, entry] of entries.entries()) {
     const m = /^([A-Za-z0-9_.@-]{1,64})=([0-9a-fA-F]{64})$/.exec(entry);
-    if (!m) problems.push(`JAM_ALLOWED_TOKENS: entry ${i + 1} must be principal=<64 hex sha256 of the token>`);
-    else if (m[1]! in allowedTokenDigests) problems.push(`JAM_ALLOWED_TOKENS: principal "${m[1]}" is listed twice`);
+    if (!m) problems.push(`${setting}: entry ${i + 1} must be principal=<64 hex sha256 of the token>`);
+    else if (m[1]! in digests) problems.push(`${setting}: principal "${m[1]}" is listed twice`);
     else if (m[2]!.toLowerCase() === EMPTY_TOKEN_DIGEST)
-      problems.push(`JAM_ALLOWED_TOKENS: entry ${i + 1} is the SHA-256 of an empty token (was the token variable unset when you hashed it?)`);
-    else allowedTokenDigests[m[1]!] = m[2]!.toLowerCase();
+      problems.push(`${setting}: entry ${i + 1} is the SHA-256 of an empty token (was the token variable unset when you hashed it?)`);
+    else if (separateFrom !== undefined && Object.values(separateFrom).includes(m[2]!.toLowerCase()))
+      problems.push(`${setting}: entry ${i + 1} is also in JAM_ALLOWED_TOKENS; admin tokens must be separate`);
+    else digests[m[1]!] = m[2]!.toLowerCase();
   }
-  const adminTokenDigests: Record<string, string> = Object.create(null) as Record<string, string>;
-  for (const [i, entry] of (ok('admin_tokens') ? (p.admin_tokens ?? []) : []).entries()) {
-    const m = /^([A-Za-z0-9_.@-]{1,64})=([0-9a-fA-F]{64})$/.exec(entry);
-    if (!m) problems.push(`JAM_ADMIN_TOKENS: entry ${i + 1} must be principal=<64 hex sha256 of the token>`);
-    else if (m[1]! in adminTokenDigests) problems.push(`JAM_ADMIN_TOKENS: principal "${m[1]}" is listed twice`);
-    else if (m[2]!.toLowerCase() === EMPTY_TOKEN_DIGEST)
-      problems.push(`JAM_ADMIN_TOKENS: entry ${i + 1} is the SHA-256 of an empty token (was the token variable unset when you hashed it?)`);
-    else if (Object.values(allowedTokenDigests).includes(m[2]!.toLowerCase()))
-      problems.push(`JAM_ADMIN_TOKENS: entry ${i + 1} is also in JAM_ALLOWED_TOKENS; admin tokens must be separate`);
-    else adminTokenDigests[m[1]!] = m[2]!.toLowerCase();
-  }
-  const adminIpAllowlist = ok('admin_ip_allowlist') ? cidrList(p.admin_ip_allowlist, 'JAM_ADMIN_IP_ALLOWLIST', problems) : [];
-  const trustedProxies = ok('trusted_proxies') ? cidrList(p.trusted_proxies ?? [], 'JAM_TRUSTED_PROXIES', problems) : [];
+  return digests;
+}
+
+/** JAM_ATTESTER_INDEXES (unset: every index below `attesters`): distinct integers below `attesters`. */
+function parseAttesterIndexes(given: readonly string[] | undefined, attesters: number, problems: string[]): number[] {
   const attesterIndexes: number[] = [];
-  if (ok('attesters') && ok('attester_indexes')) {
-    for (const s of p.attester_indexes ?? Array.from({ length: p.attesters }, (_, i) => String(i))) {
-      const n = /^\d+$/.test(s) ? Number(s) : NaN;
-      if (!Number.isSafeInteger(n) || n >= p.attesters) problems.push(`JAM_ATTESTER_INDEXES: "${s}" is not an attester index below ${p.attesters}`);
-      else if (attesterIndexes.includes(n)) problems.push(`JAM_ATTESTER_INDEXES: ${n} is listed twice`);
-      else attesterIndexes.push(n);
-    }
+  for (const s of given ?? Array.from({ length: attesters }, (_, i) => String(i))) {
+    const n = /^\d+$/.test(s) ? Number(s) : NaN;
+    if (!Number.isSafeInteger(n) || n >= attesters) problems.push(`JAM_ATTESTER_INDEXES: "${s}" is not an attester index below ${attesters}`);
+    else if (attesterIndexes.includes(n)) problems.push(`JAM_ATTESTER_INDEXES: ${n} is listed twice`);
+    else attesterIndexes.push(n);
   }
+  return attesterIndexes;
+}
+
+/** The rules between settings, checked for the settings that parsed (`ok`). */
+function checkCrossSettings(
+  p: Parsed,
+  ok: (key: SettingKey) => boolean,
+  facts: { embedded: boolean; roles: readonly AppRole[]; rolesValid: boolean },
+  problems: string[],
+): void {
   if (ok('headers_timeout_ms') && ok('request_timeout_ms') && p.headers_timeout_ms > p.request_timeout_ms) {
     problems.push(`JAM_HEADERS_TIMEOUT_MS=${p.headers_timeout_ms} exceeds JAM_REQUEST_TIMEOUT_MS=${p.request_timeout_ms}`);
   }
@@ -221,16 +276,15 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       `JAM_MAX_URL_BYTES=${p.max_url_bytes} must be below JAM_MAX_HEADER_BYTES=${p.max_header_bytes} (the request line counts toward the header cap)`,
     );
   }
-  const embedded = p.database_url === undefined && p.redis_url === undefined;
+  const { embedded, roles } = facts;
   if (ok('database_url') && ok('redis_url') && !embedded && (p.database_url === undefined || p.redis_url === undefined)) {
     problems.push('DATABASE_URL and REDIS_URL must be set together (production) or both left unset (embedded)');
   }
   // Embedded mode keeps the queue in this process: a gateway alone there accepts packages that no
   // worker ever sees (they stay pending). A shell that missed the exports must fail, not degrade.
-  const rolesValid = ok('roles') && problems.slice(problemsBeforeRoles).every((m) => !m.startsWith('JAM_ROLES'));
-  if (embedded && rolesValid && roles.length > 0 && !APP_ROLES.every((r) => roles.includes(r))) {
+  if (embedded && facts.rolesValid && roles.length > 0 && !APP_ROLES.every((r) => roles.includes(r))) {
     problems.push(
-      `JAM_ROLES=${p.roles.join(',')} needs DATABASE_URL and REDIS_URL: without them the process runs embedded (in-process queue and database), where only JAM_ROLES=all works. Export DATABASE_URL and REDIS_URL for a role process, or leave JAM_ROLES unset for one embedded process`,
+      `JAM_ROLES=${p.roles.join(',')} needs DATABASE_URL and REDIS_URL: without them the process runs embedded (in-process queue and database), where only JAM_ROLES=all works. Export DATABASE_URL and REDIS_URL for a role process, ${EMBEDDED_HINT}`,
     );
   }
   if (ok('blob_store') && p.blob_store === 's3-offload' && ok('s3_bucket') && p.s3_bucket === undefined) {
@@ -239,30 +293,44 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   if (ok('s3_access_key_id') && ok('s3_secret_access_key') && (p.s3_access_key_id === undefined) !== (p.s3_secret_access_key === undefined)) {
     problems.push('JAM_S3_ACCESS_KEY_ID and JAM_S3_SECRET_ACCESS_KEY must be set together (or both left unset for the AWS default credential chain)');
   }
-  if (problems.length > 0) throw new ConfigError(problems);
+}
 
+/** The frozen AppConfig from settings that all parsed and passed the cross-setting rules. */
+function buildConfig(
+  p: Parsed,
+  cwd: string,
+  d: {
+    embedded: boolean;
+    roles: readonly AppRole[];
+    allowedTokenDigests: Record<string, string>;
+    adminTokenDigests: Record<string, string>;
+    adminIpAllowlist: string[];
+    trustedProxies: string[];
+    attesterIndexes: number[];
+  },
+): AppConfig {
   const dataDir = path.resolve(cwd, p.data_dir);
   const config: AppConfig = {
     port: p.port,
     metricsPort: p.metrics_port,
     host: p.host,
     dataDir,
-    mode: embedded ? 'embedded' : 'production',
+    mode: d.embedded ? 'embedded' : 'production',
     databaseUrl: p.database_url,
     redisUrl: p.redis_url,
     queuePrefix: p.queue_prefix,
-    roles: Object.freeze([...new Set(roles)]),
+    roles: Object.freeze([...new Set(d.roles)]),
     authRequired: p.auth_required,
-    allowedTokenDigests: Object.freeze(allowedTokenDigests),
+    allowedTokenDigests: Object.freeze(d.allowedTokenDigests),
     allowedTokensFile: p.allowed_tokens_file === undefined ? undefined : path.resolve(cwd, p.allowed_tokens_file),
     authzEnabled: p.authz_enabled,
-    adminTokenDigests: Object.freeze(adminTokenDigests),
+    adminTokenDigests: Object.freeze(d.adminTokenDigests),
     adminTokensFile: p.admin_tokens_file === undefined ? undefined : path.resolve(cwd, p.admin_tokens_file),
-    adminIpAllowlist: Object.freeze(adminIpAllowlist),
-    trustedProxies: Object.freeze(trustedProxies),
+    adminIpAllowlist: Object.freeze(d.adminIpAllowlist),
+    trustedProxies: Object.freeze(d.trustedProxies),
     attesters: p.attesters,
     attestationThreshold: p.attestation_threshold,
-    attesterIndexes: Object.freeze(attesterIndexes),
+    attesterIndexes: Object.freeze(d.attesterIndexes),
     keysDir: path.resolve(dataDir, p.keys_dir ?? 'keys'),
     blobDir: path.resolve(dataDir, p.blob_dir ?? 'blobs'),
     maxPreimageBytes: p.max_preimage_bytes,

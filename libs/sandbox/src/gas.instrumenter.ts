@@ -96,44 +96,10 @@ export function instrumentServiceCode(code: Uint8Array, options: InstrumentOptio
   const definedCount = m.functionTypes.length;
   const helperBase = imported + definedCount;
   const helpers = { grow: helperBase, copy: helperBase + 1, fill: helperBase + 2, gasGet: helperBase + 3, gasSet: helperBase + 4 };
-  const typeBase = m.types.length;
   const payloads = new Map<number, Uint8Array>(m.sections.map((s) => [s.id, s.payload]));
 
-  // Types: the four helper types, then any type the threading needs that the module lacks
-  // (`[params, i64] -> [results, i64]` of every function type, `[] -> results` block types).
-  // Looked up by signature in maps, not by scanning the type list: a scan per function and per
-  // `call_indirect` made registration quadratic (16,384 types x 100,000 `call_indirect`s, 0.7 MB,
-  // took minutes on the gateway's event loop). Same answer: the first equal type of the module,
-  // else the first equal added one.
-  const added: FuncType[] = [];
-  const signature = (t: FuncType): string => `${t.params.join(',')}>${t.results.join(',')}`;
-  const ownIndex = new Map<string, number>();
-  for (const [k, t] of m.types.entries()) if (!ownIndex.has(signature(t))) ownIndex.set(signature(t), k);
-  const addedIndex = new Map<string, number>();
-  const typeIndexOf = (t: FuncType): number => {
-    const key = signature(t);
-    const own = ownIndex.get(key);
-    if (own !== undefined) return own;
-    let extra = addedIndex.get(key);
-    if (extra === undefined) {
-      extra = added.push(t) - 1;
-      addedIndex.set(key, extra);
-    }
-    return typeBase + 4 + extra;
-  };
-  const typeAt = (index: number): FuncType => m.types[index] as FuncType;
-  const threaded = (t: FuncType): number => typeIndexOf({ params: [...t.params, I64], results: [...t.results, I64] });
-  const threadedOf = new Map<number, number>();
-  const threadedAt = (index: number): number => {
-    let out = threadedOf.get(index);
-    if (out === undefined) threadedOf.set(index, (out = threaded(typeAt(index))));
-    return out;
-  };
-  const blockTypeFor = (results: number[]): number[] => {
-    if (results.length === 0) return [0x40];
-    if (results.length === 1) return [results[0] as number];
-    return encodeSLEB(BigInt(typeIndexOf({ params: [], results })));
-  };
+  const types = typeTable(m);
+  const { typeAt, typeIndexOf, threaded, threadedAt, blockTypeFor } = types;
 
   // Entry wrappers: the host calls exported functions with their declared signature; a wrapper
   // passes the gas global in and stores the returned counter back. Table entries that are host
@@ -164,6 +130,81 @@ export function instrumentServiceCode(code: Uint8Array, options: InstrumentOptio
     code10.u32(out.length).bytes(out);
   }
   for (const helper of helperCode) code10.u32(helper.length).bytes(helper);
+  const wrapperTypes = writeWrapperBodies(code10, wrappers, { m, gasGlobal, functionType, typeIndexOf, threaded });
+  payloads.set(10, code10.toBytes());
+
+  writeMetadataSections(payloads, {
+    m,
+    cap,
+    added: types.added,
+    fnTypes: [...m.functionTypes.map(threadedAt), ...helperTypesOf(m.types.length), ...wrapperTypes],
+    exportsOut,
+    elements,
+    helpers,
+  });
+
+  const out = new ByteWriter().bytes([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
+  for (const id of [1, 2, 3, 4, 5, 6, 7, 9, 12, 10, 11]) {
+    const p = payloads.get(id);
+    if (p !== undefined) out.section(id, p);
+  }
+  return out.toBytes();
+}
+
+/**
+ * The type section's lookups for metering. Types: the four helper types, then any type the threading
+ * needs that the module lacks (`[params, i64] -> [results, i64]` of every function type, `[] -> results`
+ * block types), in `added`. Looked up by signature in maps, not by scanning the type list: a scan per
+ * function and per `call_indirect` made registration quadratic (16,384 types x 100,000 `call_indirect`s,
+ * 0.7 MB, took minutes on the gateway's event loop). Same answer: the first equal type of the module,
+ * else the first equal added one.
+ */
+function typeTable(m: ServiceModule) {
+  const typeBase = m.types.length;
+  const added: FuncType[] = [];
+  const signature = (t: FuncType): string => `${t.params.join(',')}>${t.results.join(',')}`;
+  const ownIndex = new Map<string, number>();
+  for (const [k, t] of m.types.entries()) if (!ownIndex.has(signature(t))) ownIndex.set(signature(t), k);
+  const addedIndex = new Map<string, number>();
+  const typeIndexOf = (t: FuncType): number => {
+    const key = signature(t);
+    const own = ownIndex.get(key);
+    if (own !== undefined) return own;
+    let extra = addedIndex.get(key);
+    if (extra === undefined) {
+      extra = added.push(t) - 1;
+      addedIndex.set(key, extra);
+    }
+    return typeBase + 4 + extra;
+  };
+  const typeAt = (index: number): FuncType => m.types[index] as FuncType;
+  const threaded = (t: FuncType): number => typeIndexOf({ params: [...t.params, I64], results: [...t.results, I64] });
+  const threadedOf = new Map<number, number>();
+  const threadedAt = (index: number): number => {
+    let out = threadedOf.get(index);
+    if (out === undefined) threadedOf.set(index, (out = threaded(typeAt(index))));
+    return out;
+  };
+  const blockTypeFor = (results: number[]): number[] => {
+    if (results.length === 0) return [0x40];
+    if (results.length === 1) return [results[0] as number];
+    return encodeSLEB(BigInt(typeIndexOf({ params: [], results })));
+  };
+  return { added, typeAt, typeIndexOf, threaded, threadedAt, blockTypeFor };
+}
+
+/**
+ * Writes the entry wrappers' bodies to the code section: an export wrapper first charges the
+ * instantiation (docs/gas.md "Instantiation"), passes the gas global in and stores the returned
+ * counter back; an import wrapper (a host import in the table) takes the threaded signature.
+ * @returns the type index of each wrapper, in order
+ */
+function writeWrapperBodies(
+  code10: ByteWriter,
+  wrappers: readonly { kind: 'export' | 'import'; target: number }[],
+  ctx: { m: ServiceModule; gasGlobal: number; functionType: (f: number) => FuncType; typeIndexOf: (t: FuncType) => number; threaded: (t: FuncType) => number },
+): number[] {
+  const { m, gasGlobal, functionType, typeIndexOf, threaded } = ctx;
   const g = encodeU32(gasGlobal);
   // an entry wrapper first charges the instantiation (docs/gas.md "Instantiation"): gas -= C; if (gas < 0) trap
   const instantiation = instantiationGas(m);
@@ -180,11 +221,33 @@ export function instrumentServiceCode(code: Uint8Array, options: InstrumentOptio
     wrapperTypes.push(w.kind === 'export' ? typeIndexOf(t) : threaded(t));
     code10.u32(body.length).bytes(body);
   }
-  payloads.set(10, code10.toBytes());
+  return wrapperTypes;
+}
 
+/** Type indexes of the grow, copy, fill, gas-get and gas-set helpers (the four helper types follow the module's own). */
+function helperTypesOf(typeBase: number): number[] {
+  return [typeBase, typeBase + 1, typeBase + 1, typeBase + 2, typeBase + 3];
+}
+
+/**
+ * Rewrites the function, type, memory, global, export and element sections of the metered module
+ * in `payloads` (section id -> payload): threaded function types, the helper and added types, the
+ * memory maximum capped at `cap`, the gas and depth globals, the gas exports, wrapped table entries.
+ */
+function writeMetadataSections(
+  payloads: Map<number, Uint8Array>,
+  parts: {
+    m: ServiceModule;
+    cap: number;
+    added: FuncType[];
+    fnTypes: number[];
+    exportsOut: { name: string; kind: number; index: number }[];
+    elements: { offset: bigint; indices: number[] }[];
+    helpers: { gasGet: number; gasSet: number };
+  },
+): void {
+  const { m, cap, added, fnTypes, exportsOut, elements, helpers } = parts;
   // functions: defined ones get threaded types; then helpers and wrappers
-  const helperTypes = [typeBase, typeBase + 1, typeBase + 1, typeBase + 2, typeBase + 3];
-  const fnTypes = [...m.functionTypes.map(threadedAt), ...helperTypes, ...wrapperTypes];
   payloads.set(
     3,
     new ByteWriter()
@@ -252,13 +315,6 @@ export function instrumentServiceCode(code: Uint8Array, options: InstrumentOptio
         .bytes(seg.indices.flatMap((f) => encodeU32(f)));
     payloads.set(9, w.toBytes());
   }
-
-  const out = new ByteWriter().bytes([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
-  for (const id of [1, 2, 3, 4, 5, 6, 7, 9, 12, 10, 11]) {
-    const p = payloads.get(id);
-    if (p !== undefined) out.section(id, p);
-  }
-  return out.toBytes();
 }
 
 function readExports(payload: Uint8Array | undefined): { name: string; kind: number; index: number }[] {
@@ -341,34 +397,7 @@ function instrumentBody(
   const g = encodeU32(gasGlobal);
   const save = [0x20, ...gasLocal, 0x24, ...g];
   const load = [0x23, ...g, 0x21, ...gasLocal];
-  let enter: number[] = [];
-  let leave: number[] = [];
-  if (depthGlobal !== undefined) {
-    const d = encodeU32(depthGlobal);
-    // depth = global; if (depth >= MAX) { sync gas; unreachable }; global = depth + 1   ...   exit: global = depth
-    enter = [
-      0x23,
-      ...d,
-      0x22,
-      ...depthLocal,
-      0x41,
-      ...encodeSLEB(BigInt(MAX_CALL_DEPTH)),
-      0x4f,
-      0x04,
-      0x40,
-      ...save,
-      0x00,
-      0x0b,
-      0x20,
-      ...depthLocal,
-      0x41,
-      0x01,
-      0x6a,
-      0x24,
-      ...d,
-    ];
-    leave = [0x20, ...depthLocal, 0x24, ...d];
-  }
+  const { enter, leave } = depthGlobal !== undefined ? depthGuard(depthGlobal, depthLocal, save) : { enter: [], leave: [] };
   const charge = (cost: bigint, check: boolean): number[] => {
     const sub = [0x20, ...gasLocal, 0x42, ...encodeSLEB(cost), 0x7d];
     // gas -= cost; with check: if (gas < 0) { sync; unreachable }
@@ -440,6 +469,39 @@ function instrumentBody(
     i = j;
   }
   return out.toBytes();
+}
+
+/**
+ * The prologue and epilogue of a counted function (planCallDepth): `enter` copies the depth global
+ * into `depthLocal`, traps (after syncing the gas counter with `save`) when MAX_CALL_DEPTH frames
+ * are already active, and stores depth + 1; `leave` restores the depth global.
+ */
+function depthGuard(depthGlobal: number, depthLocal: number[], save: number[]): { enter: number[]; leave: number[] } {
+  const d = encodeU32(depthGlobal);
+  // depth = global; if (depth >= MAX) { sync gas; unreachable }; global = depth + 1   ...   exit: global = depth
+  const enter = [
+    0x23,
+    ...d,
+    0x22,
+    ...depthLocal,
+    0x41,
+    ...encodeSLEB(BigInt(MAX_CALL_DEPTH)),
+    0x4f,
+    0x04,
+    0x40,
+    ...save,
+    0x00,
+    0x0b,
+    0x20,
+    ...depthLocal,
+    0x41,
+    0x01,
+    0x6a,
+    0x24,
+    ...d,
+  ];
+  const leave = [0x20, ...depthLocal, 0x24, ...d];
+  return { enter, leave };
 }
 
 /** Bodies of the grow, copy, fill, gas-get and gas-set helpers, in that order. */

@@ -59,3 +59,4 @@ export { runPvmVector, type PvmVectorResult } from './pvm/pvm-vector.runner';
 export { runPvm, type PvmLoad, type PvmRunResult } from './pvm/pvm.machine';
 export { decodeCodeBlob, decodeServiceBlob, PvmProgramRejection } from './pvm/pvm-program';
 export { detectCodeFormat, engineIdentityOf, reportEngineIdentity, type CodeFormat } from './code-format';
+export { startCodeChecks, startSandboxPool, sharedSandboxPool, type SandboxPoolHost, type CodeChecks, type CodeCheckWarn } from './code-check';

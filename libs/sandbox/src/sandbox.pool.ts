@@ -199,7 +199,7 @@ export class SandboxPool {
   /**
    * Set after start() when the worker runs as root with no `sandbox_uid`, but the default executor
    * user (65534) cannot reach the built executor files (e.g. a checkout under a 0700 directory):
-   * executors then run as this process's user and this says why. The launcher logs it as a warning;
+   * executors then run as this process's user and this says why. The process logs it as a warning;
    * set JAM_SANDBOX_UID (strict: a boot error instead) or make the files world-readable.
    */
   identityFallback(): string | undefined {

@@ -193,6 +193,13 @@ function declaredTypeCount(code: Uint8Array): number {
   return 0;
 }
 
+/** What parsing keeps beside the ServiceModule: exports by name, and how many memories and tables were declared. */
+interface ParseState {
+  exports: Map<string, { kind: number; index: number }>;
+  memoryCount: number;
+  tableCount: number;
+}
+
 function parseValid(code: Uint8Array): ServiceModule {
   const r = new WasmBinaryReader(code);
   const header = r.bytesN(8);
@@ -213,174 +220,205 @@ function parseValid(code: Uint8Array): ServiceModule {
     dataSegments: 0,
     dataBytes: 0,
   };
-  const exports = new Map<string, { kind: number; index: number }>();
-  let memoryCount = 0;
-  let tableCount = 0;
-  const importTypes = m.importTypes;
-  const typeOfFunction = (index: number): FuncType | undefined => {
-    const t = index < importTypes.length ? importTypes[index] : m.functionTypes[index - importTypes.length];
-    return t === undefined ? undefined : m.types[t];
-  };
-
+  const st: ParseState = { exports: new Map(), memoryCount: 0, tableCount: 0 };
   while (!r.atEnd) {
     const id = r.u8();
     const size = r.u32();
     const payload = r.bytesN(size);
     if (id === SECTION.custom) continue;
     m.sections.push({ id, payload });
-    const s = new WasmBinaryReader(payload);
-    switch (id) {
-      case SECTION.type: {
-        const n = s.u32();
-        for (let i = 0; i < n; i++) {
-          const form = s.u8();
-          if (form !== 0x60) throw new ServiceCodeRejection(`unsupported type form ${hex(form)}`);
-          const params: number[] = [];
-          const results: number[] = [];
-          for (let k = s.u32(); k > 0; k--) params.push(valueType(s.u8(), `type ${i}`));
-          for (let k = s.u32(); k > 0; k--) results.push(valueType(s.u8(), `type ${i}`));
-          m.types.push({ params, results });
-        }
-        break;
-      }
-      case SECTION.import: {
-        const n = s.u32();
-        for (let i = 0; i < n; i++) {
-          const mod = s.name();
-          const name = s.name();
-          const kind = s.u8();
-          if (mod !== HOST_MODULE) throw new ServiceCodeRejection(`import outside "${HOST_MODULE}": ${mod}.${name}`);
-          if (kind !== 0x00) throw new ServiceCodeRejection(`import of a non-function: ${mod}.${name}`);
-          const typeIndex = s.u32();
-          if (!isHostCallName(name)) throw new ServiceCodeRejection(`unknown host function: ${mod}.${name}`);
-          const sig = HOST_CALLS[name];
-          const t = m.types[typeIndex];
-          if (t === undefined || !sameSig(t, sig)) throw new ServiceCodeRejection(`wrong signature for host function ${mod}.${name}`);
-          importTypes.push(typeIndex);
-        }
-        m.importedFunctionCount = importTypes.length;
-        break;
-      }
-      case SECTION.function: {
-        for (let n = s.u32(); n > 0; n--) m.functionTypes.push(s.u32());
-        break;
-      }
-      case SECTION.table: {
-        for (let n = s.u32(); n > 0; n--) {
-          tableCount++;
-          const ref = s.u8();
-          if (ref !== 0x70) throw new ServiceCodeRejection('unsupported table type: only funcref');
-          const flags = s.u8();
-          if (flags > 1) throw new ServiceCodeRejection('unsupported table limits');
-          m.tableMin = s.u32();
-          // Instantiation allocates the whole table without gas (8 bytes per element) on every job; up to V8's own
-          // limit (10^7) that can abort the executor, above it instantiation throws: both are engine faults retried forever.
-          if (m.tableMin > MAX_TABLE_ELEMENTS)
-            throw new ServiceCodeRejection(`table minimum of ${m.tableMin} elements exceeds the cap of ${MAX_TABLE_ELEMENTS} elements`);
-          if (flags === 1) s.u32();
-        }
-        if (tableCount > 1) throw new ServiceCodeRejection('multiple tables');
-        break;
-      }
-      case SECTION.memory: {
-        const n = s.u32();
-        memoryCount += n;
-        if (memoryCount > 1) throw new ServiceCodeRejection('multiple memories');
-        if (n === 1) {
-          const flags = s.u8();
-          if (flags === 2 || flags === 3) throw new ServiceCodeRejection('shared memory');
-          if (flags >= 4) throw new ServiceCodeRejection('64-bit or unsupported memory');
-          m.memory.min = s.u32();
-          m.memory.max = flags === 1 ? s.u32() : undefined;
-        }
-        break;
-      }
-      case SECTION.global: {
-        for (let n = s.u32(); n > 0; n--) {
-          const t = valueType(s.u8(), `global ${m.globalCount}`);
-          const mut = s.u8();
-          if (mut > 1) throw new ServiceCodeRejection('malformed module: bad global mutability');
-          constExpr(s, t, `global ${m.globalCount}`);
-          m.globalCount++;
-        }
-        // instantiation time grows faster than linearly with the globals (cost table v4, docs/gas.md "Instantiation")
-        if (m.globalCount > MAX_GLOBALS) throw new ServiceCodeRejection(`${m.globalCount} globals exceed the cap of ${MAX_GLOBALS} globals`);
-        break;
-      }
-      case SECTION.export: {
-        for (let n = s.u32(); n > 0; n--) {
-          const name = s.name();
-          const kind = s.u8();
-          const index = s.u32();
-          if (name.startsWith('__jam')) throw new ServiceCodeRejection(`reserved export name: ${name}`);
-          exports.set(name, { kind, index });
-        }
-        break;
-      }
-      case SECTION.start:
-        throw new ServiceCodeRejection('start function not allowed');
-      case SECTION.element: {
-        for (let n = s.u32(); n > 0; n--) {
-          const flags = s.u32();
-          if (flags !== 0) throw new ServiceCodeRejection(`unsupported element segment kind ${flags}`);
-          const offset = Number(BigInt.asUintN(32, constExpr(s, I32, 'element segment')));
-          const count = s.u32();
-          for (let k = count; k > 0; k--) m.tableFunctions.push(s.u32());
-          // out-of-bounds segments would trap at instantiation, i.e. on every job: reject them here
-          if (offset + count > m.tableMin) throw new ServiceCodeRejection(`element segment out of bounds of the table (${offset} + ${count} > ${m.tableMin})`);
-        }
-        break;
-      }
-      case SECTION.data: {
-        for (let n = s.u32(); n > 0; n--) {
-          const flags = s.u32();
-          if (flags !== 0) throw new ServiceCodeRejection(`unsupported data segment kind ${flags}`);
-          const offset = Number(BigInt.asUintN(32, constExpr(s, I32, 'data segment')));
-          const len = s.u32();
-          s.bytesN(len);
-          const initial = m.memory.min * 65536;
-          if (offset + len > initial)
-            throw new ServiceCodeRejection(`data segment out of bounds of the initial memory (${offset} + ${len} > ${initial} bytes)`);
-          m.dataSegments++;
-          m.dataBytes += len;
-        }
-        // copied into memory at every instantiation (cost table v4, docs/gas.md "Instantiation")
-        if (m.dataSegments > MAX_DATA_SEGMENTS)
-          throw new ServiceCodeRejection(`${m.dataSegments} data segments exceed the cap of ${MAX_DATA_SEGMENTS} segments`);
-        if (m.dataBytes > MAX_DATA_BYTES) throw new ServiceCodeRejection(`data segments of ${m.dataBytes} bytes exceed the cap of ${MAX_DATA_BYTES} bytes`);
-        break;
-      }
-      case SECTION.dataCount:
-        s.u32();
-        break;
-      case SECTION.code: {
-        const n = s.u32();
-        if (n > MAX_DEFINED_FUNCTIONS) throw new ServiceCodeRejection(`module defines ${n} functions, over the limit of ${MAX_DEFINED_FUNCTIONS}`);
-        // shared by every body: the instruction objects of the whole module must fit an executor's heap (module-limits.ts)
-        const budget = { instructions: MAX_MODULE_INSTRUCTIONS };
-        for (let i = 0; i < n; i++) {
-          const len = s.u32();
-          const bytes = s.bytesN(len);
-          m.bodies.push(parseBody(bytes, m.importedFunctionCount + i, m.types, typeOfFunction, budget));
-        }
-        break;
-      }
-      default:
-        throw new ServiceCodeRejection(`unsupported section ${id}`);
-    }
+    parseSection(id, new WasmBinaryReader(payload), m, st);
   }
+  checkMemoryAndEntryPoints(m, st);
+  return m;
+}
 
-  if (memoryCount !== 1) throw new ServiceCodeRejection(memoryCount === 0 ? 'missing memory: the module must define exactly one memory' : 'multiple memories');
-  const mem = exports.get('memory');
+/** Parses one known section into `m` (and `st`). @throws ServiceCodeRejection for a rule of docs/service-abi.md broken, or an unsupported section */
+function parseSection(id: number, s: WasmBinaryReader, m: ServiceModule, st: ParseState): void {
+  switch (id) {
+    case SECTION.type:
+      return parseTypeSection(s, m);
+    case SECTION.import:
+      return parseImportSection(s, m);
+    case SECTION.function: {
+      for (let n = s.u32(); n > 0; n--) m.functionTypes.push(s.u32());
+      return;
+    }
+    case SECTION.table:
+      return parseTableSection(s, m, st);
+    case SECTION.memory:
+      return parseMemorySection(s, m, st);
+    case SECTION.global:
+      return parseGlobalSection(s, m);
+    case SECTION.export:
+      return parseExportSection(s, st);
+    case SECTION.start:
+      throw new ServiceCodeRejection('start function not allowed');
+    case SECTION.element:
+      return parseElementSection(s, m);
+    case SECTION.data:
+      return parseDataSection(s, m);
+    case SECTION.dataCount:
+      s.u32();
+      return;
+    case SECTION.code:
+      return parseCodeSection(s, m);
+    default:
+      throw new ServiceCodeRejection(`unsupported section ${id}`);
+  }
+}
+
+/** Function types: `0x60` forms of allowed value types only. */
+function parseTypeSection(s: WasmBinaryReader, m: ServiceModule): void {
+  const n = s.u32();
+  for (let i = 0; i < n; i++) {
+    const form = s.u8();
+    if (form !== 0x60) throw new ServiceCodeRejection(`unsupported type form ${hex(form)}`);
+    const params: number[] = [];
+    const results: number[] = [];
+    for (let k = s.u32(); k > 0; k--) params.push(valueType(s.u8(), `type ${i}`));
+    for (let k = s.u32(); k > 0; k--) results.push(valueType(s.u8(), `type ${i}`));
+    m.types.push({ params, results });
+  }
+}
+
+/** Imports: functions of the host module only, each a known host call with its exact signature. */
+function parseImportSection(s: WasmBinaryReader, m: ServiceModule): void {
+  const n = s.u32();
+  for (let i = 0; i < n; i++) {
+    const mod = s.name();
+    const name = s.name();
+    const kind = s.u8();
+    if (mod !== HOST_MODULE) throw new ServiceCodeRejection(`import outside "${HOST_MODULE}": ${mod}.${name}`);
+    if (kind !== 0x00) throw new ServiceCodeRejection(`import of a non-function: ${mod}.${name}`);
+    const typeIndex = s.u32();
+    if (!isHostCallName(name)) throw new ServiceCodeRejection(`unknown host function: ${mod}.${name}`);
+    const sig = HOST_CALLS[name];
+    const t = m.types[typeIndex];
+    if (t === undefined || !sameSig(t, sig)) throw new ServiceCodeRejection(`wrong signature for host function ${mod}.${name}`);
+    m.importTypes.push(typeIndex);
+  }
+  m.importedFunctionCount = m.importTypes.length;
+}
+
+/** At most one funcref table, its minimum capped at MAX_TABLE_ELEMENTS. */
+function parseTableSection(s: WasmBinaryReader, m: ServiceModule, st: ParseState): void {
+  for (let n = s.u32(); n > 0; n--) {
+    st.tableCount++;
+    const ref = s.u8();
+    if (ref !== 0x70) throw new ServiceCodeRejection('unsupported table type: only funcref');
+    const flags = s.u8();
+    if (flags > 1) throw new ServiceCodeRejection('unsupported table limits');
+    m.tableMin = s.u32();
+    // Instantiation allocates the whole table without gas (8 bytes per element) on every job; up to V8's own
+    // limit (10^7) that can abort the executor, above it instantiation throws: both are engine faults retried forever.
+    if (m.tableMin > MAX_TABLE_ELEMENTS)
+      throw new ServiceCodeRejection(`table minimum of ${m.tableMin} elements exceeds the cap of ${MAX_TABLE_ELEMENTS} elements`);
+    if (flags === 1) s.u32();
+  }
+  if (st.tableCount > 1) throw new ServiceCodeRejection('multiple tables');
+}
+
+/** Exactly one memory (counted across sections), neither shared nor 64-bit. */
+function parseMemorySection(s: WasmBinaryReader, m: ServiceModule, st: ParseState): void {
+  const n = s.u32();
+  st.memoryCount += n;
+  if (st.memoryCount > 1) throw new ServiceCodeRejection('multiple memories');
+  if (n === 1) {
+    const flags = s.u8();
+    if (flags === 2 || flags === 3) throw new ServiceCodeRejection('shared memory');
+    if (flags >= 4) throw new ServiceCodeRejection('64-bit or unsupported memory');
+    m.memory.min = s.u32();
+    m.memory.max = flags === 1 ? s.u32() : undefined;
+  }
+}
+
+/** Globals of allowed value types with constant initializers, at most MAX_GLOBALS. */
+function parseGlobalSection(s: WasmBinaryReader, m: ServiceModule): void {
+  for (let n = s.u32(); n > 0; n--) {
+    const t = valueType(s.u8(), `global ${m.globalCount}`);
+    const mut = s.u8();
+    if (mut > 1) throw new ServiceCodeRejection('malformed module: bad global mutability');
+    constExpr(s, t, `global ${m.globalCount}`);
+    m.globalCount++;
+  }
+  // instantiation time grows faster than linearly with the globals (cost table v4, docs/gas.md "Instantiation")
+  if (m.globalCount > MAX_GLOBALS) throw new ServiceCodeRejection(`${m.globalCount} globals exceed the cap of ${MAX_GLOBALS} globals`);
+}
+
+/** Exports by name; names starting `__jam` are reserved for the metering. */
+function parseExportSection(s: WasmBinaryReader, st: ParseState): void {
+  for (let n = s.u32(); n > 0; n--) {
+    const name = s.name();
+    const kind = s.u8();
+    const index = s.u32();
+    if (name.startsWith('__jam')) throw new ServiceCodeRejection(`reserved export name: ${name}`);
+    st.exports.set(name, { kind, index });
+  }
+}
+
+/** Active element segments (kind 0) inside the table's minimum. */
+function parseElementSection(s: WasmBinaryReader, m: ServiceModule): void {
+  for (let n = s.u32(); n > 0; n--) {
+    const flags = s.u32();
+    if (flags !== 0) throw new ServiceCodeRejection(`unsupported element segment kind ${flags}`);
+    const offset = Number(BigInt.asUintN(32, constExpr(s, I32, 'element segment')));
+    const count = s.u32();
+    for (let k = count; k > 0; k--) m.tableFunctions.push(s.u32());
+    // out-of-bounds segments would trap at instantiation, i.e. on every job: reject them here
+    if (offset + count > m.tableMin) throw new ServiceCodeRejection(`element segment out of bounds of the table (${offset} + ${count} > ${m.tableMin})`);
+  }
+}
+
+/** Active data segments (kind 0) inside the initial memory, at most MAX_DATA_SEGMENTS and MAX_DATA_BYTES. */
+function parseDataSection(s: WasmBinaryReader, m: ServiceModule): void {
+  for (let n = s.u32(); n > 0; n--) {
+    const flags = s.u32();
+    if (flags !== 0) throw new ServiceCodeRejection(`unsupported data segment kind ${flags}`);
+    const offset = Number(BigInt.asUintN(32, constExpr(s, I32, 'data segment')));
+    const len = s.u32();
+    s.bytesN(len);
+    const initial = m.memory.min * 65536;
+    if (offset + len > initial) throw new ServiceCodeRejection(`data segment out of bounds of the initial memory (${offset} + ${len} > ${initial} bytes)`);
+    m.dataSegments++;
+    m.dataBytes += len;
+  }
+  // copied into memory at every instantiation (cost table v4, docs/gas.md "Instantiation")
+  if (m.dataSegments > MAX_DATA_SEGMENTS) throw new ServiceCodeRejection(`${m.dataSegments} data segments exceed the cap of ${MAX_DATA_SEGMENTS} segments`);
+  if (m.dataBytes > MAX_DATA_BYTES) throw new ServiceCodeRejection(`data segments of ${m.dataBytes} bytes exceed the cap of ${MAX_DATA_BYTES} bytes`);
+}
+
+/** Function bodies (at most MAX_DEFINED_FUNCTIONS), parsed and checked by `parseBody` under one instruction budget. */
+function parseCodeSection(s: WasmBinaryReader, m: ServiceModule): void {
+  const importTypes = m.importTypes;
+  const typeOfFunction = (index: number): FuncType | undefined => {
+    const t = index < importTypes.length ? importTypes[index] : m.functionTypes[index - importTypes.length];
+    return t === undefined ? undefined : m.types[t];
+  };
+  const n = s.u32();
+  if (n > MAX_DEFINED_FUNCTIONS) throw new ServiceCodeRejection(`module defines ${n} functions, over the limit of ${MAX_DEFINED_FUNCTIONS}`);
+  // shared by every body: the instruction objects of the whole module must fit an executor's heap (module-limits.ts)
+  const budget = { instructions: MAX_MODULE_INSTRUCTIONS };
+  for (let i = 0; i < n; i++) {
+    const len = s.u32();
+    const bytes = s.bytesN(len);
+    m.bodies.push(parseBody(bytes, m.importedFunctionCount + i, m.types, typeOfFunction, budget));
+  }
+}
+
+/** Exactly one memory, exported as `memory`, and every entry point exported with its signature (docs/service-abi.md). */
+function checkMemoryAndEntryPoints(m: ServiceModule, st: ParseState): void {
+  if (st.memoryCount !== 1)
+    throw new ServiceCodeRejection(st.memoryCount === 0 ? 'missing memory: the module must define exactly one memory' : 'multiple memories');
+  const mem = st.exports.get('memory');
   if (mem === undefined || mem.kind !== 0x02) throw new ServiceCodeRejection('missing export: memory', 'exports');
   for (const [name, sig] of Object.entries(ENTRY_POINT_SIGNATURES)) {
-    const e = exports.get(name);
+    const e = st.exports.get(name);
     if (e === undefined || e.kind !== 0x00) throw new ServiceCodeRejection(`missing export: ${name}`, 'exports');
-    const typeIndex = e.index < importTypes.length ? importTypes[e.index] : m.functionTypes[e.index - importTypes.length];
+    const typeIndex = e.index < m.importTypes.length ? m.importTypes[e.index] : m.functionTypes[e.index - m.importTypes.length];
     const t = typeIndex === undefined ? undefined : m.types[typeIndex];
     if (t === undefined || !sameSig(t, sig)) throw new ServiceCodeRejection(`wrong signature for export ${name}`, 'exports');
   }
-  return m;
 }
 
 function parseBody(

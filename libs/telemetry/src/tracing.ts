@@ -59,7 +59,7 @@ let active: { sdk: NodeSDK; disableInstrumentations: () => void } | undefined;
  * No metrics or logs are exported through OpenTelemetry (Prometheus and pino stay the channels).
  *
  * Import order: an instrumentation patches a module when it is `require`d after this call, so
- * the process entry (`apps/standalone/src/main.ts`) calls it before it loads the launcher and
+ * every process entry (`apps/<role>/src/main.ts`, `apps/standalone/src/main.ts`) calls it before it loads the roles and
  * with it express, pg, ioredis and BullMQ. Called later, `http` is still patched (a core module,
  * patched in place on its next require) but pg and ioredis may not be: their calls then get no
  * spans while the job and request spans still work.
@@ -125,6 +125,16 @@ export function startTracing(opts: TracingOptions): () => Promise<void> {
     })();
     return stopped;
   };
+}
+
+/**
+ * Tracing for a JAM process running `roles`: service name `jam-<role>` for a one-role process,
+ * `jam` otherwise; on only when `otlpEndpoint` (`JAM_OTLP_ENDPOINT`) is set. Call it before pg,
+ * ioredis or http are required (docs/observability.md); a second call is a no-op.
+ * @returns the stop step (flushes spans)
+ */
+export function startProcessTracing(roles: readonly string[], otlpEndpoint: string | undefined): () => Promise<void> {
+  return startTracing({ serviceName: roles.length === 1 ? `jam-${roles[0]}` : 'jam', otlpEndpoint, enabled: otlpEndpoint !== undefined });
 }
 
 export function isTracingEnabled(): boolean {

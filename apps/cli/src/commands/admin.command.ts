@@ -78,6 +78,15 @@ export function registerAdminCommands(program: Command, env: CliEnvironment): vo
         "Every admin request, refused ones included, is written to the audit log with the token's SHA-256.",
     );
 
+  registerDelegateCommands(admin, env);
+  registerQuotaCommands(admin, env);
+  registerDisputeCommands(admin, env);
+  registerAdminPackageCommands(admin, env);
+  registerAuditCommand(admin, env);
+}
+
+/** `jam admin delegate add|remove <service> <principal>`: a service's delegates. */
+function registerDelegateCommands(admin: Command, env: CliEnvironment): void {
   const delegate = admin.command('delegate').description('add or remove a delegate of a service (acts for it like its owner)');
   for (const [verb, what] of [
     ['add', 'add a delegate to a service (idempotent); prints the service'],
@@ -96,7 +105,10 @@ export function registerAdminCommands(program: Command, env: CliEnvironment): vo
         });
       });
   }
+}
 
+/** `jam admin quota list|set|remove`: per-principal overrides of max_pending_packages. */
+function registerQuotaCommands(admin: Command, env: CliEnvironment): void {
   const quota = admin.command('quota').description('per-principal overrides of max_pending_packages');
   quota
     .command('list')
@@ -138,7 +150,10 @@ export function registerAdminCommands(program: Command, env: CliEnvironment): vo
         ctx.out(r.removed ? `removed the override of ${r.principal}` : `${r.principal} had no override`);
       });
     });
+}
 
+/** `jam admin dispute list|resolve`: disputed packages and their resolution (accept a report or reject). */
+function registerDisputeCommands(admin: Command, env: CliEnvironment): void {
   const dispute = admin.command('dispute').description('disputed packages: conflicting reports, resolved by an administrator');
   dispute
     .command('list')
@@ -181,7 +196,10 @@ export function registerAdminCommands(program: Command, env: CliEnvironment): vo
         printResolved(ctx, p);
       });
     });
+}
 
+/** `jam admin package retry <package>`: retry any tenant's failed package. */
+function registerAdminPackageCommands(admin: Command, env: CliEnvironment): void {
   admin
     .command('package')
     .description("act on any tenant's packages")
@@ -196,7 +214,10 @@ export function registerAdminCommands(program: Command, env: CliEnvironment): vo
         printResolved(ctx, p);
       });
     });
+}
 
+/** `jam admin audit`: the audit log, newest first. */
+function registerAuditCommand(admin: Command, env: CliEnvironment): void {
   admin
     .command('audit')
     .description('read the audit log, newest first (admin actions and refused admin requests)')
