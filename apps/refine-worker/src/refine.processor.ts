@@ -18,6 +18,7 @@ import { signGuarantee, thresholdReachable, type AttesterKey } from '@jam/attest
 import { BlobUnavailableError, type BlobStore } from '@jam/blob-store';
 import { ENGINE_IDENTITY, sandboxFailureKind, type SandboxPool } from '@jam/sandbox';
 import type {
+  GuestLogEntry,
   RefineAttemptRecord,
   RefineAttemptRepository,
   RefineFailureKind,
@@ -98,9 +99,11 @@ export class RefineProcessor {
     const encoded = row.encoded;
     const pkg = decodeWorkPackage(encoded);
     const results: WorkDigest[] = [];
+    // Kept beside the report, not in it: the attesters sign only the report (docs/service-abi.md, "Guest logs and trap detail").
+    const guestLog: GuestLogEntry[] = [];
     try {
       for (let i = 0; i < pkg.items.length; i++) {
-        results.push(await this.refineItem(pkg, i, row.queuePriority));
+        results.push(await this.refineItem(pkg, i, row.queuePriority, guestLog));
       }
     } catch (err) {
       const kind = refineFailureKind(err);
@@ -131,6 +134,7 @@ export class RefineProcessor {
       packageHash,
       encoded: encodeWorkReport(report),
       engine: JSON.stringify(ENGINE_IDENTITY),
+      guestLog,
     });
     const signature = signGuarantee(key, fromHex(hash, 32));
     await enqueue(
@@ -203,8 +207,11 @@ export class RefineProcessor {
     return true;
   }
 
-  /** @param priority the package's fair-share priority, which orders the call in the executor pool's queue */
-  private async refineItem(pkg: WorkPackage, index: number, priority: number): Promise<WorkDigest> {
+  /**
+   * @param priority the package's fair-share priority, which orders the call in the executor pool's queue
+   * @param guestLog gets the item's log lines and trap detail when the guest ran
+   */
+  private async refineItem(pkg: WorkPackage, index: number, priority: number, guestLog: GuestLogEntry[]): Promise<WorkDigest> {
     const item = pkg.items[index]!;
     const base = {
       service_id: item.service,
@@ -250,6 +257,7 @@ export class RefineProcessor {
       // A wall-clock kill depends on machine speed, not on the code: never sign a report built on it.
       throw new RefineTimeoutError(`item ${index} (service ${item.service}) hit the sandbox wall-clock limit`);
     }
+    guestLog.push({ item_index: index, service_id: item.service, logs: outcome.logs, trap: outcome.trap ?? null });
     this.deps.metrics.gasUsed.inc({ phase: 'refine' }, Number(outcome.gasUsed));
     const kind = Object.keys(outcome.result)[0] ?? 'ok';
     if (kind !== 'ok') this.deps.metrics.sandboxTraps.inc({ phase: 'refine', result: kind });

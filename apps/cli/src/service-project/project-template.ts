@@ -12,7 +12,8 @@ export const PLACEHOLDER_HASH = `0x${'00'.repeat(32)}`;
 
 /** The template service (docs/service-guide.md walks through it). */
 const INDEX_TS = `// A JAM service (docs/service-guide.md in the JAM Prototype repository).
-// refine: the payload in upper case (ASCII letters), logged with its length.
+// refine: the payload in upper case (ASCII letters), logged with its length; an empty payload
+// is refused with \`panic\` (the item's result is then \`panic\`, and the log and trap say why).
 // accumulate: for each operand that refined ok, stores its output under key "last" and adds 1 to
 // the u64 (8 bytes little-endian) under key "count".
 import {
@@ -20,6 +21,7 @@ import {
   key,
   logInfo,
   operandOutput,
+  panic,
   payload,
   refineOutput,
   storageReadU64,
@@ -29,6 +31,7 @@ import {
 } from "@jam/service-sdk";
 
 export function refine(payload_len: i32, item_index: i32): i64 {
+  if (payload_len == 0) panic("refine: empty payload");
   const data = payload(payload_len);
   for (let i = 0; i < data.length; i++) {
     const b = data[i];
