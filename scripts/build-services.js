@@ -11,25 +11,13 @@ const root = path.resolve(__dirname, '..');
 const servicesDir = path.join(root, 'services');
 
 // Flags are part of the output's identity: changing them changes code hashes of the examples.
-// - stub runtime: no GC, nothing runs at start (the ABI forbids a start function)
-// - abort= : aborts become a plain `unreachable` trap (no "env" import)
-// - nontrapping-f2i disabled: float instructions are rejected by the validator anyway
-// - mutable-globals disabled: services import and export no globals
-const FLAGS = [
-  '--runtime',
-  'stub',
-  '--optimizeLevel',
-  '3',
-  '--shrinkLevel',
-  '0',
-  '--converge',
-  '--use',
-  'abort=',
-  '--disable',
-  'nontrapping-f2i',
-  '--disable',
-  'mutable-globals',
-];
+// They live in sdk/asc-options.json, shared with `jam build` (apps/cli/src/service-project/), so a
+// service built outside the repository gets exactly the examples' compiler options.
+const OPTIONS_FILE = path.join(root, 'sdk', 'asc-options.json');
+const OPTIONS = JSON.parse(fs.readFileSync(OPTIONS_FILE, 'utf8'));
+const FLAGS = ['--runtime', OPTIONS.runtime, ...OPTIONS.flags];
+// `import ... from "@jam/service-sdk"` resolves to sdk/@jam/service-sdk (asc's --path works like node_modules).
+const SDK_PATH = path.join(root, 'sdk');
 
 function newestMtime(dir) {
   let newest = 0;
@@ -51,7 +39,7 @@ async function main() {
   for (const name of names) {
     const dir = path.join(servicesDir, name);
     const out = path.join(dir, 'build', `${name}.wasm`);
-    const sourcesTime = Math.max(newestMtime(path.join(dir, 'assembly')), fs.statSync(__filename).mtimeMs);
+    const sourcesTime = Math.max(newestMtime(path.join(dir, 'assembly')), newestMtime(SDK_PATH), fs.statSync(__filename).mtimeMs);
     if (fs.existsSync(out) && fs.statSync(out).mtimeMs > sourcesTime) {
       console.log(`build-services: ${name} up to date`);
       continue;
@@ -59,10 +47,13 @@ async function main() {
     asc ??= (await import('assemblyscript/asc')).default;
     fs.mkdirSync(path.dirname(out), { recursive: true });
     const stderr = [];
-    const { error } = await asc.main([path.relative(root, path.join(dir, 'assembly', 'index.ts')), '--outFile', path.relative(root, out), ...FLAGS], {
-      stdout: { write: (s) => (process.stdout.write(s), true) },
-      stderr: { write: (s) => (stderr.push(String(s)), true) },
-    });
+    const { error } = await asc.main(
+      [path.relative(root, path.join(dir, 'assembly', 'index.ts')), '--outFile', path.relative(root, out), ...FLAGS, '--path', path.relative(root, SDK_PATH)],
+      {
+        stdout: { write: (s) => (process.stdout.write(s), true) },
+        stderr: { write: (s) => (stderr.push(String(s)), true) },
+      },
+    );
     if (error) {
       console.error(stderr.join(''));
       console.error(`build-services: ${name} failed: ${error.message}`);

@@ -24,6 +24,11 @@ export interface CliEnvironment {
   cwd: string;
   stdout: CliStream;
   stderr: CliStream;
+  /**
+   * Sandbox limits of `jam run` (wall clock, storage quota) as the server reads them from this
+   * environment; throws naming a bad setting. Absent: the settings' defaults.
+   */
+  runLimits?: () => { wallClockMs: number; maxServiceStorageBytes: number; maxServiceStorageItems: number };
   /** ms clock, for elapsed times (tests may pin it) */
   now?: () => number;
 }

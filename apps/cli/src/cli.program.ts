@@ -11,6 +11,7 @@ import { registerPackageCommands } from './commands/package.command';
 import { registerPreimageCommands } from './commands/preimage.command';
 import { registerReportCommands } from './commands/report.command';
 import { registerServiceCommands } from './commands/service.command';
+import { registerServiceProjectCommands } from './commands/service-project.command';
 import { registerStorageCommands } from './commands/storage.command';
 
 /** Exit codes of `jam` (documented in `jam --help`). */
@@ -83,6 +84,7 @@ export function buildProgram(env: CliEnvironment): Command {
 
   registerPreimageCommands(program, env);
   registerServiceCommands(program, env);
+  registerServiceProjectCommands(program, env);
   registerPackageCommands(program, env);
   registerReportCommands(program, env);
   registerStorageCommands(program, env);

@@ -62,7 +62,8 @@ export class ReportsController {
   }
 
   /**
-   * The package's WorkReport as GP JSON with its attestations and verdict. With conflicting
+   * The package's WorkReport as GP JSON with its attestations and verdict, and the guest's log
+   * lines and trap detail per work item (`guest_log`, unsigned). With conflicting
    * reports, the attested one (or else the most-signed) is shown and `verdict` is `disputed`.
    * 404 until some attester has produced a report, and for a package the caller may not see
    * ({@link AccessPolicy}: submitter, or owner/delegate of one of its services).
@@ -92,6 +93,8 @@ export class ReportsController {
       threshold: this.deps.attestationThreshold,
       verdict,
       conflicting_reports: tallies.length > 1 ? tallies.map((t) => ({ report_hash: t.reportHash, signers: t.signers })) : [],
+      // beside the report, not part of it: nothing here is signed (docs/service-abi.md, "Guest logs and trap detail")
+      guest_log: report.guestLog ?? [],
     };
     res.status(200).type('application/json').send(stringifyJamJson(body));
   }

@@ -19,6 +19,7 @@ import { signGuarantee, thresholdReachable, type AttesterKey } from '@jam/attest
 import { BlobUnavailableError, type BlobStore } from '@jam/blob-store';
 import { reportEngineIdentity, sandboxFailureKind, type SandboxPool } from '@jam/sandbox';
 import type {
+  GuestLogEntry,
   RefineAttemptRecord,
   RefineAttemptRepository,
   RefineFailureKind,
@@ -101,9 +102,11 @@ export class RefineProcessor {
     const results: WorkDigest[] = [];
     // the engines that ran the items: the report hash binds them (docs/architecture.md section 6)
     const engines: EngineIdentity[] = [];
+    // Kept beside the report, not in it: the attesters sign only the report (docs/service-abi.md, "Guest logs and trap detail").
+    const guestLog: GuestLogEntry[] = [];
     try {
       for (let i = 0; i < pkg.items.length; i++) {
-        results.push(await this.refineItem(pkg, i, row.queuePriority, packageHash, engines));
+        results.push(await this.refineItem(pkg, i, row.queuePriority, packageHash, engines, guestLog));
       }
     } catch (err) {
       const kind = refineFailureKind(err);
@@ -135,6 +138,7 @@ export class RefineProcessor {
       packageHash,
       encoded: encodeWorkReport(report),
       engine: JSON.stringify(engine),
+      guestLog,
     });
     const signature = signGuarantee(key, fromHex(hash, 32));
     await enqueue(
@@ -210,8 +214,16 @@ export class RefineProcessor {
   /**
    * @param priority the package's fair-share priority, which orders the call in the executor pool's queue
    * @param engines receives the identity of the engine that ran the item, if one did
+   * @param guestLog gets the item's log lines and trap detail when the guest ran
    */
-  private async refineItem(pkg: WorkPackage, index: number, priority: number, packageHash: string, engines: EngineIdentity[]): Promise<WorkDigest> {
+  private async refineItem(
+    pkg: WorkPackage,
+    index: number,
+    priority: number,
+    packageHash: string,
+    engines: EngineIdentity[],
+    guestLog: GuestLogEntry[],
+  ): Promise<WorkDigest> {
     const item = pkg.items[index]!;
     const base = {
       service_id: item.service,
@@ -259,6 +271,7 @@ export class RefineProcessor {
       throw new RefineTimeoutError(`item ${index} (service ${item.service}) hit the sandbox wall-clock limit`);
     }
     if (outcome.engine) engines.push(outcome.engine);
+    guestLog.push({ item_index: index, service_id: item.service, logs: outcome.logs, trap: outcome.trap ?? null });
     this.deps.metrics.gasUsed.inc({ phase: 'refine' }, Number(outcome.gasUsed));
     const kind = Object.keys(outcome.result)[0] ?? 'ok';
     if (kind !== 'ok') this.deps.metrics.sandboxTraps.inc({ phase: 'refine', result: kind });

@@ -178,6 +178,20 @@ export interface ReportInfo {
   attestations: Attestation[];
   threshold: number;
   verdict: 'pending' | 'attested' | 'disputed';
+  /**
+   * Per work item: the service's `log` lines and, when it ended `panic` or `out_of_gas`, where it
+   * trapped. Kept beside the report, never signed (docs/service-abi.md); empty for older reports.
+   */
+  guest_log?: GuestLogInfo[];
+}
+
+/** One work item's guest output in `ReportInfo.guest_log`. */
+export interface GuestLogInfo {
+  item_index: number;
+  service_id: number;
+  logs: string[];
+  /** kind: unreachable, memory_out_of_bounds, divide_by_zero, integer_overflow, indirect_call, out_of_gas, bad_output_range, other */
+  trap: { kind: string; message: string; frames: { function: number; offset: number }[] } | null;
 }
 
 /** `GET /healthz`. */

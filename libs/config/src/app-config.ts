@@ -410,6 +410,30 @@ export function cliEnvironment(env: Readonly<Record<string, string | undefined>>
   return { ...(url ? { url } : {}), ...(token ? { token } : {}), ...(dataDir ? { dataDir } : {}), ...(adminToken ? { adminToken } : {}) };
 }
 
+/**
+ * The sandbox limits `jam run` applies, read like the server reads them so a local run matches a
+ * worker configured by the same environment: `sandbox_wall_clock_ms` (ms),
+ * `max_service_storage_bytes` (bytes) and `max_service_storage_items` (keys), defaults as the
+ * settings table says. @throws Error naming the setting when a value is invalid
+ */
+export function localRunLimits(env: Readonly<Record<string, string | undefined>> = process.env): {
+  wallClockMs: number;
+  maxServiceStorageBytes: number;
+  maxServiceStorageItems: number;
+} {
+  const read = <K extends 'sandbox_wall_clock_ms' | 'max_service_storage_bytes' | 'max_service_storage_items'>(key: K): number => {
+    const def = SETTINGS[key];
+    const parsed = def.schema.safeParse(env[def.env] || def.default);
+    if (!parsed.success) throw new Error(`${def.env} (${key}): ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+    return parsed.data;
+  };
+  return {
+    wallClockMs: read('sandbox_wall_clock_ms'),
+    maxServiceStorageBytes: read('max_service_storage_bytes'),
+    maxServiceStorageItems: read('max_service_storage_items'),
+  };
+}
+
 /** A snapshot of the process environment; this lib is its only reader (docs/architecture.md section 12, habit 6). */
 export function processEnvironment(): Readonly<Record<string, string | undefined>> {
   return Object.freeze({ ...process.env });

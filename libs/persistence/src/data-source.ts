@@ -17,6 +17,7 @@ import { AccumulationAttempts1764000000000 } from './migrations/1764000000000-ac
 import { SandboxFailures1765000000000 } from './migrations/1765000000000-sandbox-failures';
 import { PackageQueuePriority1766000000000 } from './migrations/1766000000000-package-queue-priority';
 import { PackageRetries1766500000000 } from './migrations/1766500000000-package-retries';
+import { GuestLogs1768500000000 } from './migrations/1768500000000-guest-logs';
 import { UploadQuotasAndCorruptBlobs1766600000000 } from './migrations/1766600000000-upload-quotas-and-corrupt-blobs';
 import { BlobFailures1767000000000 } from './migrations/1767000000000-blob-failures';
 import { InFlightCounters1769000000000 } from './migrations/1769000000000-in-flight-counters';
@@ -59,6 +60,7 @@ export const PERSISTENCE_MIGRATIONS = [
   PackageRetries1766500000000,
   UploadQuotasAndCorruptBlobs1766600000000,
   BlobFailures1767000000000,
+  GuestLogs1768500000000,
   InFlightCounters1769000000000,
 ];
 

@@ -28,6 +28,7 @@ export {
   type PackageRetryResult,
 } from './repositories/work-package.repository';
 export { WorkReportRepository, type WorkReportRecord } from './repositories/work-report.repository';
+export type { GuestLogEntry } from './entities/work-report.entity';
 export { AttesterRepository, type AttesterRecord } from './repositories/attester.repository';
 export { AttestationRepository, type AttestationRecord } from './repositories/attestation.repository';
 export {

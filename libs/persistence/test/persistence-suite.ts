@@ -61,6 +61,7 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
       'PackageRetries1766500000000',
       'UploadQuotasAndCorruptBlobs1766600000000',
       'BlobFailures1767000000000',
+      'GuestLogs1768500000000',
       'InFlightCounters1769000000000',
     ]);
     ctx = { ds, repos: createRepositories(ds) };

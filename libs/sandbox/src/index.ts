@@ -44,6 +44,7 @@ export {
   type SandboxPoolOptions,
   type PoolCallOptions,
 } from './sandbox.pool';
+export { describeTrap, formatTrap, trapFrames, trapKindOf, MAX_TRAP_FRAMES, type TrapInfo, type TrapKind, type TrapFrame } from './guest-trap';
 export { sandboxFailureKind, type SandboxFailureKind } from './sandbox-failure';
 export { exampleServicePath } from './example-services';
 export {

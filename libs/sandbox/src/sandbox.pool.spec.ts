@@ -118,7 +118,13 @@ describe('SandboxPool', () => {
   it('ends an infinite loop out_of_gas with gasUsed == gasLimit, then serves the next job', async () => {
     const loop = serviceModule({ refineBody: [0x03, 0x40, 0x0c, 0x00, 0x0b, 0x42, 0x00, 0x0b] });
     const out = await pool.refine({ ...refineReq(new Uint8Array(0)), code: loop, codeHash: await hashOf(loop), gasLimit: 20_000_000n });
-    expect(out).toEqual({ result: { out_of_gas: null }, gasUsed: 20_000_000n, logs: [], engine: ENGINE_IDENTITY });
+    expect(out).toEqual({
+      result: { out_of_gas: null },
+      gasUsed: 20_000_000n,
+      logs: [],
+      engine: ENGINE_IDENTITY,
+      trap: expect.objectContaining({ kind: 'out_of_gas' }),
+    });
     const next = await pool.refine(refineReq(Buffer.from('still here')));
     expect(next.result).toEqual({ ok: u64le(2n) });
   });
@@ -199,7 +205,7 @@ describe('SandboxPool', () => {
         storage: new Map(),
         storageQuota: QUOTA,
       });
-      expect(out).toEqual({ status: 'out_of_gas', gasUsed: 150n, writes: [], logs: [] });
+      expect(out).toEqual({ status: 'out_of_gas', gasUsed: 150n, writes: [], logs: [], trap: expect.objectContaining({ kind: 'out_of_gas' }) });
     });
   });
 
@@ -278,8 +284,20 @@ describe('SandboxPool', () => {
       const [l1, l2, s] = await Promise.all([long1, long2, short, accumulate]);
       expect(order.indexOf('long-2')).toBe(3);
       expect(order.indexOf('long-1')).toBe(2);
-      expect(l1).toEqual({ result: { out_of_gas: null }, gasUsed: 2_000_000_000n, logs: [], engine: ENGINE_IDENTITY });
-      expect(l2).toEqual({ result: { out_of_gas: null }, gasUsed: 200_000_000n, logs: [], engine: ENGINE_IDENTITY });
+      expect(l1).toEqual({
+        result: { out_of_gas: null },
+        gasUsed: 2_000_000_000n,
+        logs: [],
+        engine: ENGINE_IDENTITY,
+        trap: expect.objectContaining({ kind: 'out_of_gas' }),
+      });
+      expect(l2).toEqual({
+        result: { out_of_gas: null },
+        gasUsed: 200_000_000n,
+        logs: [],
+        engine: ENGINE_IDENTITY,
+        trap: expect.objectContaining({ kind: 'out_of_gas' }),
+      });
       expect(s.result).toEqual({ ok: u64le(3n) });
     } finally {
       await lanes.close();

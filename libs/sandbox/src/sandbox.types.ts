@@ -1,5 +1,6 @@
 import type { EngineIdentity, WorkExecResult } from '@jam/domain';
 import { COST_TABLE_VERSION } from './cost-table';
+import type { TrapInfo } from './guest-trap';
 
 /**
  * Identity of this engine. WARNING: the report hash covers it (docs/architecture.md section 6); bump
@@ -41,6 +42,8 @@ export interface RefineOutcome {
   gasUsed: bigint;
   /** Captured `log` lines, sanitized and capped (see docs/service-abi.md). */
   logs: string[];
+  /** Where and why the guest trapped, when the result is `out_of_gas` or `panic`. Never part of a report's signed bytes. */
+  trap?: TrapInfo;
   /** Set when the wall-clock backstop killed the executor; result is then `panic`. Not deterministic: never part of a report. */
   timedOut?: boolean;
   /** The engine that ran the code (absent when nothing ran: a timeout, or code no engine accepts); the report hash binds it (`reportEngineIdentity`). */
@@ -106,7 +109,10 @@ export interface AccumulateOutcome {
    * At most MAX_WRITE_SET_KEYS entries and MAX_WRITE_SET_BYTES of keys + values.
    */
   writes: { key: Uint8Array; value: Uint8Array | null }[];
+  /** Captured `log` lines, sanitized and capped (see docs/service-abi.md). */
   logs: string[];
+  /** Why the status is not `ok` (a trap, out of gas, or a non-zero return). */
+  trap?: TrapInfo;
   timedOut?: boolean;
 }
 

@@ -161,7 +161,7 @@ describe('executeRefine (metered, in process)', () => {
 
     it('a host call without enough gas ends out_of_gas', () => {
       const out = executeRefine(compile(serviceModule({ imports: gasImport, extraTypes: EXTRA_TYPES, refineBody: storeResult([0x10, 0x00]) })), job(50n));
-      expect(out).toEqual({ result: { out_of_gas: null }, gasUsed: 50n, logs: [] });
+      expect(out).toEqual({ result: { out_of_gas: null }, gasUsed: 50n, logs: [], trap: expect.objectContaining({ kind: 'out_of_gas' }) });
     });
   });
 });
@@ -277,6 +277,12 @@ describe('executeAccumulate (metered, in process)', () => {
 
   it('treats a non-zero return as panic and discards writes', () => {
     const out = run([...body.slice(0, -3), 0x42, 0x01, 0x0b]);
-    expect(out).toEqual({ status: 'panic', gasUsed: out.gasUsed, writes: [], logs: [] });
+    expect(out).toEqual({
+      status: 'panic',
+      gasUsed: out.gasUsed,
+      writes: [],
+      logs: [],
+      trap: { kind: 'nonzero_return', message: 'accumulate returned 1 (only 0 is ok)', frames: [] },
+    });
   });
 });

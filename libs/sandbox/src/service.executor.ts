@@ -1,6 +1,7 @@
 import { GAS_GET_EXPORT, GAS_SET_EXPORT, MAX_REFINE_OUTPUT_BYTES } from './host-abi';
 import { OutOfGas, type HostEnv, type HostJobContext } from './host-calls/host-call';
 import { hostImports } from './host-calls/host-call.registry';
+import { describeTrap, type TrapInfo } from './guest-trap';
 import { MAX_GAS_LIMIT, type AccumulateOperand, type AccumulateOutcome, type RefineOutcome, type StorageQuota } from './sandbox.types';
 import { footprintOf } from './storage-footprint';
 
@@ -25,6 +26,8 @@ interface RunResult {
   value: bigint;
   gasUsed: bigint;
   memory: Uint8Array;
+  /** Why the job did not return (kind `out_of_gas` or `panic`). */
+  trap?: TrapInfo;
 }
 
 function clampGas(limit: bigint): bigint {
@@ -69,7 +72,7 @@ function run(module: WebAssembly.Module, ctx: JobContext, gasLimit: bigint, entr
   } catch (e) {
     if (e instanceof RangeError) throw new EngineFault(e);
     // validation rules out failing segments; anything else the guest caused is its own trap
-    if (e instanceof WebAssembly.RuntimeError) return { kind: 'panic', value: 0n, gasUsed: 0n, memory: new Uint8Array(0) };
+    if (e instanceof WebAssembly.RuntimeError) return { kind: 'panic', value: 0n, gasUsed: 0n, memory: new Uint8Array(0), trap: describeTrap(e, false) };
     throw e;
   }
   memory = instance.exports['memory'] as WebAssembly.Memory;
@@ -80,6 +83,7 @@ function run(module: WebAssembly.Module, ctx: JobContext, gasLimit: bigint, entr
   const fn = instance.exports[entry] as (...a: number[]) => bigint;
   let kind: RunResult['kind'] = 'returned';
   let value = 0n;
+  let trap: TrapInfo | undefined;
   try {
     value = BigInt.asUintN(64, fn(...args));
   } catch (e) {
@@ -87,13 +91,17 @@ function run(module: WebAssembly.Module, ctx: JobContext, gasLimit: bigint, entr
     if (e instanceof RangeError) throw new EngineFault(e);
     if (!(e instanceof OutOfGas || e instanceof WebAssembly.RuntimeError)) throw e;
     kind = getGas() < 0n ? 'out_of_gas' : 'panic';
+    trap = describeTrap(e, kind === 'out_of_gas');
   }
   // metered code checks the counter only at checkpoints (docs/gas.md): a negative counter at the
   // end means the job ran past its limit after the last checkpoint
-  if (kind === 'returned' && getGas() < 0n) kind = 'out_of_gas';
+  if (kind === 'returned' && getGas() < 0n) {
+    kind = 'out_of_gas';
+    trap = { kind: 'out_of_gas', message: 'out of gas (after the last metering checkpoint)', frames: [] };
+  }
   if (ctx.droppedLogs > 0) ctx.logs.push(`[dropped ${ctx.droppedLogs} log lines]`);
   const remaining = getGas();
-  return { kind, value, gasUsed: remaining < 0n ? limit : limit - remaining, memory: mem() };
+  return { kind, value, gasUsed: remaining < 0n ? limit : limit - remaining, memory: mem(), ...(trap ? { trap } : {}) };
 }
 
 /** Refine input as the executor receives it: bytes and numbers only. */
@@ -142,12 +150,16 @@ function newContext(mode: Mode, partial: Partial<JobContext>): JobContext {
 export function executeRefine(module: WebAssembly.Module, job: RefineJob): RefineOutcome {
   const ctx = newContext('refine', { payload: job.payload, preimages: job.preimages });
   const r = run(module, ctx, job.gasLimit, 'refine', [job.payload.length, job.itemIndex]);
-  if (r.kind === 'out_of_gas') return { result: { out_of_gas: null }, gasUsed: r.gasUsed, logs: ctx.logs };
-  if (r.kind === 'panic') return { result: { panic: null }, gasUsed: r.gasUsed, logs: ctx.logs };
+  const trap = r.trap ? { trap: r.trap } : {};
+  if (r.kind === 'out_of_gas') return { result: { out_of_gas: null }, gasUsed: r.gasUsed, logs: ctx.logs, ...trap };
+  if (r.kind === 'panic') return { result: { panic: null }, gasUsed: r.gasUsed, logs: ctx.logs, ...trap };
   const ptr = Number(r.value >> 32n);
   const len = Number(r.value & 0xffffffffn);
   if (len > MAX_REFINE_OUTPUT_BYTES) return { result: { oversize: null }, gasUsed: r.gasUsed, logs: ctx.logs };
-  if (ptr + len > r.memory.length) return { result: { panic: null }, gasUsed: r.gasUsed, logs: ctx.logs };
+  if (ptr + len > r.memory.length) {
+    const message = `refine returned output [${ptr}, ${ptr + len}) outside its ${r.memory.length}-byte memory`;
+    return { result: { panic: null }, gasUsed: r.gasUsed, logs: ctx.logs, trap: { kind: 'bad_output_range', message, frames: [] } };
+  }
   return { result: { ok: r.memory.slice(ptr, ptr + len) }, gasUsed: r.gasUsed, logs: ctx.logs };
 }
 
@@ -167,8 +179,10 @@ export function executeAccumulate(module: WebAssembly.Module, job: AccumulateJob
     footprintItems: start.items,
   });
   const r = run(module, ctx, job.gasLimit, 'accumulate', [job.operands.length]);
-  if (r.kind !== 'returned' || r.value !== 0n)
-    return { status: r.kind === 'out_of_gas' ? 'out_of_gas' : 'panic', gasUsed: r.gasUsed, writes: [], logs: ctx.logs };
+  if (r.kind !== 'returned' || r.value !== 0n) {
+    const trap: TrapInfo = r.trap ?? { kind: 'nonzero_return', message: `accumulate returned ${r.value} (only 0 is ok)`, frames: [] };
+    return { status: r.kind === 'out_of_gas' ? 'out_of_gas' : 'panic', gasUsed: r.gasUsed, writes: [], logs: ctx.logs, trap };
+  }
   const writes = [...ctx.overlay.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([k, value]) => ({ key: new Uint8Array(Buffer.from(k.slice(2), 'hex')), value }));

@@ -187,7 +187,7 @@ describe('write-set cap (SandboxPool)', () => {
     const endless = await wat2wasm(floodGuest(false), 'write-flood.wat');
     const gas = 40_000_000n;
     const a = await accumulate(endless, gas);
-    expect(a).toEqual({ status: 'out_of_gas', gasUsed: gas, writes: [], logs: [] });
+    expect(a).toEqual({ status: 'out_of_gas', gasUsed: gas, writes: [], logs: [], trap: expect.objectContaining({ kind: 'out_of_gas' }) });
     expect(await accumulate(endless, gas)).toEqual(a);
 
     // stops at the first FULL: ok, with exactly the writes that fit the byte cap (256 + 1024 bytes each)

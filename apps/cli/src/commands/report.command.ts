@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { ReportInfo } from '@jam/client';
+import { formatTrap, type TrapInfo } from '@jam/sandbox';
 import { parseHashArg } from '../cli.args';
 import { commandContext, type CliEnvironment } from '../cli.context';
 import { verifyAttestation } from '../attestation.verify';
@@ -11,7 +12,7 @@ export function registerReportCommands(program: Command, env: CliEnvironment): v
 
   report
     .command('get')
-    .description("show a package's work report, attestations (signatures checked locally) and verdict")
+    .description("show a package's work report, attestations (signatures checked locally), verdict, and each item's guest log lines and trap")
     .argument('<hash>', 'package hash (0x hex)', parseHashArg)
     .action(async (hash: string, _opts: unknown, cmd: Command) => {
       const ctx = commandContext(env, cmd);
@@ -28,6 +29,12 @@ export function registerReportCommands(program: Command, env: CliEnvironment): v
       });
       for (const a of r.attestations) {
         ctx.out(`  attester ${a.attester_index} ${a.public_key} ${verifyAttestation(r.report_hash, a) ? 'valid' : 'INVALID'}`);
+      }
+      for (const g of r.guest_log ?? []) {
+        if (g.logs.length === 0 && g.trap === null) continue;
+        ctx.out(`item ${g.item_index} (service ${g.service_id}):`);
+        if (g.trap) ctx.out(`  trap: ${g.trap.kind}: ${formatTrap(g.trap as TrapInfo)}`);
+        for (const line of g.logs) ctx.out(`  log ${line}`);
       }
     });
 }

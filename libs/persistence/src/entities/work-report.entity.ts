@@ -1,5 +1,18 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
+/**
+ * What one work item's refine logged and where it trapped (migration 1768500000000): kept beside
+ * the report, never part of its encoding or hash (docs/service-abi.md, "Guest logs and trap detail").
+ */
+export interface GuestLogEntry {
+  item_index: number;
+  service_id: number;
+  /** The `log` lines as the engine captured them (at most 64 + a `[dropped N log lines]` line, 1024 bytes each). */
+  logs: string[];
+  /** Trap detail (`TrapInfo` of @jam/sandbox: kind, message, frames) when the item ended `panic` or `out_of_gas`. */
+  trap: { kind: string; message: string; frames: { function: number; offset: number }[] } | null;
+}
+
 /** Row of `work_report`: one distinct report produced for a package. */
 @Entity({ name: 'work_report' })
 export class WorkReportEntity {
@@ -17,6 +30,10 @@ export class WorkReportEntity {
   /** Engine identity string (name, version, cost-table version) the report was made with. */
   @Column({ type: 'text' })
   engine!: string;
+
+  /** Per work item: the guest's log lines and trap detail; null for reports made before engine logs were kept. */
+  @Column({ type: 'jsonb', name: 'guest_log', nullable: true })
+  guestLog!: GuestLogEntry[] | null;
 
   @Column({ type: 'timestamptz', name: 'created_at' })
   createdAt!: Date;

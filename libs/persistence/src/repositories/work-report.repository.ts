@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { bytesToHex, hashToBytes, toBuffer, toUint8Array } from '../bytes-hex';
-import type { WorkReportEntity } from '../entities/work-report.entity';
+import type { GuestLogEntry, WorkReportEntity } from '../entities/work-report.entity';
 import { queryOne, queryRows } from '../sql-runner';
 
 /** A stored work report. */
@@ -13,10 +13,12 @@ export interface WorkReportRecord {
   encoded: Uint8Array;
   /** Engine identity the report was made with. */
   engine: string;
+  /** Per work item: the guest's log lines and trap detail, beside the report (not signed); null for older rows. */
+  guestLog: GuestLogEntry[] | null;
   createdAt: Date;
 }
 
-const COLUMNS = `report_hash AS "reportHash", package_hash AS "packageHash", encoded, engine, created_at AS "createdAt"`;
+const COLUMNS = `report_hash AS "reportHash", package_hash AS "packageHash", encoded, engine, guest_log AS "guestLog", created_at AS "createdAt"`;
 
 function toRecord(row: WorkReportEntity): WorkReportRecord {
   return {
@@ -24,6 +26,7 @@ function toRecord(row: WorkReportEntity): WorkReportRecord {
     packageHash: bytesToHex(row.packageHash),
     encoded: toUint8Array(row.encoded),
     engine: row.engine,
+    guestLog: row.guestLog ?? null,
     createdAt: row.createdAt,
   };
 }
@@ -34,16 +37,29 @@ export class WorkReportRepository {
 
   /**
    * Records a report unless its hash is already recorded (attesters computing the same report
-   * collapse into one row; the first stored encoding stays).
+   * collapse into one row; the first stored encoding and guest log stay: the log is a function
+   * of the same code and inputs, so every attester's is the same).
    * @throws DomainError `invalid_hex`; the database's foreign-key violation (SQLSTATE 23503)
    *   when the package is not recorded.
    */
-  async insertIfAbsent(input: { reportHash: string; packageHash: string; encoded: Uint8Array; engine: string }): Promise<{ created: boolean }> {
+  async insertIfAbsent(input: {
+    reportHash: string;
+    packageHash: string;
+    encoded: Uint8Array;
+    engine: string;
+    guestLog?: GuestLogEntry[];
+  }): Promise<{ created: boolean }> {
     const row = await queryOne(
       this.ds,
-      `INSERT INTO work_report (report_hash, package_hash, encoded, engine) VALUES ($1, $2, $3, $4)
+      `INSERT INTO work_report (report_hash, package_hash, encoded, engine, guest_log) VALUES ($1, $2, $3, $4, $5::jsonb)
        ON CONFLICT (report_hash) DO NOTHING RETURNING 1 AS ok`,
-      [hashToBytes(input.reportHash, 'reportHash'), hashToBytes(input.packageHash, 'packageHash'), toBuffer(input.encoded), input.engine],
+      [
+        hashToBytes(input.reportHash, 'reportHash'),
+        hashToBytes(input.packageHash, 'packageHash'),
+        toBuffer(input.encoded),
+        input.engine,
+        input.guestLog === undefined ? null : JSON.stringify(input.guestLog),
+      ],
     );
     return { created: row !== null };
   }
