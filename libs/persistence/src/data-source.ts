@@ -19,6 +19,8 @@ import { PackageQueuePriority1766000000000 } from './migrations/1766000000000-pa
 import { PackageRetries1766500000000 } from './migrations/1766500000000-package-retries';
 import { UploadQuotasAndCorruptBlobs1766600000000 } from './migrations/1766600000000-upload-quotas-and-corrupt-blobs';
 import { BlobFailures1767000000000 } from './migrations/1767000000000-blob-failures';
+import { GpReportHashAndSegments1768000000000 } from './migrations/1768000000000-gp-report-hash-and-segments';
+import { ExportedSegmentEntity } from './entities/exported-segment.entity';
 import { RefineAttemptEntity } from './entities/refine-attempt.entity';
 import { PreimageUploaderEntity } from './entities/preimage-uploader.entity';
 import { PrincipalQuotaEntity } from './entities/principal-quota.entity';
@@ -42,6 +44,7 @@ export const PERSISTENCE_ENTITIES = [
   PrincipalQuotaEntity,
   WorkPackagePreimageEntity,
   StoreIdentityEntity,
+  ExportedSegmentEntity,
 ];
 
 /** Every migration, oldest first. WARNING: append only; never edit or reorder an applied one. */
@@ -56,6 +59,7 @@ export const PERSISTENCE_MIGRATIONS = [
   PackageRetries1766500000000,
   UploadQuotasAndCorruptBlobs1766600000000,
   BlobFailures1767000000000,
+  GpReportHashAndSegments1768000000000,
 ];
 
 /** Options of {@link createDataSource}. */

@@ -264,9 +264,16 @@ export class SandboxPool {
    *   code hash mismatch) while running this job; Error when the pool is closed or not started
    */
   refine(req: RefineRequest, opts: PoolCallOptions = {}): Promise<RefineOutcome> {
-    const { codeHash, code, itemIndex, payload, gasLimit, preimages } = req;
+    const { codeHash, code, itemIndex, payload, gasLimit, preimages, imports, exportOffset } = req;
     return this.submit(
-      { id: this.nextId++, type: 'refine', codeHash, code, memoryPagesCap: this.memoryPagesCap, job: { itemIndex, payload, gasLimit, preimages } },
+      {
+        id: this.nextId++,
+        type: 'refine',
+        codeHash,
+        code,
+        memoryPagesCap: this.memoryPagesCap,
+        job: { itemIndex, payload, gasLimit, preimages, imports, exportOffset },
+      },
       gasLimit,
       opts,
     ) as Promise<RefineOutcome>;

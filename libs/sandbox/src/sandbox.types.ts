@@ -11,8 +11,12 @@ import { COST_TABLE_VERSION } from './cost-table';
  * 0.6.0: cost table v4 (docs/gas.md): instantiation, `memory.grow` and bulk memory base costs,
  * host calls priced by measured work (registry in host-calls/), `read` answers NONE for keys over
  * MAX_STORAGE_KEY_BYTES; the validator caps globals and data segments.
+ * 0.7.0: GP report hash (H(E(report)), this identity inside the report's auth_output,
+ * libs/domain report-hash.ts); the `export` host call and `fetch` kind 3 (imported segments);
+ * refine results follow GP's `bad_exports` rule (export_count) and share W_R with auth_output.
+ * Cost table unchanged (v4): existing code uses the same gas.
  */
-export const ENGINE_IDENTITY: EngineIdentity = Object.freeze({ name: 'jam-wasm-metered', version: '0.6.0', cost_table_version: COST_TABLE_VERSION });
+export const ENGINE_IDENTITY: EngineIdentity = Object.freeze({ name: 'jam-wasm-metered', version: '0.7.0', cost_table_version: COST_TABLE_VERSION });
 
 /** Largest gas limit the engine honours; larger limits are clamped to it (gas, 2^63 - 1). */
 export const MAX_GAS_LIMIT = (1n << 63n) - 1n;
@@ -30,6 +34,10 @@ export interface RefineRequest {
   gasLimit: bigint;
   /** Preimages `lookup` can see, by 0x-hex Blake2b-256 hash (the work item's extrinsics); the caller guarantees keys match. */
   preimages: Map<string, Uint8Array>;
+  /** The item's imported segments in import order, 4104 bytes each (`fetch` kind 3); absent = none. */
+  imports?: Uint8Array[];
+  /** Segments the package's earlier items export: the index `export` returns first (GP 0.7.2 export offset); absent = 0. */
+  exportOffset?: number;
 }
 
 /** Result of a refine job. */
@@ -39,6 +47,11 @@ export interface RefineOutcome {
   gasUsed: bigint;
   /** Captured `log` lines, sanitized and capped (see docs/service-abi.md). */
   logs: string[];
+  /**
+   * Segments the item exported with `export`, 4104 bytes each, in order (also when the result is
+   * not `ok`: the caller applies GP's rule, apps/refine-worker). Absent when the code never ran.
+   */
+  exports?: Uint8Array[];
   /** Set when the wall-clock backstop killed the executor; result is then `panic`. Not deterministic: never part of a report. */
   timedOut?: boolean;
 }

@@ -5,7 +5,7 @@ import { queryOne, queryRows } from '../sql-runner';
 
 /** A stored work report. */
 export interface WorkReportRecord {
-  /** `0x` hex; covers the GP report and the engine identity (docs/architecture.md section 6). */
+  /** `0x` hex; Blake2b-256 of `encoded` when `hashFormat` is 2 (GP 0.7.2 eq. 11.26), the legacy rule when 1. */
   reportHash: string;
   /** `0x` hex of the package the report is for. */
   packageHash: string;
@@ -13,10 +13,15 @@ export interface WorkReportRecord {
   encoded: Uint8Array;
   /** Engine identity the report was made with. */
   engine: string;
+  /** 1 legacy (engine <= 0.6.0: engine identity appended to the hashed bytes), 2 GP H(E(report)); `REPORT_HASH_FORMAT` of @jam/domain. */
+  hashFormat: number;
   createdAt: Date;
 }
 
-const COLUMNS = `report_hash AS "reportHash", package_hash AS "packageHash", encoded, engine, created_at AS "createdAt"`;
+/** The hash format new reports are written with and verdicts count (REPORT_HASH_FORMAT.gp of @jam/domain). */
+export const CURRENT_HASH_FORMAT = 2;
+
+const COLUMNS = `report_hash AS "reportHash", package_hash AS "packageHash", encoded, engine, hash_format AS "hashFormat", created_at AS "createdAt"`;
 
 function toRecord(row: WorkReportEntity): WorkReportRecord {
   return {
@@ -24,6 +29,7 @@ function toRecord(row: WorkReportEntity): WorkReportRecord {
     packageHash: bytesToHex(row.packageHash),
     encoded: toUint8Array(row.encoded),
     engine: row.engine,
+    hashFormat: row.hashFormat,
     createdAt: row.createdAt,
   };
 }
@@ -38,12 +44,25 @@ export class WorkReportRepository {
    * @throws DomainError `invalid_hex`; the database's foreign-key violation (SQLSTATE 23503)
    *   when the package is not recorded.
    */
-  async insertIfAbsent(input: { reportHash: string; packageHash: string; encoded: Uint8Array; engine: string }): Promise<{ created: boolean }> {
+  async insertIfAbsent(input: {
+    reportHash: string;
+    packageHash: string;
+    encoded: Uint8Array;
+    engine: string;
+    /** defaults to CURRENT_HASH_FORMAT */
+    hashFormat?: number;
+  }): Promise<{ created: boolean }> {
     const row = await queryOne(
       this.ds,
-      `INSERT INTO work_report (report_hash, package_hash, encoded, engine) VALUES ($1, $2, $3, $4)
+      `INSERT INTO work_report (report_hash, package_hash, encoded, engine, hash_format) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (report_hash) DO NOTHING RETURNING 1 AS ok`,
-      [hashToBytes(input.reportHash, 'reportHash'), hashToBytes(input.packageHash, 'packageHash'), toBuffer(input.encoded), input.engine],
+      [
+        hashToBytes(input.reportHash, 'reportHash'),
+        hashToBytes(input.packageHash, 'packageHash'),
+        toBuffer(input.encoded),
+        input.engine,
+        input.hashFormat ?? CURRENT_HASH_FORMAT,
+      ],
     );
     return { created: row !== null };
   }
