@@ -18,7 +18,9 @@ export interface PackageDependencyDeps {
  *   accumulated here. GP 0.7.2 section 11 lets a report through only when its prerequisites are
  *   in recent history or reported alongside it; this system refuses at submission instead of
  *   holding the package back (the submitter resubmits once the prerequisite is accumulated).
- * A package the caller cannot see is reported exactly like an unknown one (its status is not leaked).
+ * Visibility is not checked: as in GP, where reports are public, knowing a package hash or a
+ * segments root is enough to depend on it; the answer tells the caller only whether that package
+ * was accumulated (or its segments are held), never its content.
  */
 export async function packageDependencyProblems(deps: PackageDependencyDeps, pkg: WorkPackage): Promise<ValidationProblem[]> {
   const problems: ValidationProblem[] = [];
