@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { REPORT_HASH_FORMAT } from '@jam/domain';
 import { bytesToHex, hashToBytes, toBuffer, toUint8Array } from '../bytes-hex';
 import type { WorkReportEntity } from '../entities/work-report.entity';
 import { queryOne, queryRows } from '../sql-runner';
@@ -18,8 +19,8 @@ export interface WorkReportRecord {
   createdAt: Date;
 }
 
-/** The hash format new reports are written with and verdicts count (REPORT_HASH_FORMAT.gp of @jam/domain). */
-export const CURRENT_HASH_FORMAT = 2;
+/** The hash format new reports are written with and verdicts count: REPORT_HASH_FORMAT.gp (GP H(E(report))). */
+export const CURRENT_HASH_FORMAT: number = REPORT_HASH_FORMAT.gp;
 
 const COLUMNS = `report_hash AS "reportHash", package_hash AS "packageHash", encoded, engine, hash_format AS "hashFormat", created_at AS "createdAt"`;
 
