@@ -26,6 +26,7 @@
 //   scale           submit/read/list latency and query plans at 10^3 and 10^6 stored packages
 //                   [--small N] [--large N] [--requests N]
 //   upload          PUT /jam/preimages 64 MiB and 1 MiB vs raw Blake2b-256; gateway RSS  [--rounds N] [--small N]
+//   guarantee-verify  strict rule vs ZIP 215 guarantee verification: honest, torsion, forged  [rounds] [per-round]
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -46,6 +47,7 @@ const benches = {
   gateway: { file: path.join(root, 'dist', 'bench', 'gateway.js'), built: true },
   scale: { file: path.join(root, 'dist', 'bench', 'scale.js'), built: true },
   upload: { file: path.join(root, 'dist', 'bench', 'upload.js'), built: true },
+  'guarantee-verify': { file: path.join(root, 'dist', 'bench', 'guarantee-verify.js'), built: true },
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -87,7 +87,7 @@ describe('retry of failed packages (gateway, attestation and worker processes; P
         refine_load: { gas_used: 1n, imports: 0, extrinsic_count: 0, extrinsic_size: 0, exports: 0 },
       })),
     };
-    const rep = toHex(reportHash(report, ENGINE_IDENTITY));
+    const rep = toHex(reportHash(report));
     await h.repos.workReports.insertIfAbsent({ reportHash: rep, packageHash: pkg, encoded: encodeWorkReport(report), engine: JSON.stringify(ENGINE_IDENTITY) });
     expect(await h.repos.workPackages.transition(pkg, ['pending'], 'attested', { reportHash: rep })).toBe(true);
     await beforeEnqueue?.(pkg, rep);

@@ -189,7 +189,7 @@ export class WorkerHarness {
         },
       ],
     };
-    const rep = toHex(reportHash(report, ENGINE_IDENTITY));
+    const rep = toHex(reportHash(report));
     await this.repos.workReports.insertIfAbsent({
       reportHash: rep,
       packageHash: pkg,

@@ -225,6 +225,8 @@ describe('authorization matrix and admin API (PostgreSQL + Redis, one real proce
     // K is accumulated, so the stream sends its one terminal status and ends.
     'GET /jam/packages/:hash/events': { path: () => `/jam/packages/${pkgK}/events`, expect: tenantRead },
     'GET /jam/reports/:packageHash': { path: () => `/jam/reports/${pkgK}`, expect: tenantRead },
+    // The attester set is the same for every tenant: any valid token reads it.
+    'GET /jam/attesters': { path: () => '/jam/attesters', expect: { none: 401, bad: 401, other: 200, delegate: 200, owner: 200, admin: 200 } },
     // K is accumulated, not failed: whoever may retry it is told 409; whoever may not see it, 404.
     'POST /jam/packages/:hash/retry': {
       path: () => `/jam/packages/${pkgK}/retry`,

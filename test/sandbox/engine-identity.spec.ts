@@ -1,20 +1,21 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { decodeWorkReport, initHashing, reportHash, toHex } from '@jam/domain';
+import { decodeWorkReport, engineAuthOutput, initHashing, reportHash, toHex, type EngineIdentity } from '@jam/domain';
 import { COST_TABLE_VERSION, ENGINE_IDENTITY, PVM_ENGINE_IDENTITY } from '@jam/sandbox';
 
 describe('engine identity', () => {
   beforeAll(() => initHashing());
 
-  it('carries the cost table version, and the report hash covers it', () => {
+  it('carries the cost table version, and the report hash covers it through auth_output', () => {
     expect(ENGINE_IDENTITY.cost_table_version).toBe(COST_TABLE_VERSION);
     expect(Object.isFrozen(ENGINE_IDENTITY)).toBe(true);
     const report = decodeWorkReport(new Uint8Array(readFileSync(path.resolve(__dirname, '../fixtures/jam-vectors/codec/tiny/work_report.bin'))));
-    const base = toHex(reportHash(report, ENGINE_IDENTITY));
-    expect(toHex(reportHash(report, { ...ENGINE_IDENTITY }))).toBe(base);
-    expect(toHex(reportHash(report, { ...ENGINE_IDENTITY, cost_table_version: COST_TABLE_VERSION + 1 }))).not.toBe(base);
-    expect(toHex(reportHash(report, { ...ENGINE_IDENTITY, version: `${ENGINE_IDENTITY.version}+1` }))).not.toBe(base);
-    expect(toHex(reportHash(report, { ...ENGINE_IDENTITY, name: `${ENGINE_IDENTITY.name}-x` }))).not.toBe(base);
+    const hashWith = (engine: EngineIdentity) => toHex(reportHash({ ...report, auth_output: engineAuthOutput(engine) }));
+    const base = hashWith(ENGINE_IDENTITY);
+    expect(hashWith({ ...ENGINE_IDENTITY })).toBe(base);
+    expect(hashWith({ ...ENGINE_IDENTITY, cost_table_version: COST_TABLE_VERSION + 1 })).not.toBe(base);
+    expect(hashWith({ ...ENGINE_IDENTITY, version: `${ENGINE_IDENTITY.version}+1` })).not.toBe(base);
+    expect(hashWith({ ...ENGINE_IDENTITY, name: `${ENGINE_IDENTITY.name}-x` })).not.toBe(base);
   });
 
   it('is the identity the engine docs state (they drifted once: gas.md still said 0.3.0 on 0.4.0)', () => {

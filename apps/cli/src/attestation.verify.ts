@@ -1,6 +1,6 @@
 import { createPublicKey, verify } from 'node:crypto';
-import type { Attestation } from '@jam/client';
-import { fromHex, guaranteeMessage } from '@jam/domain';
+import type { Attestation, ReportInfo } from '@jam/client';
+import { blake2b256, fromHex, guaranteeMessage, toHex } from '@jam/domain';
 
 /** DER prefix turning a raw 32-byte Ed25519 public key into SPKI (RFC 8410). */
 const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
@@ -24,4 +24,15 @@ export function verifyAttestation(reportHash: string, a: Attestation): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Whether the report hash is Blake2b-256 of the report's GP encoding (GP 0.7.2 eq. 11.26), checked
+ * locally from `encoded`: `match`, `mismatch`, or `legacy` for a report of hash format 1 (made
+ * before engine 0.7.0, whose hash also covers the engine identity). Requires `initHashing()`.
+ */
+export function checkReportHash(r: Pick<ReportInfo, 'report_hash' | 'encoded' | 'hash_format'>): 'match' | 'mismatch' | 'legacy' {
+  if (r.hash_format !== 2) return 'legacy';
+  if (typeof r.encoded !== 'string' || !/^0x([0-9a-f]{2})*$/.test(r.encoded)) return 'mismatch';
+  return toHex(blake2b256(fromHex(r.encoded))) === r.report_hash ? 'match' : 'mismatch';
 }

@@ -207,6 +207,14 @@ describe('jam commands against a fake server', () => {
 
     const report = await jam(['report', 'get', hashA ?? '']);
     expect(report.stdout).toContain('(valid signatures: 2, threshold 2)');
+    expect(report.stdout).toContain('legacy format 1 (not checked)');
+
+    const attesters = await jam(['attesters']);
+    expect(attesters.code).toBe(EXIT_OK);
+    expect(attesters.stdout).toMatch(
+      /^threshold 2 of 2; signed message: jam_guarantee \+\+ blake2b256\(E\(report\)\)\n {2}attester 0 0x[0-9a-f]{64}\n {2}attester 1 0x[0-9a-f]{64}\n$/,
+    );
+    expect(server.requests.at(-1)?.url.pathname).toBe('/jam/attesters');
   });
 
   it('exits 1 when a watched package ends failed', async () => {

@@ -31,6 +31,8 @@ export function statusOf(code: DomainErrorCode): number {
     case 'invalid_signature':
     case 'unknown_attester':
     case 'not_retryable':
+    case 'unknown_import_segment':
+    case 'unknown_prerequisite':
       return 422;
     case 'quota_exceeded':
     case 'rate_limited':

@@ -4,6 +4,7 @@ import type {
   AttestationRepository,
   AttesterRepository,
   AuditLogRepository,
+  ExportedSegmentRepository,
   PrincipalQuotaRepository,
   PreimageRepository,
   ServiceRepository,
@@ -26,6 +27,8 @@ export interface GatewayDeps {
   serviceStorage: ServiceStorageRepository;
   workPackages: WorkPackageRepository;
   workReports: WorkReportRepository;
+  /** Exported segments, for the import check at submission (package-dependencies.ts). */
+  exportedSegments: ExportedSegmentRepository;
   attesters: AttesterRepository;
   attestations: AttestationRepository;
   blobs: BlobStore;

@@ -8,6 +8,7 @@ import { PreimagesController } from './preimages.controller';
 import { ServicesController } from './services.controller';
 import { PackagesController } from './packages.controller';
 import { ReportsController } from './reports.controller';
+import { AttestersController } from './attesters.controller';
 import { HealthController } from './health.controller';
 import { AdminController } from './admin.controller';
 import { OptionsController } from './options.controller';
@@ -19,7 +20,16 @@ export class GatewayModule {
   static forRoot(deps: GatewayDeps): DynamicModule {
     return {
       module: GatewayModule,
-      controllers: [HealthController, PreimagesController, ServicesController, PackagesController, ReportsController, AdminController, OptionsController],
+      controllers: [
+        HealthController,
+        PreimagesController,
+        ServicesController,
+        PackagesController,
+        ReportsController,
+        AttestersController,
+        AdminController,
+        OptionsController,
+      ],
       providers: [
         { provide: GATEWAY_DEPS, useValue: deps },
         { provide: CodeCheckLimiter, useValue: new CodeCheckLimiter(deps.codeChecks) },

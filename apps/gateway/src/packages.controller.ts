@@ -21,6 +21,7 @@ import { enqueue } from '@jam/queue';
 import type { WorkPackageSummary } from '@jam/persistence';
 import { GATEWAY_DEPS, type GatewayDeps } from './gateway.deps';
 import { BearerTokenGuard, type AuthedRequest } from './bearer-token.guard';
+import { packageDependencyProblems, throwDependencyProblem } from './package-dependencies';
 import { hashParam, readBody } from './request-params';
 import { AccessPolicy } from './access.policy';
 import { retryFailedPackage } from './package-retry';
@@ -98,17 +99,19 @@ export class PackagesController {
     }
     const hash = toHex(packageHash(pkg));
     const problems = [...validateWorkPackage(pkg), ...(await this.checkReferences(pkg, req))];
+    const dependencyProblems = await packageDependencyProblems(this.deps, pkg);
     if (isDryRun) {
       // stringifyJamJson keeps u64 values above 2^53 as exact JSON numbers, as the JAM vectors write them.
       res
         .status(200)
         .type('application/json')
-        .send(stringifyJamJson({ hash, package: workPackageToJson(pkg), problems }));
+        .send(stringifyJamJson({ hash, package: workPackageToJson(pkg), problems: [...problems, ...dependencyProblems] }));
       return;
     }
     if (problems.length > 0) {
       throw new DomainError('invalid_package', `work package has ${problems.length} problem(s): ${problems[0]!.message}`, { problems });
     }
+    throwDependencyProblem(dependencyProblems);
     const existing = await this.deps.workPackages.get(hash);
     if (existing) {
       res.status(202).json({ hash, status: existing.status });

@@ -1,7 +1,7 @@
 import { Controller, Get, HttpCode, Inject, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { z } from 'zod';
 import type { Response } from 'express';
-import { DomainError, decodeWorkReport, fromHex, stringifyJamJson, workReportToJson } from '@jam/domain';
+import { DomainError, decodeWorkReport, fromHex, stringifyJamJson, toHex, workReportToJson } from '@jam/domain';
 import { VERIFY_ATTESTATION_JOB } from '@jam/queue-contracts';
 import { enqueue } from '@jam/queue';
 import { decideVerdict, verifyGuarantee } from '@jam/attest';
@@ -88,6 +88,9 @@ export class ReportsController {
       package_hash: packageHash,
       report_hash: report.reportHash,
       report: workReportToJson(decodeWorkReport(report.encoded)),
+      // The GP binary encoding E(report): with hash_format 2, report_hash = Blake2b-256 of these bytes (GP 0.7.2 eq. 11.26).
+      encoded: toHex(report.encoded),
+      hash_format: report.hashFormat,
       engine: JSON.parse(report.engine) as unknown,
       attestations,
       threshold: this.deps.attestationThreshold,

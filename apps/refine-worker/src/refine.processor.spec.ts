@@ -8,13 +8,28 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { blake2b256, decodeWorkReport, encodeWorkPackage, initHashing, packageHash, toHex, type WorkExecResult, type WorkPackage } from '@jam/domain';
+import {
+  blake2b256,
+  decodeEngineAuthOutput,
+  decodeWorkReport,
+  encodeWorkPackage,
+  GP_SEGMENT_SIZE,
+  guaranteeMessage,
+  initHashing,
+  packageHash,
+  segmentsRoot,
+  toHex,
+  type WorkExecResult,
+  type WorkPackage,
+} from '@jam/domain';
+import { ENGINE_IDENTITY } from '@jam/sandbox';
 import { BlobUnavailableError, FilesystemBlobStore, type BlobStore } from '@jam/blob-store';
 import { PermanentJobError, createInProcessQueue, type JobQueue } from '@jam/queue';
 import { ATTESTATION_QUEUE, REFINE_PACKAGE_V1 } from '@jam/queue-contracts';
 import { rawPublicKey, type AttesterKey } from '@jam/attest';
 import type { RefineRequest, SandboxPool } from '@jam/sandbox';
 import type {
+  ExportedSegmentRepository,
   RefineAttemptRecord,
   RefineAttemptRepository,
   RefineFailureKind,
@@ -74,6 +89,8 @@ interface Fixture {
   reports: { reportHash: string; encoded: Uint8Array }[];
   sandboxCalls: RefineRequest[];
   run: (attester: number) => Promise<void>;
+  /** Segments the processor stored as the report's exports. */
+  recorded: Uint8Array[];
 }
 
 describe('RefineProcessor: only deterministic outcomes are signed', () => {
@@ -101,7 +118,16 @@ describe('RefineProcessor: only deterministic outcomes are signed', () => {
   });
 
   /** A one-item package of service 7 with one extrinsic; `guest` is what the sandbox answers. */
-  function fixture(opts: { blobs?: BlobStore; guest?: WorkExecResult; serviceCodeHash?: string; servicesError?: Error } = {}): Fixture {
+  function fixture(
+    opts: {
+      blobs?: BlobStore;
+      guest?: WorkExecResult;
+      serviceCodeHash?: string;
+      servicesError?: Error;
+      exportCount?: number;
+      guestExports?: Uint8Array[];
+    } = {},
+  ): Fixture {
     const codeHash = toHex(blake2b256(code));
     const extrinsicHash = toHex(blake2b256(extrinsic));
     const zero = new Uint8Array(32);
@@ -120,7 +146,7 @@ describe('RefineProcessor: only deterministic outcomes are signed', () => {
           accumulate_gas_limit: 1_000_000n,
           import_segments: [],
           extrinsic: [{ hash: blake2b256(extrinsic), len: extrinsic.length }],
-          export_count: 0,
+          export_count: opts.exportCount ?? 0,
         },
       ],
     };
@@ -152,9 +178,21 @@ describe('RefineProcessor: only deterministic outcomes are signed', () => {
     const sandbox = {
       refine: async (req: RefineRequest) => {
         sandboxCalls.push(req);
-        return { result: opts.guest ?? { ok: req.preimages.get(extrinsicHash) ?? new Uint8Array(0) }, gasUsed: 123n, logs: [] };
+        return {
+          result: opts.guest ?? { ok: req.preimages.get(extrinsicHash) ?? new Uint8Array(0) },
+          gasUsed: 123n,
+          logs: [],
+          exports: opts.guestExports ?? [],
+        };
       },
     };
+    const exportedSegments = {
+      record: async (r: { segments: readonly Uint8Array[] }) => {
+        recorded.push(...r.segments);
+      },
+      getHeld: async () => null,
+    };
+    const recorded: Uint8Array[] = [];
     const queue = createInProcessQueue();
     queues.push(queue);
     const attempts = new FakeRefineAttempts();
@@ -162,6 +200,7 @@ describe('RefineProcessor: only deterministic outcomes are signed', () => {
       workPackages: workPackages as unknown as WorkPackageRepository,
       services: services as unknown as ServiceRepository,
       workReports: workReports as unknown as WorkReportRepository,
+      exportedSegments: exportedSegments as unknown as ExportedSegmentRepository,
       blobs: opts.blobs ?? store,
       sandbox: sandbox as unknown as SandboxPool,
       queue,
@@ -175,7 +214,7 @@ describe('RefineProcessor: only deterministic outcomes are signed', () => {
     });
     const run = (attester: number) =>
       processor.handle({ id: `r${attester}`, name: REFINE_PACKAGE_V1, payload: { package_hash: pkgHash, attester_index: attester }, attempt: 1 });
-    return { processor, queue, pkgHash, codeHash, extrinsicHash, attempts, row, reports, sandboxCalls, run };
+    return { processor, queue, pkgHash, codeHash, extrinsicHash, attempts, row, reports, sandboxCalls, run, recorded };
   }
 
   const putCode = () => store.put(toHex(blake2b256(code)), once(code), { maxBytes: 1 << 20 });
@@ -279,5 +318,53 @@ describe('RefineProcessor: only deterministic outcomes are signed', () => {
     await expect(f.run(0)).rejects.toThrow('connection terminated');
     expect(f.attempts.rows.size).toBe(0);
     expect(f.reports).toEqual([]);
+  });
+  it('the stored report hash is Blake2b-256 of the GP encoding, with the engine identity in auth_output (GP 0.7.2 eq. 11.26)', async () => {
+    await putCode();
+    await putExtrinsic();
+    const f = fixture();
+    await f.run(0);
+    await f.run(1);
+    const [a, b] = f.reports;
+    expect(a!.reportHash).toBe(toHex(blake2b256(a!.encoded)));
+    // every attester computes the same report
+    expect(b).toEqual(a);
+    const report = decodeWorkReport(a!.encoded);
+    expect(decodeEngineAuthOutput(report.auth_output)).toEqual({ engine: { ...ENGINE_IDENTITY }, authorizerTrace: new Uint8Array(0) });
+    expect(report.package_spec).toMatchObject({ exports_count: 0, exports_root: new Uint8Array(32) });
+    expect(guaranteeMessage(blake2b256(a!.encoded)).length).toBe(45);
+  });
+
+  it('export_count enforced: a guest exporting fewer segments than declared gives bad_exports and export_count zero segments', async () => {
+    await putCode();
+    await putExtrinsic();
+    const one = new Uint8Array(GP_SEGMENT_SIZE).fill(9);
+    const f = fixture({ exportCount: 3, guestExports: [one] });
+    await f.run(0);
+    const report = decodeWorkReport(f.reports[0]!.encoded);
+    expect(report.results[0]!.result).toEqual({ bad_exports: null });
+    // gas is what the run used (GP: u from the refine invocation); the item still accounts for its 3 segments
+    expect(report.results[0]!.refine_load).toMatchObject({ gas_used: 123n, exports: 3 });
+    const zeros = [0, 1, 2].map(() => new Uint8Array(GP_SEGMENT_SIZE));
+    expect(f.recorded).toEqual(zeros);
+    expect(report.package_spec.exports_count).toBe(3);
+    expect(toHex(report.package_spec.exports_root)).toBe(toHex(segmentsRoot(zeros)));
+  });
+
+  it('exactly export_count segments: ok, the segments are kept and the availability spec carries their root and count', async () => {
+    await putCode();
+    await putExtrinsic();
+    const segs = [1, 2].map((n) => new Uint8Array(GP_SEGMENT_SIZE).fill(n));
+    const f = fixture({ exportCount: 2, guestExports: segs });
+    await f.run(0);
+    const report = decodeWorkReport(f.reports[0]!.encoded);
+    expect(report.results[0]!.result).toEqual({ ok: extrinsic });
+    expect(f.recorded).toEqual(segs);
+    expect(report.package_spec.exports_count).toBe(2);
+    expect(toHex(report.package_spec.exports_root)).toBe(toHex(segmentsRoot(segs)));
+    // a trap exports zero segments in their place
+    const g = fixture({ exportCount: 2, guestExports: segs, guest: { panic: null } });
+    await g.run(0);
+    expect(g.recorded).toEqual([new Uint8Array(GP_SEGMENT_SIZE), new Uint8Array(GP_SEGMENT_SIZE)]);
   });
 });

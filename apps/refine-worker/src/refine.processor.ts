@@ -4,9 +4,16 @@ import {
   type PackageFailureCode,
   blake2b256,
   decodeWorkPackage,
+  GP_MAX_REPORT_OUTPUT_SIZE,
+  GP_SEGMENT_SIZE,
+  segmentAddress,
+  segmentsRoot,
+  type ImportSpec,
   encodeWorkReport,
+  engineAuthOutput,
   fromHex,
   reportHash as computeReportHash,
+  REPORT_HASH_FORMAT,
   toHex,
   type WorkDigest,
   type EngineIdentity,
@@ -17,9 +24,10 @@ import { parseJobPayload, REFINE_PACKAGE_V1, VERIFY_ATTESTATION_JOB } from '@jam
 import { PermanentJobError, enqueue, type ConsumedJob, type JobQueue } from '@jam/queue';
 import { signGuarantee, thresholdReachable, type AttesterKey } from '@jam/attest';
 import { BlobUnavailableError, type BlobStore } from '@jam/blob-store';
-import { reportEngineIdentity, sandboxFailureKind, type SandboxPool } from '@jam/sandbox';
+import { ENGINE_IDENTITY, PVM_ENGINE_IDENTITY, reportEngineIdentity, sandboxFailureKind, type SandboxPool } from '@jam/sandbox';
 import type {
   GuestLogEntry,
+  ExportedSegmentRepository,
   RefineAttemptRecord,
   RefineAttemptRepository,
   RefineFailureKind,
@@ -34,6 +42,8 @@ export interface RefineDeps {
   workPackages: WorkPackageRepository;
   services: ServiceRepository;
   workReports: WorkReportRepository;
+  /** Where the report's exported segments are kept and imported segments are read. */
+  exportedSegments: ExportedSegmentRepository;
   blobs: BlobStore;
   sandbox: SandboxPool;
   queue: JobQueue;
@@ -99,47 +109,66 @@ export class RefineProcessor {
 
     const encoded = row.encoded;
     const pkg = decodeWorkPackage(encoded);
+    // W_R budget (below) reserves the longest auth_output a report can carry (both engines' identity),
+    // so every attester computes the same budget before knowing which engines the items run on.
+    const reservedAuthOutput = engineAuthOutput(reportEngineIdentity([ENGINE_IDENTITY, PVM_ENGINE_IDENTITY]));
     const results: WorkDigest[] = [];
-    // the engines that ran the items: the report hash binds them (docs/architecture.md section 6)
+    // the engines that ran the items: auth_output carries their identity, so the report hash binds it (docs/architecture.md section 6)
     const engines: EngineIdentity[] = [];
     // Kept beside the report, not in it: the attesters sign only the report (docs/service-abi.md, "Guest logs and trap detail").
     const guestLog: GuestLogEntry[] = [];
+    const exported: Uint8Array[] = [];
+    const segmentRootLookup = new Map<string, string>();
     try {
+      // GP 0.7.2 eq. 11.8 / 14.x: auth_output and every item's output share W_R bytes.
+      let outputBudget = GP_MAX_REPORT_OUTPUT_SIZE - reservedAuthOutput.length;
       for (let i = 0; i < pkg.items.length; i++) {
-        results.push(await this.refineItem(pkg, i, row.queuePriority, packageHash, engines, guestLog));
+        const { digest, exports } = await this.refineItem(pkg, i, row.queuePriority, { packageHash, engines, guestLog, outputBudget, segmentRootLookup });
+        if ('ok' in digest.result) outputBudget -= digest.result.ok.length;
+        results.push(digest);
+        exported.push(...exports);
       }
     } catch (err) {
       const kind = refineFailureKind(err);
       if (kind === undefined) throw err;
       await this.countFailure(packageHash, attesterIndex, kind, err as Error);
     }
+    const exportsRoot = segmentsRoot(exported);
+    const engine = reportEngineIdentity(engines);
     const report: WorkReport = {
       package_spec: {
         hash: fromHex(packageHash, 32),
         length: encoded.length,
-        // No erasure coding or segment exports in this product yet: both roots are zero (documented in docs/service-abi.md).
+        // No erasure coding in this product: the erasure root stays zero (docs/service-abi.md).
         erasure_root: ZERO_HASH,
-        exports_root: ZERO_HASH,
-        exports_count: 0,
+        // GP 0.7.2 appendix E eq. E.4: constant-depth Merkle root of every exported segment, in order.
+        exports_root: exportsRoot,
+        exports_count: exported.length,
       },
       context: pkg.context,
       core_index: 0,
       // GP 0.7.2: authorizer hash = H(auth code hash ++ authorizer config).
       authorizer_hash: blake2b256(concat(pkg.auth_code_hash, pkg.authorizer_config)),
       auth_gas_used: 0n,
-      auth_output: new Uint8Array(0),
-      segment_root_lookup: [],
+      // The engine identity, so reports of different engines or cost tables differ (report-hash.ts).
+      auth_output: engineAuthOutput(engine),
+      // GP 0.7.2: a dictionary, ordered by package hash.
+      segment_root_lookup: [...segmentRootLookup.entries()]
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([p, r]) => ({ work_package_hash: fromHex(p, 32), segment_tree_root: fromHex(r, 32) })),
       results,
     };
-    const engine = reportEngineIdentity(engines);
-    const hash = toHex(computeReportHash(report, engine));
+    // GP 0.7.2 eq. 11.26: attesters sign H(E(report)).
+    const hash = toHex(computeReportHash(report));
     await this.deps.workReports.insertIfAbsent({
       reportHash: hash,
       packageHash,
       encoded: encodeWorkReport(report),
       engine: JSON.stringify(engine),
       guestLog,
+      hashFormat: REPORT_HASH_FORMAT.gp,
     });
+    await this.deps.exportedSegments.record({ packageHash, reportHash: hash, segmentsRoot: toHex(exportsRoot), segments: exported });
     const signature = signGuarantee(key, fromHex(hash, 32));
     await enqueue(
       this.deps.queue,
@@ -212,18 +241,31 @@ export class RefineProcessor {
   }
 
   /**
+   * Refines work item `index` (GP 0.7.2 section 14.4, the item's share of Ξ).
    * @param priority the package's fair-share priority, which orders the call in the executor pool's queue
-   * @param engines receives the identity of the engine that ran the item, if one did
-   * @param guestLog gets the item's log lines and trap detail when the guest ran
+   * @param acc.packageHash the package's hash (0x hex), part of a PVM service's refine arguments
+   * @param acc.engines receives the identity of the engine that ran the item, if one did
+   * @param acc.guestLog gets the item's log lines and trap detail when the guest ran
+   * @param acc.outputBudget bytes of GP W_R left for this item's output after auth_output and earlier outputs
+   * @param acc.segmentRootLookup filled with package hash -> segments root of imports in package-hash form
+   * @returns the digest and the item's exports: exactly `export_count` segments of W_G bytes; when the
+   *   result is not `ok` (or the guest exported a different number, which makes it `bad_exports`)
+   *   they are `export_count` zero segments, as GP 0.7.2 eq. 14.x pads them.
+   * @throws BlobUnavailableError when the code, an extrinsic or an imported segment cannot be read
    */
   private async refineItem(
     pkg: WorkPackage,
     index: number,
     priority: number,
-    packageHash: string,
-    engines: EngineIdentity[],
-    guestLog: GuestLogEntry[],
-  ): Promise<WorkDigest> {
+    acc: {
+      packageHash: string;
+      engines: EngineIdentity[];
+      guestLog: GuestLogEntry[];
+      outputBudget: number;
+      segmentRootLookup: Map<string, string>;
+    },
+  ): Promise<{ digest: WorkDigest; exports: Uint8Array[] }> {
+    const { packageHash, engines, guestLog, outputBudget, segmentRootLookup } = acc;
     const item = pkg.items[index]!;
     const base = {
       service_id: item.service,
@@ -235,13 +277,14 @@ export class RefineProcessor {
       imports: item.import_segments.length,
       extrinsic_count: item.extrinsic.length,
       extrinsic_size: item.extrinsic.reduce((n, x) => n + x.len, 0),
-      exports: 0,
+      exports: item.export_count,
     };
+    const zeroExports = (): Uint8Array[] => Array.from({ length: item.export_count }, () => new Uint8Array(GP_SEGMENT_SIZE));
     const codeHash = toHex(item.code_hash);
     const service = await this.deps.services.get(item.service);
     // A service that vanished or changed code is a deterministic outcome for every attester: bad_code.
     if (!service || service.codeHash !== codeHash) {
-      return { ...base, result: { bad_code: null }, refine_load: { gas_used: 0n, ...load } };
+      return { digest: { ...base, result: { bad_code: null }, refine_load: { gas_used: 0n, ...load } }, exports: zeroExports() };
     }
     // The service row names this code and the gateway accepted the package only with every
     // extrinsic stored (the package pins them against the GC): a blob the store cannot give is
@@ -253,6 +296,8 @@ export class RefineProcessor {
       const h = toHex(item.extrinsic[j]!.hash);
       if (!preimages.has(h)) preimages.set(h, await BlobUnavailableError.read(this.deps.blobs, h, `extrinsic ${j} of item ${index}`));
     }
+    const imports = await readImports(this.deps.exportedSegments, item.import_segments, index, segmentRootLookup);
+    const exportOffset = pkg.items.slice(0, index).reduce((n, it) => n + it.export_count, 0);
     const outcome = await this.deps.sandbox.refine(
       {
         codeHash,
@@ -263,6 +308,8 @@ export class RefineProcessor {
         gasLimit: item.refine_gas_limit,
         preimages,
         packageHash,
+        imports,
+        exportOffset,
       },
       { priority },
     );
@@ -273,10 +320,48 @@ export class RefineProcessor {
     if (outcome.engine) engines.push(outcome.engine);
     guestLog.push({ item_index: index, service_id: item.service, logs: outcome.logs, trap: outcome.trap ?? null });
     this.deps.metrics.gasUsed.inc({ phase: 'refine' }, Number(outcome.gasUsed));
-    const kind = Object.keys(outcome.result)[0] ?? 'ok';
+    const exported = outcome.exports ?? [];
+    let result = outcome.result;
+    // GP 0.7.2 section 14.4: an output over what is left of W_R is `oversize`; an item exporting
+    // a different number of segments than its export_count is `bad_exports` (gas used stays what
+    // the run used); either way, and for any other non-ok result, the exports are zero segments.
+    if ('ok' in result && result.ok.length > outputBudget) result = { oversize: null };
+    else if ('ok' in result && exported.length !== item.export_count) result = { bad_exports: null };
+    const kind = Object.keys(result)[0] ?? 'ok';
     if (kind !== 'ok') this.deps.metrics.sandboxTraps.inc({ phase: 'refine', result: kind });
-    return { ...base, result: outcome.result, refine_load: { gas_used: outcome.gasUsed, ...load } };
+    return {
+      digest: { ...base, result, refine_load: { gas_used: outcome.gasUsed, ...load } },
+      exports: 'ok' in result ? exported : zeroExports(),
+    };
   }
+}
+
+/**
+ * The segments a work item imports, read from the segments this system holds (GP 0.7.2
+ * ImportSpec: a segments root, or a work package hash when the index has bit 15 set, the
+ * GP's boxed package-hash form). The gateway refused the package at submission unless every one
+ * was held; one missing now (its exporter was deleted by retention) is the store's state, not the
+ * guest's input: BlobUnavailableError, counted and retried like a missing extrinsic.
+ */
+async function readImports(
+  segments: ExportedSegmentRepository,
+  specs: readonly ImportSpec[],
+  itemIndex: number,
+  lookup: Map<string, string>,
+): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
+  for (let k = 0; k < specs.length; k++) {
+    const address = segmentAddress(specs[k]!);
+    const held = await segments.getHeld(address);
+    if (held === null) {
+      const what = `imported segment ${k} of item ${itemIndex} (${address.kind} ${address.root} index ${address.index})`;
+      throw new BlobUnavailableError(address.root, what, new Error('not held'));
+    }
+    // GP 0.7.2 eq. workreport `l`: the segment-root lookup maps each package hash imported from to its segments root.
+    if (address.kind === 'package_hash') lookup.set(held.packageHash, held.segmentsRoot);
+    out.push(held.data);
+  }
+  return out;
 }
 
 /** The sandbox's wall-clock backstop fired: not a deterministic result, so no report is made. */

@@ -49,6 +49,7 @@ export function loadOrCreateAttesterKeys(dir: string, indexes: readonly number[]
     if ((mode & 0o007) !== 0) throw new Error(`${file} has mode ${mode.toString(8)}: attester keys must not be readable by other users (chmod 600 ${file})`);
     const privateKey = crypto.createPrivateKey(fs.readFileSync(file));
     if (privateKey.asymmetricKeyType !== 'ed25519') throw new Error(`${file} is not an Ed25519 key`);
+    // A = aB with a clamped secret scalar: never a small-order key (docs/security.md, "Guarantee signatures").
     return { index, privateKey, publicKey: rawPublicKey(privateKey) };
   });
 }

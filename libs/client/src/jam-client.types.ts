@@ -2,7 +2,7 @@
  * Wire shapes of the gateway's HTTP API (docs/architecture.md section 5), exactly as the server sends them:
  * snake_case fields, hashes as `0x` lowercase hex, times as ISO-8601 strings.
  */
-import type { PackageFailureCode, PackageStatus } from '@jam/domain';
+import { GP_PROTOCOL_VERSION, type PackageFailureCode, type PackageStatus } from '@jam/domain';
 
 /** A `0x`-prefixed lowercase hex string (a 32-byte hash unless noted). */
 export type HexString = string;
@@ -174,6 +174,10 @@ export interface ReportInfo {
   report_hash: HexString;
   /** GP JSON WorkReport */
   report: unknown;
+  /** `0x` hex of the GP binary encoding E(report); `report_hash` is its Blake2b-256 when `hash_format` is 2 (GP 0.7.2 eq. 11.26). */
+  encoded: HexString;
+  /** 1: legacy hash (engine identity appended, reports made before engine 0.7.0); 2: GP H(E(report)). */
+  hash_format: 1 | 2;
   engine: EngineInfo;
   attestations: Attestation[];
   threshold: number;
@@ -192,6 +196,19 @@ export interface GuestLogInfo {
   logs: string[];
   /** kind: unreachable, memory_out_of_bounds, divide_by_zero, integer_overflow, indirect_call, out_of_gas, bad_output_range, other */
   trap: { kind: string; message: string; frames: { function: number; offset: number }[] } | null;
+}
+
+/** `GET /jam/attesters`: the attester set guarantee signatures verify against. */
+export interface AttesterSet {
+  /** In index order; `public_key` is the raw 32-byte Ed25519 key as `0x` + 64 hex digits. */
+  attesters: { index: number; public_key: HexString }[];
+  /** Distinct valid signatures a report needs (`attestation_threshold`). */
+  threshold: number;
+  attester_count: number;
+  /** `ed25519-raw-32-hex` */
+  public_key_encoding: string;
+  /** `jam_guarantee ++ blake2b256(E(report))` */
+  signed_message: string;
 }
 
 /** `GET /healthz`. */
@@ -231,7 +248,7 @@ export interface PackageEventsOptions {
 }
 
 /** The protocol this client speaks: the Gray Paper version of its JSON and binary codecs. */
-export const CLIENT_PROTOCOL = Object.freeze({ gray_paper: '0.7.2' });
+export const CLIENT_PROTOCOL = Object.freeze({ gray_paper: GP_PROTOCOL_VERSION });
 
 /** One per-principal quota override of `GET /admin/quotas`. */
 export interface QuotaOverride {

@@ -15,6 +15,7 @@ import {
   type PreimageStreamSource,
   type PutPreimageResult,
   type ReportInfo,
+  type AttesterSet,
   type Service,
   type StorageEntry,
   type SubmitPackageResult,
@@ -219,6 +220,11 @@ export class JamClient {
   /** `GET /jam/reports/{package_hash}`: the WorkReport, its attestations and the verdict. */
   async getReport(packageHash: HexString): Promise<ReportInfo> {
     return this.getJson<ReportInfo>(`/jam/reports/${normalizeHash(packageHash)}`);
+  }
+
+  /** `GET /jam/attesters`: the attester set (index, Ed25519 public key), the threshold and the signed message layout. */
+  async attesters(): Promise<AttesterSet> {
+    return this.getJson<AttesterSet>('/jam/attesters');
   }
 
   /** `GET /healthz`. */

@@ -28,7 +28,11 @@ export type DomainErrorCode =
   /** A per-principal storage quota (`max_stored_preimage_bytes`) would be passed: 413. */
   | 'storage_quota_exceeded'
   /** A backing store (database, object store, queue) is unreachable or restarting: 503 with Retry-After. */
-  | 'dependency_unavailable';
+  | 'dependency_unavailable'
+  /** A package imports a segment this system does not hold (GP ImportSpec; details name it): 422. */
+  | 'unknown_import_segment'
+  /** A package names a prerequisite package that is not accumulated here: 422. */
+  | 'unknown_prerequisite';
 
 /** An error with a stable `code`, a human message and optional structured details. */
 export class DomainError extends Error {

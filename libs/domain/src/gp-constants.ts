@@ -4,6 +4,13 @@
  * where the full value is used. Sizes are in bytes (octets), gas in gas units.
  */
 
+/**
+ * The Gray Paper version this product implements: codecs, report hash, guarantee signatures,
+ * work results and constants follow it. The single named place for the protocol version
+ * (docs/codec.md, "Moving to GP 0.8.0"); change it only with vectors of the new version.
+ */
+export const GP_PROTOCOL_VERSION = '0.7.2';
+
 /** GP `I`: the maximum number of work items in a package (and minimum is 1). */
 export const GP_MAX_WORK_ITEMS = 16;
 

@@ -10,7 +10,8 @@ export const GUARANTEE_CONTEXT: Uint8Array = new TextEncoder().encode('jam_guara
 
 /**
  * The Ed25519 message an attester signs for a report: `jam_guarantee` ++ reportHash (45 bytes),
- * as in GP 0.7.2 eq. 11.26 with our report hash (see `reportHash`).
+ * GP 0.7.2 eq. 11.26, where the report hash is H(E(report)) (`reportHash`; stored reports of
+ * hash format 1 keep their legacy hash, which their signatures cover the same way).
  *
  * @throws DomainError('invalid_encoding') when `reportHash` is not 32 bytes.
  */

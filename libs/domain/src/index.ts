@@ -38,6 +38,7 @@ export {
 export * from './work-report.json';
 export * from './package-hash';
 export * from './report-hash';
+export * from './segments-root';
 export * from './guarantee-message';
 export * from './gp-constants';
 export * from './work-package.validation';

@@ -22,6 +22,8 @@ import { UploadQuotasAndCorruptBlobs1766600000000 } from './migrations/176660000
 import { BlobFailures1767000000000 } from './migrations/1767000000000-blob-failures';
 import { InFlightCounters1769000000000 } from './migrations/1769000000000-in-flight-counters';
 import { PrincipalInFlightEntity } from './entities/principal-in-flight.entity';
+import { GpReportHashAndSegments1768000000000 } from './migrations/1768000000000-gp-report-hash-and-segments';
+import { ExportedSegmentEntity } from './entities/exported-segment.entity';
 import { RefineAttemptEntity } from './entities/refine-attempt.entity';
 import { PreimageUploaderEntity } from './entities/preimage-uploader.entity';
 import { PrincipalQuotaEntity } from './entities/principal-quota.entity';
@@ -46,6 +48,7 @@ export const PERSISTENCE_ENTITIES = [
   WorkPackagePreimageEntity,
   StoreIdentityEntity,
   PrincipalInFlightEntity,
+  ExportedSegmentEntity,
 ];
 
 /** Every migration, oldest first. WARNING: append only; never edit or reorder an applied one. */
@@ -60,6 +63,7 @@ export const PERSISTENCE_MIGRATIONS = [
   PackageRetries1766500000000,
   UploadQuotasAndCorruptBlobs1766600000000,
   BlobFailures1767000000000,
+  GpReportHashAndSegments1768000000000,
   GuestLogs1768500000000,
   InFlightCounters1769000000000,
 ];

@@ -27,7 +27,9 @@ export {
   type WorkPackageTransitionFields,
   type PackageRetryResult,
 } from './repositories/work-package.repository';
-export { WorkReportRepository, type WorkReportRecord } from './repositories/work-report.repository';
+export { WorkReportRepository, CURRENT_HASH_FORMAT, type WorkReportRecord } from './repositories/work-report.repository';
+export { ExportedSegmentRepository, type SegmentAddress } from './repositories/exported-segment.repository';
+export { ExportedSegmentEntity } from './entities/exported-segment.entity';
 export type { GuestLogEntry } from './entities/work-report.entity';
 export { AttesterRepository, type AttesterRecord } from './repositories/attester.repository';
 export { AttestationRepository, type AttestationRecord } from './repositories/attestation.repository';

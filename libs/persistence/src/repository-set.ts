@@ -11,6 +11,7 @@ import { ServiceRepository } from './repositories/service.repository';
 import { StoreIdentityRepository } from './repositories/store-identity.repository';
 import { WorkPackageRepository } from './repositories/work-package.repository';
 import { WorkReportRepository } from './repositories/work-report.repository';
+import { ExportedSegmentRepository } from './repositories/exported-segment.repository';
 
 /** Every repository over one DataSource. */
 export interface Repositories {
@@ -28,6 +29,8 @@ export interface Repositories {
   principalQuotas: PrincipalQuotaRepository;
   /** The database's store id, which binds blob stores to it. */
   storeIdentity: StoreIdentityRepository;
+  /** Segments exported by stored reports (GP W_G bytes each), by segments root or package hash and index. */
+  exportedSegments: ExportedSegmentRepository;
 }
 
 /** Builds every repository over an initialised, migrated DataSource. */
@@ -45,5 +48,6 @@ export function createRepositories(ds: DataSource): Repositories {
     auditLog: new AuditLogRepository(ds),
     principalQuotas: new PrincipalQuotaRepository(ds),
     storeIdentity: new StoreIdentityRepository(ds),
+    exportedSegments: new ExportedSegmentRepository(ds),
   };
 }

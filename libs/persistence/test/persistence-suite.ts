@@ -3,6 +3,7 @@ import { DomainError, encodeWorkPackage } from '@jam/domain';
 import type { DataSource } from 'typeorm';
 import {
   createDataSource,
+  CURRENT_HASH_FORMAT,
   createRepositories,
   PERSISTENCE_MIGRATIONS,
   runMigrations,
@@ -61,6 +62,7 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
       'PackageRetries1766500000000',
       'UploadQuotasAndCorruptBlobs1766600000000',
       'BlobFailures1767000000000',
+      'GpReportHashAndSegments1768000000000',
       'GuestLogs1768500000000',
       'InFlightCounters1769000000000',
     ]);
@@ -104,6 +106,7 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
         'attestation',
         'attester',
         'audit_log',
+        'exported_segment',
         'migrations',
         'preimage',
         'preimage_uploader',
@@ -612,6 +615,59 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
         { reportHash: bad, signers: 1 },
       ]);
       await expectDomainError(attestations.insertIfAbsent({ reportHash: good, attesterIndex: base, packageHash: pkg, signature: '0xab' }), 'invalid_hex');
+    });
+
+    it('reports of the legacy hash format (before engine 0.7.0) keep their hash and signatures but never count toward a verdict', async () => {
+      const { workReports, attesters, attestations } = get().repos;
+      const base = 1000 + Math.floor(Math.random() * 1_000_000) * 4;
+      for (let i = 0; i < 3; i++) await attesters.upsert(base + i, hash());
+      const s = await newService();
+      const pkg = await newPackage([s.id]);
+      const legacy = hash();
+      await workReports.insertIfAbsent({ reportHash: legacy, packageHash: pkg, encoded: bytes(legacy), engine: 'jam-wasm-metered/0.6.0/4', hashFormat: 1 });
+      const current = await newReport(pkg);
+      expect(await workReports.get(legacy)).toMatchObject({ reportHash: legacy, hashFormat: 1 });
+      expect(await workReports.get(current)).toMatchObject({ hashFormat: CURRENT_HASH_FORMAT });
+      for (const i of [0, 1]) await attestations.insertIfAbsent({ reportHash: legacy, attesterIndex: base + i, packageHash: pkg, signature: sig() });
+      // two legacy signatures (a threshold's worth) count for nothing; they stay stored
+      expect(await attestations.reportHashesForPackage(pkg)).toEqual([]);
+      expect((await attestations.listByReport(legacy)).map((a) => a.attesterIndex)).toEqual([base, base + 1]);
+      await attestations.insertIfAbsent({ reportHash: current, attesterIndex: base + 2, packageHash: pkg, signature: sig() });
+      expect(await attestations.reportHashesForPackage(pkg)).toEqual([{ reportHash: current, signers: 1 }]);
+    });
+  });
+
+  describe('ExportedSegmentRepository', () => {
+    it("keeps a report's segments; they are held (importable by segments root or package hash) once the package is attested with that report", async () => {
+      const { workPackages, exportedSegments } = get().repos;
+      const s = await newService();
+      const pkg = await newPackage([s.id]);
+      const report = await newReport(pkg);
+      const root = hash();
+      const segs = [new Uint8Array(4104).fill(1), new Uint8Array(4104).fill(2)];
+      await exportedSegments.record({ reportHash: report, packageHash: pkg, segmentsRoot: root, segments: segs });
+      await exportedSegments.record({ reportHash: report, packageHash: pkg, segmentsRoot: root, segments: segs });
+      expect((await exportedSegments.listByReport(report)).map((r) => [r.index, r.segmentsRoot, r.data[0]])).toEqual([
+        [0, root, 1],
+        [1, root, 2],
+      ]);
+      const byRoot = { root, kind: 'segments_root' as const, index: 1 };
+      const byPackage = { root: pkg, kind: 'package_hash' as const, index: 0 };
+      // not held while the package is pending
+      expect(await exportedSegments.getHeld(byRoot)).toBeNull();
+      expect(await exportedSegments.firstMissing([byRoot, byPackage])).toEqual(byRoot);
+      expect(await workPackages.transition(pkg, ['pending'], 'attested', { reportHash: report })).toBe(true);
+      expect(await exportedSegments.getHeld(byRoot)).toEqual({ data: segs[1], segmentsRoot: root, packageHash: pkg });
+      expect((await exportedSegments.getHeld(byPackage))?.data).toEqual(segs[0]);
+      expect(await exportedSegments.getHeld({ ...byRoot, index: 2 })).toBeNull();
+      expect(await exportedSegments.getHeld({ ...byRoot, root: hash() })).toBeNull();
+      expect(await exportedSegments.firstMissing([byRoot, byPackage])).toBeUndefined();
+      // a segment that is not 4104 bytes is refused by the table
+      await expect(
+        exportedSegments.record({ reportHash: report, packageHash: pkg, segmentsRoot: root, segments: [segs[0]!, segs[1]!, new Uint8Array(10)] }),
+      ).rejects.toMatchObject({
+        code: '23514',
+      });
     });
   });
 

@@ -265,11 +265,17 @@ export class SandboxPool {
    *   code hash mismatch) while running this job; Error when the pool is closed or not started
    */
   refine(req: RefineRequest, opts: PoolCallOptions = {}): Promise<RefineOutcome> {
-    const { codeHash, code, itemIndex, payload, gasLimit, preimages, serviceId } = req;
+    const { codeHash, code, itemIndex, payload, gasLimit, preimages, serviceId, imports, exportOffset } = req;
     const packageHash = req.packageHash === undefined ? undefined : fromHex(req.packageHash, 32);
-    const job = { itemIndex, payload, gasLimit, preimages, serviceId, packageHash };
     return this.submit(
-      { id: this.nextId++, type: 'refine', codeHash, code, memoryPagesCap: this.memoryPagesCap, job },
+      {
+        id: this.nextId++,
+        type: 'refine',
+        codeHash,
+        code,
+        memoryPagesCap: this.memoryPagesCap,
+        job: { itemIndex, payload, gasLimit, preimages, serviceId, packageHash, imports, exportOffset },
+      },
       gasLimit,
       opts,
     ) as Promise<RefineOutcome>;

@@ -12,8 +12,12 @@ import type { TrapInfo } from './guest-trap';
  * 0.6.0: cost table v4 (docs/gas.md): instantiation, `memory.grow` and bulk memory base costs,
  * host calls priced by measured work (registry in host-calls/), `read` answers NONE for keys over
  * MAX_STORAGE_KEY_BYTES; the validator caps globals and data segments.
+ * 0.7.0: GP report hash (H(E(report)), this identity inside the report's auth_output,
+ * libs/domain report-hash.ts); the `export` host call and `fetch` kind 3 (imported segments);
+ * refine results follow GP's `bad_exports` rule (export_count) and share W_R with auth_output.
+ * Cost table unchanged (v4): existing code uses the same gas.
  */
-export const ENGINE_IDENTITY: EngineIdentity = Object.freeze({ name: 'jam-wasm-metered', version: '0.6.0', cost_table_version: COST_TABLE_VERSION });
+export const ENGINE_IDENTITY: EngineIdentity = Object.freeze({ name: 'jam-wasm-metered', version: '0.7.0', cost_table_version: COST_TABLE_VERSION });
 
 /** Largest gas limit the engine honours; larger limits are clamped to it (gas, 2^63 - 1). */
 export const MAX_GAS_LIMIT = (1n << 63n) - 1n;
@@ -33,6 +37,10 @@ export interface RefineRequest {
   preimages: Map<string, Uint8Array>;
   /** Package hash (0x-hex, 32 bytes): part of a PVM service's refine arguments (GP 0.7.2 H(p)); zero hash when absent. */
   packageHash?: string;
+  /** The item's imported segments in import order, 4104 bytes each (`fetch` kind 3); absent = none. */
+  imports?: Uint8Array[];
+  /** Segments the package's earlier items export: the index `export` returns first (GP 0.7.2 export offset); absent = 0. */
+  exportOffset?: number;
 }
 
 /** Result of a refine job. */
@@ -44,6 +52,11 @@ export interface RefineOutcome {
   logs: string[];
   /** Where and why the guest trapped, when the result is `out_of_gas` or `panic`. Never part of a report's signed bytes. */
   trap?: TrapInfo;
+  /**
+   * Segments the item exported with `export`, 4104 bytes each, in order (also when the result is
+   * not `ok`: the caller applies GP's rule, apps/refine-worker). Absent when the code never ran.
+   */
+  exports?: Uint8Array[];
   /** Set when the wall-clock backstop killed the executor; result is then `panic`. Not deterministic: never part of a report. */
   timedOut?: boolean;
   /** The engine that ran the code (absent when nothing ran: a timeout, or code no engine accepts); the report hash binds it (`reportEngineIdentity`). */

@@ -1,7 +1,7 @@
 import { serviceModule, T } from '../test/wasm-module.builder';
 import { BULK_BYTES_PER_GAS, GAS_GROW_PER_MEMORY_PAGE, GAS_MEMORY_GROW, GAS_PER_PAGE } from './cost-table';
 import { HOST_CALLS } from './host-calls/host-call.registry';
-import { HOST_NONE, HOST_OOB, HOST_WHAT } from './host-abi';
+import { HOST_FULL, HOST_NONE, HOST_OOB, HOST_WHAT } from './host-abi';
 import { meterServiceCode } from './service-code.validator';
 import { encodeSLEB } from './wasm-binary.reader';
 import { executeAccumulate, executeRefine, type RefineJob } from './service.executor';
@@ -14,6 +14,7 @@ const EXTRA_TYPES: [number[], number[]][] = [
   [I32_4, [T.i64]],
   [[], []],
   [[T.i32, T.i32, T.i32], [T.i64]],
+  [[T.i32, T.i32], [T.i64]],
 ];
 
 function compile(code: Uint8Array, memoryPagesCap?: number): WebAssembly.Module {
@@ -37,7 +38,7 @@ describe('executeRefine (metered, in process)', () => {
   it('charges an exact, documented cost for straight-line code', () => {
     // i64.const 0; end -> one block of 2 instructions at 1 gas each
     const out = executeRefine(compile(serviceModule({ refineBody: [0x42, 0x00, 0x0b] })), job(1000n));
-    expect(out).toEqual({ result: { ok: new Uint8Array(0) }, gasUsed: 2n, logs: [] });
+    expect(out).toEqual({ result: { ok: new Uint8Array(0) }, gasUsed: 2n, logs: [], exports: [] });
   });
 
   it('ends an infinite loop with out_of_gas and gasUsed == gasLimit', () => {
@@ -159,9 +160,48 @@ describe('executeRefine (metered, in process)', () => {
       expect(out.gasUsed).toBeGreaterThan(10_000n - remaining);
     });
 
+    describe('export and imported segments (engine 0.7.0)', () => {
+      const exportImport = [{ module: 'jam', name: 'export', type: 8 }];
+      // memory[0..4] = "ab\0\0"; export(0, 2) and drop; memory[8..16] = export(0, 2); return 16 bytes
+      const body = [
+        ...[0x41, 0x00, 0x41, ...encodeSLEB(0x6261n), 0x36, 0x02, 0x00],
+        ...[0x41, 0x00, 0x41, 0x02, 0x10, 0x00, 0x1a],
+        ...[0x41, 0x08, 0x41, 0x00, 0x41, 0x02, 0x10, 0x00, 0x37, 0x03, 0x00],
+        ...[0x42, 0x10, 0x0b],
+      ];
+      const mod = () => compile(serviceModule({ imports: exportImport, extraTypes: EXTRA_TYPES, refineBody: body }));
+
+      it('export appends zero-padded 4104-byte segments and returns their index in the package', () => {
+        const out = executeRefine(mod(), { ...job(100_000n), exportOffset: 5 });
+        expect(out.exports).toHaveLength(2);
+        const expected = new Uint8Array(4104);
+        expected.set([0x61, 0x62]);
+        for (const seg of out.exports!) expect(Buffer.from(seg).equals(Buffer.from(expected))).toBe(true);
+        expect(u64le((out.result as { ok: Uint8Array }).ok.subarray(8))).toBe(6n);
+      });
+
+      it('export answers FULL past 3072 segments in the package (GP W_X), exporting nothing', () => {
+        const out = executeRefine(mod(), { ...job(100_000n), exportOffset: 3071 });
+        expect(out.exports).toHaveLength(1);
+        expect(u64le((out.result as { ok: Uint8Array }).ok.subarray(8))).toBe(HOST_FULL);
+      });
+
+      it("fetch kind 3 copies the item's imported segment; NONE past the imports", () => {
+        // fetch(3, 0, out=16, offset=0, max=3)
+        const call = [0x41, 0x03, 0x41, 0x00, 0x41, 0x10, 0x41, 0x00, 0x41, 0x03, 0x10, 0x00];
+        const m = compile(serviceModule({ imports: fetchImport, extraTypes: EXTRA_TYPES, refineBody: storeResult(call, 24) }));
+        const segment = new Uint8Array(4104);
+        segment.set(new TextEncoder().encode('xyz'));
+        const found = (executeRefine(m, { ...job(10_000n), imports: [segment] }).result as { ok: Uint8Array }).ok;
+        expect(u64le(found)).toBe(4104n);
+        expect(Buffer.from(found.subarray(16, 19)).toString()).toBe('xyz');
+        expect(u64le((executeRefine(m, job(10_000n)).result as { ok: Uint8Array }).ok)).toBe(HOST_NONE);
+      });
+    });
+
     it('a host call without enough gas ends out_of_gas', () => {
       const out = executeRefine(compile(serviceModule({ imports: gasImport, extraTypes: EXTRA_TYPES, refineBody: storeResult([0x10, 0x00]) })), job(50n));
-      expect(out).toEqual({ result: { out_of_gas: null }, gasUsed: 50n, logs: [], trap: expect.objectContaining({ kind: 'out_of_gas' }) });
+      expect(out).toEqual({ result: { out_of_gas: null }, gasUsed: 50n, logs: [], trap: expect.objectContaining({ kind: 'out_of_gas' }), exports: [] });
     });
   });
 });

@@ -108,6 +108,10 @@ function run(module: WebAssembly.Module, ctx: JobContext, gasLimit: bigint, entr
 export interface RefineJob {
   itemIndex: number;
   payload: Uint8Array;
+  /** Imported segments (RefineRequest.imports); absent = none. */
+  imports?: Uint8Array[];
+  /** RefineRequest.exportOffset; absent = 0. */
+  exportOffset?: number;
   gasLimit: bigint;
   preimages: Map<string, Uint8Array>;
   /** Service id and package hash (32 bytes): PVM refine arguments (GP 0.7.2); the Wasm ABI does not pass them. */
@@ -128,6 +132,9 @@ function newContext(mode: Mode, partial: Partial<JobContext>): JobContext {
   return {
     mode,
     payload: new Uint8Array(0),
+    imports: [],
+    exports: [],
+    exportOffset: 0,
     preimages: new Map(),
     operands: [],
     storage: new Map(),
@@ -148,19 +155,20 @@ function newContext(mode: Mode, partial: Partial<JobContext>): JobContext {
  * @throws only on host bugs; guest failures are results
  */
 export function executeRefine(module: WebAssembly.Module, job: RefineJob): RefineOutcome {
-  const ctx = newContext('refine', { payload: job.payload, preimages: job.preimages });
+  const ctx = newContext('refine', { payload: job.payload, preimages: job.preimages, imports: job.imports ?? [], exportOffset: job.exportOffset ?? 0 });
   const r = run(module, ctx, job.gasLimit, 'refine', [job.payload.length, job.itemIndex]);
   const trap = r.trap ? { trap: r.trap } : {};
-  if (r.kind === 'out_of_gas') return { result: { out_of_gas: null }, gasUsed: r.gasUsed, logs: ctx.logs, ...trap };
-  if (r.kind === 'panic') return { result: { panic: null }, gasUsed: r.gasUsed, logs: ctx.logs, ...trap };
+  const exports = ctx.exports;
+  if (r.kind === 'out_of_gas') return { result: { out_of_gas: null }, gasUsed: r.gasUsed, logs: ctx.logs, exports, ...trap };
+  if (r.kind === 'panic') return { result: { panic: null }, gasUsed: r.gasUsed, logs: ctx.logs, exports, ...trap };
   const ptr = Number(r.value >> 32n);
   const len = Number(r.value & 0xffffffffn);
-  if (len > MAX_REFINE_OUTPUT_BYTES) return { result: { oversize: null }, gasUsed: r.gasUsed, logs: ctx.logs };
+  if (len > MAX_REFINE_OUTPUT_BYTES) return { result: { oversize: null }, gasUsed: r.gasUsed, logs: ctx.logs, exports };
   if (ptr + len > r.memory.length) {
     const message = `refine returned output [${ptr}, ${ptr + len}) outside its ${r.memory.length}-byte memory`;
-    return { result: { panic: null }, gasUsed: r.gasUsed, logs: ctx.logs, trap: { kind: 'bad_output_range', message, frames: [] } };
+    return { result: { panic: null }, gasUsed: r.gasUsed, logs: ctx.logs, exports, trap: { kind: 'bad_output_range', message, frames: [] } };
   }
-  return { result: { ok: r.memory.slice(ptr, ptr + len) }, gasUsed: r.gasUsed, logs: ctx.logs };
+  return { result: { ok: r.memory.slice(ptr, ptr + len) }, gasUsed: r.gasUsed, logs: ctx.logs, exports };
 }
 
 /**

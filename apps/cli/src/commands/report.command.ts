@@ -3,7 +3,7 @@ import type { ReportInfo } from '@jam/client';
 import { formatTrap, type TrapInfo } from '@jam/sandbox';
 import { parseHashArg } from '../cli.args';
 import { commandContext, type CliEnvironment } from '../cli.context';
-import { verifyAttestation } from '../attestation.verify';
+import { checkReportHash, verifyAttestation } from '../attestation.verify';
 import { printFields } from './preimage.command';
 
 /** `jam report get`. */
@@ -22,6 +22,9 @@ export function registerReportCommands(program: Command, env: CliEnvironment): v
       printFields(ctx.out, {
         package_hash: r.package_hash,
         report_hash: r.report_hash,
+        report_hash_check: { match: 'Blake2b-256 of the GP encoding (GP 0.7.2 eq. 11.26)', mismatch: 'MISMATCH', legacy: 'legacy format 1 (not checked)' }[
+          checkReportHash(r)
+        ],
         engine: `${r.engine.name} ${r.engine.version} (cost table ${r.engine.cost_table_version})`,
         verdict: r.verdict,
         attestations: `${r.attestations.length} (valid signatures: ${valid}, threshold ${r.threshold})`,
@@ -36,6 +39,17 @@ export function registerReportCommands(program: Command, env: CliEnvironment): v
         if (g.trap) ctx.out(`  trap: ${g.trap.kind}: ${formatTrap(g.trap as TrapInfo)}`);
         for (const line of g.logs) ctx.out(`  log ${line}`);
       }
+    });
+
+  program
+    .command('attesters')
+    .description('list the attester set (index, Ed25519 public key) and the threshold')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const ctx = commandContext(env, cmd);
+      const set = await ctx.client.attesters();
+      if (ctx.global.json) return ctx.json(set);
+      ctx.out(`threshold ${set.threshold} of ${set.attester_count}; signed message: ${set.signed_message}`);
+      for (const a of set.attesters) ctx.out(`  attester ${a.index} ${a.public_key}`);
     });
 }
 

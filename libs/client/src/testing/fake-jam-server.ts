@@ -258,6 +258,15 @@ export function fakeJam(options: FakeJamOptions = {}): { handler: FakeHandler; s
       advance(fp);
       return sendJson(res, 200, fp.info);
     }
+    if (p === '/jam/attesters' && req.method === 'GET') {
+      return sendJson(res, 200, {
+        attesters: keys.map((k, i) => ({ index: i, public_key: toHex(k.publicKey.export({ format: 'der', type: 'spki' }).subarray(12)) })),
+        threshold: 2,
+        attester_count: keys.length,
+        public_key_encoding: 'ed25519-raw-32-hex',
+        signed_message: 'jam_guarantee ++ blake2b256(E(report))',
+      });
+    }
     if ((m = p.match(/^\/jam\/reports\/(0x[0-9a-f]{64})$/))) {
       const fp = state.packages.get(m[1] as string);
       if (!fp || fp.info.report_hash === null) return sendError(res, 404, 'not_found', `no report for ${m[1]}`);
@@ -266,6 +275,9 @@ export function fakeJam(options: FakeJamOptions = {}): { handler: FakeHandler; s
         package_hash: fp.info.hash,
         report_hash: fp.reportHash,
         report: { results: fp.pkg.items.map(() => ({ result: { ok: '0x' } })) },
+        // the fake's report hash stands for a report it never encodes: served as legacy (format 1), not checkable
+        encoded: '0x',
+        hash_format: 1,
         engine: { name: 'fake', version: '0.0.0', cost_table_version: 1 },
         attestations: keys.map((k, i) => ({
           attester_index: i,

@@ -16,7 +16,7 @@ export interface GuestLogEntry {
 /** Row of `work_report`: one distinct report produced for a package. */
 @Entity({ name: 'work_report' })
 export class WorkReportEntity {
-  /** Report hash (covers the GP report and the engine identity, docs/architecture.md section 6), 32 bytes. */
+  /** Report hash, 32 bytes: Blake2b-256 of the GP encoding (hash format 2) or the legacy rule (format 1), docs/architecture.md section 6. */
   @PrimaryColumn({ type: 'bytea', name: 'report_hash' })
   reportHash!: Buffer;
 
@@ -34,6 +34,9 @@ export class WorkReportEntity {
   /** Per work item: the guest's log lines and trap detail; null for reports made before engine logs were kept. */
   @Column({ type: 'jsonb', name: 'guest_log', nullable: true })
   guestLog!: GuestLogEntry[] | null;
+  /** Which rule `reportHash` follows: 1 legacy (engine identity appended), 2 GP H(E(report)) (migration 1768000000000). */
+  @Column({ type: 'smallint', name: 'hash_format' })
+  hashFormat!: number;
 
   @Column({ type: 'timestamptz', name: 'created_at' })
   createdAt!: Date;

@@ -2,6 +2,7 @@ import type { DataSource } from 'typeorm';
 import { bytesToHex, hashToBytes, hexToBytes } from '../bytes-hex';
 import type { AttestationEntity } from '../entities/attestation.entity';
 import { queryOne, queryRows } from '../sql-runner';
+import { CURRENT_HASH_FORMAT } from './work-report.repository';
 
 /** One attester's signature over a report hash. */
 export interface AttestationRecord {
@@ -72,13 +73,18 @@ export class AttestationRepository {
 
   /**
    * Every report hash attested for one package with its number of distinct signers, most
-   * signers first: more than one entry is a conflict (docs/architecture.md section 6).
+   * signers first: more than one entry is a conflict (docs/architecture.md section 6). Only
+   * reports of the current hash format (2, GP H(E(report)); migration 1768000000000) count:
+   * signatures on legacy-format reports stay stored and verifiable but never count toward a
+   * verdict, so a package caught in the refine phase by the upgrade is re-refined, not disputed.
    */
   async reportHashesForPackage(packageHash: string): Promise<{ reportHash: string; signers: number }[]> {
     const rows = await queryRows<{ report_hash: Buffer; n: string }>(
       this.ds,
-      `SELECT report_hash, count(DISTINCT attester_index) AS n FROM attestation WHERE package_hash = $1
-       GROUP BY report_hash ORDER BY n DESC, report_hash`,
+      `SELECT a.report_hash, count(DISTINCT a.attester_index) AS n
+         FROM attestation a JOIN work_report r ON r.report_hash = a.report_hash
+        WHERE a.package_hash = $1 AND r.hash_format = ${CURRENT_HASH_FORMAT}
+        GROUP BY a.report_hash ORDER BY n DESC, a.report_hash`,
       [hashToBytes(packageHash, 'packageHash')],
     );
     return rows.map((r) => ({ reportHash: bytesToHex(r.report_hash), signers: Number(r.n) }));

@@ -1,11 +1,12 @@
 import type { DataSource } from 'typeorm';
+import { REPORT_HASH_FORMAT } from '@jam/domain';
 import { bytesToHex, hashToBytes, toBuffer, toUint8Array } from '../bytes-hex';
 import type { GuestLogEntry, WorkReportEntity } from '../entities/work-report.entity';
 import { queryOne, queryRows } from '../sql-runner';
 
 /** A stored work report. */
 export interface WorkReportRecord {
-  /** `0x` hex; covers the GP report and the engine identity (docs/architecture.md section 6). */
+  /** `0x` hex; Blake2b-256 of `encoded` when `hashFormat` is 2 (GP 0.7.2 eq. 11.26), the legacy rule when 1. */
   reportHash: string;
   /** `0x` hex of the package the report is for. */
   packageHash: string;
@@ -15,10 +16,15 @@ export interface WorkReportRecord {
   engine: string;
   /** Per work item: the guest's log lines and trap detail, beside the report (not signed); null for older rows. */
   guestLog: GuestLogEntry[] | null;
+  /** 1 legacy (engine <= 0.6.0: engine identity appended to the hashed bytes), 2 GP H(E(report)); `REPORT_HASH_FORMAT` of @jam/domain. */
+  hashFormat: number;
   createdAt: Date;
 }
 
-const COLUMNS = `report_hash AS "reportHash", package_hash AS "packageHash", encoded, engine, guest_log AS "guestLog", created_at AS "createdAt"`;
+/** The hash format new reports are written with and verdicts count: REPORT_HASH_FORMAT.gp (GP H(E(report))). */
+export const CURRENT_HASH_FORMAT: number = REPORT_HASH_FORMAT.gp;
+
+const COLUMNS = `report_hash AS "reportHash", package_hash AS "packageHash", encoded, engine, guest_log AS "guestLog", hash_format AS "hashFormat", created_at AS "createdAt"`;
 
 function toRecord(row: WorkReportEntity): WorkReportRecord {
   return {
@@ -27,6 +33,7 @@ function toRecord(row: WorkReportEntity): WorkReportRecord {
     encoded: toUint8Array(row.encoded),
     engine: row.engine,
     guestLog: row.guestLog ?? null,
+    hashFormat: row.hashFormat,
     createdAt: row.createdAt,
   };
 }
@@ -48,10 +55,12 @@ export class WorkReportRepository {
     encoded: Uint8Array;
     engine: string;
     guestLog?: GuestLogEntry[];
+    /** defaults to CURRENT_HASH_FORMAT */
+    hashFormat?: number;
   }): Promise<{ created: boolean }> {
     const row = await queryOne(
       this.ds,
-      `INSERT INTO work_report (report_hash, package_hash, encoded, engine, guest_log) VALUES ($1, $2, $3, $4, $5::jsonb)
+      `INSERT INTO work_report (report_hash, package_hash, encoded, engine, guest_log, hash_format) VALUES ($1, $2, $3, $4, $5::jsonb, $6)
        ON CONFLICT (report_hash) DO NOTHING RETURNING 1 AS ok`,
       [
         hashToBytes(input.reportHash, 'reportHash'),
@@ -59,6 +68,7 @@ export class WorkReportRepository {
         toBuffer(input.encoded),
         input.engine,
         input.guestLog === undefined ? null : JSON.stringify(input.guestLog),
+        input.hashFormat ?? CURRENT_HASH_FORMAT,
       ],
     );
     return { created: row !== null };

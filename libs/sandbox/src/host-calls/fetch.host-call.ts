@@ -10,7 +10,8 @@ function resultCode(result: WorkExecResult): number {
 
 /**
  * `fetch(kind, index, out_ptr, offset, max_len) -> i64`: windowed copy of the payload (kind 0,
- * refine), an operand's output (kind 1, accumulate) or its result code (kind 2); NONE otherwise
+ * refine), an operand's output (kind 1, accumulate), its result code (kind 2) or this work item's
+ * imported segment `index` (kind 3, refine, 4104 bytes, since engine 0.7.0); NONE otherwise
  * (docs/service-abi.md). Price: base, then 1 gas per HOST_COPY_BYTES_PER_GAS bytes copied.
  * WARNING: the price is consensus-relevant (docs/gas.md cost table v4).
  */
@@ -23,6 +24,7 @@ export const fetchHostCall = defineHostCall({
     const job = env.job;
     let obj: Uint8Array | undefined;
     if (kind === 0 && job.mode === 'refine') obj = job.payload;
+    else if (kind === 3 && job.mode === 'refine') obj = job.imports[index >>> 0];
     else if ((kind === 1 || kind === 2) && job.mode === 'accumulate') {
       const op = job.operands[index >>> 0];
       if (op !== undefined) {

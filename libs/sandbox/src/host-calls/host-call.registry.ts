@@ -1,3 +1,4 @@
+import { exportHostCall } from './export.host-call';
 import { fetchHostCall } from './fetch.host-call';
 import { gasHostCall } from './gas.host-call';
 import type { HostCall, HostEnv } from './host-call';
@@ -7,7 +8,7 @@ import { readHostCall } from './read.host-call';
 import { writeHostCall } from './write.host-call';
 
 /** Names of the host functions a service may import from module "jam" (docs/service-abi.md; GP 0.7.2 host-call names). */
-export type HostCallName = 'gas' | 'fetch' | 'lookup' | 'read' | 'write' | 'log';
+export type HostCallName = 'gas' | 'fetch' | 'lookup' | 'read' | 'write' | 'export' | 'log';
 
 /**
  * The host calls, one module each (signature, price, handler). The validator checks imports
@@ -21,6 +22,7 @@ export const HOST_CALLS = {
   lookup: lookupHostCall,
   read: readHostCall,
   write: writeHostCall,
+  export: exportHostCall,
   log: logHostCall,
 } as const satisfies Record<HostCallName, HostCall>;
 
@@ -38,6 +40,8 @@ function bindHostCall(call: HostCall, env: HostEnv): (...args: number[]) => bigi
   switch (call.params.length) {
     case 0:
       return () => handle.call(call, env);
+    case 2:
+      return (a: number, b: number) => handle.call(call, env, a, b);
     case 3:
       return (a: number, b: number, c: number) => handle.call(call, env, a, b, c);
     case 4:

@@ -14,6 +14,12 @@ export interface HostJobContext {
   mode: HostCallMode;
   /** Work item payload (refine). */
   payload: Uint8Array;
+  /** The work item's imported segments, in import order (refine; fetch kind 3), 4104 bytes each. */
+  imports: Uint8Array[];
+  /** Segments exported so far by this item (refine; `export`), 4104 bytes each. */
+  exports: Uint8Array[];
+  /** Segments exported by the package's earlier items: the first index `export` returns (refine). */
+  exportOffset: number;
   /** Preimages `lookup` can see, by 0x-hex Blake2b-256 hash. */
   preimages: Map<string, Uint8Array>;
   operands: AccumulateOperand[];

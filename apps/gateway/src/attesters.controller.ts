@@ -1,0 +1,30 @@
+import { Controller, Get, Inject, UseGuards } from '@nestjs/common';
+import { GATEWAY_DEPS, type GatewayDeps } from './gateway.deps';
+import { BearerTokenGuard } from './bearer-token.guard';
+
+/** The attester set (docs/architecture.md section 5): what a report's guarantee signatures verify against. */
+@Controller('jam/attesters')
+@UseGuards(BearerTokenGuard)
+export class AttestersController {
+  constructor(@Inject(GATEWAY_DEPS) private readonly deps: GatewayDeps) {}
+
+  /**
+   * The registered attesters in index order, `{ attesters: [{ index, public_key }], threshold,
+   * attester_count, public_key_encoding, signed_message }`. `public_key` is the raw 32-byte
+   * Ed25519 public key (RFC 8032 section 5.1.5 encoding) as `0x` + 64 lowercase hex digits; a
+   * guarantee signature verifies under it, with any Ed25519 library, over the 45 bytes ASCII
+   * `jam_guarantee` ++ report hash (GP 0.7.2 eq. 11.26, report hash = Blake2b-256 of the GP
+   * encoding of the report). Same bearer auth as every /jam read; the set is the same for all tenants.
+   */
+  @Get()
+  async list() {
+    const attesters = (await this.deps.attesters.list()).map((a) => ({ index: a.index, public_key: a.publicKey }));
+    return {
+      attesters,
+      threshold: this.deps.attestationThreshold,
+      attester_count: this.deps.attesterCount,
+      public_key_encoding: 'ed25519-raw-32-hex',
+      signed_message: 'jam_guarantee ++ blake2b256(E(report))',
+    };
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * Migration 1768000000000 on a database that already holds reports (issue 9 item 1): rows made
+ * before it keep their report hash and are marked hash format 1 (legacy), their attestations stay;
+ * rows written afterwards are format 2 (GP H(E(report))). Real PostgreSQL, own database.
+ */
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import type { DataSource } from 'typeorm';
+import { createDataSource, createRepositories, PERSISTENCE_MIGRATIONS } from '../src';
+
+const ADMIN_URL = process.env['JAM_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+const hex32 = () => `0x${randomBytes(32).toString('hex')}`;
+
+describe('migration 1768000000000: stored reports keep their hash as format 1', () => {
+  const name = `jam_gpmig_${randomBytes(6).toString('hex')}`;
+  let ds: DataSource;
+
+  beforeAll(async () => {
+    const admin = new Client({ connectionString: ADMIN_URL });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    const url = new URL(ADMIN_URL);
+    url.pathname = `/${name}`;
+    ds = createDataSource({ url: url.toString(), poolSize: 2 });
+    await ds.initialize();
+  });
+
+  afterAll(async () => {
+    await ds.destroy();
+    const admin = new Client({ connectionString: ADMIN_URL });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  });
+
+  it('marks existing rows legacy, keeps their hashes and attestations, and new rows are GP format', async () => {
+    const last = PERSISTENCE_MIGRATIONS[PERSISTENCE_MIGRATIONS.length - 1]!;
+    expect(new last().name).toBe('GpReportHashAndSegments1768000000000');
+    const runner = ds.createQueryRunner();
+    try {
+      for (const M of PERSISTENCE_MIGRATIONS.slice(0, -1)) await new M().up(runner);
+      // a report and its attestation as engine 0.6.0 stored them
+      const pkg = hex32();
+      const report = hex32();
+      const b = (h: string) => Buffer.from(h.slice(2), 'hex');
+      await runner.query(`INSERT INTO work_package (hash, encoded, status, service_ids, submitted_by) VALUES ($1, $2, 'attesting', '{}', 'p')`, [
+        b(pkg),
+        b(pkg),
+      ]);
+      await runner.query(`INSERT INTO work_report (report_hash, package_hash, encoded, engine) VALUES ($1, $2, $3, 'old')`, [b(report), b(pkg), b(report)]);
+      await runner.query(`INSERT INTO attester ("index", public_key) VALUES (0, $1)`, [b(hex32())]);
+      await runner.query(`INSERT INTO attestation (report_hash, attester_index, package_hash, signature) VALUES ($1, 0, $2, $3)`, [
+        b(report),
+        b(pkg),
+        randomBytes(64),
+      ]);
+      await new last().up(runner);
+
+      const repos = createRepositories(ds);
+      expect(await repos.workReports.get(report)).toMatchObject({ reportHash: report, hashFormat: 1 });
+      expect((await repos.attestations.listByReport(report)).map((a) => a.attesterIndex)).toEqual([0]);
+      // the legacy signature does not count: the reconciler will re-refine this package
+      expect(await repos.attestations.reportHashesForPackage(pkg)).toEqual([]);
+      const fresh = hex32();
+      await repos.workReports.insertIfAbsent({ reportHash: fresh, packageHash: pkg, encoded: new Uint8Array(3), engine: 'new' });
+      expect(await repos.workReports.get(fresh)).toMatchObject({ hashFormat: 2 });
+    } finally {
+      await runner.release();
+    }
+  });
+});
