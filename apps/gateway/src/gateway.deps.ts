@@ -1,3 +1,4 @@
+import type { Queue } from 'bullmq';
 import type { BlobStore } from '@jam/blob-store';
 import type { JobQueue, StatusEventBus } from '@jam/queue';
 import type {
@@ -74,4 +75,10 @@ export interface GatewayDeps {
   requestLimits: RequestLimits;
   /** Readiness probes of the backing stores; each resolves or throws. */
   readiness: Record<string, () => Promise<void>>;
+  /**
+   * BullMQ queue handles the queue board at `/admin/queues` shows (read-only; README "Queue
+   * board"), refine-a0.. first; absent with the in-process queue (embedded mode), where the board
+   * answers 404 `not_found`.
+   */
+  boardQueues?: readonly Queue[];
 }

@@ -12,6 +12,7 @@ import { HealthController } from './health.controller';
 import { AdminController } from './admin.controller';
 import { OptionsController } from './options.controller';
 import { CodeCheckLimiter } from './code-check.limiter';
+import { QueueBoardController, QueueBoardGuard } from './queue-board.controller';
 
 /** The gateway's Nest module; `forRoot` takes the dependencies the launcher built. */
 @Module({})
@@ -19,12 +20,22 @@ export class GatewayModule {
   static forRoot(deps: GatewayDeps): DynamicModule {
     return {
       module: GatewayModule,
-      controllers: [HealthController, PreimagesController, ServicesController, PackagesController, ReportsController, AdminController, OptionsController],
+      controllers: [
+        HealthController,
+        PreimagesController,
+        ServicesController,
+        PackagesController,
+        ReportsController,
+        AdminController,
+        OptionsController,
+        QueueBoardController,
+      ],
       providers: [
         { provide: GATEWAY_DEPS, useValue: deps },
         { provide: CodeCheckLimiter, useValue: new CodeCheckLimiter(deps.codeChecks) },
         BearerTokenGuard,
         AdminTokenGuard,
+        QueueBoardGuard,
         AdminAuditInterceptor,
         AccessPolicy,
       ],

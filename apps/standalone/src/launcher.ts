@@ -14,6 +14,7 @@ import {
   createRedisReadinessProbe,
   RedisEvictionPolicyError,
   createInProcessQueue,
+  openBullMqInspection,
   createInProcessStatusEventBus,
   createRedisStatusEventBus,
   PermanentJobError,
@@ -23,7 +24,15 @@ import {
   type JobHandler,
   type JobQueue,
 } from '@jam/queue';
-import { ACCUMULATE_QUEUE, ACCUMULATE_REPORT_V1, ATTESTATION_QUEUE, REFINE_PACKAGE_V1, VERIFY_ATTESTATION_V1, refineQueueName } from '@jam/queue-contracts';
+import {
+  ACCUMULATE_QUEUE,
+  ACCUMULATE_REPORT_V1,
+  ATTESTATION_QUEUE,
+  JANITOR_QUEUE,
+  REFINE_PACKAGE_V1,
+  VERIFY_ATTESTATION_V1,
+  refineQueueName,
+} from '@jam/queue-contracts';
 import { BlobStoreOwnershipError, bindBlobStore, FilesystemBlobStore, S3BlobStore, TieredBlobStore, type StoreMarkerAccess } from '@jam/blob-store';
 import { loadOrCreateAttesterKeys } from '@jam/attest';
 import { MAX_SERVICE_CODE_BYTES, SandboxPool, SandboxExecutorError } from '@jam/sandbox';
@@ -303,6 +312,17 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
       stops.push(() => checks.close());
       const checkFallback = checks.identityFallback();
       if (checkFallback !== undefined) logger.warn({ setting: 'sandbox_uid' }, `code-check executors do not run as an unprivileged user: ${checkFallback}`);
+      // The operators' queue board (/admin/queues) reads the BullMQ queues through handles of its own; none in embedded mode.
+      const board =
+        config.mode === 'production'
+          ? openBullMqInspection({
+              redisUrl: config.redisUrl!,
+              prefix: config.queuePrefix,
+              names: [...Array.from({ length: config.attesters }, (_, i) => refineQueueName(i)), ATTESTATION_QUEUE, ACCUMULATE_QUEUE, JANITOR_QUEUE],
+              onError: (err) => logger.warn({ err }, 'queue board: Redis error'),
+            })
+          : undefined;
+      if (board) stops.push(() => board.close());
       const tenantDigests = new Set(tokens.values());
       if ([...adminTokens.values()].some((d) => tenantDigests.has(d)))
         throw new Error('an admin token is also an allowed /jam token; admin_tokens must be separate tokens');
@@ -355,6 +375,7 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
             },
             blob_store: async () => void (await blobs.has(`0x${'0'.repeat(64)}`)),
           },
+          ...(board ? { boardQueues: board.queues } : {}),
         },
         { host: config.host, port: config.port },
       ).catch((err: NodeJS.ErrnoException) => {
