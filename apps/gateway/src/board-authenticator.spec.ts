@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { createBoardAuthenticator } from './queue-board.controller';
+import { createBoardAuthenticator } from './board-authenticator';
 import { TokenDigestVerifier, tokenDigest } from './token-digest.verifier';
 
 const ADMIN = 'ops-secret-token';
