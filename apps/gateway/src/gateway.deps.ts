@@ -76,9 +76,10 @@ export interface GatewayDeps {
   /** Readiness probes of the backing stores; each resolves or throws. */
   readiness: Record<string, () => Promise<void>>;
   /**
-   * BullMQ queue handles the queue board at `/admin/queues` shows (read-only; README "Queue
-   * board"), refine-a0.. first; absent with the in-process queue (embedded mode), where the board
-   * answers 404 `not_found`.
+   * Opens (once; later calls return the same) the BullMQ queue handles the queue board at
+   * `/admin/queues` shows (read-only; README "Queue board"), refine-a0.. first. Called on the
+   * board's first request, so a gateway nobody opens the board on holds no extra connection.
+   * Absent with the in-process queue (embedded mode), where the board answers 404 `not_found`.
    */
-  boardQueues?: readonly Queue[];
+  openBoardQueues?: () => readonly Queue[];
 }

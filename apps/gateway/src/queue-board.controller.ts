@@ -72,11 +72,11 @@ function boardApp(queues: readonly Queue[]): BoardHandler {
 @Controller(QUEUE_BOARD_PATH.slice(1))
 @UseGuards(QueueBoardGuard)
 export class QueueBoardController {
-  private readonly board: BoardHandler | undefined;
+  /** Built on the first request that passed the guard. */
+  private board: BoardHandler | undefined;
   private readonly addresses: ClientAddressPolicy;
 
   constructor(@Inject(GATEWAY_DEPS) private readonly deps: GatewayDeps) {
-    this.board = deps.boardQueues && deps.boardQueues.length > 0 ? boardApp(deps.boardQueues) : undefined;
     this.addresses = new ClientAddressPolicy(deps.trustedProxies, deps.adminIpAllowlist);
   }
 
@@ -116,6 +116,7 @@ export class QueueBoardController {
 
   /** The board; 404 `not_found` with the reason when this gateway has none (in-process queue). */
   private boardOrNotFound(): BoardHandler {
+    if (this.board === undefined && this.deps.openBoardQueues !== undefined) this.board = boardApp(this.deps.openBoardQueues());
     if (this.board === undefined) {
       throw new DomainError(
         'not_found',

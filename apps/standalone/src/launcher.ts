@@ -15,6 +15,7 @@ import {
   RedisEvictionPolicyError,
   createInProcessQueue,
   openBullMqInspection,
+  type BullMqInspection,
   createInProcessStatusEventBus,
   createRedisStatusEventBus,
   PermanentJobError,
@@ -312,17 +313,22 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
       stops.push(() => checks.close());
       const checkFallback = checks.identityFallback();
       if (checkFallback !== undefined) logger.warn({ setting: 'sandbox_uid' }, `code-check executors do not run as an unprivileged user: ${checkFallback}`);
-      // The operators' queue board (/admin/queues) reads the BullMQ queues through handles of its own; none in embedded mode.
-      const board =
+      // The operators' queue board (/admin/queues) reads the BullMQ queues through handles of its own,
+      // opened on its first request; none in embedded mode.
+      let board: BullMqInspection | undefined;
+      const openBoardQueues =
         config.mode === 'production'
-          ? openBullMqInspection({
-              redisUrl: config.redisUrl!,
-              prefix: config.queuePrefix,
-              names: [...Array.from({ length: config.attesters }, (_, i) => refineQueueName(i)), ATTESTATION_QUEUE, ACCUMULATE_QUEUE, JANITOR_QUEUE],
-              onError: (err) => logger.warn({ err }, 'queue board: Redis error'),
-            })
+          ? () => {
+              board ??= openBullMqInspection({
+                redisUrl: config.redisUrl!,
+                prefix: config.queuePrefix,
+                names: [...Array.from({ length: config.attesters }, (_, i) => refineQueueName(i)), ATTESTATION_QUEUE, ACCUMULATE_QUEUE, JANITOR_QUEUE],
+                onError: (err) => logger.warn({ err }, 'queue board: Redis error'),
+              });
+              return board.queues;
+            }
           : undefined;
-      if (board) stops.push(() => board.close());
+      stops.push(async () => board?.close());
       const tenantDigests = new Set(tokens.values());
       if ([...adminTokens.values()].some((d) => tenantDigests.has(d)))
         throw new Error('an admin token is also an allowed /jam token; admin_tokens must be separate tokens');
@@ -375,7 +381,7 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
             },
             blob_store: async () => void (await blobs.has(`0x${'0'.repeat(64)}`)),
           },
-          ...(board ? { boardQueues: board.queues } : {}),
+          ...(openBoardQueues ? { openBoardQueues } : {}),
         },
         { host: config.host, port: config.port },
       ).catch((err: NodeJS.ErrnoException) => {
