@@ -256,6 +256,9 @@ describe('authorization matrix and admin API (PostgreSQL + Redis, one real proce
     },
     'POST /admin/packages/:packageHash/retry': { path: () => `/admin/packages/${pkgK}/retry`, expect: adminOnly(409) },
     'GET /admin/audit': { path: () => '/admin/audit', expect: adminOnly(200) },
+    // The queue board (production mode: BullMQ on Redis): its page and its read API; a 401 challenges Bearer, then Basic.
+    'GET /admin/queues': { path: () => '/admin/queues', expect: adminOnly(200) },
+    'GET /admin/queues/*path': { path: () => '/admin/queues/api/queues', expect: adminOnly(200) },
     'OPTIONS /admin': { path: () => '/admin', expect: adminOnly(204) },
     'OPTIONS /admin/*path': { path: () => '/admin/audit', expect: adminOnly(204) },
   };

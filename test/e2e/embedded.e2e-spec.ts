@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import { createPrivateKey, sign } from 'node:crypto';
+import { createHash, createPrivateKey, randomBytes, sign } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { JamProcess, PROCESS_TEST_TIMEOUT_MS, api, freePort, runCli } from '../support/jam-server';
@@ -42,7 +42,13 @@ describe('embedded mode, end to end', () => {
   let base: string;
   let token: string;
   let server: JamProcess;
-  const env = () => ({ JAM_DATA_DIR: dataDir, JAM_PORT: String(port), JAM_MAX_PREIMAGE_BYTES: String(8 * 1024 * 1024) });
+  const adminToken = `ops-${randomBytes(16).toString('hex')}`;
+  const env = () => ({
+    JAM_DATA_DIR: dataDir,
+    JAM_PORT: String(port),
+    JAM_MAX_PREIMAGE_BYTES: String(8 * 1024 * 1024),
+    JAM_ADMIN_TOKENS: `ops=${createHash('sha256').update(adminToken).digest('hex')}`,
+  });
 
   beforeAll(async () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jam-e2e-embedded-'));
@@ -71,6 +77,15 @@ describe('embedded mode, end to end', () => {
     const ok = await api(base, token, 'GET', '/jam/services');
     expect(ok.status).toBe(200);
     expect(Array.isArray(ok.json.items)).toBe(true);
+  });
+
+  it('has no queue board (in-process queue): /admin/queues answers the admin 404 saying why, after the same authentication', async () => {
+    expect((await api(base, undefined, 'GET', '/admin/queues')).status).toBe(401);
+    for (const p of ['/admin/queues', '/admin/queues/api/queues']) {
+      const r = await api(base, adminToken, 'GET', p);
+      expect([r.status, r.json.error.code]).toEqual([404, 'not_found']);
+      expect(r.json.error.message).toContain('in-process queue (embedded mode)');
+    }
   });
 
   it('refuses a second server on the same data directory, naming the holder', async () => {

@@ -240,7 +240,7 @@ describe('jam demo', () => {
     return 'word-count.wasm';
   }
 
-  it('runs the whole flow and checks storage against the local count', async () => {
+  it('runs the whole flow, following each package on its status stream, and checks storage against the local count', async () => {
     const fake = fakeJam();
     server = await startFakeServer(fake.handler);
 
@@ -253,6 +253,20 @@ describe('jam demo', () => {
     expect(r.stdout.trim().split('\n').at(-1)).toMatch(/^demo: OK: 3 packages accumulated, words=\d+, items=6$/);
     expect(fake.state.services.size).toBe(1);
     expect([...fake.state.packages.values()].map((p) => p.pkg.items.length)).toEqual([1, 2, 3]);
+    // followed over server-sent events: one stream per package, no polling
+    const follows = server.requests
+      .map((q) => q.url.pathname)
+      .filter((p) => /^\/jam\/packages\/0x[0-9a-f]{64}(\/events)?$/.test(p))
+      .map((p) => (p.endsWith('/events') ? 'stream' : 'poll'));
+    expect(follows).toEqual(['stream', 'stream', 'stream']);
+  });
+
+  it('falls back to polling, with a note on stderr, when the gateway has no status stream', async () => {
+    server = await startFakeServer(fakeJam({ noEvents: true }).handler);
+    const r = await jam(['demo', '--wasm', wasmFile()]);
+    expect(r.code).toBe(EXIT_OK);
+    expect(r.stderr).toContain('status stream of package 1 unavailable');
+    expect(r.stdout.trim().split('\n').at(-1)).toMatch(/^demo: OK: 3 packages accumulated/);
   });
 
   it('fails with exit 1 when the stored total differs from the local count', async () => {

@@ -2,7 +2,7 @@ import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/commo
 import type { Response } from 'express';
 import { DomainError } from '@jam/domain';
 import { GATEWAY_DEPS, type GatewayDeps } from './gateway.deps';
-import { TokenDigestVerifier } from './token-digest.verifier';
+import { TokenDigestVerifier, type TokenMatch } from './token-digest.verifier';
 import { createBearerAuthenticator, queryTokenParam, type BearerResult } from './bearer-authenticator';
 import { ClientAddressPolicy } from './client-address';
 import type { AuthedRequest } from './bearer-token.guard';
@@ -23,7 +23,22 @@ export class AdminTokenGuard implements CanActivate {
   constructor(@Inject(GATEWAY_DEPS) private readonly deps: GatewayDeps) {
     const admins = new TokenDigestVerifier(deps.adminTokenDigests);
     this.addresses = new ClientAddressPolicy(deps.trustedProxies, deps.adminIpAllowlist);
-    this.authenticate = createBearerAuthenticator((token) => admins.match(token));
+    this.authenticate = this.authenticator((token) => admins.match(token));
+  }
+
+  /** How a request presents its admin token: `Authorization: Bearer` here; the queue board also takes Basic. */
+  protected authenticator(verify: (token: string) => TokenMatch | null): (req: AuthedRequest) => BearerResult {
+    return createBearerAuthenticator(verify);
+  }
+
+  /** The message of a 401 for a request without a usable credential. */
+  protected missingCredentialMessage(): string {
+    return 'missing or malformed bearer token';
+  }
+
+  /** The `WWW-Authenticate` challenge(s) of a 401. */
+  protected challenge(reason: Exclude<BearerResult, { ok: true }>['reason']): string | string[] {
+    return reason === 'unknown_token' ? 'Bearer realm="jam-admin", error="invalid_token"' : 'Bearer realm="jam-admin"';
   }
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
@@ -52,8 +67,8 @@ export class AdminTokenGuard implements CanActivate {
     const result = this.authenticate(req);
     if (!result.ok) {
       await deny(result.reason, result.digest);
-      res.setHeader('WWW-Authenticate', result.reason === 'unknown_token' ? 'Bearer realm="jam-admin", error="invalid_token"' : 'Bearer realm="jam-admin"');
-      throw new DomainError('unauthorized', result.reason === 'unknown_token' ? 'not an admin token' : 'missing or malformed bearer token');
+      res.setHeader('WWW-Authenticate', this.challenge(result.reason));
+      throw new DomainError('unauthorized', result.reason === 'unknown_token' ? 'not an admin token' : this.missingCredentialMessage());
     }
     Object.assign(req, { principal: result.match.principal, tokenHash: result.match.digest.slice(0, 12), tokenDigest: result.match.digest, isAdmin: true });
     return true;

@@ -1,3 +1,4 @@
+import type { Queue } from 'bullmq';
 import type { BlobStore } from '@jam/blob-store';
 import type { JobQueue, StatusEventBus } from '@jam/queue';
 import type {
@@ -77,4 +78,11 @@ export interface GatewayDeps {
   requestLimits: RequestLimits;
   /** Readiness probes of the backing stores; each resolves or throws. */
   readiness: Record<string, () => Promise<void>>;
+  /**
+   * Opens (once; later calls return the same) the BullMQ queue handles the queue board at
+   * `/admin/queues` shows (read-only; README "Queue board"), refine-a0.. first. Called on the
+   * board's first request, so a gateway nobody opens the board on holds no extra connection.
+   * Absent with the in-process queue (embedded mode), where the board answers 404 `not_found`.
+   */
+  openBoardQueues?: () => readonly Queue[];
 }

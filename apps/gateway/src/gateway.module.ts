@@ -13,6 +13,7 @@ import { HealthController } from './health.controller';
 import { AdminController } from './admin.controller';
 import { OptionsController } from './options.controller';
 import { CodeCheckLimiter } from './code-check.limiter';
+import { QueueBoardController, QueueBoardGuard } from './queue-board.controller';
 
 /** The gateway's Nest module; `forRoot` takes the dependencies the launcher built. */
 @Module({})
@@ -29,12 +30,14 @@ export class GatewayModule {
         AttestersController,
         AdminController,
         OptionsController,
+        QueueBoardController,
       ],
       providers: [
         { provide: GATEWAY_DEPS, useValue: deps },
         { provide: CodeCheckLimiter, useValue: new CodeCheckLimiter(deps.codeChecks) },
         BearerTokenGuard,
         AdminTokenGuard,
+        QueueBoardGuard,
         AdminAuditInterceptor,
         AccessPolicy,
       ],

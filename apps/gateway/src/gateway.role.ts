@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { createRedisReadinessProbe } from '@jam/queue';
-import { ATTESTATION_QUEUE } from '@jam/queue-contracts';
+import { createRedisReadinessProbe, openBullMqInspection, type BullMqInspection } from '@jam/queue';
+import { ACCUMULATE_QUEUE, ATTESTATION_QUEUE, JANITOR_QUEUE, refineQueueName } from '@jam/queue-contracts';
 import { StartupError, type RoleHost, type RoleModule } from '@jam/runtime';
 import { tokenDigest } from './bearer-token.guard';
 import { startGateway } from './gateway.app';
@@ -70,7 +70,7 @@ export function gatewayRole(startCodeChecks: StartCodeChecks): RoleModule {
       const tenantDigests = new Set(tokens.values());
       if ([...adminTokens.values()].some((d) => tenantDigests.has(d)))
         throw new Error('an admin token is also an allowed /jam token; admin_tokens must be separate tokens');
-      const deps = gatewayDeps(host, { tokens, adminTokens, checks, redisProbe });
+      const deps = { ...gatewayDeps(host, { tokens, adminTokens, checks, redisProbe }), ...boardQueues(host) };
       const gateway = await startGateway(deps, { host: config.host, port: config.port }).catch((err: NodeJS.ErrnoException) => {
         if (err.code === 'EADDRINUSE')
           throw new StartupError(
@@ -137,6 +137,28 @@ function gatewayDeps(
         await parts.redisProbe?.check();
       },
       blob_store: async () => void (await host.blobs.has(`0x${'0'.repeat(64)}`)),
+    },
+  };
+}
+
+/**
+ * The operators' queue board (/admin/queues, README "Queue board") reads the BullMQ queues through
+ * handles of its own, opened on its first request and closed at shutdown; none in embedded mode.
+ */
+function boardQueues(host: RoleHost): Pick<GatewayDeps, 'openBoardQueues'> {
+  const { config, logger } = host;
+  if (config.mode !== 'production') return {};
+  let board: BullMqInspection | undefined;
+  host.onStop(async () => board?.close());
+  return {
+    openBoardQueues: () => {
+      board ??= openBullMqInspection({
+        redisUrl: config.redisUrl!,
+        prefix: config.queuePrefix,
+        names: [...Array.from({ length: config.attesters }, (_, i) => refineQueueName(i)), ATTESTATION_QUEUE, ACCUMULATE_QUEUE, JANITOR_QUEUE],
+        onError: (err) => logger.warn({ err }, 'queue board: Redis error'),
+      });
+      return board.queues;
     },
   };
 }

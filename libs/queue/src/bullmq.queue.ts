@@ -392,3 +392,36 @@ export async function checkRedisReachable(redisUrl: string, timeoutMs = 5000): P
     client.disconnect();
   }
 }
+
+/** BullMQ `Queue` handles for looking at queues (the operators' queue board), and their connection. */
+export interface BullMqInspection {
+  /** One handle per queue name, in the order given. */
+  queues: Queue[];
+  /** Closes every handle, then the connection. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens BullMQ `Queue` handles on Redis for inspection only: the queue board (README "Queue
+ * board") reads counts, jobs and their data through them; nothing here adds, moves or removes a
+ * job, and `skipMetasUpdate` keeps the handles from writing the queues' meta keys. They share one
+ * connection of their own (not the driver's), so a slow board never queues behind job traffic.
+ * @param opts.prefix Redis key prefix of the queues ({@link DEFAULT_REDIS_PREFIX} by default); the same as the driver's, or the board shows empty queues
+ */
+export function openBullMqInspection(opts: { redisUrl: string; prefix?: string; names: readonly string[]; onError?: (err: Error) => void }): BullMqInspection {
+  const onError = opts.onError ?? defaultOnError;
+  const connection = new IORedis(opts.redisUrl, { lazyConnect: false });
+  connection.on('error', onError);
+  const queues = opts.names.map((name) => {
+    const q = new Queue(name, { connection, prefix: opts.prefix ?? DEFAULT_REDIS_PREFIX, skipMetasUpdate: true });
+    q.on('error', onError);
+    return q;
+  });
+  return {
+    queues,
+    close: async () => {
+      await Promise.allSettled(queues.map((q) => q.close()));
+      await connection.quit().catch(() => undefined);
+    },
+  };
+}

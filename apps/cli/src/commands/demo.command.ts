@@ -172,9 +172,11 @@ export async function runDemo(ctx: CommandContext, opts: { wasm?: string; timeou
 
   const finals: PackageInfo[] = await Promise.all(
     hashes.map((h, i) =>
-      client.waitForPackage(h, {
+      // the status stream (server-sent events), polling only when it is unavailable or breaks
+      client.followPackage(h, {
         timeoutMs: opts.timeoutMs,
         onStatus: (p) => log(`      package ${i + 1} ${short(p.hash)} ${p.status}${p.error ? ` (${p.error.code}: ${p.error.message})` : ''}`),
+        onFallback: (reason) => ctx.err(`jam: note: status stream of package ${i + 1} unavailable (${reason.message}); polling instead`),
       }),
     ),
   );
