@@ -246,6 +246,7 @@ async function main(): Promise<void> {
     JAM_DATA_DIR: dataDir,
     JAM_PORT: String(port),
     JAM_LOG_LEVEL: 'warn',
+    JAM_RPC_PORT: '0',
     JAM_ALLOWED_TOKENS: `alice=${digest(tokens.alice)},bob=${digest(tokens.bob)}`,
     JAM_RATE_LIMIT_PER_MINUTE: '1000000',
     ...(PRODUCTION

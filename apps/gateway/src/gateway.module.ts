@@ -12,6 +12,7 @@ import { HealthController } from './health.controller';
 import { AdminController } from './admin.controller';
 import { OptionsController } from './options.controller';
 import { CodeCheckLimiter } from './code-check.limiter';
+import { PreimageUpload } from './preimage-upload';
 
 /** The gateway's Nest module; `forRoot` takes the dependencies the launcher built. */
 @Module({})
@@ -27,6 +28,7 @@ export class GatewayModule {
         AdminTokenGuard,
         AdminAuditInterceptor,
         AccessPolicy,
+        PreimageUpload,
       ],
     };
   }
