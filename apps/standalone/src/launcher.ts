@@ -356,8 +356,23 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
             blob_store: async () => void (await blobs.has(`0x${'0'.repeat(64)}`)),
           },
         },
-        { host: config.host, port: config.port },
-      ).catch((err: NodeJS.ErrnoException) => {
+        {
+          host: config.host,
+          port: config.port,
+          rpc:
+            config.rpcPort === 0
+              ? undefined
+              : {
+                  port: config.rpcPort,
+                  maxMessageBytes: config.rpcMaxMessageBytes,
+                  idleTimeoutMs: config.rpcIdleTimeoutMs,
+                  maxConnectionsPerPrincipal: config.rpcMaxConnectionsPerPrincipal,
+                  maxSubscriptionsPerConnection: config.rpcMaxSubscriptionsPerConnection,
+                },
+        },
+      ).catch((err: NodeJS.ErrnoException & { port?: number }) => {
+        if (err.code === 'EADDRINUSE' && config.rpcPort !== 0 && err.port === config.rpcPort && config.rpcPort !== config.port)
+          throw new StartupError(`JIP-2 RPC port ${config.rpcPort} on ${config.host} is in use; set JAM_RPC_PORT to a free port, or 0 for no RPC listener`);
         if (err.code === 'EADDRINUSE')
           throw new StartupError(
             `port ${config.port} on ${config.host} is in use; set JAM_PORT to a free port (and JAM_URL=http://127.0.0.1:<port> for the CLI)`,
@@ -366,6 +381,7 @@ export async function launch(env: Readonly<Record<string, string | undefined>>, 
       });
       stops.push(() => gateway.close());
       port = gateway.port;
+      if (gateway.rpcPort !== undefined) logger.info({ rpcPort: gateway.rpcPort }, 'JIP-2 RPC listening');
     }
     if (!has('gateway') && config.metricsPort !== undefined) {
       const listener = await startMetricsListener(metrics, config.host, config.metricsPort);
