@@ -55,6 +55,9 @@ export const MAX_CALLS_IN_FLIGHT_PER_CONNECTION = 16;
 /** Bytes queued for a slow client before the server closes its connection (1013) rather than buffer more. */
 const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
 
+/** ms a closing connection is given at shutdown to answer the close frame before it is cut. */
+const SHUTDOWN_GRACE_MS = 1_000;
+
 /** Ping interval, ms: a connection that has not answered the previous ping is terminated. */
 const PING_INTERVAL_MS = 30_000;
 
@@ -120,8 +123,10 @@ export async function startRpcServer(deps: RpcServerDeps, opts: RpcServerOptions
           });
           return;
         }
-        perPrincipal.set(principal.principal, open + 1);
+        // The callback runs synchronously within handleUpgrade (or never, for a socket already gone),
+        // so the count taken here cannot be passed by a concurrent upgrade nor leak.
         wss.handleUpgrade(req, socket, head, (ws) => {
+          perPrincipal.set(principal.principal, (perPrincipal.get(principal.principal) ?? 0) + 1);
           const conn = new Connection(ws, principal, deps.addresses.clientAddress(req), rpc, deps, opts);
           connections.add(conn);
           deps.logger.info({ principal: principal.principal, tokenHash: principal.tokenHash }, 'rpc connection opened');
@@ -205,6 +210,9 @@ export async function startRpcServer(deps: RpcServerDeps, opts: RpcServerOptions
       offEvents();
       clearTimeout(tickTimer);
       for (const c of connections) c.close(1001, 'server shutting down');
+      // A client that does not answer the close frame is cut after a short grace.
+      if (connections.size > 0) await new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref());
+      for (const ws of wss.clients) ws.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
