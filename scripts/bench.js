@@ -16,6 +16,7 @@
 //   verified-download  pass-through vs the verifying stream of preimage downloads  [MiB] [reps]
 //   registration-check  hostile shapes: in-process validation vs SandboxPool.check
 //   cli-watch       jam --watch: status stream (SSE) vs polling on an embedded server  [packages per mode]
+//   jip2-rpc        one storage read: JIP-2 serviceValue over WebSocket vs HTTP GET  [requests per round] [rounds]
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -31,6 +32,7 @@ const benches = {
   'verified-download': { file: path.join(root, 'dist', 'bench', 'verified-download.js'), built: true },
   'registration-check': { file: path.join(root, 'dist', 'bench', 'registration-check.js'), built: true },
   'cli-watch': { file: path.join(root, 'dist', 'bench', 'cli-watch.js'), built: true },
+  'jip2-rpc': { file: path.join(root, 'dist', 'bench', 'jip2-rpc.js'), built: true },
 };
 
 const [name, ...args] = process.argv.slice(2);
