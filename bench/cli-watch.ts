@@ -69,6 +69,7 @@ async function main(): Promise<void> {
       JAM_DATA_DIR: dataDir,
       JAM_PORT: String(port),
       JAM_LOG_LEVEL: 'warn',
+      JAM_RPC_PORT: '0',
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -27,6 +27,7 @@
 //                   [--small N] [--large N] [--requests N]
 //   upload          PUT /jam/preimages 64 MiB and 1 MiB vs raw Blake2b-256; gateway RSS  [--rounds N] [--small N]
 //   guarantee-verify  strict rule vs ZIP 215 guarantee verification: honest, torsion, forged  [rounds] [per-round]
+//   jip2-rpc        one storage read: JIP-2 serviceValue over WebSocket vs HTTP GET  [requests per round] [rounds]
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -48,6 +49,7 @@ const benches = {
   scale: { file: path.join(root, 'dist', 'bench', 'scale.js'), built: true },
   upload: { file: path.join(root, 'dist', 'bench', 'upload.js'), built: true },
   'guarantee-verify': { file: path.join(root, 'dist', 'bench', 'guarantee-verify.js'), built: true },
+  'jip2-rpc': { file: path.join(root, 'dist', 'bench', 'jip2-rpc.js'), built: true },
 };
 
 const [name, ...args] = process.argv.slice(2);

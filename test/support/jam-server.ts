@@ -123,7 +123,8 @@ export class JamProcess {
     if (!fs.existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} missing: run npm run build`);
     const child = spawn(process.execPath, [MAIN_JS], {
       cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', JAM_LOG_LEVEL: 'info', ...env },
+      // JAM_RPC_PORT=0: no JIP-2 listener unless a test asks for one on a free port (never the shared default 19800).
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', JAM_LOG_LEVEL: 'info', JAM_RPC_PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const p = new JamProcess(child);

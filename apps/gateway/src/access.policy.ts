@@ -4,6 +4,9 @@ import type { ServiceRecord, WorkPackageRecord } from '@jam/persistence';
 import { GATEWAY_DEPS, type GatewayDeps } from './gateway.deps';
 import type { AuthedRequest } from './bearer-token.guard';
 
+/** Who is asking: an HTTP request after the bearer guard, or an authenticated JIP-2 RPC connection. */
+export type Caller = Pick<AuthedRequest, 'principal' | 'isAdmin'>;
+
 /**
  * Per-service authorization (`authz_enabled`; threat model "Unauthorized Access" and "Data
  * Exfiltration"). A service is used by its owner (the principal that registered it) and its
@@ -21,40 +24,40 @@ export class AccessPolicy {
   constructor(@Inject(GATEWAY_DEPS) private readonly deps: GatewayDeps) {}
 
   /** Whether per-service checks apply to this request (authz on and not an admin token). */
-  restricted(req: AuthedRequest): boolean {
+  restricted(req: Caller): boolean {
     return this.deps.authzEnabled && !req.isAdmin;
   }
 
-  usesService(req: AuthedRequest, s: ServiceRecord): boolean {
+  usesService(req: Caller, s: ServiceRecord): boolean {
     return !this.restricted(req) || s.owner === req.principal || s.delegates.includes(req.principal);
   }
 
   /** @throws DomainError('not_found') when the service is missing or not the caller's. */
-  async service(req: AuthedRequest, id: number): Promise<ServiceRecord> {
+  async service(req: Caller, id: number): Promise<ServiceRecord> {
     const s = await this.deps.services.get(id);
     if (!s || !this.usesService(req, s)) throw new DomainError('not_found', `no service ${id}`);
     return s;
   }
 
   /** Whether the caller may read (or reference) the preimage; false for an unknown hash. */
-  async canReadPreimage(req: AuthedRequest, hash: string): Promise<boolean> {
+  async canReadPreimage(req: Caller, hash: string): Promise<boolean> {
     if (!this.restricted(req)) return this.deps.preimages.exists(hash);
     return this.deps.preimages.isReadableBy(hash, req.principal);
   }
 
   /** @throws DomainError('not_found') when the preimage is missing or not readable by the caller. */
-  async assertPreimage(req: AuthedRequest, hash: string): Promise<void> {
+  async assertPreimage(req: Caller, hash: string): Promise<void> {
     if (!(await this.canReadPreimage(req, hash))) throw new DomainError('not_found', `no preimage ${hash}`);
   }
 
   /** @throws DomainError('not_found') when the package is missing or not visible to the caller. */
-  async workPackage(req: AuthedRequest, hash: string): Promise<WorkPackageRecord> {
+  async workPackage(req: Caller, hash: string): Promise<WorkPackageRecord> {
     const row = await this.deps.workPackages.get(hash);
     if (!row || !(await this.seesPackage(req, row))) throw new DomainError('not_found', `no package ${hash}`);
     return row;
   }
 
-  private async seesPackage(req: AuthedRequest, row: WorkPackageRecord): Promise<boolean> {
+  private async seesPackage(req: Caller, row: WorkPackageRecord): Promise<boolean> {
     if (!this.restricted(req) || row.submittedBy === req.principal) return true;
     for (const id of row.serviceIds) {
       const s = await this.deps.services.get(id);

@@ -1,4 +1,5 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import type { IncomingMessage } from 'node:http';
 import type { Request, Response } from 'express';
 import { DomainError } from '@jam/domain';
 import { GATEWAY_DEPS, type GatewayDeps } from './gateway.deps';
@@ -8,8 +9,8 @@ import { ClientAddressPolicy } from './client-address';
 
 export { tokenDigest } from './token-digest.verifier';
 
-/** A request after authentication. `principal` is the configured name of the token's owner. */
-export interface AuthedRequest extends Request {
+/** Who a bearer token belongs to. `principal` is the configured name of the token's owner. */
+export interface Principal {
   principal: string;
   /** First 12 hex chars of sha256(token), safe to log. */
   tokenHash: string;
@@ -18,6 +19,9 @@ export interface AuthedRequest extends Request {
   /** An admin token (from an allowlisted address): passes per-service authorization. */
   isAdmin: boolean;
 }
+
+/** A request after authentication. */
+export interface AuthedRequest extends Request, Principal {}
 
 /**
  * Bearer authentication for `/jam/*` (`auth_required`, `allowed_tokens`; threat model
@@ -36,13 +40,13 @@ export class BearerTokenGuard implements CanActivate {
   private readonly tenants: TokenDigestVerifier;
   private readonly admins: TokenDigestVerifier;
   private readonly addresses: ClientAddressPolicy;
-  private readonly authenticate: (req: AuthedRequest) => BearerResult;
+  private readonly authenticateHeader: (req: IncomingMessage) => BearerResult;
 
   constructor(@Inject(GATEWAY_DEPS) private readonly deps: GatewayDeps) {
     this.tenants = new TokenDigestVerifier(deps.tokenDigests);
     this.admins = new TokenDigestVerifier(deps.adminTokenDigests);
     this.addresses = new ClientAddressPolicy(deps.trustedProxies, deps.adminIpAllowlist);
-    this.authenticate = createBearerAuthenticator((token) => {
+    this.authenticateHeader = createBearerAuthenticator((token) => {
       // Both lists are always checked so timing does not tell a tenant token from an admin one.
       const tenant = this.tenants.match(token);
       const admin = this.admins.match(token);
@@ -57,30 +61,37 @@ export class BearerTokenGuard implements CanActivate {
       this.deps.metrics.authFailures.inc({ reason: 'token_in_query' });
       throw new DomainError('invalid_request', 'tokens are not accepted in the query string; send Authorization: Bearer <token>');
     }
-    if (!this.deps.authRequired) {
-      Object.assign(req, { principal: 'anonymous', tokenHash: '-', tokenDigest: null, isAdmin: false });
-      return true;
-    }
-    const result = this.authenticate(req);
+    Object.assign(req, await this.authenticate(req, `${req.method} ${req.path}`, (name, value) => res.setHeader(name, value)));
+    return true;
+  }
+
+  /**
+   * The principal of a request from its `Authorization` header (the checks above; also the JIP-2
+   * RPC upgrade request's). An admin token's use is audited with `target`.
+   * @param setHeader receives `WWW-Authenticate` on a 401
+   * @throws DomainError('unauthorized' | 'forbidden')
+   */
+  async authenticate(req: IncomingMessage, target: string, setHeader: (name: string, value: string) => void): Promise<Principal> {
+    if (!this.deps.authRequired) return { principal: 'anonymous', tokenHash: '-', tokenDigest: null, isAdmin: false };
+    const result = this.authenticateHeader(req);
     if (!result.ok) {
       this.deps.metrics.authFailures.inc({ reason: result.reason });
       if (result.reason === 'unknown_token') {
-        this.deps.logger.warn({ tokenHash: result.digest?.slice(0, 12), method: req.method, path: req.path }, 'auth failure: unknown token');
-        res.setHeader('WWW-Authenticate', 'Bearer realm="jam", error="invalid_token"');
+        this.deps.logger.warn({ tokenHash: result.digest?.slice(0, 12), target }, 'auth failure: unknown token');
+        setHeader('WWW-Authenticate', 'Bearer realm="jam", error="invalid_token"');
         throw new DomainError('unauthorized', 'unknown bearer token');
       }
-      res.setHeader('WWW-Authenticate', 'Bearer realm="jam"');
+      setHeader('WWW-Authenticate', 'Bearer realm="jam"');
       throw new DomainError('unauthorized', 'missing or malformed bearer token');
     }
     const m: TokenMatch = result.match;
     const isAdmin = m.principal.startsWith('admin:');
-    Object.assign(req, { principal: m.principal, tokenHash: m.digest.slice(0, 12), tokenDigest: m.digest, isAdmin });
     if (isAdmin) {
       const { allowed, address } = this.addresses.adminAllowed(req);
       await this.deps.auditLog.append({
         actorTokenHash: `0x${m.digest}`,
         action: 'jam.admin_access',
-        target: `${req.method} ${req.path}`,
+        target,
         outcome: allowed ? 'allowed' : 'denied',
         details: { principal: m.principal, client: address, ...(allowed ? {} : { reason: 'ip_not_allowed' }) },
       });
@@ -89,6 +100,6 @@ export class BearerTokenGuard implements CanActivate {
         throw new DomainError('forbidden', 'admin tokens are accepted only from admin_ip_allowlist addresses');
       }
     }
-    return true;
+    return { principal: m.principal, tokenHash: m.digest.slice(0, 12), tokenDigest: m.digest, isAdmin };
   }
 }

@@ -12,12 +12,15 @@ import { bodyIdleTimeoutMiddleware, httpServerOptions, installClientErrorHandler
 import { requestLogMiddleware } from './log-request.middleware';
 import { ClientAddressPolicy } from './client-address';
 import { httpTracingMiddleware } from '@jam/telemetry';
+import { startGatewayRpc, type RpcServerOptions } from './rpc';
 
 /** A started gateway: its HTTP server and a close function. */
 export interface RunningGateway {
   server: Server;
   /** The port actually bound (useful with port 0). */
   port: number;
+  /** The JIP-2 RPC port bound, when `opts.rpc` was given. */
+  rpcPort?: number;
   close(): Promise<void>;
 }
 
@@ -41,7 +44,7 @@ class CappedExpressAdapter extends ExpressAdapter {
  * server itself enforces `max_header_bytes` (431), `headers_timeout_ms` and `request_timeout_ms`
  * (408); its `clientError` answers use the JSON error shape.
  */
-export async function startGateway(deps: GatewayDeps, opts: { host: string; port: number }): Promise<RunningGateway> {
+export async function startGateway(deps: GatewayDeps, opts: { host: string; port: number; rpc?: Omit<RpcServerOptions, 'host'> }): Promise<RunningGateway> {
   const limits = deps.requestLimits;
   const app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRoot(deps), new CappedExpressAdapter(httpServerOptions(limits)), {
     bodyParser: false,
@@ -96,10 +99,20 @@ export async function startGateway(deps: GatewayDeps, opts: { host: string; port
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
+  // JIP-2 JSON-RPC over WebSocket on its own port, over the same services as the HTTP routes (docs/jip2.md).
+  const rpc =
+    opts.rpc &&
+    (await startGatewayRpc(app, deps, rateLimit, addresses, { host: opts.host, ...opts.rpc }).catch(async (err: unknown) => {
+      await app.close();
+      await rateLimit.close();
+      throw err;
+    }));
   return {
     server,
     port,
+    rpcPort: rpc?.port,
     close: async () => {
+      await rpc?.close();
       await app.close();
       await rateLimit.close();
     },

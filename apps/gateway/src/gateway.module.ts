@@ -14,6 +14,7 @@ import { AdminController } from './admin.controller';
 import { OptionsController } from './options.controller';
 import { CodeCheckLimiter } from './code-check.limiter';
 import { QueueBoardController, QueueBoardGuard } from './queue-board.controller';
+import { PreimageUpload } from './preimage-upload';
 
 /** The gateway's Nest module; `forRoot` takes the dependencies the launcher built. */
 @Module({})
@@ -40,6 +41,7 @@ export class GatewayModule {
         QueueBoardGuard,
         AdminAuditInterceptor,
         AccessPolicy,
+        PreimageUpload,
       ],
     };
   }

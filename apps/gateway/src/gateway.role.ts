@@ -71,7 +71,19 @@ export function gatewayRole(startCodeChecks: StartCodeChecks): RoleModule {
       if ([...adminTokens.values()].some((d) => tenantDigests.has(d)))
         throw new Error('an admin token is also an allowed /jam token; admin_tokens must be separate tokens');
       const deps = { ...gatewayDeps(host, { tokens, adminTokens, checks, redisProbe }), ...boardQueues(host) };
-      const gateway = await startGateway(deps, { host: config.host, port: config.port }).catch((err: NodeJS.ErrnoException) => {
+      const rpc =
+        config.rpcPort === 0
+          ? undefined
+          : {
+              port: config.rpcPort,
+              maxMessageBytes: config.rpcMaxMessageBytes,
+              idleTimeoutMs: config.rpcIdleTimeoutMs,
+              maxConnectionsPerPrincipal: config.rpcMaxConnectionsPerPrincipal,
+              maxSubscriptionsPerConnection: config.rpcMaxSubscriptionsPerConnection,
+            };
+      const gateway = await startGateway(deps, { host: config.host, port: config.port, rpc }).catch((err: NodeJS.ErrnoException & { port?: number }) => {
+        if (err.code === 'EADDRINUSE' && config.rpcPort !== 0 && err.port === config.rpcPort && config.rpcPort !== config.port)
+          throw new StartupError(`JIP-2 RPC port ${config.rpcPort} on ${config.host} is in use; set JAM_RPC_PORT to a free port, or 0 for no RPC listener`);
         if (err.code === 'EADDRINUSE')
           throw new StartupError(
             `port ${config.port} on ${config.host} is in use; set JAM_PORT to a free port (and JAM_URL=http://127.0.0.1:<port> for the CLI)`,
@@ -79,6 +91,7 @@ export function gatewayRole(startCodeChecks: StartCodeChecks): RoleModule {
         throw err;
       });
       host.onStop(() => gateway.close());
+      if (gateway.rpcPort !== undefined) logger.info({ rpcPort: gateway.rpcPort }, 'JIP-2 RPC listening');
       return { port: gateway.port, devTokenFile };
     },
   };

@@ -5,26 +5,20 @@ import {
   GP_MAX_PACKAGE_SIZE,
   decodeWorkPackage,
   encodeWorkPackage,
-  packageHash,
   parseJamJson,
   stringifyJamJson,
-  toHex,
-  validateWorkPackage,
   workPackageFromJson,
   workPackageToJson,
   isTerminalPackageStatus,
-  type ValidationProblem,
   type WorkPackage,
 } from '@jam/domain';
-import { REFINE_PACKAGE_JOB, packageQueuePriority } from '@jam/queue-contracts';
-import { enqueue } from '@jam/queue';
 import type { WorkPackageSummary } from '@jam/persistence';
 import { GATEWAY_DEPS, type GatewayDeps } from './gateway.deps';
 import { BearerTokenGuard, type AuthedRequest } from './bearer-token.guard';
-import { packageDependencyProblems, throwDependencyProblem } from './package-dependencies';
 import { hashParam, readBody } from './request-params';
 import { AccessPolicy } from './access.policy';
 import { retryFailedPackage } from './package-retry';
+import { submitWorkPackage } from './submit-work-package';
 
 /**
  * Concurrent status streams (GET /jam/packages/{hash}/events) one principal may hold open on one
@@ -97,51 +91,16 @@ export class PackagesController {
     } else {
       throw new DomainError('invalid_request', 'Content-Type must be application/json (GP JSON) or application/octet-stream (GP binary)');
     }
-    const hash = toHex(packageHash(pkg));
-    const problems = [...validateWorkPackage(pkg), ...(await this.checkReferences(pkg, req))];
-    const dependencyProblems = await packageDependencyProblems(this.deps, pkg);
-    if (isDryRun) {
+    const outcome = await submitWorkPackage(this.deps, this.access, req, pkg, encoded, { dryRun: isDryRun });
+    if (outcome.kind === 'dry_run') {
       // stringifyJamJson keeps u64 values above 2^53 as exact JSON numbers, as the JAM vectors write them.
       res
         .status(200)
         .type('application/json')
-        .send(stringifyJamJson({ hash, package: workPackageToJson(pkg), problems: [...problems, ...dependencyProblems] }));
+        .send(stringifyJamJson({ hash: outcome.hash, package: workPackageToJson(pkg), problems: outcome.problems }));
       return;
     }
-    if (problems.length > 0) {
-      throw new DomainError('invalid_package', `work package has ${problems.length} problem(s): ${problems[0]!.message}`, { problems });
-    }
-    throwDependencyProblem(dependencyProblems);
-    const existing = await this.deps.workPackages.get(hash);
-    if (existing) {
-      res.status(202).json({ hash, status: existing.status });
-      return;
-    }
-    const maxPending = (await this.deps.principalQuotas.get(req.principal))?.maxPendingPackages ?? this.deps.maxPendingPackages;
-    const backlog = await this.deps.workPackages.inFlightBySubmitter(req.principal);
-    if (backlog.packages >= maxPending) {
-      this.deps.metrics.quotaRejected.inc({ quota: 'max_pending_packages' });
-      throw new DomainError('quota_exceeded', `max_pending_packages (${maxPending}) unfinished packages already submitted`, { limit: maxPending });
-    }
-    const serviceIds = [...new Set(pkg.items.map((i) => i.service))].sort((a, b) => a - b);
-    // Fair sharing (docs/fairness.md): the refine gas the submitter already has in flight (read with
-    // the quota's count) orders this package's jobs behind the backlogs of busier submitters at every hop.
-    const queuePriority = packageQueuePriority(backlog.refineGas);
-    const refineGas = pkg.items.reduce((sum, item) => sum + item.refine_gas_limit, 0n);
-    const { created, row } = await this.deps.workPackages.insertIfAbsent({ hash, encoded, serviceIds, submittedBy: req.principal, queuePriority, refineGas });
-    if (created) {
-      this.deps.metrics.packages.inc({ status: 'pending' });
-      // Enqueue after the commit. If this fails the row stays `pending` and the reconciler enqueues it.
-      try {
-        for (let i = 0; i < this.deps.attesterCount; i++) {
-          await enqueue(this.deps.queue, REFINE_PACKAGE_JOB, { package_hash: hash, attester_index: i }, { priority: row.queuePriority });
-        }
-      } catch (err) {
-        this.deps.logger.error({ err, hash }, 'enqueue failed; the reconciler will retry');
-      }
-      this.deps.logger.info({ hash, serviceIds, tokenHash: req.tokenHash }, 'package accepted');
-    }
-    res.status(202).json({ hash, status: row.status });
+    res.status(202).json({ hash: outcome.hash, status: outcome.status });
   }
 
   @Get(':hash')
@@ -243,39 +202,5 @@ export class PackagesController {
     res.on('close', finish);
     if (req.destroyed || res.destroyed) finish();
     check();
-  }
-
-  /**
-   * Problems only the database can see: unknown services, code hash mismatch, missing extrinsic
-   * preimages. A service or preimage the caller may not use is reported exactly as an unknown one.
-   */
-  private async checkReferences(pkg: WorkPackage, req: AuthedRequest): Promise<ValidationProblem[]> {
-    const problems: ValidationProblem[] = [];
-    for (let i = 0; i < pkg.items.length; i++) {
-      const item = pkg.items[i]!;
-      const service = await this.deps.services.get(item.service);
-      if (!service || !this.access.usesService(req, service)) {
-        problems.push({ path: `items[${i}].service`, code: 'unknown_service', message: `service ${item.service} is not registered` });
-      } else if (service.codeHash !== toHex(item.code_hash)) {
-        problems.push({
-          path: `items[${i}].code_hash`,
-          code: 'code_hash_mismatch',
-          message: `service ${item.service} runs code ${service.codeHash}, not ${toHex(item.code_hash)}`,
-        });
-      }
-      for (let j = 0; j < item.extrinsic.length; j++) {
-        const x = item.extrinsic[j]!;
-        const pre = (await this.access.canReadPreimage(req, toHex(x.hash))) ? await this.deps.preimages.get(toHex(x.hash)) : null;
-        if (!pre)
-          problems.push({ path: `items[${i}].extrinsic[${j}]`, code: 'unknown_preimage', message: `extrinsic ${toHex(x.hash)} is not a stored preimage` });
-        else if (Number(pre.length) !== x.len)
-          problems.push({
-            path: `items[${i}].extrinsic[${j}].len`,
-            code: 'length_mismatch',
-            message: `extrinsic ${toHex(x.hash)} is ${pre.length} bytes, not ${x.len}`,
-          });
-      }
-    }
-    return problems;
   }
 }

@@ -7,7 +7,7 @@ import { GATEWAY_DEPS, type GatewayDeps } from './gateway.deps';
 import { BearerTokenGuard, type AuthedRequest } from './bearer-token.guard';
 import { hashParam } from './request-params';
 import { AccessPolicy } from './access.policy';
-import { UploadSlots } from './upload-slots';
+import { PreimageUpload } from './preimage-upload';
 
 /**
  * Preimages: content-addressed blobs (docs/architecture.md section 5). Reads are allowed to the preimage's
@@ -18,12 +18,10 @@ import { UploadSlots } from './upload-slots';
 @Controller('jam/preimages')
 @UseGuards(BearerTokenGuard)
 export class PreimagesController {
-  /** Uploads in flight per principal, in this process. */
-  private readonly uploads = new UploadSlots();
-
   constructor(
     @Inject(GATEWAY_DEPS) private readonly deps: GatewayDeps,
     private readonly access: AccessPolicy,
+    private readonly upload: PreimageUpload,
   ) {}
 
   /**
@@ -44,89 +42,9 @@ export class PreimagesController {
   @Put(':hash')
   async put(@Param('hash') rawHash: string, @Req() req: AuthedRequest, @Res() res: Response): Promise<void> {
     const hash = hashParam(rawHash);
-    const max = this.deps.maxPreimageBytes;
     const rawDeclared = req.headers['content-length'];
-    const declared = rawDeclared === undefined ? undefined : Number(rawDeclared);
-    if (declared !== undefined && declared > max) {
-      this.deps.metrics.quotaRejected.inc({ quota: 'max_preimage_bytes' });
-      throw new DomainError('payload_too_large', `preimage of ${declared} bytes exceeds max_preimage_bytes (${max})`, { max_bytes: max });
-    }
-    const override = await this.deps.principalQuotas.get(req.principal);
-    const slots = override?.maxConcurrentUploads ?? this.deps.maxConcurrentUploads;
-    const release = this.uploads.tryAcquire(req.principal, slots);
-    if (release === undefined) this.concurrentExceeded(req.principal, slots);
-    this.deps.metrics.uploadsInFlight.inc();
-    try {
-      await this.putWithin(hash, declared, override?.maxStoredPreimageBytes ?? this.deps.maxStoredPreimageBytes, req, res);
-    } finally {
-      release();
-      this.deps.metrics.uploadsInFlight.dec();
-    }
-  }
-
-  /** The body of {@link put} once the upload holds a slot; `limit` = the principal's max_stored_preimage_bytes (bytes). */
-  private async putWithin(hash: string, declared: number | undefined, limit: number, req: AuthedRequest, res: Response): Promise<void> {
-    const max = this.deps.maxPreimageBytes;
-    let cap = max;
-    let quota: { limit: number; stored: number } | undefined;
-    if (!(await this.deps.preimages.isUploader(hash, req.principal))) {
-      const stored = await this.deps.preimages.storedBytesOf(req.principal);
-      const room = Math.max(0, limit - stored);
-      if (declared !== undefined && declared > room) this.storageExceeded(req.principal, limit, stored, declared);
-      if (room < cap) {
-        cap = room;
-        quota = { limit, stored };
-      }
-    }
-    let put;
-    try {
-      put = await this.deps.blobs.put(hash, req, { maxBytes: cap });
-    } catch (err) {
-      if (err instanceof DomainError && err.code === 'payload_too_large') {
-        if (quota !== undefined) this.storageExceeded(req.principal, quota.limit, quota.stored, undefined);
-        this.deps.metrics.quotaRejected.inc({ quota: 'max_preimage_bytes' });
-      }
-      throw err;
-    }
-    const { created } = await this.deps.preimages.insertIfAbsent({
-      hash,
-      length: put.length,
-      storageTier: put.tier ?? this.deps.blobs.tier,
-      uploadedBy: req.principal,
-    });
-    const { added } = await this.deps.preimages.addUploader(hash, req.principal);
-    if (await this.deps.preimages.clearCorrupt(hash))
-      this.deps.logger.warn({ hash, tokenHash: req.tokenHash }, 'corrupt preimage repaired by a verified upload');
-    this.deps.logger.info({ hash, length: put.length, created, tokenHash: req.tokenHash }, 'preimage stored');
-    res.status((this.access.restricted(req) ? added : created) ? 201 : 200).json({ hash, length: put.length });
-  }
-
-  private concurrentExceeded(principal: string, limit: number): never {
-    this.deps.metrics.quotaRejected.inc({ quota: 'max_concurrent_uploads' });
-    throw new DomainError(
-      'quota_exceeded',
-      `${principal} already has ${this.uploads.inFlight(principal)} uploads in flight (max_concurrent_uploads ${limit}); wait for one to finish`,
-      {
-        quota: 'max_concurrent_uploads',
-        limit,
-        in_flight: this.uploads.inFlight(principal),
-      },
-    );
-  }
-
-  private storageExceeded(principal: string, limit: number, stored: number, upload: number | undefined): never {
-    this.deps.metrics.quotaRejected.inc({ quota: 'max_stored_preimage_bytes' });
-    const size = upload === undefined ? 'this upload' : `an upload of ${upload} bytes`;
-    throw new DomainError(
-      'storage_quota_exceeded',
-      `${principal} stores ${stored} bytes of preimages; ${size} would pass max_stored_preimage_bytes (${limit})`,
-      {
-        quota: 'max_stored_preimage_bytes',
-        limit_bytes: limit,
-        stored_bytes: stored,
-        ...(upload === undefined ? {} : { upload_bytes: upload }),
-      },
-    );
+    const stored = await this.upload.store(req, hash, req, rawDeclared === undefined ? undefined : Number(rawDeclared));
+    res.status(stored.isNew ? 201 : 200).json({ hash, length: stored.length });
   }
 
   @Get(':hash/meta')

@@ -31,13 +31,14 @@ export const RATE_LIMIT_EXEMPT_PATHS: ReadonlySet<string> = new Set(['/healthz',
 
 const WINDOW_SECONDS = 60;
 
-type Decision =
+/** A rate-limit decision: exempt, allowed (budget left) or limited (seconds until the window resets). */
+export type RateLimitDecision =
   | { kind: 'exempt' }
   | { kind: 'allowed'; scope: RateLimitScope; limit: number; remaining: number }
   | { kind: 'limited'; scope: RateLimitScope; limit: number; retryAfterSeconds: number };
 
 /** Decided requests (by the `checkContinue` hook before the 100 Continue, or the middleware). */
-const decided = new WeakMap<IncomingMessage, Decision>();
+const decided = new WeakMap<IncomingMessage, RateLimitDecision>();
 
 /**
  * Fixed one-minute windows per key (rate-limiter-flexible: one atomic INCR + PEXPIRE script per
@@ -114,7 +115,7 @@ export class RateLimitGate {
   }
 
   /** Decides a request once; later calls for the same request return the first decision. */
-  async decide(req: IncomingMessage): Promise<Decision> {
+  async decide(req: IncomingMessage): Promise<RateLimitDecision> {
     const earlier = decided.get(req);
     if (earlier) return earlier;
     const d = await this.decideOnce(req);
@@ -122,12 +123,34 @@ export class RateLimitGate {
     return d;
   }
 
-  private async decideOnce(req: IncomingMessage): Promise<Decision> {
+  private async decideOnce(req: IncomingMessage): Promise<RateLimitDecision> {
     const path = (req.url ?? '/').split('?')[0]!;
     if (RATE_LIMIT_EXEMPT_PATHS.has(path)) return { kind: 'exempt' };
-    const ip = this.ip(req);
     const token = bearerTokenOf(req);
-    const digest = token === undefined ? undefined : tokenSha256(token);
+    return this.decideFor(path, this.ip(req), token === undefined ? undefined : tokenSha256(token));
+  }
+
+  /**
+   * One JIP-2 RPC call (docs/jip2.md): one point from the same budget an HTTP request of the
+   * connection's token would use (`rate_limit_per_minute`, shared with /jam across replicas), so
+   * RPC calls and HTTP requests count together. A limited call is counted in
+   * `jam_rate_limited_total` here; the caller answers it.
+   * @param ip the connection's client address; @param digest sha256 hex of its bearer token, if any
+   */
+  async chargeRpcCall(ip: string, digest: string | undefined): Promise<RateLimitDecision> {
+    const d = await this.decideFor('/rpc', ip.startsWith('::ffff:') ? ip.slice(7) : ip, digest);
+    if (d.kind === 'limited') this.metrics.rateLimited.inc({ scope: d.scope });
+    return d;
+  }
+
+  /** A 401 (or refused RPC upgrade) costs the client IP one auth-failure point. */
+  countAuthFailure(req: IncomingMessage): void {
+    this.limiters.auth_failure
+      .penalty(`ip:${this.ip(req)}`, 1)
+      .catch((err: unknown) => this.logger.warn({ err }, 'rate limiter: could not count an auth failure'));
+  }
+
+  private async decideFor(path: string, ip: string, digest: string | undefined): Promise<RateLimitDecision> {
     const known = digest !== undefined && this.isKnownDigest(digest);
     if (!known) {
       const failures = await this.limiters.auth_failure.get(`ip:${ip}`).catch(() => null);

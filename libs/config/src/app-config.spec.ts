@@ -21,6 +21,11 @@ describe('loadConfig', () => {
     const c = loadConfig({}, CWD);
     expect({ ...c, allowedTokenDigests: { ...c.allowedTokenDigests }, adminTokenDigests: { ...c.adminTokenDigests } }).toEqual({
       port: 8080,
+      rpcPort: 19800,
+      rpcMaxMessageBytes: 32 * 1024 * 1024,
+      rpcIdleTimeoutMs: 300_000,
+      rpcMaxConnectionsPerPrincipal: 8,
+      rpcMaxSubscriptionsPerConnection: 32,
       host: '127.0.0.1',
       dataDir: '/srv/jam/.jam-data',
       mode: 'embedded',

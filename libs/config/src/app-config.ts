@@ -12,6 +12,14 @@ type Parsed = { [K in SettingKey]: z.output<(typeof SETTINGS)[K]['schema']> };
 /** Validated, frozen configuration of one process. Paths are absolute. */
 export interface AppConfig {
   readonly port: number;
+  /** Port of the JIP-2 JSON-RPC WebSocket listener (gateway role); 0 = none. */
+  readonly rpcPort: number;
+  /** bytes of one RPC WebSocket message */
+  readonly rpcMaxMessageBytes: number;
+  /** ms without a call or an open subscription before an RPC connection is closed */
+  readonly rpcIdleTimeoutMs: number;
+  readonly rpcMaxConnectionsPerPrincipal: number;
+  readonly rpcMaxSubscriptionsPerConnection: number;
   /** Port of the worker health/metrics listener; undefined = none. */
   readonly metricsPort?: number;
   readonly host: string;
@@ -312,6 +320,11 @@ function buildConfig(
   const dataDir = path.resolve(cwd, p.data_dir);
   const config: AppConfig = {
     port: p.port,
+    rpcPort: p.rpc_port,
+    rpcMaxMessageBytes: p.rpc_max_message_bytes,
+    rpcIdleTimeoutMs: p.rpc_idle_timeout_ms,
+    rpcMaxConnectionsPerPrincipal: p.rpc_max_connections_per_principal,
+    rpcMaxSubscriptionsPerConnection: p.rpc_max_subscriptions_per_connection,
     metricsPort: p.metrics_port,
     host: p.host,
     dataDir,

@@ -51,6 +51,43 @@ const list = z.string().transform((v) =>
 /** WARNING: operators' manifests and `.env` files use these names; renaming one is a breaking change. */
 export const SETTINGS = {
   port: { env: 'JAM_PORT', default: '8080', sensitive: false, description: 'HTTP port of the gateway.', schema: int(0, 65535) },
+  rpc_port: {
+    env: 'JAM_RPC_PORT',
+    default: '19800',
+    sensitive: false,
+    description:
+      'Port of the JIP-2 JSON-RPC over WebSocket listener of the gateway role (docs/jip2.md), on JAM_HOST; 0 = no RPC listener. Same bearer tokens, authorization and rate_limit_per_minute as /jam (each RPC call costs one request).',
+    schema: int(0, 65535),
+  },
+  rpc_max_message_bytes: {
+    env: 'JAM_RPC_MAX_MESSAGE_BYTES',
+    default: String(32 * 1024 * 1024),
+    sensitive: false,
+    description:
+      'Largest JSON-RPC WebSocket message a client may send, bytes (base64 work package and extrinsics included); a larger one closes the connection with 1009. Each blob inside is still held to max_preimage_bytes and the GP package cap.',
+    schema: int(1024, 1024 * 1024 * 1024),
+  },
+  rpc_idle_timeout_ms: {
+    env: 'JAM_RPC_IDLE_TIMEOUT_MS',
+    default: '300000',
+    sensitive: false,
+    description: 'An RPC connection with no call and no open subscription for this long, ms, is closed (1001).',
+    schema: int(1000, 86_400_000),
+  },
+  rpc_max_connections_per_principal: {
+    env: 'JAM_RPC_MAX_CONNECTIONS_PER_PRINCIPAL',
+    default: '8',
+    sensitive: false,
+    description: 'Open RPC WebSocket connections one principal may hold on one gateway process; one more is refused with 429 rate_limited.',
+    schema: int(1, 10_000),
+  },
+  rpc_max_subscriptions_per_connection: {
+    env: 'JAM_RPC_MAX_SUBSCRIPTIONS_PER_CONNECTION',
+    default: '32',
+    sensitive: false,
+    description: 'Open subscribe* subscriptions per RPC connection; one more is refused (JSON-RPC error 0, data.code rate_limited).',
+    schema: int(1, 10_000),
+  },
   metrics_port: {
     env: 'JAM_METRICS_PORT',
     sensitive: false,
