@@ -124,6 +124,7 @@ describe('SandboxPool', () => {
       logs: [],
       engine: ENGINE_IDENTITY,
       trap: expect.objectContaining({ kind: 'out_of_gas' }),
+      exports: [],
     });
     const next = await pool.refine(refineReq(Buffer.from('still here')));
     expect(next.result).toEqual({ ok: u64le(2n) });
@@ -290,6 +291,7 @@ describe('SandboxPool', () => {
         logs: [],
         engine: ENGINE_IDENTITY,
         trap: expect.objectContaining({ kind: 'out_of_gas' }),
+        exports: [],
       });
       expect(l2).toEqual({
         result: { out_of_gas: null },
@@ -297,6 +299,7 @@ describe('SandboxPool', () => {
         logs: [],
         engine: ENGINE_IDENTITY,
         trap: expect.objectContaining({ kind: 'out_of_gas' }),
+        exports: [],
       });
       expect(s.result).toEqual({ ok: u64le(3n) });
     } finally {

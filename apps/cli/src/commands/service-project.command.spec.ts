@@ -50,7 +50,9 @@ describe('jam init / build / run', () => {
     const r = await jam(['run', 'not.wasm', '--payload', '0x01']);
     expect(r.code).toBe(EXIT_FAILURE);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/^jam: invalid_code: the server would refuse this code \(code\): malformed module/);
+    expect(r.stderr).toMatch(
+      /^jam: invalid_code: the server would refuse this code \(code\): neither a WebAssembly module \(no \\0asm magic\) nor a valid JAM service blob/,
+    );
   }, 120_000);
 
   it('init + run: --storage carries the service state from run to run; a bad storage file is a usage error', async () => {
