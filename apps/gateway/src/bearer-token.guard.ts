@@ -1,7 +1,9 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { DomainError } from '@jam/domain';
-import { GATEWAY_DEPS, type GatewayDeps } from './gateway.deps';
+import { AuditLogRepository } from '@jam/persistence';
+import { JamMetrics, type Logger } from '@jam/telemetry';
+import { AuthSettings, LOGGER } from './gateway.providers';
 import { TokenDigestVerifier, type TokenMatch } from './token-digest.verifier';
 import { createBearerAuthenticator, queryTokenParam, type BearerResult } from './bearer-authenticator';
 import { ClientAddressPolicy } from './client-address';
@@ -38,10 +40,15 @@ export class BearerTokenGuard implements CanActivate {
   private readonly addresses: ClientAddressPolicy;
   private readonly authenticate: (req: AuthedRequest) => BearerResult;
 
-  constructor(@Inject(GATEWAY_DEPS) private readonly deps: GatewayDeps) {
-    this.tenants = new TokenDigestVerifier(deps.tokenDigests);
-    this.admins = new TokenDigestVerifier(deps.adminTokenDigests);
-    this.addresses = new ClientAddressPolicy(deps.trustedProxies, deps.adminIpAllowlist);
+  constructor(
+    private readonly settings: AuthSettings,
+    private readonly metrics: JamMetrics,
+    private readonly auditLog: AuditLogRepository,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.tenants = new TokenDigestVerifier(settings.tokenDigests);
+    this.admins = new TokenDigestVerifier(settings.adminTokenDigests);
+    this.addresses = new ClientAddressPolicy(settings.trustedProxies, settings.adminIpAllowlist);
     this.authenticate = createBearerAuthenticator((token) => {
       // Both lists are always checked so timing does not tell a tenant token from an admin one.
       const tenant = this.tenants.match(token);
@@ -54,18 +61,18 @@ export class BearerTokenGuard implements CanActivate {
     const req = ctx.switchToHttp().getRequest<AuthedRequest>();
     const res = ctx.switchToHttp().getResponse<Response>();
     if (queryTokenParam(req.originalUrl) !== undefined) {
-      this.deps.metrics.authFailures.inc({ reason: 'token_in_query' });
+      this.metrics.authFailures.inc({ reason: 'token_in_query' });
       throw new DomainError('invalid_request', 'tokens are not accepted in the query string; send Authorization: Bearer <token>');
     }
-    if (!this.deps.authRequired) {
+    if (!this.settings.authRequired) {
       Object.assign(req, { principal: 'anonymous', tokenHash: '-', tokenDigest: null, isAdmin: false });
       return true;
     }
     const result = this.authenticate(req);
     if (!result.ok) {
-      this.deps.metrics.authFailures.inc({ reason: result.reason });
+      this.metrics.authFailures.inc({ reason: result.reason });
       if (result.reason === 'unknown_token') {
-        this.deps.logger.warn({ tokenHash: result.digest?.slice(0, 12), method: req.method, path: req.path }, 'auth failure: unknown token');
+        this.logger.warn({ tokenHash: result.digest?.slice(0, 12), method: req.method, path: req.path }, 'auth failure: unknown token');
         res.setHeader('WWW-Authenticate', 'Bearer realm="jam", error="invalid_token"');
         throw new DomainError('unauthorized', 'unknown bearer token');
       }
@@ -77,7 +84,7 @@ export class BearerTokenGuard implements CanActivate {
     Object.assign(req, { principal: m.principal, tokenHash: m.digest.slice(0, 12), tokenDigest: m.digest, isAdmin });
     if (isAdmin) {
       const { allowed, address } = this.addresses.adminAllowed(req);
-      await this.deps.auditLog.append({
+      await this.auditLog.append({
         actorTokenHash: `0x${m.digest}`,
         action: 'jam.admin_access',
         target: `${req.method} ${req.path}`,
@@ -85,7 +92,7 @@ export class BearerTokenGuard implements CanActivate {
         details: { principal: m.principal, client: address, ...(allowed ? {} : { reason: 'ip_not_allowed' }) },
       });
       if (!allowed) {
-        this.deps.metrics.authFailures.inc({ reason: 'admin_ip_not_allowed' });
+        this.metrics.authFailures.inc({ reason: 'admin_ip_not_allowed' });
         throw new DomainError('forbidden', 'admin tokens are accepted only from admin_ip_allowlist addresses');
       }
     }

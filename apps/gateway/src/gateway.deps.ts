@@ -16,10 +16,12 @@ import type { RateLimitOptions } from './rate-limit';
 import type { RequestLimits } from './request-limits';
 import type { CodeCheckLimits } from './code-check.limiter';
 
-/** Injection token of `GatewayDeps`. */
-export const GATEWAY_DEPS = Symbol('GATEWAY_DEPS');
-
-/** Everything the gateway uses, built once by the launcher. The gateway never runs guest code. */
+/**
+ * Everything the gateway uses, built once by the launcher (the composition root). Nothing injects
+ * this object: `GatewayModule.forRoot` turns each part into a provider (`gateway.providers.ts`:
+ * repositories by class, ports by token, settings as `AuthSettings` and `GatewayLimits`). The
+ * gateway never runs guest code.
+ */
 export interface GatewayDeps {
   preimages: PreimageRepository;
   services: ServiceRepository;

@@ -3,3 +3,4 @@ export * from './gateway.app';
 export { tokenDigest } from './bearer-token.guard';
 export { ADMIN_ROUTE_PREFIX } from './admin.controller';
 export { ClientAddressPolicy } from './client-address';
+export { buildOpenApiDocument } from './openapi.document';

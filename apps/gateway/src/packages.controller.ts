@@ -1,69 +1,37 @@
-import { Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { Controller, HttpCode, Param, Query, Req, Res, UseGuards } from '@nestjs/common';
 import type { Response } from 'express';
 import {
   DomainError,
   GP_MAX_PACKAGE_SIZE,
   decodeWorkPackage,
   encodeWorkPackage,
-  packageHash,
   parseJamJson,
   stringifyJamJson,
-  toHex,
-  validateWorkPackage,
   workPackageFromJson,
   workPackageToJson,
-  isTerminalPackageStatus,
-  type ValidationProblem,
   type WorkPackage,
 } from '@jam/domain';
-import { REFINE_PACKAGE_JOB, packageQueuePriority } from '@jam/queue-contracts';
-import { enqueue } from '@jam/queue';
-import type { WorkPackageSummary } from '@jam/persistence';
-import { GATEWAY_DEPS, type GatewayDeps } from './gateway.deps';
+import { MAX_JSON_PACKAGE_BYTES, ROUTES } from '@jam/http-contract';
 import { BearerTokenGuard, type AuthedRequest } from './bearer-token.guard';
 import { hashParam, readBody } from './request-params';
-import { AccessPolicy } from './access.policy';
-import { retryFailedPackage } from './package-retry';
+import { Endpoint } from './endpoint.decorator';
+import { packageView } from './api-views';
+import { PackageSubmissionService } from './package-submission.service';
+import { EVENT_STREAM_RETRY_AFTER_SECONDS, PackageEventsService } from './package-events.service';
 
-/**
- * Concurrent status streams (GET /jam/packages/{hash}/events) one principal may hold open on one
- * gateway process. A stream of an unfinished package stays open indefinitely and every status
- * change costs each open stream a database read, so without a cap the per-minute rate limit
- * alone lets one token pile up streams without bound (connections, memory, DB reads).
- */
-export const MAX_EVENT_STREAMS_PER_PRINCIPAL = 32;
+export { MAX_EVENT_STREAMS_PER_PRINCIPAL } from './package-events.service';
+export { packageView } from './api-views';
 
 /** `dry_run` values: exactly one of these strings, or absent. Anything else is refused, never guessed. */
 const DRY_RUN_VALUES: Record<string, boolean> = { true: true, '1': true, false: false, '0': false };
 
-/** JSON bodies carry bytes as hex: twice the binary cap plus room for the field names. */
-const MAX_JSON_PACKAGE_BYTES = 2 * GP_MAX_PACKAGE_SIZE + 64 * 1024;
-
-/** Package JSON as served by the API. */
-export function packageView(p: WorkPackageSummary) {
-  return {
-    hash: p.hash,
-    status: p.status,
-    service_ids: p.serviceIds,
-    report_hash: p.reportHash ?? null,
-    error: p.errorCode ? { code: p.errorCode, message: p.errorMessage ?? '' } : null,
-    created_at: p.createdAt,
-    updated_at: p.updatedAt,
-    accumulated_at: p.accumulatedAt ?? null,
-    retries: p.retries,
-  };
-}
-
-/** Work packages: submission (GP JSON or GP binary), status (docs/architecture.md section 5). */
-@Controller('jam/packages')
+/** Work packages: submission (GP JSON or GP binary), status, retry, status stream (docs/architecture.md section 5). */
+@Controller()
 @UseGuards(BearerTokenGuard)
 export class PackagesController {
-  /** Open status streams per principal on this process (see MAX_EVENT_STREAMS_PER_PRINCIPAL). */
-  private readonly openStreams = new Map<string, number>();
-
   constructor(
-    @Inject(GATEWAY_DEPS) private readonly deps: GatewayDeps,
-    private readonly access: AccessPolicy,
+    private readonly submission: PackageSubmissionService,
+    private readonly streams: PackageEventsService,
   ) {}
 
   /**
@@ -76,7 +44,7 @@ export class PackagesController {
    * and every extrinsic readable by it; otherwise the problem reads exactly as for an unknown
    * service or preimage.
    */
-  @Post()
+  @Endpoint(ROUTES.submitPackage)
   async submit(@Req() req: AuthedRequest, @Res() res: Response, @Query('dry_run') dryRun: unknown): Promise<void> {
     // A repeated (`?dry_run=true&dry_run=true`, an array) or unknown value must not fall through to a real submission.
     if (dryRun !== undefined && (typeof dryRun !== 'string' || !(dryRun in DRY_RUN_VALUES))) {
@@ -96,54 +64,21 @@ export class PackagesController {
     } else {
       throw new DomainError('invalid_request', 'Content-Type must be application/json (GP JSON) or application/octet-stream (GP binary)');
     }
-    const hash = toHex(packageHash(pkg));
-    const problems = [...validateWorkPackage(pkg), ...(await this.checkReferences(pkg, req))];
+    const checked = await this.submission.check(req, pkg);
     if (isDryRun) {
       // stringifyJamJson keeps u64 values above 2^53 as exact JSON numbers, as the JAM vectors write them.
       res
         .status(200)
         .type('application/json')
-        .send(stringifyJamJson({ hash, package: workPackageToJson(pkg), problems }));
+        .send(stringifyJamJson({ hash: checked.hash, package: workPackageToJson(pkg), problems: checked.problems }));
       return;
     }
-    if (problems.length > 0) {
-      throw new DomainError('invalid_package', `work package has ${problems.length} problem(s): ${problems[0]!.message}`, { problems });
-    }
-    const existing = await this.deps.workPackages.get(hash);
-    if (existing) {
-      res.status(202).json({ hash, status: existing.status });
-      return;
-    }
-    const maxPending = (await this.deps.principalQuotas.get(req.principal))?.maxPendingPackages ?? this.deps.maxPendingPackages;
-    const backlog = await this.deps.workPackages.inFlightBySubmitter(req.principal);
-    if (backlog.packages >= maxPending) {
-      this.deps.metrics.quotaRejected.inc({ quota: 'max_pending_packages' });
-      throw new DomainError('quota_exceeded', `max_pending_packages (${maxPending}) unfinished packages already submitted`, { limit: maxPending });
-    }
-    const serviceIds = [...new Set(pkg.items.map((i) => i.service))].sort((a, b) => a - b);
-    // Fair sharing (docs/fairness.md): the refine gas the submitter already has in flight (read with
-    // the quota's count) orders this package's jobs behind the backlogs of busier submitters at every hop.
-    const queuePriority = packageQueuePriority(backlog.refineGas);
-    const refineGas = pkg.items.reduce((sum, item) => sum + item.refine_gas_limit, 0n);
-    const { created, row } = await this.deps.workPackages.insertIfAbsent({ hash, encoded, serviceIds, submittedBy: req.principal, queuePriority, refineGas });
-    if (created) {
-      this.deps.metrics.packages.inc({ status: 'pending' });
-      // Enqueue after the commit. If this fails the row stays `pending` and the reconciler enqueues it.
-      try {
-        for (let i = 0; i < this.deps.attesterCount; i++) {
-          await enqueue(this.deps.queue, REFINE_PACKAGE_JOB, { package_hash: hash, attester_index: i }, { priority: row.queuePriority });
-        }
-      } catch (err) {
-        this.deps.logger.error({ err, hash }, 'enqueue failed; the reconciler will retry');
-      }
-      this.deps.logger.info({ hash, serviceIds, tokenHash: req.tokenHash }, 'package accepted');
-    }
-    res.status(202).json({ hash, status: row.status });
+    res.status(202).json(await this.submission.submit(req, pkg, encoded, checked));
   }
 
-  @Get(':hash')
+  @Endpoint(ROUTES.getPackage)
   async status(@Param('hash') rawHash: string, @Req() req: AuthedRequest) {
-    return packageView(await this.access.workPackage(req, hashParam(rawHash)));
+    return packageView(await this.submission.status(req, hashParam(rawHash)));
   }
 
   /**
@@ -154,28 +89,10 @@ export class PackagesController {
    * `conflict` unless it is failed, 422 `not_retryable`, 409 `retry_limit_reached`. Every call is
    * written to the audit log (`package.retry`), refused ones too.
    */
-  @Post(':hash/retry')
+  @Endpoint(ROUTES.retryPackage)
   @HttpCode(202)
   async retry(@Param('hash') rawHash: string, @Req() req: AuthedRequest) {
-    const hash = hashParam(rawHash);
-    await this.access.workPackage(req, hash);
-    const audit = (outcome: string, details: Record<string, string | number | null>) =>
-      this.deps.auditLog.append({
-        actorTokenHash: req.tokenDigest === null ? null : `0x${req.tokenDigest}`,
-        action: 'package.retry',
-        target: `${req.method} ${req.path}`,
-        outcome,
-        details: { principal: req.principal, ...details },
-      });
-    let row: WorkPackageSummary;
-    try {
-      row = await retryFailedPackage(this.deps, hash);
-    } catch (err) {
-      await audit('failure', { error: err instanceof DomainError ? err.code : 'internal' });
-      throw err;
-    }
-    await audit('success', { status: row.status, retries: row.retries });
-    return packageView(row);
+    return packageView(await this.submission.retry(req, hashParam(rawHash), `${req.method} ${req.path}`));
   }
 
   /**
@@ -185,94 +102,31 @@ export class PackagesController {
    * disputed). Every notification is checked against the database, which stays the truth; a
    * comment line every 15 s keeps proxies from closing an idle stream.
    */
-  @Get(':hash/events')
+  @Endpoint(ROUTES.packageEvents)
   async events(@Param('hash') rawHash: string, @Req() req: AuthedRequest, @Res() res: Response): Promise<void> {
     const hash = hashParam(rawHash);
-    await this.access.workPackage(req, hash);
-    const open = this.openStreams.get(req.principal) ?? 0;
-    if (open >= MAX_EVENT_STREAMS_PER_PRINCIPAL) {
-      this.deps.metrics.rateLimited.inc({ scope: 'event_streams' });
-      res.setHeader('Retry-After', '5');
-      throw new DomainError('rate_limited', `at most ${MAX_EVENT_STREAMS_PER_PRINCIPAL} status streams may be open at once; close one first`, {
-        scope: 'event_streams',
-        limit: MAX_EVENT_STREAMS_PER_PRINCIPAL,
-      });
+    await this.submission.status(req, hash);
+    try {
+      this.streams.reserve(req.principal);
+    } catch (err) {
+      res.setHeader('Retry-After', String(EVENT_STREAM_RETRY_AFTER_SECONDS));
+      throw err;
     }
-    this.openStreams.set(req.principal, open + 1);
     res.status(200).set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' });
     res.flushHeaders();
-    let last: string | undefined;
-    let ended = false;
-    let checking = Promise.resolve();
-    const finish = () => {
-      if (ended) return;
-      ended = true;
-      const left = (this.openStreams.get(req.principal) ?? 1) - 1;
-      if (left > 0) this.openStreams.set(req.principal, left);
-      else this.openStreams.delete(req.principal);
-      off();
-      clearInterval(heartbeat);
-      res.end();
-    };
-    const check = () => {
-      checking = checking
-        .then(async () => {
-          if (ended) return;
-          const row = await this.deps.workPackages.get(hash);
-          if (!row || row.status === last) return;
-          last = row.status;
-          res.write(`event: status\ndata: ${JSON.stringify(packageView(row))}\n\n`);
-          if (isTerminalPackageStatus(row.status)) finish();
-        })
-        .catch((err: unknown) => {
-          this.deps.logger.warn({ err, hash }, 'status stream failed');
-          finish();
-        });
-    };
-    // Subscribe before the first read so no change between the two is missed.
-    const off = this.deps.events.subscribe((e) => {
-      if (e.package_hash === hash) check();
+    let heartbeat: NodeJS.Timeout | undefined;
+    const finish = this.streams.follow(req.principal, hash, {
+      status: (row) => res.write(`event: status\ndata: ${JSON.stringify(packageView(row))}\n\n`),
+      end: () => {
+        clearInterval(heartbeat);
+        res.end();
+      },
     });
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
     heartbeat.unref();
     req.on('close', finish);
     // The response's own close also frees the stream's slot (a socket reset, or a client gone before the listener above).
     res.on('close', finish);
     if (req.destroyed || res.destroyed) finish();
-    check();
-  }
-
-  /**
-   * Problems only the database can see: unknown services, code hash mismatch, missing extrinsic
-   * preimages. A service or preimage the caller may not use is reported exactly as an unknown one.
-   */
-  private async checkReferences(pkg: WorkPackage, req: AuthedRequest): Promise<ValidationProblem[]> {
-    const problems: ValidationProblem[] = [];
-    for (let i = 0; i < pkg.items.length; i++) {
-      const item = pkg.items[i]!;
-      const service = await this.deps.services.get(item.service);
-      if (!service || !this.access.usesService(req, service)) {
-        problems.push({ path: `items[${i}].service`, code: 'unknown_service', message: `service ${item.service} is not registered` });
-      } else if (service.codeHash !== toHex(item.code_hash)) {
-        problems.push({
-          path: `items[${i}].code_hash`,
-          code: 'code_hash_mismatch',
-          message: `service ${item.service} runs code ${service.codeHash}, not ${toHex(item.code_hash)}`,
-        });
-      }
-      for (let j = 0; j < item.extrinsic.length; j++) {
-        const x = item.extrinsic[j]!;
-        const pre = (await this.access.canReadPreimage(req, toHex(x.hash))) ? await this.deps.preimages.get(toHex(x.hash)) : null;
-        if (!pre)
-          problems.push({ path: `items[${i}].extrinsic[${j}]`, code: 'unknown_preimage', message: `extrinsic ${toHex(x.hash)} is not a stored preimage` });
-        else if (Number(pre.length) !== x.len)
-          problems.push({
-            path: `items[${i}].extrinsic[${j}].len`,
-            code: 'length_mismatch',
-            message: `extrinsic ${toHex(x.hash)} is ${pre.length} bytes, not ${x.len}`,
-          });
-      }
-    }
-    return problems;
   }
 }
