@@ -13,7 +13,21 @@ import { getAbsoluteFSPath } from 'swagger-ui-dist';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import type { INestApplication } from '@nestjs/common';
-import { ROUTES, errorsOf, statusOfApiError, type RouteContract } from '@jam/http-contract';
+import { blake2b256, initHashing, toHex } from '@jam/domain';
+import {
+  ROUTES,
+  errorBodySchema,
+  errorsOf,
+  healthSchema,
+  pageSchema,
+  preimageMetaSchema,
+  putPreimageAnswerSchema,
+  readinessSchema,
+  routePath,
+  serviceSchema,
+  statusOfApiError,
+  type RouteContract,
+} from '@jam/http-contract';
 import { GatewayModule } from '../../apps/gateway/src/gateway.module';
 import type { GatewayDeps } from '../../apps/gateway/src/gateway.deps';
 import { buildOpenApiDocument } from '../../apps/gateway/src/openapi.document';
@@ -152,6 +166,27 @@ describe('API description served by a real embedded server', () => {
     expect(init.text).toContain("url: '/jam/openapi.json'");
     const bundle = fs.readFileSync(path.join(getAbsoluteFSPath(), 'swagger-ui-bundle.js'), 'utf8');
     expect((await api(base, undefined, 'GET', '/jam/docs/swagger-ui-bundle.js')).text).toBe(bundle);
+  });
+
+  it('answers as the schemas of the contract describe (real answers parsed with them)', async () => {
+    await initHashing();
+    const token = fs.readFileSync(path.join(dataDir, 'dev-token'), 'utf8').trim();
+    const bytes = new TextEncoder().encode(`openapi contract ${Date.now()}`);
+    const hash = toHex(blake2b256(bytes));
+    const put = await api(base, token, 'PUT', routePath(ROUTES.putPreimage, { hash }), bytes);
+    expect(put.status).toBe(201);
+    expect(putPreimageAnswerSchema.strict().parse(put.json)).toEqual({ hash, length: bytes.length });
+    const meta = await api(base, token, 'GET', routePath(ROUTES.preimageMeta, { hash }));
+    expect(preimageMetaSchema.strict().parse(meta.json).hash).toBe(hash);
+    const services = await api(base, token, 'GET', `${routePath(ROUTES.listServices, {})}?limit=5`);
+    pageSchema(serviceSchema.strict()).strict().parse(services.json);
+    expect(healthSchema.strict().parse((await api(base, undefined, 'GET', routePath(ROUTES.healthz, {}))).json)).toEqual({ status: 'ok' });
+    expect(readinessSchema.strict().parse((await api(base, undefined, 'GET', routePath(ROUTES.readyz, {}))).json).status).toBe('ok');
+    // A refusal: the error shape, with a code the route documents at that status.
+    const missing = await api(base, token, 'GET', routePath(ROUTES.getPackage, { hash: `0x${'00'.repeat(32)}` }));
+    expect(missing.status).toBe(statusOfApiError('not_found'));
+    expect(errorBodySchema.parse(missing.json).error.code).toBe('not_found');
+    expect(errorsOf(ROUTES.getPackage)).toContain('not_found');
   });
 
   it('answers an unknown docs asset with 404 not_found, never a file outside the package', async () => {
