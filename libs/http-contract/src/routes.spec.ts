@@ -1,6 +1,6 @@
 import { DomainError } from '@jam/domain';
 import { EDGE_ERROR_CODES, statusOf, statusOfApiError } from './error-status';
-import { AUTH_ERRORS, COMMON_ERRORS, ROUTES, errorsOf, matchRoute, nestPath, routePath, type RouteContract } from './routes';
+import { AUTH_ERRORS, COMMON_ERRORS, RATE_LIMIT_EXEMPT_PATHS, ROUTES, errorsOf, matchRoute, nestPath, routePath, type RouteContract } from './routes';
 import { createServiceBodySchema, errorBodySchema, quotaBodySchema, resolveDisputeBodySchema } from './wire.schemas';
 
 const all = Object.values(ROUTES as Record<string, RouteContract>);
@@ -65,7 +65,9 @@ describe('HTTP contract: error codes', () => {
     const codes = errorsOf(ROUTES.putPreimage);
     expect(codes).toEqual(expect.arrayContaining(['hash_mismatch', 'unauthorized', 'forbidden', ...COMMON_ERRORS]));
     expect(new Set(codes).size).toBe(codes.length);
-    expect(errorsOf(ROUTES.healthz)).toEqual([...COMMON_ERRORS]);
+    // Probes are exempt from rate limits, so they never answer rate_limited.
+    expect(errorsOf(ROUTES.healthz)).toEqual(COMMON_ERRORS.filter((c) => c !== 'rate_limited'));
+    expect([...RATE_LIMIT_EXEMPT_PATHS].sort()).toEqual(['/healthz', '/metrics', '/readyz']);
     expect(AUTH_ERRORS.admin).toContain('unauthorized');
   });
 });

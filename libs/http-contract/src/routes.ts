@@ -77,6 +77,8 @@ export interface RouteContract<P extends string = string> {
    * those of its auth scheme ({@link AUTH_ERRORS}); statuses follow `statusOfApiError`.
    */
   errors: readonly ApiErrorCode[];
+  /** Probes and scraping: exempt from every rate limit, so they survive a flood (docs/security.md). */
+  rateLimitExempt?: true;
 }
 
 /** Declares one route; checks at compile time that `params` names exactly the path's `{...}` parameters. */
@@ -101,9 +103,10 @@ export const AUTH_ERRORS: Record<AuthScheme, readonly ApiErrorCode[]> = {
   none: [],
 };
 
-/** Every error code a route may answer, in status order. */
+/** Every error code a route may answer: its own, its auth scheme's and the common ones (no `rate_limited` on an exempt route). */
 export function errorsOf(r: RouteContract): ApiErrorCode[] {
-  return [...new Set([...r.errors, ...AUTH_ERRORS[r.auth], ...COMMON_ERRORS])];
+  const common = r.rateLimitExempt ? COMMON_ERRORS.filter((c) => c !== 'rate_limited') : COMMON_ERRORS;
+  return [...new Set([...r.errors, ...AUTH_ERRORS[r.auth], ...common])];
 }
 
 const HASH: ParamContract = { description: 'Blake2b-256 hash, 0x + 64 lowercase hex digits', pattern: S.HASH_PATTERN };
@@ -131,6 +134,7 @@ export const ROUTES = {
     params: {},
     responses: [{ status: 200, description: 'alive', schema: S.healthSchema }],
     errors: [],
+    rateLimitExempt: true,
   }),
   readyz: route({
     operationId: 'readyz',
@@ -145,6 +149,7 @@ export const ROUTES = {
       { status: 503, description: 'some check failed; `checks` names it', schema: S.readinessSchema },
     ],
     errors: [],
+    rateLimitExempt: true,
   }),
   metrics: route({
     operationId: 'metrics',
@@ -156,6 +161,7 @@ export const ROUTES = {
     params: {},
     responses: [{ status: 200, description: 'metrics', contentType: 'text/plain' }],
     errors: [],
+    rateLimitExempt: true,
   }),
   openApiDocument: route({
     operationId: 'openApiDocument',
@@ -496,6 +502,13 @@ export const ROUTES = {
     errors: [],
   }),
 } as const satisfies Record<string, RouteContract>;
+
+/** Paths no rate limit applies to (`rateLimitExempt` routes): the gateway's rate-limit middleware skips them. */
+export const RATE_LIMIT_EXEMPT_PATHS: ReadonlySet<string> = new Set(
+  Object.values(ROUTES as Record<string, RouteContract>)
+    .filter((r) => r.rateLimitExempt)
+    .map((r) => r.path),
+);
 
 /** Operation ids of the API. */
 export type RouteName = keyof typeof ROUTES;
