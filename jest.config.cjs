@@ -1,7 +1,20 @@
 /** @type {import('jest').Config} */
 const path = require('node:path');
 
-const libs = ['domain', 'queue-contracts', 'queue', 'persistence', 'blob-store', 'sandbox', 'attest', 'config', 'telemetry', 'client'];
+const libs = [
+  'domain',
+  'queue-contracts',
+  'queue',
+  'persistence',
+  'blob-store',
+  'sandbox',
+  'attest',
+  'config',
+  'telemetry',
+  'client',
+  'http-contract',
+  'runtime',
+];
 
 module.exports = {
   testEnvironment: 'node',

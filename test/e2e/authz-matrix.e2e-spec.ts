@@ -195,6 +195,10 @@ describe('authorization matrix and admin API (PostgreSQL + Redis, one real proce
     'GET /healthz': { path: () => '/healthz', expect: PUBLIC },
     'GET /readyz': { path: () => '/readyz', expect: PUBLIC },
     'GET /metrics': { path: () => '/metrics', expect: PUBLIC },
+    // The API description is public (README "API reference"): a browser opening Swagger UI sends no token.
+    'GET /jam/openapi.json': { path: () => '/jam/openapi.json', expect: PUBLIC },
+    'GET /jam/docs': { path: () => '/jam/docs', expect: PUBLIC },
+    'GET /jam/docs/:asset': { path: () => '/jam/docs/swagger-ui.css', expect: PUBLIC },
     // A tenant's 201/200 says whether *it* had uploaded the bytes (so each tenant's first upload is 201);
     // an admin sees everything anyway and gets the plain 201 new / 200 already stored.
     'PUT /jam/preimages/:hash': {

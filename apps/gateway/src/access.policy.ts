@@ -1,11 +1,11 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { DomainError } from '@jam/domain';
-import type { ServiceRecord, WorkPackageRecord } from '@jam/persistence';
-import { GATEWAY_DEPS, type GatewayDeps } from './gateway.deps';
+import { PreimageRepository, ServiceRepository, WorkPackageRepository, type ServiceRecord, type WorkPackageRecord } from '@jam/persistence';
 import type { AuthedRequest } from './bearer-token.guard';
+import { AuthSettings } from './gateway.providers';
 
-/** Who is asking: an HTTP request after the bearer guard, or an authenticated JIP-2 RPC connection. */
-export type Caller = Pick<AuthedRequest, 'principal' | 'isAdmin'>;
+/** The authenticated caller of a request, as services see it (set by the guards on the request). */
+export type Caller = Pick<AuthedRequest, 'principal' | 'tokenHash' | 'tokenDigest' | 'isAdmin'>;
 
 /**
  * Per-service authorization (`authz_enabled`; threat model "Unauthorized Access" and "Data
@@ -21,11 +21,16 @@ export type Caller = Pick<AuthedRequest, 'principal' | 'isAdmin'>;
  */
 @Injectable()
 export class AccessPolicy {
-  constructor(@Inject(GATEWAY_DEPS) private readonly deps: GatewayDeps) {}
+  constructor(
+    private readonly settings: AuthSettings,
+    private readonly services: ServiceRepository,
+    private readonly preimages: PreimageRepository,
+    private readonly workPackages: WorkPackageRepository,
+  ) {}
 
   /** Whether per-service checks apply to this request (authz on and not an admin token). */
   restricted(req: Caller): boolean {
-    return this.deps.authzEnabled && !req.isAdmin;
+    return this.settings.authzEnabled && !req.isAdmin;
   }
 
   usesService(req: Caller, s: ServiceRecord): boolean {
@@ -34,15 +39,15 @@ export class AccessPolicy {
 
   /** @throws DomainError('not_found') when the service is missing or not the caller's. */
   async service(req: Caller, id: number): Promise<ServiceRecord> {
-    const s = await this.deps.services.get(id);
+    const s = await this.services.get(id);
     if (!s || !this.usesService(req, s)) throw new DomainError('not_found', `no service ${id}`);
     return s;
   }
 
   /** Whether the caller may read (or reference) the preimage; false for an unknown hash. */
   async canReadPreimage(req: Caller, hash: string): Promise<boolean> {
-    if (!this.restricted(req)) return this.deps.preimages.exists(hash);
-    return this.deps.preimages.isReadableBy(hash, req.principal);
+    if (!this.restricted(req)) return this.preimages.exists(hash);
+    return this.preimages.isReadableBy(hash, req.principal);
   }
 
   /** @throws DomainError('not_found') when the preimage is missing or not readable by the caller. */
@@ -52,7 +57,7 @@ export class AccessPolicy {
 
   /** @throws DomainError('not_found') when the package is missing or not visible to the caller. */
   async workPackage(req: Caller, hash: string): Promise<WorkPackageRecord> {
-    const row = await this.deps.workPackages.get(hash);
+    const row = await this.workPackages.get(hash);
     if (!row || !(await this.seesPackage(req, row))) throw new DomainError('not_found', `no package ${hash}`);
     return row;
   }
@@ -60,7 +65,7 @@ export class AccessPolicy {
   private async seesPackage(req: Caller, row: WorkPackageRecord): Promise<boolean> {
     if (!this.restricted(req) || row.submittedBy === req.principal) return true;
     for (const id of row.serviceIds) {
-      const s = await this.deps.services.get(id);
+      const s = await this.services.get(id);
       if (s && this.usesService(req, s)) return true;
     }
     return false;

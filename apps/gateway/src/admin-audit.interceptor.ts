@@ -1,8 +1,9 @@
-import { CallHandler, ExecutionContext, Inject, Injectable, NestInterceptor, SetMetadata } from '@nestjs/common';
+import { CallHandler, ExecutionContext, Injectable, NestInterceptor, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { from, lastValueFrom, type Observable } from 'rxjs';
 import { DomainError } from '@jam/domain';
-import { GATEWAY_DEPS, type GatewayDeps } from './gateway.deps';
+import { AuditLogRepository } from '@jam/persistence';
+import { AuthSettings } from './gateway.providers';
 import type { AuthedRequest } from './bearer-token.guard';
 import { ClientAddressPolicy } from './client-address';
 
@@ -22,17 +23,18 @@ export class AdminAuditInterceptor implements NestInterceptor {
   private readonly addresses: ClientAddressPolicy;
 
   constructor(
-    @Inject(GATEWAY_DEPS) private readonly deps: GatewayDeps,
+    settings: AuthSettings,
+    private readonly auditLog: AuditLogRepository,
     private readonly reflector: Reflector,
   ) {
-    this.addresses = new ClientAddressPolicy(deps.trustedProxies, deps.adminIpAllowlist);
+    this.addresses = new ClientAddressPolicy(settings.trustedProxies, settings.adminIpAllowlist);
   }
 
   intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
     const req = ctx.switchToHttp().getRequest<AuthedRequest>();
     const action = this.reflector.get<string | undefined>(ADMIN_ACTION, ctx.getHandler()) ?? `admin.${ctx.getHandler().name}`;
     const record = (outcome: string, details: Record<string, string | number | boolean | null>) =>
-      this.deps.auditLog.append({
+      this.auditLog.append({
         actorTokenHash: req.tokenDigest === null ? null : `0x${req.tokenDigest}`,
         action,
         target: `${req.method} ${req.path}`,

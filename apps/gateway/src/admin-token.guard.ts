@@ -1,7 +1,9 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import type { Response } from 'express';
 import { DomainError } from '@jam/domain';
-import { GATEWAY_DEPS, type GatewayDeps } from './gateway.deps';
+import { AuditLogRepository } from '@jam/persistence';
+import { JamMetrics, type Logger } from '@jam/telemetry';
+import { AuthSettings, LOGGER } from './gateway.providers';
 import { TokenDigestVerifier, type TokenMatch } from './token-digest.verifier';
 import { createBearerAuthenticator, queryTokenParam, type BearerResult } from './bearer-authenticator';
 import { ClientAddressPolicy } from './client-address';
@@ -20,9 +22,14 @@ export class AdminTokenGuard implements CanActivate {
   private readonly addresses: ClientAddressPolicy;
   private readonly authenticate: (req: AuthedRequest) => BearerResult;
 
-  constructor(@Inject(GATEWAY_DEPS) private readonly deps: GatewayDeps) {
-    const admins = new TokenDigestVerifier(deps.adminTokenDigests);
-    this.addresses = new ClientAddressPolicy(deps.trustedProxies, deps.adminIpAllowlist);
+  constructor(
+    settings: AuthSettings,
+    private readonly metrics: JamMetrics,
+    private readonly auditLog: AuditLogRepository,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    const admins = new TokenDigestVerifier(settings.adminTokenDigests);
+    this.addresses = new ClientAddressPolicy(settings.trustedProxies, settings.adminIpAllowlist);
     this.authenticate = this.authenticator((token) => admins.match(token));
   }
 
@@ -46,9 +53,9 @@ export class AdminTokenGuard implements CanActivate {
     const res = ctx.switchToHttp().getResponse<Response>();
     const { allowed, address } = this.addresses.adminAllowed(req);
     const deny = async (reason: string, digest: string | null) => {
-      this.deps.metrics.authFailures.inc({ reason: `admin_${reason}` });
-      this.deps.logger.warn({ reason, client: address, tokenHash: digest?.slice(0, 12), method: req.method, path: req.path }, 'admin auth failure');
-      await this.deps.auditLog.append({
+      this.metrics.authFailures.inc({ reason: `admin_${reason}` });
+      this.logger.warn({ reason, client: address, tokenHash: digest?.slice(0, 12), method: req.method, path: req.path }, 'admin auth failure');
+      await this.auditLog.append({
         actorTokenHash: digest === null ? null : `0x${digest}`,
         action: 'admin.auth',
         target: `${req.method} ${req.path}`,

@@ -1,12 +1,18 @@
-import { Controller, Get, Inject, UseGuards } from '@nestjs/common';
-import { GATEWAY_DEPS, type GatewayDeps } from './gateway.deps';
+import { Controller, UseGuards } from '@nestjs/common';
+import { ROUTES } from '@jam/http-contract';
+import { AttesterRepository } from '@jam/persistence';
 import { BearerTokenGuard } from './bearer-token.guard';
+import { Endpoint } from './endpoint.decorator';
+import { GatewayLimits } from './gateway.providers';
 
 /** The attester set (docs/architecture.md section 5): what a report's guarantee signatures verify against. */
-@Controller('jam/attesters')
+@Controller()
 @UseGuards(BearerTokenGuard)
 export class AttestersController {
-  constructor(@Inject(GATEWAY_DEPS) private readonly deps: GatewayDeps) {}
+  constructor(
+    private readonly attesters: AttesterRepository,
+    private readonly limits: GatewayLimits,
+  ) {}
 
   /**
    * The registered attesters in index order, `{ attesters: [{ index, public_key }], threshold,
@@ -16,13 +22,13 @@ export class AttestersController {
    * `jam_guarantee` ++ report hash (GP 0.7.2 eq. 11.26, report hash = Blake2b-256 of the GP
    * encoding of the report). Same bearer auth as every /jam read; the set is the same for all tenants.
    */
-  @Get()
+  @Endpoint(ROUTES.listAttesters)
   async list() {
-    const attesters = (await this.deps.attesters.list()).map((a) => ({ index: a.index, public_key: a.publicKey }));
+    const attesters = (await this.attesters.list()).map((a) => ({ index: a.index, public_key: a.publicKey }));
     return {
       attesters,
-      threshold: this.deps.attestationThreshold,
-      attester_count: this.deps.attesterCount,
+      threshold: this.limits.attestationThreshold,
+      attester_count: this.limits.attesterCount,
       public_key_encoding: 'ed25519-raw-32-hex',
       signed_message: 'jam_guarantee ++ blake2b256(E(report))',
     };

@@ -2,7 +2,9 @@ import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/commo
 import type { IncomingMessage } from 'node:http';
 import type { Request, Response } from 'express';
 import { DomainError } from '@jam/domain';
-import { GATEWAY_DEPS, type GatewayDeps } from './gateway.deps';
+import { AuditLogRepository } from '@jam/persistence';
+import { JamMetrics, type Logger } from '@jam/telemetry';
+import { AuthSettings, LOGGER } from './gateway.providers';
 import { TokenDigestVerifier, type TokenMatch } from './token-digest.verifier';
 import { createBearerAuthenticator, queryTokenParam, type BearerResult } from './bearer-authenticator';
 import { ClientAddressPolicy } from './client-address';
@@ -42,10 +44,15 @@ export class BearerTokenGuard implements CanActivate {
   private readonly addresses: ClientAddressPolicy;
   private readonly authenticateHeader: (req: IncomingMessage) => BearerResult;
 
-  constructor(@Inject(GATEWAY_DEPS) private readonly deps: GatewayDeps) {
-    this.tenants = new TokenDigestVerifier(deps.tokenDigests);
-    this.admins = new TokenDigestVerifier(deps.adminTokenDigests);
-    this.addresses = new ClientAddressPolicy(deps.trustedProxies, deps.adminIpAllowlist);
+  constructor(
+    private readonly settings: AuthSettings,
+    private readonly metrics: JamMetrics,
+    private readonly auditLog: AuditLogRepository,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.tenants = new TokenDigestVerifier(settings.tokenDigests);
+    this.admins = new TokenDigestVerifier(settings.adminTokenDigests);
+    this.addresses = new ClientAddressPolicy(settings.trustedProxies, settings.adminIpAllowlist);
     this.authenticateHeader = createBearerAuthenticator((token) => {
       // Both lists are always checked so timing does not tell a tenant token from an admin one.
       const tenant = this.tenants.match(token);
@@ -58,7 +65,7 @@ export class BearerTokenGuard implements CanActivate {
     const req = ctx.switchToHttp().getRequest<AuthedRequest>();
     const res = ctx.switchToHttp().getResponse<Response>();
     if (queryTokenParam(req.originalUrl) !== undefined) {
-      this.deps.metrics.authFailures.inc({ reason: 'token_in_query' });
+      this.metrics.authFailures.inc({ reason: 'token_in_query' });
       throw new DomainError('invalid_request', 'tokens are not accepted in the query string; send Authorization: Bearer <token>');
     }
     Object.assign(req, await this.authenticate(req, `${req.method} ${req.path}`, (name, value) => res.setHeader(name, value)));
@@ -72,12 +79,12 @@ export class BearerTokenGuard implements CanActivate {
    * @throws DomainError('unauthorized' | 'forbidden')
    */
   async authenticate(req: IncomingMessage, target: string, setHeader: (name: string, value: string) => void): Promise<Principal> {
-    if (!this.deps.authRequired) return { principal: 'anonymous', tokenHash: '-', tokenDigest: null, isAdmin: false };
+    if (!this.settings.authRequired) return { principal: 'anonymous', tokenHash: '-', tokenDigest: null, isAdmin: false };
     const result = this.authenticateHeader(req);
     if (!result.ok) {
-      this.deps.metrics.authFailures.inc({ reason: result.reason });
+      this.metrics.authFailures.inc({ reason: result.reason });
       if (result.reason === 'unknown_token') {
-        this.deps.logger.warn({ tokenHash: result.digest?.slice(0, 12), target }, 'auth failure: unknown token');
+        this.logger.warn({ tokenHash: result.digest?.slice(0, 12), target }, 'auth failure: unknown token');
         setHeader('WWW-Authenticate', 'Bearer realm="jam", error="invalid_token"');
         throw new DomainError('unauthorized', 'unknown bearer token');
       }
@@ -88,7 +95,7 @@ export class BearerTokenGuard implements CanActivate {
     const isAdmin = m.principal.startsWith('admin:');
     if (isAdmin) {
       const { allowed, address } = this.addresses.adminAllowed(req);
-      await this.deps.auditLog.append({
+      await this.auditLog.append({
         actorTokenHash: `0x${m.digest}`,
         action: 'jam.admin_access',
         target,
@@ -96,7 +103,7 @@ export class BearerTokenGuard implements CanActivate {
         details: { principal: m.principal, client: address, ...(allowed ? {} : { reason: 'ip_not_allowed' }) },
       });
       if (!allowed) {
-        this.deps.metrics.authFailures.inc({ reason: 'admin_ip_not_allowed' });
+        this.metrics.authFailures.inc({ reason: 'admin_ip_not_allowed' });
         throw new DomainError('forbidden', 'admin tokens are accepted only from admin_ip_allowlist addresses');
       }
     }

@@ -13,6 +13,8 @@ import { requestLogMiddleware } from './log-request.middleware';
 import { ClientAddressPolicy } from './client-address';
 import { httpTracingMiddleware } from '@jam/telemetry';
 import { startGatewayRpc, type RpcServerOptions } from './rpc';
+import { OpenApiDocumentHolder } from './api-docs.controller';
+import { buildOpenApiDocument } from './openapi.document';
 
 /** A started gateway: its HTTP server and a close function. */
 export interface RunningGateway {
@@ -67,6 +69,8 @@ export async function startGateway(deps: GatewayDeps, opts: { host: string; port
   app.use(rateLimit.middleware());
   app.use(bodyIdleTimeoutMiddleware(limits, deps.metrics, deps.logger));
   app.useGlobalFilters(new JamExceptionFilter(deps.logger, deps.metrics));
+  // Generated from the controllers once, before the first request; served by ApiDocsController.
+  app.get(OpenApiDocumentHolder).set(buildOpenApiDocument(app));
   await app.listen(opts.port, opts.host);
   const server = app.getHttpServer() as Server;
   installClientErrorHandler(server, limits, deps.metrics, deps.logger);

@@ -18,10 +18,19 @@ import type { RateLimitOptions } from './rate-limit';
 import type { RequestLimits } from './request-limits';
 import type { CodeCheckLimits } from './code-check.limiter';
 
-/** Injection token of `GatewayDeps`. */
+/**
+ * Everything the gateway uses, built once by the gateway role module. `GatewayModule.forRoot` turns
+ * each part into a provider (`gateway.providers.ts`: repositories by class, ports by token,
+ * settings as `AuthSettings` and `GatewayLimits`); only the parts named at {@link GATEWAY_DEPS}
+ * still inject the whole object. The gateway never runs guest code.
+ */
+/**
+ * Injection token of the whole `GatewayDeps`, for the few parts that still take the bag (the JIP-2
+ * RPC methods, the queue board, the attesters route, PreimageUpload); controllers and services take
+ * the providers of gateway.providers.ts instead.
+ */
 export const GATEWAY_DEPS = Symbol('GATEWAY_DEPS');
 
-/** Everything the gateway uses, built once by the launcher. The gateway never runs guest code. */
 export interface GatewayDeps {
   preimages: PreimageRepository;
   services: ServiceRepository;

@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { GATEWAY_DEPS, type GatewayDeps } from './gateway.deps';
+import type { GatewayDeps } from './gateway.deps';
+import { gatewayProviders } from './gateway.providers';
 import { BearerTokenGuard } from './bearer-token.guard';
 import { AdminTokenGuard } from './admin-token.guard';
 import { AdminAuditInterceptor } from './admin-audit.interceptor';
@@ -12,11 +13,24 @@ import { AttestersController } from './attesters.controller';
 import { HealthController } from './health.controller';
 import { AdminController } from './admin.controller';
 import { OptionsController } from './options.controller';
-import { CodeCheckLimiter } from './code-check.limiter';
 import { QueueBoardController, QueueBoardGuard } from './queue-board.controller';
 import { PreimageUpload } from './preimage-upload';
+import { ApiDocsController, OpenApiDocumentHolder } from './api-docs.controller';
+import { PreimageUploadService } from './preimage-upload.service';
+import { ServiceRegistrationService } from './service-registration.service';
+import { PackageSubmissionService } from './package-submission.service';
+import { PackageEventsService } from './package-events.service';
+import { PackageRetryService } from './package-retry.service';
+import { AttestationIntakeService } from './attestation-intake.service';
+import { DisputeResolutionService } from './dispute-resolution.service';
+import { AdminService } from './admin.service';
+import { ReadinessService } from './readiness.service';
 
-/** The gateway's Nest module; `forRoot` takes the dependencies the launcher built. */
+/**
+ * The gateway's Nest module. `forRoot` turns what the launcher built ({@link GatewayDeps}: stores,
+ * ports, settings) into providers ({@link gatewayProviders}); the controllers parse input, call one
+ * of the services below and shape the answer (docs/architecture.md section 5).
+ */
 @Module({})
 export class GatewayModule {
   static forRoot(deps: GatewayDeps): DynamicModule {
@@ -24,6 +38,7 @@ export class GatewayModule {
       module: GatewayModule,
       controllers: [
         HealthController,
+        ApiDocsController,
         PreimagesController,
         ServicesController,
         PackagesController,
@@ -34,14 +49,23 @@ export class GatewayModule {
         QueueBoardController,
       ],
       providers: [
-        { provide: GATEWAY_DEPS, useValue: deps },
-        { provide: CodeCheckLimiter, useValue: new CodeCheckLimiter(deps.codeChecks) },
+        ...gatewayProviders(deps),
         BearerTokenGuard,
         AdminTokenGuard,
         QueueBoardGuard,
         AdminAuditInterceptor,
         AccessPolicy,
         PreimageUpload,
+        OpenApiDocumentHolder,
+        PreimageUploadService,
+        ServiceRegistrationService,
+        PackageSubmissionService,
+        PackageEventsService,
+        PackageRetryService,
+        AttestationIntakeService,
+        DisputeResolutionService,
+        AdminService,
+        ReadinessService,
       ],
     };
   }

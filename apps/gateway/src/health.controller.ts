@@ -1,46 +1,35 @@
-import { Controller, Get, Inject, Res } from '@nestjs/common';
+import { Controller, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { GATEWAY_DEPS, type GatewayDeps } from './gateway.deps';
+import { ROUTES } from '@jam/http-contract';
+import { JamMetrics } from '@jam/telemetry';
+import { Endpoint } from './endpoint.decorator';
+import { ReadinessService } from './readiness.service';
 
 /** Liveness, readiness and Prometheus metrics; unauthenticated (keep /metrics off public ingress). */
 @Controller()
 export class HealthController {
-  constructor(@Inject(GATEWAY_DEPS) private readonly deps: GatewayDeps) {}
+  constructor(
+    private readonly readiness: ReadinessService,
+    private readonly metricsRegistry: JamMetrics,
+  ) {}
 
-  @Get('healthz')
+  @Endpoint(ROUTES.healthz)
   healthz() {
     return { status: 'ok' };
   }
 
-  /**
-   * 200 when every backing store answers within 2 s, else 503 naming the failing ones (the queue
-   * check writes to Redis, so a Redis that refuses writes fails it). Each result is also the
-   * gauge `jam_readiness{check}` (1 ok, 0 failing), which alert `JamNotReady` watches.
-   */
-  @Get('readyz')
+  /** 200 when every backing store answers within 2 s, else 503 naming the failing ones ({@link ReadinessService}). */
+  @Endpoint(ROUTES.readyz)
   async readyz(@Res() res: Response): Promise<void> {
-    const checks: Record<string, string> = {};
-    await Promise.all(
-      Object.entries(this.deps.readiness).map(async ([name, probe]) => {
-        try {
-          await Promise.race([probe(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref())]);
-          checks[name] = 'ok';
-          this.deps.metrics.readiness.set({ check: name }, 1);
-        } catch (err) {
-          checks[name] = `error: ${(err as Error).message}`;
-          this.deps.metrics.readiness.set({ check: name }, 0);
-        }
-      }),
-    );
-    const ok = Object.values(checks).every((v) => v === 'ok');
+    const { ok, checks } = await this.readiness.check();
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', checks });
   }
 
-  @Get('metrics')
+  @Endpoint(ROUTES.metrics)
   async metrics(@Res() res: Response): Promise<void> {
     res
       .status(200)
-      .type(this.deps.metrics.registry.contentType)
-      .send(await this.deps.metrics.registry.metrics());
+      .type(this.metricsRegistry.registry.contentType)
+      .send(await this.metricsRegistry.registry.metrics());
   }
 }

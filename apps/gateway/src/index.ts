@@ -4,3 +4,4 @@ export { tokenDigest } from './bearer-token.guard';
 export { ADMIN_ROUTE_PREFIX } from './admin.controller';
 export { ClientAddressPolicy } from './client-address';
 export * from './gateway.role';
+export { buildOpenApiDocument } from './openapi.document';

@@ -3,7 +3,7 @@ import { DomainError } from '@jam/domain';
 import { GATEWAY_DEPS, type GatewayDeps } from './gateway.deps';
 import { AccessPolicy } from './access.policy';
 import { UploadSlots } from './upload-slots';
-import type { Submitter } from './submit-work-package';
+import type { Caller as Submitter } from './access.policy';
 
 /** What {@link PreimageUpload.store} stored: the length in bytes, and whether the bytes are new to the caller (201 rather than 200). */
 export interface StoredPreimage {

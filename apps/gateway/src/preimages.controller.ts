@@ -1,28 +1,20 @@
 import { pipeline } from 'node:stream';
-import { Controller, Get, Head, Inject, Param, Put, Req, Res, UseGuards } from '@nestjs/common';
+import { Controller, Param, Req, Res, UseGuards } from '@nestjs/common';
 import type { Response } from 'express';
-import { DomainError } from '@jam/domain';
-import { BlobCorruptError, createVerifyingStream } from '@jam/blob-store';
-import { GATEWAY_DEPS, type GatewayDeps } from './gateway.deps';
+import { ROUTES } from '@jam/http-contract';
 import { BearerTokenGuard, type AuthedRequest } from './bearer-token.guard';
 import { hashParam } from './request-params';
-import { AccessPolicy } from './access.policy';
-import { PreimageUpload } from './preimage-upload';
+import { Endpoint } from './endpoint.decorator';
+import { PreimageUploadService } from './preimage-upload.service';
 
 /**
- * Preimages: content-addressed blobs (docs/architecture.md section 5). Reads are allowed to the preimage's
- * uploaders and to the principals of services whose code it is ({@link AccessPolicy}); anyone
- * authenticated may upload, within the per-principal caps `max_concurrent_uploads` and
- * `max_stored_preimage_bytes` (admin overrides in `principal_quota`).
+ * Preimages: content-addressed blobs (docs/architecture.md section 5); the rules are
+ * {@link PreimageUploadService}'s.
  */
-@Controller('jam/preimages')
+@Controller()
 @UseGuards(BearerTokenGuard)
 export class PreimagesController {
-  constructor(
-    @Inject(GATEWAY_DEPS) private readonly deps: GatewayDeps,
-    private readonly access: AccessPolicy,
-    private readonly upload: PreimageUpload,
-  ) {}
+  constructor(private readonly preimages: PreimageUploadService) {}
 
   /**
    * Stores raw bytes under their Blake2b-256 hash. 201 new, 200 already stored; 422
@@ -39,20 +31,18 @@ export class PreimagesController {
    * authorization, 201/200 say whether *this principal* had uploaded the bytes before, so the
    * status never tells whether another tenant stored them. A successful PUT clears a corrupt mark.
    */
-  @Put(':hash')
+  @Endpoint(ROUTES.putPreimage)
   async put(@Param('hash') rawHash: string, @Req() req: AuthedRequest, @Res() res: Response): Promise<void> {
     const hash = hashParam(rawHash);
     const rawDeclared = req.headers['content-length'];
-    const stored = await this.upload.store(req, hash, req, rawDeclared === undefined ? undefined : Number(rawDeclared));
-    res.status(stored.isNew ? 201 : 200).json({ hash, length: stored.length });
+    const declared = rawDeclared === undefined ? undefined : Number(rawDeclared);
+    const stored = await this.preimages.put(req, hash, declared, req);
+    res.status(stored.created ? 201 : 200).json({ hash: stored.hash, length: stored.length });
   }
 
-  @Get(':hash/meta')
+  @Endpoint(ROUTES.preimageMeta)
   async meta(@Param('hash') rawHash: string, @Req() req: AuthedRequest) {
-    const hash = hashParam(rawHash);
-    await this.access.assertPreimage(req, hash);
-    const row = await this.deps.preimages.get(hash);
-    if (!row) throw new DomainError('not_found', `no preimage ${hash}`);
+    const row = await this.preimages.meta(req, hashParam(rawHash));
     return {
       hash: row.hash,
       length: Number(row.length),
@@ -64,43 +54,23 @@ export class PreimagesController {
   }
 
   /**
-   * The bytes (GET): Content-Length = the recorded length, ETag = hash. Verified while streamed
-   * ({@link createVerifyingStream}): bytes that do not hash to `{hash}` abort the response before
-   * its last chunk (the client sees a truncated body, never a complete corrupt one), mark the
-   * preimage `corrupt_at`, count `jam_blobs_corrupt_total` and log an error. The store's stream
-   * is destroyed whenever the response ends early (client gone, timeout), so an aborted download
+   * The bytes (GET): Content-Length = the recorded length, ETag = hash, verified while streamed
+   * (the client sees a truncated body, never a complete corrupt one). The store's stream is
+   * destroyed whenever the response ends early (client gone, timeout), so an aborted download
    * never keeps an S3 connection.
    */
-  @Get(':hash')
+  @Endpoint(ROUTES.getPreimage)
   async get(@Param('hash') rawHash: string, @Req() req: AuthedRequest, @Res() res: Response): Promise<void> {
     const hash = hashParam(rawHash);
-    await this.access.assertPreimage(req, hash);
-    const row = await this.deps.preimages.get(hash);
-    if (!row) throw new DomainError('not_found', `no preimage ${hash}`);
-    const { stream } = await this.deps.blobs.getStream(hash);
-    const length = Number(row.length);
-    res.status(200).set({ 'Content-Type': 'application/octet-stream', 'Content-Length': String(length), ETag: `"${hash}"` });
-    pipeline(stream, createVerifyingStream(hash, length), res, (err) => {
-      if (!err) return;
-      if (err instanceof BlobCorruptError) {
-        this.deps.metrics.blobsCorrupt.inc();
-        this.deps.logger.error(
-          { hash, found: err.found, storageTier: row.storageTier },
-          'corrupt blob found while serving it; response aborted and preimage marked corrupt',
-        );
-        this.deps.preimages.markCorrupt(hash).catch((markErr: unknown) => this.deps.logger.error({ err: markErr, hash }, 'could not mark a corrupt preimage'));
-      } else if (!res.writableFinished) {
-        this.deps.logger.info({ hash, reason: (err as NodeJS.ErrnoException).code ?? err.message }, 'preimage download ended early');
-      }
-    });
+    const download = await this.preimages.download(req, hash);
+    res.status(200).set({ 'Content-Type': 'application/octet-stream', 'Content-Length': String(download.length), ETag: `"${hash}"` });
+    pipeline(download.source, download.verifier, res, (err) => download.ended(err, res.writableFinished));
   }
 
-  @Head(':hash')
+  @Endpoint(ROUTES.headPreimage)
   async head(@Param('hash') rawHash: string, @Req() req: AuthedRequest, @Res() res: Response): Promise<void> {
     const hash = hashParam(rawHash);
-    await this.access.assertPreimage(req, hash);
-    const row = await this.deps.preimages.get(hash);
-    if (!row) throw new DomainError('not_found', `no preimage ${hash}`);
+    const row = await this.preimages.meta(req, hash);
     res
       .status(200)
       .set({ 'Content-Type': 'application/octet-stream', 'Content-Length': String(row.length), ETag: `"${hash}"` })

@@ -3,6 +3,7 @@ import type { NextFunction, Request, Response } from 'express';
 import IORedis from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { JamMetrics, Logger } from '@jam/telemetry';
+import { RATE_LIMIT_EXEMPT_PATHS } from '@jam/http-contract';
 import { bearerTokenOf, shortTokenHash, tokenSha256 } from './log-token-hash';
 import { hasBody, sendJsonError } from './request-limits';
 
@@ -26,8 +27,11 @@ export interface RateLimitOptions {
 /** Which budget a request was charged to; the `scope` label of `jam_rate_limited_total`. */
 export type RateLimitScope = 'token' | 'ip' | 'admin' | 'auth_failure';
 
-/** Paths never limited: probes and scraping must keep working under a flood (keep them off public ingress). */
-export const RATE_LIMIT_EXEMPT_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
+/**
+ * Paths never limited: probes and scraping must keep working under a flood (keep them off public
+ * ingress). The HTTP contract marks them (`rateLimitExempt`: /healthz, /readyz, /metrics).
+ */
+export { RATE_LIMIT_EXEMPT_PATHS };
 
 const WINDOW_SECONDS = 60;
 

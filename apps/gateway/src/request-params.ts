@@ -1,18 +1,17 @@
 import getRawBody from 'raw-body';
 import type { Request } from 'express';
 import { DomainError } from '@jam/domain';
-
-const HASH_RE = /^0x[0-9a-f]{64}$/;
+import { HASH_PATTERN, SERVICE_ID_PATTERN } from '@jam/http-contract';
 
 /** Validates a `0x` + 64 lowercase hex path parameter. @throws DomainError('invalid_hex') */
 export function hashParam(value: string, name = 'hash'): string {
-  if (!HASH_RE.test(value)) throw new DomainError('invalid_hex', `${name} must be 0x followed by 64 lowercase hex digits`, { param: name });
+  if (!HASH_PATTERN.test(value)) throw new DomainError('invalid_hex', `${name} must be 0x followed by 64 lowercase hex digits`, { param: name });
   return value;
 }
 
 /** Parses a u32 service id path parameter. @throws DomainError('invalid_request') */
 export function serviceIdParam(value: string): number {
-  if (!/^\d{1,10}$/.test(value) || Number(value) > 0xffffffff)
+  if (!SERVICE_ID_PATTERN.test(value) || Number(value) > 0xffffffff)
     throw new DomainError('invalid_request', 'service id must be an unsigned 32-bit integer', { param: 'id' });
   return Number(value);
 }

@@ -1,5 +1,6 @@
 import { JamClient, normalizeHash } from './jam.client';
 import { JamClientError } from './jam-client.errors';
+import { PRINCIPAL_PATTERN, ROUTES, routePath } from '@jam/http-contract';
 import type {
   AuditEntry,
   DisputePage,
@@ -16,9 +17,6 @@ import type {
   Service,
 } from './jam-client.types';
 
-/** Principal names the admin API accepts (`admin.controller.ts`): 1 to 64 of A-Z a-z 0-9 _ . @ : - */
-const PRINCIPAL_RE = /^[A-Za-z0-9_.@:-]{1,64}$/;
-
 /**
  * Typed client of the admin API (`/admin/*`, docs/security-authz.md): delegates, per-principal
  * quotas, dispute resolution and the audit log. `token` must be an admin token (`admin_tokens`),
@@ -34,17 +32,17 @@ export class JamAdminClient extends JamClient {
 
   /** `PUT /admin/services/{id}/delegates/{principal}` (idempotent): the service afterwards. */
   async addDelegate(serviceId: number, principal: string): Promise<Service> {
-    return this.sendJson<Service>('PUT', `/admin/services/${u32(serviceId)}/delegates/${principalArg(principal)}`);
+    return this.sendJson<Service>(ROUTES.addDelegate.method, routePath(ROUTES.addDelegate, { id: u32(serviceId), principal: principalArg(principal) }));
   }
 
   /** `DELETE /admin/services/{id}/delegates/{principal}` (idempotent): the service afterwards. */
   async removeDelegate(serviceId: number, principal: string): Promise<Service> {
-    return this.sendJson<Service>('DELETE', `/admin/services/${u32(serviceId)}/delegates/${principalArg(principal)}`);
+    return this.sendJson<Service>(ROUTES.removeDelegate.method, routePath(ROUTES.removeDelegate, { id: u32(serviceId), principal: principalArg(principal) }));
   }
 
   /** `GET /admin/quotas`: one page of overrides in principal order, and the server-wide default. */
   async listQuotas(page: PageRequest = {}): Promise<QuotaPage> {
-    return this.getJson<QuotaPage>('/admin/quotas', { limit: page.limit, cursor: page.cursor });
+    return this.getJson<QuotaPage>(routePath(ROUTES.listQuotas, {}), { limit: page.limit, cursor: page.cursor });
   }
 
   /** `PUT /admin/quotas/{principal}`: `maxPendingPackages` unfinished packages (0 refuses every submission; null = the default). */
@@ -52,17 +50,19 @@ export class JamAdminClient extends JamClient {
     if (maxPendingPackages !== null && (!Number.isInteger(maxPendingPackages) || maxPendingPackages < 0)) {
       throw new JamClientError('invalid_argument', `max_pending_packages must be a non-negative integer or null, got ${maxPendingPackages}`);
     }
-    return this.sendJson<QuotaOverride>('PUT', `/admin/quotas/${principalArg(principal)}`, { max_pending_packages: maxPendingPackages });
+    return this.sendJson<QuotaOverride>(ROUTES.setQuota.method, routePath(ROUTES.setQuota, { principal: principalArg(principal) }), {
+      max_pending_packages: maxPendingPackages,
+    });
   }
 
   /** `DELETE /admin/quotas/{principal}`: `removed` false when there was no override. */
   async removeQuota(principal: string): Promise<QuotaRemoved> {
-    return this.sendJson<QuotaRemoved>('DELETE', `/admin/quotas/${principalArg(principal)}`);
+    return this.sendJson<QuotaRemoved>(ROUTES.removeQuota.method, routePath(ROUTES.removeQuota, { principal: principalArg(principal) }));
   }
 
   /** `GET /admin/disputes`: disputed packages, newest first, with each report hash and its signer count. */
   async listDisputes(page: PageRequest = {}): Promise<DisputePage> {
-    return this.getJson<DisputePage>('/admin/disputes', { limit: page.limit, cursor: page.cursor });
+    return this.getJson<DisputePage>(routePath(ROUTES.listDisputes, {}), { limit: page.limit, cursor: page.cursor });
   }
 
   /**
@@ -72,7 +72,7 @@ export class JamAdminClient extends JamClient {
    */
   async resolveDispute(packageHash: HexString, request: ResolveDisputeRequest): Promise<PackageInfo> {
     const body = request.decision === 'accept' ? { decision: 'accept', report_hash: normalizeHash(request.report_hash) } : request;
-    return this.sendJson<PackageInfo>('POST', `/admin/disputes/${normalizeHash(packageHash)}/resolve`, body);
+    return this.sendJson<PackageInfo>(ROUTES.resolveDispute.method, routePath(ROUTES.resolveDispute, { packageHash: normalizeHash(packageHash) }), body);
   }
 
   /**
@@ -81,17 +81,17 @@ export class JamAdminClient extends JamClient {
    * 409 `conflict` unless failed, `retry_limit_reached`; 422 `not_retryable` for a guest outcome.
    */
   async adminRetryPackage(packageHash: HexString): Promise<PackageInfo> {
-    return this.sendJson<PackageInfo>('POST', `/admin/packages/${normalizeHash(packageHash)}/retry`);
+    return this.sendJson<PackageInfo>(ROUTES.adminRetryPackage.method, routePath(ROUTES.adminRetryPackage, { packageHash: normalizeHash(packageHash) }));
   }
 
   /** `GET /admin/audit`: newest first; pass `next_cursor` back as `cursor`; `action` filters (`quota.set`, ...). */
   async listAudit(request: ListAuditRequest = {}): Promise<Page<AuditEntry>> {
-    return this.getJson<Page<AuditEntry>>('/admin/audit', { limit: request.limit, cursor: request.cursor, action: request.action });
+    return this.getJson<Page<AuditEntry>>(routePath(ROUTES.listAudit, {}), { limit: request.limit, cursor: request.cursor, action: request.action });
   }
 }
 
 function principalArg(principal: string): string {
-  if (!PRINCIPAL_RE.test(principal)) {
+  if (!PRINCIPAL_PATTERN.test(principal)) {
     throw new JamClientError('invalid_argument', `principal must be 1 to 64 characters of A-Z a-z 0-9 _ . @ : -, got ${JSON.stringify(principal)}`);
   }
   return principal;

@@ -25,6 +25,7 @@ import {
   type PackageEventsOptions,
 } from './jam-client.types';
 import { SseParser } from './sse';
+import { ROUTES, routePath } from '@jam/http-contract';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_WAIT_TIMEOUT_MS = 120_000;
@@ -106,7 +107,7 @@ export class JamClient {
       totalBytes = source.length;
       body = isReadableStream(source.stream) ? source.stream : streamOf(source.stream);
     }
-    const res = await this.request('PUT', `/jam/preimages/${hash}`, {
+    const res = await this.request(ROUTES.putPreimage.method, routePath(ROUTES.putPreimage, { hash }), {
       body,
       contentType: 'application/octet-stream',
       contentLength: totalBytes,
@@ -122,7 +123,7 @@ export class JamClient {
    */
   async getPreimage(hash: HexString): Promise<Uint8Array> {
     const h = normalizeHash(hash);
-    const res = await this.request('GET', `/jam/preimages/${h}`, {});
+    const res = await this.request(ROUTES.getPreimage.method, routePath(ROUTES.getPreimage, { hash: h }), {});
     await initHashing();
     const got = toHex(blake2b256(res.body));
     if (got !== h) {
@@ -133,12 +134,12 @@ export class JamClient {
 
   /** `GET /jam/preimages/{hash}/meta`; `not_found` (404) when nothing is stored under `hash`. */
   async preimageMeta(hash: HexString): Promise<PreimageMeta> {
-    return this.getJson<PreimageMeta>(`/jam/preimages/${normalizeHash(hash)}/meta`);
+    return this.getJson<PreimageMeta>(routePath(ROUTES.preimageMeta, { hash: normalizeHash(hash) }));
   }
 
   /** `POST /jam/services`; throws `invalid_code` / `unknown_preimage` (422) for bad code. */
   async createService(request: CreateServiceRequest): Promise<Service> {
-    const res = await this.request('POST', '/jam/services', {
+    const res = await this.request(ROUTES.createService.method, routePath(ROUTES.createService, {}), {
       body: JSON.stringify({ ...request, code_hash: normalizeHash(request.code_hash) }),
       contentType: 'application/json',
     });
@@ -147,12 +148,12 @@ export class JamClient {
 
   /** `GET /jam/services/{id}`. */
   async getService(id: number): Promise<Service> {
-    return this.getJson<Service>(`/jam/services/${serviceId(id)}`);
+    return this.getJson<Service>(routePath(ROUTES.getService, { id: serviceId(id) }));
   }
 
   /** `GET /jam/services`: one page; pass `next_cursor` back as `cursor` for the next. */
   async listServices(page: PageRequest = {}): Promise<Page<Service>> {
-    return this.getJson<Page<Service>>('/jam/services', { limit: page.limit, cursor: page.cursor });
+    return this.getJson<Page<Service>>(routePath(ROUTES.listServices, {}), { limit: page.limit, cursor: page.cursor });
   }
 
   /**
@@ -160,7 +161,7 @@ export class JamClient {
    * An absent key throws `JamApiError` code `not_found` (404).
    */
   async getStorage(id: number, key: Uint8Array | HexString): Promise<StorageEntry> {
-    return this.getJson<StorageEntry>(`/jam/services/${serviceId(id)}/storage/${normalizeHex(key)}`);
+    return this.getJson<StorageEntry>(routePath(ROUTES.getStorage, { id: serviceId(id), key: normalizeHex(key) }));
   }
 
   /**
@@ -184,7 +185,7 @@ export class JamClient {
       body = stringifyJamJson(workPackageToJson(pkg));
       contentType = 'application/json';
     }
-    const res = await this.request('POST', '/jam/packages', {
+    const res = await this.request(ROUTES.submitPackage.method, routePath(ROUTES.submitPackage, {}), {
       body,
       contentType,
       query: options.dryRun ? { dry_run: true } : {},
@@ -194,7 +195,7 @@ export class JamClient {
 
   /** `GET /jam/packages/{hash}`. */
   async getPackage(hash: HexString): Promise<PackageInfo> {
-    return this.getJson<PackageInfo>(`/jam/packages/${normalizeHash(hash)}`);
+    return this.getJson<PackageInfo>(routePath(ROUTES.getPackage, { hash: normalizeHash(hash) }));
   }
 
   /**
@@ -204,13 +205,13 @@ export class JamClient {
    * @throws JamApiError 409 `conflict` (not failed) / `retry_limit_reached`, 422 `not_retryable`, 404
    */
   async retryPackage(hash: HexString): Promise<PackageInfo> {
-    const res = await this.request('POST', `/jam/packages/${normalizeHash(hash)}/retry`, {});
+    const res = await this.request(ROUTES.retryPackage.method, routePath(ROUTES.retryPackage, { hash: normalizeHash(hash) }), {});
     return parseJson<PackageInfo>(res, 'POST /jam/packages/{hash}/retry');
   }
 
   /** `GET /jam/services/{id}/packages`, optionally filtered by status. */
   async listPackages(id: number, request: ListPackagesRequest = {}): Promise<Page<PackageInfo>> {
-    return this.getJson<Page<PackageInfo>>(`/jam/services/${serviceId(id)}/packages`, {
+    return this.getJson<Page<PackageInfo>>(routePath(ROUTES.listServicePackages, { id: serviceId(id) }), {
       status: request.status,
       limit: request.limit,
       cursor: request.cursor,
@@ -219,17 +220,17 @@ export class JamClient {
 
   /** `GET /jam/reports/{package_hash}`: the WorkReport, its attestations and the verdict. */
   async getReport(packageHash: HexString): Promise<ReportInfo> {
-    return this.getJson<ReportInfo>(`/jam/reports/${normalizeHash(packageHash)}`);
+    return this.getJson<ReportInfo>(routePath(ROUTES.getReport, { packageHash: normalizeHash(packageHash) }));
   }
 
   /** `GET /jam/attesters`: the attester set (index, Ed25519 public key), the threshold and the signed message layout. */
   async attesters(): Promise<AttesterSet> {
-    return this.getJson<AttesterSet>('/jam/attesters');
+    return this.getJson<AttesterSet>(routePath(ROUTES.listAttesters, {}));
   }
 
   /** `GET /healthz`. */
   async health(): Promise<HealthInfo> {
-    return this.getJson<HealthInfo>('/healthz');
+    return this.getJson<HealthInfo>(routePath(ROUTES.healthz, {}));
   }
 
   /**
@@ -254,7 +255,7 @@ export class JamClient {
    * when `signal` fires.
    */
   async *packageEvents(hash: HexString, options: PackageEventsOptions = {}): AsyncGenerator<PackageInfo, void, undefined> {
-    const url = this.url(`/jam/packages/${normalizeHash(hash)}/events`);
+    const url = this.url(routePath(ROUTES.packageEvents, { hash: normalizeHash(hash) }));
     const headers: Record<string, string> = { accept: 'text/event-stream' };
     if (this.token !== undefined) headers['authorization'] = `Bearer ${this.token}`;
     const idleMs = options.idleTimeoutMs ?? DEFAULT_STREAM_IDLE_MS;

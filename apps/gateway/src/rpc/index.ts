@@ -3,6 +3,7 @@ import type { GatewayDeps } from '../gateway.deps';
 import { AccessPolicy } from '../access.policy';
 import { BearerTokenGuard } from '../bearer-token.guard';
 import { PreimageUpload } from '../preimage-upload';
+import { PackageSubmissionService } from '../package-submission.service';
 import type { RateLimitGate } from '../rate-limit';
 import type { ClientAddressPolicy } from '../client-address';
 import { Jip2Methods } from './jip2-methods';
@@ -23,7 +24,7 @@ export function startGatewayRpc(
   opts: RpcServerOptions,
 ): Promise<RunningRpcServer> {
   const access = app.get(AccessPolicy);
-  const methods = new Jip2Methods(deps, access, app.get(PreimageUpload));
+  const methods = new Jip2Methods(deps, access, app.get(PreimageUpload), app.get(PackageSubmissionService));
   return startRpcServer(
     {
       methods,

@@ -4,7 +4,8 @@ import { SERVICE_LIST_MAX_LIMIT, type WorkPackageSummary } from '@jam/persistenc
 import type { GatewayDeps } from '../gateway.deps';
 import type { AccessPolicy } from '../access.policy';
 import type { PreimageUpload } from '../preimage-upload';
-import { submitWorkPackage, type Submitter } from '../submit-work-package';
+import type { Caller as Submitter } from '../access.policy';
+import type { PackageSubmissionService } from '../package-submission.service';
 import { CORE_COUNT, MAX_LOOKUP_ANCHOR_AGE, blockDescriptor, chainParameters, encodeServiceData, recentSlotOf, slotAt, toBase64 } from './jip2-chain';
 import { RPC_ERROR, RpcError, invalidParam } from './jip2-errors';
 import { blobParam, boolParam, hashParam, positional, u32Param } from './jip2-params';
@@ -60,7 +61,7 @@ export type Jip2Subscription = (typeof JIP2_SUBSCRIPTIONS)[number];
 /**
  * The JIP-2 methods over the gateway's own application logic: the same {@link AccessPolicy}
  * (another tenant's service, package, report or preimage answers exactly as a missing one), the
- * same submission ({@link submitWorkPackage}) and upload ({@link PreimageUpload}) paths with their
+ * same submission ({@link PackageSubmissionService}) and upload ({@link PreimageUpload}) paths with their
  * quotas, the same repositories. Blocks are timeslots ({@link blockDescriptor}); state queries
  * name one of the recent blocks and answer the latest committed state (docs/jip2.md, "Blocks").
  * Parameters and results are as JIP-2 (polkadot-fellows/JIPs JIP-2.md) defines them.
@@ -70,6 +71,7 @@ export class Jip2Methods {
     private readonly deps: GatewayDeps,
     private readonly access: AccessPolicy,
     private readonly upload: PreimageUpload,
+    private readonly submission: PackageSubmissionService,
     private readonly now: () => number = Date.now,
     /** bytes of one decoded Blob parameter (the message cap bounds it anyway) */
     private readonly maxBlobBytes: number = GP_MAX_PACKAGE_SIZE,
@@ -337,7 +339,7 @@ export class Jip2Methods {
     });
     // Extrinsics are preimages here (docs/jip2.md): stored through the upload path, with its quotas, before the package that names them.
     for (const x of extrinsics) await this.upload.store(caller, x.hash, Readable.from([x.bytes]), x.bytes.length);
-    await submitWorkPackage(this.deps, this.access, caller, pkg, encoded, { dryRun: false });
+    await this.submission.submit(caller, pkg, encoded, await this.submission.check(caller, pkg));
     return null;
   }
 

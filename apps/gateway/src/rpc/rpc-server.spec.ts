@@ -14,6 +14,7 @@ import { AccessPolicy } from '../access.policy';
 import { BearerTokenGuard } from '../bearer-token.guard';
 import { ClientAddressPolicy } from '../client-address';
 import type { PreimageUpload } from '../preimage-upload';
+import type { PackageSubmissionService } from '../package-submission.service';
 import { RateLimitGate } from '../rate-limit';
 import { Jip2Methods } from './jip2-methods';
 import { startRpcServer, type RunningRpcServer } from './rpc-server';
@@ -69,8 +70,14 @@ describe('JIP-2 RPC server limits', () => {
     );
     return startRpcServer(
       {
-        methods: new Jip2Methods(deps, new AccessPolicy(deps), {} as PreimageUpload),
-        guard: new BearerTokenGuard(deps),
+        // these limit tests make no storage reads and no submissions: the stores are never reached
+        methods: new Jip2Methods(
+          deps,
+          new AccessPolicy(deps, deps.services, deps.preimages, deps.workPackages),
+          {} as PreimageUpload,
+          {} as PackageSubmissionService,
+        ),
+        guard: new BearerTokenGuard(deps, metrics, deps.auditLog, logger),
         rateLimit,
         addresses: new ClientAddressPolicy([], []),
         events,

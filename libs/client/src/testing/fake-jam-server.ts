@@ -24,6 +24,7 @@ import {
   workPackageToJson,
   type WorkPackage,
 } from '@jam/domain';
+import { matchRoute, statusOfApiError, type ApiErrorCode, type RouteName } from '@jam/http-contract';
 import { PACKAGE_STATUSES, type PackageInfo, type PackageStatus, type Service } from '../jam-client.types';
 
 export interface FakeRequest {
@@ -81,6 +82,11 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 
 export function sendError(res: ServerResponse, status: number, code: string, message: string, details?: Record<string, unknown>): void {
   sendJson(res, status, { error: { code, message, ...(details ? { details } : {}) } });
+}
+
+/** The gateway's error answer for a stable code, at the status the HTTP contract gives it. */
+export function sendApiError(res: ServerResponse, code: ApiErrorCode, message: string, details?: Record<string, unknown>): void {
+  sendError(res, statusOfApiError(code), code, message, details);
 }
 
 export interface FakeJamOptions {
@@ -145,150 +151,162 @@ export function fakeJam(options: FakeJamOptions = {}): { handler: FakeHandler; s
   const handler: FakeHandler = async (req, res) => {
     await initHashing();
     const p = req.url.pathname;
-    if (p === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    // Routes, their parameters and error statuses come from the HTTP contract the gateway is declared from.
+    const matched = matchRoute(req.method, p);
+    const route = matched?.route.operationId as RouteName | undefined;
+    const params = matched?.params ?? {};
+    if (route === 'healthz') return sendJson(res, 200, { status: 'ok' });
     if (options.token !== undefined && req.headers.authorization !== `Bearer ${options.token}`) {
-      return sendError(res, 401, 'unauthorized', 'missing or unknown bearer token');
+      return sendApiError(res, 'unauthorized', 'missing or unknown bearer token');
     }
-    let m: RegExpMatchArray | null;
-    if ((m = p.match(/^\/jam\/preimages\/(0x[0-9a-f]{64})(\/meta)?$/))) {
-      const hash = m[1] as string;
-      if (req.method === 'PUT') {
+    switch (route) {
+      case 'putPreimage': {
+        const hash = params['hash']!;
         const got = toHex(blake2b256(req.body));
-        if (got !== hash) return sendError(res, 422, 'hash_mismatch', `body hashes to ${got}`, { expected: hash, actual: got });
+        if (got !== hash) return sendApiError(res, 'hash_mismatch', `body hashes to ${got}`, { expected: hash, actual: got });
         const existed = state.preimages.has(hash);
         state.preimages.set(hash, req.body);
         return sendJson(res, existed ? 200 : 201, { hash, length: req.body.length });
       }
-      const bytes = state.preimages.get(hash);
-      if (!bytes) return sendError(res, 404, 'not_found', `no preimage ${hash}`);
-      if (m[2]) return sendJson(res, 200, { hash, length: bytes.length, refcount: 1, storage_tier: 'database', created_at: now() });
-      res.writeHead(200, { 'content-type': 'application/octet-stream' });
-      return void res.end(bytes);
-    }
-    if (p === '/jam/services' && req.method === 'POST') {
-      const body = JSON.parse(req.body.toString('utf8')) as { code_hash: string; delegates?: string[] };
-      if (!state.preimages.has(body.code_hash)) return sendError(res, 422, 'unknown_preimage', `no preimage ${body.code_hash}`);
-      const s: Service = {
-        id: nextId++,
-        code_hash: body.code_hash,
-        owner: 'tok_fake',
-        delegates: body.delegates ?? [],
-        min_item_gas: 0,
-        min_memo_gas: 0,
-        created_at: now(),
-      };
-      state.services.set(s.id, s);
-      return sendJson(res, 201, s);
-    }
-    if (p === '/jam/services' && req.method === 'GET') {
-      return sendJson(res, 200, { items: [...state.services.values()], next_cursor: null });
-    }
-    if ((m = p.match(/^\/jam\/services\/(\d+)(?:\/storage\/(0x[0-9a-f]*)|\/(packages))?$/))) {
-      const id = Number(m[1]);
-      const s = state.services.get(id);
-      if (!s) return sendError(res, 404, 'not_found', `no service ${id}`);
-      if (m[2] !== undefined) {
-        const v = state.storage.get(`${id}:${m[2]}`);
-        if (!v) return sendError(res, 404, 'not_found', `no storage key ${m[2]}`);
-        return sendJson(res, 200, { service_id: id, key: m[2], value: toHex(v) });
+      case 'getPreimage':
+      case 'headPreimage':
+      case 'preimageMeta': {
+        const hash = params['hash']!;
+        const bytes = state.preimages.get(hash);
+        if (!bytes) return sendApiError(res, 'not_found', `no preimage ${hash}`);
+        if (route === 'preimageMeta') return sendJson(res, 200, { hash, length: bytes.length, refcount: 1, storage_tier: 'database', created_at: now() });
+        res.writeHead(200, { 'content-type': 'application/octet-stream' });
+        return void res.end(bytes);
       }
-      if (m[3]) {
-        const status = req.url.searchParams.get('status');
-        const items = [...state.packages.values()].map((x) => x.info).filter((i) => i.service_ids.includes(id) && (!status || i.status === status));
-        return sendJson(res, 200, { items, next_cursor: null });
+      case 'createService': {
+        const body = JSON.parse(req.body.toString('utf8')) as { code_hash: string; delegates?: string[] };
+        if (!state.preimages.has(body.code_hash)) return sendApiError(res, 'unknown_preimage', `no preimage ${body.code_hash}`);
+        const s: Service = {
+          id: nextId++,
+          code_hash: body.code_hash,
+          owner: 'tok_fake',
+          delegates: body.delegates ?? [],
+          min_item_gas: 0,
+          min_memo_gas: 0,
+          created_at: now(),
+        };
+        state.services.set(s.id, s);
+        return sendJson(res, 201, s);
       }
-      return sendJson(res, 200, s);
-    }
-    if (p === '/jam/packages' && req.method === 'POST') {
-      let pkg: WorkPackage;
-      try {
-        pkg =
-          req.headers['content-type'] === 'application/octet-stream'
-            ? decodeWorkPackage(new Uint8Array(req.body))
-            : workPackageFromJson(parseJamJson(req.body.toString('utf8')));
-      } catch (err) {
-        return sendError(res, 422, 'invalid_package', err instanceof Error ? err.message : String(err));
+      case 'listServices':
+        return sendJson(res, 200, { items: [...state.services.values()], next_cursor: null });
+      case 'getService':
+      case 'getStorage':
+      case 'listServicePackages': {
+        const id = Number(params['id']);
+        const s = state.services.get(id);
+        if (!s) return sendApiError(res, 'not_found', `no service ${id}`);
+        if (route === 'getStorage') {
+          const key = params['key']!;
+          const v = state.storage.get(`${id}:${key}`);
+          if (!v) return sendApiError(res, 'not_found', `no storage key ${key}`);
+          return sendJson(res, 200, { service_id: id, key, value: toHex(v) });
+        }
+        if (route === 'listServicePackages') {
+          const status = req.url.searchParams.get('status');
+          const items = [...state.packages.values()].map((x) => x.info).filter((i) => i.service_ids.includes(id) && (!status || i.status === status));
+          return sendJson(res, 200, { items, next_cursor: null });
+        }
+        return sendJson(res, 200, s);
       }
-      const hash = toHex(packageHash(pkg));
-      const problems = pkg.items
-        .filter((it) => !state.services.has(it.service))
-        .map((it, i) => ({ path: `items[${i}].service`, code: 'unknown_service', message: `no service ${it.service}` }));
-      if (req.url.searchParams.get('dry_run') === 'true') {
-        return sendJson(res, 200, `{"hash":"${hash}","package":${stringifyJamJson(workPackageToJson(pkg))},"problems":${JSON.stringify(problems)}}`);
+      case 'submitPackage': {
+        let pkg: WorkPackage;
+        try {
+          pkg =
+            req.headers['content-type'] === 'application/octet-stream'
+              ? decodeWorkPackage(new Uint8Array(req.body))
+              : workPackageFromJson(parseJamJson(req.body.toString('utf8')));
+        } catch (err) {
+          return sendApiError(res, 'invalid_package', err instanceof Error ? err.message : String(err));
+        }
+        const hash = toHex(packageHash(pkg));
+        const problems = pkg.items
+          .filter((it) => !state.services.has(it.service))
+          .map((it, i) => ({ path: `items[${i}].service`, code: 'unknown_service', message: `no service ${it.service}` }));
+        if (req.url.searchParams.get('dry_run') === 'true') {
+          return sendJson(res, 200, `{"hash":"${hash}","package":${stringifyJamJson(workPackageToJson(pkg))},"problems":${JSON.stringify(problems)}}`);
+        }
+        if (problems.length) return sendApiError(res, 'unknown_service', problems[0]?.message ?? '');
+        const existing = state.packages.get(hash);
+        if (existing) return sendJson(res, 202, { hash, status: existing.info.status });
+        const t = now();
+        state.packages.set(hash, {
+          pkg,
+          reportHash: toHex(blake2b256(Buffer.concat([Buffer.from('report'), packageHash(pkg)]))),
+          info: {
+            hash,
+            status: 'pending',
+            service_ids: [...new Set(pkg.items.map((i) => i.service))],
+            report_hash: null,
+            error: null,
+            created_at: t,
+            updated_at: t,
+            accumulated_at: null,
+            retries: 0,
+          },
+        });
+        return sendJson(res, 202, { hash, status: 'pending' });
       }
-      if (problems.length) return sendError(res, 422, 'unknown_service', problems[0]?.message ?? '');
-      const existing = state.packages.get(hash);
-      if (existing) return sendJson(res, 202, { hash, status: existing.info.status });
-      const t = now();
-      state.packages.set(hash, {
-        pkg,
-        reportHash: toHex(blake2b256(Buffer.concat([Buffer.from('report'), packageHash(pkg)]))),
-        info: {
-          hash,
-          status: 'pending',
-          service_ids: [...new Set(pkg.items.map((i) => i.service))],
-          report_hash: null,
-          error: null,
-          created_at: t,
-          updated_at: t,
-          accumulated_at: null,
-          retries: 0,
-        },
-      });
-      return sendJson(res, 202, { hash, status: 'pending' });
-    }
-    if ((m = p.match(/^\/jam\/packages\/(0x[0-9a-f]{64})\/events$/)) && !options.noEvents) {
-      const fp = state.packages.get(m[1] as string);
-      if (!fp) return sendError(res, 404, 'not_found', `no package ${m[1]}`);
-      // like the gateway: the current status at once, then one event per change, closed at a terminal status
-      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-      res.write(': stream open\n\n');
-      for (let sent = 1; ; sent++) {
-        res.write(`event: status\ndata: ${JSON.stringify(fp.info)}\n\n`);
-        if (isFinishedPackageStatus(fp.info.status)) return void res.end();
-        await new Promise((r) => setTimeout(r, 5));
-        if (options.eventsBreakAfter !== undefined && sent >= options.eventsBreakAfter) return void res.destroy();
-        res.write(': keep-alive\n\n');
+      case 'packageEvents': {
+        if (options.noEvents) break;
+        const fp = state.packages.get(params['hash']!);
+        if (!fp) return sendApiError(res, 'not_found', `no package ${params['hash']}`);
+        // like the gateway: the current status at once, then one event per change, closed at a terminal status
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+        res.write(': stream open\n\n');
+        for (let sent = 1; ; sent++) {
+          res.write(`event: status\ndata: ${JSON.stringify(fp.info)}\n\n`);
+          if (isFinishedPackageStatus(fp.info.status)) return void res.end();
+          await new Promise((r) => setTimeout(r, 5));
+          if (options.eventsBreakAfter !== undefined && sent >= options.eventsBreakAfter) return void res.destroy();
+          res.write(': keep-alive\n\n');
+          advance(fp);
+        }
+      }
+      case 'getPackage': {
+        const fp = state.packages.get(params['hash']!);
+        if (!fp) return sendApiError(res, 'not_found', `no package ${params['hash']}`);
         advance(fp);
+        return sendJson(res, 200, fp.info);
       }
+      case 'getReport': {
+        const fp = state.packages.get(params['packageHash']!);
+        if (!fp || fp.info.report_hash === null) return sendApiError(res, 'not_found', `no report for ${params['packageHash']}`);
+        const msg = guaranteeMessage(Buffer.from(fp.reportHash.slice(2), 'hex'));
+        return sendJson(res, 200, {
+          package_hash: fp.info.hash,
+          report_hash: fp.reportHash,
+          report: { results: fp.pkg.items.map(() => ({ result: { ok: '0x' } })) },
+          // the fake's report hash stands for a report it never encodes: served as legacy (format 1), not checkable
+          encoded: '0x',
+          hash_format: 1,
+          engine: { name: 'fake', version: '0.0.0', cost_table_version: 1 },
+          attestations: keys.map((k, i) => ({
+            attester_index: i,
+            public_key: toHex(k.publicKey.export({ format: 'der', type: 'spki' }).subarray(12)),
+            signature: toHex(sign(null, msg, k.privateKey)),
+          })),
+          threshold: 2,
+          verdict: 'attested',
+        });
+      }
+      case 'listAttesters':
+        return sendJson(res, 200, {
+          attesters: keys.map((k, i) => ({ index: i, public_key: toHex(k.publicKey.export({ format: 'der', type: 'spki' }).subarray(12)) })),
+          threshold: 2,
+          attester_count: keys.length,
+          public_key_encoding: 'ed25519-raw-32-hex',
+          signed_message: 'jam_guarantee ++ blake2b256(E(report))',
+        });
+      default:
+        break;
     }
-    if ((m = p.match(/^\/jam\/packages\/(0x[0-9a-f]{64})$/))) {
-      const fp = state.packages.get(m[1] as string);
-      if (!fp) return sendError(res, 404, 'not_found', `no package ${m[1]}`);
-      advance(fp);
-      return sendJson(res, 200, fp.info);
-    }
-    if (p === '/jam/attesters' && req.method === 'GET') {
-      return sendJson(res, 200, {
-        attesters: keys.map((k, i) => ({ index: i, public_key: toHex(k.publicKey.export({ format: 'der', type: 'spki' }).subarray(12)) })),
-        threshold: 2,
-        attester_count: keys.length,
-        public_key_encoding: 'ed25519-raw-32-hex',
-        signed_message: 'jam_guarantee ++ blake2b256(E(report))',
-      });
-    }
-    if ((m = p.match(/^\/jam\/reports\/(0x[0-9a-f]{64})$/))) {
-      const fp = state.packages.get(m[1] as string);
-      if (!fp || fp.info.report_hash === null) return sendError(res, 404, 'not_found', `no report for ${m[1]}`);
-      const msg = guaranteeMessage(Buffer.from(fp.reportHash.slice(2), 'hex'));
-      return sendJson(res, 200, {
-        package_hash: fp.info.hash,
-        report_hash: fp.reportHash,
-        report: { results: fp.pkg.items.map(() => ({ result: { ok: '0x' } })) },
-        // the fake's report hash stands for a report it never encodes: served as legacy (format 1), not checkable
-        encoded: '0x',
-        hash_format: 1,
-        engine: { name: 'fake', version: '0.0.0', cost_table_version: 1 },
-        attestations: keys.map((k, i) => ({
-          attester_index: i,
-          public_key: toHex(k.publicKey.export({ format: 'der', type: 'spki' }).subarray(12)),
-          signature: toHex(sign(null, msg, k.privateKey)),
-        })),
-        threshold: 2,
-        verdict: 'attested',
-      });
-    }
-    return sendError(res, 404, 'not_found', `no route ${req.method} ${p}`);
+    return sendApiError(res, 'not_found', `no route ${req.method} ${p}`);
   };
 
   /** One status step per poll; `failMarker` packages fail at refine. */
@@ -390,16 +408,18 @@ export function fakeJamAdmin(options: FakeAdminOptions): { handler: FakeHandler;
       audit('admin.auth', 'denied');
       return sendError(res, 401, 'unauthorized', req.headers.authorization ? 'not an admin token' : 'missing or malformed bearer token');
     }
-    let m: RegExpMatchArray | null;
-    if ((m = p.match(/^\/admin\/services\/(\d+)\/delegates\/([^/]+)$/)) && (req.method === 'PUT' || req.method === 'DELETE')) {
-      const id = Number(m[1]);
+    const matched = matchRoute(req.method, p);
+    const route = matched?.route.operationId as RouteName | undefined;
+    const params = matched?.params ?? {};
+    if (route === 'addDelegate' || route === 'removeDelegate') {
+      const id = Number(params['id']);
       const delegates = state.services.get(id);
       const action = req.method === 'PUT' ? 'delegate.add' : 'delegate.remove';
       if (!delegates) {
         audit(action, 'failure');
         return sendError(res, 404, 'not_found', `no service ${id}`);
       }
-      const who = m[2] as string;
+      const who = params['principal']!;
       const next = req.method === 'PUT' ? [...new Set([...delegates, who])] : delegates.filter((d) => d !== who);
       state.services.set(id, next);
       audit(action, 'success');
@@ -413,27 +433,25 @@ export function fakeJamAdmin(options: FakeAdminOptions): { handler: FakeHandler;
         created_at: now(),
       });
     }
-    if (p === '/admin/quotas' && req.method === 'GET') {
+    if (route === 'listQuotas') {
       audit('quota.list', 'success');
       const items = [...state.quotas]
         .sort(([a], [b]) => a.localeCompare(b))
         .map(([principal, max]) => ({ principal, max_pending_packages: max, updated_at: now() }));
       return sendJson(res, 200, { items, next_cursor: null, default_max_pending_packages: 1000 });
     }
-    if ((m = p.match(/^\/admin\/quotas\/([^/]+)$/))) {
-      const principal = m[1] as string;
-      if (req.method === 'PUT') {
+    if (route === 'setQuota' || route === 'removeQuota') {
+      const principal = params['principal']!;
+      if (route === 'setQuota') {
         const body = JSON.parse(req.body.toString('utf8')) as { max_pending_packages: number | null };
         state.quotas.set(principal, body.max_pending_packages);
         audit('quota.set', 'success');
         return sendJson(res, 200, { principal, max_pending_packages: body.max_pending_packages, updated_at: now() });
       }
-      if (req.method === 'DELETE') {
-        audit('quota.remove', 'success');
-        return sendJson(res, 200, { principal, removed: state.quotas.delete(principal) });
-      }
+      audit('quota.remove', 'success');
+      return sendJson(res, 200, { principal, removed: state.quotas.delete(principal) });
     }
-    if (p === '/admin/disputes' && req.method === 'GET') {
+    if (route === 'listDisputes') {
       audit('dispute.list', 'success');
       const items = [...state.disputes].map(([hash, reports]) => ({
         ...pkgView(hash, 'disputed', null, { code: 'conflicting_reports', message: 'attesters disagree' }),
@@ -442,8 +460,8 @@ export function fakeJamAdmin(options: FakeAdminOptions): { handler: FakeHandler;
       }));
       return sendJson(res, 200, { items, next_cursor: null, threshold: 2 });
     }
-    if ((m = p.match(/^\/admin\/disputes\/(0x[0-9a-f]{64})\/resolve$/)) && req.method === 'POST') {
-      const hash = m[1] as string;
+    if (route === 'resolveDispute') {
+      const hash = params['packageHash']!;
       const body = JSON.parse(req.body.toString('utf8')) as { decision: string; report_hash?: string; reason?: string };
       const reports = state.disputes.get(hash);
       if (!reports) {
@@ -465,8 +483,8 @@ export function fakeJamAdmin(options: FakeAdminOptions): { handler: FakeHandler;
           : pkgView(hash, 'failed', null, { code: 'dispute_rejected', message: body.reason ?? 'rejected by an administrator' }),
       );
     }
-    if ((m = p.match(/^\/admin\/packages\/(0x[0-9a-f]{64})\/retry$/)) && req.method === 'POST') {
-      const hash = m[1] as string;
+    if (route === 'adminRetryPackage') {
+      const hash = params['packageHash']!;
       if (!state.failed.has(hash)) {
         audit('package.retry', 'failure');
         return sendError(res, 404, 'not_found', `no package ${hash}`);
@@ -475,7 +493,7 @@ export function fakeJamAdmin(options: FakeAdminOptions): { handler: FakeHandler;
       audit('package.retry', 'success');
       return sendJson(res, 202, { ...pkgView(hash, 'pending', null, null), retries: 1 });
     }
-    if (p === '/admin/audit' && req.method === 'GET') {
+    if (route === 'listAudit') {
       const action = req.url.searchParams.get('action');
       audit('audit.list', 'success');
       return sendJson(res, 200, { items: state.audit.filter((e) => !action || e.action === action), next_cursor: null });

@@ -1,0 +1,3 @@
+export * from './error-status';
+export * from './wire.schemas';
+export * from './routes';
