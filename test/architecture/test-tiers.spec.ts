@@ -127,6 +127,17 @@ describe('test tiers', () => {
     expect(units.flatMap(outsideUses)).toEqual([]);
   });
 
+  it('no integration spec starts the product’s own processes (jam-server’s process class, itself or through a helper): those are e2e', () => {
+    const integrations = specs.filter((f) => tierOf(f) === 'integration');
+    expect(integrations.length).toBeGreaterThan(20);
+    const starters = integrations.flatMap((spec) =>
+      withHelpers(spec)
+        .filter((file) => /\bJamProcess\b/.test(code(file)))
+        .map((file) => `${spec}: starts jam processes (${file})`),
+    );
+    expect(starters).toEqual([]);
+  });
+
   it('the scan sees each kind of use, directly and through a helper', () => {
     expect(outsideUses('libs/persistence/src/database-unavailable.integration.spec.ts').join('\n')).toMatch(/uses PostgreSQL/);
     expect(outsideUses('libs/queue/src/bullmq.queue.integration.spec.ts').join('\n')).toMatch(/uses Redis/);
