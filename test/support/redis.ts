@@ -30,7 +30,7 @@ export async function deleteKeys(redis: Redis, prefix: string): Promise<number> 
 export interface TestRedis {
   /** `REDIS_URL`, for the processes and queue clients the spec starts. */
   readonly url: string;
-  /** The spec's first prefix, `jam<tag><12 hex>` (a valid `JAM_QUEUE_PREFIX`). */
+  /** The spec's first prefix, `jam<tag><8 hex>` (a valid `JAM_QUEUE_PREFIX`). */
   readonly prefix: string;
   /** A connection for assertions on keys; closed by `cleanup()`. */
   readonly client: Redis;
@@ -43,7 +43,7 @@ export interface TestRedis {
 }
 
 /**
- * Opens a connection to the test Redis and makes a first unique prefix `jam<tag><12 hex>`.
+ * Opens a connection to the test Redis and makes a first unique prefix `jam<tag><8 hex>`.
  * @param tag letters, digits, `_` or `-` (part of a BullMQ prefix and of `JAM_QUEUE_PREFIX`)
  * @throws RangeError for a tag with other characters
  */
@@ -54,7 +54,9 @@ export function createTestRedis(tag: string): TestRedis {
   const client = new Redis(REDIS_URL, { lazyConnect: true });
   let closed = false;
   const newPrefix = () => {
-    const prefix = `jam${tag}${randomBytes(6).toString('hex')}`;
+    // 4 random bytes, as the specs had before this fixture: with 6, test/e2e/production.e2e-spec.ts
+    // failed reproducibly at its first upload (the gateway closed the socket); not explained yet.
+    const prefix = `jam${tag}${randomBytes(4).toString('hex')}`;
     prefixes.add(prefix);
     return prefix;
   };
