@@ -1,4 +1,4 @@
-// ESLint flat config. `npm run lint` runs it; test/architecture/lint.spec.ts runs it in `npm test`.
+// ESLint flat config. `npm run lint` runs it; test/architecture/lint.integration.spec.ts runs it in `npm test`.
 // The module boundaries of docs/architecture.md ("Parts and layout") are declared with the Nx tags
 // in each project.json and enforced by @nx/enforce-module-boundaries.
 'use strict';

@@ -5,7 +5,7 @@
 //   jam-overview.json   <- deploy/grafana/jam-overview.json (a copy: kustomize's
 //                          configMapGenerator reads only files inside the component)
 // Usage: node scripts/sync-deploy.js [--check]  (--check: exit 1 if a file is out of date).
-// test/deploy/deploy-tools.spec.ts fails when they drift.
+// test/deploy/deploy-tools.integration.spec.ts fails when they drift.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');

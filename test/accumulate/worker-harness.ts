@@ -1,8 +1,9 @@
 /**
- * Shared setup of the worker-path integration specs in this folder (accumulate limits, sandbox
- * failures): a fresh PostgreSQL database with the migrations, a filesystem blob store and Redis,
- * real `jam` worker processes from the build, and the test standing in for refine + attestation
- * (a stored package and attested report, then the accumulate job). Everything is removed in
+ * Shared setup of the worker-path e2e specs in this folder (accumulate limits, sandbox failures,
+ * blob unavailable, package retry): a fresh PostgreSQL database with the migrations
+ * (test/support/database.ts), a filesystem blob store and Redis (test/support/redis.ts), real
+ * `jam` worker processes from the build, and the test standing in for refine + attestation (a
+ * stored package and attested report, then the accumulate job). Everything is removed in
  * afterAll: processes, queues, Redis keys of every prefix used, the database and the temp dir.
  * Needs `npm run build` (processes and executors run dist/).
  */
@@ -10,20 +11,20 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import type { DataSource } from 'typeorm';
 import { blake2b256, encodeWorkPackage, encodeWorkReport, initHashing, packageHash, reportHash, toHex, type WorkPackage, type WorkReport } from '@jam/domain';
-import { createDataSource, createRepositories, runMigrations, type Repositories, type WorkPackageRecord } from '@jam/persistence';
+import type { Repositories, WorkPackageRecord } from '@jam/persistence';
 import { FilesystemBlobStore } from '@jam/blob-store';
 import { createBullMqQueue, type JobQueue } from '@jam/queue';
 import { ACCUMULATE_QUEUE, ACCUMULATE_REPORT_V1, accumulateJobId } from '@jam/queue-contracts';
 import { ENGINE_IDENTITY } from '@jam/sandbox';
 import { JamProcess, PROCESS_TEST_TIMEOUT_MS, freePort, untilProgress } from '../support/jam-server';
-import { deleteKeys, wordCountPackage } from '../support/fixtures';
+import { wordCountPackage } from '../support/fixtures';
+import { createMigratedDatabase, type MigratedTestDatabase } from '../support/database';
+import { REDIS_URL, createTestRedis, type TestRedis } from '../support/redis';
 
-const PG_ADMIN_URL = process.env['JAM_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
-export const REDIS_URL = 'redis://127.0.0.1:6379';
+export { REDIS_URL };
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -65,52 +66,47 @@ export interface HarnessService {
 /** The state and helpers of one spec file; fields are set by beforeAll. */
 export class WorkerHarness {
   readonly suffix = randomBytes(4).toString('hex');
-  readonly dbName: string;
-  readonly dbUrl: string;
   tmp!: string;
   redis!: Redis;
   ds!: DataSource;
   repos!: Repositories;
   blobs!: FilesystemBlobStore;
-  private admin: Client | undefined;
+  private db: MigratedTestDatabase | undefined;
+  private keys: TestRedis | undefined;
   private readonly queues: JobQueue[] = [];
   private readonly procs: JamProcess[] = [];
-  private readonly prefixes = new Set<string>();
   private jobNo = 0;
 
-  constructor(readonly tag: string) {
-    this.dbName = `jam_${tag}_${this.suffix}`;
-    this.dbUrl = `postgres://postgres@127.0.0.1:5432/${this.dbName}`;
+  constructor(readonly tag: string) {}
+
+  /** URL of this harness's database (set by setUp). */
+  get dbUrl(): string {
+    if (!this.db) throw new Error('WorkerHarness.setUp has not run');
+    return this.db.url;
   }
 
   async setUp(): Promise<void> {
     await initHashing();
     this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), `jam-${this.tag}-`));
-    this.admin = new Client({ connectionString: PG_ADMIN_URL });
-    await this.admin.connect();
-    await this.admin.query(`CREATE DATABASE ${this.dbName}`);
-    this.redis = new Redis(REDIS_URL);
-    this.ds = createDataSource({ url: this.dbUrl, poolSize: 4 });
-    await this.ds.initialize();
-    await runMigrations(this.ds);
-    this.repos = createRepositories(this.ds);
+    this.db = await createMigratedDatabase(this.tag, { poolSize: 4 });
+    this.keys = createTestRedis(this.tag);
+    this.redis = this.keys.client;
+    this.ds = this.db.dataSource;
+    this.repos = this.db.repos;
     this.blobs = new FilesystemBlobStore(path.join(this.tmp, 'blobs'));
   }
 
   async tearDown(): Promise<void> {
     await Promise.all(this.procs.map((p) => p.stop()));
     await Promise.all(this.queues.map((q) => q.close()));
-    for (const prefix of this.prefixes) await deleteKeys(this.redis, prefix);
-    await this.ds?.destroy();
-    this.redis?.disconnect();
-    await this.admin?.query(`DROP DATABASE IF EXISTS ${this.dbName} WITH (FORCE)`);
-    await this.admin?.end();
+    await this.keys?.cleanup();
+    await this.db?.drop();
     if (this.tmp) fs.rmSync(this.tmp, { recursive: true, force: true });
   }
 
   /** A BullMQ queue client on `prefix` (its keys are deleted in afterAll). */
   queue(prefix: string): JobQueue {
-    this.prefixes.add(prefix);
+    this.keys?.track(prefix);
     const q = createBullMqQueue({ redisUrl: REDIS_URL, prefix });
     this.queues.push(q);
     return q;
@@ -118,7 +114,7 @@ export class WorkerHarness {
 
   /** A worker process (`roles`) on this database, blob dir and queue `prefix`, one executor; stopped in afterAll. */
   async startWorker(roles: string, prefix: string, extra: Record<string, string> = {}): Promise<{ proc: JamProcess; metricsPort: number }> {
-    this.prefixes.add(prefix);
+    this.keys?.track(prefix);
     const metricsPort = await freePort();
     const proc = await JamProcess.start(
       {

@@ -1,5 +1,5 @@
 /**
- * The dependency rules that ESLint's @nx/enforce-module-boundaries cannot express (test/architecture/lint.spec.ts
+ * The dependency rules that ESLint's @nx/enforce-module-boundaries cannot express (test/architecture/lint.integration.spec.ts
  * checks the rest: apps over libs, a pure domain, no sandbox in the gateway, the database only in
  * persistence), checked on the real import graph: a new import that breaks one fails this test,
  * naming the file and the import.

@@ -9,16 +9,14 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import { Client } from 'pg';
-import Redis from 'ioredis';
 import { blake2b256, initHashing, toHex } from '@jam/domain';
 import { JamProcess, PROCESS_TEST_TIMEOUT_MS, REPO_ROOT, api, freePort, untilProgress } from '../support/jam-server';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { REDIS_URL, createTestRedis } from '../support/redis';
 
 // Hooks and tests wait on real processes; their waits are bounded by progress (test/support/jam-server.ts).
 jest.setTimeout(PROCESS_TEST_TIMEOUT_MS);
 
-const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS_URL = 'redis://127.0.0.1:6379';
 const ZERO = '0x' + '00'.repeat(32);
 /** Mirrors MAX_EVENT_STREAMS_PER_PRINCIPAL in apps/gateway/src/packages.controller.ts. */
 const STREAM_CAP = 32;
@@ -65,14 +63,13 @@ function openStream(port: number, token: string, hash: string): Promise<{ status
 }
 
 describe('adversarial input at the gateway', () => {
-  const suffix = randomBytes(4).toString('hex');
-  const dbName = `jam_e2e_adv_${suffix}`;
-  const prefix = `jame2eadv${suffix}`;
+  const testRedis = createTestRedis('e2eadv');
+  const prefix = testRedis.prefix;
   const token = `adv-${randomBytes(16).toString('hex')}`;
   let tmp: string;
   let port: number;
   let base: string;
-  let admin: Client;
+  let db: TestDatabase | undefined;
   let gateway: JamProcess | undefined;
   let serviceId: number;
   let codeHash: string;
@@ -84,12 +81,10 @@ describe('adversarial input at the gateway', () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'jam-e2e-adv-'));
     port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    admin = new Client({ connectionString: PG_ADMIN_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${dbName}`);
+    db = await createTestDatabase('e2e_adv');
     gateway = await JamProcess.start(
       {
-        DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${dbName}`,
+        DATABASE_URL: db.url,
         REDIS_URL,
         JAM_QUEUE_PREFIX: prefix,
         JAM_ROLES: 'gateway',
@@ -111,16 +106,8 @@ describe('adversarial input at the gateway', () => {
 
   afterAll(async () => {
     await gateway?.stop();
-    const redis = new Redis(REDIS_URL);
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-    redis.disconnect();
-    await admin?.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin?.end();
+    await testRedis.cleanup();
+    await db?.drop();
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 

@@ -16,7 +16,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash, createPrivateKey, randomBytes, sign } from 'node:crypto';
 import { Client } from 'pg';
-import Redis from 'ioredis';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { blake2b256, encodeWorkPackage, initHashing, packageHash, toHex } from '@jam/domain';
@@ -24,12 +23,12 @@ import { GatewayModule } from '../../apps/gateway/src/gateway.module';
 import type { GatewayDeps } from '../../apps/gateway/src/gateway.deps';
 import { JamProcess, PROCESS_TEST_TIMEOUT_MS, REPO_ROOT, api, freePort, untilProgress } from '../support/jam-server';
 import { wordCountPackage } from '../support/fixtures';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { REDIS_URL, createTestRedis } from '../support/redis';
 
 // Hooks and tests wait on real processes; their waits are bounded by progress (test/support/jam-server.ts).
 jest.setTimeout(PROCESS_TEST_TIMEOUT_MS);
 
-const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS_URL = 'redis://127.0.0.1:6379';
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const token = (name: string) => `${name}-${randomBytes(16).toString('hex')}`;
 
@@ -75,15 +74,14 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, stallMs 
 
 describe('authorization matrix and admin API (PostgreSQL + Redis, one real process)', () => {
   const suffix = randomBytes(4).toString('hex');
-  const dbName = `jam_authz_${suffix}`;
-  const prefix = `jamauthz${suffix}`;
+  const testRedis = createTestRedis('authz');
+  const prefix = testRedis.prefix;
   const tokens = { owner: token('alice'), delegate: token('dave'), other: token('bob'), admin: token('ops'), bad: token('nobody') };
   let tmp: string;
   let port: number;
   let base: string;
-  let pg: Client;
+  let database: TestDatabase | undefined;
   let db: Client;
-  let redis: Redis;
   let routes: string[];
   // Fixtures, all owned by alice: service S (delegate dave) running code C; package K (accumulated
   // through an admin-resolved dispute) and K2 (disputed, then rejected); a private blob Z.
@@ -104,14 +102,11 @@ describe('authorization matrix and admin API (PostgreSQL + Redis, one real proce
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'jam-e2e-authz-'));
     port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    pg = new Client({ connectionString: PG_ADMIN_URL });
-    await pg.connect();
-    await pg.query(`CREATE DATABASE ${dbName}`);
-    redis = new Redis(REDIS_URL);
+    database = await createTestDatabase('authz');
     await initHashing();
     server = await JamProcess.start(
       {
-        DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${dbName}`,
+        DATABASE_URL: database.url,
         REDIS_URL,
         JAM_QUEUE_PREFIX: prefix,
         JAM_PORT: String(port),
@@ -131,7 +126,7 @@ describe('authorization matrix and admin API (PostgreSQL + Redis, one real proce
       },
       { port, timeoutMs: 90_000 },
     );
-    db = new Client({ connectionString: `postgres://postgres@127.0.0.1:5432/${dbName}` });
+    db = new Client({ connectionString: database.url });
     await db.connect();
 
     const code = new Uint8Array(fs.readFileSync(path.join(REPO_ROOT, 'services/word-count/build/word-count.wasm')));
@@ -167,15 +162,8 @@ describe('authorization matrix and admin API (PostgreSQL + Redis, one real proce
   afterAll(async () => {
     await server?.stop();
     await db?.end();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-    redis.disconnect();
-    await pg.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await pg.end();
+    await testRedis.cleanup();
+    await database?.drop();
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 

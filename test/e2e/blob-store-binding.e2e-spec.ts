@@ -9,29 +9,28 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes, createHash } from 'node:crypto';
 import { Client } from 'pg';
-import Redis from 'ioredis';
 import { JamProcess, PROCESS_TEST_TIMEOUT_MS, freePort } from '../support/jam-server';
-import { deleteKeys } from '../support/fixtures';
+import { createTestDatabase, testDatabaseUrl, type TestDatabase } from '../support/database';
+import { REDIS_URL, createTestRedis } from '../support/redis';
 
 // Hooks and tests wait on real processes; their waits are bounded by progress (test/support/jam-server.ts).
 jest.setTimeout(PROCESS_TEST_TIMEOUT_MS);
 
-const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS_URL = 'redis://127.0.0.1:6379';
-
 describe('blob store binding: two databases on one JAM_BLOB_DIR', () => {
   const suffix = randomBytes(4).toString('hex');
-  const dbA = `jam_e2e_bind_a_${suffix}`;
-  const dbB = `jam_e2e_bind_b_${suffix}`;
-  const prefix = `jame2ebind${suffix}`;
+  const testRedis = createTestRedis('e2ebind');
+  const prefix = testRedis.prefix;
+  // each deployment has its own queue prefix
+  for (const name of ['a', 'b']) testRedis.track(`${prefix}${name}`);
+  const databases: TestDatabase[] = [];
+  let dbA: string;
+  let dbB: string;
   const token = `e2e-${randomBytes(16).toString('hex')}`;
   let tmp: string;
-  let admin: Client;
-  let redis: Redis;
   const procs: JamProcess[] = [];
 
   const envFor = (db: string, roles: string, name: string, port: number): Record<string, string> => ({
-    DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${db}`,
+    DATABASE_URL: testDatabaseUrl(db),
     REDIS_URL,
     JAM_QUEUE_PREFIX: `${prefix}${name}`,
     JAM_ROLES: roles,
@@ -42,7 +41,7 @@ describe('blob store binding: two databases on one JAM_BLOB_DIR', () => {
     JAM_SANDBOX_POOL_SIZE: '1',
   });
   const storeIdOf = async (db: string): Promise<string> => {
-    const c = new Client({ connectionString: `postgres://postgres@127.0.0.1:5432/${db}` });
+    const c = new Client({ connectionString: testDatabaseUrl(db) });
     await c.connect();
     try {
       return (await c.query('SELECT store_id::text AS id FROM store_identity')).rows[0].id as string;
@@ -53,20 +52,14 @@ describe('blob store binding: two databases on one JAM_BLOB_DIR', () => {
 
   beforeAll(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'jam-e2e-bind-'));
-    admin = new Client({ connectionString: PG_ADMIN_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${dbA}`);
-    await admin.query(`CREATE DATABASE ${dbB}`);
-    redis = new Redis(REDIS_URL);
+    for (const tag of ['e2e_bind_a', 'e2e_bind_b']) databases.push(await createTestDatabase(tag));
+    [dbA, dbB] = databases.map((d) => d.name) as [string, string];
   });
 
   afterAll(async () => {
     await Promise.all(procs.map((p) => p.stop()));
-    for (const name of ['a', 'b']) await deleteKeys(redis, `${prefix}${name}`);
-    redis.disconnect();
-    await admin.query(`DROP DATABASE IF EXISTS ${dbA} WITH (FORCE)`);
-    await admin.query(`DROP DATABASE IF EXISTS ${dbB} WITH (FORCE)`);
-    await admin.end();
+    await testRedis.cleanup();
+    for (const db of databases) await db.drop();
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 

@@ -19,18 +19,18 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes, createHash } from 'node:crypto';
 import { Client } from 'pg';
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import { JamClient } from '@jam/client';
 import { initHashing, blake2b256, stringifyJamJson, toHex, packageHash, workPackageToJson, type WorkPackage } from '@jam/domain';
 import { startEmbeddedPostgres } from '@jam/persistence';
 import { JamProcess, PROCESS_TEST_TIMEOUT_MS, REPO_ROOT, api, freePort, untilProgress } from '../support/jam-server';
-import { deleteKeys, wordCountPackage } from '../support/fixtures';
+import { wordCountPackage } from '../support/fixtures';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { REDIS_URL, createTestRedis } from '../support/redis';
 
 // Hooks and tests wait on real processes; their waits are bounded by progress (test/support/jam-server.ts).
 jest.setTimeout(PROCESS_TEST_TIMEOUT_MS);
 
-const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS_URL = 'redis://127.0.0.1:6379';
 const CODE_PATH = path.join(REPO_ROOT, 'services/word-count/build/word-count.wasm');
 const WORDS_KEY = '0x776f726473'; // "words"
 const ITEMS_KEY = '0x6974656d73'; // "items"
@@ -118,18 +118,22 @@ async function accumulationRows(db: Client, serviceId: number): Promise<[string,
 /** Production mode: one real process per role on PostgreSQL + Redis, each role restartable after a kill. */
 class ProductionCluster {
   readonly suffix = randomBytes(4).toString('hex');
-  readonly dbName = `jam_e2e_crash_${this.suffix}`;
-  readonly dbUrl = `postgres://postgres@127.0.0.1:5432/${this.dbName}`;
-  readonly prefix = `jamcrash${this.suffix}`;
+  private readonly testRedis = createTestRedis('crash');
+  readonly prefix = this.testRedis.prefix;
   readonly token = `e2e-${randomBytes(16).toString('hex')}`;
   tmp = '';
   port = 0;
   base = '';
-  admin: Client | undefined;
+  database: TestDatabase | undefined;
   redis: Redis | undefined;
   readonly procs = new Map<string, JamProcess>();
   /** Every process started, killed ones included, for the logs of a failure. */
   readonly history: [string, JamProcess][] = [];
+  /** URL of the cluster's database (set by setup). */
+  get dbUrl(): string {
+    if (!this.database) throw new Error('ProductionCluster.setup has not run');
+    return this.database.url;
+  }
   /** BullMQ worker ids of killed processes: their job locks outlive them for BullMQ's lockDuration. */
   private readonly deadWorkers = new Set<string>();
   private readonly roles: Record<string, [string, Record<string, string>]> = {
@@ -146,24 +150,16 @@ class ProductionCluster {
     this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'jam-e2e-crash-'));
     this.port = await freePort();
     this.base = `http://127.0.0.1:${this.port}`;
-    this.admin = new Client({ connectionString: PG_ADMIN_URL });
-    await this.admin.connect();
-    await this.admin.query(`CREATE DATABASE ${this.dbName}`);
-    this.redis = new Redis(REDIS_URL);
+    this.database = await createTestDatabase('e2e_crash');
+    this.redis = this.testRedis.client;
     // The gateway runs the migrations first; the other roles then find the schema in place.
     for (const name of Object.keys(this.roles)) await this.start(name);
   }
 
   async teardown(): Promise<void> {
     await Promise.all([...this.procs.values()].map((p) => p.stop()));
-    if (this.redis) {
-      await deleteKeys(this.redis, this.prefix);
-      this.redis.disconnect();
-    }
-    if (this.admin) {
-      await this.admin.query(`DROP DATABASE IF EXISTS ${this.dbName} WITH (FORCE)`);
-      await this.admin.end();
-    }
+    await this.testRedis.cleanup();
+    await this.database?.drop();
     if (this.tmp) fs.rmSync(this.tmp, { recursive: true, force: true });
   }
 

@@ -18,17 +18,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { Client } from 'pg';
 import Redis from 'ioredis';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { blake2b256, initHashing, toHex } from '@jam/domain';
 import { startS3TestServer, type S3TestServer } from '../../libs/blob-store/src/testing/s3-test-server';
 import { JamProcess, api, freePort } from '../support/jam-server';
 import { httpRequest, metricValue } from '../support/raw-http';
-import { deleteKeys } from '../support/fixtures';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { REDIS_URL, createTestRedis } from '../support/redis';
 
-const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS_URL = 'redis://127.0.0.1:6379';
 const RATE_LIMIT = 150;
 const OFFLOAD_MIN = 64 * 1024;
 
@@ -131,8 +129,8 @@ async function eventually<T>(what: string, attempt: () => Promise<T | undefined>
 
 describe('operations and faults (issue 11) against a production-mode gateway', () => {
   const suffix = randomBytes(4).toString('hex');
-  const dbName = `jam_ops_${suffix}`;
-  const prefix = `jamops${suffix}`;
+  const testRedis = createTestRedis('ops');
+  const prefix = testRedis.prefix;
   const tokens = {
     alice: `alice-${randomBytes(16).toString('hex')}`,
     bob: `bob-${randomBytes(16).toString('hex')}`,
@@ -141,8 +139,7 @@ describe('operations and faults (issue 11) against a production-mode gateway', (
   };
   const adminToken = `admin-${randomBytes(16).toString('hex')}`;
   let tmp: string;
-  let admin: Client;
-  let redis: Redis;
+  let db: TestDatabase | undefined;
   let s3: S3TestServer;
   let proxy: CuttableProxy;
   let jam: JamProcess;
@@ -152,10 +149,7 @@ describe('operations and faults (issue 11) against a production-mode gateway', (
   beforeAll(async () => {
     await initHashing();
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'jam-e2e-ops-'));
-    admin = new Client({ connectionString: PG_ADMIN_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${dbName}`);
-    redis = new Redis(REDIS_URL);
+    db = await createTestDatabase('ops');
     s3 = await startS3TestServer(`jam-ops-${suffix}`);
     proxy = new CuttableProxy(await freePort(), { host: '127.0.0.1', port: 5432 });
     await proxy.open();
@@ -163,7 +157,7 @@ describe('operations and faults (issue 11) against a production-mode gateway', (
     base = `http://127.0.0.1:${port}`;
     jam = await JamProcess.start(
       {
-        DATABASE_URL: `postgres://postgres@127.0.0.1:${proxy.port}/${dbName}`,
+        DATABASE_URL: `postgres://postgres@127.0.0.1:${proxy.port}/${db.name}`,
         REDIS_URL,
         JAM_QUEUE_PREFIX: prefix,
         JAM_ROLES: 'gateway',
@@ -194,14 +188,8 @@ describe('operations and faults (issue 11) against a production-mode gateway', (
     await jam?.stop();
     await proxy?.cut();
     await s3?.close();
-    if (redis) {
-      await deleteKeys(redis, prefix);
-      redis.disconnect();
-    }
-    if (admin) {
-      await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-      await admin.end();
-    }
+    await testRedis.cleanup();
+    await db?.drop();
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -430,27 +418,22 @@ async function startRedis(args: string[]): Promise<{ url: string; port: number; 
 }
 
 describe('Redis readiness and eviction policy (issue 11 item 8), on redis-servers of the test', () => {
-  const suffix = randomBytes(4).toString('hex');
-  const dbName = `jam_ops8_${suffix}`;
   const token = `t-${randomBytes(16).toString('hex')}`;
   let tmp: string;
-  let admin: Client;
+  let db: TestDatabase | undefined;
 
   beforeAll(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'jam-e2e-ops8-'));
-    admin = new Client({ connectionString: PG_ADMIN_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${dbName}`);
+    db = await createTestDatabase('ops8');
   });
 
   afterAll(async () => {
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin.end();
+    await db?.drop();
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
   const env = (redisUrl: string, port: number) => ({
-    DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${dbName}`,
+    DATABASE_URL: db!.url,
     REDIS_URL: redisUrl,
     JAM_ROLES: 'gateway',
     JAM_PORT: String(port),

@@ -9,33 +9,32 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes, createHash, createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { Client } from 'pg';
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import { JamClient } from '@jam/client';
 import { initHashing, blake2b256, toHex, packageHash } from '@jam/domain';
 import { JamProcess, PROCESS_TEST_TIMEOUT_MS, REPO_ROOT, freePort, runCli, untilProgress } from '../support/jam-server';
-import { deleteKeys, wordCountPackage } from '../support/fixtures';
+import { wordCountPackage } from '../support/fixtures';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { REDIS_URL, createTestRedis, deleteKeys } from '../support/redis';
 
 // Hooks and tests wait on real processes; their waits are bounded by progress (test/support/jam-server.ts).
 jest.setTimeout(PROCESS_TEST_TIMEOUT_MS);
 
-const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS_URL = 'redis://127.0.0.1:6379';
-
 describe('production mode: PostgreSQL + Redis, one process per role', () => {
   const suffix = randomBytes(4).toString('hex');
-  const dbName = `jam_e2e_${suffix}`;
-  const prefix = `jame2e${suffix}`;
+  const testRedis = createTestRedis('e2e');
+  const prefix = testRedis.prefix;
   const token = `e2e-${randomBytes(16).toString('hex')}`;
   let tmp: string;
   let port: number;
   let base: string;
-  let admin: Client;
+  let database: TestDatabase | undefined;
   let redis: Redis;
   const procs = new Map<string, JamProcess>();
   let janitorMetricsPort = 0;
 
   const envFor = (roles: string, extra: Record<string, string> = {}) => ({
-    DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${dbName}`,
+    DATABASE_URL: database!.url,
     REDIS_URL,
     JAM_QUEUE_PREFIX: prefix,
     JAM_ROLES: roles,
@@ -63,10 +62,8 @@ describe('production mode: PostgreSQL + Redis, one process per role', () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'jam-e2e-prod-'));
     port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    admin = new Client({ connectionString: PG_ADMIN_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${dbName}`);
-    redis = new Redis(REDIS_URL);
+    database = await createTestDatabase('e2e');
+    redis = testRedis.client;
     await initHashing();
     // The gateway runs the migrations first; the other roles then find the schema in place.
     await start('gateway', 'gateway');
@@ -84,10 +81,8 @@ describe('production mode: PostgreSQL + Redis, one process per role', () => {
 
   afterAll(async () => {
     await Promise.all([...procs.values()].map((p) => p.stop()));
-    await deleteKeys(redis, prefix);
-    redis.disconnect();
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin.end();
+    await testRedis.cleanup();
+    await database?.drop();
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -99,7 +94,7 @@ describe('production mode: PostgreSQL + Redis, one process per role', () => {
       if (demo.code !== 0) throw new Error(`demo failed (${demo.code}):\n${demo.stdout}\n${demo.stderr}\n${logs()}`);
       expect(demo.stdout).toMatch(/demo: OK: \d+ packages accumulated/);
       // Each refine process registered its own attester key, and more than one attester signed each report.
-      const db = new Client({ connectionString: `postgres://postgres@127.0.0.1:5432/${dbName}` });
+      const db = new Client({ connectionString: database!.url });
       await db.connect();
       try {
         expect((await db.query('SELECT count(DISTINCT public_key)::int AS n FROM attester')).rows[0].n).toBe(3);

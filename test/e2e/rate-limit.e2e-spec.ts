@@ -9,18 +9,17 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import { Client } from 'pg';
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import { blake2b256, encodeWorkPackage, initHashing, toHex } from '@jam/domain';
 import { JamProcess, PROCESS_TEST_TIMEOUT_MS, REPO_ROOT, api, freePort } from '../support/jam-server';
 import { httpRequest, metricValue } from '../support/raw-http';
-import { deleteKeys, wordCountPackage } from '../support/fixtures';
+import { wordCountPackage } from '../support/fixtures';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { REDIS_URL, createTestRedis } from '../support/redis';
 
 // Hooks and tests wait on real processes; their waits are bounded by progress (test/support/jam-server.ts).
 jest.setTimeout(PROCESS_TEST_TIMEOUT_MS);
 
-const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS_URL = 'redis://127.0.0.1:6379';
 const LIMIT = 20;
 const ADMIN_LIMIT = 5;
 const AUTH_FAILURE_LIMIT = 6;
@@ -39,9 +38,8 @@ async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
 }
 
 describe('rate limits across two gateway replicas (production mode)', () => {
-  const suffix = randomBytes(4).toString('hex');
-  const dbName = `jam_rl_${suffix}`;
-  const prefix = `jamrl${suffix}`;
+  const testRedis = createTestRedis('rl');
+  const prefix = testRedis.prefix;
   const tokens = {
     burst: `burst-${randomBytes(16).toString('hex')}`,
     other: `other-${randomBytes(16).toString('hex')}`,
@@ -49,17 +47,15 @@ describe('rate limits across two gateway replicas (production mode)', () => {
   };
   const adminToken = `admin-${randomBytes(16).toString('hex')}`;
   let tmp: string;
-  let admin: Client;
+  let db: TestDatabase | undefined;
   let redis: Redis;
   const ports: number[] = [];
   const procs: JamProcess[] = [];
 
   beforeAll(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'jam-e2e-rl-'));
-    admin = new Client({ connectionString: PG_ADMIN_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${dbName}`);
-    redis = new Redis(REDIS_URL);
+    db = await createTestDatabase('rl');
+    redis = testRedis.client;
     await initHashing();
     for (let i = 0; i < 2; i++) {
       const port = await freePort();
@@ -68,7 +64,7 @@ describe('rate limits across two gateway replicas (production mode)', () => {
       procs.push(
         await JamProcess.start(
           {
-            DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${dbName}`,
+            DATABASE_URL: db.url,
             REDIS_URL,
             JAM_QUEUE_PREFIX: prefix,
             JAM_ROLES: 'gateway',
@@ -93,10 +89,8 @@ describe('rate limits across two gateway replicas (production mode)', () => {
 
   afterAll(async () => {
     await Promise.all(procs.map((p) => p.stop()));
-    await deleteKeys(redis, prefix);
-    redis.disconnect();
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin.end();
+    await testRedis.cleanup();
+    await db?.drop();
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 

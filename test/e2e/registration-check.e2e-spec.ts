@@ -11,15 +11,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import { Client } from 'pg';
-import Redis from 'ioredis';
 import { blake2b256, initHashing, toHex } from '@jam/domain';
 import { JamProcess, api, freePort } from '../support/jam-server';
-import { deleteKeys } from '../support/fixtures';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { REDIS_URL, createTestRedis } from '../support/redis';
 import { hostile } from '../sandbox/sandbox-test.helpers';
-
-const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS_URL = 'redis://127.0.0.1:6379';
 
 /** Hostile modules and what registration answers for each (test/fixtures/hostile). */
 const HOSTILE: Record<string, { status: number; reason?: string }> = {
@@ -35,9 +31,8 @@ function quantile(sorted: number[], q: number): number {
 }
 
 describe('registration checks run off the gateway event loop', () => {
-  const suffix = randomBytes(4).toString('hex');
-  const dbName = `jam_e2e_regcheck_${suffix}`;
-  const prefix = `jame2eregcheck${suffix}`;
+  const testRedis = createTestRedis('e2eregcheck');
+  const prefix = testRedis.prefix;
   const tokens = {
     victim: `victim-${randomBytes(16).toString('hex')}`,
     attacker1: `att1-${randomBytes(16).toString('hex')}`,
@@ -46,7 +41,7 @@ describe('registration checks run off the gateway event loop', () => {
   const codes = new Map<string, { hash: string; bytes: Uint8Array }>();
   let tmp: string;
   let base: string;
-  let admin: Client;
+  let db: TestDatabase | undefined;
   let gateway: JamProcess | undefined;
 
   const json = { 'Content-Type': 'application/json' };
@@ -57,13 +52,11 @@ describe('registration checks run off the gateway event loop', () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'jam-e2e-regcheck-'));
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    admin = new Client({ connectionString: PG_ADMIN_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${dbName}`);
+    db = await createTestDatabase('e2e_regcheck');
     const digest = (t: string) => createHash('sha256').update(t).digest('hex');
     gateway = await JamProcess.start(
       {
-        DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${dbName}`,
+        DATABASE_URL: db.url,
         REDIS_URL,
         JAM_QUEUE_PREFIX: prefix,
         JAM_ROLES: 'gateway',
@@ -94,11 +87,8 @@ describe('registration checks run off the gateway event loop', () => {
 
   afterAll(async () => {
     await gateway?.stop();
-    const redis = new Redis(REDIS_URL);
-    await deleteKeys(redis, prefix);
-    redis.disconnect();
-    await admin?.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin?.end();
+    await testRedis.cleanup();
+    await db?.drop();
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 

@@ -12,15 +12,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { randomBytes, createHash } from 'node:crypto';
-import { Client } from 'pg';
-import Redis from 'ioredis';
 import { JamProcess, PROCESS_TEST_TIMEOUT_MS, freePort, runCli } from '../support/jam-server';
-import { deleteKeys } from '../support/fixtures';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { REDIS_URL, createTestRedis } from '../support/redis';
 
 jest.setTimeout(PROCESS_TEST_TIMEOUT_MS);
-
-const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS_URL = 'redis://127.0.0.1:6379';
 
 /** OTLP span kinds (opentelemetry-proto trace.proto `SpanKind`). */
 const KIND = { SERVER: 2, CLIENT: 3, CONSUMER: 5 } as const;
@@ -88,13 +84,11 @@ function logLines(p: JamProcess): Record<string, unknown>[] {
 }
 
 describe('tracing: OTLP export from real processes', () => {
-  const suffix = randomBytes(4).toString('hex');
-  const dbName = `jam_e2e_otel_${suffix}`;
-  const prefix = `jame2eotel${suffix}`;
+  const testRedis = createTestRedis('e2eotel');
+  const prefix = testRedis.prefix;
   const token = `e2e-${randomBytes(16).toString('hex')}`;
   let tmp: string;
-  let admin: Client;
-  let redis: Redis;
+  let db: TestDatabase | undefined;
   let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
   let gateway: JamProcess;
   let workers: JamProcess;
@@ -104,13 +98,10 @@ describe('tracing: OTLP export from real processes', () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'jam-e2e-otel-'));
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    admin = new Client({ connectionString: PG_ADMIN_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${dbName}`);
-    redis = new Redis(REDIS_URL);
+    db = await createTestDatabase('e2e_otel');
     receiver = await startOtlpReceiver();
     const env = (roles: string) => ({
-      DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${dbName}`,
+      DATABASE_URL: db!.url,
       REDIS_URL,
       JAM_QUEUE_PREFIX: prefix,
       JAM_ROLES: roles,
@@ -129,12 +120,8 @@ describe('tracing: OTLP export from real processes', () => {
   afterAll(async () => {
     await Promise.all([gateway?.stop(), workers?.stop()]);
     await receiver?.close();
-    if (redis !== undefined) {
-      await deleteKeys(redis, prefix);
-      redis.disconnect();
-    }
-    await admin?.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin?.end();
+    await testRedis.cleanup();
+    await db?.drop();
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 

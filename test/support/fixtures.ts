@@ -1,4 +1,3 @@
-import type Redis from 'ioredis';
 import type { WorkPackage } from '@jam/domain';
 
 /**
@@ -26,16 +25,4 @@ export function wordCountPackage(serviceId: number, codeHash: Uint8Array, text: 
       },
     ],
   };
-}
-
-/** Deletes every Redis key under `<prefix>:` (SCAN, never FLUSHDB: the server is shared). @returns how many were deleted. */
-export async function deleteKeys(redis: Redis, prefix: string): Promise<number> {
-  let n = 0;
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-    cursor = next;
-    if (keys.length > 0) n += await redis.del(...keys);
-  } while (cursor !== '0');
-  return n;
 }

@@ -2,19 +2,16 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
-import type { DataSource } from 'typeorm';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { blake2b256, initHashing, toHex } from '@jam/domain';
-import { createDataSource, createRepositories, runMigrations, type Repositories } from '@jam/persistence';
+import type { Repositories } from '@jam/persistence';
 import { bindBlobStore, FilesystemBlobStore, parseStoreMarker, S3BlobStore, TieredBlobStore } from '@jam/blob-store';
 import { createLogger, JamMetrics } from '@jam/telemetry';
 import { startS3TestServer, type S3TestServer } from '../../../libs/blob-store/src/testing/s3-test-server';
+import { createMigratedDatabase, type MigratedTestDatabase } from '../../../test/support/database';
 import { runBlobMigration } from './blob-migrate.task';
 import { runBlobHygiene } from './blob-hygiene.task';
 
-/** The CI PostgreSQL (trust auth); this suite creates and drops its own database. */
-const ADMIN_URL = process.env['JAM_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const MIN = 64 * 1024;
 
 async function* once(b: Uint8Array): AsyncGenerator<Uint8Array> {
@@ -23,8 +20,7 @@ async function* once(b: Uint8Array): AsyncGenerator<Uint8Array> {
 const bytesOf = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
 
 describe('S3 offload: tiered store, migrator and verifier (PostgreSQL + s3rver)', () => {
-  const dbName = `jam_s3_${randomBytes(6).toString('hex')}`;
-  let ds: DataSource;
+  let db: MigratedTestDatabase | undefined;
   let repos: Repositories;
   let s3: S3TestServer;
   let blobDir: string;
@@ -34,25 +30,10 @@ describe('S3 offload: tiered store, migrator and verifier (PostgreSQL + s3rver)'
   const logger = createLogger({ level: 'silent' });
   const metrics = new JamMetrics({ defaultMetrics: false });
 
-  const adminQuery = async (sql: string) => {
-    const admin = new Client({ connectionString: ADMIN_URL });
-    await admin.connect();
-    try {
-      await admin.query(sql);
-    } finally {
-      await admin.end();
-    }
-  };
-
   beforeAll(async () => {
     await initHashing();
-    await adminQuery(`CREATE DATABASE ${dbName}`);
-    const url = new URL(ADMIN_URL);
-    url.pathname = `/${dbName}`;
-    ds = createDataSource({ url: url.toString(), poolSize: 4 });
-    await ds.initialize();
-    await runMigrations(ds);
-    repos = createRepositories(ds);
+    db = await createMigratedDatabase('s3', { poolSize: 4 });
+    repos = db.repos;
     s3 = await startS3TestServer();
     blobDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jam-tiered-'));
     local = new FilesystemBlobStore(blobDir);
@@ -63,8 +44,7 @@ describe('S3 offload: tiered store, migrator and verifier (PostgreSQL + s3rver)'
     remote?.close();
     await s3?.close();
     fs.rmSync(blobDir, { recursive: true, force: true });
-    await ds?.destroy();
-    await adminQuery(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    await db?.drop();
   });
 
   /** PUT as the gateway does it, recording the tier the store reports. */

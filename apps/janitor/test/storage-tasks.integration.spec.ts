@@ -2,17 +2,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import { blake2b256, encodeWorkPackage, initHashing, toHex } from '@jam/domain';
-import { createDataSource, createRepositories, runMigrations, type Repositories } from '@jam/persistence';
+import type { Repositories } from '@jam/persistence';
 import { bindBlobStore, FilesystemBlobStore, parseStoreMarker } from '@jam/blob-store';
 import { createLogger, JamMetrics } from '@jam/telemetry';
 import { RETENTION_V1 } from '@jam/queue-contracts';
+import { createMigratedDatabase, type MigratedTestDatabase } from '../../../test/support/database';
 import { Janitor, runBlobHygiene, runPreimageGc, runRetention } from '../src';
 
-/** The CI PostgreSQL (trust auth); this suite creates and drops its own database. */
-const ADMIN_URL = process.env['JAM_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 
@@ -22,7 +20,7 @@ async function* once(b: Uint8Array): AsyncGenerator<Uint8Array> {
 }
 
 describe('janitor storage tasks (PostgreSQL + filesystem blob store)', () => {
-  const dbName = `jam_janitor_${randomBytes(6).toString('hex')}`;
+  let db: MigratedTestDatabase | undefined;
   let ds: DataSource;
   let repos: Repositories;
   let blobDir: string;
@@ -31,31 +29,15 @@ describe('janitor storage tasks (PostgreSQL + filesystem blob store)', () => {
   const logger = createLogger({ level: 'silent' });
   let attesterKey: string;
 
-  const adminQuery = async (sql: string) => {
-    const admin = new Client({ connectionString: ADMIN_URL });
-    await admin.connect();
-    try {
-      await admin.query(sql);
-    } finally {
-      await admin.end();
-    }
-  };
-
   beforeAll(async () => {
     await initHashing();
-    await adminQuery(`CREATE DATABASE ${dbName}`);
-    const url = new URL(ADMIN_URL);
-    url.pathname = `/${dbName}`;
-    ds = createDataSource({ url: url.toString(), poolSize: 10 });
-    await ds.initialize();
-    await runMigrations(ds);
-    repos = createRepositories(ds);
+    db = await createMigratedDatabase('janitor', { poolSize: 10 });
+    ({ dataSource: ds, repos } = db);
     attesterKey = rand32();
     await repos.attesters.upsert(0, attesterKey);
   });
   afterAll(async () => {
-    await ds?.destroy();
-    await adminQuery(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    await db?.drop();
   });
   beforeEach(() => {
     blobDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jam-janitor-blobs-'));

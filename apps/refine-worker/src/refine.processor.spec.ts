@@ -2,7 +2,7 @@
  * Unit tests of the refine processor's decisions (one module: the repositories and the sandbox are
  * in-memory stand-ins; the blob store is a real filesystem store in a temp dir, the queue the real
  * in-process driver). What is signed, what is counted and retried, and when the package fails.
- * The worker path with PostgreSQL, Redis and real processes: test/accumulate/blob-unavailable.integration.spec.ts.
+ * The worker path with PostgreSQL, Redis and real processes: test/accumulate/blob-unavailable.e2e-spec.ts.
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';

@@ -7,13 +7,10 @@
  * (name, type, array-ness, nullability, primary key) in both directions, and every index and
  * unique constraint the entities declare (same columns, same uniqueness).
  */
-import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import { PACKAGE_STATUSES } from '@jam/domain';
-import { PERSISTENCE_ENTITIES, createDataSource, runMigrations } from '@jam/persistence';
-
-const ADMIN_URL = process.env['JAM_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+import { PERSISTENCE_ENTITIES } from '@jam/persistence';
+import { createMigratedDatabase, type MigratedTestDatabase } from '../../../test/support/database';
 
 /** One column as the database has it: `type` is PostgreSQL's name (`integer`, `bytea`, `text[]`, ...). */
 interface DbColumn {
@@ -66,36 +63,20 @@ function entityType(ds: DataSource, column: DataSource['entityMetadatas'][number
 }
 
 describe('entities match the migrations (real PostgreSQL)', () => {
-  const name = `jam_schema_${randomBytes(6).toString('hex')}`;
+  let db: MigratedTestDatabase | undefined;
   let ds: DataSource;
   let columns: DbColumn[];
   let indexes: DbIndex[];
 
   beforeAll(async () => {
-    const admin = new Client({ connectionString: ADMIN_URL });
-    await admin.connect();
-    try {
-      await admin.query(`CREATE DATABASE ${name}`);
-    } finally {
-      await admin.end();
-    }
-    const url = new URL(ADMIN_URL);
-    url.pathname = `/${name}`;
-    ds = createDataSource({ url: url.toString(), poolSize: 2 });
-    await runMigrations(ds);
+    db = await createMigratedDatabase('schema', { poolSize: 2 });
+    ds = db.dataSource;
     columns = await dbColumns(ds);
     indexes = await dbIndexes(ds);
   });
 
   afterAll(async () => {
-    await ds?.destroy();
-    const admin = new Client({ connectionString: ADMIN_URL });
-    await admin.connect();
-    try {
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    } finally {
-      await admin.end();
-    }
+    await db?.drop();
   });
 
   it('has one entity per table the migrations create (besides TypeORM’s own)', () => {

@@ -1,25 +1,14 @@
-import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
+import { createTestDatabase, type TestDatabase as CreatedDatabase } from '../../../test/support/database';
 import { describePersistence, type TestDatabase } from './persistence-suite';
 
-/** The CI PostgreSQL 15 (trust auth); the suite creates and drops its own database in it. */
-const ADMIN_URL = process.env['JAM_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
-
+/** The CI PostgreSQL 15 (trust auth); the suite creates and drops its own database in it (test/support/database.ts). */
 describe('persistence on PostgreSQL', () => {
-  const name = `jam_persist_${randomBytes(6).toString('hex')}`;
+  let created: CreatedDatabase | undefined;
   let db: TestDatabase | undefined;
 
   beforeAll(async () => {
-    const admin = new Client({ connectionString: ADMIN_URL });
-    await admin.connect();
-    try {
-      await admin.query(`CREATE DATABASE ${name}`);
-    } finally {
-      await admin.end();
-    }
-    const url = new URL(ADMIN_URL);
-    url.pathname = `/${name}`;
-    db = { url: url.toString(), poolSize: 10 };
+    created = await createTestDatabase('persist');
+    db = { url: created.url, poolSize: 10 };
   });
 
   describePersistence(() => {
@@ -28,12 +17,6 @@ describe('persistence on PostgreSQL', () => {
   });
 
   afterAll(async () => {
-    const admin = new Client({ connectionString: ADMIN_URL });
-    await admin.connect();
-    try {
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    } finally {
-      await admin.end();
-    }
+    await created?.drop();
   });
 });

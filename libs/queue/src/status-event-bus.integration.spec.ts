@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import IORedis from 'ioredis';
 import type { PackageStatusEventV1 } from '@jam/queue-contracts';
+import { REDIS_URL } from '../../../test/support/redis';
 import { createInProcessStatusEventBus, createRedisStatusEventBus, type StatusEventBus } from './status-event-bus';
 
-const REDIS_URL = 'redis://127.0.0.1:6379';
 const event = (status: PackageStatusEventV1['status']): PackageStatusEventV1 => ({
   package_hash: `0x${'ab'.repeat(32)}`,
   status,

@@ -1,6 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import IORedis from 'ioredis';
-import { Client } from 'pg';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { REFINE_PACKAGE_V1, refineJobId, refineQueueName } from '@jam/queue-contracts';
 import { SpanKind, startTracing, withJobSpan, withSpan } from '@jam/telemetry';
@@ -8,9 +6,8 @@ import { FAST_JOB_OPTIONS, waitFor } from './job-queue.contract';
 import type { ConsumedJob, JobQueue } from './job-queue.port';
 import { createInProcessQueue } from './in-process.queue';
 import { createBullMqPostgresQueue, createBullMqQueue, migrateBullMqPostgresSchema } from './bullmq.queue';
-
-const REDIS_URL = 'redis://127.0.0.1:6379';
-const DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
+import { createTestSchema } from '../../../test/support/database';
+import { REDIS_URL, createTestRedis } from '../../../test/support/redis';
 
 interface Harness {
   queue: JobQueue;
@@ -22,42 +19,22 @@ const drivers: [string, () => Promise<Harness>][] = [
   [
     'bullmq-redis',
     async () => {
-      const prefix = `jamtest-${randomBytes(6).toString('hex')}`;
+      // Shared Redis: cleanup deletes only this test's keys.
+      const testRedis = createTestRedis('test-');
       return {
-        queue: createBullMqQueue({ redisUrl: REDIS_URL, prefix, jobOptions: () => FAST_JOB_OPTIONS, onWarning: () => undefined }),
-        cleanup: async () => {
-          // Shared Redis: delete only this test's keys.
-          const redis = new IORedis(REDIS_URL);
-          try {
-            let cursor = '0';
-            do {
-              const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-              cursor = next;
-              if (keys.length > 0) await redis.unlink(...keys);
-            } while (cursor !== '0');
-          } finally {
-            await redis.quit();
-          }
-        },
+        queue: createBullMqQueue({ redisUrl: REDIS_URL, prefix: testRedis.prefix, jobOptions: () => FAST_JOB_OPTIONS, onWarning: () => undefined }),
+        cleanup: async () => void (await testRedis.cleanup()),
       };
     },
   ],
   [
     'bullmq-postgres',
     async () => {
-      const schema = `jamtest_${randomBytes(6).toString('hex')}`;
-      await migrateBullMqPostgresSchema({ databaseUrl: DATABASE_URL, schema });
+      const { url: databaseUrl, schema, drop } = createTestSchema('test');
+      await migrateBullMqPostgresSchema({ databaseUrl, schema });
       return {
-        queue: createBullMqPostgresQueue({ databaseUrl: DATABASE_URL, schema, jobOptions: () => FAST_JOB_OPTIONS }),
-        cleanup: async () => {
-          const client = new Client({ connectionString: DATABASE_URL });
-          await client.connect();
-          try {
-            await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-          } finally {
-            await client.end();
-          }
-        },
+        queue: createBullMqPostgresQueue({ databaseUrl, schema, jobOptions: () => FAST_JOB_OPTIONS }),
+        cleanup: drop,
       };
     },
   ],

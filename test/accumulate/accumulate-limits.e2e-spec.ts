@@ -20,7 +20,7 @@ import { ACCUMULATE_QUEUE, accumulateJobId } from '@jam/queue-contracts';
 import { HOST_FULL, HOST_NONE, MAX_STORAGE_SNAPSHOT_BYTES, MAX_STORAGE_SNAPSHOT_ITEMS } from '@jam/sandbox';
 import { ConfigError, loadConfig } from '@jam/config';
 import type { JamProcess } from '../support/jam-server';
-import { deleteKeys } from '../support/fixtures';
+import { deleteKeys } from '../support/redis';
 import { HOSTILE_DIR, wat2wasm } from '../sandbox/sandbox-test.helpers';
 import { SCRIPT_GUEST, script, type Cmd } from '../../libs/sandbox/test/write-script.guest';
 import { PROCESS_TEST_TIMEOUT_MS } from '../support/jam-server';

@@ -1,31 +1,15 @@
-import { randomBytes } from 'node:crypto';
 import IORedis from 'ioredis';
 import { REFINE_PACKAGE_V1, refineQueueName } from '@jam/queue-contracts';
+import { REDIS_URL, createTestRedis } from '../../../test/support/redis';
 import { describeJobQueueContract } from './job-queue.contract';
 import { checkRedisEvictionPolicy, createBullMqQueue } from './bullmq.queue';
 
-const REDIS_URL = 'redis://127.0.0.1:6379';
-
-/** Deletes only the keys under this test's own prefix (shared Redis: never FLUSHDB). */
-async function deletePrefix(prefix: string): Promise<void> {
-  const redis = new IORedis(REDIS_URL);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
-  } finally {
-    await redis.quit();
-  }
-}
-
 describeJobQueueContract('bullmq-redis', async (opts) => {
-  const prefix = `jamtest-${randomBytes(6).toString('hex')}`;
+  // shared Redis: cleanup deletes only the keys under this test's own prefix
+  const testRedis = createTestRedis('test-');
   return {
-    queue: createBullMqQueue({ redisUrl: REDIS_URL, prefix, ...opts, onWarning: () => undefined }),
-    cleanup: () => deletePrefix(prefix),
+    queue: createBullMqQueue({ redisUrl: REDIS_URL, prefix: testRedis.prefix, ...opts, onWarning: () => undefined }),
+    cleanup: async () => void (await testRedis.cleanup()),
   };
 });
 
@@ -43,9 +27,9 @@ describe('bullmq-redis driver specifics', () => {
   });
 
   it('keeps jobs under its own prefix with the production default options', async () => {
-    const prefix = `jamtest-${randomBytes(6).toString('hex')}`;
+    const testRedis = createTestRedis('test-');
+    const { prefix, client: redis } = testRedis;
     const queue = createBullMqQueue({ redisUrl: REDIS_URL, prefix, onWarning: () => undefined });
-    const redis = new IORedis(REDIS_URL);
     try {
       const packageHash = `0x${'ab'.repeat(32)}`;
       await queue.enqueue(refineQueueName(7), REFINE_PACKAGE_V1, { package_hash: packageHash, attester_index: 7 }, { jobId: `refine-${packageHash}-a7` });
@@ -55,8 +39,7 @@ describe('bullmq-redis driver specifics', () => {
       await expect(queue.enqueue('refine', REFINE_PACKAGE_V1, { package_hash: packageHash, attester_index: 7 }, { jobId: 'x-1' })).rejects.toThrow(RangeError);
     } finally {
       await queue.close();
-      await redis.quit();
-      await deletePrefix(prefix);
+      await testRedis.cleanup();
     }
   });
 });
