@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { Client } from 'pg';
 import Redis from 'ioredis';
 import { JamProcess, MAX_WAIT_MS, PROCESS_TEST_TIMEOUT_MS, REPO_ROOT, cpuTicks, freePort, untilProgress } from '../support/jam-server';
-import { deleteKeys } from '../support/fixtures';
+import { deleteKeys } from '../support/redis';
 
 jest.setTimeout(PROCESS_TEST_TIMEOUT_MS);
 

@@ -20,7 +20,8 @@ import { JamApiError, JamClient, type ReportInfo } from '@jam/client';
 import { blake2b256, initHashing, packageHash, toHex, type WorkPackage } from '@jam/domain';
 import { exampleServicePath } from '@jam/sandbox';
 import { JamProcess, PROCESS_TEST_TIMEOUT_MS, freePort } from '../support/jam-server';
-import { deleteKeys, wordCountPackage } from '../support/fixtures';
+import { wordCountPackage } from '../support/fixtures';
+import { deleteKeys } from '../support/redis';
 import { readWorkReport } from '../support/gp-report-reader';
 
 jest.setTimeout(PROCESS_TEST_TIMEOUT_MS);

@@ -15,7 +15,8 @@ import { JamClient } from '@jam/client';
 import { blake2b256, initHashing, toHex, type WorkPackage } from '@jam/domain';
 import { PVM_ENGINE_IDENTITY } from '@jam/sandbox';
 import { JamProcess, PROCESS_TEST_TIMEOUT_MS, REPO_ROOT, api, freePort, untilProgress } from '../support/jam-server';
-import { deleteKeys, wordCountPackage } from '../support/fixtures';
+import { wordCountPackage } from '../support/fixtures';
+import { deleteKeys } from '../support/redis';
 import { echoService } from '../../libs/sandbox/test/pvm-service.builder';
 
 jest.setTimeout(PROCESS_TEST_TIMEOUT_MS);

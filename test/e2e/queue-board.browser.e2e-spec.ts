@@ -20,7 +20,8 @@ import { Client } from 'pg';
 import Redis from 'ioredis';
 import { blake2b256, encodeWorkPackage, initHashing, toHex } from '@jam/domain';
 import { JamProcess, PROCESS_TEST_TIMEOUT_MS, REPO_ROOT, api, freePort } from '../support/jam-server';
-import { deleteKeys, wordCountPackage } from '../support/fixtures';
+import { wordCountPackage } from '../support/fixtures';
+import { deleteKeys } from '../support/redis';
 import { openBrowser, untilShown, type TestBrowser } from '../support/browser';
 
 jest.setTimeout(PROCESS_TEST_TIMEOUT_MS);

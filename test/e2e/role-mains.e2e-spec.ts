@@ -14,7 +14,7 @@ import { randomBytes, createHash } from 'node:crypto';
 import { Client } from 'pg';
 import Redis from 'ioredis';
 import { PROCESS_TEST_TIMEOUT_MS, REPO_ROOT, cpuTicks, freePort, runCli, untilProgress } from '../support/jam-server';
-import { deleteKeys } from '../support/fixtures';
+import { deleteKeys } from '../support/redis';
 
 jest.setTimeout(PROCESS_TEST_TIMEOUT_MS);
 

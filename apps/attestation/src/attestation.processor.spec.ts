@@ -7,7 +7,7 @@
  * with PostgreSQL, Redis and real processes: test/e2e/production.e2e-spec.ts.
  */
 import * as crypto from 'node:crypto';
-import { encodeWorkReport, initHashing, reportHash, toHex, type EngineIdentity, type WorkReport } from '@jam/domain';
+import { encodeWorkReport, engineAuthOutput, initHashing, reportHash, toHex, type EngineIdentity, type WorkReport } from '@jam/domain';
 import { PermanentJobError, createInProcessQueue, type JobEnqueueOptions, type JobQueue } from '@jam/queue';
 import { ACCUMULATE_QUEUE, ACCUMULATE_REPORT_V1, MalformedJobError, VERIFY_ATTESTATION_V1, accumulateJobId } from '@jam/queue-contracts';
 import { rawPublicKey, signGuarantee, type AttesterKey } from '@jam/attest';
@@ -34,7 +34,7 @@ const OTHER_PKG = `0x${'12'.repeat(32)}`;
 const OLD_ENGINE: EngineIdentity = { ...ENGINE_IDENTITY, version: `${ENGINE_IDENTITY.version}-old` };
 
 /** A one-digest report of package PKG whose output is `output`. */
-function report(output: string): WorkReport {
+function report(output: string, engine: EngineIdentity = ENGINE_IDENTITY): WorkReport {
   const zero = new Uint8Array(32);
   return {
     package_spec: { hash: crypto.createHash('sha256').update(PKG).digest(), length: 100, erasure_root: zero, exports_root: zero, exports_count: 0 },
@@ -42,7 +42,8 @@ function report(output: string): WorkReport {
     core_index: 0,
     authorizer_hash: zero,
     auth_gas_used: 0n,
-    auth_output: new Uint8Array(0),
+    // the engine identity lives in auth_output, so the report hash binds it (GP H(E(report)))
+    auth_output: engineAuthOutput(engine),
     segment_root_lookup: [],
     results: [
       {
@@ -115,9 +116,9 @@ describe('AttestationProcessor: which signatures count, threshold and disputes',
       const privateKey = crypto.generateKeyPairSync('ed25519').privateKey;
       keys.push({ index: i, privateKey, publicKey: rawPublicKey(privateKey) });
     }
-    reportA = toHex(reportHash(report('A'), ENGINE_IDENTITY));
-    reportB = toHex(reportHash(report('B'), ENGINE_IDENTITY));
-    reportAOldEngine = toHex(reportHash(report('A'), OLD_ENGINE));
+    reportA = toHex(reportHash(report('A')));
+    reportB = toHex(reportHash(report('B')));
+    reportAOldEngine = toHex(reportHash(report('A', OLD_ENGINE)));
   });
   afterEach(async () => {
     await Promise.all(queues.splice(0).map((q) => q.close()));
@@ -129,10 +130,18 @@ describe('AttestationProcessor: which signatures count, threshold and disputes',
     const workPackages = new FakeWorkPackages(row);
     const stored = new Map<string, WorkReportRecord>();
     const store = (h: string, r: WorkReport, engine: EngineIdentity, packageHash = PKG) =>
-      stored.set(h, { reportHash: h, packageHash, encoded: encodeWorkReport(r), engine: JSON.stringify(engine), createdAt: new Date(0) });
+      stored.set(h, {
+        reportHash: h,
+        packageHash,
+        encoded: encodeWorkReport(r),
+        engine: JSON.stringify(engine),
+        guestLog: null,
+        hashFormat: 2,
+        createdAt: new Date(0),
+      });
     store(reportA, report('A'), ENGINE_IDENTITY);
     store(reportB, report('B'), ENGINE_IDENTITY);
-    store(reportAOldEngine, report('A'), OLD_ENGINE);
+    store(reportAOldEngine, report('A', OLD_ENGINE), OLD_ENGINE);
     const workReports = { get: async (h: string) => stored.get(h) ?? null };
     const attesters = { list: async () => keys.map((k) => ({ index: k.index, publicKey: toHex(k.publicKey), createdAt: new Date(0) })) };
     const attestations = new FakeAttestations();
