@@ -7,9 +7,7 @@
  * (completed jobs are removed at once, so a job that ran would not be there to see).
  *
  * Each page is one `describe` block: open a browser with or without credentials, load the path,
- * wait for what must be shown. The Swagger UI (`/jam/docs`) is one more block of the same shape
- * (at the end of this file): `openBrowser()`, `page.goto(`${base}/jam/docs`)`, `untilShown(...)`
- * on the API's title and an operation such as `POST /jam/packages`.
+ * wait for what must be shown. The Swagger UI (`/jam/docs`, no token) is loaded the same way (its own case).
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -143,6 +141,21 @@ describe('queue board in headless Chromium (production mode, BullMQ on Redis)', 
     const audit = await api(base, tokens.admin, 'GET', '/admin/audit?action=queue_board.view');
     expect(audit.json.items.map((e: any) => e.target)).toEqual(['GET /admin/queues/queue/refine-a0', 'GET /admin/queues']);
     expect(audit.json.items[0]).toMatchObject({ outcome: 'success', actor_token_hash: `0x${sha256(tokens.admin)}`, details: { principal: 'ops' } });
+  });
+
+  it('loads Swagger UI at /jam/docs without a token, rendered from /jam/openapi.json with the routes and both auth schemes', async () => {
+    const b = await browser();
+    const r = await b.page.goto(`${base}/jam/docs`);
+    expect(r?.status()).toBe(200);
+    // Swagger UI fetches the document and renders one block per operation: wait for routes of each tag.
+    for (const route of ['/jam/packages/{hash}', '/jam/preimages/{hash}', '/jam/attesters', '/admin/audit']) {
+      await untilShown(b, server, `operation ${route} in Swagger UI`, b.page.getByText(route, { exact: true }).first());
+    }
+    await untilShown(b, server, 'the Authorize button (bearer and admin schemes)', b.page.getByRole('button', { name: /authorize/i }).first());
+    // what the page rendered is the served document
+    const doc = await api(base, undefined, 'GET', '/jam/openapi.json');
+    expect(doc.status).toBe(200);
+    expect(Object.keys(doc.json.components.securitySchemes).sort()).toEqual(expect.arrayContaining(['admin', 'bearer']));
   });
 
   it('refuses the board without the admin token: no credential, a tenant token, a wrong password', async () => {
