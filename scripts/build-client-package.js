@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // Builds the publishable `@jam/client` package (README "Using the client from another project")
 // into dist/packages/client/:
-//   1. tsc -p libs/client/tsconfig.package.json: libs/client/src and the libs/domain modules it
+//   1. tsc -p libs/client/tsconfig.package.json: libs/client/src and the libs/domain and
+//      libs/http-contract (routes, wire schemas) modules it
 //      imports, as CommonJS + .d.ts (the tests' fake server in src/testing is not part of it);
-//   2. tsc-alias rewrites `@jam/domain` to relative paths in the .js and .d.ts files, so the
+//   2. tsc-alias rewrites `@jam/domain` and `@jam/http-contract` to relative paths in the .js and .d.ts files, so the
 //      package resolves everything inside itself (a consumer has no @jam/domain);
 //   3. libs/client/package.json and README.md are copied, and the runtime dependencies
-//      (hash-wasm, lossless-json: the ones libs/domain imports) are copied from this repository's
+//      (hash-wasm, lossless-json: the ones libs/domain imports; zod: the contract's schemas) are copied from this repository's
 //      node_modules as bundleDependencies, so the tarball installs without a registry. Their
 //      versions must equal the repository's (checked here), so client and server hash alike.
 // `node scripts/build-client-package.js --pack <dir>` then runs `npm pack` into <dir> and prints

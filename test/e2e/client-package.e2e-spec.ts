@@ -95,8 +95,11 @@ describe('@jam/client as a package: npm pack, offline install, type-check and ru
         'package/dist/client/src/index.d.ts',
         'package/dist/domain/src/index.js',
         'package/dist/domain/src/index.d.ts',
+        'package/dist/http-contract/src/index.js',
+        'package/dist/http-contract/src/index.d.ts',
         'package/node_modules/hash-wasm/package.json',
         'package/node_modules/lossless-json/package.json',
+        'package/node_modules/zod/package.json',
       ]),
     );
     // the repository's test helpers are not shipped

@@ -25,9 +25,10 @@ import type { CodeCheckLimits } from './code-check.limiter';
  * still inject the whole object. The gateway never runs guest code.
  */
 /**
- * Injection token of the whole `GatewayDeps`, for the few parts that still take the bag (the JIP-2
- * RPC methods, the queue board, the attesters route, PreimageUpload); controllers and services take
- * the providers of gateway.providers.ts instead.
+ * Injection token of the whole `GatewayDeps`, for the one controller that still takes the bag (the
+ * queue board: its hooks on the admin guard and the lazily opened queue handles); every other
+ * controller and service takes the providers of gateway.providers.ts. The JIP-2 RPC methods are not
+ * Nest providers: they get the bag and the Nest services directly (rpc/index.ts).
  */
 export const GATEWAY_DEPS = Symbol('GATEWAY_DEPS');
 

@@ -14,7 +14,6 @@ import { HealthController } from './health.controller';
 import { AdminController } from './admin.controller';
 import { OptionsController } from './options.controller';
 import { QueueBoardController, QueueBoardGuard } from './queue-board.controller';
-import { PreimageUpload } from './preimage-upload';
 import { ApiDocsController, OpenApiDocumentHolder } from './api-docs.controller';
 import { PreimageUploadService } from './preimage-upload.service';
 import { ServiceRegistrationService } from './service-registration.service';
@@ -55,7 +54,6 @@ export class GatewayModule {
         QueueBoardGuard,
         AdminAuditInterceptor,
         AccessPolicy,
-        PreimageUpload,
         OpenApiDocumentHolder,
         PreimageUploadService,
         ServiceRegistrationService,

@@ -2,7 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import type { GatewayDeps } from '../gateway.deps';
 import { AccessPolicy } from '../access.policy';
 import { BearerTokenGuard } from '../bearer-token.guard';
-import { PreimageUpload } from '../preimage-upload';
+import { PreimageUploadService } from '../preimage-upload.service';
 import { PackageSubmissionService } from '../package-submission.service';
 import type { RateLimitGate } from '../rate-limit';
 import type { ClientAddressPolicy } from '../client-address';
@@ -13,7 +13,7 @@ export type { RpcServerOptions, RunningRpcServer } from './rpc-server';
 
 /**
  * Starts the JIP-2 listener of a gateway over the providers of its Nest application (the same
- * AccessPolicy, bearer guard and PreimageUpload instances as the HTTP routes) and its rate limiter.
+ * AccessPolicy, bearer guard, PackageSubmissionService and PreimageUploadService instances as the HTTP routes) and its rate limiter.
  * @throws Error EADDRINUSE (with `port`) when the port is taken
  */
 export function startGatewayRpc(
@@ -24,7 +24,7 @@ export function startGatewayRpc(
   opts: RpcServerOptions,
 ): Promise<RunningRpcServer> {
   const access = app.get(AccessPolicy);
-  const methods = new Jip2Methods(deps, access, app.get(PreimageUpload), app.get(PackageSubmissionService));
+  const methods = new Jip2Methods(deps, access, app.get(PreimageUploadService), app.get(PackageSubmissionService));
   return startRpcServer(
     {
       methods,

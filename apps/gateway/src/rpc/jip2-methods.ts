@@ -3,7 +3,7 @@ import { DomainError, GP_MAX_PACKAGE_EXTRINSICS, GP_MAX_PACKAGE_SIZE, blake2b256
 import { SERVICE_LIST_MAX_LIMIT, type WorkPackageSummary } from '@jam/persistence';
 import type { GatewayDeps } from '../gateway.deps';
 import type { AccessPolicy } from '../access.policy';
-import type { PreimageUpload } from '../preimage-upload';
+import type { PreimageUploadService } from '../preimage-upload.service';
 import type { Caller as Submitter } from '../access.policy';
 import type { PackageSubmissionService } from '../package-submission.service';
 import { CORE_COUNT, MAX_LOOKUP_ANCHOR_AGE, blockDescriptor, chainParameters, encodeServiceData, recentSlotOf, slotAt, toBase64 } from './jip2-chain';
@@ -61,7 +61,7 @@ export type Jip2Subscription = (typeof JIP2_SUBSCRIPTIONS)[number];
 /**
  * The JIP-2 methods over the gateway's own application logic: the same {@link AccessPolicy}
  * (another tenant's service, package, report or preimage answers exactly as a missing one), the
- * same submission ({@link PackageSubmissionService}) and upload ({@link PreimageUpload}) paths with their
+ * same submission ({@link PackageSubmissionService}) and upload ({@link PreimageUploadService}) paths with their
  * quotas, the same repositories. Blocks are timeslots ({@link blockDescriptor}); state queries
  * name one of the recent blocks and answer the latest committed state (docs/jip2.md, "Blocks").
  * Parameters and results are as JIP-2 (polkadot-fellows/JIPs JIP-2.md) defines them.
@@ -70,7 +70,7 @@ export class Jip2Methods {
   constructor(
     private readonly deps: GatewayDeps,
     private readonly access: AccessPolicy,
-    private readonly upload: PreimageUpload,
+    private readonly upload: PreimageUploadService,
     private readonly submission: PackageSubmissionService,
     private readonly now: () => number = Date.now,
     /** bytes of one decoded Blob parameter (the message cap bounds it anyway) */
@@ -134,7 +134,7 @@ export class Jip2Methods {
         const [requester, preimage] = positional(params, ['requester', 'preimage']);
         await this.access.service(caller, u32Param(requester, 'requester'));
         const bytes = blobParam(preimage, 'preimage', this.maxBlobBytes);
-        await this.upload.store(caller, toHex(blake2b256(bytes)), Readable.from([bytes]), bytes.length);
+        await this.upload.put(caller, toHex(blake2b256(bytes)), bytes.length, Readable.from([bytes]));
         return null;
       }
       case 'submitWorkPackage': {
@@ -338,7 +338,7 @@ export class Jip2Methods {
       return { hash, bytes };
     });
     // Extrinsics are preimages here (docs/jip2.md): stored through the upload path, with its quotas, before the package that names them.
-    for (const x of extrinsics) await this.upload.store(caller, x.hash, Readable.from([x.bytes]), x.bytes.length);
+    for (const x of extrinsics) await this.upload.put(caller, x.hash, x.bytes.length, Readable.from([x.bytes]));
     await this.submission.submit(caller, pkg, encoded, await this.submission.check(caller, pkg));
     return null;
   }

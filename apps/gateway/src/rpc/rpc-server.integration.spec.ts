@@ -13,7 +13,7 @@ import type { GatewayDeps } from '../gateway.deps';
 import { AccessPolicy } from '../access.policy';
 import { BearerTokenGuard } from '../bearer-token.guard';
 import { ClientAddressPolicy } from '../client-address';
-import type { PreimageUpload } from '../preimage-upload';
+import type { PreimageUploadService } from '../preimage-upload.service';
 import type { PackageSubmissionService } from '../package-submission.service';
 import { RateLimitGate } from '../rate-limit';
 import { Jip2Methods } from './jip2-methods';
@@ -74,7 +74,7 @@ describe('JIP-2 RPC server limits', () => {
         methods: new Jip2Methods(
           deps,
           new AccessPolicy(deps, deps.services, deps.preimages, deps.workPackages),
-          {} as PreimageUpload,
+          {} as PreimageUploadService,
           {} as PackageSubmissionService,
         ),
         guard: new BearerTokenGuard(deps, metrics, deps.auditLog, logger),
