@@ -141,6 +141,7 @@ describe('metered call depth (cost table v2)', () => {
       gasUsed: 0n,
       logs: [],
       trap: expect.objectContaining({ kind: 'memory_out_of_bounds', message: 'memory access out of bounds' }),
+      exports: [],
     });
   });
 
@@ -148,6 +149,6 @@ describe('metered call depth (cost table v2)', () => {
     // v1: [i32.const, drop, block] 3 + [i32.const, drop, end] 3 + [i64.const, end] 2 = 8
     // v2: [i32.const, drop, block, i32.const, drop, end] 6 + [i64.const, end] 2 = 8
     const code = await mod('', '(drop (i32.const 1)) (block (drop (i32.const 2))) (i64.const 0)');
-    expect(run(code, 1000n)).toEqual({ result: OK, gasUsed: 8n, logs: [] });
+    expect(run(code, 1000n)).toEqual({ result: OK, gasUsed: 8n, logs: [], exports: [] });
   });
 });

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { ReportInfo } from '@jam/client';
+import { initHashing } from '@jam/domain';
 import { formatTrap, type TrapInfo } from '@jam/sandbox';
 import { parseHashArg } from '../cli.args';
 import { commandContext, type CliEnvironment } from '../cli.context';
@@ -18,6 +19,8 @@ export function registerReportCommands(program: Command, env: CliEnvironment): v
       const ctx = commandContext(env, cmd);
       const r = await ctx.client.getReport(hash);
       if (ctx.global.json) return ctx.json(r);
+      await initHashing(); // checkReportHash hashes the GP encoding
+
       const valid = r.attestations.filter((a) => verifyAttestation(r.report_hash, a)).length;
       printFields(ctx.out, {
         package_hash: r.package_hash,

@@ -45,6 +45,20 @@ describe('jam init / build / run', () => {
     expect(badPayload.stderr).toContain('expected 0x-prefixed hex bytes');
   });
 
+  it('runs a PVM service (a JAM service blob, as jam-pvm-build makes) through the PVM engine, with its log lines', async () => {
+    // the accumulate vectors' real test service (test/fixtures/jam-vectors/pvm-services): it asks
+    // `fetch` for work-item data the PVM engine does not provide yet, logs why and panics
+    const blob = path.resolve(__dirname, '../../../../test/fixtures/jam-vectors/pvm-services/test-service.jam');
+    const r = await jam(['--json', 'run', blob, '--payload', '0x01']);
+    expect(r.code).toBe(EXIT_FAILURE);
+    const out = JSON.parse(r.stdout);
+    expect(out.refine.result).toBe('panic');
+    expect(out.refine.gas_used).toBeGreaterThan(0);
+    expect(out.refine.gas_used).toBeLessThan(out.refine.gas_limit);
+    expect(out.refine.logs.join('\n')).toContain('item must be available');
+    expect(JSON.parse(r.stderr).error).toEqual({ code: 'guest_failed', message: 'refine panic, accumulate panic' });
+  }, 120_000);
+
   it('runs the registration check first: a module the server would refuse is invalid_code with its reason', async () => {
     writeFileSync(path.join(cwd, 'not.wasm'), 'not wasm at all');
     const r = await jam(['run', 'not.wasm', '--payload', '0x01']);
