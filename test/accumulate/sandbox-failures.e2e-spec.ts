@@ -193,8 +193,14 @@ describe('sandbox failures that are not guest results (PostgreSQL, Redis, worker
         const row = await finished(pkg);
         expect(row).toMatchObject({ status: 'failed', errorCode: 'refine_sandbox_failure' });
         expect(row.errorMessage).toMatch(/fewer than 2 of 3 attesters can still sign/);
-        // Let a refine still queued in the pool at that moment be killed and counted, then stop.
-        await sleep(2000);
+        // Let a refine still queued in the pool at that moment be killed and counted, then stop: wait
+        // (bounded) until every kill so far is counted and no new kill came for a second.
+        const counted = async () => (await h.repos.refineAttempts.list(pkg)).reduce((n, a) => n + a.failures, 0);
+        for (const until = Date.now() + 120_000; Date.now() < until;) {
+          const kills = killer.kills();
+          await sleep(1000);
+          if (kills === killer.kills() && (await counted()) === kills) break;
+        }
         await killer.stop();
         const attempts = await h.repos.refineAttempts.list(pkg);
         const gaveUp = attempts.filter((a) => a.exhausted);
