@@ -14,6 +14,7 @@ import WebSocket from 'ws';
 import { blake2b } from 'hash-wasm';
 import { encodeWorkPackage, initHashing, type WorkPackage } from '@jam/domain';
 import { JamProcess, PROCESS_TEST_TIMEOUT_MS, api, freePort, untilProgress } from '../support/jam-server';
+import { wordCountPackage as baseWordCountPackage } from '../support/fixtures';
 
 jest.setTimeout(PROCESS_TEST_TIMEOUT_MS);
 
@@ -180,23 +181,15 @@ describe('JIP-2 JSON-RPC over WebSocket', () => {
 
   /** A one-item word-count package; `extrinsic` names one extrinsic blob when given. */
   async function wordCountPackage(text: string, extrinsic?: Uint8Array): Promise<{ encoded: Uint8Array; hash: Uint8Array }> {
-    const zero = new Uint8Array(32);
+    // the repository's word-count package (test/support/fixtures.ts), with this spec's gas and extrinsic
+    const base = baseWordCountPackage(serviceId, codeHash, text);
     const pkg: WorkPackage = {
-      authorization: new Uint8Array(0),
-      auth_code_host: serviceId,
-      auth_code_hash: codeHash,
-      authorizer_config: new Uint8Array(0),
-      context: { anchor: zero, state_root: zero, beefy_root: zero, lookup_anchor: zero, lookup_anchor_slot: 0, prerequisites: [] },
+      ...base,
       items: [
         {
-          service: serviceId,
-          code_hash: codeHash,
-          payload: new TextEncoder().encode(text),
+          ...base.items[0]!,
           refine_gas_limit: 5_000_000n,
-          accumulate_gas_limit: 1_000_000n,
-          import_segments: [],
           extrinsic: extrinsic ? [{ hash: await blake(extrinsic), len: extrinsic.length }] : [],
-          export_count: 0,
         },
       ],
     };
