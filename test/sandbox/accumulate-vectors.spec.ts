@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { initAccumulateHashing, runAccumulateVector, type AccumulateVectorResult } from '@jam/sandbox';
+import { checkAccumulateVector, initAccumulateHashing, parseAccumulateVector, runAccumulateVector, type AccumulateVectorResult } from '@jam/sandbox';
 
 // The 30 accumulate STF vectors (JAM conformance vectors, GP 0.7.2, tiny chain spec; provenance in
 // test/fixtures/jam-vectors/stf/accumulate/SOURCE.md) through the GP accumulation (accumulate-stf.ts):
@@ -30,5 +30,12 @@ describe('accumulate STF vectors (GP 0.7.2 section 12)', () => {
     const r = runAccumulateVector(file, readFileSync(path.join(DIR, file), 'utf8'));
     results.set(file, r);
     expect(r.mismatches).toEqual([]);
+  });
+
+  it('leaves the pre-state untouched: the same parsed vector passes twice (transfers, ejection, storage writes)', () => {
+    const v = parseAccumulateVector('transfer_for_ejected_service-1', readFileSync(path.join(DIR, 'transfer_for_ejected_service-1.json'), 'utf8'));
+    expect(checkAccumulateVector(v).mismatches).toEqual([]);
+    expect(checkAccumulateVector(v).mismatches).toEqual([]);
+    expect(v.pre.partial.accounts.has(2)).toBe(true);
   });
 });

@@ -74,4 +74,10 @@ export {
 export { accumulateService, encodeOperand, type ServiceAccumulation } from './pvm/accumulate/accumulate-invocation';
 export { AccumulateContext, accumulateHostCalls, type AccumulateInput, type DeferredTransfer } from './pvm/accumulate/accumulate-host-calls';
 export * from './pvm/accumulate/accumulate-state';
-export { runAccumulateVector, type AccumulateVectorResult } from './pvm/accumulate/accumulate-vector.runner';
+export {
+  checkAccumulateVector,
+  parseAccumulateVector,
+  runAccumulateVector,
+  type AccumulateVector,
+  type AccumulateVectorResult,
+} from './pvm/accumulate/accumulate-vector.runner';

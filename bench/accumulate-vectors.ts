@@ -1,0 +1,55 @@
+/**
+ * GP accumulation: the 30 accumulate STF vectors (test/fixtures/jam-vectors/stf/accumulate/tiny)
+ * through the GP 0.7.2 accumulation module (libs/sandbox/src/pvm/accumulate), one table row per
+ * vector (reports given, gas the services used, wall time reading + STF) and the line
+ * `accumulate vectors: N/30 passed`; then `--reps R` more timed passes over all 30 (ms per vector
+ * reading the JSON and ms in the STF, median of the passes). Results: docs/performance.md, "GP accumulation".
+ *
+ * Run: npm run build && npm run bench -- accumulate-vectors [--reps R]
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { checkAccumulateVector, initAccumulateHashing, parseAccumulateVector, runAccumulateVector } from '@jam/sandbox';
+import { repoRoot } from './repo-root';
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+async function main(): Promise<void> {
+  await initAccumulateHashing();
+  const dir = path.join(repoRoot(), 'test', 'fixtures', 'jam-vectors', 'stf', 'accumulate', 'tiny');
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
+  const texts = files.map((f) => readFileSync(path.join(dir, f), 'utf8'));
+  let passed = 0;
+  console.log(`${'vector'.padEnd(44)} ${'reports'.padStart(7)} ${'gas'.padStart(7)} ${'ms'.padStart(7)}  result`);
+  files.forEach((f, i) => {
+    const t0 = process.hrtime.bigint();
+    const r = runAccumulateVector(f, texts[i]!);
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    if (r.mismatches.length === 0) passed++;
+    const verdict = r.mismatches.length === 0 ? 'pass' : `FAIL: ${r.mismatches.join('; ')}`;
+    console.log(
+      `${f.replace(/\.json$/, '').padEnd(44)} ${String(r.reports).padStart(7)} ${String(r.gasUsed).padStart(7)} ${ms.toFixed(1).padStart(7)}  ${verdict}`,
+    );
+  });
+  console.log(`accumulate vectors: ${passed}/${files.length} passed`);
+  const reps = arg('--reps', 3);
+  const perVector: number[] = [];
+  for (let rep = 0; rep < reps; rep++) {
+    const t0 = process.hrtime.bigint();
+    files.forEach((f, i) => runAccumulateVector(f, texts[i]!));
+    perVector.push(Number(process.hrtime.bigint() - t0) / 1e6 / files.length);
+  }
+  perVector.sort((a, b) => a - b);
+  if (reps > 0)
+    console.log(
+      `accumulate speed: ${reps} passes over ${files.length} vectors (JSON parse + STF + compare): median ${perVector[Math.floor(reps / 2)]!.toFixed(1)} ms per vector`,
+    );
+  process.exitCode = passed === files.length ? 0 : 1;
+}
+
+void main();
