@@ -180,6 +180,11 @@ describe('accumulate host calls (GP 0.7.2 appendix B.7)', () => {
     expect(ok.gas).toBe(950n);
     expect(mine(g).info.balance).toBe(100n);
     expect(g.c.x.transfers).toEqual([{ source: SELF, destination: OTHER, amount: 900n, memo: new Uint8Array(128).fill(3), gas: 50n }]);
+    // refused transfers cost only the 10 (charged by the machine); an OK one without ω9 gas left ends the run
+    expect(g.call(id.PVM_HOST_TRANSFER, [999, 1, 5_000, memo], 100n).gas).toBe(100n);
+    const broke = g.call(id.PVM_HOST_TRANSFER, [OTHER, 0, 5_000, memo], 100n);
+    expect([broke.verdict, broke.gas]).toEqual(['panic', 0n]);
+    expect(g.c.x.transfers).toHaveLength(1);
   });
 
   it('checkpoint: y takes x, and later writes stay out of y', () => {

@@ -6,7 +6,7 @@
  * where GP says ☇ (an unreadable or unwritable memory range).
  *
  * Gas (docs/service-abi.md, "PVM services"): every call costs PVM_HOST_CALL_GAS = 10 (charged by
- * the machine before the handler), `transfer` costs ω9 more (GP 0.7.2 B.7: g = 10 + ω9), `log`
+ * the machine before the handler), a successful `transfer` costs ω9 more (GP 0.7.2 B.7: g = 10 + t), `log`
  * costs 10 too (JIP-1 says 0; the GP 0.7.2 accumulate vectors' gas figures count 10 per `log`).
  */
 import { blake2b256, GpWriter } from '@jam/domain';
@@ -400,12 +400,6 @@ function upgrade(c: AccumulateContext, ctx: PvmHostContext): void | 'panic' {
 function transfer(c: AccumulateContext, ctx: PvmHostContext): void | 'panic' {
   const r = ctx.registers;
   const [dest, amount, gas] = [r[7]!, r[8]!, r[9]!];
-  // GP 0.7.2 B.7: transfer costs 10 + ω9, charged before it runs (out of gas: the run ends, state reverts)
-  if (ctx.gasLeft < gas) {
-    ctx.gasLeft = 0n;
-    return 'panic';
-  }
-  ctx.gasLeft -= gas;
   const memo = readMem(ctx, r[10]!, BigInt(TRANSFER_MEMO_BYTES));
   if (memo === null) return 'panic';
   const d = dest < U32 ? c.x.state.accounts.get(Number(dest)) : undefined;
@@ -423,6 +417,14 @@ function transfer(c: AccumulateContext, ctx: PvmHostContext): void | 'panic' {
     r[7] = HOST_CASH;
     return;
   }
+  // GP 0.7.2 B.7: a successful transfer costs ω9 more (g = 10 + t, t = ω9 when OK); without that
+  // gas the machine is out of gas and the state reverts to the checkpoint (ended here as a panic
+  // with no gas left: the same state, yield and gas used)
+  if (ctx.gasLeft < gas) {
+    ctx.gasLeft = 0n;
+    return 'panic';
+  }
+  ctx.gasLeft -= gas;
   c.own(c.service).info.balance = left;
   c.x.transfers.push({ source: c.service, destination: Number(dest), amount, memo, gas });
   r[7] = HOST_OK;

@@ -39,11 +39,11 @@ export function encodeOperand(report: WorkReport, digestIndex: number): Uint8Arr
   return w.finish();
 }
 
-/** Decoded service blobs by code hash (a code hash names one blob, so decoding once is safe). */
-const blobs = new Map<string, PvmServiceBlob | null>();
+/** Decoded service blobs, by the code bytes' identity (the same preimage object decodes once). */
+const blobs = new WeakMap<Uint8Array, PvmServiceBlob | null>();
 
-function serviceBlob(codeHash: string, bytes: Uint8Array): PvmServiceBlob | null {
-  let b = blobs.get(codeHash);
+function serviceBlob(bytes: Uint8Array): PvmServiceBlob | null {
+  let b = blobs.get(bytes);
   if (b === undefined) {
     try {
       b = decodeServiceBlob(bytes);
@@ -51,8 +51,7 @@ function serviceBlob(codeHash: string, bytes: Uint8Array): PvmServiceBlob | null
       if (!(e instanceof PvmProgramRejection)) throw e;
       b = null;
     }
-    if (blobs.size > 64) blobs.clear();
-    blobs.set(codeHash, b);
+    blobs.set(bytes, b);
   }
   return b;
 }
@@ -95,7 +94,7 @@ export function accumulateService(
   if (credit > 0n) ctx.own(service).info.balance += credit;
   const codeHash = Buffer.from(account.info.codeHash).toString('hex');
   const code = account.preimages.get(codeHash);
-  const blob = code === undefined || code.length > cfg.maxServiceCodeSize ? null : serviceBlob(codeHash, code);
+  const blob = code === undefined || code.length > cfg.maxServiceCodeSize ? null : serviceBlob(code);
   if (code === undefined || blob === null) return { ...empty, state: ctx.x.state };
   ctx.x.nextServiceId = firstServiceId(ctx, service, entropy, timeslot);
   ctx.checkpoint();

@@ -88,6 +88,7 @@ const SHARED = {
   T: 128,
   U: 5,
   W_A: 64_000,
+  W_B: 13_791_360,
   W_C: 4_000_000,
   W_M: 3_072,
   W_R: 48 * 1024,
@@ -115,12 +116,12 @@ function config(c: Record<string, number | bigint>): AccumulateChainConfig {
 
 /** The "tiny" chain spec of the JAM conformance vectors (6 validators, 2 cores, 12-slot epochs). */
 export const TINY_ACCUMULATE_CONFIG: AccumulateChainConfig = config({
-  ...SHARED, C: 2, D: 32, E: 12, G_R: 1_000_000_000n, G_T: 20_000_000n, K: 3, L: 24, N: 3, P: 6, R: 4, V: 6, W_B: 13_791_360, W_E: 4, W_P: 1_026, Y: 10,
+  ...SHARED, C: 2, D: 32, E: 12, G_R: 1_000_000_000n, G_T: 20_000_000n, K: 3, L: 24, N: 3, P: 6, R: 4, V: 6, W_E: 4, W_P: 1_026, Y: 10,
 }); // prettier-ignore
 
 /** The full chain spec of GP 0.7.2 (1023 validators, 341 cores, 600-slot epochs). */
 export const FULL_ACCUMULATE_CONFIG: AccumulateChainConfig = config({
-  ...SHARED, C: 341, D: 19_200, E: 600, G_R: 5_000_000_000n, G_T: 3_500_000_000n, K: 16, L: 14_400, N: 2, P: 6, R: 10, V: 1_023, W_B: 13_794_305, W_E: 684, W_P: 6, Y: 500,
+  ...SHARED, C: 341, D: 19_200, E: 600, G_R: 5_000_000_000n, G_T: 3_500_000_000n, K: 16, L: 14_400, N: 2, P: 6, R: 10, V: 1_023, W_E: 684, W_P: 6, Y: 500,
 }); // prettier-ignore
 
 /** Service account metadata (GP 0.7.2 eq. 9.3: a_c, a_b, a_g, a_m, a_o, a_f, a_i, a_r, a_a, a_p). */
