@@ -56,6 +56,14 @@ export class AccumulateContext {
   y: ContextParts;
   /** Accounts x owns (copied since the last checkpoint); others are shared with y. */
   private owned = new Set<number>();
+  /**
+   * An embedder's extra limit on `write` (the product's storage quota and write-set caps): called
+   * with the key and value a write would store (value empty = delete) once GP's own checks passed;
+   * a result code refuses the write with it, null lets it happen.
+   */
+  writeLimit?: (key: Uint8Array, value: Uint8Array) => bigint | null;
+  /** Computes x_i when `new` first needs it (GP 0.7.2 eq. B.?; it hashes, so only on demand). */
+  firstServiceId?: () => number;
 
   constructor(
     readonly service: number,
@@ -240,6 +248,11 @@ function write(c: AccumulateContext, ctx: PvmHostContext): void | 'panic' {
     r[7] = HOST_FULL;
     return;
   }
+  const limit = c.writeLimit?.(k, v) ?? null;
+  if (limit !== null) {
+    r[7] = limit;
+    return;
+  }
   const a = c.own(c.service);
   if (v.length > 0) a.storage.set(key, v);
   else a.storage.delete(key);
@@ -362,6 +375,10 @@ function newService(c: AccumulateContext, ctx: PvmHostContext): void | 'panic' {
   if (reserved && c.x.state.accounts.has(Number(wanted))) {
     r[7] = HOST_FULL;
     return;
+  }
+  if (c.firstServiceId !== undefined) {
+    c.x.nextServiceId = c.firstServiceId();
+    c.firstServiceId = undefined;
   }
   const newId = reserved ? Number(wanted) : c.x.nextServiceId;
   c.create(newId, {

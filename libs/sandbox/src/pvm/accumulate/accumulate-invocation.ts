@@ -56,16 +56,21 @@ function serviceBlob(bytes: Uint8Array): PvmServiceBlob | null {
   return b;
 }
 
-/** The first service index x_i of a service's context (GP 0.7.2 eq. B.?: check of H(E(s, η'_0, τ')) mod (2^32 − S − 2^8) + S). */
-function firstServiceId(ctx: AccumulateContext, service: number, entropy: Uint8Array, timeslot: number): number {
+/**
+ * The first service index x_i of a service's context (GP 0.7.2 eq. B.?): check(E4⁻¹(H(E(s, η'_0,
+ * τ'))) mod (2^32 − S − 2^8) + S), check over the accounts `taken` at the start of the invocation.
+ */
+function firstServiceId(cfg: AccumulateChainConfig, taken: ReadonlySet<number>, service: number, entropy: Uint8Array, timeslot: number): number {
   const w = new GpWriter();
   w.compact(service, 'service');
   w.bytes(entropy);
   w.compact(timeslot, 'timeslot');
   const h = blake2b256(w.finish());
-  const v = new DataView(h.buffer, h.byteOffset, 4).getUint32(0, true);
-  const S = ctx.cfg.minPublicServiceIndex;
-  return ctx.check((v % (2 ** 32 - S - 2 ** 8)) + S);
+  const S = cfg.minPublicServiceIndex;
+  const span = 2 ** 32 - S - 2 ** 8;
+  let i = (new DataView(h.buffer, h.byteOffset, 4).getUint32(0, true) % span) + S;
+  while (taken.has(i)) i = ((i - S + 1) % span) + S;
+  return i;
 }
 
 /**
@@ -96,7 +101,8 @@ export function accumulateService(
   const code = account.preimages.get(codeHash);
   const blob = code === undefined || code.length > cfg.maxServiceCodeSize ? null : serviceBlob(code);
   if (code === undefined || blob === null) return { ...empty, state: ctx.x.state };
-  ctx.x.nextServiceId = firstServiceId(ctx, service, entropy, timeslot);
+  const taken = new Set(e.accounts.keys());
+  ctx.firstServiceId = () => firstServiceId(cfg, taken, service, entropy, timeslot);
   ctx.checkpoint();
   const args = new GpWriter();
   args.compact(timeslot, 'timeslot');
