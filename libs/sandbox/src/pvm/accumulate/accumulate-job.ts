@@ -15,7 +15,8 @@
  *   `forget`, `yield`, `provide`, `bless`, `assign`, `designate`): WHAT, nothing changes.
  * - an operand is GP's tuple with the product's package hash, payload hash and result; exports
  *   root, authorizer hash and authorizer output are empty (zero hashes, empty blob) and its gas 0.
- *   Service id and timeslot are 0 (the job carries neither), η'_0 is 32 zero bytes.
+ *   Service id and timeslot are 0 (the job carries neither), η'_0 is 32 zero bytes; `fetch` 0
+ *   answers the full chain spec's constants (FULL_ACCUMULATE_CONFIG).
  * - the write-set is returned only when the service halts (the product applies no writes of a
  *   failed accumulation; GP would keep the state of the last `checkpoint`).
  */
@@ -38,7 +39,7 @@ import * as id from '../host-call-ids';
 import { PVM_ACCUMULATE_ENTRY, type PvmServiceBlob } from '../pvm-program';
 import { runPvm, type PvmHostContext } from '../pvm.machine';
 import { accumulateHostCalls, AccumulateContext, type AccumulateInput } from './accumulate-host-calls';
-import { hex, TINY_ACCUMULATE_CONFIG, type PartialState, type ServiceAccount } from './accumulate-state';
+import { FULL_ACCUMULATE_CONFIG, hex, type PartialState, type ServiceAccount } from './accumulate-state';
 
 /** The GP calls this path answers; the rest answer WHAT (see the module comment). */
 const MAPPED = new Set([id.PVM_HOST_GAS, id.PVM_HOST_FETCH, id.PVM_HOST_READ, id.PVM_HOST_WRITE, id.PVM_HOST_INFO, id.PVM_HOST_CHECKPOINT]);
@@ -112,7 +113,7 @@ export function executeGpAccumulateJob(bytes: Uint8Array, service: PvmServiceBlo
     authQueues: [],
   };
   const inputs = operandInputs(job);
-  const ctx = new AccumulateContext(0, 0, new Uint8Array(32), inputs, TINY_ACCUMULATE_CONFIG, state, 0);
+  const ctx = new AccumulateContext(0, 0, new Uint8Array(32), inputs, FULL_ACCUMULATE_CONFIG, state, 0);
   const written = new Map<string, Uint8Array | null>();
   ctx.writeLimit = writeLimits(job, written);
   const logs: string[] = [];
