@@ -28,7 +28,7 @@ import {
   type ServiceAccount,
 } from './accumulate-state';
 
-/** A deferred transfer (GP 0.7.2 eq. 12.14 X: source, destination, amount, memo, gas). */
+/** A deferred transfer (GP 0.7.2 section 12 X: source, destination, amount, memo, gas). */
 export interface DeferredTransfer {
   source: number;
   destination: number;
@@ -38,10 +38,10 @@ export interface DeferredTransfer {
   gas: bigint;
 }
 
-/** One accumulation input (GP 0.7.2 eq. 12.15 I): a work-digest operand or a deferred transfer. */
+/** One accumulation input (GP 0.7.2 section 12 I): a work-digest operand or a deferred transfer. */
 export type AccumulateInput = { kind: 'operand'; encoded: Uint8Array; gas: bigint } | { kind: 'transfer'; transfer: DeferredTransfer };
 
-/** The mutable part of the accumulation context (GP 0.7.2 eq. B.? L: e, i, t, y, p). */
+/** The mutable part of the accumulation context (GP 0.7.2 appendix B.7, the context L: e, i, t, y, p). */
 interface ContextParts {
   state: PartialState;
   nextServiceId: number;
@@ -62,7 +62,7 @@ export class AccumulateContext {
    * a result code refuses the write with it, null lets it happen.
    */
   writeLimit?: (key: Uint8Array, value: Uint8Array) => bigint | null;
-  /** Computes x_i when `new` first needs it (GP 0.7.2 eq. B.?; it hashes, so only on demand). */
+  /** Computes x_i when `new` first needs it (GP 0.7.2 appendix B.7, Ψ_A; it hashes, so only on demand). */
   firstServiceId?: () => number;
 
   constructor(
@@ -112,7 +112,7 @@ export class AccumulateContext {
     this.owned.add(s);
   }
 
-  /** `check` of GP 0.7.2 eq. B.?: the first free service index at or after `i`, wrapping in [S, 2^32 - 2^8). */
+  /** `check` of GP 0.7.2 appendix B.7: the first free service index at or after `i`, wrapping in [S, 2^32 - 2^8). */
   check(i: number): number {
     const S = this.cfg.minPublicServiceIndex;
     const span = 2 ** 32 - S - 2 ** 8;

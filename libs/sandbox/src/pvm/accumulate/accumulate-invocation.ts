@@ -1,5 +1,5 @@
 /**
- * One service's accumulation, Δ1 of GP 0.7.2 eq. 12.20 with Ψ_A of appendix B.7: the service's
+ * One service's accumulation, Δ1 of GP 0.7.2 section 12 with Ψ_A of appendix B.7: the service's
  * code (its preimage `a_p[a_c]`, a JAM service blob) runs from pc 5 with the arguments
  * E(τ', s, |i|) and the sum of its inputs' gas, over a context whose partial state the accumulate
  * host calls change; a halt keeps the working context x (and a 32-byte output becomes the
@@ -11,7 +11,7 @@ import { runPvm } from '../pvm.machine';
 import { accumulateHostCalls, AccumulateContext, type AccumulateInput, type DeferredTransfer } from './accumulate-host-calls';
 import { clonePartialState, type AccumulateChainConfig, type PartialState } from './accumulate-state';
 
-/** What Δ1 returns for one service (GP 0.7.2 eq. 12.20 O: e, t, y, u, p). */
+/** What Δ1 returns for one service (GP 0.7.2 section 12 O: e, t, y, u, p). */
 export interface ServiceAccumulation {
   /** The post partial state as this service left it. */
   state: PartialState;
@@ -25,7 +25,7 @@ export interface ServiceAccumulation {
   provisions: { service: number; blob: Uint8Array }[];
 }
 
-/** The operand tuple of one work digest (GP 0.7.2 eq. 12.? U: p, e, a, y, g, l, t), encoded for `fetch`. */
+/** The operand tuple of one work digest (GP 0.7.2 section 12.3, the operand tuple U: p, e, a, y, g, l, t), encoded for `fetch`. */
 export function encodeOperand(report: WorkReport, digestIndex: number): Uint8Array {
   const d = report.results[digestIndex]!;
   const w = new GpWriter();
@@ -57,7 +57,7 @@ function serviceBlob(bytes: Uint8Array): PvmServiceBlob | null {
 }
 
 /**
- * The first service index x_i of a service's context (GP 0.7.2 eq. B.?): check(E4⁻¹(H(E(s, η'_0,
+ * The first service index x_i of a service's context (GP 0.7.2 appendix B.7, Ψ_A): check(E4⁻¹(H(E(s, η'_0,
  * τ'))) mod (2^32 − S − 2^8) + S), check over the accounts `taken` at the start of the invocation.
  */
 function firstServiceId(cfg: AccumulateChainConfig, taken: ReadonlySet<number>, service: number, entropy: Uint8Array, timeslot: number): number {

@@ -124,7 +124,7 @@ export const FULL_ACCUMULATE_CONFIG: AccumulateChainConfig = config({
   ...SHARED, C: 341, D: 19_200, E: 600, G_R: 5_000_000_000n, G_T: 3_500_000_000n, K: 16, L: 14_400, N: 2, P: 6, R: 10, V: 1_023, W_E: 684, W_P: 6, Y: 500,
 }); // prettier-ignore
 
-/** Service account metadata (GP 0.7.2 eq. 9.3: a_c, a_b, a_g, a_m, a_o, a_f, a_i, a_r, a_a, a_p). */
+/** Service account metadata (GP 0.7.2 section 9: a_c, a_b, a_g, a_m, a_o, a_f, a_i, a_r, a_a, a_p). */
 export interface ServiceInfo {
   /** `a_c`: code hash (32 bytes). */
   codeHash: Uint8Array;
@@ -148,7 +148,7 @@ export interface ServiceInfo {
   parentService: number;
 }
 
-/** A service account (GP 0.7.2 eq. 9.3). Maps are keyed by lower-case hex (no 0x). */
+/** A service account (GP 0.7.2 section 9). Maps are keyed by lower-case hex (no 0x). */
 export interface ServiceAccount {
   info: ServiceInfo;
   /** `a_s`: storage, key (hex of the unhashed key the service uses) -> value. */
@@ -159,7 +159,7 @@ export interface ServiceAccount {
   requests: Map<string, number[]>;
 }
 
-/** Privileged services (GP 0.7.2 eq. 9.9: manager m, assigners a, delegator v, registrar r, always-accumulate z). */
+/** Privileged services (GP 0.7.2 section 9: manager m, assigners a, delegator v, registrar r, always-accumulate z). */
 export interface Privileges {
   manager: number;
   assigners: number[];
@@ -169,7 +169,7 @@ export interface Privileges {
   alwaysAccumulate: Map<number, bigint>;
 }
 
-/** The partial state `S` of GP 0.7.2 eq. 12.13: (d, i, q, m, a, v, r, z). */
+/** The partial state `S` of GP 0.7.2 section 12: (d, i, q, m, a, v, r, z). */
 export interface PartialState {
   accounts: Map<number, ServiceAccount>;
   privileges: Privileges;
@@ -187,7 +187,7 @@ export function requestKey(hash: Uint8Array, length: number | bigint): string {
 export const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 /**
- * `a_t`, the threshold balance (GP 0.7.2 eq. 9.8): max(0, B_S + B_I·a_i + B_L·a_o − a_f).
+ * `a_t`, the threshold balance (GP 0.7.2 section 9): max(0, B_S + B_I·a_i + B_L·a_o − a_f).
  */
 export function thresholdBalance(cfg: AccumulateChainConfig, items: number | bigint, bytes: bigint, depositOffset: bigint): bigint {
   const t = cfg.baseDeposit + cfg.itemDeposit * BigInt(items) + cfg.byteDeposit * bytes - depositOffset;

@@ -13,7 +13,7 @@ import type { AccumulateInput, DeferredTransfer } from './accumulate-host-calls'
 import { accumulateService, encodeOperand, type ServiceAccumulation } from './accumulate-invocation';
 import { clonePartialState, hex, requestKey, type AccumulateChainConfig, type PartialState } from './accumulate-state';
 
-/** A ready-queue entry (GP 0.7.2 eq. 12.3 ϑ item): a report and the package hashes it still waits for. */
+/** A ready-queue entry (GP 0.7.2 section 12 ϑ item): a report and the package hashes it still waits for. */
 export interface ReadyRecord {
   report: WorkReport;
   /** Package hashes (32 bytes) not yet accumulated. */
@@ -34,7 +34,7 @@ export interface AccumulateStfState {
   partial: PartialState;
 }
 
-/** One service's accumulation statistics this block (GP 0.7.2 eq. 13.? S: count of digests, gas used). */
+/** One service's accumulation statistics this block (GP 0.7.2 section 12.4, S: count of digests, gas used). */
 export interface AccumulateStatistics {
   service: number;
   /** Work digests of the service accumulated this block. */
@@ -67,7 +67,7 @@ function keccak256(...parts: Uint8Array[]): Uint8Array {
   return keccak.digest('binary');
 }
 
-/** GP 0.7.2 eq. E.1 M_B with Keccak: the well-balanced binary Merkle root (32 zero bytes when empty). */
+/** GP 0.7.2 appendix E M_B with Keccak: the well-balanced binary Merkle root (32 zero bytes when empty). */
 export function binaryMerkleRoot(leaves: Uint8Array[]): Uint8Array {
   if (leaves.length === 0) return new Uint8Array(32);
   if (leaves.length === 1) return keccak256(leaves[0]!);
@@ -81,12 +81,12 @@ export function binaryMerkleRoot(leaves: Uint8Array[]): Uint8Array {
 
 const pkg = (r: WorkReport): string => hex(r.package_spec.hash);
 
-/** E of GP 0.7.2 eq. 12.7: drops records whose package is in `done` and removes `done` from the dependencies. */
+/** E of GP 0.7.2 section 12: drops records whose package is in `done` and removes `done` from the dependencies. */
 function edit(records: readonly ReadyRecord[], done: ReadonlySet<string>): ReadyRecord[] {
   return records.filter((r) => !done.has(pkg(r.report))).map((r) => ({ report: r.report, dependencies: r.dependencies.filter((d) => !done.has(hex(d))) }));
 }
 
-/** Q of GP 0.7.2 eq. 12.8: the reports whose dependencies are met, in order, repeatedly. */
+/** Q of GP 0.7.2 section 12: the reports whose dependencies are met, in order, repeatedly. */
 function accumulatable(records: ReadyRecord[]): WorkReport[] {
   const out: WorkReport[] = [];
   let rest = records;
@@ -105,10 +105,10 @@ interface Batch {
   gas: Map<number, bigint>;
 }
 
-/** R of GP 0.7.2 eq. 12.17: the holder's own change wins only when the manager left the value as it was. */
+/** R of GP 0.7.2 section 12: the holder's own change wins only when the manager left the value as it was. */
 const pick = (original: number, byManager: number, byHolder: number): number => (byManager === original ? byHolder : byManager);
 
-/** Δ* of GP 0.7.2 eq. 12.17: every service of the batch accumulates from the same state; results merge. */
+/** Δ* of GP 0.7.2 section 12: every service of the batch accumulates from the same state; results merge. */
 function parallel(
   cfg: AccumulateChainConfig,
   e: PartialState,
@@ -169,7 +169,7 @@ function merge(e: PartialState, services: number[], results: Map<number, Service
   };
   post.stagingSet = after(p.delegator).stagingSet;
   post.authQueues = e.authQueues.map((q, c) => after(p.assigners[c]!).authQueues[c] ?? q);
-  // P of GP 0.7.2 eq. 12.18: provided preimages still solicited become available now
+  // P of GP 0.7.2 section 12: provided preimages still solicited become available now
   return { ...out, state: integrate(post, provisions, slot) };
 }
 
@@ -188,7 +188,7 @@ function integrate(state: PartialState, provisions: { service: number; blob: Uin
   return state;
 }
 
-/** Δ+ of GP 0.7.2 eq. 12.16: batches of reports within the gas limit, each batch's transfers feeding the next. */
+/** Δ+ of GP 0.7.2 section 12: batches of reports within the gas limit, each batch's transfers feeding the next. */
 function outer(
   cfg: AccumulateChainConfig,
   gasLimit: bigint,
