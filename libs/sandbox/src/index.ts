@@ -61,3 +61,23 @@ export { runPvm, type PvmLoad, type PvmRunResult } from './pvm/pvm.machine';
 export { decodeCodeBlob, decodeServiceBlob, PvmProgramRejection } from './pvm/pvm-program';
 export { detectCodeFormat, engineIdentityOf, reportEngineIdentity, type CodeFormat } from './code-format';
 export { startCodeChecks, startSandboxPool, sharedSandboxPool, type SandboxPoolHost, type CodeChecks, type CodeCheckWarn } from './code-check';
+export * from './pvm/host-call-ids';
+export {
+  accumulateStf,
+  binaryMerkleRoot,
+  initAccumulateHashing,
+  type AccumulateStatistics,
+  type AccumulateStfResult,
+  type AccumulateStfState,
+  type ReadyRecord,
+} from './pvm/accumulate/accumulate-stf';
+export { accumulateService, encodeOperand, type ServiceAccumulation } from './pvm/accumulate/accumulate-invocation';
+export { AccumulateContext, accumulateHostCalls, type AccumulateInput, type DeferredTransfer } from './pvm/accumulate/accumulate-host-calls';
+export * from './pvm/accumulate/accumulate-state';
+export {
+  checkAccumulateVector,
+  parseAccumulateVector,
+  runAccumulateVector,
+  type AccumulateVector,
+  type AccumulateVectorResult,
+} from './pvm/accumulate/accumulate-vector.runner';

@@ -100,7 +100,7 @@ describe('PVM services', () => {
     expect(a.gasUsed).toBeGreaterThan(0n);
   });
 
-  it('runs accumulate at pc 5 (no GP accumulate host calls yet: no writes)', () => {
+  it('runs accumulate at pc 5 (a service that halts at once: ok, no writes)', () => {
     const r = executePvmAccumulate(preparePvmService(echoService()), {
       gasLimit: 100n,
       operands: [],

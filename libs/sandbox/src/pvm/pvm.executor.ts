@@ -16,9 +16,10 @@ import { HOST_NONE, HOST_WHAT, MAX_LOG_BYTES, MAX_LOG_LINES, MAX_REFINE_OUTPUT_B
 import { sanitizeLog } from '../host-calls/log.host-call';
 import { MAX_GAS_LIMIT, type AccumulateOutcome, type RefineOutcome } from '../sandbox.types';
 import type { AccumulateJob, RefineJob } from '../service.executor';
-import { decodeServiceBlob, PvmProgramRejection, PVM_ACCUMULATE_ENTRY, PVM_REFINE_ENTRY, type PvmServiceBlob } from './pvm-program';
+import { decodeServiceBlob, PvmProgramRejection, PVM_REFINE_ENTRY, type PvmServiceBlob } from './pvm-program';
 import { runPvm, type PvmHostContext, type PvmRunResult } from './pvm.machine';
 import type { AnanAs } from './anan-as.binding';
+import { executeGpAccumulateJob } from './accumulate/accumulate-job';
 
 /** A PVM service's code, decoded and validated once per executor (cached like a compiled Wasm module). */
 export interface PvmServiceCode {
@@ -147,27 +148,12 @@ export function executePvmRefine(code: PvmServiceCode, job: RefineJob): RefineOu
 }
 
 /**
- * Runs `accumulate` of a PVM service: the standard program at pc 5 with the arguments
- * E(t, s, |o|) (timeslot 0, service id 0, operand count) and the job's gas. The GP accumulate host
- * calls (`read`, `write`, ...) do not exist for PVM yet (issue 9 item 3), so they answer WHAT and
- * the write-set is always empty; status `ok` when the program halts, else `out_of_gas` / `panic`.
+ * Runs `accumulate` of a PVM service with the GP 0.7.2 accumulate host calls the product can
+ * answer (`executeGpAccumulateJob`, libs/sandbox/src/pvm/accumulate/accumulate-job.ts: `read`,
+ * `write`, `fetch` of the operands, `info`, `checkpoint`, `log`, ...): status `ok` with the
+ * write-set when the program halts, else `out_of_gas` / `panic` without writes.
  * @throws only on engine faults
  */
 export function executePvmAccumulate(code: PvmServiceCode, job: AccumulateJob): AccumulateOutcome {
-  const w = new GpWriter();
-  w.compact(0, 'timeslot');
-  w.compact(0, 'service');
-  w.compact(job.operands.length, 'operands');
-  const state: HostState = { payload: new Uint8Array(0), itemIndex: -1, logs: [], droppedLogs: 0 };
-  const limit = clampGas(job.gasLimit);
-  return runPvm(
-    { kind: 'service', bytes: code.bytes, blob: code.service.program.blob, pc: PVM_ACCUMULATE_ENTRY, args: w.finish() },
-    limit,
-    hostCalls(state),
-    (r: PvmRunResult): AccumulateOutcome => {
-      const logs = finishLogs(state);
-      if (r.exit === 'out-of-gas') return { status: 'out_of_gas', gasUsed: limit, writes: [], logs };
-      return { status: r.exit === 'halt' ? 'ok' : 'panic', gasUsed: limit - r.gasLeft, writes: [], logs };
-    },
-  );
+  return executeGpAccumulateJob(code.bytes, code.service, job);
 }
