@@ -2,37 +2,26 @@
  * JIP-2 RPC vs the HTTP API for the same read: one storage value of a service
  * (`serviceValue(best, id, key)` over one WebSocket vs `GET /jam/services/{id}/storage/{key}` over
  * keep-alive HTTP), against one real embedded server started from dist/ (PGlite, in-process
- * queue) in a temp dir. Both keep `CONCURRENCY` requests in flight; rounds alternate the two so
+ * queue) in a temp dir by bench/support/jam-cluster.ts. Both keep `CONCURRENCY` requests in flight; rounds alternate the two so
  * load changes hit both alike. Prints requests/s and median/p99 latency (ms) per mode, and the
  * gateway's CPU seconds per 1000 requests (utime+stime from /proc; steadier than wall clock on a
  * shared machine, docs/architecture.md section 13).
  * Run: npm run build && npm run bench -- jip2-rpc [requests per round = 2000] [rounds = 3]
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { JamClient } from '@jam/client';
-import { processEnvironment } from '@jam/config';
 import { initHashing } from '@jam/domain';
 import { repoRoot } from './repo-root';
+import { startCluster } from './support/jam-cluster';
 
 const PER_ROUND = Number(process.argv[2] ?? 2000);
 const ROUNDS = Number(process.argv[3] ?? 3);
 const CONCURRENCY = 16;
 const root = repoRoot();
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
+/** CPU seconds of a process and its waited-for children (utime, stime, cutime, cstime from /proc). */
 function cpuSeconds(pid: number): number {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
@@ -59,61 +48,54 @@ async function drive(n: number, one: () => Promise<void>): Promise<{ latencies: 
 
 async function main(): Promise<void> {
   await initHashing();
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'jam-bench-jip2-'));
-  const port = await freePort();
-  const rpcPort = await freePort();
-  const child = spawn(process.execPath, [path.join(root, 'dist/apps/standalone/src/main.js')], {
-    cwd: root,
-    env: {
-      PATH: processEnvironment()['PATH'] ?? '',
-      HOME: processEnvironment()['HOME'] ?? '/tmp',
-      JAM_DATA_DIR: dataDir,
-      JAM_PORT: String(port),
-      JAM_RPC_PORT: String(rpcPort),
-      JAM_LOG_LEVEL: 'warn',
-      JAM_RATE_LIMIT_PER_MINUTE: '10000000',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
+  const cluster = await startCluster({
+    label: 'jip2',
+    production: false,
+    principals: ['bench'],
+    serverRoot: root,
+    rpc: true,
+    env: { JAM_RATE_LIMIT_PER_MINUTE: '10000000' },
   });
   try {
-    const base = `http://127.0.0.1:${port}`;
-    for (let up = false; !up;) {
-      if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-      up = await fetch(`${base}/healthz`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (!up) await new Promise((r) => setTimeout(r, 250));
-    }
-    const token = readFileSync(path.join(dataDir, 'dev-token'), 'utf8').trim();
+    const [pid] = cluster.pids();
+    const base = cluster.api.base;
+    const token = cluster.tokens['bench']!;
     const setup = new JamClient({ baseUrl: base, token });
     const code = new Uint8Array(readFileSync(path.join(root, 'services/word-count/build/word-count.wasm')));
     const { hash: codeHash } = await setup.putPreimage(code);
     const service = await setup.createService({ code_hash: codeHash });
-    const ws = new WebSocket(`ws://127.0.0.1:${rpcPort}/`, { headers: { Authorization: `Bearer ${token}` } });
+    const ws = new WebSocket(`ws://127.0.0.1:${cluster.rpcPort!}/`, { headers: { Authorization: `Bearer ${token}` } });
     await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
-    const waiting = new Map<number, () => void>();
+    const waiting = new Map<number, (result: unknown) => void>();
     ws.on('message', (data) => {
-      const msg = JSON.parse(data.toString()) as { id: number; error?: unknown };
+      const msg = JSON.parse(data.toString()) as { id: number; result?: unknown; error?: unknown };
       if (msg.error) throw new Error(JSON.stringify(msg.error));
-      waiting.get(msg.id)?.();
+      waiting.get(msg.id)?.(msg.result);
       waiting.delete(msg.id);
     });
     let id = 0;
     const rpc = (method: string, params: unknown[]) =>
-      new Promise<void>((resolve) => {
+      new Promise<unknown>((resolve) => {
         const n = ++id;
         waiting.set(n, resolve);
         ws.send(JSON.stringify({ jsonrpc: '2.0', id: n, method, params }));
       });
-    const header = await new Promise<string>((resolve) => {
-      const n = ++id;
-      ws.once('message', (data) => resolve((JSON.parse(data.toString()) as { result: { header_hash: string } }).result.header_hash));
-      ws.send(JSON.stringify({ jsonrpc: '2.0', id: n, method: 'bestBlock', params: [] }));
-    });
+    // State queries name one of the last 8 blocks (6 s timeslots, docs/jip2.md): a header older
+    // than 48 s answers "block unavailable", so a slow round on a loaded machine takes a fresh one.
+    let header = '';
+    let headerAt = 0;
+    const recentHeader = async (): Promise<string> => {
+      if (Date.now() - headerAt > 6_000) {
+        header = ((await rpc('bestBlock', [])) as { header_hash: string }).header_hash;
+        headerAt = Date.now();
+      }
+      return header;
+    };
     const key = Buffer.from('words');
     const modes = {
-      rpc: () => rpc('serviceValue', [header, service.id, key.toString('base64')]),
+      rpc: async () => {
+        await rpc('serviceValue', [await recentHeader(), service.id, key.toString('base64')]);
+      },
       http: async () => {
         const r = await fetch(`${base}/jam/services/${service.id}/storage/0x${key.toString('hex')}`, { headers: { Authorization: `Bearer ${token}` } });
         await r.arrayBuffer();
@@ -128,9 +110,9 @@ async function main(): Promise<void> {
     await drive(200, modes.http);
     for (let round = 0; round < ROUNDS; round++) {
       for (const mode of (round % 2 === 0 ? ['rpc', 'http'] : ['http', 'rpc']) as (keyof typeof modes)[]) {
-        const cpu0 = cpuSeconds(child.pid!);
+        const cpu0 = cpuSeconds(pid!);
         const r = await drive(PER_ROUND, modes[mode]);
-        results[mode].cpu += cpuSeconds(child.pid!) - cpu0;
+        results[mode].cpu += cpuSeconds(pid!) - cpu0;
         results[mode].latencies.push(...r.latencies);
         results[mode].wallMs += r.wallMs;
       }
@@ -148,9 +130,7 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
-    rmSync(dataDir, { recursive: true, force: true });
+    await cluster.stop();
   }
 }
 

@@ -249,12 +249,19 @@ export interface ClusterOptions {
   roles?: readonly string[];
   /** Bound on the wait for /healthz, ms (default 180,000). */
   startTimeoutMs?: number;
+  /**
+   * Serve the JIP-2 RPC (docs/jip2.md) on a free port, `Cluster.rpcPort` (default false: no RPC
+   * listener, so a bench never takes the shared default port 19800 another server may hold).
+   */
+  rpc?: boolean;
 }
 
 /** A running server started by `startCluster`. */
 export interface Cluster {
   api: Api;
   port: number;
+  /** Port of the gateway's JIP-2 RPC listener with `rpc: true`, else undefined. */
+  rpcPort: number | undefined;
   /** principal -> bearer token */
   tokens: Record<string, string>;
   /** PIDs of the server's processes (one in embedded mode, seven in production). */
@@ -278,6 +285,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   if (!existsSync(mainJs)) throw new Error(`${mainJs} missing: run npm run build`);
   const dataDir = mkdtempSync(path.join(tmpdir(), `jam-bench-${opts.label}-`));
   const port = await freePort();
+  const rpcPort = opts.rpc === true ? await freePort() : undefined;
   const tokens = Object.fromEntries(opts.principals.map((p) => [p, `bench_${randomBytes(16).toString('hex')}`]));
   const digest = (t: string): string => createHash('sha256').update(t).digest('hex');
   const tag = randomBytes(6).toString('hex');
@@ -295,6 +303,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     ...(opts.env ?? {}),
     JAM_DATA_DIR: dataDir,
     JAM_PORT: String(port),
+    JAM_RPC_PORT: String(rpcPort ?? 0),
     JAM_ALLOWED_TOKENS: Object.entries(tokens)
       .map(([p, t]) => `${p}=${digest(t)}`)
       .join(','),
@@ -368,6 +377,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   return {
     api: new Api(`http://127.0.0.1:${port}`),
     port,
+    rpcPort,
     tokens,
     databaseUrl,
     databaseName: databaseUrl !== undefined ? dbName : undefined,

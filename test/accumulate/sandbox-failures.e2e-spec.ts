@@ -2,9 +2,14 @@
  * Sandbox failures that are not a guest result (docs/sandbox.md, failure handling), through the
  * real worker path: `jam` processes from the build (accumulate-worker + janitor, refine-worker) on
  * PostgreSQL and Redis (BullMQ), with real sandbox executors. An executor that dies during a job
- * is made by this test: it SIGKILLs the worker's executor while it runs guest code (an executor
- * that has burnt more CPU than a start-up needs is running a guest: idle ones burn none), which
- * the pool reports exactly like a crash (`sandbox executor failed: ...`).
+ * is made by this test: it SIGKILLs the worker's executor while it runs guest code, which the pool
+ * reports exactly like a crash (`sandbox executor failed: ...`). The guest code tells which
+ * executor runs it: before it loops, it grows its memory and writes every page of it
+ * (GUEST_MARKER_BYTES), so only an executor holding one of this test's jobs has that much
+ * anonymous memory resident. Neither an idle executor nor one still starting up comes near it,
+ * however long a start-up takes on a loaded machine (CPU time was no such signal: a respawned
+ * executor's start-up burnt more CPU than the old bound under two CPU burners, and killing it
+ * before it was ready was not counted as a job failure).
  *
  * - accumulate whose executor dies every time: exactly JAM_MAX_SANDBOX_FAILURES runs, then the
  *   accumulation is recorded `sandbox_failed` and the package `failed` (accumulate_sandbox_failure);
@@ -25,21 +30,33 @@ import { PROCESS_TEST_TIMEOUT_MS } from '../support/jam-server';
 import { metric, metricsOf, sleep, until, useWorkerHarness, type HarnessService } from './worker-harness';
 
 const MAX_FAILURES = 3;
-/** CPU an executor start-up never reaches (it takes about 0.1 s): past it, the executor runs guest code. */
-const BUSY_CPU_TICKS = 30;
+/** 64 KiB Wasm pages the test's guest code grows its memory to and writes before it loops (48 MiB). */
+const GUEST_MARKER_PAGES = 768;
+const GUEST_MARKER_BYTES = GUEST_MARKER_PAGES * 65536;
+/**
+ * Resident anonymous memory (bytes) past which an executor runs this test's guest code: an idle or
+ * starting executor holds about 18 MiB (Node, the engine, its modules), one running the guest that
+ * plus GUEST_MARKER_BYTES (about 66 MiB).
+ */
+const BUSY_RSS_ANON_BYTES = 40 * 1024 * 1024;
+/** WAT that grows memory 0 to GUEST_MARKER_PAGES pages and writes one word in every 4 KiB of it; needs `(local $p i32)`. */
+const WRITE_GUEST_MARKER = `(drop (memory.grow (i32.const ${GUEST_MARKER_PAGES - 1})))
+  (loop $t (i32.store (local.get $p) (i32.const 1)) (local.set $p (i32.add (local.get $p) (i32.const 4096)))
+    (br_if $t (i32.lt_u (local.get $p) (i32.const ${GUEST_MARKER_BYTES}))))`;
 
-/** Live sandbox executors forked by process `parent` with their CPU time (utime + stime, clock ticks). */
-function executorsOf(parent: number): { pid: number; cpu: number }[] {
-  const out: { pid: number; cpu: number }[] = [];
+/** Live sandbox executors forked by process `parent`, with their resident anonymous memory (RssAnon, bytes). */
+function executorsOf(parent: number): { pid: number; rssAnon: number }[] {
+  const out: { pid: number; rssAnon: number }[] = [];
   for (const name of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // fields after the command: state(0) ppid(1) ... utime(11) stime(12)
+      // fields after the command: state(0) ppid(1) ...
       if (Number(f[1]) !== parent || f[0] === 'Z') continue;
       if (!fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('executor.process.js')) continue;
-      out.push({ pid: Number(name), cpu: Number(f[11]) + Number(f[12]) });
+      const kb = /^RssAnon:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${name}/status`, 'utf8'));
+      out.push({ pid: Number(name), rssAnon: kb === null ? 0 : Number(kb[1]) * 1024 });
     } catch {
       // gone meanwhile
     }
@@ -48,8 +65,9 @@ function executorsOf(parent: number): { pid: number; cpu: number }[] {
 }
 
 /**
- * SIGKILLs every executor of `parent` that runs guest code, until `stop()` or `maxKills`.
- * Only busy executors: killing one before it reported ready would make the pool drop its slot.
+ * SIGKILLs every executor of `parent` that runs this test's guest code (it wrote its memory
+ * marker, so it holds a job), until `stop()` or `maxKills`. Never an idle or starting executor:
+ * the pool does not count a kill before ready as a job failure, it only starts another.
  */
 function executorKiller(parent: number, maxKills = Infinity): { kills: () => number; stop: () => Promise<void> } {
   let kills = 0;
@@ -58,7 +76,7 @@ function executorKiller(parent: number, maxKills = Infinity): { kills: () => num
   const loop = (async () => {
     while (running && kills < maxKills) {
       for (const e of executorsOf(parent)) {
-        if (kills >= maxKills || killed.has(e.pid) || e.cpu < BUSY_CPU_TICKS) continue;
+        if (kills >= maxKills || killed.has(e.pid) || e.rssAnon < BUSY_RSS_ANON_BYTES) continue;
         killed.add(e.pid);
         try {
           process.kill(e.pid, 'SIGKILL');
@@ -89,12 +107,16 @@ describe('sandbox failures that are not guest results (PostgreSQL, Redis, worker
     return { ...worker, queue: h.queue(prefix) };
   }
 
-  /** A service whose refine and accumulate run `body` (WAT instructions leaving nothing on the stack). */
+  /**
+   * A service whose refine and accumulate run `body` (WAT instructions leaving nothing on the
+   * stack); a non-empty body first writes the memory marker the executor killer looks for.
+   */
   async function registerService(name: string, refineBody: string, accumulateBody: string): Promise<HarnessService> {
+    const marked = (body: string) => (body === '' ? '' : `${WRITE_GUEST_MARKER} ${body}`);
     const code = await wat2wasm(
       `(module (memory (export "memory") 1)
-        (func (export "refine") (param i32 i32) (result i64) (local $i i64) ${refineBody} (i64.const 0))
-        (func (export "accumulate") (param i32) (result i64) (local $i i64) ${accumulateBody} (i64.const 0)))`,
+        (func (export "refine") (param i32 i32) (result i64) (local $i i64) (local $p i32) ${marked(refineBody)} (i64.const 0))
+        (func (export "accumulate") (param i32) (result i64) (local $i i64) (local $p i32) ${marked(accumulateBody)} (i64.const 0)))`,
       `${name}.wat`,
     );
     return h.registerService(code);

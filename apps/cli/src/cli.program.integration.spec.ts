@@ -46,6 +46,8 @@ describe('jam argument handling', () => {
     server = await startFakeServer(fakeJam().handler);
     expect((await jam(['--help'])).code).toBe(EXIT_OK);
     expect((await jam(['--help'])).stdout).toContain('Exit codes');
+    // a user whose server runs on another port learns both ways to reach it
+    expect((await jam(['--help'])).stdout.replace(/\s+/g, ' ')).toMatch(/env JAM_URL, else http:\/\/127\.0\.0\.1:\$JAM_PORT/);
     expect((await jam(['frobnicate'])).code).toBe(EXIT_USAGE);
     expect((await jam(['preimage'])).code).toBe(EXIT_USAGE);
     expect((await jam(['preimage', 'get'])).code).toBe(EXIT_USAGE);

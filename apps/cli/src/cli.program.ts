@@ -75,7 +75,7 @@ export function buildProgram(env: CliEnvironment): Command {
       writeErr: (s) => env.stderr.write(s),
     })
     .showHelpAfterError('(run with --help for usage)')
-    .option('--url <url>', 'server URL (env JAM_URL)', env.url || DEFAULT_URL)
+    .option('--url <url>', 'server URL (env JAM_URL, else http://127.0.0.1:$JAM_PORT when JAM_PORT is set)', env.url || DEFAULT_URL)
     // The default is shown by its source, never by value: help output ends up in screenshots and CI logs.
     .addOption(new Option('--token <token>', 'bearer token').default(token, `env JAM_TOKEN, else ${DEV_TOKEN_FILE} if present`))
     .option('--json', 'machine-readable JSON output')

@@ -5,50 +5,31 @@
  * signatures alone would have met the threshold. Real PostgreSQL repositories, the in-process queue.
  */
 import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
-import type { DataSource } from 'typeorm';
 import { initHashing, toHex } from '@jam/domain';
-import { createDataSource, createRepositories, runMigrations, type Repositories } from '@jam/persistence';
+import type { Repositories } from '@jam/persistence';
 import { createInProcessQueue, type JobQueue } from '@jam/queue';
 import { ATTESTATION_QUEUE, refineJobId, refineQueueName } from '@jam/queue-contracts';
 import { createLogger, JamMetrics } from '@jam/telemetry';
+import { createMigratedDatabase, type MigratedTestDatabase } from '../../../test/support/database';
 import { reconcile } from '../src/reconcile.processor';
 
-const ADMIN_URL = process.env['JAM_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const rand32 = (): string => toHex(randomBytes(32));
 
 describe('reconciler across the report-hash upgrade (PostgreSQL)', () => {
-  const dbName = `jam_reconlegacy_${randomBytes(6).toString('hex')}`;
-  let ds: DataSource;
+  let db: MigratedTestDatabase | undefined;
   let repos: Repositories;
   let queue: JobQueue;
 
-  const adminQuery = async (sql: string) => {
-    const admin = new Client({ connectionString: ADMIN_URL });
-    await admin.connect();
-    try {
-      await admin.query(sql);
-    } finally {
-      await admin.end();
-    }
-  };
-
   beforeAll(async () => {
     await initHashing();
-    await adminQuery(`CREATE DATABASE ${dbName}`);
-    const url = new URL(ADMIN_URL);
-    url.pathname = `/${dbName}`;
-    ds = createDataSource({ url: url.toString(), poolSize: 4 });
-    await ds.initialize();
-    await runMigrations(ds);
-    repos = createRepositories(ds);
+    db = await createMigratedDatabase('reconlegacy');
+    repos = db.repos;
     for (let i = 0; i < 3; i++) await repos.attesters.upsert(i, rand32());
     queue = createInProcessQueue();
   });
   afterAll(async () => {
     await queue?.close();
-    await ds?.destroy();
-    await adminQuery(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    await db?.drop();
   });
 
   it('re-refines a package whose only signatures are on a legacy report, and re-drives the verdict once GP-format signatures meet the threshold', async () => {

@@ -3,7 +3,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { blake2b256, createBlake2b256, toHex, DomainError } from '@jam/domain';
-import { spoolVerified } from './verified-spool';
+import { removeStaleFiles, spoolVerified } from './verified-spool';
 import type { BlobEntry, BlobStore, BlobStoreMaintenance, PutResult, StoreMarkerAccess } from './blob-store.port';
 import { STORE_MARKER_NAME } from './store-marker';
 
@@ -117,17 +117,7 @@ export class FilesystemBlobStore implements BlobStore, BlobStoreMaintenance, Sto
   }
 
   async sweepTmp(olderThanMs: number): Promise<number> {
-    const tmpDir = path.join(this.dir, 'tmp');
-    const cutoff = Date.now() - olderThanMs;
-    let removed = 0;
-    for (const name of await fsp.readdir(tmpDir)) {
-      const file = path.join(tmpDir, name);
-      const st = await fsp.stat(file).catch(() => undefined);
-      if (!st || !st.isFile() || st.mtime.getTime() >= cutoff) continue;
-      await fsp.rm(file, { force: true });
-      removed++;
-    }
-    return removed;
+    return removeStaleFiles(path.join(this.dir, 'tmp'), olderThanMs);
   }
 
   async recoverTrash(): Promise<number> {

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { blake2b256, createBlake2b256, toHex, DomainError } from '@jam/domain';
-import { spoolVerified } from './verified-spool';
+import { removeStaleFiles, spoolVerified } from './verified-spool';
 import type { BlobEntry, BlobStore, BlobStoreMaintenance, PutResult, StoreMarkerAccess } from './blob-store.port';
 import { STORE_MARKER_NAME } from './store-marker';
 import { BlobStoreUnavailableError, isObjectStoreUnavailable } from './blob-store-unavailable.error';
@@ -158,17 +158,7 @@ export class S3BlobStore implements BlobStore, BlobStoreMaintenance, StoreMarker
 
   /** Removes spool files of crashed uploads older than `olderThanMs` (nothing temporary lives in the bucket). */
   async sweepTmp(olderThanMs: number): Promise<number> {
-    const cutoff = Date.now() - olderThanMs;
-    let removed = 0;
-    for (const name of await fsp.readdir(this.spoolDir).catch(() => [] as string[])) {
-      if (!name.startsWith('s3-')) continue;
-      const file = path.join(this.spoolDir, name);
-      const st = await fsp.stat(file).catch(() => undefined);
-      if (!st || !st.isFile() || st.mtime.getTime() >= cutoff) continue;
-      await fsp.rm(file, { force: true });
-      removed++;
-    }
-    return removed;
+    return removeStaleFiles(this.spoolDir, olderThanMs, (name) => name.startsWith('s3-'));
   }
 
   /** Nothing to recover: the S3 GC deletes directly. */

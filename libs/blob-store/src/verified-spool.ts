@@ -1,4 +1,5 @@
 import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { createBlake2b256, toHex, DomainError } from '@jam/domain';
 
@@ -51,4 +52,33 @@ export async function spoolVerified(
     if (!closed) await handle.close().catch(() => undefined);
     if (!ok) await fsp.rm(file, { force: true });
   }
+}
+
+/**
+ * Removes the regular files in `dir` last modified more than `olderThanMs` ago whose name passes
+ * `accept` (default: every file): the spool files of uploads a crash left behind. A missing
+ * directory has none.
+ * @returns how many files were removed
+ * @throws IO errors other than a missing directory
+ */
+export async function removeStaleFiles(dir: string, olderThanMs: number, accept: (name: string) => boolean = () => true): Promise<number> {
+  const cutoff = Date.now() - olderThanMs;
+  let removed = 0;
+  for (const name of await fsp.readdir(dir).catch(ifMissing([] as string[]))) {
+    if (!accept(name)) continue;
+    const file = path.join(dir, name);
+    const st = await fsp.stat(file).catch(() => undefined);
+    if (!st || !st.isFile() || st.mtime.getTime() >= cutoff) continue;
+    await fsp.rm(file, { force: true });
+    removed++;
+  }
+  return removed;
+}
+
+/** A `catch` handler that answers `fallback` for ENOENT and rethrows anything else. */
+function ifMissing<T>(fallback: T): (err: unknown) => T {
+  return (err) => {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return fallback;
+    throw err;
+  };
 }

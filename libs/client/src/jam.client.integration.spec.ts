@@ -173,6 +173,90 @@ describe('JamClient against the documented API shapes', () => {
     expect((err as Error).message).toContain('npm start');
   });
 
+  describe('a kept-alive connection the server closes as the next request goes out', () => {
+    /**
+     * A gateway that answers the first request of each connection and drops the connection,
+     * unanswered, on the second (`drops` times): what a client sees when the server's keep-alive
+     * timer closes the socket just as the client reuses it (undici: `UND_ERR_SOCKET other side closed`).
+     */
+    async function droppingServer(drops: number): Promise<{ requests: () => string[] }> {
+      const jam = fakeJam();
+      const perSocket = new WeakMap<object, number>();
+      let left = drops;
+      server = await startFakeServer((req, res) => {
+        const socket = res.socket!;
+        const n = (perSocket.get(socket) ?? 0) + 1;
+        perSocket.set(socket, n);
+        if (n === 2 && left > 0) {
+          left--;
+          socket.destroy();
+          return;
+        }
+        return jam.handler(req, res);
+      });
+      return { requests: () => server!.requests.map((r) => `${r.method} ${r.url.pathname}`) };
+    }
+    /** A request, then one turn of the event loop, so undici has put its connection back in the pool for the next request. */
+    async function warmConnection(client: JamClient): Promise<void> {
+      await client.health();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+
+    it('retries an idempotent request once: PUT of a preimage, GET', async () => {
+      const s = await droppingServer(2);
+      const client = new JamClient({ baseUrl: server!.url });
+      const bytes = new TextEncoder().encode('content-addressed, so a second PUT is harmless');
+      const hash = toHex(blake2b256(bytes));
+
+      await warmConnection(client);
+      expect(await client.putPreimage(bytes)).toEqual({ hash, length: bytes.length, created: true });
+      // the retry opened a new connection; its second request is dropped too, and retried
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(await client.preimageMeta(hash)).toMatchObject({ hash, length: bytes.length });
+      expect(s.requests()).toEqual([
+        'GET /healthz',
+        `PUT /jam/preimages/${hash}`,
+        `PUT /jam/preimages/${hash}`,
+        `GET /jam/preimages/${hash}/meta`,
+        `GET /jam/preimages/${hash}/meta`,
+      ]);
+    });
+
+    it('retries an upload with progress from its bytes, counting progress again', async () => {
+      await droppingServer(1);
+      const client = new JamClient({ baseUrl: server!.url });
+      const bytes = new Uint8Array(150_000).fill(7);
+      const seen: UploadProgress[] = [];
+      await warmConnection(client);
+      expect((await client.putPreimage(bytes, (p) => seen.push(p))).created).toBe(true);
+      expect(seen.at(-1)).toEqual({ sentBytes: bytes.length, totalBytes: bytes.length });
+      expect(server!.requests.filter((r) => r.method === 'PUT').map((r) => r.body.length)).toEqual([bytes.length, bytes.length]);
+    });
+
+    it('does not retry a POST, nor an upload from a stream it cannot read twice', async () => {
+      const s = await droppingServer(2);
+      const client = new JamClient({ baseUrl: server!.url });
+      const bytes = new TextEncoder().encode('streamed once');
+      await warmConnection(client);
+      const post = await client.createService({ code_hash: toHex(blake2b256(bytes)) }).catch((e: unknown) => e);
+      expect(post).toMatchObject({ name: 'JamNetworkError', code: 'network_error' });
+      expect((post as Error).message).toMatch(/other side closed|ECONNRESET/);
+
+      await warmConnection(client);
+      const streamed = await client
+        .putPreimage({
+          hash: toHex(blake2b256(bytes)),
+          length: bytes.length,
+          stream: (async function* () {
+            yield bytes;
+          })(),
+        })
+        .catch((e: unknown) => e);
+      expect(streamed).toMatchObject({ name: 'JamNetworkError', code: 'network_error' });
+      expect(s.requests().filter((r) => !r.startsWith('GET'))).toEqual(['POST /jam/services', `PUT /jam/preimages/${toHex(blake2b256(bytes))}`]);
+    });
+  });
+
   it('times out a request that gets no answer', async () => {
     server = await startFakeServer(() => undefined);
     const err = await new JamClient({ baseUrl: server.url, timeoutMs: 150 }).health().catch((e: unknown) => e);

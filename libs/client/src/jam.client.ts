@@ -37,6 +37,10 @@ const UPLOAD_CHUNK_BYTES = 64 * 1024;
 const HASH_RE = /^0x[0-9a-f]{64}$/;
 const HEX_RE = /^0x(?:[0-9a-f]{2})*$/;
 const SERVER_HINT = 'is the server running? start it with `npm start`';
+/** Methods whose request may be sent twice with the effect of once (RFC 9110 section 9.2.2); the gateway keeps to it (PUT of a content-addressed preimage). */
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
+/** Network failures that got no answer because the connection closed under the request (see {@link JamClient.request}). */
+const dropped = new WeakSet<JamNetworkError>();
 
 /**
  * A package body for `submitPackage`: a decoded `WorkPackage` (sent as GP JSON), the GP binary
@@ -47,6 +51,8 @@ export type PackageBody = WorkPackage | Uint8Array | { json: string };
 interface RequestInit {
   query?: Record<string, string | number | boolean | undefined>;
   body?: Uint8Array | string | ReadableStream<Uint8Array>;
+  /** A fresh copy of a stream `body` for a retry ({@link isIdempotentMethod}); without it a stream body is never sent twice. */
+  replayBody?: () => ReadableStream<Uint8Array>;
   contentType?: string;
   /** bytes; set for streamed bodies so the server sees Content-Length */
   contentLength?: number;
@@ -97,11 +103,13 @@ export class JamClient {
     let hash: HexString;
     let totalBytes: number;
     let body: Uint8Array | ReadableStream<Uint8Array>;
+    let replayBody: (() => ReadableStream<Uint8Array>) | undefined;
     if (source instanceof Uint8Array) {
       await initHashing();
       hash = toHex(blake2b256(source));
       totalBytes = source.length;
       body = onProgress ? streamOf(chunksOf(source)) : source;
+      replayBody = onProgress ? () => streamOf(chunksOf(source)) : undefined;
     } else {
       hash = normalizeHash(source.hash);
       totalBytes = source.length;
@@ -109,6 +117,7 @@ export class JamClient {
     }
     const res = await this.request(ROUTES.putPreimage.method, routePath(ROUTES.putPreimage, { hash }), {
       body,
+      ...(replayBody ? { replayBody } : {}),
       contentType: 'application/octet-stream',
       contentLength: totalBytes,
       ...(onProgress ? { onProgress: (sentBytes: number) => onProgress({ sentBytes, totalBytes }) } : {}),
@@ -406,8 +415,29 @@ export class JamClient {
     return parseJson<T>(res, `GET ${path}`);
   }
 
-  /** One HTTP exchange; resolves only for 2xx, with the whole body read. */
+  /**
+   * One HTTP exchange; resolves only for 2xx, with the whole body read. An idempotent request
+   * (GET, HEAD, PUT, DELETE) whose connection closed before any answer (undici `UND_ERR_SOCKET
+   * other side closed`, `ECONNRESET`, `EPIPE`) is sent once more on a new connection: that is how a
+   * kept-alive connection looks when the server's idle timer closed it just as the request went
+   * out. Not a POST, and not a stream body without `replayBody`. Throws as {@link exchange}.
+   */
   protected async request(method: string, path: string, init: RequestInit & { onProgress?: (sentBytes: number) => void }): Promise<RawResponse> {
+    try {
+      return await this.exchange(method, path, init);
+    } catch (err) {
+      const replayable = !(init.body instanceof ReadableStream) || init.replayBody !== undefined;
+      if (!(err instanceof JamNetworkError) || !dropped.has(err) || !IDEMPOTENT_METHODS.has(method.toUpperCase()) || !replayable) throw err;
+      return this.exchange(method, path, init.replayBody ? { ...init, body: init.replayBody() } : init);
+    }
+  }
+
+  /**
+   * One attempt of {@link request}.
+   * @throws JamApiError for a non-2xx answer; JamNetworkError `timeout` (no progress within
+   *   timeoutMs) or `network_error` (no answer); JamClientError from a stream body
+   */
+  private async exchange(method: string, path: string, init: RequestInit & { onProgress?: (sentBytes: number) => void }): Promise<RawResponse> {
     const url = this.url(path, init.query);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.token !== undefined) headers['authorization'] = `Bearer ${this.token}`;
@@ -430,6 +460,7 @@ export class JamClient {
         },
       );
     }
+    let answered = false;
     try {
       const response = await this.fetchFn(url, {
         method,
@@ -437,6 +468,7 @@ export class JamClient {
         signal: idle.signal,
         ...(body !== undefined ? { body, duplex: 'half' } : {}),
       } as globalThis.RequestInit);
+      answered = true;
       idle.reset();
       const bytes = new Uint8Array(await response.arrayBuffer());
       if (response.status < 200 || response.status > 299) {
@@ -451,9 +483,11 @@ export class JamClient {
           cause: err,
         });
       }
-      throw new JamNetworkError('network_error', url, `${method} ${url} failed: ${describeCause(err)} (${SERVER_HINT})`, {
+      const failure = new JamNetworkError('network_error', url, `${method} ${url} failed: ${describeCause(err)} (${SERVER_HINT})`, {
         cause: err,
       });
+      if (!answered && isConnectionDropped(err)) dropped.add(failure);
+      throw failure;
     } finally {
       idle.clear();
     }
@@ -551,6 +585,13 @@ function describeCause(err: unknown): string {
   const message = typeof source['message'] === 'string' ? source['message'] : '';
   const text = code && message.includes(code) ? message : `${code} ${message}`.trim();
   return text || String(err);
+}
+
+/** Whether a fetch failure is a connection closed under the request: undici `UND_ERR_SOCKET`, `ECONNRESET`, `EPIPE` (duck-typed like {@link describeCause}). */
+function isConnectionDropped(err: unknown): boolean {
+  const cause = isObject(err) ? err['cause'] : undefined;
+  const code = isObject(cause) ? cause['code'] : undefined;
+  return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE';
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

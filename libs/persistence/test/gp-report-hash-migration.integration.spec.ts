@@ -4,40 +4,32 @@
  * rows written afterwards are format 2 (GP H(E(report))). Real PostgreSQL, own database.
  */
 import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
+import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
 import { createDataSource, createRepositories, PERSISTENCE_MIGRATIONS } from '../src';
 
-const ADMIN_URL = process.env['JAM_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const hex32 = () => `0x${randomBytes(32).toString('hex')}`;
 
 describe('migration 1768000000000: stored reports keep their hash as format 1', () => {
-  const name = `jam_gpmig_${randomBytes(6).toString('hex')}`;
-  let ds: DataSource;
+  // an empty database (createTestDatabase, not createMigratedDatabase): the test runs the migrations up to this one itself
+  let db: TestDatabase | undefined;
+  let ds: DataSource | undefined;
 
   beforeAll(async () => {
-    const admin = new Client({ connectionString: ADMIN_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const url = new URL(ADMIN_URL);
-    url.pathname = `/${name}`;
-    ds = createDataSource({ url: url.toString(), poolSize: 2 });
+    db = await createTestDatabase('gpmig');
+    ds = createDataSource({ url: db.url, poolSize: 2 });
     await ds.initialize();
   });
 
   afterAll(async () => {
-    await ds.destroy();
-    const admin = new Client({ connectionString: ADMIN_URL });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
+    if (ds?.isInitialized) await ds.destroy();
+    await db?.drop();
   });
 
   it('marks existing rows legacy, keeps their hashes and attestations, and new rows are GP format', async () => {
     const at = PERSISTENCE_MIGRATIONS.findIndex((M) => new M().name === 'GpReportHashAndSegments1768000000000');
     expect(at).toBeGreaterThan(0);
-    const runner = ds.createQueryRunner();
+    const runner = ds!.createQueryRunner();
     try {
       for (const M of PERSISTENCE_MIGRATIONS.slice(0, at)) await new M().up(runner);
       // a report and its attestation as engine 0.6.0 stored them
@@ -58,7 +50,7 @@ describe('migration 1768000000000: stored reports keep their hash as format 1', 
       // this migration, then the ones after it (the repositories read their columns too)
       for (const M of PERSISTENCE_MIGRATIONS.slice(at)) await new M().up(runner);
 
-      const repos = createRepositories(ds);
+      const repos = createRepositories(ds!);
       expect(await repos.workReports.get(report)).toMatchObject({ reportHash: report, hashFormat: 1 });
       expect((await repos.attestations.listByReport(report)).map((a) => a.attesterIndex)).toEqual([0]);
       // the legacy signature does not count: the reconciler will re-refine this package
