@@ -73,8 +73,8 @@ describe('PVM services', () => {
     const payload = new TextEncoder().encode('hello, PVM');
     const r = executePvmRefine(preparePvmService(echoService()), job(payload));
     expect(r.result).toEqual({ ok: payload });
-    // 10 instructions (jump at 0 + 9 in the body) + 10 for the host call
-    expect(r.gasUsed).toBe(20n);
+    // 10 instructions (jump at 0 + 9 in the body) + 10 for the host call + 3 for the 10 bytes it copied (1 per 4)
+    expect(r.gasUsed).toBe(23n);
   });
 
   it('answers `gas` with the gas left and an unknown host call with WHAT, and goes on', () => {
@@ -89,7 +89,7 @@ describe('PVM services', () => {
 
   it('ends a refine that runs past its gas limit as out_of_gas, having used the whole limit', () => {
     const r = executePvmRefine(preparePvmService(spinService()), job(new Uint8Array(0), 5000n));
-    expect(r).toEqual({ result: { out_of_gas: null }, gasUsed: 5000n, logs: [] });
+    expect(r).toEqual({ result: { out_of_gas: null }, gasUsed: 5000n, logs: [], exports: [] });
   });
 
   it('runs the real service blob to a deterministic result', () => {
@@ -134,6 +134,6 @@ describe('PVM services', () => {
     // stopped long before the 2^19 pages (about 4 gas each) the loop would touch
     expect(50_000_000n - first.gasLeft).toBeLessThan(1_500_000n);
     expect(run()).toEqual(first);
-    expect(executePvmRefine(code, job(new Uint8Array(0), 50_000_000n))).toEqual({ result: { panic: null }, gasUsed: 50_000_000n - first.gasLeft, logs: [] });
+    expect(executePvmRefine(code, job(new Uint8Array(0), 50_000_000n))).toEqual({ result: { panic: null }, gasUsed: 50_000_000n - first.gasLeft, logs: [], exports: [] });
   });
 });
