@@ -134,6 +134,11 @@ describe('PVM services', () => {
     // stopped long before the 2^19 pages (about 4 gas each) the loop would touch
     expect(50_000_000n - first.gasLeft).toBeLessThan(1_500_000n);
     expect(run()).toEqual(first);
-    expect(executePvmRefine(code, job(new Uint8Array(0), 50_000_000n))).toEqual({ result: { panic: null }, gasUsed: 50_000_000n - first.gasLeft, logs: [], exports: [] });
+    expect(executePvmRefine(code, job(new Uint8Array(0), 50_000_000n))).toEqual({
+      result: { panic: null },
+      gasUsed: 50_000_000n - first.gasLeft,
+      logs: [],
+      exports: [],
+    });
   });
 });
