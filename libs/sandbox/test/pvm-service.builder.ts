@@ -150,3 +150,29 @@ export function hostCallScript(steps: HostCallStep[], opts: { roData: Uint8Array
   body.push(loadImm64(7, BigInt(RW_DATA_ADDRESS)), loadImm64(8, BigInt(opts.rwData.length)), HALT);
   return pvmServiceBlob(body, { roData: opts.roData, rwData: opts.rwData });
 }
+
+/** Read-write layout of `preimageExportService`'s output (offsets from RW_DATA_ADDRESS, bytes). */
+export const PREIMAGE_EXPORT_LAYOUT = Object.freeze({ results: 0, hash: 128, preimage: 256, extrinsic: 1536, imported: 2048, size: 4096 });
+
+/**
+ * A PVM service using the GP refine calls end to end. Refine: `fetch` 13 (item 0's payload, a
+ * 32-byte hash) to `hash`; `lookup` (this service) of that hash to `preimage` (up to 1024 bytes);
+ * `export` of those 1024 bytes (one segment); `fetch` 6 (this item's imported segment 0, first 64
+ * bytes) to `imported`; `fetch` 4 (this item's extrinsic 0, first 256 bytes) to `extrinsic`. It
+ * returns its read-write data (PREIMAGE_EXPORT_LAYOUT.size bytes): the 5 calls' ω7 and ω8 at
+ * `results`, then the areas above.
+ */
+export function preimageExportService(): Uint8Array {
+  const L = PREIMAGE_EXPORT_LAYOUT;
+  const a = (offset: number) => BigInt(RW_DATA_ADDRESS + offset);
+  return hostCallScript(
+    [
+      { call: 1, regs: { 7: a(L.hash), 8: 0n, 9: 32n, 10: 13n, 11: 0n } },
+      { call: 2, regs: { 7: (1n << 64n) - 1n, 8: a(L.hash), 9: a(L.preimage), 10: 0n, 11: 1024n } },
+      { call: 7, regs: { 7: a(L.preimage), 8: 1024n } },
+      { call: 1, regs: { 7: a(L.imported), 8: 0n, 9: 64n, 10: 6n, 11: 0n } },
+      { call: 1, regs: { 7: a(L.extrinsic), 8: 0n, 9: 256n, 10: 4n, 11: 0n } },
+    ],
+    { roData: Uint8Array.of(0), rwData: new Uint8Array(L.size) },
+  );
+}

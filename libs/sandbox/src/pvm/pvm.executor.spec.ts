@@ -92,11 +92,13 @@ describe('PVM services', () => {
     expect(r).toEqual({ result: { out_of_gas: null }, gasUsed: 5000n, logs: [], exports: [] });
   });
 
-  it('runs the real service blob to a deterministic result', () => {
+  it('runs the real service blob (jam-pvm-build output) to its result: it decodes the GP refine arguments and the protocol constants', () => {
     const code = preparePvmService(readFileSync(TEST_SERVICE));
-    const a = executePvmRefine(code, job(new Uint8Array([1, 2, 3]), 1_000_000n));
-    const b = executePvmRefine(code, job(new Uint8Array([1, 2, 3]), 1_000_000n));
+    const a = executePvmRefine(code, job(new TextEncoder().encode('payload'), 1_000_000n));
+    const b = executePvmRefine(code, job(new TextEncoder().encode('payload'), 1_000_000n));
     expect(b).toEqual(a);
+    expect(a.result).toEqual({ ok: new TextEncoder().encode('Hello payload') });
+    expect(a.logs).toEqual(['[2] This is Refine in the Test Service 7h with payload len 7']);
     expect(a.gasUsed).toBeGreaterThan(0n);
   });
 

@@ -66,7 +66,9 @@ function hostCalls(state: PvmLogState): (ctx: PvmHostContext) => void | 'panic' 
 
 /**
  * Runs `refine` of a PVM service: the standard program at pc 0 with the GP 0.7.2 refine
- * arguments E(c, i, s, |y|) ++ H(p) (core 0, item index, service id, payload length, package hash)
+ * arguments E(c, i, s, ↕y, H(p)) (core 0, item index, service id, the payload with its compact
+ * length, package hash; until engine 0.2.0 only |y| was passed, and jam-pvm-build services could
+ * not decode it)
  * and the job's gas, answering the GP refine host calls (refine/refine-host-calls.ts). Halt: the
  * output is μ[ω7 .. ω7 + ω8] (panic when unreadable, `oversize` over MAX_REFINE_OUTPUT_BYTES); out
  * of gas: `out_of_gas`; panic or page fault: `panic`. `exports`: the segments `export` appended,
@@ -79,7 +81,7 @@ export function executePvmRefine(code: PvmServiceCode, job: RefineJob): RefineOu
   w.compact(0, 'core');
   w.compact(job.itemIndex, 'item');
   w.compact(job.serviceId ?? 0, 'service');
-  w.compact(job.payload.length, 'payload length');
+  w.blob(job.payload, 'payload');
   w.bytes(job.packageHash ?? new Uint8Array(32));
   const state = pvmRefineState(job);
   const limit = clampGas(job.gasLimit);

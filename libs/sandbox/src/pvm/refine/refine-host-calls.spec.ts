@@ -7,6 +7,8 @@ import {
   HALT,
   hostCallScript,
   loadImm,
+  PREIMAGE_EXPORT_LAYOUT,
+  preimageExportService,
   RO_DATA_ADDRESS,
   RW_DATA_ADDRESS,
   storeU32,
@@ -273,6 +275,24 @@ describe('PVM refine host calls (GP 0.7.2 appendix B)', () => {
       const r = run([{ call: ids.PVM_HOST_EXPORT, regs: { 7: 0x100n, 8: 4n } }]);
       expect(r.outcome.result).toEqual({ panic: null });
     });
+  });
+
+  it('runs the preimage-export service the e2e spec uses: fetch, lookup, export, fetch of an import and of an extrinsic', () => {
+    const L = PREIMAGE_EXPORT_LAYOUT;
+    const single = { ...pkg, items: [{ ...pkg.items[1]!, payload: hash(extrinsic) }] };
+    const out = executePvmRefine(
+      preparePvmService(preimageExportService()),
+      job({ itemIndex: 0, payload: hash(extrinsic), workPackage: encodeWorkPackage(single) }),
+    );
+    const rw = (out.result as { ok: Uint8Array }).ok;
+    const v = new DataView(rw.buffer, rw.byteOffset);
+    expect([0, 1, 2, 3, 4].map((k) => v.getBigUint64(16 * k, true))).toEqual([32n, B(extrinsic.length), 0n, B(GP_SEGMENT_SIZE), B(extrinsic.length)]);
+    expect(rw.slice(L.preimage, L.preimage + extrinsic.length)).toEqual(extrinsic);
+    expect(rw.slice(L.extrinsic, L.extrinsic + extrinsic.length)).toEqual(extrinsic);
+    expect(rw.slice(L.imported, L.imported + 64)).toEqual(importA.slice(0, 64));
+    const segment = new Uint8Array(GP_SEGMENT_SIZE);
+    segment.set(extrinsic);
+    expect(out.exports).toEqual([segment]);
   });
 
   it('answers WHAT for accumulate calls in refine (read, write, transfer, ...)', () => {
