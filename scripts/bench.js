@@ -18,6 +18,8 @@
 //   cli-watch       jam --watch: status stream (SSE) vs polling on an embedded server  [packages per mode]
 //   pvm-vectors     the 307 PVM test vectors through the PVM engine (`pvm vectors: N/307 passed`), then its
 //                   speed on a counting loop  [--iterations N] [--reps R] [--no-speed]
+//   pvm-host-calls  PVM refine host calls: ns per gas of copies and inner-machine calls vs plain instructions
+//                   [--rounds R]
 //   pipeline        packages/s, CPU per package and latency: product (production + embedded) vs a bare
 //                   BullMQ chain with the same fan-out (and + PostgreSQL), interleaved rounds
 //                   [--packages N] [--rounds N] [--rate R] [--latency-packages N] [--no-embedded]
@@ -44,6 +46,7 @@ const benches = {
   'registration-check': { file: path.join(root, 'dist', 'bench', 'registration-check.js'), built: true },
   'cli-watch': { file: path.join(root, 'dist', 'bench', 'cli-watch.js'), built: true },
   'pvm-vectors': { file: path.join(root, 'dist', 'bench', 'pvm-vectors.js'), built: true },
+  'pvm-host-calls': { file: path.join(root, 'dist', 'bench', 'pvm-host-calls.js'), built: true },
   pipeline: { file: path.join(root, 'dist', 'bench', 'pipeline.js'), built: true },
   gateway: { file: path.join(root, 'dist', 'bench', 'gateway.js'), built: true },
   scale: { file: path.join(root, 'dist', 'bench', 'scale.js'), built: true },

@@ -135,15 +135,18 @@ export class InnerMachines {
     return true;
   }
 
-  /** GP `peek` source: machine `n`'s memory [addr, addr + len), or 'oob' when a byte is not readable. The machine must exist. */
-  read(n: bigint, addr: bigint, len: bigint, sink: (offset: number, bytes: Uint8Array) => void): 'ok' | 'oob' {
+  /** Whether machine `n`'s [addr, addr + len) is readable (GP `peek` source). The machine must exist. */
+  readable(n: bigint, addr: bigint, len: bigint): boolean {
+    return this.pagesOk(this.machines.get(n)!, addr, len, 1);
+  }
+
+  /** GP `peek` source: passes machine `n`'s memory [addr, addr + len) to `sink` in chunks (checked with `readable` first). */
+  read(n: bigint, addr: bigint, len: bigint, sink: (offset: number, bytes: Uint8Array) => void): void {
     const m = this.machines.get(n)!;
-    if (!this.pagesOk(m, addr, len, 1)) return 'oob';
     for (let at = 0n; at < len; at += BigInt(COPY_CHUNK)) {
       const k = len - at < BigInt(COPY_CHUNK) ? len - at : BigInt(COPY_CHUNK);
       sink(Number(at), m.vm.readMemory(Number(addr + at), Number(k))!);
     }
-    return 'ok';
   }
 
   /** Whether machine `n`'s [addr, addr + len) is writable (GP `poke` destination). The machine must exist. */

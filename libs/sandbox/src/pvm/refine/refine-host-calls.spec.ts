@@ -440,6 +440,45 @@ describe('PVM inner machines (machine/peek/poke/pages/invoke/expunge)', () => {
     expect(at(r, scratch + 8, 12)).toEqual(Uint8Array.of(0xaa, 0xbb, 0xcc, 0xdd, 0, 0, 0, 0, 0, 0, 0, 0));
   });
 
+  it('moves pieces over many pages both ways (poke then peek of 10,000 bytes)', () => {
+    const rw = new Uint8Array(24 * 1024);
+    rw.set(rwData());
+    const source = scratch + 256;
+    const pattern = Uint8Array.from({ length: 10_000 }, (_, i) => (i * 7) % 251);
+    rw.set(pattern, source - RW_DATA_ADDRESS);
+    const back = source + 10_000;
+    const r = run(
+      [
+        { call: ids.PVM_HOST_MACHINE, regs: { 7: B(RO_DATA_ADDRESS), 8: B(INNER.length), 9: 0n } },
+        { call: ids.PVM_HOST_PAGES, regs: { 7: 0n, 8: 16n, 9: 4n, 10: 2n } },
+        { call: ids.PVM_HOST_POKE, regs: { 7: 0n, 8: B(source), 9: 0x10000n + 100n, 10: 10_000n } },
+        { call: ids.PVM_HOST_PEEK, regs: { 7: 0n, 8: B(back), 9: 0x10000n + 100n, 10: 10_000n } },
+      ],
+      { roData: INNER, rwData: rw },
+    );
+    expect(r.results.map((x) => x[0])).toEqual([0n, HOST_OK, HOST_OK, HOST_OK]);
+    expect(at(r, back, 10_000)).toEqual(pattern);
+  });
+
+  it('panics when a long copy meets a read-only or unmapped page part way', () => {
+    const ro = new Uint8Array(4096);
+    ro.set(INNER);
+    const intoReadOnly = run(
+      [
+        { call: ids.PVM_HOST_MACHINE, regs: { 7: B(RO_DATA_ADDRESS), 8: B(INNER.length), 9: 0n } },
+        { call: ids.PVM_HOST_PAGES, regs: { 7: 0n, 8: 16n, 9: 1n, 10: 2n } },
+        { call: ids.PVM_HOST_PEEK, regs: { 7: 0n, 8: B(RO_DATA_ADDRESS + 100), 9: 0x10000n, 10: 1000n } },
+      ],
+      { roData: ro, rwData: rwData() },
+    );
+    expect(intoReadOnly.outcome.result).toEqual({ panic: null });
+    // the read-write data ends at a page boundary: a 1,000-byte fetch 100 bytes before it runs off the mapped memory
+    const pastEnd = run([{ call: ids.PVM_HOST_FETCH, regs: { 7: B(RW_DATA_ADDRESS + RW_BYTES - 100), 8: 0n, 9: 1000n, 10: 7n } }]);
+    expect(pastEnd.outcome.result).toEqual({ panic: null });
+    const inside = run([{ call: ids.PVM_HOST_FETCH, regs: { 7: B(RW_DATA_ADDRESS + RW_BYTES - 1000), 8: 0n, 9: 1000n, 10: 7n } }]);
+    expect(at(inside, RW_DATA_ADDRESS + RW_BYTES - 1000, encodedPackage.length)).toEqual(encodedPackage);
+  });
+
   it('reports an inner page fault (exit 2, the page address) and inner out of gas (exit 4)', () => {
     const faulting = run(
       [

@@ -130,28 +130,41 @@ function machine(s: PvmRefineState, ctx: PvmHostContext): Verdict {
   r[7] = n === 'huh' ? HOST_HUH : n;
 }
 
-/** GP 0.7.2 `peek` (9): ω7 machine, ω8 outer destination, ω9 inner source, ω10 length; OK, WHO, OOB; panic when the destination is not writable. */
+/**
+ * GP 0.7.2 `peek` (9): ω7 machine, ω8 outer destination, ω9 inner source, ω10 length; OK, WHO, OOB;
+ * panic when the destination is not writable (checked first by GP; here checked in full only when
+ * the answer would otherwise be WHO or OOB, else found by the copy itself, which ends the run).
+ */
 function peek(s: PvmRefineState, ctx: PvmHostContext): Verdict {
   const r = ctx.registers;
   const [n, o, src, z] = [r[7]!, r[8]!, r[9]!, r[10]!];
   if (!charge(ctx, copyGas(z))) return 'out-of-gas';
-  if (!guestWritable(ctx, o, z)) return 'panic';
-  if (!s.machines.has(n)) {
-    r[7] = HOST_WHO;
+  if (o + z > ADDRESS_SPACE) return 'panic';
+  const error = !s.machines.has(n) ? HOST_WHO : !s.machines.readable(n, src, z) ? HOST_OOB : undefined;
+  if (error !== undefined) {
+    if (!guestWritable(ctx, o, z)) return 'panic';
+    r[7] = error;
     return;
   }
-  const res = s.machines.read(n, src, z, (at, bytes) => {
-    if (!writeGuest(ctx, o + BigInt(at), bytes)) throw new Error('outer memory checked writable refused a write');
+  let written = true;
+  s.machines.read(n, src, z, (at, bytes) => {
+    written &&= writeGuest(ctx, o + BigInt(at), bytes);
   });
-  r[7] = res === 'oob' ? HOST_OOB : HOST_OK;
+  if (!written) return 'panic';
+  r[7] = HOST_OK;
 }
 
-/** GP 0.7.2 `poke` (10): ω7 machine, ω8 outer source, ω9 inner destination, ω10 length; OK, WHO, OOB; panic when the source is not readable. */
+/**
+ * GP 0.7.2 `poke` (10): ω7 machine, ω8 outer source, ω9 inner destination, ω10 length; OK, WHO,
+ * OOB; panic when the source is not readable (checked first, as GP does; a source of one chunk is
+ * read once).
+ */
 function poke(s: PvmRefineState, ctx: PvmHostContext): Verdict {
   const r = ctx.registers;
   const [n, src, o, z] = [r[7]!, r[8]!, r[9]!, r[10]!];
   if (!charge(ctx, copyGas(z))) return 'out-of-gas';
-  if (!guestReadable(ctx, src, z)) return 'panic';
+  const single = z <= BigInt(COPY_CHUNK) ? readGuest(ctx, src, z) : undefined;
+  if (single === null || (single === undefined && !guestReadable(ctx, src, z))) return 'panic';
   if (!s.machines.has(n)) {
     r[7] = HOST_WHO;
     return;
@@ -160,10 +173,12 @@ function poke(s: PvmRefineState, ctx: PvmHostContext): Verdict {
     r[7] = HOST_OOB;
     return;
   }
-  for (let at = 0n; at < z; at += BigInt(COPY_CHUNK)) {
-    const k = z - at < BigInt(COPY_CHUNK) ? z - at : BigInt(COPY_CHUNK);
-    s.machines.write(n, o + at, readGuest(ctx, src + at, k)!);
-  }
+  if (single !== undefined) s.machines.write(n, o, single);
+  else
+    for (let at = 0n; at < z; at += BigInt(COPY_CHUNK)) {
+      const k = z - at < BigInt(COPY_CHUNK) ? z - at : BigInt(COPY_CHUNK);
+      s.machines.write(n, o + at, readGuest(ctx, src + at, k)!);
+    }
   r[7] = HOST_OK;
 }
 
