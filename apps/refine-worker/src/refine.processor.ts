@@ -24,7 +24,7 @@ import { parseJobPayload, REFINE_PACKAGE_V1, VERIFY_ATTESTATION_JOB } from '@jam
 import { PermanentJobError, enqueue, type ConsumedJob, type JobQueue } from '@jam/queue';
 import { signGuarantee, thresholdReachable, type AttesterKey } from '@jam/attest';
 import { BlobUnavailableError, type BlobStore } from '@jam/blob-store';
-import { ENGINE_IDENTITY, PVM_ENGINE_IDENTITY, reportEngineIdentity, sandboxFailureKind, type SandboxPool } from '@jam/sandbox';
+import { detectCodeFormat, ENGINE_IDENTITY, PVM_ENGINE_IDENTITY, reportEngineIdentity, sandboxFailureKind, type SandboxPool } from '@jam/sandbox';
 import type {
   GuestLogEntry,
   ExportedSegmentRepository,
@@ -319,8 +319,8 @@ export class RefineProcessor {
         packageHash,
         imports,
         exportOffset,
-        // PVM `fetch` reads the package and its parts from it (GP 0.7.2 appendix B, selectors 7-13)
-        workPackage: encoded,
+        // PVM `fetch` reads the package and its parts from it (GP 0.7.2 appendix B, selectors 7-13); Wasm code never does
+        workPackage: detectCodeFormat(code) === 'jam-pvm' ? encoded : undefined,
       },
       { priority },
     );
