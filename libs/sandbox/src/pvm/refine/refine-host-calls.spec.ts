@@ -504,6 +504,22 @@ describe('PVM inner machines (machine/peek/poke/pages/invoke/expunge)', () => {
     expect(readBlock(starving, block).gas).toBe(0n);
   });
 
+  it('resumes a faulted machine at the faulting instruction once the guest gives it the page', () => {
+    const steps = [
+      { call: ids.PVM_HOST_MACHINE, regs: { 7: B(RO_DATA_ADDRESS), 8: B(INNER.length), 9: 0n } },
+      { call: ids.PVM_HOST_INVOKE, regs: { 7: 0n, 8: B(block) } },
+      { call: ids.PVM_HOST_INVOKE, regs: { 7: 0n, 8: B(block) } },
+      { call: ids.PVM_HOST_PAGES, regs: { 7: 0n, 8: 16n, 9: 1n, 10: 2n } },
+      { call: ids.PVM_HOST_INVOKE, regs: { 7: 0n, 8: B(block) } },
+      { call: ids.PVM_HOST_PEEK, regs: { 7: 0n, 8: B(scratch), 9: 0x10004n, 10: 4n } },
+    ];
+    const r = run(steps, { roData: INNER, rwData: rwData() });
+    // faults at the store (pc 3) twice, then with the page it stores 5 + 6 and stops at the host call
+    expect(r.results.slice(1, 5).map((x) => x[0])).toEqual([2n, 2n, HOST_OK, 3n]);
+    expect(r.results[4]![1]).toBe(5n);
+    expect(at(r, scratch, 4)).toEqual(Uint8Array.of(11, 0, 0, 0));
+  });
+
   it('ends the outer run out of gas when the inner machine would use more gas than the outer has', () => {
     const rw = rwData();
     rw.set(invokeBlock(1n << 40n, { 0: HALT_ADDRESS }), block - RW_DATA_ADDRESS);
