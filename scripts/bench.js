@@ -20,6 +20,8 @@
 //                   speed on a counting loop  [--iterations N] [--reps R] [--no-speed]
 //   accumulate-vectors  the 30 GP 0.7.2 accumulate STF vectors through the GP accumulation module
 //                   (`accumulate vectors: N/30 passed`), then ms per vector  [--reps R]
+//   pvm-host-calls  PVM refine host calls: ns per gas of copies and inner-machine calls vs plain instructions
+//                   [--rounds R]
 //   pipeline        packages/s, CPU per package and latency: product (production + embedded) vs a bare
 //                   BullMQ chain with the same fan-out (and + PostgreSQL), interleaved rounds
 //                   [--packages N] [--rounds N] [--rate R] [--latency-packages N] [--no-embedded]
@@ -47,6 +49,7 @@ const benches = {
   'cli-watch': { file: path.join(root, 'dist', 'bench', 'cli-watch.js'), built: true },
   'pvm-vectors': { file: path.join(root, 'dist', 'bench', 'pvm-vectors.js'), built: true },
   'accumulate-vectors': { file: path.join(root, 'dist', 'bench', 'accumulate-vectors.js'), built: true },
+  'pvm-host-calls': { file: path.join(root, 'dist', 'bench', 'pvm-host-calls.js'), built: true },
   pipeline: { file: path.join(root, 'dist', 'bench', 'pipeline.js'), built: true },
   gateway: { file: path.join(root, 'dist', 'bench', 'gateway.js'), built: true },
   scale: { file: path.join(root, 'dist', 'bench', 'scale.js'), built: true },

@@ -1,9 +1,10 @@
 /**
- * Issue 9 item 2 end to end: a PVM service (a JAM service blob, not WebAssembly) registered
+ * Issue 9 items 2 and 3 end to end: a PVM service (a JAM service blob, not WebAssembly) registered
  * through the real gateway and refined, attested and accumulated by the real pipeline (one
  * production-mode process, PostgreSQL + Redis, every role). The report carries the refine result
- * and the gas used, and binds the PVM engine's identity; a blob that is neither format is refused
- * with 422 `invalid_code` and its reason.
+ * and the gas used, and binds the PVM engine's identity; a service using the GP refine host calls
+ * (`fetch`, `lookup`, `export`) exports a segment that a later package imports; a blob that is
+ * neither format is refused with 422 `invalid_code` and its reason.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -12,12 +13,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import Redis from 'ioredis';
 import { JamClient } from '@jam/client';
-import { blake2b256, initHashing, toHex, type WorkPackage } from '@jam/domain';
+import { blake2b256, fromHex, GP_SEGMENT_SIZE, initHashing, toHex, type WorkPackage } from '@jam/domain';
 import { PVM_ENGINE_IDENTITY } from '@jam/sandbox';
 import { JamProcess, PROCESS_TEST_TIMEOUT_MS, REPO_ROOT, api, freePort, untilProgress } from '../support/jam-server';
 import { wordCountPackage } from '../support/fixtures';
 import { deleteKeys } from '../support/redis';
-import { echoService } from '../../libs/sandbox/test/pvm-service.builder';
+import { echoService, PREIMAGE_EXPORT_LAYOUT, preimageExportService } from '../../libs/sandbox/test/pvm-service.builder';
 
 jest.setTimeout(PROCESS_TEST_TIMEOUT_MS);
 
@@ -105,8 +106,8 @@ describe('PVM services through the pipeline', () => {
     expect(report.engine).toEqual({ ...PVM_ENGINE_IDENTITY });
     const digest = (report.report as { results: { result: unknown; refine_load: { gas_used: unknown } }[] }).results[0]!;
     expect(digest.result).toEqual({ ok: toHex(new TextEncoder().encode(text)) });
-    // 10 instructions and one host call (10 gas), the same on every attester
-    expect(BigInt(digest.refine_load.gas_used as string | number)).toBe(20n);
+    // 10 instructions, one host call (10 gas) and 1 gas per 4 bytes it copied, the same on every attester
+    expect(BigInt(digest.refine_load.gas_used as string | number)).toBe(20n + BigInt(Math.ceil(text.length / 4)));
     expect(report.verdict).toBe('attested');
   });
 
@@ -118,10 +119,47 @@ describe('PVM services through the pipeline', () => {
     expect(done.status).toBe('accumulated');
     const report = await client.getReport(done.hash);
     expect(report.engine.name).toBe(PVM_ENGINE_IDENTITY.name);
-    // it asks `fetch` for an item this engine does not provide yet, and panics (docs/service-abi.md)
+    // it decodes the refine arguments and the protocol constants (`fetch` 0) and greets its payload
     const digest = (report.report as { results: { result: unknown; refine_load: { gas_used: unknown } }[] }).results[0]!;
-    expect(digest.result).toEqual({ panic: null });
+    expect(digest.result).toEqual({ ok: toHex(new TextEncoder().encode('Hello payload')) });
     expect(BigInt(digest.refine_load.gas_used as string | number)).toBeGreaterThan(0n);
+  });
+
+  it('runs a PVM service using fetch, lookup and export: its segment is stored and a later package imports it', async () => {
+    const code = preimageExportService();
+    const service = await client.createService({ code_hash: (await client.putPreimage(code)).hash });
+    const extrinsic = new TextEncoder().encode(`an extrinsic the service looks up, ${suffix} `.padEnd(100, '.'));
+    await client.putPreimage(extrinsic);
+    const h = blake2b256(extrinsic);
+    const itemOf = (pkg: WorkPackage) => ({ ...pkg.items[0]!, payload: h, extrinsic: [{ hash: h, len: extrinsic.length }], export_count: 1 });
+    const L = PREIMAGE_EXPORT_LAYOUT;
+    const output = async (hash: string) => {
+      const report = (await client.getReport(hash)).report as { results: { result: { ok?: string } }[]; package_spec: { exports_count: number } };
+      const ok = report.results[0]!.result.ok;
+      if (ok === undefined) throw new Error(`refine did not end ok: ${JSON.stringify(report.results[0]!.result)}`);
+      const rw = fromHex(ok, L.size);
+      const v = new DataView(rw.buffer, rw.byteOffset);
+      return { rw, results: [0, 1, 2, 3, 4].map((k) => v.getBigUint64(16 * k, true)), exportsCount: report.package_spec.exports_count };
+    };
+
+    const exporter = wordCountPackage(service.id, blake2b256(code), '');
+    exporter.items[0] = itemOf(exporter);
+    const a = await finish(exporter);
+    expect(a.status).toBe('accumulated');
+    const first = await output(a.hash);
+    // fetch (32-byte payload), lookup (the extrinsic by its hash), export (segment 0), no import (NONE), fetch of the extrinsic
+    expect(first.results).toEqual([32n, BigInt(extrinsic.length), 0n, (1n << 64n) - 1n, BigInt(extrinsic.length)]);
+    expect(first.rw.slice(L.preimage, L.preimage + extrinsic.length)).toEqual(extrinsic);
+    expect(first.exportsCount).toBe(1);
+
+    // a second package imports segment 0 of the first by its package hash (GP ImportSpec, bit 15 set)
+    const importer = wordCountPackage(service.id, blake2b256(code), '');
+    importer.items[0] = { ...itemOf(importer), import_segments: [{ tree_root: fromHex(a.hash, 32), index: 0x8000 }] };
+    const b = await finish(importer);
+    expect(b.status).toBe('accumulated');
+    const second = await output(b.hash);
+    expect(second.results[3]).toBe(BigInt(GP_SEGMENT_SIZE));
+    expect(second.rw.slice(L.imported, L.imported + 64)).toEqual(extrinsic.slice(0, 64));
   });
 
   it('refuses code that is neither WebAssembly nor a JAM service blob with 422 invalid_code and the reason', async () => {

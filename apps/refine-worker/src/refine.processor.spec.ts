@@ -254,6 +254,8 @@ describe('RefineProcessor: only deterministic outcomes are signed', () => {
     await f.run(1);
     expect(f.sandboxCalls).toHaveLength(1);
     expect([...f.sandboxCalls[0]!.preimages.entries()]).toEqual([[f.extrinsicHash, extrinsic]]);
+    // the code is not \0asm, so it is read as a PVM service: it gets the encoded package for `fetch` (its hash is the package hash)
+    expect(toHex(blake2b256(f.sandboxCalls[0]!.workPackage!))).toBe(f.pkgHash);
     expect(await attestationsQueued(f.queue)).toBe(1);
   });
 

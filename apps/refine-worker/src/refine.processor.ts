@@ -24,7 +24,7 @@ import { parseJobPayload, REFINE_PACKAGE_V1, VERIFY_ATTESTATION_JOB } from '@jam
 import { PermanentJobError, enqueue, type ConsumedJob, type JobQueue } from '@jam/queue';
 import { signGuarantee, thresholdReachable, type AttesterKey } from '@jam/attest';
 import { BlobUnavailableError, type BlobStore } from '@jam/blob-store';
-import { ENGINE_IDENTITY, PVM_ENGINE_IDENTITY, reportEngineIdentity, sandboxFailureKind, type SandboxPool } from '@jam/sandbox';
+import { detectCodeFormat, ENGINE_IDENTITY, PVM_ENGINE_IDENTITY, reportEngineIdentity, sandboxFailureKind, type SandboxPool } from '@jam/sandbox';
 import type {
   GuestLogEntry,
   ExportedSegmentRepository,
@@ -123,7 +123,14 @@ export class RefineProcessor {
       // GP 0.7.2 eq. 11.8 / 14.x: auth_output and every item's output share W_R bytes.
       let outputBudget = GP_MAX_REPORT_OUTPUT_SIZE - reservedAuthOutput.length;
       for (let i = 0; i < pkg.items.length; i++) {
-        const { digest, exports } = await this.refineItem(pkg, i, row.queuePriority, { packageHash, engines, guestLog, outputBudget, segmentRootLookup });
+        const { digest, exports } = await this.refineItem(pkg, i, row.queuePriority, {
+          packageHash,
+          encoded,
+          engines,
+          guestLog,
+          outputBudget,
+          segmentRootLookup,
+        });
         if ('ok' in digest.result) outputBudget -= digest.result.ok.length;
         results.push(digest);
         exported.push(...exports);
@@ -244,6 +251,7 @@ export class RefineProcessor {
    * Refines work item `index` (GP 0.7.2 section 14.4, the item's share of Ξ).
    * @param priority the package's fair-share priority, which orders the call in the executor pool's queue
    * @param acc.packageHash the package's hash (0x hex), part of a PVM service's refine arguments
+   * @param acc.encoded the encoded package (GP E(p)), which a PVM service's `fetch` reads
    * @param acc.engines receives the identity of the engine that ran the item, if one did
    * @param acc.guestLog gets the item's log lines and trap detail when the guest ran
    * @param acc.outputBudget bytes of GP W_R left for this item's output after auth_output and earlier outputs
@@ -259,13 +267,14 @@ export class RefineProcessor {
     priority: number,
     acc: {
       packageHash: string;
+      encoded: Uint8Array;
       engines: EngineIdentity[];
       guestLog: GuestLogEntry[];
       outputBudget: number;
       segmentRootLookup: Map<string, string>;
     },
   ): Promise<{ digest: WorkDigest; exports: Uint8Array[] }> {
-    const { packageHash, engines, guestLog, outputBudget, segmentRootLookup } = acc;
+    const { packageHash, encoded, engines, guestLog, outputBudget, segmentRootLookup } = acc;
     const item = pkg.items[index]!;
     const base = {
       service_id: item.service,
@@ -310,6 +319,8 @@ export class RefineProcessor {
         packageHash,
         imports,
         exportOffset,
+        // PVM `fetch` reads the package and its parts from it (GP 0.7.2 appendix B, selectors 7-13); Wasm code never does
+        workPackage: detectCodeFormat(code) === 'jam-pvm' ? encoded : undefined,
       },
       { priority },
     );

@@ -100,10 +100,11 @@ describe('SandboxPool', () => {
     expect(await pool.check(pvmHash, pvm)).toEqual({ valid: true });
     const payload = Buffer.from('echo through an executor');
     const r = await pool.refine({ ...refineReq(payload), code: pvm, codeHash: pvmHash, packageHash: '0x' + '11'.repeat(32) });
-    expect(r).toEqual({ result: { ok: new Uint8Array(payload) }, gasUsed: 20n, logs: [], engine: PVM_ENGINE_IDENTITY });
+    // 10 instructions, one host call (10) and 1 gas per 4 bytes it copied (24 bytes)
+    expect(r).toEqual({ result: { ok: new Uint8Array(payload) }, gasUsed: 26n, logs: [], exports: [], engine: PVM_ENGINE_IDENTITY });
     const spin = spinService();
     const out = await pool.refine({ ...refineReq(new Uint8Array(0)), code: spin, codeHash: await hashOf(spin), gasLimit: 100_000n });
-    expect(out).toEqual({ result: { out_of_gas: null }, gasUsed: 100_000n, logs: [], engine: PVM_ENGINE_IDENTITY });
+    expect(out).toEqual({ result: { out_of_gas: null }, gasUsed: 100_000n, logs: [], exports: [], engine: PVM_ENGINE_IDENTITY });
     const bad = Uint8Array.from([...pvm, 0]);
     expect(await pool.check(await hashOf(bad), bad)).toEqual({
       valid: false,

@@ -265,7 +265,7 @@ export class SandboxPool {
    *   code hash mismatch) while running this job; Error when the pool is closed or not started
    */
   refine(req: RefineRequest, opts: PoolCallOptions = {}): Promise<RefineOutcome> {
-    const { codeHash, code, itemIndex, payload, gasLimit, preimages, serviceId, imports, exportOffset } = req;
+    const { codeHash, code, itemIndex, payload, gasLimit, preimages, serviceId, imports, exportOffset, workPackage } = req;
     const packageHash = req.packageHash === undefined ? undefined : fromHex(req.packageHash, 32);
     return this.submit(
       {
@@ -274,7 +274,7 @@ export class SandboxPool {
         codeHash,
         code,
         memoryPagesCap: this.memoryPagesCap,
-        job: { itemIndex, payload, gasLimit, preimages, serviceId, packageHash, imports, exportOffset },
+        job: { itemIndex, payload, gasLimit, preimages, serviceId, packageHash, imports, exportOffset, workPackage },
       },
       gasLimit,
       opts,

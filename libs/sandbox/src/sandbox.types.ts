@@ -41,6 +41,12 @@ export interface RefineRequest {
   imports?: Uint8Array[];
   /** Segments the package's earlier items export: the index `export` returns first (GP 0.7.2 export offset); absent = 0. */
   exportOffset?: number;
+  /**
+   * The encoded work package (GP E(p), the bytes whose hash is the package hash): what a PVM
+   * service's `fetch` reads for the package, its parts and other items' payloads and summaries
+   * (selectors 7-13). Absent = those selectors answer NONE (the Wasm ABI does not read it).
+   */
+  workPackage?: Uint8Array;
 }
 
 /** Result of a refine job. */

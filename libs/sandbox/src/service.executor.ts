@@ -117,6 +117,8 @@ export interface RefineJob {
   /** Service id and package hash (32 bytes): PVM refine arguments (GP 0.7.2); the Wasm ABI does not pass them. */
   serviceId?: number;
   packageHash?: Uint8Array;
+  /** RefineRequest.workPackage: the encoded work package (PVM `fetch` selectors 7-13); absent = NONE for those. */
+  workPackage?: Uint8Array;
 }
 
 /** Accumulate input as the executor receives it. */

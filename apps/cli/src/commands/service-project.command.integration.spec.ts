@@ -46,17 +46,22 @@ describe('jam init / build / run', () => {
   });
 
   it('runs a PVM service (a JAM service blob, as jam-pvm-build makes) through the PVM engine, with its log lines', async () => {
-    // the accumulate vectors' real test service (test/fixtures/jam-vectors/pvm-services): it asks
-    // `fetch` for work-item data the PVM engine does not provide yet, logs why and panics
+    // the accumulate vectors' real test service (test/fixtures/jam-vectors/pvm-services): refine
+    // greets its payload (PVM refine host calls); accumulate fetches its operand (GP accumulate
+    // host calls) and stores the refine output under `last`
     const blob = path.resolve(__dirname, '../../../../test/fixtures/jam-vectors/pvm-services/test-service.jam');
     const r = await jam(['--json', 'run', blob, '--payload', '0x01']);
-    expect(r.code).toBe(EXIT_FAILURE);
+    expect(r.code).toBe(EXIT_OK);
     const out = JSON.parse(r.stdout);
-    expect(out.refine.result).toBe('panic');
+    expect(out.refine.result).toBe('ok');
+    expect(out.refine.output).toBe('0x48656c6c6f2001');
     expect(out.refine.gas_used).toBeGreaterThan(0);
     expect(out.refine.gas_used).toBeLessThan(out.refine.gas_limit);
-    expect(out.refine.logs.join('\n')).toContain('item must be available');
-    expect(JSON.parse(r.stderr).error).toEqual({ code: 'guest_failed', message: 'refine panic, accumulate panic' });
+    expect(out.refine.logs).toEqual(['[2] This is Refine in the Test Service 0h with payload len 1']);
+    expect(out.accumulate.status).toBe('ok');
+    expect(out.accumulate.writes).toEqual([{ key: '0x6c617374', value: '0x48656c6c6f2001' }]);
+    expect(out.accumulate.logs).toEqual(['[2] This is Accumulate in the Test Service 0h with 1 items']);
+    expect(r.stderr).toBe('');
   }, 120_000);
 
   it('runs the registration check first: a module the server would refuse is invalid_code with its reason', async () => {

@@ -1,3 +1,7 @@
+/**
+ * GP 0.7.2 appendix B host-call identifiers (the `ecalli` immediate), in id order, plus JIP-1
+ * `log`. Checked against GP 0.7.2 (general 0-5, refine 6-13, accumulate 14-26).
+ */
 export const PVM_HOST_GAS = 0;
 export const PVM_HOST_FETCH = 1;
 export const PVM_HOST_LOOKUP = 2;

@@ -73,8 +73,8 @@ describe('PVM services', () => {
     const payload = new TextEncoder().encode('hello, PVM');
     const r = executePvmRefine(preparePvmService(echoService()), job(payload));
     expect(r.result).toEqual({ ok: payload });
-    // 10 instructions (jump at 0 + 9 in the body) + 10 for the host call
-    expect(r.gasUsed).toBe(20n);
+    // 10 instructions (jump at 0 + 9 in the body) + 10 for the host call + 3 for the 10 bytes it copied (1 per 4)
+    expect(r.gasUsed).toBe(23n);
   });
 
   it('answers `gas` with the gas left and an unknown host call with WHAT, and goes on', () => {
@@ -89,14 +89,16 @@ describe('PVM services', () => {
 
   it('ends a refine that runs past its gas limit as out_of_gas, having used the whole limit', () => {
     const r = executePvmRefine(preparePvmService(spinService()), job(new Uint8Array(0), 5000n));
-    expect(r).toEqual({ result: { out_of_gas: null }, gasUsed: 5000n, logs: [] });
+    expect(r).toEqual({ result: { out_of_gas: null }, gasUsed: 5000n, logs: [], exports: [] });
   });
 
-  it('runs the real service blob to a deterministic result', () => {
+  it('runs the real service blob (jam-pvm-build output) to its result: it decodes the GP refine arguments and the protocol constants', () => {
     const code = preparePvmService(readFileSync(TEST_SERVICE));
-    const a = executePvmRefine(code, job(new Uint8Array([1, 2, 3]), 1_000_000n));
-    const b = executePvmRefine(code, job(new Uint8Array([1, 2, 3]), 1_000_000n));
+    const a = executePvmRefine(code, job(new TextEncoder().encode('payload'), 1_000_000n));
+    const b = executePvmRefine(code, job(new TextEncoder().encode('payload'), 1_000_000n));
     expect(b).toEqual(a);
+    expect(a.result).toEqual({ ok: new TextEncoder().encode('Hello payload') });
+    expect(a.logs).toEqual(['[2] This is Refine in the Test Service 7h with payload len 7']);
     expect(a.gasUsed).toBeGreaterThan(0n);
   });
 
@@ -134,6 +136,11 @@ describe('PVM services', () => {
     // stopped long before the 2^19 pages (about 4 gas each) the loop would touch
     expect(50_000_000n - first.gasLeft).toBeLessThan(1_500_000n);
     expect(run()).toEqual(first);
-    expect(executePvmRefine(code, job(new Uint8Array(0), 50_000_000n))).toEqual({ result: { panic: null }, gasUsed: 50_000_000n - first.gasLeft, logs: [] });
+    expect(executePvmRefine(code, job(new Uint8Array(0), 50_000_000n))).toEqual({
+      result: { panic: null },
+      gasUsed: 50_000_000n - first.gasLeft,
+      logs: [],
+      exports: [],
+    });
   });
 });

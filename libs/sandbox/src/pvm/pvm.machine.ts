@@ -47,9 +47,10 @@ export interface PvmHostContext {
 
 /**
  * Handles one `ecalli`. It may change `gasLeft` (never up) and `registers`. Returning 'panic'
- * ends the run as a panic (GP: a host call may end the machine).
+ * ends the run as a panic, 'out-of-gas' as out of gas with no gas left (GP: a host call may end
+ * the machine; the latter when a call's own charge, e.g. an inner machine's gas, exceeds what is left).
  */
-export type PvmHostCallHandler = (ctx: PvmHostContext) => void | 'panic';
+export type PvmHostCallHandler = (ctx: PvmHostContext) => void | 'panic' | 'out-of-gas';
 
 /** Base gas of a host call (GP 0.7.2 appendix B: g = 10 for `gas` and for an unknown call). */
 export const PVM_HOST_CALL_GAS = 10n;
@@ -75,9 +76,11 @@ export const PVM_MAX_INTERPRETER_MEMORY_BYTES = 512 * 1024 * 1024;
 /**
  * Identity of the PVM engine. WARNING: the report hash covers it (docs/architecture.md section 6);
  * bump `version` whenever results or gas could change for the same code and input.
- * `cost_table_version` 1 = one gas per instruction plus the page-fault rule above, host calls 10.
+ * `cost_table_version` 1 = one gas per instruction plus the page-fault rule above, host calls 10;
+ * 2 (engine 0.2.0, the GP refine host calls) adds our charges for bytes a host call moves, inner
+ * machine creation and inner gas (docs/service-abi.md, "PVM services").
  */
-export const PVM_ENGINE_IDENTITY = Object.freeze({ name: 'jam-pvm-anan-as', version: `0.1.0+anan-as.${ANAN_AS_VERSION}`, cost_table_version: 1 });
+export const PVM_ENGINE_IDENTITY = Object.freeze({ name: 'jam-pvm-anan-as', version: `0.2.0+anan-as.${ANAN_AS_VERSION}`, cost_table_version: 2 });
 
 /**
  * A fresh interpreter instance (the `.wasm` is compiled once per thread). Every run gets its own,
@@ -145,6 +148,7 @@ export function runPvm<T>(load: PvmLoad, gas: bigint, onHostCall: PvmHostCallHan
       };
       const verdict = onHostCall(ctx);
       if (verdict === 'panic') return inspect(finish(m, 'panic', ctx.gasLeft), m);
+      if (verdict === 'out-of-gas') return inspect(finish(m, 'out-of-gas', 0n), m);
       m.setGas(ctx.gasLeft < 0n ? 0n : ctx.gasLeft);
       m.setRegisters(ctx.registers);
       continue;

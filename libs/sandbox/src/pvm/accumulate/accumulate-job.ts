@@ -21,17 +21,8 @@
  *   failed accumulation; GP would keep the state of the last `checkpoint`).
  */
 import { GpWriter } from '@jam/domain';
-import {
-  HOST_FULL,
-  HOST_WHAT,
-  MAX_LOG_BYTES,
-  MAX_LOG_LINES,
-  MAX_STORAGE_KEY_BYTES,
-  MAX_STORAGE_VALUE_BYTES,
-  MAX_WRITE_SET_BYTES,
-  MAX_WRITE_SET_KEYS,
-} from '../../host-abi';
-import { sanitizeLog } from '../../host-calls/log.host-call';
+import { HOST_FULL, HOST_WHAT, MAX_STORAGE_KEY_BYTES, MAX_STORAGE_VALUE_BYTES, MAX_WRITE_SET_BYTES, MAX_WRITE_SET_KEYS } from '../../host-abi';
+import { finishPvmLogs, pvmLog, type PvmLogState } from '../pvm-log';
 import { MAX_GAS_LIMIT, type AccumulateOutcome } from '../../sandbox.types';
 import type { AccumulateJob } from '../../service.executor';
 import { footprintOf } from '../../storage-footprint';
@@ -116,20 +107,11 @@ export function executeGpAccumulateJob(bytes: Uint8Array, service: PvmServiceBlo
   const ctx = new AccumulateContext(0, 0, new Uint8Array(32), inputs, FULL_ACCUMULATE_CONFIG, state, 0);
   const written = new Map<string, Uint8Array | null>();
   ctx.writeLimit = writeLimits(job, written);
-  const logs: string[] = [];
-  let dropped = 0;
+  const logState: PvmLogState = { logs: [], droppedLogs: 0 };
   const gp = accumulateHostCalls(ctx);
   const onHostCall = (h: PvmHostContext): void | 'panic' => {
     const r = h.registers;
-    if (h.index === id.PVM_HOST_LOG) {
-      if (logs.length >= MAX_LOG_LINES) dropped++;
-      else {
-        const cut = r[11]! > BigInt(MAX_LOG_BYTES);
-        const text = h.read(Number(r[10]! & 0xffffffffn), cut ? MAX_LOG_BYTES : Number(r[11]!));
-        if (text !== null) logs.push(sanitizeLog(Number(r[7]! & 0xffffffffn), text, cut));
-      }
-      return;
-    }
+    if (h.index === id.PVM_HOST_LOG) return pvmLog(logState, h);
     if (!MAPPED.has(h.index)) {
       r[7] = HOST_WHAT;
       return;
@@ -146,7 +128,7 @@ export function executeGpAccumulateJob(bytes: Uint8Array, service: PvmServiceBlo
     limit,
     onHostCall,
     (r): AccumulateOutcome => {
-      if (dropped > 0) logs.push(`[dropped ${dropped} log lines]`);
+      const logs = finishPvmLogs(logState);
       if (r.exit === 'out-of-gas') return { status: 'out_of_gas', gasUsed: limit, writes: [], logs };
       if (r.exit !== 'halt') return { status: 'panic', gasUsed: limit - r.gasLeft, writes: [], logs };
       const writes = [...written].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, value]) => ({ key: new Uint8Array(Buffer.from(k, 'hex')), value }));
