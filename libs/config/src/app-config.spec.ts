@@ -79,6 +79,7 @@ describe('loadConfig', () => {
       maxCodeChecksPerPrincipal: 1,
       maxQueuedCodeChecks: 16,
       refineConcurrency: 2,
+      refineExpressConcurrency: 2,
       accumulateConcurrency: 2,
       reconcileIntervalMs: 15_000,
       reconcileStaleMs: 30_000,

@@ -111,6 +111,8 @@ export interface AppConfig {
   /** Registration code checks running or queued per gateway process, all principals. */
   readonly maxQueuedCodeChecks: number;
   readonly refineConcurrency: number;
+  /** Refine jobs in flight per attester express queue (short packages) per process. */
+  readonly refineExpressConcurrency: number;
   readonly accumulateConcurrency: number;
   /** ms */
   readonly reconcileIntervalMs: number;
@@ -395,6 +397,7 @@ function buildConfig(
     maxCodeChecksPerPrincipal: p.max_code_checks_per_principal,
     maxQueuedCodeChecks: p.max_queued_code_checks,
     refineConcurrency: p.refine_concurrency,
+    refineExpressConcurrency: p.refine_express_concurrency,
     accumulateConcurrency: p.accumulate_concurrency,
     reconcileIntervalMs: p.reconcile_interval_ms,
     reconcileStaleMs: p.reconcile_stale_ms,
