@@ -21,6 +21,7 @@ export function refineWorkerRole(): RoleModule {
       const sandbox = await sharedSandboxPool(host, {
         size: config.sandboxPoolSize,
         expressSize: config.sandboxExpressExecutors,
+        generalNice: config.sandboxGeneralNice,
         wallClockMs: config.sandboxWallClockMs,
         uid: config.sandboxUid,
         gid: config.sandboxGid,

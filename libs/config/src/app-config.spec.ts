@@ -74,6 +74,7 @@ describe('loadConfig', () => {
       s3: undefined,
       sandboxPoolSize: 2,
       sandboxExpressExecutors: 1,
+      sandboxGeneralNice: 10,
       sandboxWallClockMs: 10_000,
       codeCheckPoolSize: 1,
       maxCodeChecksPerPrincipal: 1,

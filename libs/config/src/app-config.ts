@@ -98,6 +98,8 @@ export interface AppConfig {
   readonly sandboxPoolSize: number;
   /** Executors for short calls only (gas limit <= G_A), on top of sandboxPoolSize. */
   readonly sandboxExpressExecutors: number;
+  /** Nice increment of general executors over the worker's own (0..19). */
+  readonly sandboxGeneralNice: number;
   /** ms */
   readonly sandboxWallClockMs: number;
   /** OS uid of sandbox executors; undefined = 65534 as root, else this process's uid (docs/sandbox.md). */
@@ -390,6 +392,7 @@ function buildConfig(
         : undefined,
     sandboxPoolSize: p.sandbox_pool_size,
     sandboxExpressExecutors: p.sandbox_express_executors,
+    sandboxGeneralNice: p.sandbox_general_nice,
     sandboxWallClockMs: p.sandbox_wall_clock_ms,
     sandboxUid: p.sandbox_uid,
     sandboxGid: p.sandbox_gid,

@@ -471,6 +471,14 @@ export const SETTINGS = {
       'Extra sandbox executors per worker process that run only short calls (gas limit at most G_A = 10M: every accumulate, and refine items of ordinary size), so those never wait behind long refines of any tenant (docs/fairness.md). 0 = none.',
     schema: int(0, 16),
   },
+  sandbox_general_nice: {
+    env: 'JAM_SANDBOX_GENERAL_NICE',
+    default: '10',
+    sensitive: false,
+    description:
+      "Nice increment of the general sandbox executors (the ones that take long refines) over the worker process's own, at most 19; express executors keep the worker's. On a shared CPU short calls and the workers then get the CPU before long refines (docs/fairness.md). 0 = same priority.",
+    schema: int(0, 19),
+  },
   sandbox_wall_clock_ms: {
     env: 'JAM_SANDBOX_WALL_CLOCK_MS',
     default: '10000',
