@@ -528,7 +528,7 @@ export const SETTINGS = {
     env: 'JAM_REFINE_CONCURRENCY',
     default: '2',
     sensitive: false,
-    description: 'Refine jobs in flight per attester queue (refine-a<i>: packages declaring more than G_A of refine gas) per process.',
+    description: 'Refine jobs in flight per attester queue (refine-aN: packages declaring more than G_A of refine gas) per process.',
     schema: int(1, 256),
   },
   refine_express_concurrency: {
@@ -536,7 +536,7 @@ export const SETTINGS = {
     default: '2',
     sensitive: false,
     description:
-      'Refine jobs in flight per attester express queue (refine-express-a<i>: short packages, declared refine gas at most G_A = 10M) per process, beside refine_concurrency, so a short package never waits for a slot held by a long refine (docs/fairness.md).',
+      'Refine jobs in flight per attester express queue (refine-express-aN: short packages, declared refine gas at most G_A = 10M) per process, beside refine_concurrency, so a short package never waits for a slot held by a long refine (docs/fairness.md).',
     schema: int(1, 256),
   },
   accumulate_concurrency: {
