@@ -3,7 +3,7 @@
  * test/support/browser.ts) against a production-mode gateway (PostgreSQL + BullMQ on Redis).
  *
  * The gateway runs alone (`JAM_ROLES=gateway`): no refine worker takes the jobs, so the package this
- * test submits stays `pending` and its refine jobs wait in refine-a0.. where the board must show them
+ * test submits stays `pending` and its refine jobs wait in refine-express-a0.. (a short package) where the board must show them
  * (completed jobs are removed at once, so a job that ran would not be there to see).
  *
  * Each page is one `describe` block: open a browser with or without credentials, load the path,
