@@ -3,8 +3,9 @@
  * test/support/browser.ts) against a production-mode gateway (PostgreSQL + BullMQ on Redis).
  *
  * The gateway runs alone (`JAM_ROLES=gateway`): no refine worker takes the jobs, so the package this
- * test submits stays `pending` and its refine jobs wait in refine-express-a0.. (a short package) where the board must show them
- * (completed jobs are removed at once, so a job that ran would not be there to see).
+ * test submits stays `pending` and its refine jobs wait in refine-express-a0.. (a short package)
+ * where the board must show them (completed jobs are removed at once, so a job that ran would not
+ * be there to see).
  *
  * Each page is one `describe` block: open a browser with or without credentials, load the path,
  * wait for what must be shown. The Swagger UI (`/jam/docs`, no token) is loaded the same way (its own case).
