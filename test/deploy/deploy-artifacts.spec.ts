@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { parseAllDocuments } from 'yaml';
-import { ACCUMULATE_QUEUE, refineQueueName } from '@jam/queue-contracts';
+import { ACCUMULATE_QUEUE, refineQueueNames } from '@jam/queue-contracts';
 import { SETTINGS } from '@jam/config';
 
 /**
@@ -189,8 +189,12 @@ describe('deploy/ artifacts', () => {
         const query = trigger!.metadata.query as string;
         expect(metricNamesIn(query).filter((n) => !exported.has(n))).toEqual([]);
         expect(query).toContain('state=~"waiting|delayed"');
-        const queue = o.metadata.name === 'jam-accumulate-worker' ? ACCUMULATE_QUEUE : refineQueueName(Number(o.metadata.name.slice(-1)));
-        expect(query).toContain(`queue="${queue}"`);
+        // a refine worker's backlog is both of its attester's queues (general and express)
+        const selector =
+          o.metadata.name === 'jam-accumulate-worker'
+            ? `queue="${ACCUMULATE_QUEUE}"`
+            : `queue=~"${refineQueueNames(Number(o.metadata.name.slice(-1))).join('|')}"`;
+        expect(query).toContain(selector);
         expect(trigger!.metadata.ignoreNullValues).toBe('false');
       }
     });

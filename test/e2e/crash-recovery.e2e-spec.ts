@@ -306,7 +306,7 @@ describe('crash recovery: SIGKILL mid-work, restart, nothing acknowledged lost, 
       const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
       const kills: string[] = [];
       for (const [name, queue] of [
-        ['refine-1', 'refine-a1'],
+        ['refine-1', 'refine-express-a1'], // the test's word-count packages declare G_A of refine gas: short, express queue
         ['attestation', 'attestation'],
         ['accumulate', 'accumulate'],
         ['accumulate', 'accumulate'],

@@ -3,8 +3,9 @@
  * test/support/browser.ts) against a production-mode gateway (PostgreSQL + BullMQ on Redis).
  *
  * The gateway runs alone (`JAM_ROLES=gateway`): no refine worker takes the jobs, so the package this
- * test submits stays `pending` and its refine jobs wait in refine-a0.. where the board must show them
- * (completed jobs are removed at once, so a job that ran would not be there to see).
+ * test submits stays `pending` and its refine jobs wait in refine-express-a0.. (a short package)
+ * where the board must show them (completed jobs are removed at once, so a job that ran would not
+ * be there to see).
  *
  * Each page is one `describe` block: open a browser with or without credentials, load the path,
  * wait for what must be shown. The Swagger UI (`/jam/docs`, no token) is loaded the same way (its own case).
@@ -123,13 +124,14 @@ describe('queue board in headless Chromium (production mode, BullMQ on Redis)', 
     const res = await b.page.goto(`${base}/admin/queues`);
     expect(res?.status()).toBe(200);
     expect(await b.page.title()).toBe('JAM queues');
-    for (const q of ['refine-a0', 'attestation', 'accumulate']) {
+    for (const q of ['refine-a0', 'refine-express-a0', 'attestation', 'accumulate']) {
       await untilShown(b, server, `queue ${q} on the board`, b.page.getByText(q, { exact: true }).first());
     }
-    // The package's refine job for attester 0 waits in refine-a0. Every job carries the package's
+    // The package's refine job for attester 0 waits in refine-express-a0 (a word-count package
+    // declares G_A of refine gas: short, docs/fairness.md). Every job carries the package's
     // fair-share priority (docs/fairness.md), so BullMQ lists it as `prioritized`, not `waiting`.
     const jobId = `refine-${pkgHash}-a0`;
-    await b.page.goto(`${base}/admin/queues/queue/refine-a0?status=prioritized`);
+    await b.page.goto(`${base}/admin/queues/queue/refine-express-a0?status=prioritized`);
     await untilShown(b, server, `job ${jobId} on the board`, b.page.getByText(jobId, { exact: true }).first());
     // its payload: the package hash and the attester
     await untilShown(b, server, 'the job data', b.page.getByText(`package_hash:"${pkgHash}"`).first());
@@ -139,7 +141,7 @@ describe('queue board in headless Chromium (production mode, BullMQ on Redis)', 
     }
     // The page load was audited for the admin; the scripts and polls were not.
     const audit = await api(base, tokens.admin, 'GET', '/admin/audit?action=queue_board.view');
-    expect(audit.json.items.map((e: any) => e.target)).toEqual(['GET /admin/queues/queue/refine-a0', 'GET /admin/queues']);
+    expect(audit.json.items.map((e: any) => e.target)).toEqual(['GET /admin/queues/queue/refine-express-a0', 'GET /admin/queues']);
     expect(audit.json.items[0]).toMatchObject({ outcome: 'success', actor_token_hash: `0x${sha256(tokens.admin)}`, details: { principal: 'ops' } });
   });
 

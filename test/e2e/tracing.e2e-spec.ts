@@ -143,7 +143,9 @@ describe('tracing: OTLP export from real processes', () => {
       const accumulate = spans.find((s) => s.traceId === server.traceId && s.name === 'accumulate process');
       const attestation = accumulate && byId.get(accumulate.parentSpanId);
       const refine = attestation && byId.get(attestation.parentSpanId);
-      return attestation?.name === 'attestation process' && refine?.name.startsWith('refine-a') === true && refine.parentSpanId === server.spanId;
+      return (
+        attestation?.name === 'attestation process' && /^refine-(express-)?a\d+ process$/.test(refine?.name ?? '') && refine?.parentSpanId === server.spanId
+      );
     });
     expect(chained).toBeDefined();
     const server = chained!;

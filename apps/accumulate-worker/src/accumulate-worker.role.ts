@@ -17,6 +17,7 @@ export function accumulateWorkerRole(): RoleModule {
       const sandbox = await sharedSandboxPool(host, {
         size: config.sandboxPoolSize,
         expressSize: config.sandboxExpressExecutors,
+        generalNice: config.sandboxGeneralNice,
         wallClockMs: config.sandboxWallClockMs,
         uid: config.sandboxUid,
         gid: config.sandboxGid,

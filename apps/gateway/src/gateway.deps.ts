@@ -90,7 +90,7 @@ export interface GatewayDeps {
   readiness: Record<string, () => Promise<void>>;
   /**
    * Opens (once; later calls return the same) the BullMQ queue handles the queue board at
-   * `/admin/queues` shows (read-only; README "Queue board"), refine-a0.. first. Called on the
+   * `/admin/queues` shows (read-only; README "Queue board"), refine-a0, refine-express-a0, .. first. Called on the
    * board's first request, so a gateway nobody opens the board on holds no extra connection.
    * Absent with the in-process queue (embedded mode), where the board answers 404 `not_found`.
    */

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createRedisReadinessProbe, openBullMqInspection, type BullMqInspection } from '@jam/queue';
-import { ACCUMULATE_QUEUE, ATTESTATION_QUEUE, JANITOR_QUEUE, refineQueueName } from '@jam/queue-contracts';
+import { ACCUMULATE_QUEUE, ATTESTATION_QUEUE, JANITOR_QUEUE, refineQueueNames } from '@jam/queue-contracts';
 import { StartupError, type RoleHost, type RoleModule } from '@jam/runtime';
 import { tokenDigest } from './bearer-token.guard';
 import { startGateway } from './gateway.app';
@@ -168,7 +168,7 @@ function boardQueues(host: RoleHost): Pick<GatewayDeps, 'openBoardQueues'> {
       board ??= openBullMqInspection({
         redisUrl: config.redisUrl!,
         prefix: config.queuePrefix,
-        names: [...Array.from({ length: config.attesters }, (_, i) => refineQueueName(i)), ATTESTATION_QUEUE, ACCUMULATE_QUEUE, JANITOR_QUEUE],
+        names: [...Array.from({ length: config.attesters }, (_, i) => refineQueueNames(i)).flat(), ATTESTATION_QUEUE, ACCUMULATE_QUEUE, JANITOR_QUEUE],
         onError: (err) => logger.warn({ err }, 'queue board: Redis error'),
       });
       return board.queues;

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DomainError, RETRYABLE_FAILURE_CODES } from '@jam/domain';
-import { ACCUMULATE_REPORT_JOB, REFINE_PACKAGE_JOB, jobLocation } from '@jam/queue-contracts';
+import { ACCUMULATE_REPORT_JOB, jobLocation, refinePackageJobFor } from '@jam/queue-contracts';
 import { enqueue, type JobQueue } from '@jam/queue';
 import { AttestationRepository, WorkPackageRepository, type WorkPackageSummary } from '@jam/persistence';
 import { JamMetrics, type Logger } from '@jam/telemetry';
@@ -67,9 +67,10 @@ export class PackageRetryService {
         for (let i = 0; i < this.limits.attesterCount; i++) {
           if (signed.has(i)) continue;
           const payload = { package_hash: packageHash, attester_index: i };
-          const { queue, jobId } = jobLocation(REFINE_PACKAGE_JOB, payload);
+          const job = refinePackageJobFor(row.refineGas);
+          const { queue, jobId } = jobLocation(job, payload);
           await this.queue.removeFailed(queue, jobId);
-          await enqueue(this.queue, REFINE_PACKAGE_JOB, payload, { priority: row.queuePriority });
+          await enqueue(this.queue, job, payload, { priority: row.queuePriority });
         }
       } else {
         const payload = { report_hash: row.reportHash!, package_hash: packageHash };

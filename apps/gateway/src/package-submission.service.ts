@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DomainError, packageHash, toHex, validateWorkPackage, type ValidationProblem, type WorkPackage } from '@jam/domain';
-import { REFINE_PACKAGE_JOB, packageQueuePriority } from '@jam/queue-contracts';
+import { packageQueuePriority, refinePackageJobFor } from '@jam/queue-contracts';
 import { enqueue, type JobQueue } from '@jam/queue';
 import {
   ExportedSegmentRepository,
@@ -89,9 +89,11 @@ export class PackageSubmissionService {
     if (created) {
       this.metrics.packages.inc({ status: 'pending' });
       // Enqueue after the commit. If this fails the row stays `pending` and the reconciler enqueues it.
+      // A short package (declared refine gas <= G_A) goes to the attesters' express queues (docs/fairness.md).
+      const job = refinePackageJobFor(row.refineGas);
       try {
         for (let i = 0; i < this.limits.attesterCount; i++) {
-          await enqueue(this.queue, REFINE_PACKAGE_JOB, { package_hash: hash, attester_index: i }, { priority: row.queuePriority });
+          await enqueue(this.queue, job, { package_hash: hash, attester_index: i }, { priority: row.queuePriority });
         }
       } catch (err) {
         this.logger.error({ err, hash }, 'enqueue failed; the reconciler will retry');

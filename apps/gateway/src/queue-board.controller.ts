@@ -61,7 +61,7 @@ function boardApp(queues: readonly Queue[]): BoardHandler {
 }
 
 /**
- * The operators' queue board (Bull Board) at `/admin/queues`: the BullMQ queues (refine-a<i>,
+ * The operators' queue board (Bull Board) at `/admin/queues`: the BullMQ queues (refine-a<i>, refine-express-a<i>,
  * attestation, accumulate, janitor) with their counts, jobs and job data, read-only. Only GET
  * (and HEAD) reach the board, so none of Bull Board's actions (retry, clean, pause, add, remove)
  * can run, and its UI hides them (`readOnlyMode`). Authentication: {@link QueueBoardGuard}. Each

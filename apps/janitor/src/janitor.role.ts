@@ -1,4 +1,4 @@
-import { ACCUMULATE_QUEUE, ATTESTATION_QUEUE, JANITOR_QUEUE, refineQueueName } from '@jam/queue-contracts';
+import { ACCUMULATE_QUEUE, ATTESTATION_QUEUE, JANITOR_QUEUE, refineQueueNames } from '@jam/queue-contracts';
 import type { RoleHost, RoleModule } from '@jam/runtime';
 import { Janitor } from './janitor';
 
@@ -55,7 +55,7 @@ export function janitorRole(): RoleModule {
  */
 function startQueueDepthSampler(host: RoleHost): () => Promise<void> {
   const { config, metrics, logger, queue } = host;
-  const queues = [...Array.from({ length: config.attesters }, (_, i) => refineQueueName(i)), ATTESTATION_QUEUE, ACCUMULATE_QUEUE];
+  const queues = [...Array.from({ length: config.attesters }, (_, i) => refineQueueNames(i)).flat(), ATTESTATION_QUEUE, ACCUMULATE_QUEUE];
   const sample = async () => {
     for (const q of queues) {
       try {

@@ -1,5 +1,5 @@
 import { createInProcessQueue, type JobQueue } from '@jam/queue';
-import { ATTESTATION_QUEUE, REFINE_PACKAGE_V1, attestationJobId, refineJobId, refineQueueName } from '@jam/queue-contracts';
+import { ATTESTATION_QUEUE, REFINE_PACKAGE_V1, attestationJobId, refineExpressQueueName, refineJobId, refineQueueName } from '@jam/queue-contracts';
 import type { AttestationRecord, AttestationRepository, WorkPackageRepository, WorkPackageStatus, WorkPackageSummary } from '@jam/persistence';
 import { JamMetrics, createLogger } from '@jam/telemetry';
 import { reconcile, type ReconcileDeps } from './reconcile.processor';
@@ -8,9 +8,15 @@ const PKG = `0x${'11'.repeat(32)}`;
 const REPORT = `0x${'22'.repeat(32)}`;
 const SIG = `0x${'33'.repeat(64)}`;
 
-/** Reconciler deps around one stale package in `status` whose recorded attesters are `signed` (all on REPORT). */
-function depsFor(status: WorkPackageStatus, signed: number[], queue: JobQueue, queuePriority = 1): ReconcileDeps {
-  const row = { hash: PKG, status, reportHash: null, queuePriority } as WorkPackageSummary;
+/** Declared refine gas of a long package (above G_A): its refine jobs use `refine-a<i>`. */
+const LONG_GAS = 5_000_000_000n;
+
+/**
+ * Reconciler deps around one stale package in `status` whose recorded attesters are `signed` (all
+ * on REPORT), declaring `refineGas` (gas).
+ */
+function depsFor(status: WorkPackageStatus, signed: number[], queue: JobQueue, queuePriority = 1, refineGas = LONG_GAS): ReconcileDeps {
+  const row = { hash: PKG, status, reportHash: null, queuePriority, refineGas } as WorkPackageSummary;
   const workPackages = { findStale: async (statuses: WorkPackageStatus[]) => (statuses.includes(status) ? [row] : []) };
   const records: AttestationRecord[] = signed.map((i) => ({ reportHash: REPORT, attesterIndex: i, packageHash: PKG, signature: SIG, createdAt: new Date(0) }));
   const attestations = {
@@ -70,5 +76,20 @@ describe('reconcile', () => {
     queue.process(q1, async (job) => void order.push((job.payload as { package_hash: string }).package_hash), { concurrency: 1 });
     while ((await queue.counts(q1)).waiting + (await queue.counts(q1)).active > 0) await new Promise((r) => setTimeout(r, 5));
     expect(order).toEqual([other(30), PKG, other(90)]);
+  });
+
+  it("re-enqueues a short package's refine jobs on the express queues, and not where a job of it is still queued", async () => {
+    // declared refine gas at most G_A: the express queue (docs/fairness.md, "Express refine queues")
+    const deps = depsFor('pending', [], queue, 1, 10_000_000n);
+    // attester 1's job is still in its general queue (enqueued before express queues existed): it still drives the package
+    await queue.enqueue(refineQueueName(1), REFINE_PACKAGE_V1, { package_hash: PKG, attester_index: 1 }, { jobId: refineJobId(PKG, 1), priority: 1 });
+    expect(await reconcile(deps, 0)).toBe(2);
+    for (const i of [0, 2]) {
+      expect(await queue.isQueued(refineExpressQueueName(i), refineJobId(PKG, i))).toBe(true);
+      expect(await queue.isQueued(refineQueueName(i), refineJobId(PKG, i))).toBe(false);
+    }
+    expect(await queue.isQueued(refineExpressQueueName(1), refineJobId(PKG, 1))).toBe(false);
+    // Everything queued now: the next run adds nothing.
+    expect(await reconcile(deps, 0)).toBe(0);
   });
 });

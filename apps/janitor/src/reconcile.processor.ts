@@ -1,4 +1,11 @@
-import { ACCUMULATE_REPORT_JOB, REFINE_PACKAGE_JOB, VERIFY_ATTESTATION_JOB, jobLocation } from '@jam/queue-contracts';
+import {
+  ACCUMULATE_REPORT_JOB,
+  REFINE_PACKAGE_EXPRESS_JOB,
+  REFINE_PACKAGE_JOB,
+  VERIFY_ATTESTATION_JOB,
+  jobLocation,
+  refinePackageJobFor,
+} from '@jam/queue-contracts';
 import { enqueue, type JobQueue } from '@jam/queue';
 import { ACCUMULATE_PHASE_STATUSES, REFINE_PHASE_STATUSES } from '@jam/domain';
 import { decideVerdict } from '@jam/attest';
@@ -26,7 +33,8 @@ const BATCH = 500;
  * have not moved for `staleMs`, re-enqueue the job that should be driving them when it is missing
  * (Redis restarted or evicted, in-process queue lost on a crash):
  * - pending/refining/attesting: a refine job for every attester that has not attested yet
- *   (refine is idempotent and re-sends its attestation); and when the recorded attestations
+ *   (refine is idempotent and re-sends its attestation), on the refine queue its declared refine
+ *   gas picks (`refinePackageJobFor`; a job still queued in the attester's other refine queue counts); and when the recorded attestations
  *   already decide the package (threshold met, or conflicting reports) but its status does not
  *   show it (the process died, or the job was lost, between an attestation's insert and its
  *   verdict), the attestation job of one recorded signature, which re-applies the verdict;
@@ -59,14 +67,20 @@ export async function reconcile(deps: ReconcileDeps, staleMs: number): Promise<n
         enqueued++;
       }
     }
+    // The package's refine queue follows from its declared refine gas (express at most G_A).
+    const job = refinePackageJobFor(row.refineGas);
+    const other = job === REFINE_PACKAGE_JOB ? REFINE_PACKAGE_EXPRESS_JOB : REFINE_PACKAGE_JOB;
     for (let i = 0; i < deps.attesterCount; i++) {
       if (signed.has(i)) continue;
       const payload = { package_hash: row.hash, attester_index: i };
-      const { queue, jobId } = jobLocation(REFINE_PACKAGE_JOB, payload);
+      const { queue, jobId } = jobLocation(job, payload);
       if (await deps.queue.isQueued(queue, jobId)) continue;
+      // A job in the attester's other refine queue (enqueued before express queues existed) still drives it.
+      const elsewhere = jobLocation(other, payload);
+      if (await deps.queue.isQueued(elsewhere.queue, elsewhere.jobId)) continue;
       // A kept failed job (retries exhausted while a store was down) would block its id.
       await deps.queue.removeFailed(queue, jobId);
-      await enqueue(deps.queue, REFINE_PACKAGE_JOB, payload, { priority: row.queuePriority });
+      await enqueue(deps.queue, job, payload, { priority: row.queuePriority });
       deps.metrics.reenqueued.inc({ queue });
       enqueued++;
     }

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { initHashing, toHex } from '@jam/domain';
 import type { Repositories } from '@jam/persistence';
 import { createInProcessQueue, type JobQueue } from '@jam/queue';
-import { ATTESTATION_QUEUE, refineJobId, refineQueueName } from '@jam/queue-contracts';
+import { ATTESTATION_QUEUE, refineExpressQueueName, refineJobId } from '@jam/queue-contracts';
 import { createLogger, JamMetrics } from '@jam/telemetry';
 import { createMigratedDatabase, type MigratedTestDatabase } from '../../../test/support/database';
 import { reconcile } from '../src/reconcile.processor';
@@ -52,7 +52,8 @@ describe('reconciler across the report-hash upgrade (PostgreSQL)', () => {
 
     // two legacy signatures (a threshold's worth) neither decide the package nor stop its attesters from refining again
     expect(await reconcile(deps, 0)).toBe(3);
-    for (let i = 0; i < 3; i++) expect(await queue.isQueued(refineQueueName(i), refineJobId(pkg, i))).toBe(true);
+    // (the row declares no refine gas: a short package, so its jobs go to the express queues)
+    for (let i = 0; i < 3; i++) expect(await queue.isQueued(refineExpressQueueName(i), refineJobId(pkg, i))).toBe(true);
     expect((await queue.counts(ATTESTATION_QUEUE)).waiting).toBe(0);
 
     // after the upgrade two attesters sign the GP-format report: the verdict is re-driven, the third still refines

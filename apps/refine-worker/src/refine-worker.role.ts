@@ -1,7 +1,7 @@
 import { loadOrCreateAttesterKeys } from '@jam/attest';
 import { toHex } from '@jam/domain';
 import { consume } from '@jam/queue';
-import { REFINE_PACKAGE_V1, refineQueueName } from '@jam/queue-contracts';
+import { REFINE_PACKAGE_V1, refineExpressQueueName, refineQueueName } from '@jam/queue-contracts';
 import type { RoleModule } from '@jam/runtime';
 import { sharedSandboxPool } from '@jam/sandbox';
 import { RefineProcessor } from './refine.processor';
@@ -9,7 +9,9 @@ import { RefineProcessor } from './refine.processor';
 /**
  * The refine-worker role: loads (or, for a new attester, creates) the keys of
  * `JAM_ATTESTER_INDEXES`, registers their public keys, and consumes each attester's
- * `refine-a<i>` queue with `refine_concurrency` jobs at a time on the process's sandbox pool.
+ * `refine-a<i>` queue with `refine_concurrency` jobs at a time and its express queue
+ * `refine-express-a<i>` (short packages) with `refine_express_concurrency` more, on the process's
+ * sandbox pool (docs/fairness.md).
  */
 export function refineWorkerRole(): RoleModule {
   return {
@@ -19,6 +21,7 @@ export function refineWorkerRole(): RoleModule {
       const sandbox = await sharedSandboxPool(host, {
         size: config.sandboxPoolSize,
         expressSize: config.sandboxExpressExecutors,
+        generalNice: config.sandboxGeneralNice,
         wallClockMs: config.sandboxWallClockMs,
         uid: config.sandboxUid,
         gid: config.sandboxGid,
@@ -38,13 +41,12 @@ export function refineWorkerRole(): RoleModule {
         threshold: config.attestationThreshold,
       });
       for (const key of keys) {
-        const name = refineQueueName(key.index);
-        consume(
-          host.queue,
-          name,
-          { [REFINE_PACKAGE_V1]: (job) => processor.handle(job) },
-          { concurrency: config.refineConcurrency, wrap: host.instrument(name) },
-        );
+        for (const [name, concurrency] of [
+          [refineQueueName(key.index), config.refineConcurrency],
+          [refineExpressQueueName(key.index), config.refineExpressConcurrency],
+        ] as const) {
+          consume(host.queue, name, { [REFINE_PACKAGE_V1]: (job) => processor.handle(job) }, { concurrency, wrap: host.instrument(name) });
+        }
       }
     },
   };

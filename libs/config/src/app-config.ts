@@ -98,6 +98,8 @@ export interface AppConfig {
   readonly sandboxPoolSize: number;
   /** Executors for short calls only (gas limit <= G_A), on top of sandboxPoolSize. */
   readonly sandboxExpressExecutors: number;
+  /** Nice increment of general executors over the worker's own (0..19). */
+  readonly sandboxGeneralNice: number;
   /** ms */
   readonly sandboxWallClockMs: number;
   /** OS uid of sandbox executors; undefined = 65534 as root, else this process's uid (docs/sandbox.md). */
@@ -111,6 +113,8 @@ export interface AppConfig {
   /** Registration code checks running or queued per gateway process, all principals. */
   readonly maxQueuedCodeChecks: number;
   readonly refineConcurrency: number;
+  /** Refine jobs in flight per attester express queue (short packages) per process. */
+  readonly refineExpressConcurrency: number;
   readonly accumulateConcurrency: number;
   /** ms */
   readonly reconcileIntervalMs: number;
@@ -388,6 +392,7 @@ function buildConfig(
         : undefined,
     sandboxPoolSize: p.sandbox_pool_size,
     sandboxExpressExecutors: p.sandbox_express_executors,
+    sandboxGeneralNice: p.sandbox_general_nice,
     sandboxWallClockMs: p.sandbox_wall_clock_ms,
     sandboxUid: p.sandbox_uid,
     sandboxGid: p.sandbox_gid,
@@ -395,6 +400,7 @@ function buildConfig(
     maxCodeChecksPerPrincipal: p.max_code_checks_per_principal,
     maxQueuedCodeChecks: p.max_queued_code_checks,
     refineConcurrency: p.refine_concurrency,
+    refineExpressConcurrency: p.refine_express_concurrency,
     accumulateConcurrency: p.accumulate_concurrency,
     reconcileIntervalMs: p.reconcile_interval_ms,
     reconcileStaleMs: p.reconcile_stale_ms,

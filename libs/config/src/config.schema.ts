@@ -471,6 +471,14 @@ export const SETTINGS = {
       'Extra sandbox executors per worker process that run only short calls (gas limit at most G_A = 10M: every accumulate, and refine items of ordinary size), so those never wait behind long refines of any tenant (docs/fairness.md). 0 = none.',
     schema: int(0, 16),
   },
+  sandbox_general_nice: {
+    env: 'JAM_SANDBOX_GENERAL_NICE',
+    default: '10',
+    sensitive: false,
+    description:
+      "Nice increment of the general sandbox executors (the ones that take long refines) over the worker process's own, at most 19; express executors keep the worker's. On a shared CPU short calls and the workers then get the CPU before long refines (docs/fairness.md). 0 = same priority.",
+    schema: int(0, 19),
+  },
   sandbox_wall_clock_ms: {
     env: 'JAM_SANDBOX_WALL_CLOCK_MS',
     default: '10000',
@@ -520,7 +528,15 @@ export const SETTINGS = {
     env: 'JAM_REFINE_CONCURRENCY',
     default: '2',
     sensitive: false,
-    description: 'Refine jobs in flight per attester queue per process.',
+    description: 'Refine jobs in flight per attester queue (refine-aN: packages declaring more than G_A of refine gas) per process.',
+    schema: int(1, 256),
+  },
+  refine_express_concurrency: {
+    env: 'JAM_REFINE_EXPRESS_CONCURRENCY',
+    default: '2',
+    sensitive: false,
+    description:
+      'Refine jobs in flight per attester express queue (refine-express-aN: short packages, declared refine gas at most G_A = 10M) per process, beside refine_concurrency, so a short package never waits for a slot held by a long refine (docs/fairness.md).',
     schema: int(1, 256),
   },
   accumulate_concurrency: {

@@ -5,12 +5,15 @@ import {
   JOB_CATALOG,
   JOB_NAMES,
   PREIMAGE_GC_JOB,
+  EXPRESS_REFINE_GAS,
   RECONCILE_JOB,
+  REFINE_PACKAGE_EXPRESS_JOB,
   REFINE_PACKAGE_JOB,
   RETENTION_JOB,
   VERIFY_ATTESTATION_JOB,
   jobLocation,
   queueKind,
+  refinePackageJobFor,
 } from './index';
 
 const H1 = `0x${'ab'.repeat(32)}`;
@@ -44,6 +47,19 @@ describe('job catalog', () => {
       const entry = JOB_CATALOG[name];
       expect(queueKind(entry.kind === 'refine' ? 'refine-a0' : entry.kind)).toBe(entry.kind);
     }
+  });
+
+  it("puts a short package's refine job on the attester's express queue, with the same name, id and retry policy", () => {
+    const payload = { package_hash: H1, attester_index: 2 };
+    expect(jobLocation(REFINE_PACKAGE_EXPRESS_JOB, payload)).toEqual({ queue: 'refine-express-a2', jobId: `refine-${H1}-a2` });
+    expect(queueKind('refine-express-a2')).toBe('refine');
+    expect(REFINE_PACKAGE_EXPRESS_JOB).toMatchObject({ name: REFINE_PACKAGE_JOB.name, kind: 'refine', retry: REFINE_PACKAGE_JOB.retry });
+    // declared refine gas up to G_A (10M) is short; one gas more is long
+    expect(EXPRESS_REFINE_GAS).toBe(10_000_000n);
+    expect(refinePackageJobFor(0n)).toBe(REFINE_PACKAGE_EXPRESS_JOB);
+    expect(refinePackageJobFor(EXPRESS_REFINE_GAS)).toBe(REFINE_PACKAGE_EXPRESS_JOB);
+    expect(refinePackageJobFor(EXPRESS_REFINE_GAS + 1n)).toBe(REFINE_PACKAGE_JOB);
+    expect(refinePackageJobFor(5_000_000_000n)).toBe(REFINE_PACKAGE_JOB);
   });
 
   it('refuses non-canonical hashes, bad attester indexes and bad buckets instead of building an id', () => {

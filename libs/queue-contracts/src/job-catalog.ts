@@ -12,7 +12,7 @@ import {
 } from './job-names.constants';
 import { JOB_PAYLOAD_SCHEMAS } from './job-payload.schema';
 import type { JobName, JobPayload } from './job.types';
-import { ACCUMULATE_QUEUE, ATTESTATION_QUEUE, JANITOR_QUEUE, refineQueueName, type QueueKind } from './queue-names.constants';
+import { ACCUMULATE_QUEUE, ATTESTATION_QUEUE, JANITOR_QUEUE, refineExpressQueueName, refineQueueName, type QueueKind } from './queue-names.constants';
 
 /**
  * The queue kind every job name runs on, as a type: the one place a job is tied to its queue.
@@ -33,7 +33,7 @@ export interface JobQueueKinds {
 export type JobsOnQueue<K extends QueueKind> = { [N in JobName]: JobQueueKinds[N] extends K ? N : never }[JobName];
 
 /** Kind of a queue name as a type: `refine-a${number}` -> `'refine'`, `'attestation'` -> `'attestation'`, ... */
-export type QueueKindOf<Q extends string> = Q extends `refine-a${number}`
+export type QueueKindOf<Q extends string> = Q extends `refine-a${number}` | `refine-express-a${number}`
   ? 'refine'
   : Q extends typeof ATTESTATION_QUEUE
     ? 'attestation'
@@ -88,7 +88,11 @@ function janitorTask<N extends JobsOnQueue<'janitor'>>(name: N, task: string): J
   };
 }
 
-/** `refine-package.v1` on `refine-a<attester_index>`, id `refine-<package_hash>-a<attester_index>`. */
+/**
+ * `refine-package.v1` on `refine-a<attester_index>`, id `refine-<package_hash>-a<attester_index>`:
+ * the refine job of a package declaring more than {@link EXPRESS_REFINE_GAS} of refine gas (short
+ * packages use {@link REFINE_PACKAGE_EXPRESS_JOB}; pick with {@link refinePackageJobFor}).
+ */
 export const REFINE_PACKAGE_JOB: JobCatalogEntry<typeof REFINE_PACKAGE_V1> = {
   name: REFINE_PACKAGE_V1,
   kind: 'refine',
@@ -97,6 +101,34 @@ export const REFINE_PACKAGE_JOB: JobCatalogEntry<typeof REFINE_PACKAGE_V1> = {
   jobId: (p) => refineJobId(p.package_hash, p.attester_index),
   retry: DEFAULT_JOB_OPTIONS.refine,
 };
+
+/**
+ * Declared refine gas (gas, the sum of a package's items' `refine_gas_limit`) up to which a
+ * package is short and its refine jobs go to the attester's express queue: G_A = 10,000,000
+ * (GP 0.7.2 `G_A`, `GP_ACCUMULATE_GAS`), the express executors' bound too (`SHORT_CALL_GAS` in
+ * @jam/sandbox), about 8 ms of guest time. Every call of such a package fits an express executor.
+ */
+export const EXPRESS_REFINE_GAS = 10_000_000n;
+
+/**
+ * `refine-package.v1` of a short package on `refine-express-a<attester_index>`: the same job
+ * name, payload, id and retry policy as {@link REFINE_PACKAGE_JOB}, another queue. Which of the
+ * two a package uses follows from its declared refine gas ({@link refinePackageJobFor}), which never
+ * changes, so every producer (gateway, retry, reconciler) picks the same queue for a package.
+ */
+export const REFINE_PACKAGE_EXPRESS_JOB: JobCatalogEntry<typeof REFINE_PACKAGE_V1> = {
+  ...REFINE_PACKAGE_JOB,
+  queue: (p) => refineExpressQueueName(p.attester_index),
+};
+
+/**
+ * The refine job entry of a package: {@link REFINE_PACKAGE_EXPRESS_JOB} when its declared refine
+ * gas is at most {@link EXPRESS_REFINE_GAS}, else {@link REFINE_PACKAGE_JOB} (docs/fairness.md).
+ * @param declaredRefineGas the package's `work_package.refine_gas` (gas, >= 0)
+ */
+export function refinePackageJobFor(declaredRefineGas: bigint): JobCatalogEntry<typeof REFINE_PACKAGE_V1> {
+  return declaredRefineGas <= EXPRESS_REFINE_GAS ? REFINE_PACKAGE_EXPRESS_JOB : REFINE_PACKAGE_JOB;
+}
 
 /** `verify-attestation.v1` on `attestation`, id `attest-<report_hash>-a<attester_index>`. */
 export const VERIFY_ATTESTATION_JOB: JobCatalogEntry<typeof VERIFY_ATTESTATION_V1> = {

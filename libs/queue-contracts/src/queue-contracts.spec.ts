@@ -17,8 +17,11 @@ import {
   parseJob,
   parseJobPayload,
   packageQueuePriority,
+  queueKind,
   refineJobId,
+  refineExpressQueueName,
   refineQueueName,
+  refineQueueNames,
 } from './index';
 
 const H1 = `0x${'ab'.repeat(32)}`;
@@ -31,6 +34,10 @@ describe('queue names', () => {
     expect(refineQueueName(12)).toBe('refine-a12');
     expect(() => refineQueueName(-1)).toThrow(RangeError);
     expect(() => refineQueueName(1.5)).toThrow(RangeError);
+    expect(refineExpressQueueName(12)).toBe('refine-express-a12');
+    expect(() => refineExpressQueueName(-1)).toThrow(RangeError);
+    expect(refineQueueNames(3)).toEqual(['refine-a3', 'refine-express-a3']);
+    for (const bad of ['refine-express-a', 'refine-express-a01', 'refine-expressa1', 'refine-x-a1']) expect(queueKind(bad)).toBeUndefined();
     expect([ATTESTATION_QUEUE, ACCUMULATE_QUEUE, JANITOR_QUEUE]).toEqual(['attestation', 'accumulate', 'janitor']);
   });
 });

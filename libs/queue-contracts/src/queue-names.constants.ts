@@ -14,6 +14,23 @@ export function refineQueueName(attesterIndex: number): `refine-a${number}` {
   return `refine-a${attesterIndex}`;
 }
 
+/**
+ * Express refine queue of one attester: `refine-express-a<index>`. It takes the refine jobs of
+ * short packages only (declared refine gas at most {@link EXPRESS_REFINE_GAS}), consumed beside
+ * `refine-a<index>` with slots of their own, so a short package never waits for a slot held by a
+ * long refine (docs/fairness.md, "Express refine queues").
+ * @throws RangeError when `attesterIndex` is not a non-negative safe integer.
+ */
+export function refineExpressQueueName(attesterIndex: number): `refine-express-a${number}` {
+  assertAttesterIndex(attesterIndex);
+  return `refine-express-a${attesterIndex}`;
+}
+
+/** Both refine queues of one attester (general first, then express), e.g. for queue boards and depth gauges. */
+export function refineQueueNames(attesterIndex: number): [`refine-a${number}`, `refine-express-a${number}`] {
+  return [refineQueueName(attesterIndex), refineExpressQueueName(attesterIndex)];
+}
+
 /** WARNING: see the file header; renaming strands queued jobs. */
 export const ATTESTATION_QUEUE = 'attestation' as const;
 /** WARNING: see the file header; renaming strands queued jobs. */
@@ -24,7 +41,7 @@ export const JANITOR_QUEUE = 'janitor' as const;
 /** Kind of a queue, as used to pick default job options. */
 export type QueueKind = 'refine' | 'attestation' | 'accumulate' | 'janitor';
 
-const REFINE_QUEUE_RE = /^refine-a(0|[1-9][0-9]*)$/;
+const REFINE_QUEUE_RE = /^refine-(express-)?a(0|[1-9][0-9]*)$/;
 
 /** Kind of a queue name, or `undefined` for a name this contract does not know. */
 export function queueKind(queue: string): QueueKind | undefined {

@@ -5,6 +5,7 @@ import {
   MAX_JOB_PRIORITY,
   REFINE_PACKAGE_V1,
   parseJobPayload,
+  refineExpressQueueName,
   refineJobId,
   refineQueueName,
   type JobOptionsPolicy,
@@ -273,6 +274,28 @@ export function describeJobQueueContract(driver: string, factory: ContractFactor
       await h.queue.enqueue(q, REFINE_PACKAGE_V1, flood.payload, { jobId: flood.jobId, priority: 9 });
       await waitFor(async () => order.length === 4 && (await drained()), 'four runs');
       expect(order).toEqual(['flood#1', 'blocker#1', 'quiet#1', 'flood#2']);
+    });
+
+    it("runs an attester's express refine queue while every slot of its general refine queue is held (docs/fairness.md)", async () => {
+      // The general queue's one slot is held by a job that runs until released; the express queue
+      // has its own consumer, so a job enqueued there (same job id as a general one may have) runs.
+      const express = refineExpressQueueName(0);
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      const started: string[] = [];
+      h.queue.process(q, async (job) => void (started.push(`general ${job.id}`), await held), { concurrency: 1 });
+      h.queue.process(express, async (job) => void started.push(`express ${job.id}`), { concurrency: 1 });
+      const [long1, long2, short] = [refineJob(), refineJob(), refineJob()];
+      await h.queue.enqueue(q, REFINE_PACKAGE_V1, long1.payload, { jobId: long1.jobId, priority: 5 });
+      await h.queue.enqueue(q, REFINE_PACKAGE_V1, long2.payload, { jobId: long2.jobId, priority: 5 });
+      await waitFor(() => started.length === 1, 'the general slot taken');
+      await h.queue.enqueue(express, REFINE_PACKAGE_V1, short.payload, { jobId: short.jobId, priority: 1 });
+      await waitFor(async () => !(await h.queue.isQueued(express, short.jobId)), 'the express job done');
+      expect(started).toEqual([`general ${long1.jobId}`, `express ${short.jobId}`]);
+      expect(await h.queue.isQueued(q, long2.jobId)).toBe(true);
+      release();
+      await waitFor(drained, 'drain');
+      expect(started).toEqual([`general ${long1.jobId}`, `express ${short.jobId}`, `general ${long2.jobId}`]);
     });
 
     it('holds a delayed job until its time', async () => {

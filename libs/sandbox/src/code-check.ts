@@ -33,6 +33,8 @@ export async function startSandboxPool(options: SandboxPoolOptions, warn: CodeCh
   await pool.start();
   const fallback = pool.identityFallback();
   if (fallback !== undefined) warn({ setting: 'sandbox_uid' }, `sandbox executors do not run as an unprivileged user: ${fallback}`);
+  const nice = pool.niceFallback();
+  if (nice !== undefined) warn({ setting: 'sandbox_general_nice' }, `general sandbox executors run at the default CPU priority: ${nice}`);
   return pool;
 }
 

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { blake2b } from 'hash-wasm';
 import { serviceModule } from '../test/wasm-module.builder';
 import { exampleServicePath } from './example-services';
@@ -306,6 +307,35 @@ describe('SandboxPool', () => {
     } finally {
       await lanes.close();
     }
+  });
+
+  it('runs every thread of a general executor at generalNice above this process, express executors at its own (docs/fairness.md)', async () => {
+    /** Nice value of every thread of `pid` (field 19 of /proc/<pid>/task/<tid>/stat). */
+    const threadNices = (pid: number): number[] =>
+      readdirSync(`/proc/${pid}/task`).map((tid) => {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+      });
+    const own = getPriority();
+    const niced = new SandboxPool({ size: 1, expressSize: 1, wallClockMs: 60_000, generalNice: 7 });
+    await niced.start();
+    try {
+      expect(niced.niceFallback()).toBeUndefined();
+      const [general, express] = niced.executorPids() as [number, number];
+      // a long call (general executor) and a short one (express) each run a guest thread first
+      const loop = serviceModule({ refineBody: [0x03, 0x40, 0x0c, 0x00, 0x0b, 0x42, 0x00, 0x0b] });
+      const loopHash = await hashOf(loop);
+      await Promise.all([
+        niced.refine({ ...refineReq(new Uint8Array(0)), code: loop, codeHash: loopHash, gasLimit: 50_000_000n }),
+        niced.refine(refineReq(Buffer.from('one two'), { gasLimit: SHORT_CALL_GAS })),
+      ]);
+      expect(new Set(threadNices(general))).toEqual(new Set([Math.min(19, own + 7)]));
+      expect(new Set(threadNices(express))).toEqual(new Set([own]));
+    } finally {
+      await niced.close();
+    }
+    expect(() => new SandboxPool({ generalNice: 20 })).toThrow(RangeError);
+    expect(() => new SandboxPool({ generalNice: -1 })).toThrow(RangeError);
   });
 
   it('kills a worker past the wall clock, answers panic + timedOut, and keeps serving', async () => {

@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, fstatSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import path from 'node:path';
 import { fromHex } from '@jam/domain';
 import { DEFAULT_MEMORY_PAGES_CAP, MAX_STORAGE_SNAPSHOT_BYTES, MAX_STORAGE_SNAPSHOT_ITEMS } from './host-abi';
@@ -32,6 +33,15 @@ export interface SandboxPoolOptions {
   uid?: number;
   /** OS group id of the executors (`sandbox_gid`); unset = the uid's number (65534 = nogroup when defaulted). */
   gid?: number;
+  /**
+   * Nice increment of the general executors (`sandbox_general_nice`, 0..19, default 0): they run
+   * at this process's nice value plus this (at most 19), express executors at this process's own.
+   * On a shared CPU the kernel then gives short calls (express executors) and the worker processes
+   * the CPU before long refines, so a quiet tenant's short call is not slowed by a flood's long
+   * ones (docs/fairness.md). Raising a nice value needs no privilege; where the OS refuses,
+   * executors keep the default priority and {@link SandboxPool.niceFallback} says why.
+   */
+  generalNice?: number;
 }
 
 /** Unprivileged id executors default to when the worker runs as root: 65534, `nobody` / `nogroup`. */
@@ -174,6 +184,9 @@ export class SandboxPool {
   private readonly defaultedIdentity: boolean;
   /** Why a defaulted executor user was not used, or undefined (see start()). */
   private fallback: string | undefined;
+  private readonly generalNice: number;
+  /** Why the general executors' nice value could not be set (first failure), or undefined. */
+  private niceFailure: string | undefined;
   private readonly slots: Slot[] = [];
   private readonly queue: PendingJob[] = [];
   private nextId = 1;
@@ -186,6 +199,9 @@ export class SandboxPool {
     this.expressSize = options.expressSize ?? 0;
     this.wallClockMs = options.wallClockMs ?? 10_000;
     this.memoryPagesCap = options.memoryPagesCap ?? DEFAULT_MEMORY_PAGES_CAP;
+    this.generalNice = options.generalNice ?? 0;
+    if (!Number.isInteger(this.generalNice) || this.generalNice < 0 || this.generalNice > 19)
+      throw new RangeError(`generalNice must be an integer 0..19, got ${this.generalNice}`);
     if (!Number.isInteger(this.size) || this.size < 1) throw new RangeError(`size must be a positive integer, got ${this.size}`);
     if (!Number.isInteger(this.expressSize) || this.expressSize < 0)
       throw new RangeError(`expressSize must be a non-negative integer, got ${this.expressSize}`);
@@ -204,6 +220,14 @@ export class SandboxPool {
    */
   identityFallback(): string | undefined {
     return this.fallback;
+  }
+
+  /**
+   * Why the general executors run without their `generalNice` (the OS refused to lower their
+   * priority), or undefined. The process logs it as a warning.
+   */
+  niceFallback(): string | undefined {
+    return this.niceFailure;
   }
 
   /** uid/gid the executors run as; undefined when they run as this process's user (not root, nothing requested). */
@@ -362,9 +386,12 @@ export class SandboxPool {
       // the attester keys (0600), tokens or data of this process's user
       ...(this.identity ?? {}),
     });
+    const express = index >= this.size;
+    // Threads the executor creates later (its guest thread) inherit its main thread's nice value.
+    if (!express) this.lowerPriority(child.pid);
     const slot: Slot = {
       child,
-      express: index >= this.size,
+      express,
       online: false,
       job: undefined,
       timer: undefined,
@@ -375,6 +402,8 @@ export class SandboxPool {
     return new Promise((resolve, reject) => {
       child.on('message', (msg: WorkerResponse | ExecutorReady) => {
         if ('type' in msg && msg.type === 'ready') {
+          // and the threads Node started before the call above (Linux: one nice value per thread)
+          if (!express) for (const tid of threadsOf(child.pid)) this.lowerPriority(tid);
           slot.online = true;
           slot.startFailures = 0;
           resolve();
@@ -393,6 +422,20 @@ export class SandboxPool {
         this.onExecutorGone(slot, err);
       });
     });
+  }
+
+  /**
+   * Sets thread or process `id` (a general executor) to this process's nice value plus
+   * `generalNice`, at most 19. Best effort: a refusal is kept for {@link niceFallback}.
+   */
+  private lowerPriority(id: number | undefined): void {
+    if (this.generalNice === 0 || id === undefined) return;
+    try {
+      setPriority(id, Math.min(19, getPriority() + this.generalNice));
+    } catch (err) {
+      // the thread may have exited meanwhile (ESRCH): not a refusal
+      if ((err as { info?: { code?: string } }).info?.code !== 'ESRCH') this.niceFailure ??= (err as Error).message;
+    }
   }
 
   private pump(): void {
@@ -588,4 +631,14 @@ function kill(child: ChildProcess): Promise<void> {
     // a child that never started (fork failed: 'error' without 'exit') has nothing to wait for
     setTimeout(resolve, 2000).unref();
   });
+}
+
+/** Thread ids of process `pid` (Linux `/proc/<pid>/task`); empty where there is no /proc or the process is gone. */
+function threadsOf(pid: number | undefined): number[] {
+  if (pid === undefined) return [];
+  try {
+    return readdirSync(`/proc/${pid}/task`).map(Number).filter(Number.isInteger);
+  } catch {
+    return [];
+  }
 }

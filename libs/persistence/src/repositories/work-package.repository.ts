@@ -16,6 +16,11 @@ export interface WorkPackageSummary {
    * fixed at submission from the submitter's backlog (docs/fairness.md).
    */
   queuePriority: number;
+  /**
+   * Declared refine gas (gas): the sum of its items' `refine_gas_limit`. Picks the refine queue
+   * of its jobs (express at most G_A; docs/fairness.md).
+   */
+  refineGas: bigint;
   status: WorkPackageStatus;
   /** `0x` hex, set once a report exists. */
   reportHash: string | null;
@@ -59,7 +64,7 @@ const RETRYABLE_ACCUMULATION_STATUSES = ['timed_out', 'sandbox_failed', 'blob_un
 /** Largest page {@link WorkPackageRepository.listByService} returns. */
 export const WORK_PACKAGE_LIST_MAX_LIMIT = 1000;
 
-const SUMMARY_COLUMNS = `hash, service_ids AS "serviceIds", submitted_by AS "submittedBy", queue_priority AS "queuePriority", status,
+const SUMMARY_COLUMNS = `hash, service_ids AS "serviceIds", submitted_by AS "submittedBy", queue_priority AS "queuePriority", refine_gas AS "refineGas", status,
   report_hash AS "reportHash", error_code AS "errorCode", error_message AS "errorMessage",
   created_at AS "createdAt", updated_at AS "updatedAt", accumulated_at AS "accumulatedAt", retries`;
 const ALL_COLUMNS = `${SUMMARY_COLUMNS}, encoded`;
@@ -76,6 +81,7 @@ function toSummary(row: SummaryRow): WorkPackageSummary {
     serviceIds: row.serviceIds,
     submittedBy: row.submittedBy,
     queuePriority: row.queuePriority,
+    refineGas: BigInt(row.refineGas),
     status: row.status,
     reportHash: row.reportHash && bytesToHex(row.reportHash),
     errorCode: row.errorCode,
