@@ -411,6 +411,20 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
       await expectDomainError(workPackages.transition(f, ['nope' as WorkPackageStatus], 'failed'), 'invalid_request');
     });
 
+    it('transitionAndRead: one statement that moves and returns the row, or returns it unchanged (issue 8)', async () => {
+      const { workPackages } = get().repos;
+      const s = await newService();
+      const h = await newPackage([s.id]);
+      const rh = hash();
+      const missed = await workPackages.transitionAndRead(h, ['attesting'], 'attested', { reportHash: rh });
+      expect(missed).toMatchObject({ moved: false, row: { hash: h, status: 'pending', reportHash: null } });
+      const moved = await workPackages.transitionAndRead(h, ['pending', 'attesting'], 'attested', { reportHash: rh });
+      expect(moved).toMatchObject({ moved: true, row: { hash: h, status: 'attested', reportHash: rh, queuePriority: 1 } });
+      expect(await workPackages.transitionAndRead(h, ['pending'], 'attested')).toMatchObject({ moved: false, row: { status: 'attested', reportHash: rh } });
+      expect(await workPackages.transitionAndRead(hash(), ['pending'], 'refining')).toEqual({ moved: false, row: null });
+      await expectDomainError(workPackages.transitionAndRead(h, ['nope' as WorkPackageStatus], 'failed'), 'invalid_request');
+    });
+
     it('lets exactly one of concurrent transitions from the same state win', async () => {
       const { workPackages } = get().repos;
       const s = await newService();
@@ -615,6 +629,31 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
         { reportHash: bad, signers: 1 },
       ]);
       await expectDomainError(attestations.insertIfAbsent({ reportHash: good, attesterIndex: base, packageHash: pkg, signature: '0xab' }), 'invalid_hex');
+
+      // insertIfReportOf: the report check and the insert in one statement (issue 8)
+      const other = await newPackage([s.id]);
+      expect(await attestations.insertIfReportOf({ reportHash: bad, attesterIndex: base + 3, packageHash: pkg, signature })).toEqual({
+        report: true,
+        created: true,
+      });
+      expect(await attestations.insertIfReportOf({ reportHash: bad, attesterIndex: base + 3, packageHash: pkg, signature: sig() })).toEqual({
+        report: true,
+        created: false,
+      });
+      expect(await attestations.insertIfReportOf({ reportHash: bad, attesterIndex: base + 1, packageHash: other, signature })).toEqual({
+        report: false,
+        created: false,
+      });
+      expect(await attestations.insertIfReportOf({ reportHash: hash(), attesterIndex: base + 1, packageHash: pkg, signature })).toEqual({
+        report: false,
+        created: false,
+      });
+      expect(await attestations.reportHashesForPackage(pkg)).toEqual(
+        [
+          { reportHash: bad, signers: 2 },
+          { reportHash: good, signers: 2 },
+        ].sort((a, b) => (a.reportHash < b.reportHash ? -1 : 1)),
+      );
     });
 
     it('reports of the legacy hash format (before engine 0.7.0) keep their hash and signatures but never count toward a verdict', async () => {

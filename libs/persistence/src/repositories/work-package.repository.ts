@@ -216,6 +216,48 @@ export class WorkPackageRepository {
   }
 
   /**
+   * {@link transition} that also returns the row, in ONE statement: the row after the change when
+   * this call made it, else the row as it is (another status: a concurrent or earlier handler won).
+   * Saves the read a handler made after a transition to see where the package stands.
+   * @returns `moved` as {@link transition} returns it; `row` null when the package is missing
+   * @throws DomainError `invalid_request` for an unknown status, `invalid_hex`.
+   */
+  async transitionAndRead(
+    hash: string,
+    from: readonly WorkPackageStatus[],
+    to: WorkPackageStatus,
+    fields: WorkPackageTransitionFields = {},
+  ): Promise<{ moved: boolean; row: WorkPackageSummary | null }> {
+    checkStatuses([...from, to]);
+    // The outer SELECT sees the snapshot before the UPDATE: it gives the unchanged row when the UPDATE matched nothing.
+    const row = await queryOne<SummaryRow & { moved: boolean }>(
+      this.ds,
+      `WITH moved AS (
+         UPDATE work_package SET
+           status = $3,
+           updated_at = now(),
+           report_hash = COALESCE($4, report_hash),
+           error_code = COALESCE($5, error_code),
+           error_message = COALESCE($6, error_message),
+           accumulated_at = CASE WHEN $3 = 'accumulated' THEN now() ELSE accumulated_at END
+         WHERE hash = $1 AND status = ANY($2::text[])
+         RETURNING ${SUMMARY_COLUMNS})
+       SELECT *, true AS moved FROM moved
+       UNION ALL
+       SELECT ${SUMMARY_COLUMNS}, false AS moved FROM work_package WHERE hash = $1 AND NOT EXISTS (SELECT 1 FROM moved)`,
+      [
+        hashToBytes(hash),
+        from,
+        to,
+        fields.reportHash === undefined ? null : hashToBytes(fields.reportHash, 'reportHash'),
+        fields.errorCode ?? null,
+        fields.errorMessage ?? null,
+      ],
+    );
+    return { moved: row?.moved === true, row: row && toSummary(row) };
+  }
+
+  /**
    * Puts a failed package back into the pipeline, in one transaction under the package row lock
    * (`SELECT ... FOR UPDATE`), when its failure is retryable (`RETRYABLE_FAILURE_CODES` of @jam/domain)
    * and it has had fewer than `maxRetries` retries:
