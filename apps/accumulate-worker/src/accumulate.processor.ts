@@ -206,7 +206,7 @@ export class AccumulateProcessor {
           return { status: outcome.status, gasUsed: outcome.gasUsed, writes: outcome.status === 'ok' ? outcome.writes : [] };
         },
       });
-      deps.logger.info({ reportHash, serviceId, applied: result.applied, status: result.status, runs: result.runs }, 'accumulate');
+      deps.logger.info({ reportHash, serviceId, applied: result.applied, status: result.status }, 'accumulate');
       return result.status;
     } catch (err) {
       const kind = err instanceof AccumulateWallClockError ? 'wall_clock' : BlobUnavailableError.is(err) ? 'blob' : sandboxFailureKind(err);

@@ -97,10 +97,11 @@ export class RefineProcessor {
     const { package_hash: packageHash, attester_index: attesterIndex } = parseJobPayload(REFINE_PACKAGE_V1, job.payload);
     const key = this.deps.keys.get(attesterIndex);
     if (!key) throw new PermanentJobError(`this process holds no key for attester ${attesterIndex}`);
-    const row = await this.deps.workPackages.get(packageHash);
-    if (!row) throw new PermanentJobError(`unknown package ${packageHash}`);
+    // the package and this attester's failure count in one statement
+    const read = await this.deps.workPackages.getForAttester(packageHash, attesterIndex);
+    if (!read) throw new PermanentJobError(`unknown package ${packageHash}`);
+    const { row, attempt } = read;
     if (isFinishedPackageStatus(row.status)) return;
-    const attempt = await this.deps.refineAttempts.get(packageHash, attesterIndex);
     if (attempt?.exhausted) {
       // This attester gave up on the package. Re-check the verdict: the process may have died
       // between counting the last failure and failing the package.

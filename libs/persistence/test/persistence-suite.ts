@@ -746,7 +746,7 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
         ),
       );
       // the sandbox runs outside the lock, so several deliveries may run it; exactly one applies
-      expect(runs).toBe(results.reduce((n, r) => n + r.runs, 0));
+      expect(runs).toBeGreaterThanOrEqual(1);
       expect(results.filter((r) => r.applied)).toHaveLength(1);
       expect(results.filter((r) => !r.applied).every((r) => r.status === 'ok')).toBe(true);
       expect(readCounter(await serviceStorage.storageSnapshot(s.id))).toBe(1);
@@ -810,10 +810,10 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
         loadLimit: NO_LOAD_LIMIT,
         run: async ({ storage }) => ({ status: 'ok', gasUsed: 1n, writes: [{ key: counterKey, value: counterValue(readCounter(storage!) + 1) }] }),
       });
-      expect(fastResult).toEqual({ applied: true, status: 'ok', runs: 1 });
+      expect(fastResult).toEqual({ applied: true, status: 'ok' });
       release();
       // its first outcome was computed on the state before `fast`: dropped, run again on counter 1
-      expect(await slowApply).toEqual({ applied: true, status: 'ok', runs: 2 });
+      expect(await slowApply).toEqual({ applied: true, status: 'ok' });
       expect(seen).toEqual([0, 1]);
       expect(readCounter(await serviceStorage.storageSnapshot(s.id))).toBe(11);
     });
@@ -850,7 +850,8 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
           return { status: 'ok', gasUsed: 1n, writes: [{ key: counterKey, value: counterValue(readCounter(storage!) + 100) }] };
         },
       });
-      expect(result).toEqual({ applied: true, status: 'ok', runs: OPTIMISTIC_ACCUMULATE_ATTEMPTS + 1 });
+      expect(result).toEqual({ applied: true, status: 'ok' });
+      expect(calls).toBe(OPTIMISTIC_ACCUMULATE_ATTEMPTS + 1);
       expect(readCounter(await serviceStorage.storageSnapshot(s.id))).toBe(OPTIMISTIC_ACCUMULATE_ATTEMPTS + 100);
     });
 
@@ -897,7 +898,7 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
           return { status: 'panic', gasUsed: 5n, writes: [{ key: bytes('drop'), value: null }] };
         },
       });
-      expect(retried).toEqual({ applied: true, status: 'panic', runs: 1 });
+      expect(retried).toEqual({ applied: true, status: 'panic' });
       expect(await serviceStorage.getStorage(s.id, bytes('drop'))).toBeNull();
       expect(await serviceStorage.getStorage(s.id, bytes('keep'))).toEqual(bytes('1'));
       await expectDomainError(
@@ -992,7 +993,6 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
       expect(await accumulations.applyOnce({ reportHash: rep, packageHash: pkg, serviceId: s.id, loadLimit: NO_LOAD_LIMIT, run })).toEqual({
         applied: false,
         status: 'timed_out',
-        runs: 0,
       });
       expect(run).not.toHaveBeenCalled();
       await expect(accumulations.recordWallClockFailure({ reportHash: rep, packageHash: pkg, serviceId: s.id, maxFailures: 0, gasUsed: 0n })).rejects.toThrow(
@@ -1022,7 +1022,7 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
           loadLimit: NO_LOAD_LIMIT,
           run: async () => ({ status: 'ok', gasUsed: 7n, writes: [] }),
         }),
-      ).toEqual({ applied: true, status: 'ok', runs: 1 });
+      ).toEqual({ applied: true, status: 'ok' });
       // a late duplicate delivery's timeout: nothing to count, the recorded result stands
       expect(await accumulations.recordWallClockFailure({ reportHash: rep, packageHash: pkg, serviceId: s.id, maxFailures: 1, gasUsed: 1n })).toEqual({
         failures: 1,
@@ -1213,7 +1213,7 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
           loadLimit: NO_LOAD_LIMIT,
           run: async () => ({ status: 'ok', gasUsed: 7n, writes: [] }),
         }),
-      ).toEqual({ applied: true, status: 'ok', runs: 1 });
+      ).toEqual({ applied: true, status: 'ok' });
       await accumulations.recordWallClockFailure({ reportHash: rep, packageHash: pkg, serviceId: slow.id, maxFailures: 1, gasUsed: 1n });
       await accumulations.recordSandboxFailure({ reportHash: rep, packageHash: pkg, serviceId: crashy.id, kind: 'executor', maxFailures: 1, gasUsed: 1n });
       expect(await workPackages.transition(pkg, ['pending'], 'failed', { reportHash: rep, errorCode: 'accumulate_timeout', errorMessage: 'x' })).toBe(true);
@@ -1230,7 +1230,6 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
       expect(await accumulations.applyOnce({ reportHash: rep, packageHash: pkg, serviceId: ok.id, loadLimit: NO_LOAD_LIMIT, run })).toEqual({
         applied: false,
         status: 'ok',
-        runs: 0,
       });
       expect(run).not.toHaveBeenCalled();
     });

@@ -79,7 +79,6 @@ export class AccumulationRepository {
    * once per apply (only the last call's outcome is applied); it must not use the database itself
    * (with pool size 1, as for the embedded server, the locked fallback would deadlock).
    * @param opts.loadLimit most bytes (keys + values) and keys this call reads out of the database
-   * @returns `runs`: how many times `run` was called
    * @throws DomainError `unknown_service` when the service does not exist; whatever `run`
    *   throws (nothing is written); database errors.
    */
@@ -89,16 +88,14 @@ export class AccumulationRepository {
     serviceId: number;
     loadLimit: StorageFootprint;
     run: (state: ServiceStorageState) => Promise<AccumulateOutcome>;
-  }): Promise<{ applied: boolean; status?: AccumulationStatus; runs: number }> {
+  }): Promise<{ applied: boolean; status?: AccumulationStatus }> {
     const reportHash = hashToBytes(opts.reportHash, 'reportHash');
     const packageHash = hashToBytes(opts.packageHash, 'packageHash');
     const { serviceId } = opts;
-    let runs = 0;
-    const runOn = async (target: SqlTarget): Promise<AccumulateOutcome> => {
-      const footprint = await loadStorageFootprint(target, serviceId);
+    const runOn = async (target: SqlTarget, known?: StorageFootprint): Promise<AccumulateOutcome> => {
+      const footprint = known ?? (await loadStorageFootprint(target, serviceId));
       const withinLimit = footprint.bytes <= opts.loadLimit.bytes && footprint.items <= opts.loadLimit.items;
       const storage = withinLimit ? await loadStorageSnapshot(target, serviceId) : null;
-      runs++;
       return opts.run({ footprint, storage });
     };
     const commit = async (tx: EntityManager, outcome: AccumulateOutcome): Promise<{ applied: true; status: AccumulationStatus }> => {
@@ -108,23 +105,22 @@ export class AccumulationRepository {
     };
     for (let attempt = 1; attempt <= OPTIMISTIC_ACCUMULATE_ATTEMPTS; attempt++) {
       const seen = await readServiceState(this.ds, reportHash, serviceId);
-      if (seen.done) return { applied: false, status: seen.done.status, runs };
-      const outcome = await runOn(this.ds);
+      if (seen.done) return { applied: false, status: seen.done.status };
+      const outcome = await runOn(this.ds, seen.footprint);
       const result = await this.ds.transaction(async (tx) => {
         const locked = await lockServiceAndFindAccumulation(tx, reportHash, serviceId);
         if (locked.done) return { applied: false, status: locked.done.status };
         if (locked.version !== seen.version) return null;
         return commit(tx, outcome);
       });
-      if (result !== null) return { ...result, runs };
+      if (result !== null) return result;
     }
     // contended: run under the lock, so this apply cannot lose again
-    const result = await this.ds.transaction(async (tx) => {
+    return this.ds.transaction(async (tx) => {
       const locked = await lockServiceAndFindAccumulation(tx, reportHash, serviceId);
       if (locked.done) return { applied: false, status: locked.done.status };
       return commit(tx, await runOn(tx));
     });
-    return { ...result, runs };
   }
 
   /**
@@ -262,22 +258,31 @@ async function lockServiceAndFindAccumulation(
 }
 
 /**
- * The service's state version and the accumulation row of (report, service), in one statement
- * without a lock. @throws DomainError `unknown_service`
+ * The service's state version, the accumulation row of (report, service) and the storage
+ * footprint, in one statement without a lock (the version is read in the same snapshot as the
+ * footprint). @throws DomainError `unknown_service`
  */
 async function readServiceState(
   target: SqlTarget,
   reportHash: Buffer,
   serviceId: number,
-): Promise<{ version: string; done: { status: AccumulationStatus } | null }> {
-  const row = await queryOne<{ version: string; status: AccumulationStatus | null }>(
+): Promise<{ version: string; done: { status: AccumulationStatus } | null; footprint: StorageFootprint }> {
+  const row = await queryOne<{ version: string; status: AccumulationStatus | null; bytes: string; items: string }>(
     target,
-    `SELECT s.state_version::text AS version, (SELECT a.status FROM accumulation a WHERE a.report_hash = $1 AND a.service_id = s.id) AS status
-       FROM service s WHERE s.id = $2`,
+    `SELECT s.state_version::text AS version, (SELECT a.status FROM accumulation a WHERE a.report_hash = $1 AND a.service_id = s.id) AS status,
+            f.bytes::text AS bytes, f.items::text AS items
+       FROM service s,
+            LATERAL (SELECT COALESCE(sum(octet_length(key) + octet_length(value)), 0) AS bytes, count(*) AS items
+                       FROM service_storage WHERE service_id = s.id) f
+      WHERE s.id = $2`,
     [reportHash, serviceId],
   );
   if (!row) throw new DomainError('unknown_service', `service ${serviceId} does not exist`, { serviceId });
-  return { version: row.version, done: row.status === null ? null : { status: row.status } };
+  return {
+    version: row.version,
+    done: row.status === null ? null : { status: row.status },
+    footprint: { bytes: Number(row.bytes), items: Number(row.items) },
+  };
 }
 
 /**

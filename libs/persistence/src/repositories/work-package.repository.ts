@@ -63,6 +63,8 @@ const SUMMARY_COLUMNS = `hash, service_ids AS "serviceIds", submitted_by AS "sub
   report_hash AS "reportHash", error_code AS "errorCode", error_message AS "errorMessage",
   created_at AS "createdAt", updated_at AS "updatedAt", accumulated_at AS "accumulatedAt", retries`;
 const ALL_COLUMNS = `${SUMMARY_COLUMNS}, encoded`;
+/** ALL_COLUMNS qualified by the alias `wp`, for joins. */
+const ALL_COLUMNS_OF_WP = ALL_COLUMNS.replace(/(^|,\s*)(\w+)/g, '$1wp.$2');
 /** created_at as exact UTC text (microseconds), because a JS Date would drop the microseconds the keyset compares. */
 const CURSOR_TIME = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')`;
 
@@ -180,6 +182,28 @@ export class WorkPackageRepository {
   async get(hash: string): Promise<WorkPackageRecord | null> {
     const row = await queryOne<WorkPackageEntity>(this.ds, `SELECT ${ALL_COLUMNS} FROM work_package WHERE hash = $1`, [hashToBytes(hash)]);
     return row && toRecord(row);
+  }
+
+  /**
+   * The package with its encoding and, in the same statement, the `refine_attempt` count of one
+   * attester (the refine processor read both for every job, issue 8).
+   * @returns null when the package is missing; `attempt` null when this attester has no failure counted
+   * @throws DomainError `invalid_hex`.
+   */
+  async getForAttester(
+    hash: string,
+    attesterIndex: number,
+  ): Promise<{ row: WorkPackageRecord; attempt: { failures: number; exhausted: boolean } | null } | null> {
+    const row = await queryOne<WorkPackageEntity & { attemptFailures: number | null; attemptExhausted: boolean | null }>(
+      this.ds,
+      `SELECT ${ALL_COLUMNS_OF_WP}, ra.failures AS "attemptFailures", ra.exhausted_at IS NOT NULL AS "attemptExhausted"
+         FROM work_package wp LEFT JOIN refine_attempt ra ON ra.package_hash = wp.hash AND ra.attester_index = $2
+        WHERE wp.hash = $1`,
+      [hashToBytes(hash), attesterIndex],
+    );
+    if (!row) return null;
+    const attempt = row.attemptFailures === null ? null : { failures: row.attemptFailures, exhausted: row.attemptExhausted === true };
+    return { row: toRecord(row), attempt };
   }
 
   /**
