@@ -169,48 +169,48 @@ export class AccumulateProcessor {
     try {
       // The service row names this code: a blob the store cannot give is retried and counted, never skipped.
       const code = await this.code.read(service.codeHash, `code of service ${serviceId}`);
-      const result = await this.turns.run(serviceId, () =>
-        deps.accumulations.applyOnce({
-          reportHash,
-          packageHash,
-          serviceId,
-          // never read out more than an executor can be given (the quota settings cannot exceed it)
-          loadLimit: { bytes: MAX_STORAGE_SNAPSHOT_BYTES, items: MAX_STORAGE_SNAPSHOT_ITEMS },
-          run: async ({ footprint, storage }) => {
-            if (storage === null) {
-              // Legacy state from before the quota: running it would crash the executor on every try.
-              deps.metrics.storageOverQuota.inc({ action: 'refused' });
-              deps.logger.error(
-                { reportHash, serviceId, footprint, quota },
-                'service storage is larger than a sandbox executor can be given; recorded storage_over_limit without running',
-              );
-              return { status: 'storage_over_limit', gasUsed: 0n, writes: [] };
-            }
-            if (footprint.bytes > quota.maxBytes || footprint.items > quota.maxItems) {
-              // Still run it: only writes that do not grow the storage succeed, so it can delete.
-              deps.metrics.storageOverQuota.inc({ action: 'ran' });
-              deps.logger.warn({ reportHash, serviceId, footprint, quota }, 'service storage is over its quota; accumulating with shrinking writes only');
-            }
-            const outcome = await deps.sandbox.accumulate(
-              {
-                codeHash: service.codeHash,
-                code,
-                serviceId,
-                gasLimit,
-                operands: digests.map((d) => ({ packageHash, payloadHash: toHex(d.payload_hash), result: d.result })),
-                storage,
-                storageQuota: quota,
-              },
-              { priority },
+      const apply: Parameters<AccumulationRepository['applyOnce']>[0] = {
+        reportHash,
+        packageHash,
+        serviceId,
+        // never read out more than an executor can be given (the quota settings cannot exceed it)
+        loadLimit: { bytes: MAX_STORAGE_SNAPSHOT_BYTES, items: MAX_STORAGE_SNAPSHOT_ITEMS },
+        run: async ({ footprint, storage }) => {
+          if (storage === null) {
+            // Legacy state from before the quota: running it would crash the executor on every try.
+            deps.metrics.storageOverQuota.inc({ action: 'refused' });
+            deps.logger.error(
+              { reportHash, serviceId, footprint, quota },
+              'service storage is larger than a sandbox executor can be given; recorded storage_over_limit without running',
             );
-            // A wall-clock kill is not deterministic: roll back and retry rather than record it.
-            if (outcome.timedOut) throw new AccumulateWallClockError(serviceId, outcome.gasUsed);
-            deps.metrics.gasUsed.inc({ phase: 'accumulate' }, Number(outcome.gasUsed));
-            if (outcome.status !== 'ok') deps.metrics.sandboxTraps.inc({ phase: 'accumulate', result: outcome.status });
-            return { status: outcome.status, gasUsed: outcome.gasUsed, writes: outcome.status === 'ok' ? outcome.writes : [] };
-          },
-        }),
-      );
+            return { status: 'storage_over_limit', gasUsed: 0n, writes: [] };
+          }
+          if (footprint.bytes > quota.maxBytes || footprint.items > quota.maxItems) {
+            // Still run it: only writes that do not grow the storage succeed, so it can delete.
+            deps.metrics.storageOverQuota.inc({ action: 'ran' });
+            deps.logger.warn({ reportHash, serviceId, footprint, quota }, 'service storage is over its quota; accumulating with shrinking writes only');
+          }
+          const outcome = await deps.sandbox.accumulate(
+            {
+              codeHash: service.codeHash,
+              code,
+              serviceId,
+              gasLimit,
+              operands: digests.map((d) => ({ packageHash, payloadHash: toHex(d.payload_hash), result: d.result })),
+              storage,
+              storageQuota: quota,
+            },
+            { priority },
+          );
+          // A wall-clock kill is not deterministic: roll back and retry rather than record it.
+          if (outcome.timedOut) throw new AccumulateWallClockError(serviceId, outcome.gasUsed);
+          deps.metrics.gasUsed.inc({ phase: 'accumulate' }, Number(outcome.gasUsed));
+          if (outcome.status !== 'ok') deps.metrics.sandboxTraps.inc({ phase: 'accumulate', result: outcome.status });
+          return { status: outcome.status, gasUsed: outcome.gasUsed, writes: outcome.status === 'ok' ? outcome.writes : [] };
+        },
+      };
+      // in this service's turn: jobs of one service in this process would only race on its state version
+      const result = await this.turns.run(serviceId, () => deps.accumulations.applyOnce(apply));
       deps.logger.info({ reportHash, serviceId, applied: result.applied, status: result.status }, 'accumulate');
       return result.status;
     } catch (err) {
