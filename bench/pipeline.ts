@@ -19,8 +19,14 @@
  * Prints a table per round, the medians, JSON to bench/results/pipeline.json (or `--json FILE`),
  * and last the line `pipeline/bare ratio: X` (median production packages/s over median bare).
  *
+ * With `--base-root DIR` a fifth system, `base`, runs the production topology from another built
+ * checkout (e.g. main) in the same interleaved rounds: `production/base ratio: X` compares the two.
+ * For systems on PostgreSQL the table also gives SQL work per package over the round (saturation and
+ * latency packages, read 11 s after the last one so every backend has published its counts):
+ * transactions (an autocommit statement is one), table scans started, rows written.
+ *
  * Run (after `npm run build`): npm run bench -- pipeline [--packages 300] [--rounds 3] [--rate 5]
- *   [--latency-packages 40] [--no-embedded] [--server-root DIR]
+ *   [--latency-packages 40] [--no-embedded] [--server-root DIR] [--base-root DIR]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -34,6 +40,8 @@ import { repoRoot } from './repo-root';
 import {
   cpuDelta,
   cpuMsOfCommand,
+  sqlActivity,
+  type SqlActivity,
   deleteRedisPrefix,
   median,
   numberArg,
@@ -64,6 +72,10 @@ const SERVER_ROOT = (() => {
   const i = process.argv.indexOf('--server-root');
   return i < 0 ? root : path.resolve(process.argv[i + 1] ?? '.');
 })();
+const BASE_ROOT = (() => {
+  const i = process.argv.indexOf('--base-root');
+  return i < 0 ? undefined : path.resolve(process.argv[i + 1] ?? '.');
+})();
 const JSON_OUT = (() => {
   const i = process.argv.indexOf('--json');
   return i < 0 ? path.join(root, 'bench', 'results', 'pipeline.json') : path.resolve(process.argv[i + 1] ?? 'pipeline.json');
@@ -77,6 +89,8 @@ interface Sample {
   /** CPU ms per package: the system's own processes / PostgreSQL / Redis */
   cpuMsPerPackage: { processes: number; postgres: number; redis: number; total: number };
   latencyMs: { p50: number; p99: number };
+  /** SQL work per package over the round (systems on PostgreSQL only) */
+  sqlPerPackage?: SqlActivity;
 }
 
 /** A system under test: how to push n packages through it and when each was done. */
@@ -114,16 +128,16 @@ async function paced(count: number, gapMs: number, fn: (i: number) => Promise<vo
   await Promise.all(started);
 }
 
-async function productSystem(name: string, production: boolean): Promise<System> {
+async function productSystem(name: string, production: boolean, serverRoot = SERVER_ROOT): Promise<System> {
   const cluster: Cluster = await startCluster({
     label: name,
     production,
     principals: ['bench'],
-    serverRoot: SERVER_ROOT,
+    serverRoot,
     env: { JAM_MAX_PENDING_PACKAGES: '1000000' },
   });
   try {
-    const code = new Uint8Array(readFileSync(path.join(SERVER_ROOT, 'services', 'word-count', 'build', 'word-count.wasm')));
+    const code = new Uint8Array(readFileSync(path.join(serverRoot, 'services', 'word-count', 'build', 'word-count.wasm')));
     const tenant: Tenant = await register(cluster.api, name, cluster.tokens['bench']!, code);
     // warm-up: the executors compile the service once
     const warm = await submit(cluster.api, tenant, workPackage(tenant, text(`warm ${name}`), 10_000_000n));
@@ -234,6 +248,7 @@ async function bareSystem(name: string, withPostgres: boolean): Promise<System> 
 }
 
 async function measure(system: System, round: number): Promise<Sample> {
+  const sql0 = system.databases.length > 0 ? await sqlActivity(system.databases) : undefined;
   // saturation, with CPU accounting over the window
   const cpu0 = {
     procs: system.pids().reduce((s, p) => s + processCpuMs(p), 0),
@@ -251,7 +266,15 @@ async function measure(system: System, round: number): Promise<Sample> {
   // latency at a steady rate
   const lat = await system.run(LATENCY_PACKAGES, 1000 / RATE);
   const latencies = lat.doneAt.map((d, i) => d - lat.submittedAt[i]!).sort((a, b) => a - b);
+  let sqlPerPackage: SqlActivity | undefined;
+  if (sql0 !== undefined) {
+    await sleep(11_000);
+    const sql1 = await sqlActivity(system.databases);
+    const n = PACKAGES + LATENCY_PACKAGES;
+    sqlPerPackage = { xacts: (sql1.xacts - sql0.xacts) / n, scans: (sql1.scans - sql0.scans) / n, rowWrites: (sql1.rowWrites - sql0.rowWrites) / n };
+  }
   return {
+    ...(sqlPerPackage !== undefined ? { sqlPerPackage } : {}),
     system: system.name,
     round,
     packagesPerSecond: PACKAGES / ((last - first) / 1000),
@@ -260,17 +283,19 @@ async function measure(system: System, round: number): Promise<Sample> {
   };
 }
 
-function row(s: Pick<Sample, 'system' | 'packagesPerSecond' | 'cpuMsPerPackage' | 'latencyMs'>): string {
+function row(s: Pick<Sample, 'system' | 'packagesPerSecond' | 'cpuMsPerPackage' | 'latencyMs' | 'sqlPerPackage'>): string {
   const c = s.cpuMsPerPackage;
+  const q = s.sqlPerPackage;
   return [
     s.system.padEnd(11),
     s.packagesPerSecond.toFixed(1).padStart(8),
     `${c.total.toFixed(1)} (${c.processes.toFixed(1)}/${c.postgres.toFixed(1)}/${c.redis.toFixed(1)})`.padStart(24),
     `${s.latencyMs.p50.toFixed(0)} / ${s.latencyMs.p99.toFixed(0)}`.padStart(14),
+    (q === undefined ? '-' : `${q.xacts.toFixed(1)} / ${q.scans.toFixed(1)} / ${q.rowWrites.toFixed(1)}`).padStart(22),
   ].join('  ');
 }
 
-const HEADER = `${'system'.padEnd(11)}  ${'pkg/s'.padStart(8)}  ${'CPU ms/pkg (own/pg/redis)'.padStart(24)}  ${'p50 / p99 ms'.padStart(14)}`;
+const HEADER = `${'system'.padEnd(11)}  ${'pkg/s'.padStart(8)}  ${'CPU ms/pkg (own/pg/redis)'.padStart(24)}  ${'p50 / p99 ms'.padStart(14)}  ${'SQL xacts/scans/writes'.padStart(22)}`;
 
 async function main(): Promise<void> {
   await initHashing();
@@ -282,6 +307,7 @@ async function main(): Promise<void> {
     systems.push(await bareSystem('bare', false));
     systems.push(await bareSystem('bare+pg', true));
     systems.push(await productSystem('production', true));
+    if (BASE_ROOT !== undefined) systems.push(await productSystem('base', true, BASE_ROOT));
     if (EMBEDDED) systems.push(await productSystem('embedded', false));
     const samples: Sample[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
@@ -306,6 +332,15 @@ async function main(): Promise<void> {
           total: m((s) => s.cpuMsPerPackage.total),
         },
         latencyMs: { p50: m((s) => s.latencyMs.p50), p99: m((s) => s.latencyMs.p99) },
+        ...(mine.every((s) => s.sqlPerPackage !== undefined)
+          ? {
+              sqlPerPackage: {
+                xacts: m((s) => s.sqlPerPackage!.xacts),
+                scans: m((s) => s.sqlPerPackage!.scans),
+                rowWrites: m((s) => s.sqlPerPackage!.rowWrites),
+              },
+            }
+          : {}),
       };
     };
     const medians = systems.map((s) => med(s.name));
@@ -317,8 +352,24 @@ async function main(): Promise<void> {
     console.log(
       `production vs bare+pg: ${ratioPg.toFixed(3)}; latency p50/p99 vs bare: ${(by('production').latencyMs.p50 / by('bare').latencyMs.p50).toFixed(2)}x / ${(by('production').latencyMs.p99 / by('bare').latencyMs.p99).toFixed(2)}x`,
     );
+    // per-round ratios of production over base (interleaved: same period, same load)
+    const perRound =
+      BASE_ROOT === undefined
+        ? []
+        : Array.from({ length: ROUNDS }, (_, i) => {
+            const r = (n: string): Sample => samples.find((x) => x.system === n && x.round === i + 1)!;
+            return r('production').packagesPerSecond / r('base').packagesPerSecond;
+          });
+    if (BASE_ROOT !== undefined) {
+      console.log(`production/base pkg/s per round: ${perRound.map((x) => x.toFixed(3)).join(', ')} (base: ${BASE_ROOT})`);
+      console.log(`production/base CPU per package: ${(by('production').cpuMsPerPackage.total / by('base').cpuMsPerPackage.total).toFixed(3)}`);
+      console.log(`production/base ratio: ${(by('production').packagesPerSecond / by('base').packagesPerSecond).toFixed(3)}`);
+    }
     mkdirSync(path.dirname(JSON_OUT), { recursive: true });
-    writeFileSync(JSON_OUT, JSON.stringify({ packages: PACKAGES, rounds: ROUNDS, rate: RATE, samples, medians, ratio, ratioPg }, null, 2));
+    writeFileSync(
+      JSON_OUT,
+      JSON.stringify({ packages: PACKAGES, rounds: ROUNDS, rate: RATE, baseRoot: BASE_ROOT ?? null, samples, medians, ratio, ratioPg, perRound }, null, 2),
+    );
     console.log(`JSON: ${path.relative(process.cwd(), JSON_OUT)}`);
     console.log(`pipeline/bare ratio: ${ratio.toFixed(3)}`);
   } finally {

@@ -223,6 +223,43 @@ export async function postgresBackendCpuMs(databases: readonly string[]): Promis
   return out;
 }
 
+/** Cumulative PostgreSQL activity of some databases (pg_stat_database, pg_stat_user_tables). */
+export interface SqlActivity {
+  /** committed + rolled-back transactions (each autocommit statement is one) */
+  xacts: number;
+  /** sequential + index scans started on the user tables (about one per table a statement reads) */
+  scans: number;
+  /** rows inserted + updated + deleted in the user tables */
+  rowWrites: number;
+}
+
+/**
+ * Snapshot of the cumulative activity of `databases` (sums). PostgreSQL 15 backends publish their
+ * counts at most once a second, and an idle one within 10 s: wait that long after a run before
+ * the second snapshot.
+ */
+export async function sqlActivity(databases: readonly string[]): Promise<SqlActivity> {
+  const out: SqlActivity = { xacts: 0, scans: 0, rowWrites: 0 };
+  for (const db of databases) {
+    const c = new Client({ connectionString: PG_ADMIN_URL.replace(/\/postgres$/, `/${db}`) });
+    await c.connect();
+    try {
+      await c.query('SELECT pg_stat_clear_snapshot()');
+      const d = await c.query<{ x: string }>('SELECT (xact_commit + xact_rollback)::text AS x FROM pg_stat_database WHERE datname = $1', [db]);
+      const t = await c.query<{ scans: string; writes: string }>(
+        `SELECT COALESCE(sum(COALESCE(seq_scan, 0) + COALESCE(idx_scan, 0)), 0)::text AS scans,
+                COALESCE(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::text AS writes FROM pg_stat_user_tables`,
+      );
+      out.xacts += Number(d.rows[0]?.x ?? 0);
+      out.scans += Number(t.rows[0]?.scans ?? 0);
+      out.rowWrites += Number(t.rows[0]?.writes ?? 0);
+    } finally {
+      await c.end();
+    }
+  }
+  return out;
+}
+
 /** CPU ms used between two `postgresBackendCpuMs` snapshots (a PID new in `after` counts whole). */
 export function cpuDelta(before: ReadonlyMap<number, number>, after: ReadonlyMap<number, number>): number {
   let total = 0;
@@ -300,6 +337,8 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     ...Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('JAM_') && e[1] !== undefined)),
     JAM_LOG_LEVEL: 'warn',
     JAM_RATE_LIMIT_PER_MINUTE: '1000000',
+    // no JIP-2 RPC listener: its fixed default port is taken by any other server on the machine
+    JAM_RPC_PORT: '0',
     ...(opts.env ?? {}),
     JAM_DATA_DIR: dataDir,
     JAM_PORT: String(port),

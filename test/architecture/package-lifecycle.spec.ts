@@ -1,5 +1,5 @@
 /**
- * Every status change written by the apps goes through a named transition of the lifecycle
+ * Every status change written by the apps (`transition` / `transitionAndRead`) goes through a named transition of the lifecycle
  * module (`PACKAGE_TRANSITIONS` in libs/domain), and every named transition is made by some
  * writer: the table in libs/domain/src/package-lifecycle.ts is what the pipeline does.
  */
@@ -19,7 +19,7 @@ function sourceFiles(dir: string): string[] {
 
 const calls = sourceFiles('apps').flatMap((file) => {
   const text = fs.readFileSync(path.join(ROOT, file), 'utf8');
-  return [...text.matchAll(/workPackages\.transition\(([^;]*?)\)/gs)].map((m) => ({ file, args: m[1]!.replace(/\s+/g, ' ') }));
+  return [...text.matchAll(/workPackages\.transition(?:AndRead)?\(([^;]*?)\)/gs)].map((m) => ({ file, args: m[1]!.replace(/\s+/g, ' ') }));
 });
 
 describe('package status writers', () => {

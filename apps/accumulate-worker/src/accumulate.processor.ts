@@ -9,10 +9,11 @@ import {
 } from '@jam/domain';
 import { parseJobPayload, ACCUMULATE_REPORT_V1 } from '@jam/queue-contracts';
 import { PermanentJobError, type ConsumedJob } from '@jam/queue';
-import { BlobUnavailableError, type BlobStore } from '@jam/blob-store';
+import { BlobCache, BlobUnavailableError, type BlobStore } from '@jam/blob-store';
 import { MAX_GAS_LIMIT, MAX_STORAGE_SNAPSHOT_BYTES, MAX_STORAGE_SNAPSHOT_ITEMS, sandboxFailureKind, type SandboxPool, type StorageQuota } from '@jam/sandbox';
 import type { AccumulationRepository, AccumulationStatus, ServiceRepository, WorkPackageRepository, WorkReportRepository } from '@jam/persistence';
 import type { JamMetrics, Logger } from '@jam/telemetry';
+import { ServiceTurns } from './service-turns';
 
 /** What the accumulate processor needs; built by the accumulate-worker role (accumulate-worker.role.ts). */
 export interface AccumulateDeps {
@@ -21,6 +22,8 @@ export interface AccumulateDeps {
   services: ServiceRepository;
   accumulations: AccumulationRepository;
   blobs: BlobStore;
+  /** Service code by code hash in front of `blobs` (immutable by hash); default: a {@link BlobCache} of its default size. */
+  codeCache?: BlobCache;
   sandbox: SandboxPool;
   metrics: JamMetrics;
   logger: Logger;
@@ -90,7 +93,13 @@ class AccumulateWallClockError extends Error {
  * service of the report has its accumulation row; the other services still apply.
  */
 export class AccumulateProcessor {
-  constructor(private readonly deps: AccumulateDeps) {}
+  private readonly code: BlobCache;
+  /** Jobs of one service in this process take turns: they would only race on its state version. */
+  private readonly turns = new ServiceTurns();
+
+  constructor(private readonly deps: AccumulateDeps) {
+    this.code = deps.codeCache ?? new BlobCache(deps.blobs);
+  }
 
   async handle(job: ConsumedJob): Promise<void> {
     const { report_hash: reportHash, package_hash: packageHash } = parseJobPayload(ACCUMULATE_REPORT_V1, job.payload);
@@ -103,7 +112,9 @@ export class AccumulateProcessor {
     }
     const stored = await deps.workReports.get(reportHash);
     if (!stored) throw new PermanentJobError(`report ${reportHash} is not stored`);
-    await deps.workPackages.transition(packageHash, T.startAccumulate.from, T.startAccumulate.to);
+    // only when the row read above can still move: a redelivered job finds it `accumulating` already
+    if ((T.startAccumulate.from as readonly string[]).includes(row.status))
+      await deps.workPackages.transition(packageHash, T.startAccumulate.from, T.startAccumulate.to);
     const report = decodeWorkReport(stored.encoded);
 
     const byService = new Map<number, WorkDigest[]>();
@@ -157,8 +168,8 @@ export class AccumulateProcessor {
     const quota = deps.storageQuota;
     try {
       // The service row names this code: a blob the store cannot give is retried and counted, never skipped.
-      const code = await BlobUnavailableError.read(deps.blobs, service.codeHash, `code of service ${serviceId}`);
-      const result = await deps.accumulations.applyOnce({
+      const code = await this.code.read(service.codeHash, `code of service ${serviceId}`);
+      const apply: Parameters<AccumulationRepository['applyOnce']>[0] = {
         reportHash,
         packageHash,
         serviceId,
@@ -197,7 +208,9 @@ export class AccumulateProcessor {
           if (outcome.status !== 'ok') deps.metrics.sandboxTraps.inc({ phase: 'accumulate', result: outcome.status });
           return { status: outcome.status, gasUsed: outcome.gasUsed, writes: outcome.status === 'ok' ? outcome.writes : [] };
         },
-      });
+      };
+      // in this service's turn: jobs of one service in this process would only race on its state version
+      const result = await this.turns.run(serviceId, () => deps.accumulations.applyOnce(apply));
       deps.logger.info({ reportHash, serviceId, applied: result.applied, status: result.status }, 'accumulate');
       return result.status;
     } catch (err) {

@@ -61,6 +61,12 @@ function report(output: string, engine: EngineIdentity = ENGINE_IDENTITY): WorkR
 /** In-memory `attestation` with the repository's rules: unique (report, attester); tallies count distinct attesters per report of a package. */
 class FakeAttestations {
   readonly rows: { reportHash: string; packageHash: string; attesterIndex: number; signature: string }[] = [];
+  /** @param reportOf the package of a stored report, by report hash */
+  constructor(private readonly reportOf: (reportHash: string) => string | undefined = () => undefined) {}
+  async insertIfReportOf(input: { reportHash: string; attesterIndex: number; packageHash: string; signature: string }) {
+    if (this.reportOf(input.reportHash) !== input.packageHash) return { report: false, created: false };
+    return { report: true, ...(await this.insertIfAbsent(input)) };
+  }
   async insertIfAbsent(input: { reportHash: string; attesterIndex: number; packageHash: string; signature: string }) {
     if (this.rows.some((r) => r.reportHash === input.reportHash && r.attesterIndex === input.attesterIndex)) return { created: false };
     this.rows.push({ ...input });
@@ -86,6 +92,10 @@ class FakeWorkPackages {
     Object.assign(this.row, { status: to, ...fields });
     this.transitions.push(to);
     return true;
+  }
+  async transitionAndRead(hash: string, from: readonly WorkPackageStatus[], to: WorkPackageStatus, fields: WorkPackageTransitionFields = {}) {
+    const moved = await this.transition(hash, from, to, fields);
+    return { moved, row: await this.get(hash) };
   }
 }
 
@@ -143,8 +153,15 @@ describe('AttestationProcessor: which signatures count, threshold and disputes',
     store(reportB, report('B'), ENGINE_IDENTITY);
     store(reportAOldEngine, report('A', OLD_ENGINE), OLD_ENGINE);
     const workReports = { get: async (h: string) => stored.get(h) ?? null };
-    const attesters = { list: async () => keys.map((k) => ({ index: k.index, publicKey: toHex(k.publicKey), createdAt: new Date(0) })) };
-    const attestations = new FakeAttestations();
+    const attesterKeys = new Map(keys.map((k) => [k.index, k.publicKey]));
+    const attesters = {
+      reads: 0,
+      list: async () => {
+        attesters.reads++;
+        return [...attesterKeys].map(([index, publicKey]) => ({ index, publicKey: toHex(publicKey), createdAt: new Date(0) }));
+      },
+    };
+    const attestations = new FakeAttestations((h) => stored.get(h)?.packageHash);
     const { queue, enqueued } = recordingQueue();
     queues.push(queue);
     const metrics = new JamMetrics({ defaultMetrics: false });
@@ -172,7 +189,7 @@ describe('AttestationProcessor: which signatures count, threshold and disputes',
       (await metrics.attestations.get()).values.find((v) => v.labels['outcome'] === o)?.value ?? 0;
     const disputes = async () => (await metrics.disputes.get()).values[0]?.value ?? 0;
     const accumulateJobs = async () => (await queue.counts(ACCUMULATE_QUEUE)).waiting;
-    return { row, workPackages, attestations, enqueued, handle, deliver, outcome, disputes, accumulateJobs };
+    return { row, workPackages, attestations, attesters, attesterKeys, enqueued, handle, deliver, outcome, disputes, accumulateJobs };
   }
 
   it('below the threshold: the signature is stored and the package is attesting; no accumulate job', async () => {
@@ -294,6 +311,29 @@ describe('AttestationProcessor: which signatures count, threshold and disputes',
     expect(f.workPackages.transitions).toEqual([]);
     expect(await f.outcome('invalid')).toBe(refusals.length);
     expect(f.enqueued).toEqual([]);
+  });
+
+  it('reads the attester set once for many attestations, and again before refusing: a re-keyed attester is accepted with its new key', async () => {
+    const f = fixture();
+    await f.deliver(0, reportA);
+    await f.deliver(1, reportA);
+    await f.deliver(2, reportA);
+    expect(f.attesters.reads).toBe(1);
+    // attester 1 re-keys (a refine worker's upsert): the cached copy has the old key
+    const privateKey = crypto.generateKeyPairSync('ed25519').privateKey;
+    const rekeyed: AttesterKey = { index: 1, privateKey, publicKey: rawPublicKey(privateKey) };
+    f.attesterKeys.set(1, rekeyed.publicKey);
+    await f.handle({
+      report_hash: reportB,
+      package_hash: PKG,
+      attester_index: 1,
+      signature: toHex(signGuarantee(rekeyed, Buffer.from(reportB.slice(2), 'hex'))),
+    });
+    expect(f.attesters.reads).toBe(2);
+    expect(f.attestations.rows.filter((r) => r.reportHash === reportB)).toEqual([expect.objectContaining({ attesterIndex: 1 })]);
+    // the old key no longer verifies once the set is re-read
+    const err = await f.deliver(1, reportAOldEngine).catch((e: unknown) => e);
+    expect((err as Error).message).toBe(`invalid signature from attester 1 on ${reportAOldEngine}`);
   });
 
   it('a malformed payload is final (MalformedJobError) and stores nothing', async () => {

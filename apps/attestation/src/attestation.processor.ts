@@ -3,6 +3,7 @@ import { parseJobPayload, VERIFY_ATTESTATION_V1, ACCUMULATE_REPORT_JOB } from '@
 import { PermanentJobError, enqueue, type ConsumedJob, type JobQueue } from '@jam/queue';
 import { decideVerdict, verifyGuarantee } from '@jam/attest';
 import type { AttestationRepository, AttesterRepository, WorkPackageRepository, WorkReportRepository } from '@jam/persistence';
+import { AttesterSetCache } from './attester-set.cache';
 import type { JamMetrics, Logger } from '@jam/telemetry';
 
 /** What the attestation processor needs; built by the attestation role (attestation.role.ts). */
@@ -28,40 +29,35 @@ export interface AttestationDeps {
  * A bad signature, unknown attester or unknown report is final (UnrecoverableError).
  */
 export class AttestationProcessor {
-  constructor(private readonly deps: AttestationDeps) {}
+  private readonly attesterSet: AttesterSetCache;
+
+  constructor(private readonly deps: AttestationDeps) {
+    this.attesterSet = new AttesterSetCache(deps.attesters);
+  }
 
   async handle(job: ConsumedJob): Promise<void> {
     const p = parseJobPayload(VERIFY_ATTESTATION_V1, job.payload);
     const { deps } = this;
-    const attester = (await deps.attesters.list()).find((a) => a.index === p.attester_index);
-    if (!attester) {
-      deps.metrics.attestations.inc({ outcome: 'invalid' });
-      throw new PermanentJobError(`unknown attester ${p.attester_index}`);
-    }
-    const report = await deps.workReports.get(p.report_hash);
-    if (!report || report.packageHash !== p.package_hash) {
-      deps.metrics.attestations.inc({ outcome: 'invalid' });
-      throw new PermanentJobError(`report ${p.report_hash} is not a stored report of package ${p.package_hash}`);
-    }
-    if (!verifyGuarantee(fromHex(attester.publicKey, 32), fromHex(p.report_hash, 32), fromHex(p.signature, 64))) {
-      deps.metrics.attestations.inc({ outcome: 'invalid' });
-      deps.logger.warn({ attesterIndex: p.attester_index, reportHash: p.report_hash }, 'invalid guarantee signature');
-      throw new PermanentJobError(`invalid signature from attester ${p.attester_index} on ${p.report_hash}`);
-    }
-    const { created } = await deps.attestations.insertIfAbsent({
+    await this.verify(p.attester_index, p.report_hash, p.signature);
+    // the report check and the insert in one statement (no read of the report row)
+    const { report, created } = await deps.attestations.insertIfReportOf({
       reportHash: p.report_hash,
       packageHash: p.package_hash,
       attesterIndex: p.attester_index,
       signature: p.signature,
     });
+    if (!report) {
+      deps.metrics.attestations.inc({ outcome: 'invalid' });
+      throw new PermanentJobError(`report ${p.report_hash} is not a stored report of package ${p.package_hash}`);
+    }
     deps.metrics.attestations.inc({ outcome: created ? 'accepted' : 'duplicate' });
-    await deps.workPackages.transition(p.package_hash, T.recordAttestation.from, T.recordAttestation.to);
 
     const tallies = await deps.attestations.reportHashesForPackage(p.package_hash);
     const verdict = decideVerdict(tallies, deps.threshold, deps.attesterCount);
+    // One compare-and-set per attestation: the verdict's move (whose `from` includes every status
+    // `recordAttestation` moves from), else `recordAttestation`.
     if (verdict.kind === 'attested') {
-      await deps.workPackages.transition(p.package_hash, T.attest.from, T.attest.to, { reportHash: verdict.reportHash });
-      const row = await deps.workPackages.get(p.package_hash);
+      const { row } = await deps.workPackages.transitionAndRead(p.package_hash, T.attest.from, T.attest.to, { reportHash: verdict.reportHash });
       // Enqueue whenever the package still waits for accumulate: a retried job re-enqueues a lost accumulate job.
       if (row && row.status === 'attested' && row.reportHash === verdict.reportHash) {
         await enqueue(deps.queue, ACCUMULATE_REPORT_JOB, { report_hash: verdict.reportHash, package_hash: p.package_hash }, { priority: row.queuePriority });
@@ -74,6 +70,34 @@ export class AttestationProcessor {
       if (moved) {
         deps.metrics.disputes.inc();
         deps.logger.warn({ packageHash: p.package_hash, reportHashes: verdict.reportHashes }, 'package disputed: conflicting reports');
+      }
+    } else {
+      await deps.workPackages.transition(p.package_hash, T.recordAttestation.from, T.recordAttestation.to);
+    }
+  }
+
+  /**
+   * Checks the signature against the attester's registered key (the cached set, re-read before
+   * refusing). @throws PermanentJobError for an unknown attester or a bad signature
+   */
+  private async verify(attesterIndex: number, reportHash: string, signature: string): Promise<void> {
+    const { deps } = this;
+    const hash = fromHex(reportHash, 32);
+    const sig = fromHex(signature, 64);
+    let attester = await this.attesterSet.get(attesterIndex);
+    if (!attester || !verifyGuarantee(attester.publicKey, hash, sig)) {
+      // the copy may predate a registration or re-key: decide on the table as it is now
+      const fresh = await this.attesterSet.get(attesterIndex, { fresh: true });
+      const again = fresh !== undefined && (attester === undefined || fresh.publicKeyHex !== attester.publicKeyHex);
+      attester = fresh;
+      if (!attester) {
+        deps.metrics.attestations.inc({ outcome: 'invalid' });
+        throw new PermanentJobError(`unknown attester ${attesterIndex}`);
+      }
+      if (!again || !verifyGuarantee(attester.publicKey, hash, sig)) {
+        deps.metrics.attestations.inc({ outcome: 'invalid' });
+        deps.logger.warn({ attesterIndex, reportHash }, 'invalid guarantee signature');
+        throw new PermanentJobError(`invalid signature from attester ${attesterIndex} on ${reportHash}`);
       }
     }
   }

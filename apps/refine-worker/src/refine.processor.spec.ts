@@ -154,6 +154,10 @@ describe('RefineProcessor: only deterministic outcomes are signed', () => {
     const row = { hash: pkgHash, status: 'pending', encoded: encodeWorkPackage(wp), errorCode: null, errorMessage: null } as unknown as WorkPackageRecord;
     const workPackages = {
       get: async () => row,
+      getForAttester: async (h: string, i: number) => {
+        const a = await attempts.get(h, i);
+        return { row, attempt: a && { failures: a.failures, exhausted: a.exhausted } };
+      },
       transition: async (_h: string, from: WorkPackageStatus[], to: WorkPackageStatus, fields: { errorCode?: string; errorMessage?: string } = {}) => {
         if (!from.includes(row.status)) return false;
         Object.assign(row, { status: to, errorCode: fields.errorCode ?? null, errorMessage: fields.errorMessage ?? null });

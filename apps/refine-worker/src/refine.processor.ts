@@ -23,7 +23,7 @@ import {
 import { parseJobPayload, REFINE_PACKAGE_V1, VERIFY_ATTESTATION_JOB } from '@jam/queue-contracts';
 import { PermanentJobError, enqueue, type ConsumedJob, type JobQueue } from '@jam/queue';
 import { signGuarantee, thresholdReachable, type AttesterKey } from '@jam/attest';
-import { BlobUnavailableError, type BlobStore } from '@jam/blob-store';
+import { BlobCache, BlobUnavailableError, type BlobStore } from '@jam/blob-store';
 import { detectCodeFormat, ENGINE_IDENTITY, PVM_ENGINE_IDENTITY, reportEngineIdentity, sandboxFailureKind, type SandboxPool } from '@jam/sandbox';
 import type {
   GuestLogEntry,
@@ -45,6 +45,8 @@ export interface RefineDeps {
   /** Where the report's exported segments are kept and imported segments are read. */
   exportedSegments: ExportedSegmentRepository;
   blobs: BlobStore;
+  /** Service code by code hash in front of `blobs` (immutable by hash); default: a {@link BlobCache} of its default size. */
+  codeCache?: BlobCache;
   sandbox: SandboxPool;
   queue: JobQueue;
   /** The keys of the attesters this process refines for, by index. */
@@ -85,16 +87,21 @@ const ZERO_HASH = new Uint8Array(32);
  * sick machine or lagging store cannot fail a package the others can attest.
  */
 export class RefineProcessor {
-  constructor(private readonly deps: RefineDeps) {}
+  private readonly code: BlobCache;
+
+  constructor(private readonly deps: RefineDeps) {
+    this.code = deps.codeCache ?? new BlobCache(deps.blobs);
+  }
 
   async handle(job: ConsumedJob): Promise<void> {
     const { package_hash: packageHash, attester_index: attesterIndex } = parseJobPayload(REFINE_PACKAGE_V1, job.payload);
     const key = this.deps.keys.get(attesterIndex);
     if (!key) throw new PermanentJobError(`this process holds no key for attester ${attesterIndex}`);
-    const row = await this.deps.workPackages.get(packageHash);
-    if (!row) throw new PermanentJobError(`unknown package ${packageHash}`);
+    // the package and this attester's failure count in one statement
+    const read = await this.deps.workPackages.getForAttester(packageHash, attesterIndex);
+    if (!read) throw new PermanentJobError(`unknown package ${packageHash}`);
+    const { row, attempt } = read;
     if (isFinishedPackageStatus(row.status)) return;
-    const attempt = await this.deps.refineAttempts.get(packageHash, attesterIndex);
     if (attempt?.exhausted) {
       // This attester gave up on the package. Re-check the verdict: the process may have died
       // between counting the last failure and failing the package.
@@ -105,7 +112,10 @@ export class RefineProcessor {
       );
       return;
     }
-    await this.deps.workPackages.transition(packageHash, T.startRefine.from, T.startRefine.to);
+    // Compare-and-set only when the row read above can still move (the first attester's job does;
+    // statuses never go back to `pending` but by a retry, which enqueues new jobs): one UPDATE per package, not one per attester.
+    if ((T.startRefine.from as readonly string[]).includes(row.status))
+      await this.deps.workPackages.transition(packageHash, T.startRefine.from, T.startRefine.to);
 
     const encoded = row.encoded;
     const pkg = decodeWorkPackage(encoded);
@@ -299,7 +309,7 @@ export class RefineProcessor {
     // extrinsic stored (the package pins them against the GC): a blob the store cannot give is
     // the store's state (lagging, restored from backup, corrupted, unreachable), never the guest's
     // input. Not bad_code, not a lookup answering NONE: BlobUnavailableError, counted and retried.
-    const code = await BlobUnavailableError.read(this.deps.blobs, codeHash, `code of service ${item.service}`);
+    const code = await this.code.read(codeHash, `code of service ${item.service}`);
     const preimages = new Map<string, Uint8Array>();
     for (let j = 0; j < item.extrinsic.length; j++) {
       const h = toHex(item.extrinsic[j]!.hash);

@@ -1,6 +1,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { LRUCache } from 'lru-cache';
 
 /** An attester's Ed25519 key pair. `publicKey` is the raw 32-byte key (RFC 8032). */
 export interface AttesterKey {
@@ -27,6 +28,29 @@ export function rawPublicKey(key: crypto.KeyObject): Uint8Array {
 export function publicKeyFromRaw(raw: Uint8Array): crypto.KeyObject {
   if (raw.length !== 32) throw new Error(`Ed25519 public key must be 32 bytes, got ${raw.length}`);
   return crypto.createPublicKey({ key: Buffer.concat([SPKI_ED25519_PREFIX, raw]), format: 'der', type: 'spki' });
+}
+
+/** Most parsed public keys {@link cachedPublicKeyFromRaw} keeps (entries; the attester set is far smaller). */
+export const PUBLIC_KEY_CACHE_ENTRIES = 1024;
+
+// raw key (hex) -> KeyObject: a pure function of the 32 bytes, so entries never go stale.
+const parsedPublicKeys = new LRUCache<string, crypto.KeyObject>({ max: PUBLIC_KEY_CACHE_ENTRIES });
+
+/**
+ * {@link publicKeyFromRaw} memoised by the raw bytes (least recently used of at most
+ * {@link PUBLIC_KEY_CACHE_ENTRIES} kept): verifying every attestation rebuilt the key object from its
+ * DER encoding (6.7% of the attestation process, issue 8). The KeyObject is immutable.
+ * @throws Error if not 32 bytes.
+ */
+export function cachedPublicKeyFromRaw(raw: Uint8Array): crypto.KeyObject {
+  if (raw.length !== 32) throw new Error(`Ed25519 public key must be 32 bytes, got ${raw.length}`);
+  const id = Buffer.from(raw.buffer, raw.byteOffset, raw.length).toString('hex');
+  let key = parsedPublicKeys.get(id);
+  if (key === undefined) {
+    key = publicKeyFromRaw(raw);
+    parsedPublicKeys.set(id, key);
+  }
+  return key;
 }
 
 /**

@@ -6,7 +6,7 @@
 import * as crypto from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519';
 import { guaranteeMessage } from '@jam/domain';
-import { publicKeyFromRaw, type AttesterKey } from './attester-key';
+import { cachedPublicKeyFromRaw, type AttesterKey } from './attester-key';
 
 /**
  * Signs a report hash as a guarantee: a 64-byte Ed25519 signature (R ++ S, RFC 8032) over the
@@ -49,7 +49,7 @@ function littleEndian(bytes: Uint8Array): bigint {
 export function verifyEd25519Zip215(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
   if (publicKey.length !== 32 || signature.length !== 64) return false;
   try {
-    if (crypto.verify(null, message, publicKeyFromRaw(publicKey), signature)) return true;
+    if (crypto.verify(null, message, cachedPublicKeyFromRaw(publicKey), signature)) return true;
   } catch {
     // OpenSSL refuses to decode some encodings ZIP 215 accepts: decided below.
   }

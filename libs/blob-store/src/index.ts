@@ -6,3 +6,4 @@ export * from './store-marker';
 export * from './blob-store-unavailable.error';
 export * from './verifying-stream';
 export * from './required-blob';
+export * from './blob-cache';

@@ -21,6 +21,7 @@ import { GuestLogs1768500000000 } from './migrations/1768500000000-guest-logs';
 import { UploadQuotasAndCorruptBlobs1766600000000 } from './migrations/1766600000000-upload-quotas-and-corrupt-blobs';
 import { BlobFailures1767000000000 } from './migrations/1767000000000-blob-failures';
 import { InFlightCounters1769000000000 } from './migrations/1769000000000-in-flight-counters';
+import { ServiceStateVersion1770400000000 } from './migrations/1770400000000-service-state-version';
 import { PrincipalInFlightEntity } from './entities/principal-in-flight.entity';
 import { GpReportHashAndSegments1768000000000 } from './migrations/1768000000000-gp-report-hash-and-segments';
 import { ExportedSegmentEntity } from './entities/exported-segment.entity';
@@ -66,6 +67,7 @@ export const PERSISTENCE_MIGRATIONS = [
   GpReportHashAndSegments1768000000000,
   GuestLogs1768500000000,
   InFlightCounters1769000000000,
+  ServiceStateVersion1770400000000,
 ];
 
 /** Options of {@link createDataSource}. */

@@ -35,6 +35,7 @@ export { AttesterRepository, type AttesterRecord } from './repositories/attester
 export { AttestationRepository, type AttestationRecord } from './repositories/attestation.repository';
 export {
   AccumulationRepository,
+  OPTIMISTIC_ACCUMULATE_ATTEMPTS,
   type AccumulateOutcome,
   type ServiceStorageState,
   type StorageFootprint,

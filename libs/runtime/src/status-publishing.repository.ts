@@ -3,6 +3,7 @@ import {
   type PackageRetryResult,
   type WorkPackageRecord,
   type WorkPackageStatus,
+  type WorkPackageSummary,
   type WorkPackageTransitionFields,
 } from '@jam/persistence';
 import type { StatusEventBus } from '@jam/queue';
@@ -40,6 +41,18 @@ export class StatusPublishingWorkPackageRepository extends WorkPackageRepository
     const moved = await super.transition(hash, from, to, fields);
     if (moved) this.events.publish({ package_hash: hash, status: to, report_hash: fields.reportHash ?? null, at: new Date().toISOString() });
     return moved;
+  }
+
+  override async transitionAndRead(
+    hash: string,
+    from: readonly WorkPackageStatus[],
+    to: WorkPackageStatus,
+    fields: WorkPackageTransitionFields = {},
+  ): Promise<{ moved: boolean; row: WorkPackageSummary | null }> {
+    const result = await super.transitionAndRead(hash, from, to, fields);
+    if (result.moved)
+      this.events.publish({ package_hash: hash, status: to, report_hash: result.row?.reportHash ?? fields.reportHash ?? null, at: new Date().toISOString() });
+    return result;
   }
 
   override async retryFailed(hash: string, maxRetries: number): Promise<PackageRetryResult> {

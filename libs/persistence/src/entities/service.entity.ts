@@ -29,4 +29,12 @@ export class ServiceEntity {
 
   @Column({ type: 'timestamptz', name: 'created_at' })
   createdAt!: Date;
+
+  /**
+   * Moved by every statement that changes the service's storage (triggers of migration
+   * 1770400000000): accumulate's compare-and-set after a sandbox run outside the row lock. A bigint
+   * as a decimal string.
+   */
+  @Column({ type: 'bigint', name: 'state_version', default: 0 })
+  stateVersion!: string;
 }

@@ -2,7 +2,7 @@ import { DomainError } from '@jam/domain';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { AccumulationStatus } from '../entities/accumulation.entity';
 import { hashToBytes, toBuffer } from '../bytes-hex';
-import { bigintParam, queryOne } from '../sql-runner';
+import { bigintParam, queryOne, queryRows, type SqlTarget } from '../sql-runner';
 import { loadStorageFootprint, loadStorageSnapshot } from './service-storage.repository';
 
 /** One storage write produced by `accumulate`: `value: null` deletes the key. */
@@ -58,21 +58,29 @@ export class AccumulationRepository {
   constructor(private readonly ds: DataSource) {}
 
   /**
-   * Applies one report to one service exactly once, in ONE transaction:
-   * 1. `SELECT ... FOR UPDATE` on the service row, so a service applies one report at a time
-   *    (concurrent calls for the same service wait here; docs/architecture.md section 6);
-   * 2. if an accumulation row for (`reportHash`, `serviceId`) exists (a report touching several
-   *    services is applied once per service, GP 0.7.2 section 12), returns `{applied: false, status}` with
-   *    the recorded status and calls nothing;
-   * 3. sums the stored state's footprint in the database; loads the state (keys `0x` hex) only
-   *    when it is within `loadLimit` (else `storage: null`), and awaits `run(state)`;
-   * 4. upserts / deletes the returned writes, inserts the accumulation row, commits.
+   * Applies one report to one service exactly once. The sandbox runs outside the service row lock
+   * (issue 8: accumulate held the lock while the sandbox ran, 13.8 ms of lock wait per package):
+   * 1. without a lock: reads `service.state_version` and whether an accumulation row for
+   *    (`reportHash`, `serviceId`) exists (a report touching several services is applied once per
+   *    service, GP 0.7.2 section 12); if it does, returns `{applied: false, status}` and calls nothing;
+   * 2. sums the stored state's footprint; loads the state (keys `0x` hex) only when it is within
+   *    `loadLimit` (else `storage: null`), and awaits `run(state)`, no transaction open;
+   * 3. in ONE transaction: `SELECT ... FOR UPDATE` on the service row (one apply per service at a
+   *    time; docs/architecture.md section 6), then the accumulation row again: present -> returns it
+   *    (the outcome is dropped); `state_version` moved since step 1 (another report changed the
+   *    storage: the outcome was computed on a stale state) -> nothing is written and it starts
+   *    again at step 1 (compare-and-set); else writes the outcome's storage writes (last write per
+   *    key wins, as applied in order; one DELETE and one upsert), inserts the accumulation row, commits.
+   * After {@link OPTIMISTIC_ACCUMULATE_ATTEMPTS} such conflicts it runs once more with `run` inside
+   * the locked transaction (as before issue 8), so a service under constant contention still makes progress.
    *
-   * `run` must not use the database itself: it would need a second connection while this
-   * one is held (a deadlock with pool size 1, as for the embedded server).
+   * The state version counts the statements that changed the service's storage (triggers of
+   * migration 1770400000000), so the check sees every writer. `run` may thus be called more than
+   * once per apply (only the last call's outcome is applied); it must not use the database itself
+   * (with pool size 1, as for the embedded server, the locked fallback would deadlock).
    * @param opts.loadLimit most bytes (keys + values) and keys this call reads out of the database
    * @throws DomainError `unknown_service` when the service does not exist; whatever `run`
-   *   throws (the transaction is rolled back, nothing is written); database errors.
+   *   throws (nothing is written); database errors.
    */
   async applyOnce(opts: {
     reportHash: string;
@@ -83,27 +91,35 @@ export class AccumulationRepository {
   }): Promise<{ applied: boolean; status?: AccumulationStatus }> {
     const reportHash = hashToBytes(opts.reportHash, 'reportHash');
     const packageHash = hashToBytes(opts.packageHash, 'packageHash');
-    return this.ds.transaction(async (tx) => {
-      const done = await lockServiceAndFindAccumulation(tx, reportHash, opts.serviceId);
-      if (done) return { applied: false, status: done.status };
-
-      const footprint = await loadStorageFootprint(tx, opts.serviceId);
+    const { serviceId } = opts;
+    const runOn = async (target: SqlTarget, known?: StorageFootprint): Promise<AccumulateOutcome> => {
+      const footprint = known ?? (await loadStorageFootprint(target, serviceId));
       const withinLimit = footprint.bytes <= opts.loadLimit.bytes && footprint.items <= opts.loadLimit.items;
-      const outcome = await opts.run({ footprint, storage: withinLimit ? await loadStorageSnapshot(tx, opts.serviceId) : null });
-      for (const w of outcome.writes) {
-        if (w.value === null) {
-          await queryOne(tx, 'DELETE FROM service_storage WHERE service_id = $1 AND key = $2', [opts.serviceId, toBuffer(w.key)]);
-        } else {
-          await queryOne(
-            tx,
-            `INSERT INTO service_storage (service_id, key, value) VALUES ($1, $2, $3)
-             ON CONFLICT (service_id, key) DO UPDATE SET value = EXCLUDED.value`,
-            [opts.serviceId, toBuffer(w.key), toBuffer(w.value)],
-          );
-        }
-      }
-      await insertAccumulation(tx, reportHash, packageHash, opts.serviceId, outcome.status, outcome.gasUsed);
+      const storage = withinLimit ? await loadStorageSnapshot(target, serviceId) : null;
+      return opts.run({ footprint, storage });
+    };
+    const commit = async (tx: EntityManager, outcome: AccumulateOutcome): Promise<{ applied: true; status: AccumulationStatus }> => {
+      await applyStorageWrites(tx, serviceId, outcome.writes);
+      await insertAccumulation(tx, reportHash, packageHash, serviceId, outcome.status, outcome.gasUsed);
       return { applied: true, status: outcome.status };
+    };
+    for (let attempt = 1; attempt <= OPTIMISTIC_ACCUMULATE_ATTEMPTS; attempt++) {
+      const seen = await readServiceState(this.ds, reportHash, serviceId);
+      if (seen.done) return { applied: false, status: seen.done.status };
+      const outcome = await runOn(this.ds, seen.footprint);
+      const result = await this.ds.transaction(async (tx) => {
+        const locked = await lockServiceAndFindAccumulation(tx, reportHash, serviceId);
+        if (locked.done) return { applied: false, status: locked.done.status };
+        if (locked.version !== seen.version) return null;
+        return commit(tx, outcome);
+      });
+      if (result !== null) return result;
+    }
+    // contended: run under the lock, so this apply cannot lose again
+    return this.ds.transaction(async (tx) => {
+      const locked = await lockServiceAndFindAccumulation(tx, reportHash, serviceId);
+      if (locked.done) return { applied: false, status: locked.done.status };
+      return commit(tx, await runOn(tx));
     });
   }
 
@@ -157,7 +173,7 @@ export class AccumulationRepository {
     const { column, finalStatus } = FAILURE_KINDS[opts.kind];
     const error = opts.error === undefined ? null : opts.error.slice(0, 1000);
     return this.ds.transaction(async (tx) => {
-      const done = await lockServiceAndFindAccumulation(tx, reportHash, opts.serviceId);
+      const { done } = await lockServiceAndFindAccumulation(tx, reportHash, opts.serviceId);
       if (done) {
         const counted = await queryOne<{ n: number }>(tx, `SELECT ${column} AS n FROM accumulation_attempt WHERE report_hash = $1 AND service_id = $2`, [
           reportHash,
@@ -215,15 +231,87 @@ const FAILURE_KINDS: Record<'wall_clock' | 'executor' | 'blob', { column: string
 };
 
 /**
- * Locks the service row (one accumulation per service at a time) and returns the accumulation
- * row of (report, service) if there is one.
+ * Compare-and-set attempts of {@link AccumulationRepository.applyOnce} (sandbox outside the lock)
+ * before it runs the sandbox under the service row lock instead.
+ */
+export const OPTIMISTIC_ACCUMULATE_ATTEMPTS = 3;
+
+/**
+ * Locks the service row (one accumulation per service at a time) and returns its state version
+ * and the accumulation row of (report, service) if there is one.
  * @throws DomainError `unknown_service`
  */
-async function lockServiceAndFindAccumulation(tx: EntityManager, reportHash: Buffer, serviceId: number): Promise<{ status: AccumulationStatus } | null> {
-  const service = await queryOne(tx, 'SELECT id FROM service WHERE id = $1 FOR UPDATE', [serviceId]);
+async function lockServiceAndFindAccumulation(
+  tx: EntityManager,
+  reportHash: Buffer,
+  serviceId: number,
+): Promise<{ version: string; done: { status: AccumulationStatus } | null }> {
+  const service = await queryOne<{ version: string }>(tx, 'SELECT state_version::text AS version FROM service WHERE id = $1 FOR UPDATE', [serviceId]);
   if (!service) throw new DomainError('unknown_service', `service ${serviceId} does not exist`, { serviceId });
   // READ COMMITTED: this statement runs after the lock is granted, so it sees a row committed by the previous holder.
-  return queryOne<{ status: AccumulationStatus }>(tx, 'SELECT status FROM accumulation WHERE report_hash = $1 AND service_id = $2', [reportHash, serviceId]);
+  // (Not a join in the locking statement: a re-checked locked row keeps the other tables' rows of the first read.)
+  const done = await queryOne<{ status: AccumulationStatus }>(tx, 'SELECT status FROM accumulation WHERE report_hash = $1 AND service_id = $2', [
+    reportHash,
+    serviceId,
+  ]);
+  return { version: service.version, done };
+}
+
+/**
+ * The service's state version, the accumulation row of (report, service) and the storage
+ * footprint, in one statement without a lock (the version is read in the same snapshot as the
+ * footprint). @throws DomainError `unknown_service`
+ */
+async function readServiceState(
+  target: SqlTarget,
+  reportHash: Buffer,
+  serviceId: number,
+): Promise<{ version: string; done: { status: AccumulationStatus } | null; footprint: StorageFootprint }> {
+  const row = await queryOne<{ version: string; status: AccumulationStatus | null; bytes: string; items: string }>(
+    target,
+    `SELECT s.state_version::text AS version, (SELECT a.status FROM accumulation a WHERE a.report_hash = $1 AND a.service_id = s.id) AS status,
+            f.bytes::text AS bytes, f.items::text AS items
+       FROM service s,
+            LATERAL (SELECT COALESCE(sum(octet_length(key) + octet_length(value)), 0) AS bytes, count(*) AS items
+                       FROM service_storage WHERE service_id = s.id) f
+      WHERE s.id = $2`,
+    [reportHash, serviceId],
+  );
+  if (!row) throw new DomainError('unknown_service', `service ${serviceId} does not exist`, { serviceId });
+  return {
+    version: row.version,
+    done: row.status === null ? null : { status: row.status },
+    footprint: { bytes: Number(row.bytes), items: Number(row.items) },
+  };
+}
+
+/**
+ * Applies `writes` as if in order (the last write of a key wins; `value: null` deletes it), in at
+ * most two statements: one DELETE of the deleted keys, one upsert of the others.
+ */
+async function applyStorageWrites(tx: EntityManager, serviceId: number, writes: readonly StorageWrite[]): Promise<void> {
+  if (writes.length === 0) return;
+  const last = new Map<string, StorageWrite>();
+  for (const w of writes) last.set(Buffer.from(w.key.buffer, w.key.byteOffset, w.key.length).toString('hex'), w);
+  const deleted: Buffer[] = [];
+  const keys: Buffer[] = [];
+  const values: Buffer[] = [];
+  for (const w of last.values()) {
+    if (w.value === null) deleted.push(toBuffer(w.key));
+    else {
+      keys.push(toBuffer(w.key));
+      values.push(toBuffer(w.value));
+    }
+  }
+  if (deleted.length > 0) await queryRows(tx, 'DELETE FROM service_storage WHERE service_id = $1 AND key = ANY($2::bytea[]) RETURNING 1', [serviceId, deleted]);
+  if (keys.length > 0) {
+    await queryRows(
+      tx,
+      `INSERT INTO service_storage (service_id, key, value) SELECT $1, k, v FROM unnest($2::bytea[], $3::bytea[]) AS t(k, v)
+       ON CONFLICT (service_id, key) DO UPDATE SET value = EXCLUDED.value RETURNING 1`,
+      [serviceId, keys, values],
+    );
+  }
 }
 
 async function insertAccumulation(

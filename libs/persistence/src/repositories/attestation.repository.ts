@@ -55,6 +55,38 @@ export class AttestationRepository {
     return { created: row !== null };
   }
 
+  /**
+   * Records one attestation once, if `reportHash` is a stored report of `packageHash`: the check
+   * and the insert in ONE statement (the attestation processor read the whole report row only to
+   * make that check). A second attestation of the same attester and report changes nothing.
+   * @returns `report`: false when no such report is stored (nothing inserted); `created`: this call inserted the row
+   * @throws DomainError `invalid_hex` (hashes 32 bytes, signature 64 bytes); the database's
+   *   foreign-key violation (23503) when the attester is not recorded.
+   */
+  async insertIfReportOf(input: {
+    reportHash: string;
+    attesterIndex: number;
+    packageHash: string;
+    signature: string;
+  }): Promise<{ report: boolean; created: boolean }> {
+    const row = await queryOne<{ report: boolean; created: boolean }>(
+      this.ds,
+      `WITH r AS (SELECT 1 FROM work_report WHERE report_hash = $1 AND package_hash = $3),
+       ins AS (
+         INSERT INTO attestation (report_hash, attester_index, package_hash, signature)
+         SELECT $1, $2, $3, $4 FROM r
+         ON CONFLICT (report_hash, attester_index) DO NOTHING RETURNING 1)
+       SELECT EXISTS (SELECT 1 FROM r) AS report, EXISTS (SELECT 1 FROM ins) AS created`,
+      [
+        hashToBytes(input.reportHash, 'reportHash'),
+        input.attesterIndex,
+        hashToBytes(input.packageHash, 'packageHash'),
+        hexToBytes(input.signature, 'signature', 64),
+      ],
+    );
+    return { report: row?.report === true, created: row?.created === true };
+  }
+
   /** Number of distinct attesters that signed this report hash (compare with the threshold). */
   async countDistinctSigners(reportHash: string): Promise<number> {
     const row = await queryOne<{ n: string }>(this.ds, 'SELECT count(DISTINCT attester_index) AS n FROM attestation WHERE report_hash = $1', [

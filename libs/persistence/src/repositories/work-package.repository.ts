@@ -68,6 +68,8 @@ const SUMMARY_COLUMNS = `hash, service_ids AS "serviceIds", submitted_by AS "sub
   report_hash AS "reportHash", error_code AS "errorCode", error_message AS "errorMessage",
   created_at AS "createdAt", updated_at AS "updatedAt", accumulated_at AS "accumulatedAt", retries`;
 const ALL_COLUMNS = `${SUMMARY_COLUMNS}, encoded`;
+/** ALL_COLUMNS qualified by the alias `wp`, for joins. */
+const ALL_COLUMNS_OF_WP = ALL_COLUMNS.replace(/(^|,\s*)(\w+)/g, '$1wp.$2');
 /** created_at as exact UTC text (microseconds), because a JS Date would drop the microseconds the keyset compares. */
 const CURSOR_TIME = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')`;
 
@@ -189,6 +191,28 @@ export class WorkPackageRepository {
   }
 
   /**
+   * The package with its encoding and, in the same statement, the `refine_attempt` count of one
+   * attester (the refine processor read both for every job, issue 8).
+   * @returns null when the package is missing; `attempt` null when this attester has no failure counted
+   * @throws DomainError `invalid_hex`.
+   */
+  async getForAttester(
+    hash: string,
+    attesterIndex: number,
+  ): Promise<{ row: WorkPackageRecord; attempt: { failures: number; exhausted: boolean } | null } | null> {
+    const row = await queryOne<WorkPackageEntity & { attemptFailures: number | null; attemptExhausted: boolean | null }>(
+      this.ds,
+      `SELECT ${ALL_COLUMNS_OF_WP}, ra.failures AS "attemptFailures", ra.exhausted_at IS NOT NULL AS "attemptExhausted"
+         FROM work_package wp LEFT JOIN refine_attempt ra ON ra.package_hash = wp.hash AND ra.attester_index = $2
+        WHERE wp.hash = $1`,
+      [hashToBytes(hash), attesterIndex],
+    );
+    if (!row) return null;
+    const attempt = row.attemptFailures === null ? null : { failures: row.attemptFailures, exhausted: row.attemptExhausted === true };
+    return { row: toRecord(row), attempt };
+  }
+
+  /**
    * Compare-and-set: moves the package to `to` only if its status is one of `from`, in one
    * `UPDATE ... WHERE status = ANY(from)`. Sets `updated_at`, and `accumulated_at` when `to`
    * is `accumulated`; given `fields` overwrite, absent ones are kept.
@@ -219,6 +243,48 @@ export class WorkPackageRepository {
       ],
     );
     return row !== null;
+  }
+
+  /**
+   * {@link transition} that also returns the row, in ONE statement: the row after the change when
+   * this call made it, else the row as it is (another status: a concurrent or earlier handler won).
+   * Saves the read a handler made after a transition to see where the package stands.
+   * @returns `moved` as {@link transition} returns it; `row` null when the package is missing
+   * @throws DomainError `invalid_request` for an unknown status, `invalid_hex`.
+   */
+  async transitionAndRead(
+    hash: string,
+    from: readonly WorkPackageStatus[],
+    to: WorkPackageStatus,
+    fields: WorkPackageTransitionFields = {},
+  ): Promise<{ moved: boolean; row: WorkPackageSummary | null }> {
+    checkStatuses([...from, to]);
+    // The outer SELECT sees the snapshot before the UPDATE: it gives the unchanged row when the UPDATE matched nothing.
+    const row = await queryOne<SummaryRow & { moved: boolean }>(
+      this.ds,
+      `WITH moved AS (
+         UPDATE work_package SET
+           status = $3,
+           updated_at = now(),
+           report_hash = COALESCE($4, report_hash),
+           error_code = COALESCE($5, error_code),
+           error_message = COALESCE($6, error_message),
+           accumulated_at = CASE WHEN $3 = 'accumulated' THEN now() ELSE accumulated_at END
+         WHERE hash = $1 AND status = ANY($2::text[])
+         RETURNING ${SUMMARY_COLUMNS})
+       SELECT *, true AS moved FROM moved
+       UNION ALL
+       SELECT ${SUMMARY_COLUMNS}, false AS moved FROM work_package WHERE hash = $1 AND NOT EXISTS (SELECT 1 FROM moved)`,
+      [
+        hashToBytes(hash),
+        from,
+        to,
+        fields.reportHash === undefined ? null : hashToBytes(fields.reportHash, 'reportHash'),
+        fields.errorCode ?? null,
+        fields.errorMessage ?? null,
+      ],
+    );
+    return { moved: row?.moved === true, row: row && toSummary(row) };
   }
 
   /**
