@@ -37,8 +37,9 @@ const OP_MEMORY_COPY = 0xfc0a;
 const OP_MEMORY_FILL = 0xfc0b;
 
 /**
- * Static cost of one instruction (gas, cost table v4, docs/gas.md): charged with its straight-line
- * block. `memory.grow`, `memory.copy` and `memory.fill` also pay per page / byte in their helpers.
+ * Static cost of one instruction (gas, cost table v5, docs/gas.md): charged with its straight-line
+ * block. `memory.grow`, `memory.copy` and `memory.fill` also pay per page / byte in their helpers,
+ * and loads, stores and bulk memory the miss surcharge when they switch pages ("Memory misses").
  */
 export function instructionCost(op: number): bigint {
   if (op === OP_MEMORY_GROW) return GAS_MEMORY_GROW;
@@ -82,6 +83,10 @@ export interface InstrumentOptions {
  *   first subtracts its whole cost (gas, cost table v2), and blocks at function entry and loop heads
  *   trap (`unreachable`) when it is negative;
  * - `memory.grow`, `memory.copy`, `memory.fill` go through added helpers that charge per page/byte;
+ * - loads and stores (but constant addresses, when the module's lie in at most MAX_CONSTANT_PAGES
+ *   pages) compare their 4 KiB page with two tracked pages of their kind (internal i32 globals) and
+ *   pay the near or far miss surcharge (internal i64 globals, set by memory size at instantiation
+ *   and by the grow helper) when it is neither (cost table v5, docs/gas.md "Memory misses");
  * - a mutable i32 depth global counts active frames of the functions `planCallDepth` marks (cycles,
  *   table, heavy chains): their prologue traps when MAX_CALL_DEPTH are already active;
  * - the memory maximum is rewritten to at most `memoryPagesCap`; custom sections are dropped.
