@@ -319,6 +319,23 @@ function loopCases(): LoopCase[] {
     },
     {
       group: 'memory latency',
+      name: 'log of 1 byte at random addresses over 64 MiB (host call, no surcharge)',
+      pages: 1024,
+      minGas: 20480000n,
+      setup: '(memory.fill (i32.const 0) (i32.const 0x41) (i32.const 0x4000000))',
+      body: '(call $log (i32.const 1) (i32.and (local.get $i) (i32.const 0x3fffffc)) (i32.const 1)) drop local.get $i i32.const 0x9e3779b1 i32.mul i32.const 1 i32.add local.set $i',
+    },
+    {
+      group: 'memory latency',
+      name: 'fetch of 4 bytes to random addresses over 64 MiB (host call, no surcharge)',
+      pages: 1024,
+      minGas: 20480000n,
+      extra: { payload: new Uint8Array(64) },
+      setup: '(memory.fill (i32.const 0) (i32.const 1) (i32.const 0x4000000))',
+      body: '(call $fetch (i32.const 0) (i32.const 0) (i32.and (local.get $i) (i32.const 0x3fffffc)) (i32.const 0) (i32.const 4)) drop local.get $i i32.const 0x9e3779b1 i32.mul i32.const 1 i32.add local.set $i',
+    },
+    {
+      group: 'memory latency',
       name: 'loads rotating over 3 pages of a 256 KiB memory (tracker misses, no surcharge)',
       pages: 4,
       body: rep('i32.const 0 i32.load i32.const 8192 i32.load i32.add i32.const 20480 i32.load i32.add local.get $i i32.add local.set $i', 4),
