@@ -535,7 +535,7 @@ function instrumentBody(
       else if (x.op === 0x0f)
         out.byte(0x0c).u32(depth); // return -> br to the wrapper block
       else if (x.op === 0x00) out.bytes(save).bytes(raw);
-      else if (x.op >= 0x28 && x.op <= 0x3e) out.bytes(plan.get(k) === 'constant' ? raw : access(x.op, raw));
+      else if (x.op >= 0x28 && x.op <= 0x3e) out.bytes(plan.get(k) === 'tracker' ? access(x.op, raw) : raw);
       else if (x.op === 0x0b && depth === -1)
         out.bytes(raw).bytes(leave).byte(0x20).bytes(gasLocal).bytes(raw); // wrapper end, epilogue, counter as last result, function end
       else out.bytes(raw);
@@ -584,7 +584,7 @@ function extraLocals(body: FunctionBody, first: number, counted: boolean, plan: 
  * at most MAX_CONSTANT_PAGES pages: not tracked) or `tracker` (every access compares its page
  * with the two tracked pages of its kind).
  */
-type AccessPlan = Map<number, 'constant' | 'tracker'>;
+type AccessPlan = Map<number, 'constant' | 'same-page' | 'tracker'>;
 /** Most distinct 4 KiB pages the module's constant-address accesses may touch to go untracked (count). */
 const MAX_CONSTANT_PAGES = 8;
 /** Pure instructions that push one value and pop none (a store's value operand after a constant address). */
@@ -629,9 +629,32 @@ function constantAccessesUntracked(m: ServiceModule): boolean {
 /** The AccessPlan of one body (see there); `constantsUntracked` from constantAccessesUntracked. */
 function planAccesses(body: FunctionBody, constantsUntracked: boolean): AccessPlan {
   const plan: AccessPlan = new Map();
-  for (const [k, x] of body.instructions.entries())
-    if (x.op >= 0x28 && x.op <= 0x3e)
-      plan.set(k, constantsUntracked && constantAddress(body.instructions, k, body.bytes) !== undefined ? 'constant' : 'tracker');
+  const ins = body.instructions;
+  const localOf = (x: Instruction): number => new WasmBinaryReader(body.bytes.subarray(x.start, x.end), 1).u32();
+  // per base local, the window of bytes checked through it in the current metering block
+  let checked = new Map<number, { lo: number; hi: number }>();
+  for (const [k, x] of ins.entries()) {
+    if (x.op === 0x21 || x.op === 0x22) checked.delete(localOf(x));
+    if (x.op >= 0x28 && x.op <= 0x3e) {
+      if (constantsUntracked && constantAddress(ins, k, body.bytes) !== undefined) plan.set(k, 'constant');
+      else {
+        const at = x.op >= 0x36 ? (SINGLE_PUSH.has(ins[k - 1]?.op ?? -1) ? k - 2 : -1) : k - 1;
+        const b = ins[at];
+        const base = b?.op === 0x20 ? localOf(b) : undefined;
+        const lo = accessOffset(x, body.bytes);
+        const hi = lo + (ACCESS_BYTES[x.op - 0x28] as number);
+        const w = base === undefined ? undefined : checked.get(base);
+        if (base !== undefined && w !== undefined && Math.max(w.hi, hi) - Math.min(w.lo, lo) <= 4096) {
+          plan.set(k, 'same-page');
+          checked.set(base, { lo: Math.min(w.lo, lo), hi: Math.max(w.hi, hi) });
+        } else {
+          plan.set(k, 'tracker');
+          if (base !== undefined) checked.set(base, { lo, hi });
+        }
+      }
+    }
+    if (BLOCK_ENDS.has(x.op)) checked = new Map();
+  }
   return plan;
 }
 

@@ -96,6 +96,18 @@ describe('memory-miss surcharge (cost table v5, docs/gas.md "Memory misses")', (
     expect((await gasOf(constLoads(nine), BIG)) - (await gasOf(constLoads(nine.map(() => 0)), BIG))).toBe(9n * far);
   });
 
+  it('skips the check of an access through the same unchanged base local within 4 KiB of a checked one in the same block', async () => {
+    // $b = 2048: loads at $b + 0 (page 0) and $b + 4088 (page 1, adjacent); the second is not
+    // checked (one window of 4,092 bytes through $b in one block), so it pays no near surcharge
+    const pair = (second: number, reset: boolean): string =>
+      `(local.set 0 (i32.const 2048)) (drop (i32.load (local.get 0))) ${reset ? '(local.set 0 (local.get 0))' : ''} (drop (i32.load offset=${second} (local.get 0)))`;
+    expect(await gasOf(pair(4088, false), BIG)).toBe(await gasOf(pair(0, false), BIG));
+    // once $b is set again (even to the same value) the access is checked: page 1 pays near
+    expect((await gasOf(pair(4088, true), BIG)) - (await gasOf(pair(0, true), BIG))).toBe(near);
+    // a window over 4,096 bytes is checked too: $b + 4093 (page 1) pays near
+    expect((await gasOf(pair(4093, false), BIG)) - (await gasOf(pair(0, false), BIG))).toBe(near);
+  });
+
   it('memory.grow moves the memory to the surcharges of its new tier', async () => {
     const body = (grow: number): string => `(drop (memory.grow (i32.const ${grow}))) ${load(0)} ${load(30 * PAGE)}`;
     // 1 page + 1: 2 pages, tier (0, 4]; 1 page + 79: 80 pages, the top tier; the grows differ in their page price only
