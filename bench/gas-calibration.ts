@@ -16,7 +16,7 @@
  * - ordinary workloads run to completion at two input sizes: ns/gas = (t2 - t1) / (gas2 - gas1).
  * Each job is run REPS times (interleaved) and the fastest time taken (preemption only adds time).
  *
- * Run: npm run build && npm run bench -- gas-calibration [--reps N] [--target-ms MS]
+ * Run: npm run build && npm run bench -- gas-calibration [--reps N] [--target-ms MS] [--only TEXT]
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -33,6 +33,9 @@ const flag = (name: string): string | undefined => {
 const REPS = Number(flag('--reps') ?? 5);
 /** Wall time the longer job of a loop case aims at (ms). */
 const TARGET_MS = Number(flag('--target-ms') ?? 120);
+/** Only the cases whose group or name contains this text, and always the ordinary workloads (the median). */
+const ONLY = flag('--only');
+const selected = (c: { group: Group; name: string }): boolean => ONLY === undefined || c.group === 'ordinary' || `${c.group} ${c.name}`.includes(ONLY);
 
 type Wabt = { parseWat(name: string, text: string, features?: Record<string, boolean>): { toBinary(o: object): { buffer: Uint8Array }; destroy(): void } };
 let wabt: Wabt | undefined;
@@ -274,6 +277,68 @@ function loopCases(): LoopCase[] {
       minGas: 20480000n,
       setup: '(memory.fill (i32.const 0) (i32.const 1) (i32.const 0x4000000))',
       body: rep('local.get $i local.get $i i32.const 0x3fffffc i32.and i32.load i32.add i32.const 0x9e3779b1 i32.mul i32.const 1 i32.add local.set $i', 4),
+    },
+    // attacks on the miss surcharge of cost table v5 (docs/gas.md "Memory misses")
+    {
+      group: 'memory latency',
+      name: 'dependent loads at a 4 KiB stride over 64 MiB (adjacent pages, one cache set)',
+      pages: 1024,
+      minGas: 20480000n,
+      setup: '(memory.fill (i32.const 0) (i32.const 1) (i32.const 0x4000000))',
+      body: rep('local.get $i local.get $i i32.load i32.const 0x10 i32.and i32.add i32.const 4096 i32.add i32.const 0x3fffffc i32.and local.set $i', 4),
+    },
+    {
+      group: 'memory latency',
+      name: 'dependent i64 loads straddling two random pages over 64 MiB',
+      pages: 1024,
+      minGas: 20480000n,
+      setup: '(memory.fill (i32.const 0) (i32.const 1) (i32.const 0x4000000))',
+      body: rep(
+        'local.get $i local.get $i i32.const 0x3ffe000 i32.and i32.const 0xffc i32.or i64.load i32.wrap_i64 i32.add i32.const 0x9e3779b1 i32.mul i32.const 1 i32.add local.set $i',
+        4,
+      ),
+    },
+    {
+      group: 'memory latency',
+      name: 'stores at random addresses over 64 MiB',
+      pages: 1024,
+      minGas: 20480000n,
+      setup: '(memory.fill (i32.const 0) (i32.const 1) (i32.const 0x4000000))',
+      body: rep(
+        'local.get $i i32.const 0x3fffffc i32.and local.get $i i32.store local.get $i i32.const 0x9e3779b1 i32.mul i32.const 1 i32.add local.set $i',
+        4,
+      ),
+    },
+    {
+      group: 'memory latency',
+      name: 'memory.copy of 4 bytes between random addresses over 64 MiB',
+      pages: 1024,
+      minGas: 20480000n,
+      setup: '(memory.fill (i32.const 0) (i32.const 1) (i32.const 0x4000000))',
+      body: 'local.get $i i32.const 0x3fffffc i32.and local.get $i i32.const 0x7f4a7c15 i32.mul i32.const 0x3fffffc i32.and i32.const 4 memory.copy local.get $i i32.const 0x9e3779b1 i32.mul i32.const 1 i32.add local.set $i',
+    },
+    {
+      group: 'memory latency',
+      name: 'log of 1 byte at random addresses over 64 MiB (host call, no surcharge)',
+      pages: 1024,
+      minGas: 20480000n,
+      setup: '(memory.fill (i32.const 0) (i32.const 0x41) (i32.const 0x4000000))',
+      body: '(call $log (i32.const 1) (i32.and (local.get $i) (i32.const 0x3fffffc)) (i32.const 1)) drop local.get $i i32.const 0x9e3779b1 i32.mul i32.const 1 i32.add local.set $i',
+    },
+    {
+      group: 'memory latency',
+      name: 'fetch of 4 bytes to random addresses over 64 MiB (host call, no surcharge)',
+      pages: 1024,
+      minGas: 20480000n,
+      extra: { payload: new Uint8Array(64) },
+      setup: '(memory.fill (i32.const 0) (i32.const 1) (i32.const 0x4000000))',
+      body: '(call $fetch (i32.const 0) (i32.const 0) (i32.and (local.get $i) (i32.const 0x3fffffc)) (i32.const 0) (i32.const 4)) drop local.get $i i32.const 0x9e3779b1 i32.mul i32.const 1 i32.add local.set $i',
+    },
+    {
+      group: 'memory latency',
+      name: 'loads rotating over 3 pages of a 256 KiB memory (tracker misses, no surcharge)',
+      pages: 4,
+      body: rep('i32.const 0 i32.load i32.const 8192 i32.load i32.add i32.const 20480 i32.load i32.add local.get $i i32.add local.set $i', 4),
     },
     { group: 'opcode', name: 'global.get/set', body: rep('global.get $g i64.const 1 i64.add global.set $g', 8) },
     { group: 'opcode', name: 'call', body: rep('local.get $i call $f local.set $i', 4) },
@@ -523,15 +588,15 @@ async function main(): Promise<void> {
   await pool.start();
   const rows: Row[] = [];
   try {
-    for (const c of await ordinaryCases(root)) {
+    for (const c of (await ordinaryCases(root)).filter(selected)) {
       process.stderr.write(`measuring ${c.name}...\n`);
       rows.push(await measureCasePair(pool, c));
     }
-    for (const c of loopCases()) {
+    for (const c of loopCases().filter(selected)) {
       process.stderr.write(`measuring ${c.name}...\n`);
       rows.push(await measureLoop(pool, c));
     }
-    for (const c of await instantiationCases()) {
+    for (const c of (await instantiationCases()).filter(selected)) {
       process.stderr.write(`measuring ${c.name}...\n`);
       rows.push(await measureCasePair(pool, c));
     }

@@ -8,7 +8,7 @@
 //   fuzz            differential fuzzing, metered vs unmetered on binaryen -ttf modules
 //                   [--cases N] [--seed S] [--size BYTES]
 //   gas-calibration ns per gas of every opcode class, host call, adversarial shape and ordinary
-//                   workload through SandboxPool; slowest/median ratio  [--reps N] [--target-ms MS]
+//                   workload through SandboxPool; slowest/median ratio  [--reps N] [--target-ms MS] [--only TEXT]
 //   queue-embedded  in-process queue driver vs BullMQ on PGlite  [jobs] [concurrency]
 //   fairness        quiet tenant's latency, idle vs while another floods heavy packages (embedded server)
 //                   [--quiet N] [--flood N] [--heavy-bytes B] [--gap-ms MS]

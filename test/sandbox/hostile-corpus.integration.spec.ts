@@ -4,7 +4,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { SandboxPool, exampleServicePath, validateServiceCode, type RefineOutcome } from '@jam/sandbox';
+import { SandboxPool, exampleServicePath, missSurcharge, validateServiceCode, type RefineOutcome } from '@jam/sandbox';
 import { blake2b256, initHashing, toHex } from '@jam/domain';
 import { HOSTILE_DIR, hostile, refineRequest, wat2wasm } from './sandbox-test.helpers';
 
@@ -76,11 +76,44 @@ const COST_RUNS: Record<string, Pick<RefineOutcome, 'result' | 'gasUsed'>> = {
   // instantiation (64 - 16 free pages) x 32768, loop entry 1, 1000 x (2010 of loop body, grow base
   // included, + 64 pages x 256 in the grow helper), loop end 1, i64.const + end 2
   'memory-grow-zero-loop': { result: { ok: new Uint8Array(0) }, gasUsed: 48n * 32768n + 1n + 1000n * (2010n + 64n * 256n) + 3n },
-  // 1000 x (6 consts + 2 x 300 bases + 8 loop instructions), nothing per byte; + 1 + 3
-  'bulk-zero-length-loop': { result: { ok: new Uint8Array(0) }, gasUsed: 1n + 1000n * 614n + 3n },
+  // 1000 x (6 consts + 2 x 300 bases + 8 loop instructions), nothing per byte; + 1 + 3; cost table
+  // v5: the first copy's source and destination pages pay the far miss surcharge of a 1-page memory
+  // (4 each), every later copy and fill touches the tracked page 0
+  'bulk-zero-length-loop': { result: { ok: new Uint8Array(0) }, gasUsed: 1n + 1000n * 614n + 3n + 2n * 4n },
   // 1024 globals x 2048, then i64.const + end
   'globals-at-cap': { result: { ok: new Uint8Array(0) }, gasUsed: 1024n * 2048n + 2n },
+  // cost table v5: instantiation (1024 - 16 free pages) x 32768, loop entry 1, 1000 x 20 of loop
+  // body (the load 2), loop end + i64.const + end 3, and the miss surcharges: 998 loads far from
+  // both tracked pages (512 each on 1,024 pages), 2 on a tracked page (randomLoadsSurcharge checks
+  // that the documented rule gives that)
+  'random-loads-large-memory': {
+    result: { ok: new Uint8Array(0) },
+    gasUsed: 1008n * 32768n + 1n + 1000n * 20n + 3n + 998n * 512n,
+  },
 };
+
+/**
+ * The miss surcharges of `random-loads-large-memory`, by the rule docs/gas.md "Memory misses"
+ * states (a model of it, not the engine's code): its 1000 loads at x & 0x3fffffc, x = x * 0x9e3779b1
+ * + 1 (the memory is zero), on 1,024 pages.
+ */
+function randomLoadsSurcharge(): bigint {
+  const { near, far } = missSurcharge(1024);
+  let [t0, t1] = [0x40000000, 0x40000000];
+  const adjacent = (p: number, t: number): boolean => (p - t + 1) >>> 0 <= 2;
+  let x = 0;
+  let total = 0n;
+  for (let i = 0; i < 1000; i++) {
+    const p = (x & 0x3fffffc) >>> 12;
+    if (p !== t0 && p !== t1) {
+      if (adjacent(p, t0)) [t0, total] = [p, total + near];
+      else if (adjacent(p, t1)) [t1, total] = [p, total + near];
+      else [t1, t0, total] = [t0, p, total + far];
+    }
+    x = (Math.imul(x, 0x9e3779b1) + 1) >>> 0;
+  }
+  return total;
+}
 
 describe('hostile corpus', () => {
   let pool: SandboxPool;
@@ -149,7 +182,12 @@ describe('hostile corpus', () => {
     expect(outcome.timedOut).toBeUndefined();
   });
 
-  it.each(Object.entries(COST_RUNS))('cost attack %s pays the cost table v4 price: exact result and gas', async (name, expected) => {
+  it('random-loads-large-memory: the documented miss rule charges 998 of its 1000 loads the far surcharge', () => {
+    expect(randomLoadsSurcharge()).toBe(998n * missSurcharge(1024).far);
+    expect(missSurcharge(1024).far).toBe(512n);
+  });
+
+  it.each(Object.entries(COST_RUNS))('cost attack %s pays the cost table price: exact result and gas', async (name, expected) => {
     const code = await hostile(name);
     expect(() => validateServiceCode(code)).not.toThrow();
     const outcome = await pool.refine(await refineRequest(code, new Uint8Array(0), COST_GAS));

@@ -64,7 +64,7 @@ export const ENGINE_AUTH_OUTPUT_TAG = 0x01;
  * produced it follows the self-delimiting engine identity unchanged. The whole auth_output counts
  * toward GP's W_R (48 KiB for auth_output plus every item's output, GP 0.7.2 eq. 11.8): the
  * engine identity takes 1 + (1 + |name|) + (1 + |version|) + 4 bytes (28 for
- * `jam-wasm-metered`/`0.7.0`).
+ * `jam-wasm-metered`/`0.8.0`).
  *
  * @throws DomainError('invalid_encoding') as {@link encodeEngineIdentity}.
  */

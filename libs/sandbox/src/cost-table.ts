@@ -1,11 +1,11 @@
 /**
- * Gas cost table of the metered Wasm engine, version 4 (docs/gas.md). Host call base prices live in
+ * Gas cost table of the metered Wasm engine, version 5 (docs/gas.md). Host call base prices live in
  * their modules (host-calls/*.host-call.ts) and are part of this table.
  *
  * WARNING: every number here is consensus-relevant. The report hash covers the engine identity,
  * which carries COST_TABLE_VERSION (docs/architecture.md section 6): change any cost => bump the version.
  */
-export const COST_TABLE_VERSION = 4;
+export const COST_TABLE_VERSION = 5;
 
 /** Gas per Wasm instruction not listed below (gas). */
 export const GAS_PER_INSTRUCTION = 1n;
@@ -126,3 +126,45 @@ export const GAS_PER_INITIAL_PAGE = 32768n;
  * on the memory size (1 and 16 pages measured the same), and most services declare 1-2 pages.
  */
 export const FREE_INITIAL_PAGES = 16;
+
+/**
+ * Page size the memory-miss surcharge tracks (cost table v5, docs/gas.md "Memory misses"): an
+ * access's page is its effective address shifted right by this many bits (4 KiB pages).
+ */
+export const MISS_PAGE_SHIFT = 12;
+
+/** One tier of the memory-miss surcharge: applies while the memory has more than `abovePages` pages. */
+export interface MissSurchargeTier {
+  /** The tier applies when the memory's current size exceeds this many 64 KiB pages (pages). */
+  abovePages: number;
+  /** Gas of a switch to a page adjacent to the last tracked one (gas). */
+  near: bigint;
+  /** Gas of a switch to any other untracked page (gas). */
+  far: bigint;
+}
+
+/**
+ * Memory-miss surcharge by the memory's current size (cost table v5, docs/gas.md "Memory misses").
+ * Loads and stores each keep the last two 4 KiB pages they touched; an access to neither pays
+ * `near` (page adjacent to the most recent one) or `far`, from the highest tier whose
+ * `abovePages` the memory exceeds (none: 0). Sequential code switches pages once per 4 KiB and
+ * pays almost nothing; random access over a memory larger than the caches and the TLB reach pays
+ * per access, about what the miss costs (calibration, docs/performance.md section 7).
+ * Ascending by `abovePages`.
+ */
+export const MISS_SURCHARGE_TIERS: readonly MissSurchargeTier[] = Object.freeze([
+  { abovePages: 0, near: 1n, far: 4n },
+  { abovePages: 4, near: 2n, far: 48n },
+  { abovePages: 16, near: 8n, far: 160n },
+  { abovePages: 48, near: 16n, far: 512n },
+]);
+
+/**
+ * The `near` and `far` memory-miss surcharges (gas) of a memory of `pages` 64 KiB pages
+ * (MISS_SURCHARGE_TIERS; 0 and 0 below the first tier).
+ */
+export function missSurcharge(pages: number): { near: bigint; far: bigint } {
+  let out = { near: 0n, far: 0n };
+  for (const t of MISS_SURCHARGE_TIERS) if (pages > t.abovePages) out = { near: t.near, far: t.far };
+  return out;
+}

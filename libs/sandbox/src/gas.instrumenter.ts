@@ -16,6 +16,9 @@ import {
   GAS_PER_PAGE,
   GAS_PER_TABLE_ELEMENT,
   MAX_CALL_DEPTH,
+  MISS_PAGE_SHIFT,
+  MISS_SURCHARGE_TIERS,
+  missSurcharge,
 } from './cost-table';
 import { DEFAULT_MEMORY_PAGES_CAP, GAS_GET_EXPORT, GAS_SET_EXPORT, I32, I64 } from './host-abi';
 import { planCallDepth } from './call-graph';
@@ -34,8 +37,9 @@ const OP_MEMORY_COPY = 0xfc0a;
 const OP_MEMORY_FILL = 0xfc0b;
 
 /**
- * Static cost of one instruction (gas, cost table v4, docs/gas.md): charged with its straight-line
- * block. `memory.grow`, `memory.copy` and `memory.fill` also pay per page / byte in their helpers.
+ * Static cost of one instruction (gas, cost table v5, docs/gas.md): charged with its straight-line
+ * block. `memory.grow`, `memory.copy` and `memory.fill` also pay per page / byte in their helpers,
+ * and loads, stores and bulk memory the miss surcharge when they switch pages ("Memory misses").
  */
 export function instructionCost(op: number): bigint {
   if (op === OP_MEMORY_GROW) return GAS_MEMORY_GROW;
@@ -79,6 +83,10 @@ export interface InstrumentOptions {
  *   first subtracts its whole cost (gas, cost table v2), and blocks at function entry and loop heads
  *   trap (`unreachable`) when it is negative;
  * - `memory.grow`, `memory.copy`, `memory.fill` go through added helpers that charge per page/byte;
+ * - loads and stores (but constant addresses, when the module's lie in at most MAX_CONSTANT_PAGES
+ *   pages) compare their 4 KiB page with two tracked pages of their kind (internal i32 globals) and
+ *   pay the near or far miss surcharge (internal i64 globals, set by memory size at instantiation
+ *   and by the grow helper) when it is neither (cost table v5, docs/gas.md "Memory misses");
  * - a mutable i32 depth global counts active frames of the functions `planCallDepth` marks (cycles,
  *   table, heavy chains): their prologue traps when MAX_CALL_DEPTH are already active;
  * - the memory maximum is rewritten to at most `memoryPagesCap`; custom sections are dropped.
@@ -92,10 +100,19 @@ export function instrumentServiceCode(code: Uint8Array, options: InstrumentOptio
 
   const gasGlobal = m.globalCount;
   const depthGlobal = m.globalCount + 1;
+  const miss = missGlobals(m.globalCount + 2);
   const imported = m.importedFunctionCount;
   const definedCount = m.functionTypes.length;
   const helperBase = imported + definedCount;
-  const helpers = { grow: helperBase, copy: helperBase + 1, fill: helperBase + 2, gasGet: helperBase + 3, gasSet: helperBase + 4 };
+  const helpers = {
+    grow: helperBase,
+    copy: helperBase + 1,
+    fill: helperBase + 2,
+    gasGet: helperBase + 3,
+    gasSet: helperBase + 4,
+    trackLoad: helperBase + 5,
+    trackStore: helperBase + 6,
+  };
   const payloads = new Map<number, Uint8Array>(m.sections.map((s) => [s.id, s.payload]));
 
   const types = typeTable(m);
@@ -111,7 +128,7 @@ export function instrumentServiceCode(code: Uint8Array, options: InstrumentOptio
     const key = `${kind}:${target}`;
     let index = wrapperOf.get(key);
     if (index === undefined) {
-      index = helperBase + 5 + wrappers.push({ kind, target }) - 1;
+      index = helperBase + HELPER_COUNT + wrappers.push({ kind, target }) - 1;
       wrapperOf.set(key, index);
     }
     return index;
@@ -121,10 +138,19 @@ export function instrumentServiceCode(code: Uint8Array, options: InstrumentOptio
   const functionType = (f: number): FuncType => typeAt(f < imported ? (m.importTypes[f] as number) : (m.functionTypes[f - imported] as number));
 
   const plan = planCallDepth(m);
-  const helperCode = helperBodies(gasGlobal);
+  const constantsUntracked = constantAccessesUntracked(m);
+  const helperCode = helperBodies(gasGlobal, miss, helpers);
   const code10 = new ByteWriter().u32(m.bodies.length + helperCode.length + wrappers.length);
   for (const [index, body] of m.bodies.entries()) {
-    const out = instrumentBody(body, m, imported + index, gasGlobal, plan.counted[index] === true ? depthGlobal : undefined, helpers, blockTypeFor, threadedAt);
+    const out = instrumentBody(
+      body,
+      m,
+      imported + index,
+      { gasGlobal, depthGlobal: plan.counted[index] === true ? depthGlobal : undefined, miss, constantsUntracked },
+      helpers,
+      blockTypeFor,
+      threadedAt,
+    );
     if (out.length > MAX_METERED_FUNCTION_BYTES)
       throw new ServiceCodeRejection(`function ${imported + index} is over ${MAX_METERED_FUNCTION_BYTES} bytes after metering`);
     code10.u32(out.length).bytes(out);
@@ -175,7 +201,7 @@ function typeTable(m: ServiceModule) {
       extra = added.push(t) - 1;
       addedIndex.set(key, extra);
     }
-    return typeBase + 4 + extra;
+    return typeBase + HELPER_TYPE_COUNT + extra;
   };
   const typeAt = (index: number): FuncType => m.types[index] as FuncType;
   const threaded = (t: FuncType): number => typeIndexOf({ params: [...t.params, I64], results: [...t.results, I64] });
@@ -224,10 +250,37 @@ function writeWrapperBodies(
   return wrapperTypes;
 }
 
-/** Type indexes of the grow, copy, fill, gas-get and gas-set helpers (the four helper types follow the module's own). */
+/** Added helper functions (grow, copy, fill, gas get, gas set, track load, track store), after the defined ones. */
+const HELPER_COUNT = 7;
+/** Added helper types, after the module's own: grow, copy/fill, gas get, gas set, track. */
+const HELPER_TYPE_COUNT = 5;
+
+/** Type indexes of the helpers, in order (the five helper types follow the module's own). */
 function helperTypesOf(typeBase: number): number[] {
-  return [typeBase, typeBase + 1, typeBase + 1, typeBase + 2, typeBase + 3];
+  return [typeBase, typeBase + 1, typeBase + 1, typeBase + 2, typeBase + 3, typeBase + 4, typeBase + 4];
 }
+
+/**
+ * Global indexes of the memory-miss tracker (cost table v5, docs/gas.md "Memory misses"), from
+ * `first`: the last two 4 KiB pages loads touched (`load0` the most recent), the same for stores,
+ * and the current `near` / `far` surcharges (i64, set from the memory size at instantiation and
+ * by the grow helper).
+ */
+interface MissGlobals {
+  load0: number;
+  load1: number;
+  store0: number;
+  store1: number;
+  near: number;
+  far: number;
+}
+
+function missGlobals(first: number): MissGlobals {
+  return { load0: first, load1: first + 1, store0: first + 2, store1: first + 3, near: first + 4, far: first + 5 };
+}
+
+/** Initial value of the page trackers: no 4 KiB page of a 32-bit memory is near it (page index). */
+const NO_PAGE = 0x40000000;
 
 /**
  * Rewrites the function, type, memory, global, export and element sections of the metered module
@@ -259,7 +312,7 @@ function writeMetadataSections(
   const encType = (t: FuncType) => [0x60, ...encodeU32(t.params.length), ...t.params, ...encodeU32(t.results.length), ...t.results];
   payloads.set(
     1,
-    appendToVector(payloads.get(1), 4 + added.length, [
+    appendToVector(payloads.get(1), HELPER_TYPE_COUNT + added.length, [
       0x60,
       1,
       I32,
@@ -279,6 +332,12 @@ function writeMetadataSections(
       1,
       I64,
       0,
+      0x60,
+      2,
+      I64,
+      I32,
+      1,
+      I64,
       ...added.flatMap(encType),
     ]),
   );
@@ -291,7 +350,21 @@ function writeMetadataSections(
       .u32(Math.min(m.memory.max ?? cap, cap))
       .toBytes(),
   );
-  payloads.set(6, appendToVector(payloads.get(6), 2, [I64, 0x01, 0x42, 0x00, 0x0b, I32, 0x01, 0x41, 0x00, 0x0b]));
+  // gas, depth, then the miss tracker: four page trackers (i32) and the near / far surcharges of the initial memory (i64)
+  const initial = missSurcharge(m.memory.min);
+  const tracker = [I32, 0x01, 0x41, ...encodeSLEB(BigInt(NO_PAGE)), 0x0b];
+  payloads.set(
+    6,
+    appendToVector(payloads.get(6), 8, [
+      ...[I64, 0x01, 0x42, 0x00, 0x0b, I32, 0x01, 0x41, 0x00, 0x0b],
+      ...tracker,
+      ...tracker,
+      ...tracker,
+      ...tracker,
+      ...[I64, 0x01, 0x42, ...encodeSLEB(initial.near), 0x0b],
+      ...[I64, 0x01, 0x42, ...encodeSLEB(initial.far), 0x0b],
+    ]),
+  );
   const exportEntry = (name: string, kind: number, index: number) => {
     const bytes = new TextEncoder().encode(name);
     return [...encodeU32(bytes.length), ...bytes, kind, ...encodeU32(index)];
@@ -380,20 +453,19 @@ function instrumentBody(
   body: FunctionBody,
   m: ServiceModule,
   funcIndex: number,
-  gasGlobal: number,
-  depthGlobal: number | undefined,
-  helpers: { grow: number; copy: number; fill: number },
+  globals: { gasGlobal: number; depthGlobal: number | undefined; miss: MissGlobals; constantsUntracked: boolean },
+  helpers: { grow: number; copy: number; fill: number; trackLoad: number; trackStore: number },
   blockTypeFor: (results: number[]) => number[],
   threadedType: (typeIndex: number) => number,
 ): Uint8Array {
+  const { gasGlobal, depthGlobal, miss } = globals;
   const type = m.types[m.functionTypes[funcIndex - m.importedFunctionCount] as number] as FuncType;
   const np = type.params.length;
   const gasLocal = encodeU32(np);
-  const firstExtra = np + 1 + body.localCount;
-  const hasIndirect = body.instructions.some((x) => x.op === 0x11);
-  const depthLocal = encodeU32(firstExtra);
-  const tmpLocal = encodeU32(firstExtra + (depthGlobal !== undefined ? 1 : 0));
-  const extraI32 = (depthGlobal !== undefined ? 1 : 0) + (hasIndirect ? 1 : 0);
+  const plan = planAccesses(body, globals.constantsUntracked);
+  const extras = extraLocals(body, np + 1 + body.localCount, depthGlobal !== undefined, plan);
+  const depthLocal = encodeU32(extras.depth);
+  const tmpLocal = encodeU32(extras.tmp);
   const g = encodeU32(gasGlobal);
   const save = [0x20, ...gasLocal, 0x24, ...g];
   const load = [0x23, ...g, 0x21, ...gasLocal];
@@ -405,10 +477,11 @@ function instrumentBody(
   };
 
   // locals: the original declarations (indices shifted by the added parameter), then the i32 extras
-  const out = new ByteWriter().u32(body.localGroups + (extraI32 > 0 ? 1 : 0));
+  const out = new ByteWriter().u32(body.localGroups + extras.groups.length);
   const declStart = encodeU32(body.localGroups).length;
   out.bytes(body.bytes.subarray(declStart, body.codeStart));
-  if (extraI32 > 0) out.u32(extraI32).byte(I32);
+  for (const [count, t] of extras.groups) out.u32(count).byte(t);
+  const access = memoryAccess(gasLocal, extras, miss);
   out.bytes(enter).byte(0x02).bytes(blockTypeFor(type.results));
 
   const ins = body.instructions;
@@ -462,6 +535,7 @@ function instrumentBody(
       else if (x.op === 0x0f)
         out.byte(0x0c).u32(depth); // return -> br to the wrapper block
       else if (x.op === 0x00) out.bytes(save).bytes(raw);
+      else if (x.op >= 0x28 && x.op <= 0x3e) out.bytes(plan.get(k) === 'tracker' ? access(x.op, raw) : raw);
       else if (x.op === 0x0b && depth === -1)
         out.bytes(raw).bytes(leave).byte(0x20).bytes(gasLocal).bytes(raw); // wrapper end, epilogue, counter as last result, function end
       else out.bytes(raw);
@@ -469,6 +543,163 @@ function instrumentBody(
     i = j;
   }
   return out.toBytes();
+}
+
+/** Value type a store instruction stores (0x36..0x3e), for its temporary local. */
+function storedType(op: number): number {
+  if (op === 0x36 || op === 0x3a || op === 0x3b) return I32;
+  if (op === 0x37 || op === 0x3c || op === 0x3d || op === 0x3e) return I64;
+  return op === 0x38 ? 0x7d : 0x7c;
+}
+
+/**
+ * Local indexes the metering adds to a function after its own (`first` is the first free index):
+ * i32 `depth` (counted functions), i32 `tmp` (`call_indirect`), i32 `addr` and `page` (loads and
+ * stores that `plan` tracks), and one temporary per value type stores store (`value`, by type).
+ * `groups` declares them.
+ */
+function extraLocals(body: FunctionBody, first: number, counted: boolean, plan: AccessPlan) {
+  const ops = new Set(body.instructions.map((x) => x.op));
+  const accesses = [...plan.values()].includes('tracker');
+  let next = first;
+  const depth = counted ? next++ : -1;
+  const tmp = ops.has(0x11) ? next++ : -1;
+  const addr = accesses ? next++ : -1;
+  const page = accesses ? next++ : -1;
+  const i32Count = next - first;
+  const groups: [number, number][] = i32Count > 0 ? [[i32Count, I32]] : [];
+  const value = new Map<number, number>();
+  for (let op = 0x36; op <= 0x3e; op++) {
+    const t = storedType(op);
+    if (!ops.has(op) || value.has(t)) continue;
+    value.set(t, next++);
+    groups.push([1, t]);
+  }
+  return { depth, tmp, addr, page, value, groups };
+}
+
+/**
+ * How each load or store of a body is tracked (by instruction index; cost table v5, docs/gas.md
+ * "Memory misses"): `constant` (an `i32.const` address, and the module's constant addresses lie in
+ * at most MAX_CONSTANT_PAGES pages: not tracked) or `tracker` (every access compares its page
+ * with the two tracked pages of its kind).
+ */
+type AccessPlan = Map<number, 'constant' | 'same-page' | 'tracker'>;
+/** Most distinct 4 KiB pages the module's constant-address accesses may touch to go untracked (count). */
+const MAX_CONSTANT_PAGES = 8;
+/** Pure instructions that push one value and pop none (a store's value operand after a constant address). */
+const SINGLE_PUSH = new Set<number>([0x20, 0x23, 0x41, 0x42, 0x43, 0x44]);
+/** Bytes a load or store (0x28..0x3e) accesses. */
+const ACCESS_BYTES = [4, 8, 4, 8, 1, 1, 2, 2, 1, 1, 2, 2, 4, 4, 4, 8, 4, 8, 1, 2, 1, 2, 4];
+
+/** The `i32.const` address of the load or store at `k`, if its address operand is one (else undefined). */
+function constantAddress(ins: readonly Instruction[], k: number, bytes: Uint8Array): number | undefined {
+  const x = ins[k] as Instruction;
+  const at = x.op >= 0x36 ? (SINGLE_PUSH.has(ins[k - 1]?.op ?? -1) ? k - 2 : -1) : k - 1;
+  const c = ins[at];
+  if (c === undefined || c.op !== 0x41) return undefined;
+  return Number(new WasmBinaryReader(bytes.subarray(c.start, c.end), 1).sleb(32)) >>> 0;
+}
+
+/** Memarg offset of the load or store `x` (bytes). */
+function accessOffset(x: Instruction, bytes: Uint8Array): number {
+  const r = new WasmBinaryReader(bytes.subarray(x.start, x.end), 1);
+  r.u32();
+  return r.u32();
+}
+
+/**
+ * Whether the module's constant-address loads and stores all lie in at most MAX_CONSTANT_PAGES
+ * distinct 4 KiB pages (then they need no tracking: a hot set that fits the caches and the TLB).
+ */
+function constantAccessesUntracked(m: ServiceModule): boolean {
+  const pages = new Set<number>();
+  for (const body of m.bodies)
+    for (const [k, x] of body.instructions.entries()) {
+      if (x.op < 0x28 || x.op > 0x3e) continue;
+      const c = constantAddress(body.instructions, k, body.bytes);
+      if (c === undefined) continue;
+      const ea = c + accessOffset(x, body.bytes);
+      pages.add(Math.floor(ea / 4096)).add(Math.floor((ea + (ACCESS_BYTES[x.op - 0x28] as number) - 1) / 4096));
+      if (pages.size > MAX_CONSTANT_PAGES) return false;
+    }
+  return true;
+}
+
+/** The AccessPlan of one body (see there); `constantsUntracked` from constantAccessesUntracked. */
+function planAccesses(body: FunctionBody, constantsUntracked: boolean): AccessPlan {
+  const plan: AccessPlan = new Map();
+  const ins = body.instructions;
+  const localOf = (x: Instruction): number => new WasmBinaryReader(body.bytes.subarray(x.start, x.end), 1).u32();
+  // per base local, the window of bytes checked through it in the current metering block
+  let checked = new Map<number, { lo: number; hi: number }>();
+  for (const [k, x] of ins.entries()) {
+    if (x.op === 0x21 || x.op === 0x22) checked.delete(localOf(x));
+    if (x.op >= 0x28 && x.op <= 0x3e) {
+      if (constantsUntracked && constantAddress(ins, k, body.bytes) !== undefined) plan.set(k, 'constant');
+      else {
+        const at = x.op >= 0x36 ? (SINGLE_PUSH.has(ins[k - 1]?.op ?? -1) ? k - 2 : -1) : k - 1;
+        const b = ins[at];
+        const base = b?.op === 0x20 ? localOf(b) : undefined;
+        const lo = accessOffset(x, body.bytes);
+        const hi = lo + (ACCESS_BYTES[x.op - 0x28] as number);
+        const w = base === undefined ? undefined : checked.get(base);
+        if (base !== undefined && w !== undefined && Math.max(w.hi, hi) - Math.min(w.lo, lo) <= 4096) {
+          plan.set(k, 'same-page');
+          checked.set(base, { lo: Math.min(w.lo, lo), hi: Math.max(w.hi, hi) });
+        } else {
+          plan.set(k, 'tracker');
+          if (base !== undefined) checked.set(base, { lo, hi });
+        }
+      }
+    }
+    if (BLOCK_ENDS.has(x.op)) checked = new Map();
+  }
+  return plan;
+}
+
+/**
+ * Rewrites one load or store (`raw`: opcode and memarg) to track its 4 KiB page (cost table v5,
+ * docs/gas.md "Memory misses"): when the page of its effective address is neither tracked page of
+ * its kind (loads or stores), it pays the near or far surcharge and updates the trackers, exactly
+ * as the track helper (trackBody) does, inline.
+ */
+function memoryAccess(
+  gasLocal: number[],
+  extras: { addr: number; page: number; value: Map<number, number> },
+  miss: MissGlobals,
+): (op: number, raw: Uint8Array) => number[] {
+  const a = encodeU32(extras.addr);
+  const p = encodeU32(extras.page);
+  return (op, raw) => {
+    const r = new WasmBinaryReader(raw, 1);
+    r.u32();
+    const offset = r.u32();
+    const isStore = op >= 0x36;
+    const plusOffset = offset === 0 ? [] : [0x41, ...encodeSLEB(BigInt(offset | 0)), 0x6a];
+    const t0 = encodeU32(isStore ? miss.store0 : miss.load0);
+    const t1 = encodeU32(isStore ? miss.store1 : miss.load1);
+    const v = isStore ? encodeU32(extras.value.get(storedType(op)) as number) : [];
+    // p = (a + offset) >> 12; if (p != t0 & p != t1) { the track helper's work, inline (a call here made metered loops slower) }
+    return [
+      ...(isStore ? [0x21, ...v] : []),
+      ...[0x22, ...a, ...plusOffset, 0x41, MISS_PAGE_SHIFT, 0x76],
+      ...[0x22, ...p, 0x23, ...t0, 0x47, 0x20, ...p, 0x23, ...t1, 0x47, 0x71],
+      ...[0x04, 0x40, ...inlineMiss(gasLocal, p, t0, t1, miss), 0x0b],
+      ...[0x20, ...a, ...(isStore ? [0x20, ...v] : []), ...raw],
+    ];
+  };
+}
+
+/** The track helper's work inline (page in local `p`; same charges and updates as trackBody). */
+function inlineMiss(gasLocal: number[], p: number[], t0: number[], t1: number[], miss: MissGlobals): number[] {
+  const adjacent = (t: number[]) => [0x20, ...p, 0x23, ...t, 0x6b, 0x41, 0x01, 0x6a, 0x41, 0x02, 0x4d];
+  const pay = (g: number) => [0x20, ...gasLocal, 0x23, ...encodeU32(g), 0x7d, 0x21, ...gasLocal];
+  return [
+    ...[...adjacent(t0), 0x04, 0x40, 0x20, ...p, 0x24, ...t0, ...pay(miss.near), 0x05],
+    ...[...adjacent(t1), 0x04, 0x40, 0x20, ...p, 0x24, ...t1, ...pay(miss.near), 0x05],
+    ...[0x23, ...t0, 0x24, ...t1, 0x20, ...p, 0x24, ...t0, ...pay(miss.far), 0x0b, 0x0b],
+  ];
 }
 
 /**
@@ -504,9 +735,43 @@ function depthGuard(depthGlobal: number, depthLocal: number[], save: number[]): 
   return { enter, leave };
 }
 
-/** Bodies of the grow, copy, fill, gas-get and gas-set helpers, in that order. */
-function helperBodies(gasGlobal: number): Uint8Array[] {
+/**
+ * Expression (i64) of a surcharge of the current memory size: `near` or `far` of the highest
+ * MISS_SURCHARGE_TIERS tier whose `abovePages` memory.size exceeds, else 0 (nested `select`s).
+ */
+function tierExpression(which: 'near' | 'far'): number[] {
+  let expr = [0x42, 0x00];
+  for (const t of MISS_SURCHARGE_TIERS) expr = [0x42, ...encodeSLEB(t[which]), ...expr, 0x3f, 0x00, 0x41, ...encodeSLEB(BigInt(t.abovePages)), 0x4b, 0x1b];
+  return expr;
+}
+
+/**
+ * Body of a track helper `(gas: i64, ea: i32) -> i64` (cost table v5, docs/gas.md "Memory
+ * misses"): page = ea >> MISS_PAGE_SHIFT. Either tracked page costs nothing. A page adjacent to a
+ * tracked one ((page - tracked + 1) unsigned <= 2; the first tracker first) costs the `near`
+ * surcharge and replaces that tracker (a sequential stream keeps its slot); any other page costs
+ * `far`, the first tracker moves to the second and the page takes the first. Returns the gas left.
+ */
+function trackBody(first: number, second: number, miss: MissGlobals): number[] {
+  const t0 = encodeU32(first);
+  const t1 = encodeU32(second);
+  const near = encodeU32(miss.near);
+  const adjacent = (t: number[]) => [0x20, 0x02, 0x23, ...t, 0x6b, 0x41, 0x01, 0x6a, 0x41, 0x02, 0x4d];
+  return [
+    ...[0x01, 0x01, I32],
+    ...[0x20, 0x01, 0x41, MISS_PAGE_SHIFT, 0x76, 0x22, 0x02, 0x23, ...t0, 0x46, 0x20, 0x02, 0x23, ...t1, 0x46, 0x72],
+    ...[0x04, 0x40, 0x20, 0x00, 0x0f, 0x0b],
+    ...[...adjacent(t0), 0x04, 0x40, 0x20, 0x02, 0x24, ...t0, 0x20, 0x00, 0x23, ...near, 0x7d, 0x0f, 0x0b],
+    ...[...adjacent(t1), 0x04, 0x40, 0x20, 0x02, 0x24, ...t1, 0x20, 0x00, 0x23, ...near, 0x7d, 0x0f, 0x0b],
+    ...[0x23, ...t0, 0x24, ...t1, 0x20, 0x02, 0x24, ...t0, 0x20, 0x00, 0x23, ...encodeU32(miss.far), 0x7d, 0x0b],
+  ];
+}
+
+/** Bodies of the helpers, in order: grow, copy, fill, gas get, gas set, track load, track store. */
+function helperBodies(gasGlobal: number, miss: MissGlobals, helpers: { trackLoad: number; trackStore: number }): Uint8Array[] {
   const g = encodeU32(gasGlobal);
+  const tl = encodeU32(helpers.trackLoad);
+  const ts = encodeU32(helpers.trackStore);
   const chargeTail = [0x7d, 0x24, ...g, 0x23, ...g, 0x42, 0x00, 0x53, 0x04, 0x40, 0x00, 0x0b];
   // gas -= delta * GAS_PER_PAGE; gas -= memory.size * GAS_GROW_PER_MEMORY_PAGE; check; memory.grow(delta)
   const grow = [
@@ -531,10 +796,27 @@ function helperBodies(gasGlobal: number): Uint8Array[] {
     0x00,
     0x40,
     0x00,
+    // the memory size changed (or not): set the miss surcharges of its tier
+    0x21,
+    0x00,
+    ...tierExpression('near'),
+    0x24,
+    ...encodeU32(miss.near),
+    ...tierExpression('far'),
+    0x24,
+    ...encodeU32(miss.far),
+    0x20,
+    0x00,
     0x0b,
   ];
-  const bulk = (tail: number[]) => [
+  // copy tracks the source's first page as a load and the destination's as a store, fill the destination
+  const bulk = (tail: number[], tracked: number[]) => [
     0x00,
+    0x23,
+    ...g,
+    ...tracked,
+    0x24,
+    ...g,
     0x23,
     ...g,
     0x20,
@@ -555,5 +837,15 @@ function helperBodies(gasGlobal: number): Uint8Array[] {
   ];
   const gasGet = [0x00, 0x23, ...g, 0x0b];
   const gasSet = [0x00, 0x20, 0x00, 0x24, ...g, 0x0b];
-  return [grow, bulk([0xfc, 0x0a, 0x00, 0x00]), bulk([0xfc, 0x0b, 0x00]), gasGet, gasSet].map((b) => new Uint8Array(b));
+  const copyTracked = [0x20, 0x01, 0x10, ...tl, 0x20, 0x00, 0x10, ...ts];
+  const fillTracked = [0x20, 0x00, 0x10, ...ts];
+  return [
+    grow,
+    bulk([0xfc, 0x0a, 0x00, 0x00], copyTracked),
+    bulk([0xfc, 0x0b, 0x00], fillTracked),
+    gasGet,
+    gasSet,
+    trackBody(miss.load0, miss.load1, miss),
+    trackBody(miss.store0, miss.store1, miss),
+  ].map((b) => new Uint8Array(b));
 }

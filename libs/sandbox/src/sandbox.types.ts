@@ -16,8 +16,11 @@ import type { TrapInfo } from './guest-trap';
  * libs/domain report-hash.ts); the `export` host call and `fetch` kind 3 (imported segments);
  * refine results follow GP's `bad_exports` rule (export_count) and share W_R with auth_output.
  * Cost table unchanged (v4): existing code uses the same gas.
+ * 0.8.0: cost table v5 (docs/gas.md "Memory misses"): loads, stores and bulk memory pay a
+ * surcharge by memory size when they switch to a 4 KiB page none of the last two accesses of
+ * their kind touched (issue 7: random access over a large memory was 60-140x ordinary code per gas).
  */
-export const ENGINE_IDENTITY: EngineIdentity = Object.freeze({ name: 'jam-wasm-metered', version: '0.7.0', cost_table_version: COST_TABLE_VERSION });
+export const ENGINE_IDENTITY: EngineIdentity = Object.freeze({ name: 'jam-wasm-metered', version: '0.8.0', cost_table_version: COST_TABLE_VERSION });
 
 /** Largest gas limit the engine honours; larger limits are clamped to it (gas, 2^63 - 1). */
 export const MAX_GAS_LIMIT = (1n << 63n) - 1n;
