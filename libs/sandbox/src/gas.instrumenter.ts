@@ -581,8 +581,10 @@ function extraLocals(body: FunctionBody, first: number, counted: boolean, plan: 
 /**
  * How each load or store of a body is tracked (by instruction index; cost table v5, docs/gas.md
  * "Memory misses"): `constant` (an `i32.const` address, and the module's constant addresses lie in
- * at most MAX_CONSTANT_PAGES pages: not tracked) or `tracker` (every access compares its page
- * with the two tracked pages of its kind).
+ * at most MAX_CONSTANT_PAGES pages: not tracked), `same-page` (address `local.get L` or
+ * `local.tee L`, for a store followed by a pure value expression (valueStart), within 4,096 bytes
+ * of a checked access through the same unchanged L in the same metering block: not checked) or
+ * `tracker` (every access compares its page with the two tracked pages of its kind).
  */
 type AccessPlan = Map<number, 'constant' | 'same-page' | 'tracker'>;
 /** Most distinct 4 KiB pages the module's constant-address accesses may touch to go untracked (count). */
