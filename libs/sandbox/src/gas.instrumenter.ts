@@ -581,8 +581,10 @@ function extraLocals(body: FunctionBody, first: number, counted: boolean, plan: 
 /**
  * How each load or store of a body is tracked (by instruction index; cost table v5, docs/gas.md
  * "Memory misses"): `constant` (an `i32.const` address, and the module's constant addresses lie in
- * at most MAX_CONSTANT_PAGES pages: not tracked) or `tracker` (every access compares its page
- * with the two tracked pages of its kind).
+ * at most MAX_CONSTANT_PAGES pages: not tracked), `same-page` (address `local.get L` or
+ * `local.tee L`, for a store followed by a pure value expression (valueStart), within 4,096 bytes
+ * of a checked access through the same unchanged L in the same metering block: not checked) or
+ * `tracker` (every access compares its page with the two tracked pages of its kind).
  */
 type AccessPlan = Map<number, 'constant' | 'same-page' | 'tracker'>;
 /** Most distinct 4 KiB pages the module's constant-address accesses may touch to go untracked (count). */
@@ -626,6 +628,35 @@ function constantAccessesUntracked(m: ServiceModule): boolean {
   return true;
 }
 
+/**
+ * Values an instruction pops and pushes, for the pure instructions a store's value operand may be
+ * built from (`local.get`, `global.get`, constants, loads, numeric operators); undefined for any
+ * other (calls, control, `local.set`/`local.tee`, `select`, ...), which ends the search.
+ */
+function stackEffect(op: number): [pops: number, pushes: number] | undefined {
+  if (op === 0x20 || op === 0x23 || (op >= 0x41 && op <= 0x44)) return [0, 1];
+  if (op >= 0x28 && op <= 0x35) return [1, 1];
+  const unary = op === 0x45 || op === 0x50 || (op >= 0x67 && op <= 0x69) || (op >= 0x79 && op <= 0x7b);
+  if (unary || (op >= 0x8b && op <= 0x91) || (op >= 0x99 && op <= 0x9f) || (op >= 0xa7 && op <= 0xc4)) return [1, 1];
+  if (op >= 0x46 && op <= 0xa6) return [2, 1];
+  return undefined;
+}
+
+/**
+ * Index of the first instruction of the pure expression ending at `last` that pushes one value (a
+ * store's value operand), or -1 when it is not made only of stackEffect's instructions.
+ */
+function valueStart(ins: readonly Instruction[], last: number): number {
+  let need = 1;
+  for (let j = last; j >= 0; j--) {
+    const e = stackEffect((ins[j] as Instruction).op);
+    if (e === undefined) return -1;
+    need += e[0] - e[1];
+    if (need === 0) return j;
+  }
+  return -1;
+}
+
 /** The AccessPlan of one body (see there); `constantsUntracked` from constantAccessesUntracked. */
 function planAccesses(body: FunctionBody, constantsUntracked: boolean): AccessPlan {
   const plan: AccessPlan = new Map();
@@ -638,9 +669,9 @@ function planAccesses(body: FunctionBody, constantsUntracked: boolean): AccessPl
     if (x.op >= 0x28 && x.op <= 0x3e) {
       if (constantsUntracked && constantAddress(ins, k, body.bytes) !== undefined) plan.set(k, 'constant');
       else {
-        const at = x.op >= 0x36 ? (SINGLE_PUSH.has(ins[k - 1]?.op ?? -1) ? k - 2 : -1) : k - 1;
+        const at = x.op >= 0x36 ? valueStart(ins, k - 1) - 1 : k - 1;
         const b = ins[at];
-        const base = b?.op === 0x20 ? localOf(b) : undefined;
+        const base = b?.op === 0x20 || b?.op === 0x22 ? localOf(b) : undefined;
         const lo = accessOffset(x, body.bytes);
         const hi = lo + (ACCESS_BYTES[x.op - 0x28] as number);
         const w = base === undefined ? undefined : checked.get(base);
@@ -680,12 +711,13 @@ function memoryAccess(
     const t0 = encodeU32(isStore ? miss.store0 : miss.load0);
     const t1 = encodeU32(isStore ? miss.store1 : miss.load1);
     const v = isStore ? encodeU32(extras.value.get(storedType(op)) as number) : [];
-    // p = (a + offset) >> 12; if (p != t0 & p != t1) { the track helper's work, inline (a call here made metered loops slower) }
+    // p = (a + offset) >> 12; block { br_if (p == t0); br_if (p == t1); the track helper's work,
+    // inline (a call here made metered loops slower) }: a hit costs one compare and branch per tracker
     return [
       ...(isStore ? [0x21, ...v] : []),
-      ...[0x22, ...a, ...plusOffset, 0x41, MISS_PAGE_SHIFT, 0x76],
-      ...[0x22, ...p, 0x23, ...t0, 0x47, 0x20, ...p, 0x23, ...t1, 0x47, 0x71],
-      ...[0x04, 0x40, ...inlineMiss(gasLocal, p, t0, t1, miss), 0x0b],
+      ...[0x22, ...a, ...plusOffset, 0x41, MISS_PAGE_SHIFT, 0x76, 0x21, ...p],
+      ...[0x02, 0x40, 0x20, ...p, 0x23, ...t0, 0x46, 0x0d, 0x00, 0x20, ...p, 0x23, ...t1, 0x46, 0x0d, 0x00],
+      ...[...inlineMiss(gasLocal, p, t0, t1, miss), 0x0b],
       ...[0x20, ...a, ...(isStore ? [0x20, ...v] : []), ...raw],
     ];
   };

@@ -108,6 +108,25 @@ describe('memory-miss surcharge (cost table v5, docs/gas.md "Memory misses")', (
     expect((await gasOf(pair(4093, false), BIG)) - (await gasOf(pair(0, false), BIG))).toBe(near);
   });
 
+  it('takes a local.tee address as the base, and a store whose value is any pure expression', async () => {
+    // the load's address is `local.tee 0` (2048, page 0: far); the store at $b + 4088 (page 1) with
+    // a computed value goes through the same unchanged $b in the same block: not checked
+    const teeThenStore = (reset: boolean): string =>
+      `(drop (i32.load (local.tee 0 (i32.const 2048)))) ${reset ? '(local.set 0 (local.get 0))' : ''}
+       (i32.store offset=4088 (local.get 0) (i32.add (i32.mul (local.get 1) (i32.const 3)) (i32.load (local.get 1))))`;
+    // checked after the reset: the first store pays far; the reset itself is 2 gas
+    expect((await gasOf(teeThenStore(true), BIG)) - (await gasOf(teeThenStore(false), BIG))).toBe(far + 2n);
+  });
+
+  it('checks an access through a base local that a store value expression set', async () => {
+    // the store's value sets $b (`local.tee`): the store is checked, and so is the later load
+    // through $b, which pays far when $b moved to page 10 and nothing when it stayed on page 0
+    const moved = (to: number): string =>
+      `(local.set 0 (i32.const 2048)) (drop (i32.load (local.get 0)))
+       (i32.store (local.get 0) (local.tee 0 (i32.const ${to}))) (drop (i32.load (local.get 0)))`;
+    expect((await gasOf(moved(10 * PAGE), BIG)) - (await gasOf(moved(2048), BIG))).toBe(far);
+  });
+
   it('memory.grow moves the memory to the surcharges of its new tier', async () => {
     const body = (grow: number): string => `(drop (memory.grow (i32.const ${grow}))) ${load(0)} ${load(30 * PAGE)}`;
     // 1 page + 1: 2 pages, tier (0, 4]; 1 page + 79: 80 pages, the top tier; the grows differ in their page price only

@@ -19,8 +19,11 @@ import type { TrapInfo } from './guest-trap';
  * 0.8.0: cost table v5 (docs/gas.md "Memory misses"): loads, stores and bulk memory pay a
  * surcharge by memory size when they switch to a 4 KiB page none of the last two accesses of
  * their kind touched (issue 7: random access over a large memory was 60-140x ordinary code per gas).
+ * 0.8.1: cost table v5 with more unchecked accesses ("same base, same block" also takes a
+ * `local.tee` address and a store with any pure value expression), so some accesses pay fewer
+ * near surcharges than under 0.8.0; a cheaper miss check (same gas rule otherwise).
  */
-export const ENGINE_IDENTITY: EngineIdentity = Object.freeze({ name: 'jam-wasm-metered', version: '0.8.0', cost_table_version: COST_TABLE_VERSION });
+export const ENGINE_IDENTITY: EngineIdentity = Object.freeze({ name: 'jam-wasm-metered', version: '0.8.1', cost_table_version: COST_TABLE_VERSION });
 
 /** Largest gas limit the engine honours; larger limits are clamped to it (gas, 2^63 - 1). */
 export const MAX_GAS_LIMIT = (1n << 63n) - 1n;
