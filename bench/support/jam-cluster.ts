@@ -337,11 +337,10 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     ...Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('JAM_') && e[1] !== undefined)),
     JAM_LOG_LEVEL: 'warn',
     JAM_RATE_LIMIT_PER_MINUTE: '1000000',
-    // no JIP-2 RPC listener: its fixed default port is taken by any other server on the machine
-    JAM_RPC_PORT: '0',
     ...(opts.env ?? {}),
     JAM_DATA_DIR: dataDir,
     JAM_PORT: String(port),
+    // no JIP-2 RPC listener unless asked (rpc: true): its fixed default port is taken by any other server on the machine
     JAM_RPC_PORT: String(rpcPort ?? 0),
     JAM_ALLOWED_TOKENS: Object.entries(tokens)
       .map(([p, t]) => `${p}=${digest(t)}`)
