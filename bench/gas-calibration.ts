@@ -430,9 +430,12 @@ function loopCases(): LoopCase[] {
       group: 'memory latency',
       name: 'review v5: loop over 150,000 straight-line xor/rotl groups (instruction-cache misses)',
       pages: 16,
-      body: Array.from({ length: 150000 }, (_, k) => `local.get $i i32.const ${(k * 2654435761) & 0x7fffffff} i32.xor i32.const 3 i32.rotl local.set $i`).join(
-        ' ',
-      ),
+      body:
+        Array.from({ length: 150000 }, (_, k) => `local.get $i i32.const ${(k * 2654435761) & 0x7fffffff} i32.xor i32.const 3 i32.rotl local.set $i`).join(
+          ' ',
+        ) +
+        // $i escapes through a store: else TurboFan drops the whole body as dead code
+        ' i32.const 0 local.get $i i32.store',
     },
     { group: 'opcode', name: 'global.get/set', body: rep('global.get $g i64.const 1 i64.add global.set $g', 8) },
     { group: 'opcode', name: 'call', body: rep('local.get $i call $f local.set $i', 4) },

@@ -150,16 +150,16 @@ export interface MissSurchargeTier {
  * `abovePages` the memory exceeds (none: 0). Sequential code switches pages once per 4 KiB and
  * pays almost nothing; random access over a memory larger than the caches and the TLB reach pays
  * per access, about what the miss costs (calibration, docs/performance.md section 7).
- * v6 (adversarial review of v5): `near` over 48 pages 16 -> 128, because a dependent load on the
+ * v6 (adversarial review of v5): `near` over 48 pages 16 -> 64, because a dependent load on the
  * next (or previous) page at a random 64-byte line defeats the prefetchers and waits for DRAM like a
- * far miss (12-14x ordinary code per gas at 16; docs/gas.md "Adversarial review of v5").
+ * far miss (12-14x ordinary code per gas at 16, 4.3-4.6x at 64; docs/gas.md "Adversarial review of v5").
  * Ascending by `abovePages`.
  */
 export const MISS_SURCHARGE_TIERS: readonly MissSurchargeTier[] = Object.freeze([
   { abovePages: 0, near: 1n, far: 4n },
   { abovePages: 4, near: 2n, far: 48n },
   { abovePages: 16, near: 8n, far: 160n },
-  { abovePages: 48, near: 128n, far: 512n },
+  { abovePages: 48, near: 64n, far: 512n },
 ]);
 
 /**

@@ -47,15 +47,15 @@ describe('memory-miss surcharge (cost table v6, docs/gas.md "Memory misses")', (
       [0, 1n, 4n],
       [4, 2n, 48n],
       [16, 8n, 160n],
-      [48, 128n, 512n],
+      [48, 64n, 512n],
     ]);
     expect(missSurcharge(0)).toEqual({ near: 0n, far: 0n });
     expect(missSurcharge(4)).toEqual({ near: 1n, far: 4n });
     expect(missSurcharge(5)).toEqual({ near: 2n, far: 48n });
     expect(missSurcharge(16)).toEqual({ near: 2n, far: 48n });
     expect(missSurcharge(48)).toEqual({ near: 8n, far: 160n });
-    expect(missSurcharge(49)).toEqual({ near: 128n, far: 512n });
-    expect(missSurcharge(1024)).toEqual({ near: 128n, far: 512n });
+    expect(missSurcharge(49)).toEqual({ near: 64n, far: 512n });
+    expect(missSurcharge(1024)).toEqual({ near: 64n, far: 512n });
   });
 
   it('charges far for the first access, nothing while the page stays, near for an adjacent page, far otherwise', async () => {
