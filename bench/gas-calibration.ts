@@ -173,6 +173,9 @@ interface LoopCase {
   /** gas the setup needs, on top of the instantiation (default 1,000,000) */
   minGas?: bigint;
   extra?: Partial<Job>;
+  /** extra module fields (functions, data) and the table declaration (default 2 entries of $f) */
+  decls?: string;
+  table?: string;
 }
 
 function loopModule(c: LoopCase): string {
@@ -186,8 +189,8 @@ function loopModule(c: LoopCase): string {
   (import "jam" "log" (func $log (param i32 i32 i32) (result i64)))
   (type $t (func (param i32) (result i32)))
   (memory (export "memory") ${c.pages ?? 16})
-  (table 2 funcref)
-  (elem (i32.const 0) $f $f)
+  ${c.table ?? '(table 2 funcref) (elem (i32.const 0) $f $f)'}
+  ${c.decls ?? ''}
   (global $g (mut i64) (i64.const 0))
   (func $f (type $t) local.get 0 i32.const 1 i32.add)
   (func (export "refine") (param i32 i32) (result i64) (local $i i32) (local $x i64)
@@ -352,6 +355,100 @@ function loopCases(): LoopCase[] {
       name: 'loads rotating over 3 pages of a 256 KiB memory (tracker misses, no surcharge)',
       pages: 4,
       body: rep('i32.const 0 i32.load i32.const 8192 i32.load i32.add i32.const 20480 i32.load i32.add local.get $i i32.add local.set $i', 4),
+    },
+    // adversarial review of v5 (docs/gas.md "Adversarial review of v5"): shapes against the near tier and the skip rules
+    {
+      group: 'memory latency',
+      name: 'review v5: dependent loads, next page each time at a random line over 64 MiB (near tier)',
+      pages: 1024,
+      minGas: 20480000n,
+      setup: '(memory.fill (i32.const 0) (i32.const 1) (i32.const 0x4000000))',
+      body: rep(
+        'local.get $i i32.load i32.const 0x10 i32.and local.get $i i32.const 0x9e3779b1 i32.mul i32.const 16 i32.shr_u i32.const 0xfc0 i32.and i32.add local.get $i i32.const 0x3fff000 i32.and i32.const 0x1000 i32.add i32.add i32.const 0x3fffffc i32.and local.set $i',
+        4,
+      ),
+    },
+    ...[4, 16, 48].map((pages): LoopCase => ({
+      group: 'memory latency',
+      name: `review v5: dependent loads, next page each time at a random line over ${pages * 64} KiB (near tier)`,
+      pages,
+      minGas: BigInt(pages) * 20000n,
+      setup: `(memory.fill (i32.const 0) (i32.const 1) (i32.const ${pages * 65536}))`,
+      body: rep(
+        `local.get $i i32.load i32.const 0x10 i32.and local.get $i i32.const 0x9e3779b1 i32.mul i32.const 16 i32.shr_u i32.const 0xfc0 i32.and i32.add local.get $i i32.const ${pages * 65536 - 4096} i32.and i32.const 0x1000 i32.add i32.add i32.const ${pages * 65536 - 4} i32.and local.set $i`,
+        4,
+      ),
+    })),
+    {
+      group: 'memory latency',
+      name: 'review v5: dependent loads, previous page each time at a random line over 64 MiB (near tier)',
+      pages: 1024,
+      minGas: 20480000n,
+      setup: '(memory.fill (i32.const 0) (i32.const 1) (i32.const 0x4000000))',
+      body: rep(
+        'local.get $i i32.load i32.const 0x10 i32.and local.get $i i32.const 0x9e3779b1 i32.mul i32.const 16 i32.shr_u i32.const 0xfc0 i32.and i32.add local.get $i i32.const 0x3fff000 i32.and i32.const 0x1000 i32.sub i32.add i32.const 0x3fffffc i32.and local.set $i',
+        4,
+      ),
+    },
+    {
+      group: 'memory latency',
+      name: 'review v5: dependent loads at a stride of 4 KiB + 64 over 64 MiB (near tier)',
+      pages: 1024,
+      minGas: 20480000n,
+      setup: '(memory.fill (i32.const 0) (i32.const 1) (i32.const 0x4000000))',
+      body: rep('local.get $i local.get $i i32.load i32.const 0x10 i32.and i32.add i32.const 4160 i32.add i32.const 0x3fffffc i32.and local.set $i', 4),
+    },
+    {
+      group: 'memory latency',
+      name: 'review v5: same base local, offsets 0 and 4092 (two pages per check), next page at a random line',
+      pages: 1024,
+      minGas: 20480000n,
+      setup: '(memory.fill (i32.const 0) (i32.const 1) (i32.const 0x4000000))',
+      body: rep(
+        'local.get $i i32.load local.get $i i32.load offset=4092 i32.add i32.const 0x10 i32.and local.get $i i32.const 0x9e3779b1 i32.mul i32.const 16 i32.shr_u i32.const 0xfc0 i32.and i32.add local.get $i i32.const 0x1fff000 i32.and i32.const 0x1000 i32.add i32.add i32.const 0x1fffffc i32.and local.set $i',
+        4,
+      ),
+    },
+    {
+      group: 'memory latency',
+      name: 'review v5: 8 constant addresses 8 MiB apart (untracked), store and load',
+      pages: 1024,
+      minGas: 20480000n,
+      setup: '(memory.fill (i32.const 0) (i32.const 1) (i32.const 0x4000000))',
+      body: Array.from(
+        { length: 8 },
+        (_, k) => `i32.const ${k * 0x800000 + 64 * k} local.get $i i32.store i32.const ${k * 0x800000 + 64 * k} i32.load local.set $i`,
+      ).join(' '),
+    },
+    {
+      group: 'memory latency',
+      name: 'review v5: overlapping backward memory.copy of 64 MiB - 64 bytes',
+      pages: 1024,
+      minGas: 20480000n,
+      setup: '(memory.fill (i32.const 0) (i32.const 1) (i32.const 0x4000000))',
+      body: '(memory.copy (i32.const 64) (i32.const 0) (i32.const 0x3ffffc0))',
+    },
+    {
+      group: 'memory latency',
+      name: 'review v5: call_indirect at a random index of 65,536 distinct functions (code misses)',
+      pages: 16,
+      minGas: 40_000_000n,
+      table: '(table 65536 funcref)',
+      decls:
+        Array.from({ length: 65536 }, (_, k) => `(func $h${k} (type $t) local.get 0 i32.const ${(k * 2654435761) & 0x7fffffff} i32.xor)`).join(' ') +
+        ` (elem (i32.const 0) ${Array.from({ length: 65536 }, (_, k) => `$h${k}`).join(' ')})`,
+      body: rep('local.get $i local.get $i i32.const 0xffff i32.and call_indirect (type $t) i32.const 0x9e3779b1 i32.mul local.set $i', 4),
+    },
+    {
+      group: 'memory latency',
+      name: 'review v5: loop over 150,000 straight-line xor/rotl groups (instruction-cache misses)',
+      pages: 16,
+      body:
+        Array.from({ length: 150000 }, (_, k) => `local.get $i i32.const ${(k * 2654435761) & 0x7fffffff} i32.xor i32.const 3 i32.rotl local.set $i`).join(
+          ' ',
+        ) +
+        // $i escapes through a store: else TurboFan drops the whole body as dead code
+        ' i32.const 0 local.get $i i32.store',
     },
     { group: 'opcode', name: 'global.get/set', body: rep('global.get $g i64.const 1 i64.add global.set $g', 8) },
     { group: 'opcode', name: 'call', body: rep('local.get $i call $f local.set $i', 4) },
@@ -529,6 +626,23 @@ async function instantiationCases(): Promise<PairCase[]> {
     { group: 'instantiation', name: '4,096 one-byte data segments (the cap)', a: base, b: await job(await mod(segments), 'refine'), gas: 100_000_000n },
     { group: 'instantiation', name: 'table of 65,536 with 65,536 element entries', a: base, b: await job(await mod(elems), 'refine'), gas: 100_000_000n },
     { group: 'instantiation', name: 'initial memory of 1,024 pages', a: base, b: await job(await mod('', 1024), 'refine'), gas: 100_000_000n },
+    {
+      group: 'adversarial',
+      name: 'review v5: memory.grow from 1 to 1,024 pages, then memory.fill of all 64 MiB (first-touch page faults)',
+      a: await job(
+        await wat(`(module (memory (export "memory") 1)
+      (func (export "refine") (param i32 i32) (result i64) (drop (memory.grow (i32.const 1023))) i64.const 0)
+      (func (export "accumulate") (param i32) (result i64) i64.const 0))`),
+        'refine',
+      ),
+      b: await job(
+        await wat(`(module (memory (export "memory") 1)
+      (func (export "refine") (param i32 i32) (result i64) (drop (memory.grow (i32.const 1023))) (memory.fill (i32.const 0) (i32.const 1) (i32.const 0x4000000)) i64.const 0)
+      (func (export "accumulate") (param i32) (result i64) i64.const 0))`),
+        'refine',
+      ),
+      gas: 100_000_000n,
+    },
     {
       group: 'adversarial',
       name: 'memory.grow from 1 to 1,024 pages, once per job',

@@ -90,6 +90,13 @@ const COST_RUNS: Record<string, Pick<RefineOutcome, 'result' | 'gasUsed'>> = {
     result: { ok: new Uint8Array(0) },
     gasUsed: 1008n * 32768n + 1n + 1000n * 20n + 3n + 998n * 512n,
   },
+  // adversarial review of v5: the same, with 28 gas of loop body, and each load on the page after
+  // the previous one (at a random line): the first far (512), the other 999 near, which cost table
+  // v6 raised from 16 to 64 on a memory over 48 pages (the page hop waits for DRAM like a far miss)
+  'page-hop-loads': {
+    result: { ok: new Uint8Array(0) },
+    gasUsed: 1008n * 32768n + 1n + 1000n * 28n + 3n + 512n + 999n * 64n,
+  },
 };
 
 /**

@@ -1,11 +1,11 @@
 /**
- * Gas cost table of the metered Wasm engine, version 5 (docs/gas.md). Host call base prices live in
+ * Gas cost table of the metered Wasm engine, version 6 (docs/gas.md). Host call base prices live in
  * their modules (host-calls/*.host-call.ts) and are part of this table.
  *
  * WARNING: every number here is consensus-relevant. The report hash covers the engine identity,
  * which carries COST_TABLE_VERSION (docs/architecture.md section 6): change any cost => bump the version.
  */
-export const COST_TABLE_VERSION = 5;
+export const COST_TABLE_VERSION = 6;
 
 /** Gas per Wasm instruction not listed below (gas). */
 export const GAS_PER_INSTRUCTION = 1n;
@@ -150,13 +150,16 @@ export interface MissSurchargeTier {
  * `abovePages` the memory exceeds (none: 0). Sequential code switches pages once per 4 KiB and
  * pays almost nothing; random access over a memory larger than the caches and the TLB reach pays
  * per access, about what the miss costs (calibration, docs/performance.md section 7).
+ * v6 (adversarial review of v5): `near` over 48 pages 16 -> 64, because a dependent load on the
+ * next (or previous) page at a random 64-byte line defeats the prefetchers and waits for DRAM like a
+ * far miss (12-14x ordinary code per gas at 16, 4.3-4.6x at 64; docs/gas.md "Adversarial review of v5").
  * Ascending by `abovePages`.
  */
 export const MISS_SURCHARGE_TIERS: readonly MissSurchargeTier[] = Object.freeze([
   { abovePages: 0, near: 1n, far: 4n },
   { abovePages: 4, near: 2n, far: 48n },
   { abovePages: 16, near: 8n, far: 160n },
-  { abovePages: 48, near: 16n, far: 512n },
+  { abovePages: 48, near: 64n, far: 512n },
 ]);
 
 /**

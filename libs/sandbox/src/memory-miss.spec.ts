@@ -38,24 +38,24 @@ const PAGE = 4096;
 /** 80 pages (5 MiB): the highest tier. */
 const BIG = 80;
 
-describe('memory-miss surcharge (cost table v5, docs/gas.md "Memory misses")', () => {
+describe('memory-miss surcharge (cost table v6, docs/gas.md "Memory misses")', () => {
   const { near, far } = missSurcharge(BIG);
 
-  it('is cost table 5, with tiers by memory size as documented', () => {
-    expect(COST_TABLE_VERSION).toBe(5);
+  it('is cost table 6, with tiers by memory size as documented', () => {
+    expect(COST_TABLE_VERSION).toBe(6);
     expect(MISS_SURCHARGE_TIERS.map((t) => [t.abovePages, t.near, t.far])).toEqual([
       [0, 1n, 4n],
       [4, 2n, 48n],
       [16, 8n, 160n],
-      [48, 16n, 512n],
+      [48, 64n, 512n],
     ]);
     expect(missSurcharge(0)).toEqual({ near: 0n, far: 0n });
     expect(missSurcharge(4)).toEqual({ near: 1n, far: 4n });
     expect(missSurcharge(5)).toEqual({ near: 2n, far: 48n });
     expect(missSurcharge(16)).toEqual({ near: 2n, far: 48n });
     expect(missSurcharge(48)).toEqual({ near: 8n, far: 160n });
-    expect(missSurcharge(49)).toEqual({ near: 16n, far: 512n });
-    expect(missSurcharge(1024)).toEqual({ near: 16n, far: 512n });
+    expect(missSurcharge(49)).toEqual({ near: 64n, far: 512n });
+    expect(missSurcharge(1024)).toEqual({ near: 64n, far: 512n });
   });
 
   it('charges far for the first access, nothing while the page stays, near for an adjacent page, far otherwise', async () => {
