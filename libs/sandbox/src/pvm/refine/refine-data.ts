@@ -3,74 +3,17 @@
  * invocation Ψ_R): protocol constants, the work package and its parts, this item's extrinsics and
  * imported segments. Built from the RefineJob the executor received; pure functions over bytes.
  */
-import {
-  decodeWorkPackage,
-  encodeRefineContext,
-  GP_ACCUMULATE_GAS,
-  GP_MAX_AUTHORIZER_CODE_SIZE,
-  GP_MAX_DEPENDENCY_ITEMS,
-  GP_MAX_PACKAGE_EXPORTS,
-  GP_MAX_PACKAGE_EXTRINSICS,
-  GP_MAX_PACKAGE_IMPORTS,
-  GP_MAX_PACKAGE_SIZE,
-  GP_MAX_REPORT_OUTPUT_SIZE,
-  GP_MAX_SERVICE_CODE_SIZE,
-  GP_MAX_WORK_ITEMS,
-  GP_REFINE_GAS,
-  GpWriter,
-  toHex,
-  type WorkItem,
-  type WorkPackage,
-} from '@jam/domain';
+import { decodeWorkPackage, encodeRefineContext, GpWriter, toHex, type WorkItem, type WorkPackage } from '@jam/domain';
 import type { RefineJob } from '../../service.executor';
+import { FULL_ACCUMULATE_CONFIG } from '../accumulate/accumulate-state';
 
 /**
- * GP 0.7.2 `c`, the encoded protocol constants `fetch` selector 0 returns: E8(B_I) ++ E8(B_L) ++
- * E8(B_S) ++ E2(C) ++ E4(D) ++ E4(E) ++ E8(G_A) ++ E8(G_I) ++ E8(G_R) ++ E8(G_T) ++ E2(H) ++
- * E2(I) ++ E2(J) ++ E2(K) ++ E4(L) ++ E2(N) ++ E2(O) ++ E2(P) ++ E2(Q) ++ E2(R) ++ E2(T) ++
- * E2(U) ++ E2(V) ++ E4(W_A) ++ E4(W_B) ++ E4(W_C) ++ E4(W_E) ++ E4(W_M) ++ E4(W_P) ++ E4(W_R) ++
- * E4(W_T) ++ E4(W_X) ++ E4(Y) (134 bytes). Values: the full chain spec of GP 0.7.2 appendix I.4.4
- * (the product's own limits, libs/domain gp-constants, are the same where it has them).
+ * GP 0.7.2 `c`, the encoded protocol constants `fetch` selector 0 returns (134 bytes): the full
+ * chain spec's, the same blob the accumulate `fetch` answers (`FULL_ACCUMULATE_CONFIG`,
+ * accumulate/accumulate-state.ts, which lists the order and widths).
  */
 export function encodedProtocolConstants(): Uint8Array {
-  const w = new GpWriter();
-  const u64 = (x: bigint, n: string) => w.u64(x, n);
-  const u32 = (x: number, n: string) => w.u32(x, n);
-  const u16 = (x: number, n: string) => w.u16(x, n);
-  u64(10n, 'B_I');
-  u64(1n, 'B_L');
-  u64(100n, 'B_S');
-  u16(341, 'C');
-  u32(19_200, 'D');
-  u32(600, 'E');
-  u64(GP_ACCUMULATE_GAS, 'G_A');
-  u64(50_000_000n, 'G_I');
-  u64(GP_REFINE_GAS, 'G_R');
-  u64(3_500_000_000n, 'G_T');
-  u16(8, 'H');
-  u16(GP_MAX_WORK_ITEMS, 'I');
-  u16(GP_MAX_DEPENDENCY_ITEMS, 'J');
-  u16(16, 'K');
-  u32(14_400, 'L');
-  u16(2, 'N');
-  u16(8, 'O');
-  u16(6, 'P');
-  u16(80, 'Q');
-  u16(10, 'R');
-  u16(GP_MAX_PACKAGE_EXTRINSICS, 'T');
-  u16(5, 'U');
-  u16(1023, 'V');
-  u32(GP_MAX_AUTHORIZER_CODE_SIZE, 'W_A');
-  u32(GP_MAX_PACKAGE_SIZE, 'W_B');
-  u32(GP_MAX_SERVICE_CODE_SIZE, 'W_C');
-  u32(684, 'W_E');
-  u32(GP_MAX_PACKAGE_IMPORTS, 'W_M');
-  u32(6, 'W_P');
-  u32(GP_MAX_REPORT_OUTPUT_SIZE, 'W_R');
-  u32(128, 'W_T');
-  u32(GP_MAX_PACKAGE_EXPORTS, 'W_X');
-  u32(500, 'Y');
-  return w.finish();
+  return FULL_ACCUMULATE_CONFIG.constantsBlob;
 }
 
 let constants: Uint8Array | undefined;
