@@ -302,6 +302,18 @@ describe('PVM refine host calls (GP 0.7.2 appendix B)', () => {
     expect(r.results.map((x) => x[0])).toEqual(Array(6).fill(HOST_WHAT));
   });
 
+  it('log (100) is no GP 0.7.2 host call: the mutator default charges 10 and sets ω7 = WHAT (appendix B.3); the line is captured (JIP-1)', () => {
+    const message = new TextEncoder().encode('hello from log');
+    const rwData = new Uint8Array(RW_BYTES);
+    rwData.set(message, dataAt(1) - RW_DATA_ADDRESS);
+    const regs = { 7: 2n, 8: 0n, 9: 0n, 10: B(dataAt(1)), 11: B(message.length) };
+    const logged = run([{ call: ids.PVM_HOST_LOG, regs }], { rwData });
+    expect(logged.results[0]![0]).toBe(HOST_WHAT);
+    expect(logged.outcome.logs).toEqual(['[2] hello from log']);
+    // the same script calling `gas` (10, GP) costs exactly as much
+    expect(logged.gasUsed).toBe(run([{ call: ids.PVM_HOST_GAS, regs }], { rwData }).gasUsed);
+  });
+
   it('charges 10 per call plus 1 gas per 4 bytes a call copies', () => {
     // the protocol constants are 134 bytes: copying 100 of them costs 25 more than copying none
     const fetchOf = (len: bigint) => run([{ call: ids.PVM_HOST_FETCH, regs: { 7: B(dataAt(1)), 8: 0n, 9: len, 10: 0n } }]).gasUsed;
