@@ -7,7 +7,7 @@
 /**
  * The Gray Paper version this product implements: codecs, report hash, guarantee signatures,
  * work results and constants follow it. The single named place for the protocol version
- * (docs/codec.md, "Moving to GP 0.8.0"); change it only with vectors of the new version.
+ * (docs/service-abi.md, "Moving to GP 0.8.0"); change it only with vectors of the new version.
  */
 export const GP_PROTOCOL_VERSION = '0.7.2';
 
