@@ -125,9 +125,11 @@ describe('PVM services through the pipeline', () => {
     const report = await client.getReport(done.hash);
     expect(report.engine.name).toBe(PVM_ENGINE_IDENTITY.name);
     // it decodes the refine arguments and the protocol constants (`fetch` 0) and greets its payload
-    const digest = (report.report as { results: { result: unknown; refine_load: { gas_used: unknown } }[] }).results[0]!;
+    const digest = (report.report as { results: { result: { ok?: string }; refine_load: { gas_used: string | number } }[] }).results[0]!;
     expect(digest.result).toEqual({ ok: toHex(new TextEncoder().encode('Hello payload')) });
     expect(BigInt(digest.refine_load.gas_used as string | number)).toBeGreaterThan(0n);
+    const decoded = await checkIndependently(report, done.hash);
+    expect([decoded.results[0]!.ok, decoded.results[0]!.gas_used]).toEqual([digest.result.ok, String(digest.refine_load.gas_used)]);
   });
 
   it('runs a PVM service using fetch, lookup and export: its segment is stored and a later package imports it', async () => {
