@@ -15,7 +15,6 @@ import * as path from 'node:path';
 import { createHash, createPublicKey, randomBytes, verify } from 'node:crypto';
 import { Client } from 'pg';
 import Redis from 'ioredis';
-import { blake2b as wasmBlake2b } from 'hash-wasm';
 import { JamApiError, JamClient, type ReportInfo } from '@jam/client';
 import { blake2b256, initHashing, packageHash, toHex, type WorkPackage } from '@jam/domain';
 import { exampleServicePath } from '@jam/sandbox';
@@ -23,6 +22,7 @@ import { JamProcess, PROCESS_TEST_TIMEOUT_MS, freePort } from '../support/jam-se
 import { wordCountPackage } from '../support/fixtures';
 import { deleteKeys } from '../support/redis';
 import { readWorkReport } from '../support/gp-report-reader';
+import { independentBlake2b256, nodeEd25519Key } from '../support/independent-crypto';
 
 jest.setTimeout(PROCESS_TEST_TIMEOUT_MS);
 
@@ -30,11 +30,7 @@ const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = 'redis://127.0.0.1:6379';
 const SEGMENT = 4104;
 
-/** Blake2b-256 by hash-wasm, not through libs/domain. */
-async function h256(...parts: (Buffer | string)[]): Promise<Buffer> {
-  const data = Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'ascii') : p)));
-  return Buffer.from(await wasmBlake2b(data, 256), 'hex');
-}
+const h256 = independentBlake2b256;
 
 /** GP appendix E eq. E.4 for up to 4 segments, written out for this test. */
 async function segmentsRootOf(segments: Buffer[]): Promise<Buffer> {
@@ -45,11 +41,6 @@ async function segmentsRootOf(segments: Buffer[]): Promise<Buffer> {
   while (leaves.length < (leaves.length <= 2 ? 2 : 4)) leaves.push(zero);
   if (leaves.length === 2) return h256('node', leaves[0]!, leaves[1]!);
   return h256('node', await h256('node', leaves[0]!, leaves[1]!), await h256('node', leaves[2]!, leaves[3]!));
-}
-
-/** A raw 32-byte Ed25519 key as a Node KeyObject, through JWK (no project code). */
-function nodeKey(publicKeyHex: string) {
-  return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(publicKeyHex.slice(2), 'hex').toString('base64url') }, format: 'jwk' });
 }
 
 describe('GP guarantees and exports, end to end (3 attesters, threshold 2)', () => {
@@ -115,7 +106,7 @@ describe('GP guarantees and exports, end to end (3 attesters, threshold 2)', () 
     let valid = 0;
     for (const a of r.attestations) {
       const key = set.attesters.find((x) => x.index === a.attester_index)!.public_key;
-      expect(verify(null, message, nodeKey(key), Buffer.from(a.signature.slice(2), 'hex'))).toBe(true);
+      expect(verify(null, message, nodeEd25519Key(key), Buffer.from(a.signature.slice(2), 'hex'))).toBe(true);
       valid++;
     }
     expect(valid).toBeGreaterThanOrEqual(2);

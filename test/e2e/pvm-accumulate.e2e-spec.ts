@@ -5,23 +5,14 @@
  * 15: the operand tuple) and `write`s it under the key "operand"; the stored value, read back
  * through the gateway, is GP's operand encoding with this package's hash, payload hash and result.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { createHash, randomBytes } from 'node:crypto';
-import { Client } from 'pg';
-import Redis from 'ioredis';
-import { JamClient } from '@jam/client';
-import { blake2b256, GpWriter, initHashing, toHex } from '@jam/domain';
-import { JamProcess, PROCESS_TEST_TIMEOUT_MS, api, freePort, untilProgress } from '../support/jam-server';
+import { blake2b256, GpWriter, toHex } from '@jam/domain';
+import { PROCESS_TEST_TIMEOUT_MS, api } from '../support/jam-server';
 import { wordCountPackage } from '../support/fixtures';
-import { deleteKeys } from '../support/redis';
+import { startPipelineProcess, type PipelineProcess } from '../support/pipeline-process';
 import { addImm64, codeBlob, ecalli, HALT, loadImm, moveReg, storeIndU64, type Instruction } from '../../libs/sandbox/test/pvm-service.builder';
 
 jest.setTimeout(PROCESS_TEST_TIMEOUT_MS);
 
-const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS_URL = 'redis://127.0.0.1:6379';
 const KEY = Buffer.from('operand\0');
 
 const le = (n: number, bytes: number): number[] => Array.from({ length: bytes }, (_, i) => Math.floor(n / 256 ** i) % 256);
@@ -67,78 +58,29 @@ function storeOperandService(): Uint8Array {
 }
 
 describe('PVM accumulate with the GP host calls through the pipeline', () => {
-  const suffix = randomBytes(4).toString('hex');
-  const dbName = `jam_e2e_pvmacc_${suffix}`;
-  const prefix = `jame2epvmacc${suffix}`;
-  const token = `e2e-${randomBytes(16).toString('hex')}`;
-  let tmp: string;
-  let base: string;
-  let admin: Client;
-  let server: JamProcess;
-  let client: JamClient;
+  let pipeline: PipelineProcess;
 
   beforeAll(async () => {
-    await initHashing();
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'jam-e2e-pvmacc-'));
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    admin = new Client({ connectionString: PG_ADMIN_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${dbName}`);
-    server = await JamProcess.start(
-      {
-        DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${dbName}`,
-        REDIS_URL,
-        JAM_QUEUE_PREFIX: prefix,
-        JAM_ROLES: 'all',
-        JAM_PORT: String(port),
-        JAM_DATA_DIR: path.join(tmp, 'data'),
-        JAM_BLOB_DIR: path.join(tmp, 'blobs'),
-        JAM_KEYS_DIR: path.join(tmp, 'keys'),
-        JAM_ALLOWED_TOKENS: `e2e=${createHash('sha256').update(token).digest('hex')}`,
-        JAM_SANDBOX_POOL_SIZE: '1',
-      },
-      { port, timeoutMs: 90_000 },
-    );
-    client = new JamClient({ baseUrl: base, token });
+    pipeline = await startPipelineProcess('pvmacc');
   });
 
   afterAll(async () => {
-    await server?.stop();
-    const redis = new Redis(REDIS_URL);
-    await deleteKeys(redis, prefix);
-    redis.disconnect();
-    await admin?.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin?.end();
-    fs.rmSync(tmp, { recursive: true, force: true });
+    await pipeline?.stop();
   });
 
   it('stores the operand tuple its accumulate fetched: package hash, payload hash and refine result (GP 0.7.2 encoding)', async () => {
+    const { client, suffix, base, token } = pipeline;
     const code = storeOperandService();
     const put = await client.putPreimage(code);
     const service = await client.createService({ code_hash: put.hash });
     const text = `accumulated by a PVM service ${suffix}`;
-    const submitted = await client.submitPackage(wordCountPackage(service.id, blake2b256(code), text));
-    let status = '';
-    await untilProgress(
-      `package ${submitted.hash} to finish`,
-      async () => {
-        status = (await client.getPackage(submitted.hash)).status;
-        return ['accumulated', 'failed', 'disputed'].includes(status) ? status : undefined;
-      },
-      {
-        progress: () => [status, server.progress()],
-        stallMs: 90_000,
-        intervalMs: 250,
-        diagnose: () => `status ${status}\n${server.output.join('').slice(-4000)}`,
-      },
-    );
+    const { status, hash } = await pipeline.finish(wordCountPackage(service.id, blake2b256(code), text));
     expect(status).toBe('accumulated');
     const payload = new TextEncoder().encode(text);
     // 0 (an operand) ++ p ++ e ++ a ++ y ++ E(g) ++ O(ok) ++ ↕t, as the product fills it (docs/service-abi.md)
     const w = new GpWriter();
     w.u8(0, 'kind');
-    w.bytes(Buffer.from(submitted.hash.replace(/^0x/, ''), 'hex'));
+    w.bytes(Buffer.from(hash.replace(/^0x/, ''), 'hex'));
     w.bytes(new Uint8Array(64));
     w.bytes(blake2b256(payload));
     w.compact(0, 'gas');

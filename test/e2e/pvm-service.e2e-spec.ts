@@ -1,114 +1,119 @@
 /**
- * Issue 9 items 2 and 3 end to end: a PVM service (a JAM service blob, not WebAssembly) registered
- * through the real gateway and refined, attested and accumulated by the real pipeline (one
- * production-mode process, PostgreSQL + Redis, every role). The report carries the refine result
- * and the gas used, and binds the PVM engine's identity; a service using the GP refine host calls
- * (`fetch`, `lookup`, `export`) exports a segment that a later package imports; a blob that is
- * neither format is refused with 422 `invalid_code` and its reason.
+ * Issue 9 items 2 and 3 end to end: a PVM service (a JAM service blob, not WebAssembly) uploaded,
+ * registered through the real gateway and refined, attested (3 attesters, threshold 2) and
+ * accumulated by the real pipeline (one production-mode process, PostgreSQL + Redis, every role).
+ * Each report fetched from the API is checked without project code (`checkIndependently`):
+ * decoded and re-encoded by typeberry (a second GP implementation), hashed by hash-wasm, its
+ * engine identity read from auth_output by hand, and every guarantee verified by Node's Ed25519
+ * over `jam_guarantee` ++ H(E(report)) with the keys of `GET /jam/attesters`. A service using the
+ * GP refine host calls (`fetch`, `lookup`, `export`) exports a segment that a later package
+ * imports; a blob that is neither format is refused with 422 `invalid_code` and its reason.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { createHash, randomBytes } from 'node:crypto';
-import { Client } from 'pg';
-import Redis from 'ioredis';
-import { JamClient } from '@jam/client';
-import { blake2b256, fromHex, GP_SEGMENT_SIZE, initHashing, toHex, type WorkPackage } from '@jam/domain';
+import { verify } from 'node:crypto';
+import { JamClient, type ReportInfo } from '@jam/client';
+import { blake2b256, fromHex, GP_PROTOCOL_VERSION, GP_SEGMENT_SIZE, toHex, type WorkPackage } from '@jam/domain';
 import { PVM_ENGINE_IDENTITY } from '@jam/sandbox';
-import { JamProcess, PROCESS_TEST_TIMEOUT_MS, REPO_ROOT, api, freePort, untilProgress } from '../support/jam-server';
+import { PROCESS_TEST_TIMEOUT_MS, REPO_ROOT, api } from '../support/jam-server';
 import { wordCountPackage } from '../support/fixtures';
-import { deleteKeys } from '../support/redis';
+import { independentBlake2b256, nodeEd25519Key } from '../support/independent-crypto';
+import { startPipelineProcess, type PipelineProcess } from '../support/pipeline-process';
+import { decodeReportWithTypeberry, type TypeberryReport } from '../support/typeberry-report';
 import { echoService, PREIMAGE_EXPORT_LAYOUT, preimageExportService } from '../../libs/sandbox/test/pvm-service.builder';
 
 jest.setTimeout(PROCESS_TEST_TIMEOUT_MS);
 
-const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS_URL = 'redis://127.0.0.1:6379';
 const TEST_SERVICE = path.join(REPO_ROOT, 'test/fixtures/jam-vectors/pvm-services/test-service.jam');
 
 describe('PVM services through the pipeline', () => {
-  const suffix = randomBytes(4).toString('hex');
-  const dbName = `jam_e2e_pvm_${suffix}`;
-  const prefix = `jame2epvm${suffix}`;
-  const token = `e2e-${randomBytes(16).toString('hex')}`;
-  let tmp: string;
-  let base: string;
-  let admin: Client;
-  let server: JamProcess;
+  let pipeline: PipelineProcess;
   let client: JamClient;
 
   beforeAll(async () => {
-    await initHashing();
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'jam-e2e-pvm-'));
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    admin = new Client({ connectionString: PG_ADMIN_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${dbName}`);
-    server = await JamProcess.start(
-      {
-        DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${dbName}`,
-        REDIS_URL,
-        JAM_QUEUE_PREFIX: prefix,
-        JAM_ROLES: 'all',
-        JAM_PORT: String(port),
-        JAM_DATA_DIR: path.join(tmp, 'data'),
-        JAM_BLOB_DIR: path.join(tmp, 'blobs'),
-        JAM_KEYS_DIR: path.join(tmp, 'keys'),
-        JAM_ALLOWED_TOKENS: `e2e=${createHash('sha256').update(token).digest('hex')}`,
-        JAM_SANDBOX_POOL_SIZE: '1',
-      },
-      { port, timeoutMs: 90_000 },
-    );
-    client = new JamClient({ baseUrl: base, token });
+    pipeline = await startPipelineProcess('pvm');
+    client = pipeline.client;
   });
 
   afterAll(async () => {
-    await server?.stop();
-    const redis = new Redis(REDIS_URL);
-    await deleteKeys(redis, prefix);
-    redis.disconnect();
-    await admin?.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin?.end();
-    fs.rmSync(tmp, { recursive: true, force: true });
+    await pipeline?.stop();
   });
 
-  /** Submits `pkg` and waits (bounded by progress) until it is finished. */
-  async function finish(pkg: WorkPackage): Promise<{ status: string; hash: string }> {
-    const submitted = await client.submitPackage(pkg);
-    let status = '';
-    const done = await untilProgress(
-      `package ${submitted.hash} to finish`,
-      async () => {
-        const row = await client.getPackage(submitted.hash);
-        status = row.status;
-        return ['accumulated', 'failed', 'disputed'].includes(row.status) ? row : undefined;
-      },
-      {
-        progress: () => [status, server.progress()],
-        stallMs: 90_000,
-        intervalMs: 250,
-        diagnose: () => `status ${status}\n${server.output.join('').slice(-4000)}`,
-      },
-    );
-    return { status: done.status, hash: submitted.hash };
+  const finish = (pkg: WorkPackage) => pipeline.finish(pkg);
+
+  /**
+   * Every check of a served report that does not go through project code: typeberry decodes
+   * E(report) and re-encodes it byte for byte; Blake2b-256 of those bytes (typeberry's and
+   * hash-wasm's) is the served report hash; the engine identity is read from auth_output by hand;
+   * and each attestation verifies under Node's Ed25519 over `jam_guarantee` ++ H(E(report))
+   * (GP 0.7.2 eq. 11.26) with the key `GET /jam/attesters` serves for its attester.
+   * @returns the report as typeberry decoded it
+   */
+  async function checkIndependently(r: ReportInfo, packageHash: string): Promise<TypeberryReport> {
+    const decoded = decodeReportWithTypeberry(r.encoded);
+    expect(decoded.gp_version).toBe(GP_PROTOCOL_VERSION);
+    expect(decoded.reencoded_equal).toBe(true);
+    const hash = await independentBlake2b256(Buffer.from(r.encoded.slice(2), 'hex'));
+    expect(`0x${hash.toString('hex')}`).toBe(r.report_hash);
+    expect(decoded.blake2b256).toBe(r.report_hash);
+    expect(r.hash_format).toBe(2);
+    expect(decoded.package_spec.hash).toBe(packageHash);
+    // auth_output = 0x01 ++ ↕name ++ ↕version ++ E4(cost table) (docs/codec.md), read by hand
+    const auth = Buffer.from(decoded.auth_output.slice(2), 'hex');
+    expect(auth[0]).toBe(1);
+    const nameLength = auth[1]!;
+    const versionLength = auth[2 + nameLength]!;
+    expect(auth.length).toBe(3 + nameLength + versionLength + 4);
+    expect({
+      name: auth.subarray(2, 2 + nameLength).toString('utf8'),
+      version: auth.subarray(3 + nameLength, 3 + nameLength + versionLength).toString('utf8'),
+      cost_table_version: auth.readUInt32LE(3 + nameLength + versionLength),
+    }).toEqual({ ...PVM_ENGINE_IDENTITY });
+
+    const set = await client.attesters();
+    expect([set.attester_count, set.threshold]).toEqual([3, 2]);
+    const message = Buffer.concat([Buffer.from('jam_guarantee', 'ascii'), hash]);
+    const signers = new Set<number>();
+    for (const a of r.attestations) {
+      const key = set.attesters.find((x) => x.index === a.attester_index)!.public_key;
+      expect(verify(null, message, nodeEd25519Key(key), Buffer.from(a.signature.slice(2), 'hex'))).toBe(true);
+      signers.add(a.attester_index);
+    }
+    expect(signers.size).toBeGreaterThanOrEqual(set.threshold);
+    expect(r.verdict).toBe('attested');
+    return decoded;
   }
 
-  it('registers a JAM service blob and runs its refine: result and gas in a report bound to the PVM engine', async () => {
+  it('registers a JAM service blob and runs its refine to accumulated: a report typeberry decodes and Node verifies, bound to the PVM engine', async () => {
     const code = echoService();
     const put = await client.putPreimage(code);
     const service = await client.createService({ code_hash: put.hash });
-    const text = `hello from a PVM service ${suffix}`;
+    const text = `hello from a PVM service ${pipeline.suffix}`;
     const pkg = wordCountPackage(service.id, blake2b256(code), text);
     const done = await finish(pkg);
     expect(done.status).toBe('accumulated');
     const report = await client.getReport(done.hash);
     expect(report.engine).toEqual({ ...PVM_ENGINE_IDENTITY });
-    const digest = (report.report as { results: { result: unknown; refine_load: { gas_used: unknown } }[] }).results[0]!;
-    expect(digest.result).toEqual({ ok: toHex(new TextEncoder().encode(text)) });
-    // 10 instructions, one host call (10 gas) and 1 gas per 4 bytes it copied, the same on every attester
-    expect(BigInt(digest.refine_load.gas_used as string | number)).toBe(20n + BigInt(Math.ceil(text.length / 4)));
-    expect(report.verdict).toBe('attested');
+    const decoded = await checkIndependently(report, done.hash);
+    expect(decoded.results).toHaveLength(1);
+    const digest = decoded.results[0]!;
+    const payload = Buffer.from(text, 'utf8');
+    expect(digest).toEqual({
+      service_id: String(service.id),
+      code_hash: `0x${(await independentBlake2b256(code)).toString('hex')}`,
+      payload_hash: `0x${(await independentBlake2b256(payload)).toString('hex')}`,
+      accumulate_gas: '1000000',
+      result_kind: '0',
+      ok: `0x${payload.toString('hex')}`,
+      // 10 instructions, one host call (10 gas) and 1 gas per 4 bytes it copied, the same on every attester
+      gas_used: String(20 + Math.ceil(payload.length / 4)),
+      imports: '0',
+      extrinsic_count: '0',
+      extrinsic_size: '0',
+      exports: '0',
+    });
+    expect([decoded.package_spec.exports_count, decoded.package_spec.exports_root]).toEqual(['0', `0x${'00'.repeat(32)}`]);
+    expect(decoded.segment_root_lookup).toEqual([]);
   });
 
   it('registers the real test-service blob (jam-pvm-build output) and refines it to a deterministic result', async () => {
@@ -120,15 +125,17 @@ describe('PVM services through the pipeline', () => {
     const report = await client.getReport(done.hash);
     expect(report.engine.name).toBe(PVM_ENGINE_IDENTITY.name);
     // it decodes the refine arguments and the protocol constants (`fetch` 0) and greets its payload
-    const digest = (report.report as { results: { result: unknown; refine_load: { gas_used: unknown } }[] }).results[0]!;
+    const digest = (report.report as { results: { result: { ok?: string }; refine_load: { gas_used: string | number } }[] }).results[0]!;
     expect(digest.result).toEqual({ ok: toHex(new TextEncoder().encode('Hello payload')) });
     expect(BigInt(digest.refine_load.gas_used as string | number)).toBeGreaterThan(0n);
+    const decoded = await checkIndependently(report, done.hash);
+    expect([decoded.results[0]!.ok, decoded.results[0]!.gas_used]).toEqual([digest.result.ok, String(digest.refine_load.gas_used)]);
   });
 
   it('runs a PVM service using fetch, lookup and export: its segment is stored and a later package imports it', async () => {
     const code = preimageExportService();
     const service = await client.createService({ code_hash: (await client.putPreimage(code)).hash });
-    const extrinsic = new TextEncoder().encode(`an extrinsic the service looks up, ${suffix} `.padEnd(100, '.'));
+    const extrinsic = new TextEncoder().encode(`an extrinsic the service looks up, ${pipeline.suffix} `.padEnd(100, '.'));
     await client.putPreimage(extrinsic);
     const h = blake2b256(extrinsic);
     const itemOf = (pkg: WorkPackage) => ({ ...pkg.items[0]!, payload: h, extrinsic: [{ hash: h, len: extrinsic.length }], export_count: 1 });
@@ -151,6 +158,14 @@ describe('PVM services through the pipeline', () => {
     expect(first.results).toEqual([32n, BigInt(extrinsic.length), 0n, (1n << 64n) - 1n, BigInt(extrinsic.length)]);
     expect(first.rw.slice(L.preimage, L.preimage + extrinsic.length)).toEqual(extrinsic);
     expect(first.exportsCount).toBe(1);
+    // the exported segment: the 1,024 bytes looked up (the extrinsic, then zeros) zero-padded to W_G;
+    // a one-segment constant-depth root is H("leaf" ++ segment) (GP 0.7.2 eq. E.4), hashed here by hash-wasm
+    const segment = Buffer.alloc(GP_SEGMENT_SIZE);
+    segment.set(extrinsic);
+    const rootA = `0x${(await independentBlake2b256('leaf', segment)).toString('hex')}`;
+    const decodedA = await checkIndependently(await client.getReport(a.hash), a.hash);
+    expect([decodedA.package_spec.exports_count, decodedA.package_spec.exports_root]).toEqual(['1', rootA]);
+    expect([decodedA.results[0]!.extrinsic_count, decodedA.results[0]!.extrinsic_size, decodedA.results[0]!.exports]).toEqual(['1', '100', '1']);
 
     // a second package imports segment 0 of the first by its package hash (GP ImportSpec, bit 15 set)
     const importer = wordCountPackage(service.id, blake2b256(code), '');
@@ -160,12 +175,17 @@ describe('PVM services through the pipeline', () => {
     const second = await output(b.hash);
     expect(second.results[3]).toBe(BigInt(GP_SEGMENT_SIZE));
     expect(second.rw.slice(L.imported, L.imported + 64)).toEqual(extrinsic.slice(0, 64));
+    const decodedB = await checkIndependently(await client.getReport(b.hash), b.hash);
+    expect(decodedB.results[0]!.imports).toBe('1');
+    expect(decodedB.segment_root_lookup).toEqual([{ work_package_hash: a.hash, segment_tree_root: rootA }]);
   });
 
   it('refuses code that is neither WebAssembly nor a JAM service blob with 422 invalid_code and the reason', async () => {
     const bad = Uint8Array.from([...echoService(), 0]);
     const put = await client.putPreimage(bad);
-    const r = await api(base, token, 'POST', '/jam/services', JSON.stringify({ code_hash: put.hash }), { 'Content-Type': 'application/json' });
+    const r = await api(pipeline.base, pipeline.token, 'POST', '/jam/services', JSON.stringify({ code_hash: put.hash }), {
+      'Content-Type': 'application/json',
+    });
     expect(r.status).toBe(422);
     expect(r.json.error.code).toBe('invalid_code');
     expect(r.json.error.details.reason).toBe('neither a WebAssembly module (no \\0asm magic) nor a valid JAM service blob: 1 bytes after the code blob');

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { encodeWorkPackage, initHashing, stringifyJamJson, workPackageToJson } from '@jam/domain';
+import { encodeWorkPackage, GP_PROTOCOL_VERSION, initHashing, stringifyJamJson, workPackageToJson } from '@jam/domain';
+import { ENGINE_IDENTITY, PVM_ENGINE_IDENTITY } from '@jam/sandbox';
 import { fakeJam, fakeJamAdmin, startFakeServer, type FakeJamOptions, type FakeServer } from '../../../libs/client/src/testing/fake-jam-server';
 import type { CliEnvironment } from './cli.context';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, defaultToken, runCli } from './cli.program';
@@ -516,17 +517,24 @@ describe('jam admin', () => {
 });
 
 describe('jam --version', () => {
-  it('prints the package version, the Gray Paper version and the engine of the build', async () => {
+  it('prints the package version, the Gray Paper version and both engines of the build (Wasm and PVM)', async () => {
     const pkg = JSON.parse(readFileSync(path.resolve(__dirname, '../../../package.json'), 'utf8')) as { version: string };
     const r = await jam(['--version']);
     expect(r.code).toBe(EXIT_OK);
-    const [first, protocol, engine] = r.stdout.trim().split('\n');
+    const [first, protocol, wasm, pvm] = r.stdout.trim().split('\n');
     expect(first).toBe(`jam ${pkg.version}`);
-    expect(protocol).toContain('Gray Paper 0.7.2');
-    expect(engine).toMatch(/^engine: +jam-wasm-metered \d+\.\d+\.\d+, cost table v\d+/);
+    expect(protocol).toContain(`Gray Paper ${GP_PROTOCOL_VERSION}`);
+    expect(wasm).toBe(`engines:  ${ENGINE_IDENTITY.name} ${ENGINE_IDENTITY.version}, cost table v${ENGINE_IDENTITY.cost_table_version} (WebAssembly services)`);
+    expect(pvm).toBe(
+      `          ${PVM_ENGINE_IDENTITY.name} ${PVM_ENGINE_IDENTITY.version}, cost table v${PVM_ENGINE_IDENTITY.cost_table_version} (JAM service blobs, PVM)`,
+    );
     expect((await jam(['-V'])).stdout).toBe(r.stdout);
     const j = await jam(['--json', 'version']);
     expect(JSON.parse(j.stdout)).toEqual(cliVersion());
+    expect(cliVersion().engines).toEqual([
+      { format: 'wasm', ...ENGINE_IDENTITY },
+      { format: 'jam-pvm', ...PVM_ENGINE_IDENTITY },
+    ]);
     expect(cliVersion().cli).toBe(pkg.version);
     expect(cliVersion('/').cli).toBe('unknown');
   });

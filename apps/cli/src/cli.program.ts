@@ -79,7 +79,7 @@ export function buildProgram(env: CliEnvironment): Command {
     // The default is shown by its source, never by value: help output ends up in screenshots and CI logs.
     .addOption(new Option('--token <token>', 'bearer token').default(token, `env JAM_TOKEN, else ${DEV_TOKEN_FILE} if present`))
     .option('--json', 'machine-readable JSON output')
-    .version(versionText(cliVersion()), '-V, --version', 'print the version, the protocol and the engine it speaks')
+    .version(versionText(cliVersion()), '-V, --version', 'print the version, the protocol and the engines it speaks (Wasm and PVM)')
     .addHelpText('after', '\nExit codes: 0 ok, 1 server/API error or failed outcome, 2 usage error.');
 
   registerPreimageCommands(program, env);
@@ -92,7 +92,7 @@ export function buildProgram(env: CliEnvironment): Command {
   registerAdminCommands(program, env);
   program
     .command('version')
-    .description('print the version, the protocol and the engine it speaks (--json for a machine-readable form)')
+    .description('print the version, the protocol and the engines it speaks, Wasm and PVM (--json for a machine-readable form)')
     .action((_opts: unknown, cmd: Command) => {
       const v = cliVersion();
       if (cmd.optsWithGlobals<{ json?: boolean }>().json) env.stdout.write(`${toJson(v)}\n`);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { CLIENT_PROTOCOL, type EngineInfo } from '@jam/client';
-import { ENGINE_IDENTITY } from '@jam/sandbox';
+import { engineIdentityOf, type CodeFormat } from '@jam/sandbox';
 
 /** Name of the root package.json whose `version` is the CLI's. */
 const PACKAGE_NAME = 'jam-prototype';
@@ -12,9 +12,19 @@ export interface CliVersion {
   cli: string;
   /** Gray Paper version of the JSON and binary codecs the client uses */
   gray_paper: string;
-  /** refine/accumulate engine of this build (a server's own is in each report: `jam report get`) */
-  engine: EngineInfo;
+  /**
+   * The refine/accumulate engines of this build, one per code format, in this order: `wasm`
+   * (WebAssembly services) and `jam-pvm` (JAM service blobs). A server's own is in each report
+   * (`jam report get`).
+   */
+  engines: (EngineInfo & { format: CodeFormat })[];
 }
+
+/** The code formats, each run by its own engine (docs/service-abi.md). */
+const FORMATS: readonly { format: CodeFormat; what: string }[] = [
+  { format: 'wasm', what: 'WebAssembly services' },
+  { format: 'jam-pvm', what: 'JAM service blobs, PVM' },
+];
 
 /**
  * The CLI's version: package.json found by walking up from this file (apps/cli/src in the
@@ -34,14 +44,22 @@ export function cliVersion(from: string = __dirname): CliVersion {
     }
     if (path.dirname(dir) === dir) break;
   }
-  return { cli: version, gray_paper: CLIENT_PROTOCOL.gray_paper, engine: { ...ENGINE_IDENTITY } };
+  return { cli: version, gray_paper: CLIENT_PROTOCOL.gray_paper, engines: FORMATS.map(({ format }) => ({ format, ...engineIdentityOf(format) })) };
 }
 
-/** The text of `jam --version`: the version on the first line (what scripts read), then what it speaks. */
+/**
+ * The text of `jam --version`: the version on the first line (what scripts read), then what it
+ * speaks: the protocol, then one line per engine of this build.
+ */
 export function versionText(v: CliVersion): string {
+  const engines = v.engines.map((e, i) => {
+    const what = FORMATS.find((f) => f.format === e.format)?.what ?? e.format;
+    return `${i === 0 ? 'engines:  ' : '          '}${e.name} ${e.version}, cost table v${e.cost_table_version} (${what})`;
+  });
   return [
     `jam ${v.cli}`,
     `protocol: Gray Paper ${v.gray_paper} (work package JSON and binary codecs)`,
-    `engine:   ${v.engine.name} ${v.engine.version}, cost table v${v.engine.cost_table_version} (this build; a server's own is in each report, see jam report get)`,
+    ...engines,
+    `          (this build; a server's own is in each report, see jam report get)`,
   ].join('\n');
 }

@@ -13,6 +13,7 @@ import {
   decodeEngineAuthOutput,
   decodeWorkReport,
   encodeWorkPackage,
+  GP_MAX_REPORT_OUTPUT_SIZE,
   GP_SEGMENT_SIZE,
   guaranteeMessage,
   initHashing,
@@ -368,9 +369,30 @@ describe('RefineProcessor: only deterministic outcomes are signed', () => {
     expect(f.recorded).toEqual(segs);
     expect(report.package_spec.exports_count).toBe(2);
     expect(toHex(report.package_spec.exports_root)).toBe(toHex(segmentsRoot(segs)));
-    // a trap exports zero segments in their place
-    const g = fixture({ exportCount: 2, guestExports: segs, guest: { panic: null } });
-    await g.run(0);
-    expect(g.recorded).toEqual([new Uint8Array(GP_SEGMENT_SIZE), new Uint8Array(GP_SEGMENT_SIZE)]);
+  });
+
+  it('GP 0.7.2 I(p, j) order: a run that ends panic, out_of_gas or bad_code exports nothing (Ψ_R), so with export_count > 0 it is bad_exports; with 0 it keeps its result', async () => {
+    await putCode();
+    await putExtrinsic();
+    const segs = [1, 2].map((n) => new Uint8Array(GP_SEGMENT_SIZE).fill(n));
+    const zeros = [new Uint8Array(GP_SEGMENT_SIZE), new Uint8Array(GP_SEGMENT_SIZE)];
+    for (const guest of [{ panic: null }, { out_of_gas: null }, { bad_code: null }, { code_oversize: null }] as WorkExecResult[]) {
+      // segments the guest exported before it trapped are not its exports (GP: e = [] for ∅ and ☇)
+      const g = fixture({ exportCount: 2, guestExports: segs, guest });
+      await g.run(0);
+      const report = decodeWorkReport(g.reports[0]!.encoded);
+      expect(report.results[0]!.result).toEqual({ bad_exports: null });
+      // u, the gas the run used, is kept (GP: ⟨⊚, u, [G_0 ...]⟩)
+      expect(report.results[0]!.refine_load).toMatchObject({ gas_used: 123n, exports: 2 });
+      expect(g.recorded).toEqual(zeros);
+      const h = fixture({ exportCount: 0, guestExports: segs, guest });
+      await h.run(0);
+      expect(decodeWorkReport(h.reports[0]!.encoded).results[0]!.result).toEqual(guest);
+      expect(h.recorded).toEqual([]);
+    }
+    // oversize is checked first: an output past W_R stays oversize whatever it exported
+    const big = fixture({ exportCount: 2, guestExports: [], guest: { ok: new Uint8Array(GP_MAX_REPORT_OUTPUT_SIZE + 1) } });
+    await big.run(0);
+    expect(decodeWorkReport(big.reports[0]!.encoded).results[0]!.result).toEqual({ oversize: null });
   });
 });

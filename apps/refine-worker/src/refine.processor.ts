@@ -16,6 +16,7 @@ import {
   REPORT_HASH_FORMAT,
   toHex,
   type WorkDigest,
+  type WorkExecResult,
   type EngineIdentity,
   type WorkPackage,
   type WorkReport,
@@ -303,7 +304,8 @@ export class RefineProcessor {
     const service = await this.deps.services.get(item.service);
     // A service that vanished or changed code is a deterministic outcome for every attester: bad_code.
     if (!service || service.codeHash !== codeHash) {
-      return { digest: { ...base, result: { bad_code: null }, refine_load: { gas_used: 0n, ...load } }, exports: zeroExports() };
+      const result = itemResult({ bad_code: null }, [], item.export_count, outputBudget);
+      return { digest: { ...base, result, refine_load: { gas_used: 0n, ...load } }, exports: zeroExports() };
     }
     // The service row names this code and the gateway accepted the package only with every
     // extrinsic stored (the package pins them against the GC): a blob the store cannot give is
@@ -342,12 +344,7 @@ export class RefineProcessor {
     guestLog.push({ item_index: index, service_id: item.service, logs: outcome.logs, trap: outcome.trap ?? null });
     this.deps.metrics.gasUsed.inc({ phase: 'refine' }, Number(outcome.gasUsed));
     const exported = outcome.exports ?? [];
-    let result = outcome.result;
-    // GP 0.7.2 section 14.4: an output over what is left of W_R is `oversize`; an item exporting
-    // a different number of segments than its export_count is `bad_exports` (gas used stays what
-    // the run used); either way, and for any other non-ok result, the exports are zero segments.
-    if ('ok' in result && result.ok.length > outputBudget) result = { oversize: null };
-    else if ('ok' in result && exported.length !== item.export_count) result = { bad_exports: null };
+    const result = itemResult(outcome.result, exported, item.export_count, outputBudget);
     const kind = Object.keys(result)[0] ?? 'ok';
     if (kind !== 'ok') this.deps.metrics.sandboxTraps.inc({ phase: 'refine', result: kind });
     return {
@@ -355,6 +352,24 @@ export class RefineProcessor {
       exports: 'ok' in result ? exported : zeroExports(),
     };
   }
+}
+
+/**
+ * The result GP 0.7.2 section 14.4 gives a work item (I(p, j) in Ξ, eq. workdigestfunction),
+ * from the run's result and the segments it exported, in GP's order: an `ok` output longer than
+ * `outputBudget` (what is left of W_R) is `oversize`; otherwise, when the run's exports e are not
+ * exactly `exportCount` segments, `bad_exports`; otherwise the run's result. Ψ_R exports nothing
+ * (e = []) for out-of-gas and panic, and for BAD/BIG code, so such a run of an item declaring
+ * exports is `bad_exports`, and segments a guest exported before it trapped never count. The gas
+ * used is the run's in every case (the caller keeps it). The exports the report accounts for are
+ * the run's when the result is `ok`, else `exportCount` zero segments.
+ */
+export function itemResult(run: WorkExecResult, exported: readonly Uint8Array[], exportCount: number, outputBudget: number): WorkExecResult {
+  if ('ok' in run && run.ok.length > outputBudget) return { oversize: null };
+  if ('oversize' in run) return run;
+  const e = 'ok' in run ? exported.length : 0;
+  if (e !== exportCount) return { bad_exports: null };
+  return run;
 }
 
 /**

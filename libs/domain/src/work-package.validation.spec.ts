@@ -34,7 +34,8 @@ describe('validateWorkPackage (GP 0.7.2 limits)', () => {
   it('flags total imports above W_M', () => {
     const segs = (n: number) => Array.from({ length: n }, (_, i) => ({ tree_root: hash, index: i }));
     expect(codes(pkg([item({ import_segments: segs(1536) }), item({ import_segments: segs(1536) })]))).toEqual([]);
-    expect(codes(pkg([item({ import_segments: segs(1536) }), item({ import_segments: segs(1537) })]))).toEqual(['too_many_imports']);
+    // W_M + 1 imports of W_F bytes each are also past W_B (3,073 · 4,488 > 13,791,360, GP 0.7.2 eq. 14.7)
+    expect(codes(pkg([item({ import_segments: segs(1536) }), item({ import_segments: segs(1537) })]))).toEqual(['too_many_imports', 'package_too_large']);
   });
 
   it('flags total extrinsics above T', () => {
@@ -50,13 +51,21 @@ describe('validateWorkPackage (GP 0.7.2 limits)', () => {
     ]);
   });
 
-  it('flags data beyond W_B counting imports as W_G-byte segments and extrinsic lengths', () => {
-    const fixed = base.authorization.length + base.authorizer_config.length + item0.payload.length + item0.import_segments.length * 4104;
+  it('flags data beyond W_B counting each import as W_F = 4,488 bytes and extrinsic lengths (GP 0.7.2 eq. 14.5)', () => {
+    const fixed = base.authorization.length + base.authorizer_config.length + item0.payload.length + item0.import_segments.length * 4488;
     const room = GP_MAX_PACKAGE_SIZE - fixed;
     const fits = item({ extrinsic: [{ hash, len: room }] });
     expect(codes(pkg([fits]))).toEqual([]);
     const over = item({ extrinsic: [{ hash, len: room + 1 }] });
     expect(validateWorkPackage(pkg([over]))).toEqual([{ path: '', code: 'package_too_large', message: expect.stringContaining('W_B') }]);
+  });
+
+  it('a full complement of W_M imports fits W_B with a 4 KiB payload and 64-byte authorization and config (the sizing of GP 0.7.2 eq. 14.7)', () => {
+    const segs = Array.from({ length: 3072 }, (_, i) => ({ tree_root: hash, index: i % 1024 }));
+    const full = item({ payload: new Uint8Array(4096), import_segments: segs, extrinsic: [] });
+    const auth = { authorization: new Uint8Array(64), authorizer_config: new Uint8Array(64) };
+    expect(codes(pkg([full], auth))).toEqual([]);
+    expect(codes(pkg([item({ ...full, payload: new Uint8Array(4097) })], auth))).toEqual(['package_too_large']);
   });
 
   it('flags an encoded package above W_B even when the GP data sum fits', () => {

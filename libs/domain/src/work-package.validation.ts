@@ -8,7 +8,7 @@ import {
   GP_MAX_PACKAGE_SIZE,
   GP_MAX_WORK_ITEMS,
   GP_REFINE_GAS,
-  GP_SEGMENT_SIZE,
+  GP_SEGMENT_FOOTPRINT,
 } from './gp-constants';
 import { encodeWorkPackage } from './work-package.codec';
 import type { WorkPackage } from './work-types';
@@ -29,7 +29,8 @@ export interface ValidationProblem {
  * - `too_many_extrinsics`: Σ |extrinsic| <= T = 128 (GP section 14.3)
  * - `too_many_prerequisites`: |context.prerequisites| <= J = 8 (GP eq. 11.3, dependencies)
  * - `package_too_large`: |authorization| + |authorizer_config| + Σ (|payload| +
- *   |import_segments| * W_G + Σ extrinsic len) <= W_B = 13,794,305 bytes (GP section 14.3)
+ *   |import_segments| * W_F + Σ extrinsic len) <= W_B = 13,791,360 bytes, W_F = 4,488
+ *   (GP 0.7.2 eq. 14.5-14.7)
  * - `encoded_package_too_large`: the GP encoding of the package itself <= W_B bytes (our
  *   upload bound; the encoding is measured only when the items are otherwise in bounds)
  * - `zero_refine_gas` / `zero_accumulate_gas`: each item's gas limits > 0
@@ -62,7 +63,7 @@ export function validateWorkPackage(pkg: WorkPackage): ValidationProblem[] {
     extrinsics += it.extrinsic.length;
     refineGas += it.refine_gas_limit;
     accumulateGas += it.accumulate_gas_limit;
-    dataSize += it.payload.length + it.import_segments.length * GP_SEGMENT_SIZE;
+    dataSize += it.payload.length + it.import_segments.length * GP_SEGMENT_FOOTPRINT;
     for (const x of it.extrinsic) dataSize += x.len;
     if (it.refine_gas_limit <= 0n) add(`items[${i}].refine_gas_limit`, 'zero_refine_gas', 'refine_gas_limit must be > 0');
     if (it.accumulate_gas_limit <= 0n) add(`items[${i}].accumulate_gas_limit`, 'zero_accumulate_gas', 'accumulate_gas_limit must be > 0');

@@ -5,7 +5,7 @@ import { HOST_WHAT } from '../host-abi';
 import { detectCodeFormat, reportEngineIdentity } from '../code-format';
 import { ENGINE_IDENTITY } from '../sandbox.types';
 import { validateServiceCode } from '../service-code.validator';
-import { echoService, gasAndWhatService, heapToucherService, spinService } from '../../test/pvm-service.builder';
+import { echoService, gasAndWhatService, HALT, heapToucherService, pvmServiceBlob, spinService } from '../../test/pvm-service.builder';
 import { executePvmAccumulate, executePvmRefine, preparePvmService } from './pvm.executor';
 import { PVM_ENGINE_IDENTITY, PVM_MAX_INTERPRETER_MEMORY_BYTES, runPvm } from './pvm.machine';
 
@@ -75,6 +75,17 @@ describe('PVM services', () => {
     expect(r.result).toEqual({ ok: payload });
     // 10 instructions (jump at 0 + 9 in the body) + 10 for the host call + 3 for the 10 bytes it copied (1 per 4)
     expect(r.gasUsed).toBe(23n);
+  });
+
+  it('passes refine exactly the GP 0.7.2 arguments a = E(c, i, w_s, ↕w_y, H(p)) (appendix B.3, Ψ_R): compact naturals, the length-prefixed payload, the package hash', () => {
+    // A service that halts at once returns μ[ω7 .. ω7 + ω8]: the argument zone itself (GP A.7 standard initialisation).
+    const argsEcho = preparePvmService(pvmServiceBlob([HALT]));
+    const payload = Uint8Array.from({ length: 200 }, (_, k) => k);
+    const packageHash = Uint8Array.from({ length: 32 }, (_, k) => 255 - k);
+    const out = executePvmRefine(argsEcho, { ...job(payload), itemIndex: 3, serviceId: 0x1234, packageHash });
+    // written by hand from GP 0.7.2 eq. C.1: x < 2^7 is one byte; 2^7 <= x < 2^14 is 0x80 + (x >> 8), then x & 0xff
+    const expected = Uint8Array.from([0x00, 0x03, 0x80 + 0x12, 0x34, 0x80 + 0, 200, ...payload, ...packageHash]);
+    expect(out.result).toEqual({ ok: expected });
   });
 
   it('answers `gas` with the gas left and an unknown host call with WHAT, and goes on', () => {

@@ -79,8 +79,10 @@ export const PVM_MAX_INTERPRETER_MEMORY_BYTES = 512 * 1024 * 1024;
  * `cost_table_version` 1 = one gas per instruction plus the page-fault rule above, host calls 10;
  * 2 (engine 0.2.0, the GP refine host calls) adds our charges for bytes a host call moves, inner
  * machine creation and inner gas (docs/service-abi.md, "PVM services").
+ * 0.2.1: GP 0.7.2's `bad_exports` order (a trapped run of an item declaring exports is
+ * `bad_exports`, as for Wasm engine 0.8.2); gas unchanged.
  */
-export const PVM_ENGINE_IDENTITY = Object.freeze({ name: 'jam-pvm-anan-as', version: `0.2.0+anan-as.${ANAN_AS_VERSION}`, cost_table_version: 2 });
+export const PVM_ENGINE_IDENTITY = Object.freeze({ name: 'jam-pvm-anan-as', version: `0.2.1+anan-as.${ANAN_AS_VERSION}`, cost_table_version: 2 });
 
 /**
  * A fresh interpreter instance (the `.wasm` is compiled once per thread). Every run gets its own,

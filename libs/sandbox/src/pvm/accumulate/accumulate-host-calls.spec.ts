@@ -56,7 +56,7 @@ class Guest {
   }
 
   /** Calls host call `index` with ω7.. = regs; returns the registers after, the verdict and gas left. */
-  call(index: number, regs: (bigint | number)[], gas = 1_000n): { r: bigint[]; verdict: void | 'panic'; gas: bigint } {
+  call(index: number, regs: (bigint | number)[], gas = 1_000n): { r: bigint[]; verdict: void | 'panic' | 'out-of-gas'; gas: bigint } {
     const registers = Array<bigint>(13).fill(0n);
     regs.forEach((v, i) => (registers[7 + i] = BigInt(v)));
     const inside = (a: number, l: number) => a >= BASE && a + l <= BASE + SIZE;
@@ -180,10 +180,17 @@ describe('accumulate host calls (GP 0.7.2 appendix B.7)', () => {
     expect(ok.gas).toBe(950n);
     expect(mine(g).info.balance).toBe(100n);
     expect(g.c.x.transfers).toEqual([{ source: SELF, destination: OTHER, amount: 900n, memo: new Uint8Array(128).fill(3), gas: 50n }]);
-    // refused transfers cost only the 10 (charged by the machine); an OK one without ω9 gas left ends the run
+    // refused transfers cost only the 10 (charged by the machine); an OK one without ω9 gas left ends
+    // the run out of gas (GP 0.7.2 B.5: ⟨∞, ω, μ, s⟩ when ϱ < g, g = 10 + t), nothing deferred or deducted
     expect(g.call(id.PVM_HOST_TRANSFER, [999, 1, 5_000, memo], 100n).gas).toBe(100n);
     const broke = g.call(id.PVM_HOST_TRANSFER, [OTHER, 0, 5_000, memo], 100n);
-    expect([broke.verdict, broke.gas]).toEqual(['panic', 0n]);
+    // (the machine then ends the run with no gas left, pvm.machine.ts)
+    expect(broke.verdict).toBe('out-of-gas');
+    expect(mine(g).info.balance).toBe(100n);
+    // landing exactly on the gas left is allowed: ϱ = 10 + t leaves 0
+    const exact = g.call(id.PVM_HOST_TRANSFER, [OTHER, 0, 50, memo], 50n);
+    expect([exact.verdict, exact.r[7], exact.gas]).toEqual([undefined, HOST_OK, 0n]);
+    g.c.x.transfers.pop();
     expect(g.c.x.transfers).toHaveLength(1);
   });
 

@@ -414,7 +414,7 @@ function upgrade(c: AccumulateContext, ctx: PvmHostContext): void | 'panic' {
   r[7] = HOST_OK;
 }
 
-function transfer(c: AccumulateContext, ctx: PvmHostContext): void | 'panic' {
+function transfer(c: AccumulateContext, ctx: PvmHostContext): void | 'panic' | 'out-of-gas' {
   const r = ctx.registers;
   const [dest, amount, gas] = [r[7]!, r[8]!, r[9]!];
   const memo = readMem(ctx, r[10]!, BigInt(TRANSFER_MEMO_BYTES));
@@ -434,13 +434,10 @@ function transfer(c: AccumulateContext, ctx: PvmHostContext): void | 'panic' {
     r[7] = HOST_CASH;
     return;
   }
-  // GP 0.7.2 B.7: a successful transfer costs ω9 more (g = 10 + t, t = ω9 when OK); without that
-  // gas the machine is out of gas and the state reverts to the checkpoint (ended here as a panic
-  // with no gas left: the same state, yield and gas used)
-  if (ctx.gasLeft < gas) {
-    ctx.gasLeft = 0n;
-    return 'panic';
-  }
+  // GP 0.7.2 B.7: a successful transfer costs ω9 more (g = 10 + t, t = ω9 when OK); the machine
+  // charged the 10, so ϱ < g is gasLeft < ω9: out of gas with nothing changed (B.5), and the
+  // state reverts to the checkpoint
+  if (ctx.gasLeft < gas) return 'out-of-gas';
   ctx.gasLeft -= gas;
   c.own(c.service).info.balance = left;
   c.x.transfers.push({ source: c.service, destination: Number(dest), amount, memo, gas });
@@ -570,7 +567,7 @@ function provide(c: AccumulateContext, ctx: PvmHostContext): void | 'panic' {
   r[7] = HOST_OK;
 }
 
-type Handler = (c: AccumulateContext, ctx: PvmHostContext) => void | 'panic';
+type Handler = (c: AccumulateContext, ctx: PvmHostContext) => void | 'panic' | 'out-of-gas';
 
 const HANDLERS = new Map<number, Handler>([
   [id.PVM_HOST_GAS, (_c, ctx) => void (ctx.registers[7] = ctx.gasLeft)],
@@ -598,16 +595,22 @@ const HANDLERS = new Map<number, Handler>([
   [id.PVM_HOST_FORGET, forget],
   [id.PVM_HOST_YIELD, yieldHash],
   [id.PVM_HOST_PROVIDE, provide],
-  // JIP-1 log: changes nothing (the message is not kept here); costs 10 like the others, as the
-  // accumulate vectors expect (their README says 0, their gas figures count 10 per log call)
-  [id.PVM_HOST_LOG, () => undefined],
+  // JIP-1 log is no GP 0.7.2 host call: the accumulate mutator's default case charges 10 and sets
+  // ω7 = WHAT (appendix B.4), as the vectors' gas figures count (their README says 0) and
+  // typeberry does under 0.7.2; the message is not kept here
+  [
+    id.PVM_HOST_LOG,
+    (_c, ctx) => {
+      ctx.registers[7] = HOST_WHAT;
+    },
+  ],
 ]);
 
 /**
  * The host-call handler of one accumulate invocation: dispatches by index to the GP 0.7.2
  * accumulate host calls; an unknown index answers WHAT (GP 0.7.2 B.7, refine-only calls included).
  */
-export function accumulateHostCalls(c: AccumulateContext, trace?: (index: number) => void): (ctx: PvmHostContext) => void | 'panic' {
+export function accumulateHostCalls(c: AccumulateContext, trace?: (index: number) => void): (ctx: PvmHostContext) => void | 'panic' | 'out-of-gas' {
   return (ctx) => {
     trace?.(ctx.index);
     const h = HANDLERS.get(ctx.index);

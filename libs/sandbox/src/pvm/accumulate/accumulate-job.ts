@@ -109,7 +109,7 @@ export function executeGpAccumulateJob(bytes: Uint8Array, service: PvmServiceBlo
   ctx.writeLimit = writeLimits(job, written);
   const logState: PvmLogState = { logs: [], droppedLogs: 0 };
   const gp = accumulateHostCalls(ctx);
-  const onHostCall = (h: PvmHostContext): void | 'panic' => {
+  const onHostCall = (h: PvmHostContext): void | 'panic' | 'out-of-gas' => {
     const r = h.registers;
     if (h.index === id.PVM_HOST_LOG) return pvmLog(logState, h);
     if (!MAPPED.has(h.index)) {

@@ -5,6 +5,7 @@
  * the accumulate rules read. Plain in-memory values: the STF (accumulate-stf.ts) copies what it
  * changes, so a caller's state is never modified.
  */
+import { GP_MAX_PACKAGE_SIZE } from '@jam/domain';
 import { HOST_NONE } from '../../host-abi';
 
 /** GP 0.7.2 appendix B host-call result CORE (2^64 - 6): core index unknown. */
@@ -88,7 +89,7 @@ const SHARED = {
   T: 128,
   U: 5,
   W_A: 64_000,
-  W_B: 13_791_360,
+  W_B: GP_MAX_PACKAGE_SIZE,
   W_C: 4_000_000,
   W_M: 3_072,
   W_R: 48 * 1024,

@@ -1,4 +1,4 @@
-import { blake2b256, initHashing, encodeWorkPackage, encodeRefineContext, GP_SEGMENT_SIZE, toHex, type WorkPackage } from '@jam/domain';
+import { blake2b256, initHashing, encodeWorkPackage, encodeRefineContext, GP_PROTOCOL_VERSION, GP_SEGMENT_SIZE, toHex, type WorkPackage } from '@jam/domain';
 import { HOST_FULL, HOST_HUH, HOST_NONE, HOST_OK, HOST_OOB, HOST_WHAT, HOST_WHO } from '../../host-abi';
 import {
   add64,
@@ -116,6 +116,8 @@ const B = BigInt;
 
 describe('PVM refine host calls (GP 0.7.2 appendix B)', () => {
   it('numbers the host calls as GP 0.7.2 does', () => {
+    // this numbering is 0.7.2's (0.8.0 inserts grow_heap at 1): moving the protocol version fails here first
+    expect(GP_PROTOCOL_VERSION).toBe('0.7.2');
     const byId = Object.entries(ids).sort(([, a], [, b]) => a - b);
     expect(byId.map(([k, v]) => `${k}=${v}`)).toEqual(
       [
@@ -300,6 +302,18 @@ describe('PVM refine host calls (GP 0.7.2 appendix B)', () => {
       [ids.PVM_HOST_READ, ids.PVM_HOST_WRITE, ids.PVM_HOST_INFO, ids.PVM_HOST_TRANSFER, ids.PVM_HOST_PROVIDE, 99].map((call) => ({ call, regs: {} })),
     );
     expect(r.results.map((x) => x[0])).toEqual(Array(6).fill(HOST_WHAT));
+  });
+
+  it('log (100) is no GP 0.7.2 host call: the mutator default charges 10 and sets ω7 = WHAT (appendix B.3); the line is captured (JIP-1)', () => {
+    const message = new TextEncoder().encode('hello from log');
+    const rwData = new Uint8Array(RW_BYTES);
+    rwData.set(message, dataAt(1) - RW_DATA_ADDRESS);
+    const regs = { 7: 2n, 8: 0n, 9: 0n, 10: B(dataAt(1)), 11: B(message.length) };
+    const logged = run([{ call: ids.PVM_HOST_LOG, regs }], { rwData });
+    expect(logged.results[0]![0]).toBe(HOST_WHAT);
+    expect(logged.outcome.logs).toEqual(['[2] hello from log']);
+    // the same script calling `gas` (10, GP) costs exactly as much
+    expect(logged.gasUsed).toBe(run([{ call: ids.PVM_HOST_GAS, regs }], { rwData }).gasUsed);
   });
 
   it('charges 10 per call plus 1 gas per 4 bytes a call copies', () => {
