@@ -1,11 +1,11 @@
 /**
- * Gas cost table of the metered Wasm engine, version 6 (docs/gas.md). Host call base prices live in
+ * Gas cost table of the metered Wasm engine, version 7 (docs/gas.md). Host call base prices live in
  * their modules (host-calls/*.host-call.ts) and are part of this table.
  *
  * WARNING: every number here is consensus-relevant. The report hash covers the engine identity,
  * which carries COST_TABLE_VERSION (docs/architecture.md section 6): change any cost => bump the version.
  */
-export const COST_TABLE_VERSION = 6;
+export const COST_TABLE_VERSION = 7;
 
 /** Gas per Wasm instruction not listed below (gas). */
 export const GAS_PER_INSTRUCTION = 1n;

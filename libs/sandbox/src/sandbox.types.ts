@@ -22,8 +22,11 @@ import type { TrapInfo } from './guest-trap';
  * 0.8.1: cost table v5 with more unchecked accesses ("same base, same block" also takes a
  * `local.tee` address and a store with any pure value expression), so some accesses pay fewer
  * near surcharges than under 0.8.0; a cheaper miss check (same gas rule otherwise).
+ * 0.8.2: cost table v7 (docs/gas.md "Hoisted checks"): loads and stores at an affine address of a
+ * counted loop's induction variable pay for the loop's whole range of pages before the loop
+ * instead of checking every iteration.
  */
-export const ENGINE_IDENTITY: EngineIdentity = Object.freeze({ name: 'jam-wasm-metered', version: '0.8.1', cost_table_version: COST_TABLE_VERSION });
+export const ENGINE_IDENTITY: EngineIdentity = Object.freeze({ name: 'jam-wasm-metered', version: '0.8.2', cost_table_version: COST_TABLE_VERSION });
 
 /** Largest gas limit the engine honours; larger limits are clamped to it (gas, 2^63 - 1). */
 export const MAX_GAS_LIMIT = (1n << 63n) - 1n;
