@@ -585,11 +585,11 @@ function extraLocals(body: FunctionBody, first: number, counted: boolean, plan: 
     value.set(t, next++);
     groups.push([1, t]);
   }
-  // i64 temporaries of the hoisted checks' loop-entry charge: trips, first address, step
+  // i64 temporaries of the hoisted checks' loop-entry charge: trips, first address, step, increment
   const loopCharge = hoisted ? next : -1;
   if (hoisted) {
-    next += 3;
-    groups.push([3, I64]);
+    next += 4;
+    groups.push([4, I64]);
   }
   return { depth, tmp, addr, page, value, groups, loopCharge };
 }
@@ -721,6 +721,8 @@ interface Hoist {
   iv: number;
   /** `local.get N` or `i32.const N`: the loop's bound. */
   bound: Instruction;
+  /** `local.get S` or `i32.const S` (S >= 1): what the loop adds to IV per iteration. */
+  step: Instruction;
   signed: boolean;
   /** Memarg offset of the access (bytes). */
   offset: number;
@@ -776,8 +778,9 @@ function planHoists(body: FunctionBody): Map<number, Hoist> {
     if (ivIns.op !== 0x20 || (bound.op !== 0x20 && bound.op !== 0x41)) continue;
     const iv = localOf(ivIns);
     // the increment and the branch back: local.get IV; i32.const 1; i32.add; local.set IV; br 1
-    const [g, one, add, set, br] = [ins[e - 6], ins[e - 5], ins[e - 4], ins[e - 3], ins[e - 2]];
-    if (g?.op !== 0x20 || localOf(g) !== iv || one?.op !== 0x41 || constOf(one) !== 1n || add?.op !== 0x6a || set?.op !== 0x21 || localOf(set) !== iv) continue;
+    const [g, step, add, set, br] = [ins[e - 6], ins[e - 5], ins[e - 4], ins[e - 3], ins[e - 2]];
+    if (g?.op !== 0x20 || localOf(g) !== iv || add?.op !== 0x6a || set?.op !== 0x21 || localOf(set) !== iv) continue;
+    if (step?.op !== 0x20 && !(step?.op === 0x41 && constOf(step) >= 1n)) continue;
     if (br?.op !== 0x0c || body.bytes[br.start + 1] !== 0x01) continue;
     const written = new Map<number, number>();
     for (let k = l + 1; k < e; k++) {
@@ -785,6 +788,7 @@ function planHoists(body: FunctionBody): Map<number, Hoist> {
       if (y.op === 0x21 || y.op === 0x22) written.set(localOf(y), (written.get(localOf(y)) ?? 0) + 1);
     }
     if (written.get(iv) !== 1 || (bound.op === 0x20 && written.has(localOf(bound)))) continue;
+    if (step.op === 0x20 && (localOf(step) === iv || written.has(localOf(step)))) continue;
     for (let k = l + 5; k < e - 6; k++) {
       const y = ins[k] as Instruction;
       if (y.op === 0x03) {
@@ -796,7 +800,18 @@ function planHoists(body: FunctionBody): Map<number, Hoist> {
       const exprEnd = store ? valueStart(ins, k - 1) - 1 : k - 1;
       const exprStart = affineStart(ins, exprEnd, iv, written, localOf);
       if (exprStart < l + 5) continue;
-      out.set(k, { loop: l, access: k, exprStart, exprEnd, iv, bound, signed: c2.op === 0x48 || c2.op === 0x4a, offset: accessOffset(y, body.bytes), store });
+      out.set(k, {
+        loop: l,
+        access: k,
+        exprStart,
+        exprEnd,
+        iv,
+        bound,
+        step,
+        signed: c2.op === 0x48 || c2.op === 0x4a,
+        offset: accessOffset(y, body.bytes),
+        store,
+      });
     }
   }
   return out;
@@ -841,34 +856,44 @@ function affineStart(ins: readonly Instruction[], last: number, iv: number, writ
 
 /**
  * Code run before the `loop` instruction of a hoisted access (cost table v7, docs/gas.md "Hoisted
- * checks"): trips = N - IV (i64, by the loop's signedness); if trips > 0: first = E + offset,
- * step = E[IV + 1] - E (signed), the track helper pays for first's page as the access itself
- * would, then gas -= near * min(trips - 1, |page(first + (trips - 1) * step) - page(first)|) when
- * |step| <= 4096, else far * (trips - 1). `locals`: the three i64 temporaries (trips, first, step).
+ * checks"), all in i64: trips = N - IV (by the loop's signedness); if trips > 0: first = E + offset;
+ * when the loop's increment S is at least 1 and IV + S cannot wrap (S <= 2^32 - N unsigned, 2^31 - N
+ * signed), trips = ceil(trips / S) and step = E[IV + S] - E (signed i32), else trips = the number of
+ * values below N (N unsigned, N + 2^31 signed) and step = 8192 (every one a far page). Then the
+ * track helper pays for first's page as the access itself would, and gas -= near * min(trips - 1,
+ * |page(first + (trips - 1) * step) - page(first)|) when |step| <= 4096, else far * (trips - 1).
+ * `locals`: the four i64 temporaries (trips, first, step, S).
  */
 function loopEntryCharge(h: Hoist, body: FunctionBody, np: number, gasLocal: number[], locals: number, miss: MissGlobals, track: number): number[] {
   const remap = (local: number): number[] => encodeU32(local >= np ? local + 1 : local);
   const localOf = (x: Instruction): number => new WasmBinaryReader(body.bytes.subarray(x.start, x.end), 1).u32();
   const raw = (x: Instruction): number[] => [...body.bytes.subarray(x.start, x.end)];
-  const expr = (plusOne: boolean): number[] => {
+  const operand = (x: Instruction): number[] => (x.op === 0x20 ? [0x20, ...remap(localOf(x))] : raw(x));
+  const expr = (stepped: boolean): number[] => {
     const out: number[] = [];
     for (let k = h.exprStart; k <= h.exprEnd; k++) {
       const x = body.instructions[k] as Instruction;
       if (x.op !== 0x20) out.push(...raw(x));
-      else if (localOf(x) === h.iv && plusOne) out.push(0x20, ...remap(h.iv), 0x41, 0x01, 0x6a);
+      else if (localOf(x) === h.iv && stepped) out.push(0x20, ...remap(h.iv), ...operand(h.step), 0x6a);
       else out.push(0x20, ...remap(localOf(x)));
     }
     return out;
   };
   const ext = h.signed ? 0xac : 0xad;
-  const bound = h.bound.op === 0x20 ? [0x20, ...remap(localOf(h.bound))] : raw(h.bound);
-  const [trips, first, step] = [encodeU32(locals), encodeU32(locals + 1), encodeU32(locals + 2)];
+  const bound = [...operand(h.bound), ext];
+  const limit = h.signed ? 1n << 31n : 1n << 32n;
+  const [trips, first, step, inc] = [0, 1, 2, 3].map((k) => encodeU32(locals + k)) as [number[], number[], number[], number[]];
   const get = (l: number[]) => [0x20, ...l];
   const page = (value: number[]) => [...value, 0x42, MISS_PAGE_SHIFT, 0x87];
   return [
-    ...[...bound, ext, 0x20, ...remap(h.iv), ext, 0x7d, 0x22, ...trips, 0x42, 0x00, 0x55, 0x04, 0x40],
+    ...[...bound, 0x20, ...remap(h.iv), ext, 0x7d, 0x22, ...trips, 0x42, 0x00, 0x55, 0x04, 0x40],
     ...[...expr(false), 0xad, ...(h.offset === 0 ? [] : [0x42, ...encodeSLEB(BigInt(h.offset)), 0x7c]), 0x21, ...first],
+    ...[...operand(h.step), ext, 0x21, ...inc],
+    // 1 <= S <= limit - N: the loop visits ceil(trips / S) values of IV, in order, without wrapping
+    ...[...get(inc), 0x42, 0x01, 0x59, ...get(inc), 0x42, ...encodeSLEB(limit), ...bound, 0x7d, 0x57, 0x71, 0x04, 0x40],
+    ...[...get(trips), ...get(inc), 0x7c, 0x42, 0x01, 0x7d, ...get(inc), 0x80, 0x21, ...trips],
     ...[...expr(true), ...expr(false), 0x6b, 0xac, 0x21, ...step],
+    ...[0x05, ...bound, ...(h.signed ? [0x42, ...encodeSLEB(1n << 31n), 0x7c] : []), 0x21, ...trips, 0x42, ...encodeSLEB(8192n), 0x21, ...step, 0x0b],
     ...[0x20, ...gasLocal, ...get(first), 0xa7, 0x10, ...encodeU32(track), 0x21, ...gasLocal],
     ...[...get(trips), 0x42, 0x01, 0x7d, 0x21, ...trips, 0x20, ...gasLocal],
     // |step| <= 4096 <=> step * step <= 2^24 (|step| < 2^31: no overflow)

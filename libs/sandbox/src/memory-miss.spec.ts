@@ -146,21 +146,23 @@ describe('memory-miss surcharge (cost table v7, docs/gas.md "Memory misses")', (
 });
 
 /**
- * Outcome of a refine running `for ($i = 0; $i < $n; $i++) { body }` in the canonical counted-loop
- * shape (loop; if ($i < $n) { body; $i += 1; br loop }), $n = `n`, on a memory of `pages`.
+ * Outcome of a refine running `for ($i = from; $i < $n; $i += $s) { body }` in the canonical
+ * counted-loop shape (loop; if ($i <u $n) { body; $i += $s; br loop }), $n = `n`, $s = `s` (1 as
+ * `i32.const 1`, else a local), on a memory of `pages`.
  */
-async function loopRun(body: string, n: number, pages: number, gasLimit = 1_000_000_000n) {
+async function loopRun(body: string, n: number, pages: number, gasLimit = 1_000_000_000n, s = 1, from = 0) {
+  const step = s === 1 ? '(i32.const 1)' : '(local.get $s)';
   const code = await wat(`(module (memory (export "memory") ${pages})
-    (func (export "refine") (param i32 i32) (result i64) (local $i i32) (local $n i32)
-      (local.set $n (i32.const ${n}))
-      (loop $l (if (i32.lt_u (local.get $i) (local.get $n)) (then ${body} (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l))))
+    (func (export "refine") (param i32 i32) (result i64) (local $i i32) (local $n i32) (local $s i32)
+      (local.set $n (i32.const ${n})) (local.set $s (i32.const ${s})) (local.set $i (i32.const ${from}))
+      (loop $l (if (i32.lt_u (local.get $i) (local.get $n)) (then ${body} (local.set $i (i32.add (local.get $i) ${step})) (br $l))))
       i64.const 0)
     (func (export "accumulate") (param i32) (result i64) i64.const 0))`);
   return executeRefine(new WebAssembly.Module(meterServiceCode(code)), { itemIndex: 0, payload: new Uint8Array(0), gasLimit, preimages: new Map() });
 }
 
-async function loopGas(body: string, n: number, pages: number): Promise<bigint> {
-  const out = await loopRun(body, n, pages);
+async function loopGas(body: string, n: number, pages: number, s = 1, from = 0): Promise<bigint> {
+  const out = await loopRun(body, n, pages, 1_000_000_000n, s, from);
   expect(out.result).toEqual({ ok: new Uint8Array(0) });
   return out.gasUsed;
 }
@@ -216,5 +218,21 @@ describe('hoisted checks (cost table v7, docs/gas.md "Hoisted checks")', () => {
     // checked per iteration, the same loop traps on its first access past the 5 MiB memory
     const checked = await loopRun(loopLoad(12, false), 0x7fffffff, BIG, 10_000_000n);
     expect(checked.result).toEqual({ panic: null });
+  });
+
+  it('an increment held in a local: the loop visits ceil(range / step) values, and pays what the per-iteration checks pay', async () => {
+    // $i = 0, 3, 6, ... < 20,000 (6,667 iterations), a byte each: pages 0 to 4 (far, then 4 near)
+    const load8 = (hoisted: boolean): string => `(drop (i32.load8_u (${hoisted ? 'i32.shl' : 'i32.rotl'} (local.get $i) (i32.const 0))))`;
+    const hoisted = await loopGas(load8(true), 20_000, BIG, 3);
+    expect(hoisted).toBe(await loopGas(load8(false), 20_000, BIG, 3));
+    expect(hoisted - (await loopGas('(drop (i32.load8_u (i32.and (local.get $i) (i32.const 0))))', 20_000, BIG, 3))).toBe(4n * near);
+  });
+
+  it('an increment that can wrap the induction variable pays far for every value below the bound', async () => {
+    // $s = 2^32 - 1 (i.e. -1), $i from 5 while $i <u 10: 5, 4, ..., 0, then 2^32 - 1 ends it; all on page 0.
+    // Checked per iteration: one far. Hoisted: IV + S may wrap, so every value below 10 counts as a far page: far + 9 far
+    const load8 = (hoisted: boolean): string => `(drop (i32.load8_u (${hoisted ? 'i32.shl' : 'i32.rotl'} (local.get $i) (i32.const 0))))`;
+    const wrap = 0xffffffff | 0;
+    expect((await loopGas(load8(true), 10, BIG, wrap, 5)) - (await loopGas(load8(false), 10, BIG, wrap, 5))).toBe(9n * far);
   });
 });
