@@ -5,6 +5,8 @@ import {
   GAS_CALL,
   GAS_CALL_INDIRECT,
   GAS_DIV_REM,
+  GAS_HOISTED_ENTRY,
+  GAS_HOISTED_PER_EXPRESSION_INSTRUCTION,
   GAS_MEMORY_ACCESS,
   GAS_GROW_PER_MEMORY_PAGE,
   GAS_MEMORY_GROW,
@@ -484,12 +486,17 @@ function instrumentBody(
   for (const [count, t] of extras.groups) out.u32(count).byte(t);
   const access = memoryAccess(gasLocal, extras, miss);
   const loopCharges = new Map<number, number[]>();
+  // gas of the loop-entry charges, paid with the block that ends in their `loop` (GAS_HOISTED_ENTRY)
+  const loopChargeGas = new Map<number, bigint>();
   for (const h of hoists.values())
-    if (plan.get(h.access) === 'hoisted')
+    if (plan.get(h.access) === 'hoisted') {
       loopCharges.set(h.loop, [
         ...(loopCharges.get(h.loop) ?? []),
         ...loopEntryCharge(h, body, np, gasLocal, extras.loopCharge, miss, h.store ? helpers.trackStore : helpers.trackLoad),
       ]);
+      const own = GAS_HOISTED_ENTRY + BigInt(h.exprEnd - h.exprStart + 1) * GAS_HOISTED_PER_EXPRESSION_INSTRUCTION;
+      loopChargeGas.set(h.loop, (loopChargeGas.get(h.loop) ?? 0n) + own);
+    }
   out.bytes(enter).byte(0x02).bytes(blockTypeFor(type.results));
 
   const ins = body.instructions;
@@ -501,7 +508,7 @@ function instrumentBody(
     let cost = 0n;
     for (;;) {
       const x = ins[j] as Instruction;
-      cost += instructionCost(x.op);
+      cost += instructionCost(x.op) + (loopChargeGas.get(j) ?? 0n);
       j++;
       if (BLOCK_ENDS.has(x.op) || j >= ins.length) break;
     }
@@ -745,6 +752,14 @@ function blockEnds(ins: readonly Instruction[]): { end: Map<number, number>; has
   return { end, hasElse };
 }
 
+/**
+ * Most instructions a hoisted access's address expression may have (count): the loop-entry charge
+ * evaluates it three times, so this bounds the metered code and the operand stack it adds (the
+ * frame's FRAME_OVERHEAD_SLOTS) whatever the module; longer expressions are checked per iteration.
+ */
+const MAX_HOISTED_EXPRESSION = 16;
+/** Most hoisted accesses per loop (count); further ones are checked per iteration. */
+const MAX_HOISTS_PER_LOOP = 8;
 /** Comparison opcodes a counted loop may start with: i32.lt_s, i32.lt_u, i32.gt_s, i32.gt_u. */
 const LOOP_COMPARISONS = new Set<number>([0x48, 0x49, 0x4a, 0x4b]);
 /** Operators an address expression may use to stay affine in the induction variable: i32.add, i32.sub, i32.mul, i32.shl. */
@@ -767,6 +782,24 @@ function planHoists(body: FunctionBody): Map<number, Hoist> {
   const voidBlock = (x: Instruction): boolean => body.bytes[x.start + 1] === 0x40;
   const constOf = (x: Instruction): bigint => new WasmBinaryReader(body.bytes.subarray(x.start, x.end), 1).sleb(32);
   const { end, hasElse } = blockEnds(ins);
+  // where each local is written (ascending): a loop's writes are found by binary search, so that
+  // nested loops do not make planning quadratic
+  const writes = new Map<number, number[]>();
+  for (const [k, y] of ins.entries())
+    if (y.op === 0x21 || y.op === 0x22) {
+      const at = writes.get(localOf(y));
+      if (at === undefined) writes.set(localOf(y), [k]);
+      else at.push(k);
+    }
+  const firstAtOrAfter = (xs: number[], v: number): number => {
+    let [lo, hi] = [0, xs.length];
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((xs[mid] as number) < v) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
   for (const [l, x] of ins.entries()) {
     if (x.op !== 0x03 || !voidBlock(x)) continue;
     const e = end.get(l);
@@ -782,14 +815,14 @@ function planHoists(body: FunctionBody): Map<number, Hoist> {
     if (g?.op !== 0x20 || localOf(g) !== iv || add?.op !== 0x6a || set?.op !== 0x21 || localOf(set) !== iv) continue;
     if (step?.op !== 0x20 && !(step?.op === 0x41 && constOf(step) >= 1n)) continue;
     if (br?.op !== 0x0c || body.bytes[br.start + 1] !== 0x01) continue;
-    const written = new Map<number, number>();
-    for (let k = l + 1; k < e; k++) {
-      const y = ins[k] as Instruction;
-      if (y.op === 0x21 || y.op === 0x22) written.set(localOf(y), (written.get(localOf(y)) ?? 0) + 1);
-    }
-    if (written.get(iv) !== 1 || (bound.op === 0x20 && written.has(localOf(bound)))) continue;
-    if (step.op === 0x20 && (localOf(step) === iv || written.has(localOf(step)))) continue;
-    for (let k = l + 5; k < e - 6; k++) {
+    const written = (local: number): number => {
+      const at = writes.get(local) ?? [];
+      return firstAtOrAfter(at, e) - firstAtOrAfter(at, l);
+    };
+    if (written(iv) !== 1 || (bound.op === 0x20 && written(localOf(bound)) > 0)) continue;
+    if (step.op === 0x20 && (localOf(step) === iv || written(localOf(step)) > 0)) continue;
+    let hoisted = 0;
+    for (let k = l + 5; k < e - 6 && hoisted < MAX_HOISTS_PER_LOOP; k++) {
       const y = ins[k] as Instruction;
       if (y.op === 0x03) {
         k = end.get(k) ?? e; // accesses of a nested loop belong to that loop
@@ -800,6 +833,7 @@ function planHoists(body: FunctionBody): Map<number, Hoist> {
       const exprEnd = store ? valueStart(ins, k - 1) - 1 : k - 1;
       const exprStart = affineStart(ins, exprEnd, iv, written, localOf);
       if (exprStart < l + 5) continue;
+      hoisted++;
       out.set(k, {
         loop: l,
         access: k,
@@ -818,13 +852,14 @@ function planHoists(body: FunctionBody): Map<number, Hoist> {
 }
 
 /**
- * Start of the address expression ending at `last` when it is affine in local `iv` (see planHoists),
- * else -1. `written`: locals the loop writes (by count).
+ * Start of the address expression ending at `last` when it is affine in local `iv` and at most
+ * MAX_HOISTED_EXPRESSION instructions long (see planHoists), else -1. `written`: how often the loop
+ * writes a local.
  */
-function affineStart(ins: readonly Instruction[], last: number, iv: number, written: Map<number, number>, localOf: (x: Instruction) => number): number {
+function affineStart(ins: readonly Instruction[], last: number, iv: number, written: (local: number) => number, localOf: (x: Instruction) => number): number {
   let need = 1;
   let start = -1;
-  for (let j = last; j >= 0; j--) {
+  for (let j = last; j >= 0 && j > last - MAX_HOISTED_EXPRESSION; j--) {
     const op = (ins[j] as Instruction).op;
     if (op === 0x20 || op === 0x41) need -= 1;
     else if (AFFINE_OPS.has(op)) need += 1;
@@ -842,7 +877,7 @@ function affineStart(ins: readonly Instruction[], last: number, iv: number, writ
     if (x.op === 0x41) dep.push(false);
     else if (x.op === 0x20) {
       const local = localOf(x);
-      if (local !== iv && written.has(local)) return -1;
+      if (local !== iv && written(local) > 0) return -1;
       dep.push(local === iv);
     } else {
       const b = dep.pop() as boolean;

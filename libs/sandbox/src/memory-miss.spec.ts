@@ -1,4 +1,13 @@
-import { COST_TABLE_VERSION, FREE_INITIAL_PAGES, GAS_PER_INITIAL_PAGE, GAS_PER_PAGE, MISS_SURCHARGE_TIERS, missSurcharge } from './cost-table';
+import {
+  COST_TABLE_VERSION,
+  FREE_INITIAL_PAGES,
+  GAS_HOISTED_ENTRY,
+  GAS_HOISTED_PER_EXPRESSION_INSTRUCTION,
+  GAS_PER_INITIAL_PAGE,
+  GAS_PER_PAGE,
+  MISS_SURCHARGE_TIERS,
+  missSurcharge,
+} from './cost-table';
 import { meterServiceCode } from './service-code.validator';
 import { executeRefine } from './service.executor';
 
@@ -172,21 +181,24 @@ const loopLoad = (shift: number, hoisted: boolean): string => `(drop (i32.load (
 
 describe('hoisted checks (cost table v7, docs/gas.md "Hoisted checks")', () => {
   const { near, far } = missSurcharge(BIG);
+  // what a hoisted access pays at every loop entry for the charge's own code: its address is
+  // `local.get $i; i32.const shift; i32.shl` (three instructions)
+  const entry = GAS_HOISTED_ENTRY + 3n * GAS_HOISTED_PER_EXPRESSION_INSTRUCTION;
 
   it('a sequential loop pays what the per-iteration checks pay: the first page as tracked, near for each further page', async () => {
-    // 3,000 i32 loads over 12,000 bytes: pages 0, 1, 2 (far, near, near) either way
+    // 3,000 i32 loads over 12,000 bytes: pages 0, 1, 2 (far, near, near) either way; the hoisted loop also pays its entry
     const hoisted = await loopGas(loopLoad(2, true), 3000, BIG);
-    expect(hoisted).toBe(await loopGas(loopLoad(2, false), 3000, BIG));
+    expect(hoisted).toBe((await loopGas(loopLoad(2, false), 3000, BIG)) + entry);
     // and exactly 2 near more than the same loop loading address 0 every time (checked per iteration: far once)
     const onePage = await loopGas('(drop (i32.load (i32.and (local.get $i) (i32.const 0))))', 3000, BIG);
-    expect(hoisted - onePage).toBe(2n * near);
+    expect(hoisted - onePage).toBe(2n * near + entry);
   });
 
   it('a stride over 4 KiB pays far for every iteration after the first, as the per-iteration checks do', async () => {
     // 8 KiB stride, 100 iterations: every access is two pages from the previous one (far)
-    expect(await loopGas(loopLoad(13, true), 100, BIG)).toBe(await loopGas(loopLoad(13, false), 100, BIG));
+    expect(await loopGas(loopLoad(13, true), 100, BIG)).toBe((await loopGas(loopLoad(13, false), 100, BIG)) + entry);
     const onePage = await loopGas('(drop (i32.load (i32.and (local.get $i) (i32.const 0))))', 100, BIG);
-    expect((await loopGas(loopLoad(13, true), 100, BIG)) - onePage).toBe(99n * far);
+    expect((await loopGas(loopLoad(13, true), 100, BIG)) - onePage).toBe(99n * far + entry);
   });
 
   it('a loop that leaves early has paid for its whole range at entry; a loop that does not run pays nothing', async () => {
@@ -206,8 +218,9 @@ describe('hoisted checks (cost table v7, docs/gas.md "Hoisted checks")', () => {
         preimages: new Map(),
       }).gasUsed;
     };
-    expect((await wrap(true)) - (await wrap(false))).toBe(2n * near);
-    expect(await loopGas(loopLoad(2, true), 0, BIG)).toBe(await loopGas(loopLoad(2, false), 0, BIG));
+    expect((await wrap(true)) - (await wrap(false))).toBe(2n * near + entry);
+    // no iteration: only the entry
+    expect(await loopGas(loopLoad(2, true), 0, BIG)).toBe((await loopGas(loopLoad(2, false), 0, BIG)) + entry);
   });
 
   it('a loop whose range runs past the memory pays for that range up front and ends out_of_gas instead of trapping on the first access outside', async () => {
@@ -224,8 +237,8 @@ describe('hoisted checks (cost table v7, docs/gas.md "Hoisted checks")', () => {
     // $i = 0, 3, 6, ... < 20,000 (6,667 iterations), a byte each: pages 0 to 4 (far, then 4 near)
     const load8 = (hoisted: boolean): string => `(drop (i32.load8_u (${hoisted ? 'i32.shl' : 'i32.rotl'} (local.get $i) (i32.const 0))))`;
     const hoisted = await loopGas(load8(true), 20_000, BIG, 3);
-    expect(hoisted).toBe(await loopGas(load8(false), 20_000, BIG, 3));
-    expect(hoisted - (await loopGas('(drop (i32.load8_u (i32.and (local.get $i) (i32.const 0))))', 20_000, BIG, 3))).toBe(4n * near);
+    expect(hoisted).toBe((await loopGas(load8(false), 20_000, BIG, 3)) + entry);
+    expect(hoisted - (await loopGas('(drop (i32.load8_u (i32.and (local.get $i) (i32.const 0))))', 20_000, BIG, 3))).toBe(4n * near + entry);
   });
 
   it('an increment that can wrap the induction variable pays far for every value below the bound', async () => {
@@ -233,6 +246,26 @@ describe('hoisted checks (cost table v7, docs/gas.md "Hoisted checks")', () => {
     // Checked per iteration: one far. Hoisted: IV + S may wrap, so every value below 10 counts as a far page: far + 9 far
     const load8 = (hoisted: boolean): string => `(drop (i32.load8_u (${hoisted ? 'i32.shl' : 'i32.rotl'} (local.get $i) (i32.const 0))))`;
     const wrap = 0xffffffff | 0;
-    expect((await loopGas(load8(true), 10, BIG, wrap, 5)) - (await loopGas(load8(false), 10, BIG, wrap, 5))).toBe(9n * far);
+    expect((await loopGas(load8(true), 10, BIG, wrap, 5)) - (await loopGas(load8(false), 10, BIG, wrap, 5))).toBe(9n * far + entry);
+  });
+
+  it('charges the entry at every entry of the loop, with the block that ends in the loop instruction', async () => {
+    // the counted loop inside an outer loop run 10 times, 0 iterations each: 10 entries
+    const nested = async (hoisted: boolean): Promise<bigint> => {
+      const code = await wat(`(module (memory (export "memory") ${BIG})
+        (func (export "refine") (param i32 i32) (result i64) (local $i i32) (local $n i32) (local $k i32)
+          (loop $outer
+            (loop $l (if (i32.lt_u (local.get $i) (local.get $n)) (then ${loopLoad(2, hoisted)} (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l))))
+            (br_if $outer (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 1))) (i32.const 10))))
+          i64.const 0)
+        (func (export "accumulate") (param i32) (result i64) i64.const 0))`);
+      return executeRefine(new WebAssembly.Module(meterServiceCode(code)), {
+        itemIndex: 0,
+        payload: new Uint8Array(0),
+        gasLimit: 1_000_000_000n,
+        preimages: new Map(),
+      }).gasUsed;
+    };
+    expect((await nested(true)) - (await nested(false))).toBe(10n * entry);
   });
 });
