@@ -161,13 +161,20 @@ describe('memory-miss surcharge (cost table v7, docs/gas.md "Memory misses")', (
  */
 async function loopRun(body: string, n: number, pages: number, gasLimit = 1_000_000_000n, s = 1, from = 0) {
   const step = s === 1 ? '(i32.const 1)' : '(local.get $s)';
-  const code = await wat(`(module (memory (export "memory") ${pages})
-    (func (export "refine") (param i32 i32) (result i64) (local $i i32) (local $n i32) (local $s i32)
-      (local.set $n (i32.const ${n})) (local.set $s (i32.const ${s})) (local.set $i (i32.const ${from}))
-      (loop $l (if (i32.lt_u (local.get $i) (local.get $n)) (then ${body} (local.set $i (i32.add (local.get $i) ${step})) (br $l))))
-      i64.const 0)
+  return refineRun(
+    `(local.set $n (i32.const ${n})) (local.set $s (i32.const ${s})) (local.set $i (i32.const ${from}))
+     (loop $l (if (i32.lt_u (local.get $i) (local.get $n)) (then ${body} (local.set $i (i32.add (local.get $i) ${step})) (br $l))))`,
+    pages,
+    gasLimit,
+  );
+}
+
+/** Outcome of a refine whose body is `code` (then `i64.const 0`), with i32 locals $i, $n, $s and $k, on a memory of `pages`. */
+async function refineRun(code: string, pages: number, gasLimit = 1_000_000_000n) {
+  const module = await wat(`(module (memory (export "memory") ${pages})
+    (func (export "refine") (param i32 i32) (result i64) (local $i i32) (local $n i32) (local $s i32) (local $k i32) ${code} i64.const 0)
     (func (export "accumulate") (param i32) (result i64) i64.const 0))`);
-  return executeRefine(new WebAssembly.Module(meterServiceCode(code)), { itemIndex: 0, payload: new Uint8Array(0), gasLimit, preimages: new Map() });
+  return executeRefine(new WebAssembly.Module(meterServiceCode(module)), { itemIndex: 0, payload: new Uint8Array(0), gasLimit, preimages: new Map() });
 }
 
 async function loopGas(body: string, n: number, pages: number, s = 1, from = 0): Promise<bigint> {
@@ -204,20 +211,14 @@ describe('hoisted checks (cost table v7, docs/gas.md "Hoisted checks")', () => {
   it('a loop that leaves early has paid for its whole range at entry; a loop that does not run pays nothing', async () => {
     // break after the first iteration: the per-iteration check paid far once, the hoisted one far + 2 near
     const breakFirst = (hoisted: boolean): string => `${loopLoad(2, hoisted)} (br_if 2 (i32.eqz (local.get $i)))`;
-    const wrap = async (hoisted: boolean): Promise<bigint> => {
-      const code = await wat(`(module (memory (export "memory") ${BIG})
-        (func (export "refine") (param i32 i32) (result i64) (local $i i32) (local $n i32)
-          (local.set $n (i32.const 3000))
-          (block $out (loop $l (if (i32.lt_u (local.get $i) (local.get $n)) (then ${breakFirst(hoisted)} (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l)))))
-          i64.const 0)
-        (func (export "accumulate") (param i32) (result i64) i64.const 0))`);
-      return executeRefine(new WebAssembly.Module(meterServiceCode(code)), {
-        itemIndex: 0,
-        payload: new Uint8Array(0),
-        gasLimit: 1_000_000_000n,
-        preimages: new Map(),
-      }).gasUsed;
-    };
+    const wrap = async (hoisted: boolean): Promise<bigint> =>
+      (
+        await refineRun(
+          `(local.set $n (i32.const 3000))
+           (block $out (loop $l (if (i32.lt_u (local.get $i) (local.get $n)) (then ${breakFirst(hoisted)} (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l)))))`,
+          BIG,
+        )
+      ).gasUsed;
     expect((await wrap(true)) - (await wrap(false))).toBe(2n * near + entry);
     // no iteration: only the entry
     expect(await loopGas(loopLoad(2, true), 0, BIG)).toBe((await loopGas(loopLoad(2, false), 0, BIG)) + entry);
@@ -251,21 +252,15 @@ describe('hoisted checks (cost table v7, docs/gas.md "Hoisted checks")', () => {
 
   it('charges the entry at every entry of the loop, with the block that ends in the loop instruction', async () => {
     // the counted loop inside an outer loop run 10 times, 0 iterations each: 10 entries
-    const nested = async (hoisted: boolean): Promise<bigint> => {
-      const code = await wat(`(module (memory (export "memory") ${BIG})
-        (func (export "refine") (param i32 i32) (result i64) (local $i i32) (local $n i32) (local $k i32)
-          (loop $outer
-            (loop $l (if (i32.lt_u (local.get $i) (local.get $n)) (then ${loopLoad(2, hoisted)} (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l))))
-            (br_if $outer (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 1))) (i32.const 10))))
-          i64.const 0)
-        (func (export "accumulate") (param i32) (result i64) i64.const 0))`);
-      return executeRefine(new WebAssembly.Module(meterServiceCode(code)), {
-        itemIndex: 0,
-        payload: new Uint8Array(0),
-        gasLimit: 1_000_000_000n,
-        preimages: new Map(),
-      }).gasUsed;
-    };
+    const nested = async (hoisted: boolean): Promise<bigint> =>
+      (
+        await refineRun(
+          `(loop $outer
+             (loop $l (if (i32.lt_u (local.get $i) (local.get $n)) (then ${loopLoad(2, hoisted)} (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l))))
+             (br_if $outer (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 1))) (i32.const 10))))`,
+          BIG,
+        )
+      ).gasUsed;
     expect((await nested(true)) - (await nested(false))).toBe(10n * entry);
   });
 });
