@@ -176,6 +176,8 @@ interface LoopCase {
   /** extra module fields (functions, data) and the table declaration (default 2 entries of $f) */
   decls?: string;
   table?: string;
+  /** extra local declarations of the looping function */
+  locals?: string;
 }
 
 function loopModule(c: LoopCase): string {
@@ -193,9 +195,9 @@ function loopModule(c: LoopCase): string {
   ${c.decls ?? ''}
   (global $g (mut i64) (i64.const 0))
   (func $f (type $t) local.get 0 i32.const 1 i32.add)
-  (func (export "refine") (param i32 i32) (result i64) (local $i i32) (local $x i64)
+  (func (export "refine") (param i32 i32) (result i64) (local $i i32) (local $x i64) ${c.locals ?? ''}
     ${c.mode === 'accumulate' ? 'i64.const 0' : loop})
-  (func (export "accumulate") (param i32) (result i64) (local $i i32) (local $x i64)
+  (func (export "accumulate") (param i32) (result i64) (local $i i32) (local $x i64) ${c.locals ?? ''}
     ${c.mode === 'accumulate' ? loop : 'i64.const 0'}))`;
 }
 
@@ -280,6 +282,32 @@ function loopCases(): LoopCase[] {
       minGas: 20480000n,
       setup: '(memory.fill (i32.const 0) (i32.const 1) (i32.const 0x4000000))',
       body: rep('local.get $i local.get $i i32.const 0x3fffffc i32.and i32.load i32.add i32.const 0x9e3779b1 i32.mul i32.const 1 i32.add local.set $i', 4),
+    },
+    // attacks on the hoisted checks of cost table v7 (docs/gas.md "Hoisted checks")
+    {
+      group: 'memory latency',
+      name: 'hoisted v7: a counted loop of 8 hoisted loads entered for one iteration each time',
+      locals: '(local $k i32)',
+      body: `(local.set $k (i32.const 0)) (loop $in (if (i32.lt_u (local.get $k) (i32.const 1)) (then ${rep(
+        '(drop (i32.load offset=OFF (i32.shl (local.get $k) (i32.const 2))))',
+        8,
+      )
+        .split('OFF')
+        .map((part, k) => (k === 0 ? part : `${k * 64}${part}`))
+        .join('')} (local.set $k (i32.add (local.get $k) (i32.const 1))) (br $in))))`,
+    },
+    {
+      group: 'memory latency',
+      name: 'hoisted v7: loads at a 4 KiB stride over 64 MiB, a new random line each pass (near per page, independent)',
+      pages: 1024,
+      minGas: 20480000n,
+      locals: '(local $k i32) (local $o i32)',
+      setup: '(memory.fill (i32.const 0) (i32.const 1) (i32.const 0x4000000))',
+      body: `(local.set $o (i32.and (i32.add (i32.mul (local.get $o) (i32.const 0x9e3779b1)) (i32.const 1)) (i32.const 0xfc0)))
+        (local.set $k (i32.const 0))
+        (loop $in (if (i32.lt_u (local.get $k) (i32.const 16383)) (then
+          (local.set $i (i32.add (local.get $i) (i32.load (i32.add (i32.shl (local.get $k) (i32.const 12)) (local.get $o)))))
+          (local.set $k (i32.add (local.get $k) (i32.const 1))) (br $in))))`,
     },
     // attacks on the miss surcharge of cost table v5 (docs/gas.md "Memory misses")
     {

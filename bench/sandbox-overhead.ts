@@ -13,7 +13,9 @@
  * `refine` timed alone, warm-up runs first, variants interleaved in rotating order, median of the
  * repetitions. Every variant must return the same checksum or the bench fails.
  *
- * Run: npm run build && npm run bench -- sandbox [--reps N] [--quick]
+ * Run: npm run build && npm run bench -- sandbox [--reps N] [--quick] [--overhead-only]
+ * (`--overhead-only`: the overhead table alone, without the per-job and SandboxPool part; node flags
+ * such as `--no-liftoff` apply when run as `node <flags> dist/bench/sandbox-overhead.js`)
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -29,6 +31,7 @@ const flag = (name: string): string | undefined => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const QUICK = args.includes('--quick');
+const OVERHEAD_ONLY = args.includes('--overhead-only');
 const REPS = Number(flag('--reps') ?? (QUICK ? 3 : 7));
 const WARMUP = QUICK ? 1 : 2;
 /** Gas given to metered runs: large enough for every workload, so the limit never ends a run (gas). */
@@ -424,7 +427,7 @@ async function perJob(root: string): Promise<void> {
 async function main(): Promise<void> {
   const root = repoRoot();
   console.log(
-    `sandbox bench: node ${process.version}, ${process.platform}/${process.arch}, ${(await import('node:os')).cpus().length} cpus, ${new Date().toISOString()}${QUICK ? ', QUICK (smaller inputs)' : ''}`,
+    `sandbox bench: node ${process.version}${process.execArgv.length > 0 ? ` ${process.execArgv.join(' ')}` : ''}, ${process.platform}/${process.arch}, ${(await import('node:os')).cpus().length} cpus, ${new Date().toISOString()}${QUICK ? ', QUICK (smaller inputs)' : ''}`,
   );
   const results: WorkloadResult[] = [];
   for (const w of workloads(root)) {
@@ -432,7 +435,7 @@ async function main(): Promise<void> {
     results.push(await measureWorkload(w));
   }
   printOverhead(results);
-  await perJob(root);
+  if (!OVERHEAD_ONLY) await perJob(root);
 }
 
 main().catch((e: unknown) => {

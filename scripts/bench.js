@@ -4,7 +4,7 @@
 // the compiled files under dist/bench (run `npm run build` first); queue-embedded runs its .ts
 // through swc (bench/queue-embedded.run.cjs). Results and how to read them: docs/performance.md.
 //   sandbox         plain V8 vs metered engine vs npm wasm-metering, per-job and pool costs
-//                   [--reps N] [--quick]
+//                   [--reps N] [--quick] [--overhead-only]
 //   fuzz            differential fuzzing, metered vs unmetered on binaryen -ttf modules
 //                   [--cases N] [--seed S] [--size BYTES]
 //   gas-calibration ns per gas of every opcode class, host call, adversarial shape and ordinary

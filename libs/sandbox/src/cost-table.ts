@@ -1,11 +1,11 @@
 /**
- * Gas cost table of the metered Wasm engine, version 6 (docs/gas.md). Host call base prices live in
+ * Gas cost table of the metered Wasm engine, version 7 (docs/gas.md). Host call base prices live in
  * their modules (host-calls/*.host-call.ts) and are part of this table.
  *
  * WARNING: every number here is consensus-relevant. The report hash covers the engine identity,
  * which carries COST_TABLE_VERSION (docs/architecture.md section 6): change any cost => bump the version.
  */
-export const COST_TABLE_VERSION = 6;
+export const COST_TABLE_VERSION = 7;
 
 /** Gas per Wasm instruction not listed below (gas). */
 export const GAS_PER_INSTRUCTION = 1n;
@@ -15,6 +15,16 @@ export const GAS_CALL = 4n;
 export const GAS_CALL_INDIRECT = 8n;
 /** Gas of a load or store instruction (gas). */
 export const GAS_MEMORY_ACCESS = 2n;
+/**
+ * Gas of the loop-entry charge of one hoisted access (cost table v7, docs/gas.md "Hoisted checks"),
+ * paid with the metering block that ends in the `loop` instruction, at every entry: about one gas
+ * per Wasm instruction that charge runs (about 130 with the track helper, trips > 0), plus
+ * GAS_HOISTED_PER_EXPRESSION_INSTRUCTION per instruction of the address expression (evaluated three
+ * times). Without it, a loop entered often with few iterations would run that code unpaid.
+ */
+export const GAS_HOISTED_ENTRY = 128n;
+/** Gas per instruction of a hoisted access's address expression, on top of GAS_HOISTED_ENTRY (gas). */
+export const GAS_HOISTED_PER_EXPRESSION_INSTRUCTION = 3n;
 /** Gas of integer division and remainder instructions (gas). */
 export const GAS_DIV_REM = 4n;
 /**

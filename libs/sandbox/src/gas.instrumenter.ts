@@ -5,6 +5,8 @@ import {
   GAS_CALL,
   GAS_CALL_INDIRECT,
   GAS_DIV_REM,
+  GAS_HOISTED_ENTRY,
+  GAS_HOISTED_PER_EXPRESSION_INSTRUCTION,
   GAS_MEMORY_ACCESS,
   GAS_GROW_PER_MEMORY_PAGE,
   GAS_MEMORY_GROW,
@@ -462,7 +464,8 @@ function instrumentBody(
   const type = m.types[m.functionTypes[funcIndex - m.importedFunctionCount] as number] as FuncType;
   const np = type.params.length;
   const gasLocal = encodeU32(np);
-  const plan = planAccesses(body, globals.constantsUntracked);
+  const hoists = planHoists(body);
+  const plan = planAccesses(body, globals.constantsUntracked, hoists);
   const extras = extraLocals(body, np + 1 + body.localCount, depthGlobal !== undefined, plan);
   const depthLocal = encodeU32(extras.depth);
   const tmpLocal = encodeU32(extras.tmp);
@@ -482,6 +485,18 @@ function instrumentBody(
   out.bytes(body.bytes.subarray(declStart, body.codeStart));
   for (const [count, t] of extras.groups) out.u32(count).byte(t);
   const access = memoryAccess(gasLocal, extras, miss);
+  const loopCharges = new Map<number, number[]>();
+  // gas of the loop-entry charges, paid with the block that ends in their `loop` (GAS_HOISTED_ENTRY)
+  const loopChargeGas = new Map<number, bigint>();
+  for (const h of hoists.values())
+    if (plan.get(h.access) === 'hoisted') {
+      loopCharges.set(h.loop, [
+        ...(loopCharges.get(h.loop) ?? []),
+        ...loopEntryCharge(h, body, np, gasLocal, extras.loopCharge, miss, h.store ? helpers.trackStore : helpers.trackLoad),
+      ]);
+      const own = GAS_HOISTED_ENTRY + BigInt(h.exprEnd - h.exprStart + 1) * GAS_HOISTED_PER_EXPRESSION_INSTRUCTION;
+      loopChargeGas.set(h.loop, (loopChargeGas.get(h.loop) ?? 0n) + own);
+    }
   out.bytes(enter).byte(0x02).bytes(blockTypeFor(type.results));
 
   const ins = body.instructions;
@@ -493,7 +508,7 @@ function instrumentBody(
     let cost = 0n;
     for (;;) {
       const x = ins[j] as Instruction;
-      cost += instructionCost(x.op);
+      cost += instructionCost(x.op) + (loopChargeGas.get(j) ?? 0n);
       j++;
       if (BLOCK_ENDS.has(x.op) || j >= ins.length) break;
     }
@@ -508,6 +523,7 @@ function instrumentBody(
       const x = ins[k] as Instruction;
       const raw = body.bytes.subarray(x.start, x.end);
       if (x.op === 0x02 || x.op === 0x03 || x.op === 0x04) depth++;
+      if (x.op === 0x03) out.bytes(loopCharges.get(k) ?? []);
       else if (x.op === 0x0b) depth--;
       if (x.op === 0x20 || x.op === 0x21 || x.op === 0x22) {
         const r = new WasmBinaryReader(raw, 1);
@@ -559,6 +575,7 @@ function storedType(op: number): number {
  * `groups` declares them.
  */
 function extraLocals(body: FunctionBody, first: number, counted: boolean, plan: AccessPlan) {
+  const hoisted = [...plan.values()].includes('hoisted');
   const ops = new Set(body.instructions.map((x) => x.op));
   const accesses = [...plan.values()].includes('tracker');
   let next = first;
@@ -575,7 +592,13 @@ function extraLocals(body: FunctionBody, first: number, counted: boolean, plan: 
     value.set(t, next++);
     groups.push([1, t]);
   }
-  return { depth, tmp, addr, page, value, groups };
+  // i64 temporaries of the hoisted checks' loop-entry charge: trips, first address, step, increment
+  const loopCharge = hoisted ? next : -1;
+  if (hoisted) {
+    next += 4;
+    groups.push([4, I64]);
+  }
+  return { depth, tmp, addr, page, value, groups, loopCharge };
 }
 
 /**
@@ -586,7 +609,7 @@ function extraLocals(body: FunctionBody, first: number, counted: boolean, plan: 
  * of a checked access through the same unchanged L in the same metering block: not checked) or
  * `tracker` (every access compares its page with the two tracked pages of its kind).
  */
-type AccessPlan = Map<number, 'constant' | 'same-page' | 'tracker'>;
+type AccessPlan = Map<number, 'constant' | 'same-page' | 'tracker' | 'hoisted'>;
 /** Most distinct 4 KiB pages the module's constant-address accesses may touch to go untracked (count). */
 const MAX_CONSTANT_PAGES = 8;
 /** Pure instructions that push one value and pop none (a store's value operand after a constant address). */
@@ -658,7 +681,7 @@ function valueStart(ins: readonly Instruction[], last: number): number {
 }
 
 /** The AccessPlan of one body (see there); `constantsUntracked` from constantAccessesUntracked. */
-function planAccesses(body: FunctionBody, constantsUntracked: boolean): AccessPlan {
+function planAccesses(body: FunctionBody, constantsUntracked: boolean, hoists: ReadonlyMap<number, Hoist>): AccessPlan {
   const plan: AccessPlan = new Map();
   const ins = body.instructions;
   const localOf = (x: Instruction): number => new WasmBinaryReader(body.bytes.subarray(x.start, x.end), 1).u32();
@@ -668,6 +691,7 @@ function planAccesses(body: FunctionBody, constantsUntracked: boolean): AccessPl
     if (x.op === 0x21 || x.op === 0x22) checked.delete(localOf(x));
     if (x.op >= 0x28 && x.op <= 0x3e) {
       if (constantsUntracked && constantAddress(ins, k, body.bytes) !== undefined) plan.set(k, 'constant');
+      else if (hoists.has(k)) plan.set(k, 'hoisted');
       else {
         const at = x.op >= 0x36 ? valueStart(ins, k - 1) - 1 : k - 1;
         const b = ins[at];
@@ -687,6 +711,237 @@ function planAccesses(body: FunctionBody, constantsUntracked: boolean): AccessPl
     if (BLOCK_ENDS.has(x.op)) checked = new Map();
   }
   return plan;
+}
+
+/**
+ * A load or store whose miss check is hoisted out of its loop (cost table v7, docs/gas.md "Hoisted
+ * checks"): its address `E` (instructions `exprStart..exprEnd`) is an affine expression (mod 2^32)
+ * of the loop's induction variable `iv` and of locals the loop never writes; the loop (`loop`
+ * index `loop`) starts every iteration with `iv < bound` (`signed` or unsigned) and ends it with
+ * `iv += 1`. The whole loop's pages are paid before the `loop` instruction.
+ */
+interface Hoist {
+  loop: number;
+  access: number;
+  exprStart: number;
+  exprEnd: number;
+  iv: number;
+  /** `local.get N` or `i32.const N`: the loop's bound. */
+  bound: Instruction;
+  /** `local.get S` or `i32.const S` (S >= 1): what the loop adds to IV per iteration. */
+  step: Instruction;
+  signed: boolean;
+  /** Memarg offset of the access (bytes). */
+  offset: number;
+  store: boolean;
+}
+
+/** Index of each `block`/`loop`/`if`'s matching `end`, and whether an `if` has an `else`. */
+function blockEnds(ins: readonly Instruction[]): { end: Map<number, number>; hasElse: Set<number> } {
+  const end = new Map<number, number>();
+  const hasElse = new Set<number>();
+  const open: number[] = [];
+  for (const [k, x] of ins.entries()) {
+    if (x.op === 0x02 || x.op === 0x03 || x.op === 0x04) open.push(k);
+    else if (x.op === 0x05) hasElse.add(open[open.length - 1] as number);
+    else if (x.op === 0x0b) {
+      const s = open.pop();
+      if (s !== undefined) end.set(s, k);
+    }
+  }
+  return { end, hasElse };
+}
+
+/**
+ * Most instructions a hoisted access's address expression may have (count): the loop-entry charge
+ * evaluates it three times, so this bounds the metered code and the operand stack it adds (the
+ * frame's FRAME_OVERHEAD_SLOTS) whatever the module; longer expressions are checked per iteration.
+ */
+const MAX_HOISTED_EXPRESSION = 16;
+/** Most hoisted accesses per loop (count); further ones are checked per iteration. */
+const MAX_HOISTS_PER_LOOP = 8;
+/** Comparison opcodes a counted loop may start with: i32.lt_s, i32.lt_u, i32.gt_s, i32.gt_u. */
+const LOOP_COMPARISONS = new Set<number>([0x48, 0x49, 0x4a, 0x4b]);
+/** Operators an address expression may use to stay affine in the induction variable: i32.add, i32.sub, i32.mul, i32.shl. */
+const AFFINE_OPS = new Set<number>([0x6a, 0x6b, 0x6c, 0x74]);
+
+/**
+ * The hoisted accesses of one body (cost table v7, docs/gas.md "Hoisted checks"), by access index.
+ * A loop qualifies when it is `loop (void) local.get IV; (local.get N | i32.const N); i32.lt_* ;
+ * if (void) ... local.get IV; i32.const 1; i32.add; local.set IV; br 1 end end` (or `gt_*` with
+ * the operands the other way round), IV is written nowhere else in the loop and N (a local) nowhere
+ * in it. An access qualifies when it sits in that `if` before the increment, in no nested loop, and
+ * its address is built only from `local.get` (IV or locals the loop does not write), `i32.const`,
+ * `i32.add`, `i32.sub`, `i32.mul` (at most one operand depending on IV) and `i32.shl` (shift
+ * amount not depending on IV).
+ */
+function planHoists(body: FunctionBody): Map<number, Hoist> {
+  const ins = body.instructions;
+  const out = new Map<number, Hoist>();
+  const localOf = (x: Instruction): number => new WasmBinaryReader(body.bytes.subarray(x.start, x.end), 1).u32();
+  const voidBlock = (x: Instruction): boolean => body.bytes[x.start + 1] === 0x40;
+  const constOf = (x: Instruction): bigint => new WasmBinaryReader(body.bytes.subarray(x.start, x.end), 1).sleb(32);
+  const { end, hasElse } = blockEnds(ins);
+  // where each local is written (ascending): a loop's writes are found by binary search, so that
+  // nested loops do not make planning quadratic
+  const writes = new Map<number, number[]>();
+  for (const [k, y] of ins.entries())
+    if (y.op === 0x21 || y.op === 0x22) {
+      const at = writes.get(localOf(y));
+      if (at === undefined) writes.set(localOf(y), [k]);
+      else at.push(k);
+    }
+  const firstAtOrAfter = (xs: number[], v: number): number => {
+    let [lo, hi] = [0, xs.length];
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((xs[mid] as number) < v) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  for (const [l, x] of ins.entries()) {
+    if (x.op !== 0x03 || !voidBlock(x)) continue;
+    const e = end.get(l);
+    const [c0, c1, c2, f] = [ins[l + 1], ins[l + 2], ins[l + 3], ins[l + 4]];
+    if (e === undefined || c0 === undefined || c1 === undefined || c2 === undefined || f === undefined) continue;
+    if (!LOOP_COMPARISONS.has(c2.op) || f.op !== 0x04 || !voidBlock(f) || end.get(l + 4) !== e - 1 || hasElse.has(l + 4)) continue;
+    const lt = c2.op === 0x48 || c2.op === 0x49;
+    const [ivIns, bound] = lt ? [c0, c1] : [c1, c0];
+    if (ivIns.op !== 0x20 || (bound.op !== 0x20 && bound.op !== 0x41)) continue;
+    const iv = localOf(ivIns);
+    // the increment and the branch back: local.get IV; i32.const 1; i32.add; local.set IV; br 1
+    const [g, step, add, set, br] = [ins[e - 6], ins[e - 5], ins[e - 4], ins[e - 3], ins[e - 2]];
+    if (g?.op !== 0x20 || localOf(g) !== iv || add?.op !== 0x6a || set?.op !== 0x21 || localOf(set) !== iv) continue;
+    if (step?.op !== 0x20 && !(step?.op === 0x41 && constOf(step) >= 1n)) continue;
+    if (br?.op !== 0x0c || body.bytes[br.start + 1] !== 0x01) continue;
+    const written = (local: number): number => {
+      const at = writes.get(local) ?? [];
+      return firstAtOrAfter(at, e) - firstAtOrAfter(at, l);
+    };
+    if (written(iv) !== 1 || (bound.op === 0x20 && written(localOf(bound)) > 0)) continue;
+    if (step.op === 0x20 && (localOf(step) === iv || written(localOf(step)) > 0)) continue;
+    let hoisted = 0;
+    for (let k = l + 5; k < e - 6 && hoisted < MAX_HOISTS_PER_LOOP; k++) {
+      const y = ins[k] as Instruction;
+      if (y.op === 0x03) {
+        k = end.get(k) ?? e; // accesses of a nested loop belong to that loop
+        continue;
+      }
+      if (y.op < 0x28 || y.op > 0x3e) continue;
+      const store = y.op >= 0x36;
+      const exprEnd = store ? valueStart(ins, k - 1) - 1 : k - 1;
+      const exprStart = affineStart(ins, exprEnd, iv, written, localOf);
+      if (exprStart < l + 5) continue;
+      hoisted++;
+      out.set(k, {
+        loop: l,
+        access: k,
+        exprStart,
+        exprEnd,
+        iv,
+        bound,
+        step,
+        signed: c2.op === 0x48 || c2.op === 0x4a,
+        offset: accessOffset(y, body.bytes),
+        store,
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * Start of the address expression ending at `last` when it is affine in local `iv` and at most
+ * MAX_HOISTED_EXPRESSION instructions long (see planHoists), else -1. `written`: how often the loop
+ * writes a local.
+ */
+function affineStart(ins: readonly Instruction[], last: number, iv: number, written: (local: number) => number, localOf: (x: Instruction) => number): number {
+  let need = 1;
+  let start = -1;
+  for (let j = last; j >= 0 && j > last - MAX_HOISTED_EXPRESSION; j--) {
+    const op = (ins[j] as Instruction).op;
+    if (op === 0x20 || op === 0x41) need -= 1;
+    else if (AFFINE_OPS.has(op)) need += 1;
+    else return -1;
+    if (need === 0) {
+      start = j;
+      break;
+    }
+  }
+  if (start < 0) return -1;
+  // forward: which values depend on iv; a product of two such values or a shift by one is not affine
+  const dep: boolean[] = [];
+  for (let j = start; j <= last; j++) {
+    const x = ins[j] as Instruction;
+    if (x.op === 0x41) dep.push(false);
+    else if (x.op === 0x20) {
+      const local = localOf(x);
+      if (local !== iv && written(local) > 0) return -1;
+      dep.push(local === iv);
+    } else {
+      const b = dep.pop() as boolean;
+      const a = dep.pop() as boolean;
+      if ((x.op === 0x6c && a && b) || (x.op === 0x74 && b)) return -1;
+      dep.push(a || b);
+    }
+  }
+  return start;
+}
+
+/**
+ * Code run before the `loop` instruction of a hoisted access (cost table v7, docs/gas.md "Hoisted
+ * checks"), all in i64: trips = N - IV (by the loop's signedness); if trips > 0: first = E + offset;
+ * when the loop's increment S is at least 1 and IV + S cannot wrap (S <= 2^32 - N unsigned, 2^31 - N
+ * signed), trips = ceil(trips / S) and step = E[IV + S] - E (signed i32), else trips = the number of
+ * values below N (N unsigned, N + 2^31 signed) and step = 8192 (every one a far page). Then the
+ * track helper pays for first's page as the access itself would, and gas -= near * min(trips - 1,
+ * |page(first + (trips - 1) * step) - page(first)|) when |step| <= 4096, else far * (trips - 1).
+ * `locals`: the four i64 temporaries (trips, first, step, S).
+ */
+function loopEntryCharge(h: Hoist, body: FunctionBody, np: number, gasLocal: number[], locals: number, miss: MissGlobals, track: number): number[] {
+  const remap = (local: number): number[] => encodeU32(local >= np ? local + 1 : local);
+  const localOf = (x: Instruction): number => new WasmBinaryReader(body.bytes.subarray(x.start, x.end), 1).u32();
+  const raw = (x: Instruction): number[] => [...body.bytes.subarray(x.start, x.end)];
+  const operand = (x: Instruction): number[] => (x.op === 0x20 ? [0x20, ...remap(localOf(x))] : raw(x));
+  const expr = (stepped: boolean): number[] => {
+    const out: number[] = [];
+    for (let k = h.exprStart; k <= h.exprEnd; k++) {
+      const x = body.instructions[k] as Instruction;
+      if (x.op !== 0x20) out.push(...raw(x));
+      else if (localOf(x) === h.iv && stepped) out.push(0x20, ...remap(h.iv), ...operand(h.step), 0x6a);
+      else out.push(0x20, ...remap(localOf(x)));
+    }
+    return out;
+  };
+  const ext = h.signed ? 0xac : 0xad;
+  const bound = [...operand(h.bound), ext];
+  const limit = h.signed ? 1n << 31n : 1n << 32n;
+  const [trips, first, step, inc] = [0, 1, 2, 3].map((k) => encodeU32(locals + k)) as [number[], number[], number[], number[]];
+  const get = (l: number[]) => [0x20, ...l];
+  const page = (value: number[]) => [...value, 0x42, MISS_PAGE_SHIFT, 0x87];
+  return [
+    ...[...bound, 0x20, ...remap(h.iv), ext, 0x7d, 0x22, ...trips, 0x42, 0x00, 0x55, 0x04, 0x40],
+    ...[...expr(false), 0xad, ...(h.offset === 0 ? [] : [0x42, ...encodeSLEB(BigInt(h.offset)), 0x7c]), 0x21, ...first],
+    ...[...operand(h.step), ext, 0x21, ...inc],
+    // 1 <= S <= limit - N: the loop visits ceil(trips / S) values of IV, in order, without wrapping
+    ...[...get(inc), 0x42, 0x01, 0x59, ...get(inc), 0x42, ...encodeSLEB(limit), ...bound, 0x7d, 0x57, 0x71, 0x04, 0x40],
+    ...[...get(trips), ...get(inc), 0x7c, 0x42, 0x01, 0x7d, ...get(inc), 0x80, 0x21, ...trips],
+    ...[...expr(true), ...expr(false), 0x6b, 0xac, 0x21, ...step],
+    ...[0x05, ...bound, ...(h.signed ? [0x42, ...encodeSLEB(1n << 31n), 0x7c] : []), 0x21, ...trips, 0x42, ...encodeSLEB(8192n), 0x21, ...step, 0x0b],
+    ...[0x20, ...gasLocal, ...get(first), 0xa7, 0x10, ...encodeU32(track), 0x21, ...gasLocal],
+    ...[...get(trips), 0x42, 0x01, 0x7d, 0x21, ...trips, 0x20, ...gasLocal],
+    // |step| <= 4096 <=> step * step <= 2^24 (|step| < 2^31: no overflow)
+    ...[...get(step), ...get(step), 0x7e, 0x42, ...encodeSLEB(4096n * 4096n), 0x58, 0x04, I64],
+    ...[0x23, ...encodeU32(miss.near)],
+    ...page([...get(first), ...get(trips), ...get(step), 0x7e, 0x7c]),
+    ...[...page(get(first)), 0x7d, 0x21, ...step],
+    // |span|, then min(|span|, trips - 1)
+    ...[0x42, 0x00, ...get(step), 0x7d, ...get(step), ...get(step), 0x42, 0x00, 0x53, 0x1b, 0x22, ...step],
+    ...[...get(trips), ...get(step), ...get(trips), 0x54, 0x1b, 0x7e],
+    ...[0x05, 0x23, ...encodeU32(miss.far), ...get(trips), 0x7e, 0x0b],
+    ...[0x7d, 0x21, ...gasLocal, 0x0b],
+  ];
 }
 
 /**

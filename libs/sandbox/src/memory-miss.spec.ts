@@ -1,4 +1,13 @@
-import { COST_TABLE_VERSION, FREE_INITIAL_PAGES, GAS_PER_INITIAL_PAGE, GAS_PER_PAGE, MISS_SURCHARGE_TIERS, missSurcharge } from './cost-table';
+import {
+  COST_TABLE_VERSION,
+  FREE_INITIAL_PAGES,
+  GAS_HOISTED_ENTRY,
+  GAS_HOISTED_PER_EXPRESSION_INSTRUCTION,
+  GAS_PER_INITIAL_PAGE,
+  GAS_PER_PAGE,
+  MISS_SURCHARGE_TIERS,
+  missSurcharge,
+} from './cost-table';
 import { meterServiceCode } from './service-code.validator';
 import { executeRefine } from './service.executor';
 
@@ -38,11 +47,11 @@ const PAGE = 4096;
 /** 80 pages (5 MiB): the highest tier. */
 const BIG = 80;
 
-describe('memory-miss surcharge (cost table v6, docs/gas.md "Memory misses")', () => {
+describe('memory-miss surcharge (cost table v7, docs/gas.md "Memory misses")', () => {
   const { near, far } = missSurcharge(BIG);
 
-  it('is cost table 6, with tiers by memory size as documented', () => {
-    expect(COST_TABLE_VERSION).toBe(6);
+  it('is cost table 7, with tiers by memory size as documented', () => {
+    expect(COST_TABLE_VERSION).toBe(7);
     expect(MISS_SURCHARGE_TIERS.map((t) => [t.abovePages, t.near, t.far])).toEqual([
       [0, 1n, 4n],
       [4, 2n, 48n],
@@ -142,5 +151,116 @@ describe('memory-miss surcharge (cost table v6, docs/gas.md "Memory misses")', (
     const same = await gasOf(`${copy(0, 0)} ${copy(0, 0)}`, BIG);
     const far2 = await gasOf(`${copy(0, 0)} ${copy(30 * PAGE, 60 * PAGE)}`, BIG);
     expect(far2 - same).toBe(2n * far);
+  });
+});
+
+/**
+ * Outcome of a refine running `for ($i = from; $i < $n; $i += $s) { body }` in the canonical
+ * counted-loop shape (loop; if ($i <u $n) { body; $i += $s; br loop }), $n = `n`, $s = `s` (1 as
+ * `i32.const 1`, else a local), on a memory of `pages`.
+ */
+async function loopRun(body: string, n: number, pages: number, gasLimit = 1_000_000_000n, s = 1, from = 0) {
+  const step = s === 1 ? '(i32.const 1)' : '(local.get $s)';
+  return refineRun(
+    `(local.set $n (i32.const ${n})) (local.set $s (i32.const ${s})) (local.set $i (i32.const ${from}))
+     (loop $l (if (i32.lt_u (local.get $i) (local.get $n)) (then ${body} (local.set $i (i32.add (local.get $i) ${step})) (br $l))))`,
+    pages,
+    gasLimit,
+  );
+}
+
+/** Outcome of a refine whose body is `code` (then `i64.const 0`), with i32 locals $i, $n, $s and $k, on a memory of `pages`. */
+async function refineRun(code: string, pages: number, gasLimit = 1_000_000_000n) {
+  const module = await wat(`(module (memory (export "memory") ${pages})
+    (func (export "refine") (param i32 i32) (result i64) (local $i i32) (local $n i32) (local $s i32) (local $k i32) ${code} i64.const 0)
+    (func (export "accumulate") (param i32) (result i64) i64.const 0))`);
+  return executeRefine(new WebAssembly.Module(meterServiceCode(module)), { itemIndex: 0, payload: new Uint8Array(0), gasLimit, preimages: new Map() });
+}
+
+async function loopGas(body: string, n: number, pages: number, s = 1, from = 0): Promise<bigint> {
+  const out = await loopRun(body, n, pages, 1_000_000_000n, s, from);
+  expect(out.result).toEqual({ ok: new Uint8Array(0) });
+  return out.gasUsed;
+}
+
+/** A load at `$i << shift` (affine in $i: its check is hoisted) or at `rotl($i, shift)` (the same address for small $i, and the same static gas, but not affine: checked every iteration). */
+const loopLoad = (shift: number, hoisted: boolean): string => `(drop (i32.load (${hoisted ? 'i32.shl' : 'i32.rotl'} (local.get $i) (i32.const ${shift}))))`;
+
+describe('hoisted checks (cost table v7, docs/gas.md "Hoisted checks")', () => {
+  const { near, far } = missSurcharge(BIG);
+  // what a hoisted access pays at every loop entry for the charge's own code: its address is
+  // `local.get $i; i32.const shift; i32.shl` (three instructions)
+  const entry = GAS_HOISTED_ENTRY + 3n * GAS_HOISTED_PER_EXPRESSION_INSTRUCTION;
+
+  it('a sequential loop pays what the per-iteration checks pay: the first page as tracked, near for each further page', async () => {
+    // 3,000 i32 loads over 12,000 bytes: pages 0, 1, 2 (far, near, near) either way; the hoisted loop also pays its entry
+    const hoisted = await loopGas(loopLoad(2, true), 3000, BIG);
+    expect(hoisted).toBe((await loopGas(loopLoad(2, false), 3000, BIG)) + entry);
+    // and exactly 2 near more than the same loop loading address 0 every time (checked per iteration: far once)
+    const onePage = await loopGas('(drop (i32.load (i32.and (local.get $i) (i32.const 0))))', 3000, BIG);
+    expect(hoisted - onePage).toBe(2n * near + entry);
+  });
+
+  it('a stride over 4 KiB pays far for every iteration after the first, as the per-iteration checks do', async () => {
+    // 8 KiB stride, 100 iterations: every access is two pages from the previous one (far)
+    expect(await loopGas(loopLoad(13, true), 100, BIG)).toBe((await loopGas(loopLoad(13, false), 100, BIG)) + entry);
+    const onePage = await loopGas('(drop (i32.load (i32.and (local.get $i) (i32.const 0))))', 100, BIG);
+    expect((await loopGas(loopLoad(13, true), 100, BIG)) - onePage).toBe(99n * far + entry);
+  });
+
+  it('a loop that leaves early has paid for its whole range at entry; a loop that does not run pays nothing', async () => {
+    // break after the first iteration: the per-iteration check paid far once, the hoisted one far + 2 near
+    const breakFirst = (hoisted: boolean): string => `${loopLoad(2, hoisted)} (br_if 2 (i32.eqz (local.get $i)))`;
+    const wrap = async (hoisted: boolean): Promise<bigint> =>
+      (
+        await refineRun(
+          `(local.set $n (i32.const 3000))
+           (block $out (loop $l (if (i32.lt_u (local.get $i) (local.get $n)) (then ${breakFirst(hoisted)} (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l)))))`,
+          BIG,
+        )
+      ).gasUsed;
+    expect((await wrap(true)) - (await wrap(false))).toBe(2n * near + entry);
+    // no iteration: only the entry
+    expect(await loopGas(loopLoad(2, true), 0, BIG)).toBe((await loopGas(loopLoad(2, false), 0, BIG)) + entry);
+  });
+
+  it('a loop whose range runs past the memory pays for that range up front and ends out_of_gas instead of trapping on the first access outside', async () => {
+    // 2^31 - 1 iterations at a 4 KiB stride: the range is 2^31 pages (64 gas each, far more than the limit)
+    const hoisted = await loopRun(loopLoad(12, true), 0x7fffffff, BIG, 10_000_000n);
+    expect(hoisted.result).toEqual({ out_of_gas: null });
+    expect(hoisted.gasUsed).toBe(10_000_000n);
+    // checked per iteration, the same loop traps on its first access past the 5 MiB memory
+    const checked = await loopRun(loopLoad(12, false), 0x7fffffff, BIG, 10_000_000n);
+    expect(checked.result).toEqual({ panic: null });
+  });
+
+  it('an increment held in a local: the loop visits ceil(range / step) values, and pays what the per-iteration checks pay', async () => {
+    // $i = 0, 3, 6, ... < 20,000 (6,667 iterations), a byte each: pages 0 to 4 (far, then 4 near)
+    const load8 = (hoisted: boolean): string => `(drop (i32.load8_u (${hoisted ? 'i32.shl' : 'i32.rotl'} (local.get $i) (i32.const 0))))`;
+    const hoisted = await loopGas(load8(true), 20_000, BIG, 3);
+    expect(hoisted).toBe((await loopGas(load8(false), 20_000, BIG, 3)) + entry);
+    expect(hoisted - (await loopGas('(drop (i32.load8_u (i32.and (local.get $i) (i32.const 0))))', 20_000, BIG, 3))).toBe(4n * near + entry);
+  });
+
+  it('an increment that can wrap the induction variable pays far for every value below the bound', async () => {
+    // $s = 2^32 - 1 (i.e. -1), $i from 5 while $i <u 10: 5, 4, ..., 0, then 2^32 - 1 ends it; all on page 0.
+    // Checked per iteration: one far. Hoisted: IV + S may wrap, so every value below 10 counts as a far page: far + 9 far
+    const load8 = (hoisted: boolean): string => `(drop (i32.load8_u (${hoisted ? 'i32.shl' : 'i32.rotl'} (local.get $i) (i32.const 0))))`;
+    const wrap = 0xffffffff | 0;
+    expect((await loopGas(load8(true), 10, BIG, wrap, 5)) - (await loopGas(load8(false), 10, BIG, wrap, 5))).toBe(9n * far + entry);
+  });
+
+  it('charges the entry at every entry of the loop, with the block that ends in the loop instruction', async () => {
+    // the counted loop inside an outer loop run 10 times, 0 iterations each: 10 entries
+    const nested = async (hoisted: boolean): Promise<bigint> =>
+      (
+        await refineRun(
+          `(loop $outer
+             (loop $l (if (i32.lt_u (local.get $i) (local.get $n)) (then ${loopLoad(2, hoisted)} (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l))))
+             (br_if $outer (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 1))) (i32.const 10))))`,
+          BIG,
+        )
+      ).gasUsed;
+    expect((await nested(true)) - (await nested(false))).toBe(10n * entry);
   });
 });
