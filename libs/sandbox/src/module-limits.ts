@@ -43,6 +43,24 @@ export const MAX_CONTROL_DEPTH = 2048;
 export const MAX_LOOP_DEPTH = 256;
 
 /**
+ * Most `loop`s in one function body (count, nested or not). The executors compile every function
+ * with TurboFan before the first job (`--no-liftoff`, docs/sandbox.md "Executor flags"), and
+ * TurboFan's time per function grows faster than linearly with the loops in it: 16,000 loops in
+ * one function compiled in 8-14 s, 16 functions of 1,000 loops in 4-10 s, 64 functions of 250
+ * loops in 1-5 s, 16,000 one-loop functions in 0.6-1.2 s (loaded 2-core machine, docs/performance.md
+ * section 7), over the 10 s wall clock of a job and of the registration check for the first two.
+ * The example services have at most 12 loops in a module.
+ */
+export const MAX_FUNCTION_LOOPS = 256;
+
+/**
+ * Most `loop`s in all function bodies of a module together (count): with MAX_FUNCTION_LOOPS it
+ * bounds TurboFan's compile time on a cache miss (issue 7, docs/performance.md section 7: 99,000
+ * functions of 2 nested loops took 22 s, 16,000 one-loop functions 0.6-2.2 s).
+ */
+export const MAX_MODULE_LOOPS = 16_000;
+
+/**
  * Largest function body after metering (bytes). V8 refuses bodies over 7,654,321 bytes (JS API
  * implementation limits); metering adds a charge per straight-line block, which more than tripled
  * 1.2 M nested `block`s (3.6 MB to 12 MB). Checked on the metered body, with a margin under V8's.
