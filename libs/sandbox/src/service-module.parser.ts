@@ -465,7 +465,8 @@ function parseBody(
       if (depth > MAX_CONTROL_DEPTH) throw new ServiceCodeRejection(`function ${funcIndex} nests blocks more than ${MAX_CONTROL_DEPTH} deep`);
       open[depth] = op === 0x03 ? 1 : 0;
       if (op === 0x03 && ++loops > MAX_LOOP_DEPTH) throw new ServiceCodeRejection(`function ${funcIndex} nests loops more than ${MAX_LOOP_DEPTH} deep`);
-      if (op === 0x03 && ++functionLoops > MAX_FUNCTION_LOOPS) throw new ServiceCodeRejection(`function ${funcIndex} has more than ${MAX_FUNCTION_LOOPS} loops`);
+      if (op === 0x03 && ++functionLoops > MAX_FUNCTION_LOOPS)
+        throw new ServiceCodeRejection(`function ${funcIndex} has more than ${MAX_FUNCTION_LOOPS} loops`);
       if (op === 0x03 && --budget.loops < 0) throw new ServiceCodeRejection(`module has more than ${MAX_MODULE_LOOPS} loops`);
       depth++;
     } else if (op === 0x0c || op === 0x0d) {
