@@ -38,11 +38,11 @@ const PAGE = 4096;
 /** 80 pages (5 MiB): the highest tier. */
 const BIG = 80;
 
-describe('memory-miss surcharge (cost table v6, docs/gas.md "Memory misses")', () => {
+describe('memory-miss surcharge (cost table v7, docs/gas.md "Memory misses")', () => {
   const { near, far } = missSurcharge(BIG);
 
-  it('is cost table 6, with tiers by memory size as documented', () => {
-    expect(COST_TABLE_VERSION).toBe(6);
+  it('is cost table 7, with tiers by memory size as documented', () => {
+    expect(COST_TABLE_VERSION).toBe(7);
     expect(MISS_SURCHARGE_TIERS.map((t) => [t.abovePages, t.near, t.far])).toEqual([
       [0, 1n, 4n],
       [4, 2n, 48n],

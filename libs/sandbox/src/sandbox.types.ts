@@ -22,8 +22,12 @@ import type { TrapInfo } from './guest-trap';
  * 0.8.1: cost table v5 with more unchecked accesses ("same base, same block" also takes a
  * `local.tee` address and a store with any pure value expression), so some accesses pay fewer
  * near surcharges than under 0.8.0; a cheaper miss check (same gas rule otherwise).
+ * 0.9.0: cost table v7 (docs/gas.md "Changes in v7"): a grown page costs 65,536 and an initial
+ * page beyond 16 costs 81,920 (first touch of fresh memory); executors compile with TurboFan
+ * before the first job (`--no-liftoff`) and the validator caps loops (MAX_FUNCTION_LOOPS,
+ * MAX_MODULE_LOOPS), so code with more loops that 0.8.1 ran is `bad_code` now.
  */
-export const ENGINE_IDENTITY: EngineIdentity = Object.freeze({ name: 'jam-wasm-metered', version: '0.8.1', cost_table_version: COST_TABLE_VERSION });
+export const ENGINE_IDENTITY: EngineIdentity = Object.freeze({ name: 'jam-wasm-metered', version: '0.9.0', cost_table_version: COST_TABLE_VERSION });
 
 /** Largest gas limit the engine honours; larger limits are clamped to it (gas, 2^63 - 1). */
 export const MAX_GAS_LIMIT = (1n << 63n) - 1n;
