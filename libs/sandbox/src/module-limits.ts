@@ -6,8 +6,9 @@
  * Why each exists (measured on Node 20.20, x86-64, docs/sandbox.md "Registration check"):
  * validation and metering hold every instruction of the module as a JS object in the executor's
  * guest-thread heap (about 40-60 bytes per instruction), and V8 refuses functions over 7,654,321
- * bytes (the JS API's implementation limit, the same in every browser engine) and compiles deeply
- * nested loops in time quadratic in the nesting (TurboFan, on tier-up).
+ * bytes (the JS API's implementation limit, the same in every browser engine), and TurboFan, which
+ * compiles every function before the first job (`--no-liftoff`, engine 0.9.0), takes time that grows
+ * with the loops of a module and quadratically with their nesting.
  */
 
 /**
@@ -35,7 +36,7 @@ export const MAX_CONTROL_DEPTH = 2048;
 
 /**
  * Deepest nesting of `loop`s inside one function (levels; blocks and ifs between them do not
- * count). TurboFan, which V8 tiers a hot function up to in a background thread at run time,
+ * count). TurboFan, which compiles every function before the first job (`--no-liftoff`),
  * takes time and memory quadratic in loop nesting: 512 nested loops 0.24 s / 78 MB RSS, 1,024
  * 0.9 s / 138 MB, 2,048 4.1 s / 351 MB (`--no-liftoff`, loaded 2-core machine). Real code
  * rarely nests loops ten deep.
