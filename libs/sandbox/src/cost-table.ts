@@ -47,8 +47,13 @@ export const HOST_KEY_GAS_PER_BYTE = 8n;
  * value ran at 3.3 ns per gas, 7x ordinary code).
  */
 export const HOST_WRITE_BYTES_PER_GAS = 2;
-/** Gas per Wasm page (64 KiB) requested by `memory.grow`, charged whether or not it succeeds (gas). */
-export const GAS_PER_PAGE = 16384n;
+/**
+ * Gas per Wasm page (64 KiB) requested by `memory.grow`, charged whether or not it succeeds (gas).
+ * It buys the first touch of the page's 16 fresh 4 KiB pages too, which the kernel faults in and
+ * zeroes on first access (1.2-4.3 µs each under load): at 16,384 (cost table v6) a grow to 1,024
+ * pages and a fill of the 64 MiB ran 7.9-21.9x ordinary code per gas (docs/gas.md, "Changes in v7").
+ */
+export const GAS_PER_PAGE = 65536n;
 /**
  * Gas of the `memory.grow` instruction itself, any delta (0 included), refused or not, on top of
  * GAS_PER_PAGE per requested page (gas). V8 grows memory in its runtime, about 1 µs per call even
@@ -128,9 +133,11 @@ export const MAX_DATA_SEGMENTS = 4096;
 export const GAS_PER_TABLE_ELEMENT = 256n;
 /**
  * Gas per initial memory page (64 KiB) the module declares beyond FREE_INITIAL_PAGES (gas): a 1,024-page initial memory cost
- * an executor about 50 ms per job on the loaded reference machine (3.1 ns per gas at 16,384).
+ * an executor about 50 ms per job on the loaded reference machine (3.1 ns per gas at 16,384; 32,768
+ * in cost tables v4-v6), and its first touch costs what a grown page's does, so cost table v7 adds
+ * the same 49,152 as GAS_PER_PAGE's rise (docs/gas.md, "Changes in v7").
  */
-export const GAS_PER_INITIAL_PAGE = 32768n;
+export const GAS_PER_INITIAL_PAGE = 81920n;
 /**
  * Initial memory pages that cost no gas (pages): up to 1 MiB the instantiation time did not depend
  * on the memory size (1 and 16 pages measured the same), and most services declare 1-2 pages.

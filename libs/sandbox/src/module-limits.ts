@@ -6,8 +6,9 @@
  * Why each exists (measured on Node 20.20, x86-64, docs/sandbox.md "Registration check"):
  * validation and metering hold every instruction of the module as a JS object in the executor's
  * guest-thread heap (about 40-60 bytes per instruction), and V8 refuses functions over 7,654,321
- * bytes (the JS API's implementation limit, the same in every browser engine) and compiles deeply
- * nested loops in time quadratic in the nesting (TurboFan, on tier-up).
+ * bytes (the JS API's implementation limit, the same in every browser engine), and TurboFan, which
+ * compiles every function before the first job (`--no-liftoff`, engine 0.9.0), takes time that grows
+ * with the loops of a module and quadratically with their nesting.
  */
 
 /**
@@ -35,12 +36,30 @@ export const MAX_CONTROL_DEPTH = 2048;
 
 /**
  * Deepest nesting of `loop`s inside one function (levels; blocks and ifs between them do not
- * count). TurboFan, which V8 tiers a hot function up to in a background thread at run time,
+ * count). TurboFan, which compiles every function before the first job (`--no-liftoff`),
  * takes time and memory quadratic in loop nesting: 512 nested loops 0.24 s / 78 MB RSS, 1,024
  * 0.9 s / 138 MB, 2,048 4.1 s / 351 MB (`--no-liftoff`, loaded 2-core machine). Real code
  * rarely nests loops ten deep.
  */
 export const MAX_LOOP_DEPTH = 256;
+
+/**
+ * Most `loop`s in one function body (count, nested or not). The executors compile every function
+ * with TurboFan before the first job (`--no-liftoff`, docs/sandbox.md "Executor flags"), and
+ * TurboFan's time per function grows faster than linearly with the loops in it: 16,000 loops in
+ * one function compiled in 8-14 s, 16 functions of 1,000 loops in 4-10 s, 64 functions of 250
+ * loops in 1-5 s, 16,000 one-loop functions in 0.6-1.2 s (loaded 2-core machine, docs/performance.md
+ * section 7), over the 10 s wall clock of a job and of the registration check for the first two.
+ * The example services have at most 12 loops in a module.
+ */
+export const MAX_FUNCTION_LOOPS = 256;
+
+/**
+ * Most `loop`s in all function bodies of a module together (count): with MAX_FUNCTION_LOOPS it
+ * bounds TurboFan's compile time on a cache miss (issue 7, docs/performance.md section 7: 99,000
+ * functions of 2 nested loops took 22 s, 16,000 one-loop functions 0.6-2.2 s).
+ */
+export const MAX_MODULE_LOOPS = 16_000;
 
 /**
  * Largest function body after metering (bytes). V8 refuses bodies over 7,654,321 bytes (JS API

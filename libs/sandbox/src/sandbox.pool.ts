@@ -376,10 +376,13 @@ export class SandboxPool {
     // nothing of ours (jest, --require hooks, --inspect) is inherited; stdio is /dev/null.
     // `--max-old-space-size` caps every isolate of the process, the guest thread's too (it overrides
     // resourceLimits); `--no-wasm-lazy-compilation` makes `new WebAssembly.Module` compile every
-    // function, so a registration check proves what a job will compile (docs/sandbox.md).
+    // function, so a registration check proves what a job will compile, and `--no-liftoff` compiles
+    // it with TurboFan: every job runs optimised code from its first instruction and nothing tiers
+    // up in the background after a job on CPU no gas paid for (docs/sandbox.md "Executor flags";
+    // TurboFan's compile time is bounded by MAX_MODULE_LOOPS).
     const child = fork(executorEntryPath(), [inheritableDescriptors()], {
       env: {},
-      execArgv: [`--max-old-space-size=${EXECUTOR_HEAP_MB}`, '--no-wasm-lazy-compilation', '--disallow-code-generation-from-strings'],
+      execArgv: [`--max-old-space-size=${EXECUTOR_HEAP_MB}`, '--no-wasm-lazy-compilation', '--no-liftoff', '--disallow-code-generation-from-strings'],
       stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
       serialization: 'advanced',
       // guest code runs as an unprivileged user (docs/sandbox.md, "Executor user"): it cannot read

@@ -25,11 +25,14 @@ import type { TrapInfo } from './guest-trap';
  * 0.8.2: GP 0.7.2's order for an item's result (section 14.4, I(p, j)): a run that ends
  * `out_of_gas`, `panic`, `bad_code` or `code_oversize` exports nothing, so an item declaring
  * exports is `bad_exports` (before: its own result). Gas and cost table unchanged.
- * 0.8.3: cost table v7 (docs/gas.md "Hoisted checks"): loads and stores at an affine address of a
+ * 0.9.0: cost table v7, two changes (docs/gas.md "Hoisted checks" and "Changes in v7"). Loads and stores at an affine address of a
  * counted loop's induction variable pay for the loop's whole range of pages before the loop
- * instead of checking every iteration.
+ * instead of checking every iteration. And a grown page costs 65,536 and an initial
+ * page beyond 16 costs 81,920 (first touch of fresh memory); executors compile with TurboFan
+ * before the first job (`--no-liftoff`) and the validator caps loops (MAX_FUNCTION_LOOPS,
+ * MAX_MODULE_LOOPS), so code with more loops that 0.8.1 ran is `bad_code` now.
  */
-export const ENGINE_IDENTITY: EngineIdentity = Object.freeze({ name: 'jam-wasm-metered', version: '0.8.3', cost_table_version: COST_TABLE_VERSION });
+export const ENGINE_IDENTITY: EngineIdentity = Object.freeze({ name: 'jam-wasm-metered', version: '0.9.0', cost_table_version: COST_TABLE_VERSION });
 
 /** Largest gas limit the engine honours; larger limits are clamped to it (gas, 2^63 - 1). */
 export const MAX_GAS_LIMIT = (1n << 63n) - 1n;

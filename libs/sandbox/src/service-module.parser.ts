@@ -2,7 +2,7 @@ import { ENTRY_POINT_SIGNATURES, HOST_MODULE, I32, I64, MAX_SERVICE_CODE_BYTES }
 import { MAX_DATA_BYTES, MAX_DATA_SEGMENTS, MAX_FRAME_SLOTS, MAX_FUNCTION_LOCALS, MAX_GLOBALS, MAX_TYPES } from './cost-table';
 import { HOST_CALLS, isHostCallName } from './host-calls/host-call.registry';
 import { WasmBinaryReader, WasmFormatError } from './wasm-binary.reader';
-import { MAX_CONTROL_DEPTH, MAX_DEFINED_FUNCTIONS, MAX_LOOP_DEPTH, MAX_MODULE_INSTRUCTIONS } from './module-limits';
+import { MAX_CONTROL_DEPTH, MAX_DEFINED_FUNCTIONS, MAX_LOOP_DEPTH, MAX_MODULE_INSTRUCTIONS, MAX_FUNCTION_LOOPS, MAX_MODULE_LOOPS } from './module-limits';
 
 /** Which WorkExecResult a rejection maps to when found at run time. */
 export type RejectionCategory = 'code' | 'exports' | 'size';
@@ -388,7 +388,7 @@ function parseDataSection(s: WasmBinaryReader, m: ServiceModule): void {
   if (m.dataBytes > MAX_DATA_BYTES) throw new ServiceCodeRejection(`data segments of ${m.dataBytes} bytes exceed the cap of ${MAX_DATA_BYTES} bytes`);
 }
 
-/** Function bodies (at most MAX_DEFINED_FUNCTIONS), parsed and checked by `parseBody` under one instruction budget. */
+/** Function bodies (at most MAX_DEFINED_FUNCTIONS), parsed and checked by `parseBody` under one instruction and loop budget. */
 function parseCodeSection(s: WasmBinaryReader, m: ServiceModule): void {
   const importTypes = m.importTypes;
   const typeOfFunction = (index: number): FuncType | undefined => {
@@ -397,8 +397,9 @@ function parseCodeSection(s: WasmBinaryReader, m: ServiceModule): void {
   };
   const n = s.u32();
   if (n > MAX_DEFINED_FUNCTIONS) throw new ServiceCodeRejection(`module defines ${n} functions, over the limit of ${MAX_DEFINED_FUNCTIONS}`);
-  // shared by every body: the instruction objects of the whole module must fit an executor's heap (module-limits.ts)
-  const budget = { instructions: MAX_MODULE_INSTRUCTIONS };
+  // shared by every body: the instruction objects of the whole module must fit an executor's heap,
+  // and its loops TurboFan's compile time (module-limits.ts)
+  const budget = { instructions: MAX_MODULE_INSTRUCTIONS, loops: MAX_MODULE_LOOPS };
   for (let i = 0; i < n; i++) {
     const len = s.u32();
     const bytes = s.bytesN(len);
@@ -426,7 +427,7 @@ function parseBody(
   funcIndex: number,
   types: FuncType[],
   typeOfFunction: (index: number) => FuncType | undefined,
-  budget: { instructions: number },
+  budget: { instructions: number; loops: number },
 ): FunctionBody {
   const own = typeOfFunction(funcIndex);
   if (own === undefined) throw new ServiceCodeRejection(`malformed module: function ${funcIndex} has no type`);
@@ -444,6 +445,8 @@ function parseBody(
   // kinds of the open blocks (1 = loop) and how many of them are loops
   const open = new Uint8Array(MAX_CONTROL_DEPTH + 2);
   let loops = 0;
+  // all loops of the function, nested or not (TurboFan's compile time, module-limits.ts)
+  let functionLoops = 0;
   while (depth > 0) {
     if (--budget.instructions < 0) throw new ServiceCodeRejection(`module has more than ${MAX_MODULE_INSTRUCTIONS} instructions`);
     const start = r.pos;
@@ -462,6 +465,9 @@ function parseBody(
       if (depth > MAX_CONTROL_DEPTH) throw new ServiceCodeRejection(`function ${funcIndex} nests blocks more than ${MAX_CONTROL_DEPTH} deep`);
       open[depth] = op === 0x03 ? 1 : 0;
       if (op === 0x03 && ++loops > MAX_LOOP_DEPTH) throw new ServiceCodeRejection(`function ${funcIndex} nests loops more than ${MAX_LOOP_DEPTH} deep`);
+      if (op === 0x03 && ++functionLoops > MAX_FUNCTION_LOOPS)
+        throw new ServiceCodeRejection(`function ${funcIndex} has more than ${MAX_FUNCTION_LOOPS} loops`);
+      if (op === 0x03 && --budget.loops < 0) throw new ServiceCodeRejection(`module has more than ${MAX_MODULE_LOOPS} loops`);
       depth++;
     } else if (op === 0x0c || op === 0x0d) {
       ins.labels = [r.u32()];
