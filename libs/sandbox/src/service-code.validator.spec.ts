@@ -32,6 +32,16 @@ describe('validateServiceCode', () => {
     expect(rejection(new Uint8Array([1, 2, 3])).message).toMatch(/^neither a WebAssembly module \(no \\0asm magic\) nor a valid JAM service blob: /);
   });
 
+  it('refuses more than 16,000 defined functions (TurboFan compiles each before the first job; docs/sandbox.md "Executor flags")', () => {
+    const empty = { type: 3, body: [0x0b] };
+    const at = serviceModule({ refineBody: RETURN_0, extraFuncs: Array.from({ length: 16_000 - 2 }, () => empty) });
+    expect(() => validateServiceCode(at)).not.toThrow();
+    const over = serviceModule({ refineBody: RETURN_0, extraFuncs: Array.from({ length: 16_000 - 1 }, () => empty) });
+    const e = rejection(over);
+    expect(e.code).toBe('invalid_code');
+    expect(e.message).toBe('module defines 16001 functions, over the limit of 16000');
+  });
+
   it('rejects code over 4,000,000 bytes (GP W_C)', () => {
     const e = rejection(new Uint8Array(4_000_001));
     expect(e.message).toBe('code is 4000001 bytes, over the 4000000-byte limit (GP W_C)');
