@@ -12,6 +12,13 @@
  */
 import { AnanAs, AnanStatus, ANAN_AS_VERSION, compileAnanAs } from './anan-as.binding';
 import type { PvmCodeBlob } from './pvm-program';
+import { compilePvm, TranslatedMachine, type PvmCompiledProgram, type PvmMemoryView } from './pvm-wasm.machine';
+import { WasmExit } from './pvm-wasm.translator';
+
+export type { PvmMemoryView } from './pvm-wasm.machine';
+
+/** Which PVM engine runs a program: the anan-as interpreter, or the PVM-to-Wasm translator. */
+export type PvmEngineKind = 'interpreter' | 'translator';
 
 /** How a PVM run ended (GP 0.7.2 A.1 exit reasons other than a host call, which is handled). */
 export type PvmExit = 'halt' | 'panic' | 'page-fault' | 'out-of-gas';
@@ -118,7 +125,14 @@ export type PvmLoad =
  * is left). `inspect` sees the final machine (to read memory) before the next run replaces it.
  * @throws Error when the interpreter aborts (an engine fault, not a guest result)
  */
-export function runPvm<T>(load: PvmLoad, gas: bigint, onHostCall: PvmHostCallHandler, inspect: (r: PvmRunResult, m: AnanAs) => T): T {
+export function runPvm<T>(
+  load: PvmLoad,
+  gas: bigint,
+  onHostCall: PvmHostCallHandler,
+  inspect: (r: PvmRunResult, m: PvmMemoryView) => T,
+  engine: PvmEngineKind = 'interpreter',
+): T {
+  if (engine === 'translator') return runTranslated(load, gas, onHostCall, inspect);
   const m = pvmInterpreter();
   if (load.kind === 'service') {
     m.resetStandard(load.bytes, load.pc, gas, load.args, true);
@@ -164,6 +178,73 @@ export function runPvm<T>(load: PvmLoad, gas: bigint, onHostCall: PvmHostCallHan
     }
     // PANIC (also an invalid instruction or jump): GP 0.7.2 A.1 ☇ panic
     return inspect(finish(m, 'panic', m.gas()), m);
+  }
+}
+
+/**
+ * `runPvm` on the translator (pvm-wasm.translator.ts): same results as the interpreter for the
+ * same program, gas and host calls (status, pc, gas, registers, memory; for out of gas, status,
+ * pc and gas: see pvm-wasm.machine.ts). A generic load is translated with its start pc as an
+ * entry; a service load is not supported yet (the interpreter runs services).
+ * @throws PvmTranslationRefused when the program cannot be translated (the caller may use the interpreter)
+ */
+function runTranslated<T>(load: PvmLoad, gas: bigint, onHostCall: PvmHostCallHandler, inspect: (r: PvmRunResult, m: PvmMemoryView) => T): T {
+  if (load.kind !== 'generic') throw new Error('the translator runs generic programs only');
+  const program: PvmCompiledProgram = compilePvm(load.blob, [load.pc]);
+  const m = new TranslatedMachine(program);
+  for (const p of load.pages) m.memory.map(p.address >>> 12, Math.ceil(p.length / 4096), p.writable);
+  for (const c of load.chunks) m.memory.fill(c.address, c.data);
+  m.setRegisters(load.registers);
+  m.setGas(gas);
+  const { segments, sites } = program.translation;
+  const result = (exit: PvmExit, pc: number, gasLeft: bigint): PvmRunResult => ({ exit, pc, gasLeft, registers: m.registers() });
+  let segment = m.segmentAt(load.pc)!;
+  for (;;) {
+    const x = m.enter(segment);
+    const left = m.gas();
+    switch (x.exit) {
+      case WasmExit.Halt:
+        return inspect(result('halt', x.pc, left), m.memory);
+      case WasmExit.Panic:
+        return inspect(result('panic', x.pc, left), m.memory);
+      case WasmExit.OutOfGas: {
+        const s = segments[x.arg]!;
+        return inspect(result('out-of-gas', s.pcs[Number(left + BigInt(s.pcs.length))]!, 0n), m.memory);
+      }
+      case WasmExit.Site: {
+        const site = sites[x.arg]!;
+        const s = segments[site.segment]!;
+        const atEntry = left + BigInt(s.pcs.length);
+        if (atEntry < BigInt(site.index + 1)) return inspect(result('out-of-gas', s.pcs[Number(atEntry)]!, 0n), m.memory);
+        const after = atEntry - BigInt(site.index + 1);
+        const pc = s.pcs[site.index]!;
+        const fault = m.memory.fault!;
+        if (fault.panic) return inspect(result('panic', pc, after), m.memory);
+        const rest = restOfBlock(load.blob, pc);
+        const r = result('page-fault', pc, after > rest ? after - rest : 0n);
+        r.faultAddress = fault.address;
+        return inspect(r, m.memory);
+      }
+      case WasmExit.Host: {
+        if (left < PVM_HOST_CALL_GAS) return inspect(result('out-of-gas', x.pc, 0n), m.memory);
+        const ctx: PvmHostContext = {
+          index: x.arg,
+          gasLeft: left - PVM_HOST_CALL_GAS,
+          registers: m.registers(),
+          read: (address, length) => m.memory.readMemory(address, length),
+          write: (address, data) => m.memory.writeMemory(address, data),
+        };
+        const verdict = onHostCall(ctx);
+        if (verdict === 'panic') return inspect(result('panic', x.pc, ctx.gasLeft), m.memory);
+        if (verdict === 'out-of-gas') return inspect(result('out-of-gas', x.pc, 0n), m.memory);
+        m.setGas(ctx.gasLeft < 0n ? 0n : ctx.gasLeft);
+        m.setRegisters(ctx.registers);
+        segment = m.segmentAt(m.nextPc(x.pc))!;
+        continue;
+      }
+      default:
+        throw new Error(`translated PVM code exited with status ${x.exit} (entry segment ${segment})`);
+    }
   }
 }
 

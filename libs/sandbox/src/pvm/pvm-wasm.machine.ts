@@ -1,0 +1,265 @@
+/**
+ * Runs a program translated by pvm-wasm.translator.ts: owns the Wasm memory (page tables, page
+ * frames), answers the translated code's slow memory path, handles host calls and turns the
+ * translated code's exits into the same final state the interpreter machine (pvm.machine.ts,
+ * `runPvm`) reports: status, pc, gas (with the page-fault `restOfBlock` rule) and registers.
+ *
+ * Exactness where gas runs out inside a segment: the translated code takes a segment's gas on
+ * entry, the interpreter one instruction at a time. When the gas at a segment's entry (G) is less
+ * than its cost, the interpreter stops at the segment's G-th instruction with `out-of-gas`, unless
+ * an earlier memory access faulted; the translated code runs on to the segment's end or to the
+ * first fault and the host decides which of the two the interpreter would have reported. Registers
+ * and memory after an `out-of-gas` exit may then differ from the interpreter's (later instructions
+ * of the segment ran): no caller reads them (refine and accumulate discard both on out of gas).
+ */
+import { PVM_PAGE_SIZE, type PvmCodeBlob } from './pvm-program';
+import {
+  JUMP_TABLE,
+  READ_TABLE,
+  STATE_FAULT,
+  STATE_GAS,
+  STATE_PC,
+  STATE_REGS,
+  translatePvm,
+  WasmExit,
+  WRITE_TABLE,
+  type PvmTranslation,
+} from './pvm-wasm.translator';
+import { nextPc } from './pvm-wasm.decoder';
+
+/** Reads guest memory after a run (the `inspect` callbacks of refine, accumulate and the vectors). */
+export interface PvmMemoryView {
+  /** `length` bytes at `address`, or null when any of them is not readable. */
+  readMemory(address: number, length: number): Uint8Array | null;
+  /** Size of the engine's WebAssembly memory (bytes), guest pages included. */
+  memoryBytes(): number;
+}
+
+/** First address that faults as a page fault rather than a panic (GP 0.7.2 A.1: Z_Z, the reserved zone). */
+const RESERVED_BYTES = 1 << 16;
+const WASM_PAGE = 65536;
+
+/** A translated program, compiled once (per thread), instantiated per run. */
+export interface PvmCompiledProgram {
+  translation: PvmTranslation;
+  module: WebAssembly.Module;
+}
+
+/**
+ * Translates and compiles a program.
+ * @throws PvmTranslationRefused (see translatePvm); a WebAssembly.CompileError is a translator bug
+ */
+export function compilePvm(blob: PvmCodeBlob, entries: readonly number[]): PvmCompiledProgram {
+  const translation = translatePvm(blob, entries);
+  return { translation, module: new WebAssembly.Module(translation.wasm) };
+}
+
+/** How a memory access of the slow path ended (anan-as's rule: no page -> fault; no right -> panic). */
+interface AccessFault {
+  panic: boolean;
+  address: number;
+}
+
+/** Guest memory of one run: frames in the Wasm memory, found through the page tables. */
+export class TranslatedMemory implements PvmMemoryView {
+  private next: number;
+  private u32: Uint32Array;
+  fault: AccessFault | null = null;
+
+  constructor(
+    readonly memory: WebAssembly.Memory,
+    framesBase: number,
+  ) {
+    this.next = framesBase;
+    this.u32 = new Uint32Array(memory.buffer);
+  }
+
+  memoryBytes(): number {
+    return this.memory.buffer.byteLength;
+  }
+
+  private view(): Uint32Array {
+    if (this.u32.buffer !== this.memory.buffer) this.u32 = new Uint32Array(this.memory.buffer);
+    return this.u32;
+  }
+
+  /** Maps `count` pages from page `first`, readable and (if `writable`) writable, backed by zeroed frames. */
+  map(first: number, count: number, writable: boolean): void {
+    const need = this.next + count * PVM_PAGE_SIZE;
+    const have = this.memory.buffer.byteLength;
+    if (need > have) this.memory.grow(Math.ceil((need - have) / WASM_PAGE));
+    const t = this.view();
+    for (let p = first; p < first + count; p++) {
+      if (t[READ_TABLE / 4 + p] === 0) {
+        t[READ_TABLE / 4 + p] = this.next;
+        this.next += PVM_PAGE_SIZE;
+      }
+      t[WRITE_TABLE / 4 + p] = writable ? t[READ_TABLE / 4 + p]! : 0;
+    }
+  }
+
+  private frame(page: number, write: boolean): number {
+    return this.view()[(write ? WRITE_TABLE : READ_TABLE) / 4 + (page & 0xfffff)]!;
+  }
+
+  /** Whether the page exists with no write right (a write to it panics instead of faulting). */
+  private check(address: number, width: number, write: boolean): AccessFault | null {
+    const pages = [address >>> 12];
+    if ((address & 4095) + width > 4096) pages.push(((address + width) >>> 0) >>> 12);
+    for (const p of pages) {
+      if (this.frame(p, write) !== 0) continue;
+      const exists = this.frame(p, false) !== 0;
+      const at = p * PVM_PAGE_SIZE;
+      return { panic: exists || at < RESERVED_BYTES, address: at };
+    }
+    return null;
+  }
+
+  private bytes8(): Uint8Array {
+    return new Uint8Array(this.memory.buffer);
+  }
+
+  /** Slow path of a load: `width` bytes little-endian (zero-extended), or 0 with the fault recorded. */
+  slowLoad(address: number, width: number): bigint {
+    address >>>= 0;
+    const f = this.check(address, width, false);
+    if (f !== null) {
+      this.fault = f;
+      this.view()[STATE_FAULT / 4] = 1;
+      return 0n;
+    }
+    let v = 0n;
+    const mem = this.bytes8();
+    for (let i = width - 1; i >= 0; i--) {
+      const a = (address + i) >>> 0;
+      v = (v << 8n) | BigInt(mem[this.frame(a >>> 12, false) + (a & 4095)]!);
+    }
+    return v;
+  }
+
+  /** Slow path of a store: 0 when stored, 1 with the fault recorded (nothing written then). */
+  slowStore(address: number, width: number, value: bigint): number {
+    address >>>= 0;
+    const f = this.check(address, width, true);
+    if (f !== null) {
+      this.fault = f;
+      return 1;
+    }
+    const mem = this.bytes8();
+    for (let i = 0; i < width; i++) {
+      const a = (address + i) >>> 0;
+      mem[this.frame(a >>> 12, true) + (a & 4095)] = Number((value >> BigInt(8 * i)) & 0xffn);
+    }
+    return 0;
+  }
+
+  readMemory(address: number, length: number): Uint8Array | null {
+    const out = new Uint8Array(length);
+    const mem = this.bytes8();
+    for (let at = 0; at < length;) {
+      const a = (address + at) >>> 0;
+      const f = this.frame(a >>> 12, false);
+      if (f === 0) return null;
+      const n = Math.min(PVM_PAGE_SIZE - (a & 4095), length - at);
+      out.set(mem.subarray(f + (a & 4095), f + (a & 4095) + n), at);
+      at += n;
+    }
+    return out;
+  }
+
+  /** Writes `data` at `address`; false (nothing written) when a byte is not writable. */
+  writeMemory(address: number, data: Uint8Array): boolean {
+    for (let at = 0; at < data.length;) {
+      const a = (address + at) >>> 0;
+      if (this.frame(a >>> 12, true) === 0) return false;
+      at += PVM_PAGE_SIZE - (a & 4095);
+    }
+    const mem = this.bytes8();
+    for (let at = 0; at < data.length;) {
+      const a = (address + at) >>> 0;
+      const f = this.frame(a >>> 12, true);
+      const n = Math.min(PVM_PAGE_SIZE - (a & 4095), data.length - at);
+      mem.set(data.subarray(at, at + n), f + (a & 4095));
+      at += n;
+    }
+    return true;
+  }
+
+  /** Initial contents, ignoring write rights (program loading). */
+  fill(address: number, data: Uint8Array): void {
+    const mem = this.bytes8();
+    for (let at = 0; at < data.length;) {
+      const a = (address + at) >>> 0;
+      const f = this.frame(a >>> 12, false);
+      const n = Math.min(PVM_PAGE_SIZE - (a & 4095), data.length - at);
+      if (f === 0) throw new Error(`initial memory at ${a} is outside the mapped pages`);
+      mem.set(data.subarray(at, at + n), f + (a & 4095));
+      at += n;
+    }
+  }
+}
+
+/** One instance of a translated program with its memory. */
+export class TranslatedMachine {
+  readonly memory: TranslatedMemory;
+  private readonly run: (segment: number) => number;
+  private readonly state: WebAssembly.Memory;
+
+  constructor(readonly program: PvmCompiledProgram) {
+    const { translation } = program;
+    const initialBytes = translation.framesBase;
+    const wasmMemory = new WebAssembly.Memory({ initial: Math.ceil(initialBytes / WASM_PAGE), maximum: 65536 });
+    this.state = wasmMemory;
+    this.memory = new TranslatedMemory(wasmMemory, translation.framesBase);
+    new Int32Array(wasmMemory.buffer, JUMP_TABLE, translation.jumpSegments.length).set(translation.jumpSegments);
+    const mem = this.memory;
+    const instance = new WebAssembly.Instance(program.module, {
+      env: {
+        memory: wasmMemory,
+        load: (address: number, width: number) => mem.slowLoad(address, width),
+        store: (address: number, width: number, value: bigint) => mem.slowStore(address, width, value),
+      },
+    });
+    this.run = instance.exports['run'] as (segment: number) => number;
+  }
+
+  private regs(): BigUint64Array {
+    return new BigUint64Array(this.state.buffer, STATE_REGS, 13);
+  }
+
+  registers(): bigint[] {
+    return Array.from(this.regs());
+  }
+
+  setRegisters(registers: readonly bigint[]): void {
+    const r = this.regs();
+    for (let i = 0; i < 13; i++) r[i] = BigInt.asUintN(64, registers[i] ?? 0n);
+  }
+
+  gas(): bigint {
+    return new BigInt64Array(this.state.buffer, STATE_GAS, 1)[0]!;
+  }
+
+  setGas(gas: bigint): void {
+    new BigInt64Array(this.state.buffer, STATE_GAS, 1)[0] = gas;
+  }
+
+  /** Runs from segment `segment` to the next exit; @returns the exit with its pc and argument. */
+  enter(segment: number): { exit: WasmExit; pc: number; arg: number } {
+    new Uint32Array(this.state.buffer, STATE_FAULT, 1)[0] = 0;
+    this.memory.fault = null;
+    const exit = this.run(segment) as WasmExit;
+    const s = new Uint32Array(this.state.buffer, STATE_PC, 2);
+    return { exit, pc: s[0]!, arg: s[1]! };
+  }
+
+  /** Segment index of a pc, or undefined when no segment starts there. */
+  segmentAt(pc: number): number | undefined {
+    return this.program.translation.segmentAt.get(pc);
+  }
+
+  /** pc after the instruction at `pc` (the interpreter's rule). */
+  nextPc(pc: number): number {
+    return nextPc(this.program.translation.code, pc);
+  }
+}
