@@ -54,10 +54,24 @@ export function compilePvm(blob: PvmCodeBlob, entries: readonly number[]): PvmCo
   return { translation, module: new WebAssembly.Module(translation.wasm) };
 }
 
-/** How a memory access of the slow path ended (anan-as's rule: no page -> fault; no right -> panic). */
+/**
+ * How a memory access of the slow path, or an `sbrk`, ended (anan-as's rule: no page -> fault;
+ * no right -> panic; `sbrk` past the heap's limit -> panic; past the memory cap -> panic with `memoryLimit`).
+ */
 interface AccessFault {
   panic: boolean;
   address: number;
+  memoryLimit?: boolean;
+}
+
+/**
+ * Heap state for `sbrk` (anan-as `Memory.sbrk`): the heap's end (bytes), the highest address it
+ * may reach, and the last page already mapped for it.
+ */
+export interface HeapState {
+  end: number;
+  max: number;
+  lastPage: number;
 }
 
 /** Guest memory of one run: frames in the Wasm memory, found through the page tables. */
@@ -65,6 +79,7 @@ export class TranslatedMemory implements PvmMemoryView {
   private next: number;
   private u32: Uint32Array;
   fault: AccessFault | null = null;
+  heap: HeapState = { end: 1 << 16, max: 0xffffffff, lastPage: 15 };
 
   constructor(
     readonly memory: WebAssembly.Memory,
@@ -83,19 +98,51 @@ export class TranslatedMemory implements PvmMemoryView {
     return this.u32;
   }
 
-  /** Maps `count` pages from page `first`, readable and (if `writable`) writable, backed by zeroed frames. */
-  map(first: number, count: number, writable: boolean): void {
+  /**
+   * Maps `count` pages from page `first`, readable and (if `writable`) writable, backed by zeroed
+   * frames (`fresh`: new frames even where a page was mapped, as anan-as's `sbrk` replaces pages).
+   * @returns false (nothing mapped) when the Wasm memory would pass `maxBytes`
+   */
+  map(first: number, count: number, writable: boolean, fresh = false, maxBytes = Infinity): boolean {
     const need = this.next + count * PVM_PAGE_SIZE;
+    if (need > maxBytes) return false;
     const have = this.memory.buffer.byteLength;
     if (need > have) this.memory.grow(Math.ceil((need - have) / WASM_PAGE));
     const t = this.view();
     for (let p = first; p < first + count; p++) {
-      if (t[READ_TABLE / 4 + p] === 0) {
+      if (fresh || t[READ_TABLE / 4 + p] === 0) {
         t[READ_TABLE / 4 + p] = this.next;
         this.next += PVM_PAGE_SIZE;
       }
       t[WRITE_TABLE / 4 + p] = writable ? t[READ_TABLE / 4 + p]! : 0;
     }
+    return true;
+  }
+
+  /**
+   * `sbrk(amount)` as anan-as 1.2.0 runs it: 0 answers the heap's end; otherwise the end moves up
+   * by `amount` (panic past `heap.max`) and the pages up to the new end are mapped writable.
+   * @returns the heap's previous end, or 0 with the fault recorded
+   */
+  sbrk(amount: number, maxBytes: number): bigint {
+    const h = this.heap;
+    const previous = h.end;
+    if (amount === 0) return BigInt(previous);
+    const end = previous + (amount >>> 0);
+    if (end > h.max) return this.refuse({ panic: true, address: 0 });
+    const lastPage = Math.floor((end - 1) / PVM_PAGE_SIZE);
+    if (lastPage > h.lastPage && !this.map(h.lastPage + 1, lastPage - h.lastPage, true, true, maxBytes)) {
+      return this.refuse({ panic: true, address: 0, memoryLimit: true });
+    }
+    h.end = end;
+    h.lastPage = Math.max(h.lastPage, lastPage);
+    return BigInt(previous);
+  }
+
+  private refuse(f: AccessFault): bigint {
+    this.fault = f;
+    this.view()[STATE_FAULT / 4] = 1;
+    return 0n;
   }
 
   private frame(page: number, write: boolean): number {
@@ -205,7 +252,11 @@ export class TranslatedMachine {
   private readonly run: (segment: number) => number;
   private readonly state: WebAssembly.Memory;
 
-  constructor(readonly program: PvmCompiledProgram) {
+  /** @param maxBytes cap on the Wasm memory (bytes): an `sbrk` past it ends the run as a panic (`memoryLimit`) */
+  constructor(
+    readonly program: PvmCompiledProgram,
+    maxBytes: number,
+  ) {
     const { translation } = program;
     const initialBytes = translation.framesBase;
     const wasmMemory = new WebAssembly.Memory({ initial: Math.ceil(initialBytes / WASM_PAGE), maximum: 65536 });
@@ -218,6 +269,7 @@ export class TranslatedMachine {
         memory: wasmMemory,
         load: (address: number, width: number) => mem.slowLoad(address, width),
         store: (address: number, width: number, value: bigint) => mem.slowStore(address, width, value),
+        sbrk: (amount: number) => mem.sbrk(amount >>> 0, maxBytes),
       },
     });
     this.run = instance.exports['run'] as (segment: number) => number;

@@ -21,8 +21,9 @@
  *   plain Wasm load/store; anything else (unmapped, read-only, crossing a page) calls the host's
  *   slow path, which answers or reports the fault, and the run exits at that access (a `site`).
  *
- * Programs containing `sbrk` are not translated (`PvmTranslationRefused`); the caller keeps the
- * interpreter for them. Translation is linear in the code size and capped (PVM_TRANSLATOR_MAX_*).
+ * `sbrk` (anan-as keeps it; polkatool's services use it) calls the host, which maps heap pages.
+ * Translation is linear in the code size and capped (PVM_TRANSLATOR_MAX_*); over a cap the
+ * program is refused (`PvmTranslationRefused`) and the caller keeps the interpreter for it.
  */
 import {
   ArgKind,
@@ -65,6 +66,8 @@ export const JUMP_TABLE = WRITE_TABLE + (1 << 22);
 
 /** Largest code (bytes) the translator takes; over it the interpreter runs the program. */
 export const PVM_TRANSLATOR_MAX_CODE_BYTES = 4 * 1024 * 1024;
+/** Largest body of the translated `run` function (bytes); V8 refuses functions over 7,654,321. */
+export const PVM_TRANSLATOR_MAX_BODY_BYTES = 6_000_000;
 /** Largest number of segments the translator takes (one Wasm block each, nested). */
 export const PVM_TRANSLATOR_MAX_SEGMENTS = 200_000;
 
@@ -244,11 +247,12 @@ const OP = {
 // function indices: imports first
 const F_LOAD = 0;
 const F_STORE = 1;
-const F_RUN = 2;
-const F_MULHU = 3;
-const F_MULHS = 4;
-const F_MULHSU = 5;
-const F_BSWAP = 6;
+const F_SBRK = 2;
+const F_RUN = 3;
+const F_MULHU = 4;
+const F_MULHS = 5;
+const F_MULHSU = 6;
+const F_BSWAP = 7;
 
 // locals of `run`
 const L_TARGET = 0; // param: segment to run
@@ -420,6 +424,15 @@ class RunEmitter {
     this.close();
   }
 
+  /** sbrk (anan-as's, not in GP 0.7.2): the host grows the heap; a refusal ends the run at this site as a panic. */
+  sbrk(index: number, dst: number, amount: number): void {
+    const site = this.accessSite(index);
+    this.get(R(amount));
+    this.op(OP.i32wrap, OP.call, F_SBRK);
+    this.faultCheck(site);
+    this.set(R(dst));
+  }
+
   /** L_A = u32(register + sign-extended imm). */
   address(base: number, imm: number): void {
     this.get(R(base));
@@ -486,7 +499,6 @@ function buildSegments(d: DecodedCode, entries: readonly number[]): { segments: 
   for (let pc = 0; pc < d.length; pc++) {
     if (d.starts[pc] !== 1) continue;
     const ins = decodeAt(d, pc);
-    if (ins.op === SBRK) throw new PvmTranslationRefused(`sbrk at pc ${pc} is not translated`);
     decoded.push(ins);
     if (TERMINATOR_OPCODES.has(ins.op) || ins.op === ECALLI) startSet.add(ins.next);
   }
@@ -553,6 +565,7 @@ export function translatePvm(blob: PvmCodeBlob, entries: readonly number[] = [0]
     e.extra = 0;
     emitSegment(e, instructions[s]!, s, segmentAt, blob.jumpTable.length);
   }
+  if (e.c.b.length > PVM_TRANSLATOR_MAX_BODY_BYTES) throw new PvmTranslationRefused(`translation is ${e.c.b.length} bytes, over ${PVM_TRANSLATOR_MAX_BODY_BYTES}`);
   e.op(OP.end); // loop (never falls out: the last segment ends with a transfer)
   e.op(OP.end); // exit block
   // epilogue: registers, gas, pc and exit argument to STATE
@@ -679,6 +692,7 @@ function stackOps(e: RunEmitter) {
 /** A non-terminating instruction at position `k` of its segment (GP 0.7.2 A.5). */
 function emitPlain(e: RunEmitter, ins: PvmInstruction, k: number): void {
   const { op } = ins;
+  if (op === SBRK) return e.sbrk(k, ins.rd, ins.ra);
   if (op >= 100 && op <= 111) return emitTwoReg(e, ins);
   if (op >= 131 && op <= 161) return emitRegImm(e, ins);
   if (op >= 193 && op <= 206 && (op < 197 || op > 202)) return emitDivRem(e, ins);
@@ -1222,6 +1236,7 @@ function assemble(runBody: number[]): Uint8Array {
     [0x60, 1, I32, 1, I32], // 2: run(segment) -> status
     [0x60, 2, I64, I64, 1, I64], // 3: (i64, i64) -> i64
     [0x60, 1, I64, 1, I64], // 4: (i64) -> i64
+    [0x60, 1, I32, 1, I64], // 5: sbrk(amount) -> previous heap end
   ]);
   section(out, 1, types);
   const imports = new Bytes();
@@ -1229,6 +1244,7 @@ function assemble(runBody: number[]): Uint8Array {
   imports.vec([
     [...name('env'), ...name('load'), 0x00, 0],
     [...name('env'), ...name('store'), 0x00, 1],
+    [...name('env'), ...name('sbrk'), 0x00, 5],
     [...name('env'), ...name('memory'), 0x02, 0x00, 1],
   ]);
   section(out, 2, imports);

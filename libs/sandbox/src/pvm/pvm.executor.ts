@@ -12,7 +12,7 @@ import { MAX_REFINE_OUTPUT_BYTES, MAX_SERVICE_CODE_BYTES } from '../host-abi';
 import { MAX_GAS_LIMIT, type AccumulateOutcome, type RefineOutcome } from '../sandbox.types';
 import type { AccumulateJob, RefineJob } from '../service.executor';
 import { decodeServiceBlob, PvmProgramRejection, PVM_REFINE_ENTRY, type PvmServiceBlob } from './pvm-program';
-import { runPvm, type PvmMemoryView, type PvmRunResult } from './pvm.machine';
+import { PVM_PRODUCT_ENGINE, runPvm, type PvmMemoryView, type PvmRunResult } from './pvm.machine';
 import { executeGpAccumulateJob } from './accumulate/accumulate-job';
 import { finishPvmLogs } from './pvm-log';
 import { pvmRefineState, refineHostCalls } from './refine/refine-host-calls';
@@ -87,6 +87,7 @@ export function executePvmRefine(code: PvmServiceCode, job: RefineJob): RefineOu
       if (out === null) return { result: { panic: null }, gasUsed, logs, exports };
       return { result: { ok: out }, gasUsed, logs, exports };
     },
+    PVM_PRODUCT_ENGINE,
   );
 }
 
