@@ -80,13 +80,32 @@ export class TranslatedMemory implements PvmMemoryView {
   private u32: Uint32Array;
   fault: AccessFault | null = null;
   heap: HeapState = { end: 1 << 16, max: 0xffffffff, lastPage: 15 };
+  /** Pages given a table entry by `map` (cleared by `clear`). */
+  private readonly mapped: number[] = [];
 
   constructor(
     readonly memory: WebAssembly.Memory,
-    framesBase: number,
+    private readonly framesBase: number,
   ) {
     this.next = framesBase;
     this.u32 = new Uint32Array(memory.buffer);
+  }
+
+  /** Bytes of page frames this run mapped. */
+  frameBytes(): number {
+    return this.next - this.framesBase;
+  }
+
+  /** Unmaps every page and zeroes the jump table and frames, so the Wasm memory can serve another run as new. */
+  clear(): void {
+    const t = this.view();
+    for (const p of this.mapped) {
+      t[READ_TABLE / 4 + p] = 0;
+      t[WRITE_TABLE / 4 + p] = 0;
+    }
+    // the jump table too: the next program's frames may start inside this one's table
+    new Uint8Array(this.memory.buffer, JUMP_TABLE, this.next - JUMP_TABLE).fill(0);
+    new Uint8Array(this.memory.buffer, 0, 128).fill(0);
   }
 
   memoryBytes(): number {
@@ -111,6 +130,7 @@ export class TranslatedMemory implements PvmMemoryView {
     const t = this.view();
     for (let p = first; p < first + count; p++) {
       if (fresh || t[READ_TABLE / 4 + p] === 0) {
+        this.mapped.push(p);
         t[READ_TABLE / 4 + p] = this.next;
         this.next += PVM_PAGE_SIZE;
       }
@@ -246,7 +266,16 @@ export class TranslatedMemory implements PvmMemoryView {
   }
 }
 
-/** One instance of a translated program with its memory. */
+/**
+ * A Wasm memory kept for the next run on this thread: creating one with the page tables' 8 MiB
+ * costs about 1 ms (V8 commits the initial pages), more than a small run. Kept only when the run
+ * mapped at most REUSE_MAX_FRAME_BYTES of frames (zeroing them is then cheap, and a memory a large
+ * run grew is given back to the system), and used by one machine at a time.
+ */
+let spare: WebAssembly.Memory | undefined;
+const REUSE_MAX_FRAME_BYTES = 4 << 20;
+
+/** One instance of a translated program with its memory. Call `release` when done with it. */
 export class TranslatedMachine {
   readonly memory: TranslatedMemory;
   private readonly run: (segment: number) => number;
@@ -259,7 +288,10 @@ export class TranslatedMachine {
   ) {
     const { translation } = program;
     const initialBytes = translation.framesBase;
-    const wasmMemory = new WebAssembly.Memory({ initial: Math.ceil(initialBytes / WASM_PAGE), maximum: 65536 });
+    let wasmMemory = spare;
+    spare = undefined;
+    if (wasmMemory === undefined) wasmMemory = new WebAssembly.Memory({ initial: Math.ceil(initialBytes / WASM_PAGE), maximum: 65536 });
+    else if (wasmMemory.buffer.byteLength < initialBytes) wasmMemory.grow(Math.ceil((initialBytes - wasmMemory.buffer.byteLength) / WASM_PAGE));
     this.state = wasmMemory;
     this.memory = new TranslatedMemory(wasmMemory, translation.framesBase);
     new Int32Array(wasmMemory.buffer, JUMP_TABLE, translation.jumpSegments.length).set(translation.jumpSegments);
@@ -273,6 +305,13 @@ export class TranslatedMachine {
       },
     });
     this.run = instance.exports['run'] as (segment: number) => number;
+  }
+
+  /** Ends the machine's life: its memory, if small, is cleared and kept for the next machine. */
+  release(): void {
+    if (this.memory.frameBytes() > REUSE_MAX_FRAME_BYTES || spare !== undefined) return;
+    this.memory.clear();
+    spare = this.state;
   }
 
   private regs(): BigUint64Array {

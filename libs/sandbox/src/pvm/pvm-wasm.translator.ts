@@ -565,7 +565,8 @@ export function translatePvm(blob: PvmCodeBlob, entries: readonly number[] = [0]
     e.extra = 0;
     emitSegment(e, instructions[s]!, s, segmentAt, blob.jumpTable.length);
   }
-  if (e.c.b.length > PVM_TRANSLATOR_MAX_BODY_BYTES) throw new PvmTranslationRefused(`translation is ${e.c.b.length} bytes, over ${PVM_TRANSLATOR_MAX_BODY_BYTES}`);
+  if (e.c.b.length > PVM_TRANSLATOR_MAX_BODY_BYTES)
+    throw new PvmTranslationRefused(`translation is ${e.c.b.length} bytes, over ${PVM_TRANSLATOR_MAX_BODY_BYTES}`);
   e.op(OP.end); // loop (never falls out: the last segment ends with a transfer)
   e.op(OP.end); // exit block
   // epilogue: registers, gas, pc and exit argument to STATE

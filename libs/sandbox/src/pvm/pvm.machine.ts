@@ -297,74 +297,78 @@ function runTranslated<T>(
   inspect: (r: PvmRunResult, m: PvmMemoryView) => T,
 ): T {
   const m = new TranslatedMachine(program, PVM_MAX_INTERPRETER_MEMORY_BYTES);
-  if (load.kind === 'service') {
-    m.setRegisters(layStandard(m, decodeServiceBlob(load.bytes).program, load.args));
-  } else {
-    // anan-as: the heap starts after the highest writable page or initial chunk (at least 2^16)
-    let end = 1 << 16;
-    for (const p of load.pages) {
-      m.memory.map(p.address >>> 12, Math.ceil(p.length / 4096), p.writable);
-      if (p.writable) end = Math.max(end, p.address + p.length);
-    }
-    for (const c of load.chunks) {
-      m.memory.fill(c.address, c.data);
-      end = Math.max(end, c.address + c.data.length);
-    }
-    const page = Math.floor(end / PAGE);
-    m.memory.heap = { end, max: 0xffffffff, lastPage: m.memory.readMemory(page * PAGE, 1) !== null ? page : page - 1 };
-    m.setRegisters(load.registers);
-  }
-  m.setGas(gas);
-  const { segments, sites } = program.translation;
-  const result = (exit: PvmExit, pc: number, gasLeft: bigint): PvmRunResult => ({ exit, pc, gasLeft, registers: m.registers() });
-  let segment = m.segmentAt(load.pc)!;
-  for (;;) {
-    const x = m.enter(segment);
-    const left = m.gas();
-    switch (x.exit) {
-      case WasmExit.Halt:
-        return inspect(result('halt', x.pc, left), m.memory);
-      case WasmExit.Panic:
-        return inspect(result('panic', x.pc, left), m.memory);
-      case WasmExit.OutOfGas: {
-        const s = segments[x.arg]!;
-        return inspect(result('out-of-gas', s.pcs[Number(left + BigInt(s.pcs.length))]!, 0n), m.memory);
+  try {
+    if (load.kind === 'service') {
+      m.setRegisters(layStandard(m, decodeServiceBlob(load.bytes).program, load.args));
+    } else {
+      // anan-as: the heap starts after the highest writable page or initial chunk (at least 2^16)
+      let end = 1 << 16;
+      for (const p of load.pages) {
+        m.memory.map(p.address >>> 12, Math.ceil(p.length / 4096), p.writable);
+        if (p.writable) end = Math.max(end, p.address + p.length);
       }
-      case WasmExit.Site: {
-        const site = sites[x.arg]!;
-        const s = segments[site.segment]!;
-        const atEntry = left + BigInt(s.pcs.length);
-        if (atEntry < BigInt(site.index + 1)) return inspect(result('out-of-gas', s.pcs[Number(atEntry)]!, 0n), m.memory);
-        const after = atEntry - BigInt(site.index + 1);
-        const pc = s.pcs[site.index]!;
-        const fault = m.memory.fault!;
-        if (fault.memoryLimit === true) return inspect({ ...result('panic', pc, after), memoryLimit: true }, m.memory);
-        if (fault.panic) return inspect(result('panic', pc, after), m.memory);
-        const rest = restOfBlock(load.blob, pc);
-        const r = result('page-fault', pc, after > rest ? after - rest : 0n);
-        r.faultAddress = fault.address;
-        return inspect(r, m.memory);
+      for (const c of load.chunks) {
+        m.memory.fill(c.address, c.data);
+        end = Math.max(end, c.address + c.data.length);
       }
-      case WasmExit.Host: {
-        if (left < PVM_HOST_CALL_GAS) return inspect(result('out-of-gas', x.pc, 0n), m.memory);
-        const ctx: PvmHostContext = {
-          index: x.arg,
-          gasLeft: left - PVM_HOST_CALL_GAS,
-          registers: m.registers(),
-          read: (address, length) => m.memory.readMemory(address, length),
-          write: (address, data) => m.memory.writeMemory(address, data),
-        };
-        const verdict = onHostCall(ctx);
-        if (verdict === 'panic') return inspect(result('panic', x.pc, ctx.gasLeft), m.memory);
-        if (verdict === 'out-of-gas') return inspect(result('out-of-gas', x.pc, 0n), m.memory);
-        m.setGas(ctx.gasLeft < 0n ? 0n : ctx.gasLeft);
-        m.setRegisters(ctx.registers);
-        segment = m.segmentAt(m.nextPc(x.pc))!;
-        continue;
-      }
-      default:
-        throw new Error(`translated PVM code exited with status ${x.exit} (entry segment ${segment})`);
+      const page = Math.floor(end / PAGE);
+      m.memory.heap = { end, max: 0xffffffff, lastPage: m.memory.readMemory(page * PAGE, 1) !== null ? page : page - 1 };
+      m.setRegisters(load.registers);
     }
+    m.setGas(gas);
+    const { segments, sites } = program.translation;
+    const result = (exit: PvmExit, pc: number, gasLeft: bigint): PvmRunResult => ({ exit, pc, gasLeft, registers: m.registers() });
+    let segment = m.segmentAt(load.pc)!;
+    for (;;) {
+      const x = m.enter(segment);
+      const left = m.gas();
+      switch (x.exit) {
+        case WasmExit.Halt:
+          return inspect(result('halt', x.pc, left), m.memory);
+        case WasmExit.Panic:
+          return inspect(result('panic', x.pc, left), m.memory);
+        case WasmExit.OutOfGas: {
+          const s = segments[x.arg]!;
+          return inspect(result('out-of-gas', s.pcs[Number(left + BigInt(s.pcs.length))]!, 0n), m.memory);
+        }
+        case WasmExit.Site: {
+          const site = sites[x.arg]!;
+          const s = segments[site.segment]!;
+          const atEntry = left + BigInt(s.pcs.length);
+          if (atEntry < BigInt(site.index + 1)) return inspect(result('out-of-gas', s.pcs[Number(atEntry)]!, 0n), m.memory);
+          const after = atEntry - BigInt(site.index + 1);
+          const pc = s.pcs[site.index]!;
+          const fault = m.memory.fault!;
+          if (fault.memoryLimit === true) return inspect({ ...result('panic', pc, after), memoryLimit: true }, m.memory);
+          if (fault.panic) return inspect(result('panic', pc, after), m.memory);
+          const rest = restOfBlock(load.blob, pc);
+          const r = result('page-fault', pc, after > rest ? after - rest : 0n);
+          r.faultAddress = fault.address;
+          return inspect(r, m.memory);
+        }
+        case WasmExit.Host: {
+          if (left < PVM_HOST_CALL_GAS) return inspect(result('out-of-gas', x.pc, 0n), m.memory);
+          const ctx: PvmHostContext = {
+            index: x.arg,
+            gasLeft: left - PVM_HOST_CALL_GAS,
+            registers: m.registers(),
+            read: (address, length) => m.memory.readMemory(address, length),
+            write: (address, data) => m.memory.writeMemory(address, data),
+          };
+          const verdict = onHostCall(ctx);
+          if (verdict === 'panic') return inspect(result('panic', x.pc, ctx.gasLeft), m.memory);
+          if (verdict === 'out-of-gas') return inspect(result('out-of-gas', x.pc, 0n), m.memory);
+          m.setGas(ctx.gasLeft < 0n ? 0n : ctx.gasLeft);
+          m.setRegisters(ctx.registers);
+          segment = m.segmentAt(m.nextPc(x.pc))!;
+          continue;
+        }
+        default:
+          throw new Error(`translated PVM code exited with status ${x.exit} (entry segment ${segment})`);
+      }
+    }
+  } finally {
+    m.release();
   }
 }
 
