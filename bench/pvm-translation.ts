@@ -54,7 +54,8 @@ function measure(name: string, blob: PvmCodeBlob, entries: number[]): void {
 const service = decodeServiceBlob(readFileSync(path.join(repoRoot(), 'test', 'fixtures', 'jam-vectors', 'pvm-services', 'test-service.jam'))).program.blob;
 measure('test-service.jam (JAM SDK, accumulate vectors)', service, [0, 5]);
 measure(`${PVM_TRANSLATOR_MAX_SEGMENTS} fallthroughs (one segment each)`, repeated([1], PVM_TRANSLATOR_MAX_SEGMENTS - 1), [0]);
-measure('700,000 add_64 (one straight segment)', repeated([200, 0x87, 0x08], 700_000), [0]);
-measure('120,000 store_ind_u64 (memory sites)', repeated([123, 0x98], 120_000), [0]);
-measure('60,000 branch_eq (2 segments each)', repeated([170, 0x87, 1, 0, 0, 0], 60_000), [0]);
-measure('1,333,333 add_64 (over the body cap)', repeated([200, 0x87, 0x08], 1_333_333), [0]);
+measure('170,000 add_64 (one straight segment, 510 KB)', repeated([200, 0x87, 0x08], 170_000), [0]);
+measure('120,000 store_ind_u64 (memory sites, over the body cap)', repeated([123, 0x98], 120_000), [0]);
+measure('9,999 branch_eq (2 segments each)', repeated([170, 0x87, 1, 0, 0, 0], 9_999), [0]);
+measure('60,000 branch_eq (over the segment cap)', repeated([170, 0x87, 1, 0, 0, 0], 60_000), [0]);
+measure('700,000 add_64 (2.1 MB, over the code cap)', repeated([200, 0x87, 0x08], 700_000), [0]);

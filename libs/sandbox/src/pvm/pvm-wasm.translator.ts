@@ -64,12 +64,19 @@ export const WRITE_TABLE = READ_TABLE + (1 << 22);
 /** Jump table (segment index per entry, -1 when not a basic block start), then the page frames. */
 export const JUMP_TABLE = WRITE_TABLE + (1 << 22);
 
-/** Largest code (bytes) the translator takes; over it the interpreter runs the program. */
-export const PVM_TRANSLATOR_MAX_CODE_BYTES = 4 * 1024 * 1024;
+/**
+ * Largest code (bytes) the translator takes; over it the interpreter runs the program. Bounds the
+ * translation's time on a cache miss (performance.md section 13: about 12 s for 2.1 MB of code at
+ * load 14-27; real services are tens of KB).
+ */
+export const PVM_TRANSLATOR_MAX_CODE_BYTES = 512 * 1024;
 /** Largest body of the translated `run` function (bytes); V8 refuses functions over 7,654,321. */
 export const PVM_TRANSLATOR_MAX_BODY_BYTES = 6_000_000;
-/** Largest number of segments the translator takes (one Wasm block each, nested). */
-export const PVM_TRANSLATOR_MAX_SEGMENTS = 200_000;
+/**
+ * Largest number of segments the translator takes (one nested Wasm block and one `br_table` entry
+ * each): V8 took 11 s to compile a 60,000-segment function at load 25 (performance.md section 13).
+ */
+export const PVM_TRANSLATOR_MAX_SEGMENTS = 20_000;
 
 /** The translator declines a program (`reason` is stable text); the interpreter runs it instead. */
 export class PvmTranslationRefused extends Error {
@@ -106,10 +113,35 @@ export interface PvmTranslation {
 
 // ---- Wasm binary encoding --------------------------------------------------------------------
 
+/** A growable byte buffer (the translator's output; a number[] made translation several times slower). */
 class Bytes {
-  b: number[] = [];
+  private buf = new Uint8Array(256);
+  length = 0;
+  readonly b = {
+    push: (v: number): void => {
+      if (this.length === this.buf.length) {
+        const bigger = new Uint8Array(this.buf.length * 2);
+        bigger.set(this.buf);
+        this.buf = bigger;
+      }
+      this.buf[this.length++] = v;
+    },
+  };
   push(...x: number[]): void {
     for (const v of x) this.b.push(v);
+  }
+  /** The bytes written so far (a view). */
+  data(): Uint8Array {
+    return this.buf.subarray(0, this.length);
+  }
+  append(other: Uint8Array): void {
+    if (this.length + other.length > this.buf.length) {
+      const bigger = new Uint8Array(Math.max(this.buf.length * 2, this.length + other.length));
+      bigger.set(this.buf);
+      this.buf = bigger;
+    }
+    this.buf.set(other, this.length);
+    this.length += other.length;
   }
   uleb(v: number): void {
     do {
@@ -151,8 +183,8 @@ class Bytes {
 
 function section(out: Bytes, id: number, body: Bytes): void {
   out.push(id);
-  out.uleb(body.b.length);
-  for (const v of body.b) out.b.push(v);
+  out.uleb(body.length);
+  out.append(body.data());
 }
 
 const I32 = 0x7f;
@@ -565,8 +597,7 @@ export function translatePvm(blob: PvmCodeBlob, entries: readonly number[] = [0]
     e.extra = 0;
     emitSegment(e, instructions[s]!, s, segmentAt, blob.jumpTable.length);
   }
-  if (e.c.b.length > PVM_TRANSLATOR_MAX_BODY_BYTES)
-    throw new PvmTranslationRefused(`translation is ${e.c.b.length} bytes, over ${PVM_TRANSLATOR_MAX_BODY_BYTES}`);
+  if (e.c.length > PVM_TRANSLATOR_MAX_BODY_BYTES) throw new PvmTranslationRefused(`translation is ${e.c.length} bytes, over ${PVM_TRANSLATOR_MAX_BODY_BYTES}`);
   e.op(OP.end); // loop (never falls out: the last segment ends with a transfer)
   e.op(OP.end); // exit block
   // epilogue: registers, gas, pc and exit argument to STATE
@@ -588,7 +619,7 @@ export function translatePvm(blob: PvmCodeBlob, entries: readonly number[] = [0]
   e.op(OP.end);
 
   const framesBase = Math.ceil((JUMP_TABLE + 4 * jumpSegments.length) / 4096) * 4096;
-  return { wasm: assemble(e.c.b), segments, segmentAt, sites: e.sites, jumpSegments, framesBase, code: d };
+  return { wasm: assemble(e.c.data()), segments, segmentAt, sites: e.sites, jumpSegments, framesBase, code: d };
 }
 
 function emitSegment(e: RunEmitter, list: PvmInstruction[], s: number, segmentAt: Map<number, number>, tableLength: number): void {
@@ -1227,7 +1258,7 @@ function buildHelpers(): Bytes[] {
   return [mulhu, mulhs, mulhsu, bswap];
 }
 
-function assemble(runBody: number[]): Uint8Array {
+function assemble(runBody: Uint8Array): Uint8Array {
   const out = new Bytes();
   out.push(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00);
   const types = new Bytes();
@@ -1260,13 +1291,13 @@ function assemble(runBody: number[]): Uint8Array {
   const run = new Bytes();
   // locals: 16 i64 (13 registers, gas, 2 scratch), 5 i32
   run.push(2, 16, I64, 5, I32);
-  for (const v of runBody) run.b.push(v);
+  run.append(runBody);
   bodies.push(run, ...helpers());
   code.uleb(bodies.length);
   for (const b of bodies) {
-    code.uleb(b.b.length);
-    for (const v of b.b) code.b.push(v);
+    code.uleb(b.length);
+    code.append(b.data());
   }
   section(out, 10, code);
-  return Uint8Array.from(out.b);
+  return out.data().slice();
 }
