@@ -16,12 +16,14 @@
 //   verified-download  pass-through vs the verifying stream of preimage downloads  [MiB] [reps]
 //   registration-check  hostile shapes: in-process validation vs SandboxPool.check
 //   cli-watch       jam --watch: status stream (SSE) vs polling on an embedded server  [packages per mode]
-//   pvm-vectors     the 307 PVM test vectors through the PVM engine (`pvm vectors: N/307 passed`), then its
-//                   speed on a counting loop  [--iterations N] [--reps R] [--no-speed]
+//   pvm-vectors     the 307 PVM test vectors on the interpreter and the translator (`pvm vectors: N/307 passed`),
+//                   then both engines' speed on a counting and a memory loop  [--iterations N] [--reps R] [--no-speed]
 //   accumulate-vectors  the 30 GP 0.7.2 accumulate STF vectors through the GP accumulation module
 //                   (`accumulate vectors: N/30 passed`), then ms per vector  [--reps R]
 //   pvm-host-calls  PVM refine host calls: ns per gas of copies and inner-machine calls vs plain instructions
 //                   [--rounds R]
+//   pvm-translation PVM-to-Wasm translation cost (translate, compile, instantiate, first run, memory) for a
+//                   real service and the largest hostile shapes under the translator's caps
 //   pipeline        packages/s, CPU per package and latency: product (production + embedded) vs a bare
 //                   BullMQ chain with the same fan-out (and + PostgreSQL), interleaved rounds
 //                   [--packages N] [--rounds N] [--rate R] [--latency-packages N] [--no-embedded]
@@ -50,6 +52,7 @@ const benches = {
   'pvm-vectors': { file: path.join(root, 'dist', 'bench', 'pvm-vectors.js'), built: true },
   'accumulate-vectors': { file: path.join(root, 'dist', 'bench', 'accumulate-vectors.js'), built: true },
   'pvm-host-calls': { file: path.join(root, 'dist', 'bench', 'pvm-host-calls.js'), built: true },
+  'pvm-translation': { file: path.join(root, 'dist', 'bench', 'pvm-translation.js'), built: true },
   pipeline: { file: path.join(root, 'dist', 'bench', 'pipeline.js'), built: true },
   gateway: { file: path.join(root, 'dist', 'bench', 'gateway.js'), built: true },
   scale: { file: path.join(root, 'dist', 'bench', 'scale.js'), built: true },

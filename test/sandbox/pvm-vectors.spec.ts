@@ -23,4 +23,11 @@ describe('PVM test vectors (GP 0.7.2 appendix A)', () => {
     expect(r.mismatches).toEqual([]);
     expect(r.status).toBe(r.expectedStatus);
   });
+
+  // the same vectors on the PVM-to-Wasm translator (libs/sandbox/src/pvm/pvm-wasm.translator.ts)
+  it.each(files)('%s on the translator: status, pc, registers, gas, memory and page-fault address as expected', (file) => {
+    const r = runPvmVector(readFileSync(path.join(DIR, file), 'utf8'), 'translator');
+    expect(r.mismatches).toEqual([]);
+    expect(r.status).toBe(r.expectedStatus);
+  });
 });

@@ -59,7 +59,7 @@ export {
 } from './module-limits';
 export { PVM_ENGINE_IDENTITY, PVM_HOST_CALL_GAS, type PvmExit } from './pvm/pvm.machine';
 export { runPvmVector, type PvmVectorResult } from './pvm/pvm-vector.runner';
-export { runPvm, type PvmLoad, type PvmRunResult } from './pvm/pvm.machine';
+export { runPvm, type PvmEngineKind, type PvmLoad, type PvmMemoryView, type PvmRunResult } from './pvm/pvm.machine';
 export { decodeCodeBlob, decodeServiceBlob, PvmProgramRejection } from './pvm/pvm-program';
 export { detectCodeFormat, engineIdentityOf, reportEngineIdentity, type CodeFormat } from './code-format';
 export { startCodeChecks, startSandboxPool, sharedSandboxPool, type SandboxPoolHost, type CodeChecks, type CodeCheckWarn } from './code-check';

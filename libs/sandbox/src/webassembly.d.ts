@@ -17,6 +17,10 @@ declare namespace WebAssembly {
     readonly buffer: ArrayBuffer;
     grow(delta: number): number;
   }
+  interface MemoryConstructor {
+    /** Sizes in Wasm pages of 64 KiB. */
+    new (descriptor: { initial: number; maximum?: number }): Memory;
+  }
   interface Global {
     value: unknown;
   }
@@ -30,5 +34,6 @@ declare var WebAssembly: {
   Module: WebAssembly.ModuleConstructor;
   Instance: WebAssembly.InstanceConstructor;
   RuntimeError: WebAssembly.RuntimeErrorConstructor;
+  Memory: WebAssembly.MemoryConstructor;
   validate(bytes: Uint8Array): boolean;
 };

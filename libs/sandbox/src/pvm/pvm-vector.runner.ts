@@ -7,7 +7,7 @@
  */
 import { parseJamJson } from '@jam/domain';
 import { decodeCodeBlob } from './pvm-program';
-import { runPvm, type PvmExit } from './pvm.machine';
+import { runPvm, type PvmEngineKind, type PvmExit } from './pvm.machine';
 
 /** Outcome of one vector: `mismatches` is empty when every field matched. */
 export interface PvmVectorResult {
@@ -44,7 +44,7 @@ function list(v: unknown, what: string): Json[] {
  * Runs one vector given as JSON text (numbers up to 2^64 - 1 are read as BigInt).
  * @throws Error when the text is not a well-formed vector; an engine abort propagates
  */
-export function runPvmVector(text: string): PvmVectorResult {
+export function runPvmVector(text: string, engine: PvmEngineKind = 'interpreter'): PvmVectorResult {
   const t = parseJamJson(text) as Json;
   const name = String(t['name']);
   const program = bytes(t['program'], 'program');
@@ -90,5 +90,6 @@ export function runPvmVector(text: string): PvmVectorResult {
       }
       return { name, expectedStatus, status: r.exit, gasUsed: gas - r.gasLeft, mismatches };
     },
+    engine,
   );
 }

@@ -12,8 +12,7 @@ import { MAX_REFINE_OUTPUT_BYTES, MAX_SERVICE_CODE_BYTES } from '../host-abi';
 import { MAX_GAS_LIMIT, type AccumulateOutcome, type RefineOutcome } from '../sandbox.types';
 import type { AccumulateJob, RefineJob } from '../service.executor';
 import { decodeServiceBlob, PvmProgramRejection, PVM_REFINE_ENTRY, type PvmServiceBlob } from './pvm-program';
-import { runPvm, type PvmRunResult } from './pvm.machine';
-import type { AnanAs } from './anan-as.binding';
+import { PVM_PRODUCT_ENGINE, runPvm, type PvmMemoryView, type PvmRunResult } from './pvm.machine';
 import { executeGpAccumulateJob } from './accumulate/accumulate-job';
 import { finishPvmLogs } from './pvm-log';
 import { pvmRefineState, refineHostCalls } from './refine/refine-host-calls';
@@ -74,7 +73,7 @@ export function executePvmRefine(code: PvmServiceCode, job: RefineJob): RefineOu
     { kind: 'service', bytes: code.bytes, blob: code.service.program.blob, pc: PVM_REFINE_ENTRY, args: w.finish() },
     limit,
     refineHostCalls(state),
-    (r: PvmRunResult, m: AnanAs): RefineOutcome => {
+    (r: PvmRunResult, m: PvmMemoryView): RefineOutcome => {
       const gasUsed = limit - r.gasLeft;
       const logs = finishPvmLogs(state);
       const exports = state.exports;
@@ -88,6 +87,7 @@ export function executePvmRefine(code: PvmServiceCode, job: RefineJob): RefineOu
       if (out === null) return { result: { panic: null }, gasUsed, logs, exports };
       return { result: { ok: out }, gasUsed, logs, exports };
     },
+    PVM_PRODUCT_ENGINE,
   );
 }
 

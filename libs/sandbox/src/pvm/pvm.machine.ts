@@ -10,8 +10,23 @@
  * 307 pass; without it the 9 page-fault vectors end 1 gas high (as typeberry's and anan-as's own
  * interpreters do). docs/sandbox.md, "PVM engine", states the rule.
  */
+import { createHash } from 'node:crypto';
 import { AnanAs, AnanStatus, ANAN_AS_VERSION, compileAnanAs } from './anan-as.binding';
-import type { PvmCodeBlob } from './pvm-program';
+import { decodeServiceBlob, PVM_ACCUMULATE_ENTRY, PVM_REFINE_ENTRY, type PvmCodeBlob, type PvmStandardProgram } from './pvm-program';
+import { compilePvm, TranslatedMachine, type PvmCompiledProgram, type PvmMemoryView } from './pvm-wasm.machine';
+import { PvmTranslationRefused, WasmExit } from './pvm-wasm.translator';
+
+export type { PvmMemoryView } from './pvm-wasm.machine';
+
+/**
+ * Which PVM engine runs a program: the anan-as interpreter; the PVM-to-Wasm translator (throws
+ * PvmTranslationRefused for a program it does not take); or `auto`, the translator with the
+ * interpreter for the programs it refuses (the product's choice, PVM_ENGINE_IDENTITY 0.3.0).
+ */
+export type PvmEngineKind = 'interpreter' | 'translator' | 'auto';
+
+/** The engine refine and accumulate run PVM services on (inner machines stay on the interpreter). */
+export const PVM_PRODUCT_ENGINE: PvmEngineKind = 'auto';
 
 /** How a PVM run ended (GP 0.7.2 A.1 exit reasons other than a host call, which is handled). */
 export type PvmExit = 'halt' | 'panic' | 'page-fault' | 'out-of-gas';
@@ -73,6 +88,9 @@ const STEP_CHUNK = 1 << 14;
  */
 export const PVM_MAX_INTERPRETER_MEMORY_BYTES = 512 * 1024 * 1024;
 
+/** Version of the PVM-to-Wasm translator (pvm-wasm.translator.ts; part of the PVM engine identity). */
+export const PVM_TRANSLATOR_VERSION = 1;
+
 /**
  * Identity of the PVM engine. WARNING: the report hash covers it (docs/architecture.md section 6);
  * bump `version` whenever results or gas could change for the same code and input.
@@ -81,8 +99,15 @@ export const PVM_MAX_INTERPRETER_MEMORY_BYTES = 512 * 1024 * 1024;
  * machine creation and inner gas (docs/service-abi.md, "PVM services").
  * 0.2.1: GP 0.7.2's `bad_exports` order (a trapped run of an item declaring exports is
  * `bad_exports`, as for Wasm engine 0.8.2); gas unchanged.
+ * 0.3.0 (`jam-pvm`, was `jam-pvm-anan-as`): services run on the PVM-to-Wasm translator, the
+ * interpreter only for programs it refuses (`sbrk`, over its caps) and for inner machines; same
+ * gas, and memory exact after a page-crossing access where anan-as 1.2.0 was not (docs/sandbox.md).
  */
-export const PVM_ENGINE_IDENTITY = Object.freeze({ name: 'jam-pvm-anan-as', version: `0.2.1+anan-as.${ANAN_AS_VERSION}`, cost_table_version: 2 });
+export const PVM_ENGINE_IDENTITY = Object.freeze({
+  name: 'jam-pvm',
+  version: `0.3.0+pvm2wasm.${PVM_TRANSLATOR_VERSION}+anan-as.${ANAN_AS_VERSION}`,
+  cost_table_version: 2,
+});
 
 /**
  * A fresh interpreter instance (the `.wasm` is compiled once per thread). Every run gets its own,
@@ -120,7 +145,17 @@ export type PvmLoad =
  * is left). `inspect` sees the final machine (to read memory) before the next run replaces it.
  * @throws Error when the interpreter aborts (an engine fault, not a guest result)
  */
-export function runPvm<T>(load: PvmLoad, gas: bigint, onHostCall: PvmHostCallHandler, inspect: (r: PvmRunResult, m: AnanAs) => T): T {
+export function runPvm<T>(
+  load: PvmLoad,
+  gas: bigint,
+  onHostCall: PvmHostCallHandler,
+  inspect: (r: PvmRunResult, m: PvmMemoryView) => T,
+  engine: PvmEngineKind = 'interpreter',
+): T {
+  if (engine !== 'interpreter') {
+    const program = translated(load, engine === 'auto');
+    if (program !== null) return runTranslated(program, load, gas, onHostCall, inspect);
+  }
   const m = pvmInterpreter();
   if (load.kind === 'service') {
     m.resetStandard(load.bytes, load.pc, gas, load.args, true);
@@ -166,6 +201,176 @@ export function runPvm<T>(load: PvmLoad, gas: bigint, onHostCall: PvmHostCallHan
     }
     // PANIC (also an invalid instruction or jump): GP 0.7.2 A.1 ☇ panic
     return inspect(finish(m, 'panic', m.gas()), m);
+  }
+}
+
+/**
+ * Compiled translations by content (the code blob's bytes and the entry pcs), most recently used
+ * last: a service is translated and compiled once per executor thread while it stays among the
+ * last TRANSLATION_CACHE_SIZE programs run, like a compiled Wasm module; a refusal is remembered too.
+ */
+const translations = new Map<string, PvmCompiledProgram | PvmTranslationRefused>();
+const TRANSLATION_CACHE_SIZE = 16;
+
+/**
+ * The compiled translation of a load's program: a service blob with both entry points (GP 0.7.2
+ * appendix B: refine at 0, accumulate at 5), a generic blob with its start pc.
+ * @returns null when refused and `fallback` is set
+ * @throws PvmTranslationRefused when refused and not `fallback`
+ */
+export function translated(load: PvmLoad, fallback: boolean): PvmCompiledProgram | null {
+  const entries = load.kind === 'service' ? [PVM_REFINE_ENTRY, PVM_ACCUMULATE_ENTRY, load.pc] : [load.pc];
+  const { code, starts, jumpTable } = load.blob;
+  const key = createHash('sha256')
+    .update(code)
+    .update(starts)
+    .update(Uint32Array.from(jumpTable))
+    .update([...new Set(entries)].sort((a, b) => a - b).join(','))
+    .digest('hex');
+  let program = translations.get(key);
+  if (program !== undefined) translations.delete(key);
+  if (program === undefined) {
+    try {
+      program = compilePvm(load.blob, entries);
+    } catch (e) {
+      if (!(e instanceof PvmTranslationRefused)) throw e;
+      program = e;
+    }
+  }
+  translations.set(key, program);
+  if (translations.size > TRANSLATION_CACHE_SIZE) translations.delete(translations.keys().next().value!);
+  if (program instanceof PvmTranslationRefused) {
+    if (fallback) return null;
+    throw program;
+  }
+  return program;
+}
+
+/** Z_Z, Z_I and the page size (bytes, GP 0.7.2 A.7). */
+const ZONE = 1 << 16;
+const PAGE = 1 << 12;
+const ARGS_START = 2 ** 32 - ZONE - (1 << 24);
+const STACK_END = ARGS_START - ZONE;
+const pagesOf = (bytes: number): number => Math.ceil(bytes / PAGE);
+
+/**
+ * Lays out a standard program's memory and registers as the interpreter's `resetJAM` does
+ * (anan-as `decodeSpi`, GP 0.7.2 A.7): read-only data at Z_Z; read-write data at 2·Z_Z + Z(|o|)
+ * then the heap's z zero pages, writable; the stack (s rounded up to pages) ending Z_Z below the
+ * arguments, writable; the arguments at 2^32 - Z_Z - Z_I, read-only. ω0 = 2^32 - 2^16, ω1 = the
+ * stack's end, ω7 = the arguments' address, ω8 = their length.
+ */
+function layStandard(m: TranslatedMachine, p: PvmStandardProgram, args: Uint8Array): bigint[] {
+  const ro = p.readOnlyData.length;
+  const rw = p.readWriteData.length;
+  const heapStart = 2 * ZONE + Math.ceil(ro / ZONE) * ZONE;
+  const zerosStart = heapStart + pagesOf(rw) * PAGE;
+  const stackPages = pagesOf(p.stackSize);
+  if (ro > 0) m.memory.map(ZONE / PAGE, pagesOf(ro), false);
+  if (args.length > 0) m.memory.map(ARGS_START / PAGE, pagesOf(args.length), false);
+  if (rw > 0) m.memory.map(heapStart / PAGE, pagesOf(rw), true);
+  if (p.heapPages > 0) m.memory.map(zerosStart / PAGE, p.heapPages, true);
+  if (stackPages > 0) m.memory.map(STACK_END / PAGE - stackPages, stackPages, true);
+  // anan-as: the heap ends after the zero pages and may grow up to the stack
+  const heapEnd = zerosStart + p.heapPages * PAGE;
+  m.memory.heap = { end: heapEnd, max: STACK_END - stackPages * PAGE, lastPage: Math.floor(heapEnd / PAGE) - 1 };
+  m.memory.fill(ZONE, p.readOnlyData);
+  m.memory.fill(heapStart, p.readWriteData);
+  m.memory.fill(ARGS_START, args);
+  const registers = Array<bigint>(13).fill(0n);
+  registers[0] = 0xffff0000n;
+  registers[1] = BigInt(STACK_END);
+  registers[7] = BigInt(ARGS_START);
+  registers[8] = BigInt(args.length);
+  return registers;
+}
+
+/**
+ * `runPvm` on the translator (pvm-wasm.translator.ts): same results as the interpreter for the
+ * same program, gas and host calls (status, pc, gas, registers, memory; for out of gas, status,
+ * pc and gas: see pvm-wasm.machine.ts), except where anan-as 1.2.0 departs from the GP after a
+ * page-crossing access (docs/sandbox.md, "PVM engine").
+ */
+function runTranslated<T>(
+  program: PvmCompiledProgram,
+  load: PvmLoad,
+  gas: bigint,
+  onHostCall: PvmHostCallHandler,
+  inspect: (r: PvmRunResult, m: PvmMemoryView) => T,
+): T {
+  const m = new TranslatedMachine(program, PVM_MAX_INTERPRETER_MEMORY_BYTES);
+  try {
+    if (load.kind === 'service') {
+      m.setRegisters(layStandard(m, decodeServiceBlob(load.bytes).program, load.args));
+    } else {
+      // anan-as: the heap starts after the highest writable page or initial chunk (at least 2^16)
+      let end = 1 << 16;
+      for (const p of load.pages) {
+        m.memory.map(p.address >>> 12, Math.ceil(p.length / 4096), p.writable);
+        if (p.writable) end = Math.max(end, p.address + p.length);
+      }
+      for (const c of load.chunks) {
+        m.memory.fill(c.address, c.data);
+        end = Math.max(end, c.address + c.data.length);
+      }
+      const page = Math.floor(end / PAGE);
+      m.memory.heap = { end, max: 0xffffffff, lastPage: m.memory.readMemory(page * PAGE, 1) !== null ? page : page - 1 };
+      m.setRegisters(load.registers);
+    }
+    m.setGas(gas);
+    const { segments, sites } = program.translation;
+    const result = (exit: PvmExit, pc: number, gasLeft: bigint): PvmRunResult => ({ exit, pc, gasLeft, registers: m.registers() });
+    let segment = m.segmentAt(load.pc)!;
+    for (;;) {
+      const x = m.enter(segment);
+      const left = m.gas();
+      switch (x.exit) {
+        case WasmExit.Halt:
+          return inspect(result('halt', x.pc, left), m.memory);
+        case WasmExit.Panic:
+          return inspect(result('panic', x.pc, left), m.memory);
+        case WasmExit.OutOfGas: {
+          const s = segments[x.arg]!;
+          return inspect(result('out-of-gas', s.pcs[Number(left + BigInt(s.pcs.length))]!, 0n), m.memory);
+        }
+        case WasmExit.Site: {
+          const site = sites[x.arg]!;
+          const s = segments[site.segment]!;
+          const atEntry = left + BigInt(s.pcs.length);
+          if (atEntry < BigInt(site.index + 1)) return inspect(result('out-of-gas', s.pcs[Number(atEntry)]!, 0n), m.memory);
+          const after = atEntry - BigInt(site.index + 1);
+          const pc = s.pcs[site.index]!;
+          const fault = m.memory.fault!;
+          if (fault.memoryLimit === true) return inspect({ ...result('panic', pc, after), memoryLimit: true }, m.memory);
+          if (fault.panic) return inspect(result('panic', pc, after), m.memory);
+          const rest = restOfBlock(load.blob, pc);
+          const r = result('page-fault', pc, after > rest ? after - rest : 0n);
+          r.faultAddress = fault.address;
+          return inspect(r, m.memory);
+        }
+        case WasmExit.Host: {
+          if (left < PVM_HOST_CALL_GAS) return inspect(result('out-of-gas', x.pc, 0n), m.memory);
+          const ctx: PvmHostContext = {
+            index: x.arg,
+            gasLeft: left - PVM_HOST_CALL_GAS,
+            registers: m.registers(),
+            read: (address, length) => m.memory.readMemory(address, length),
+            write: (address, data) => m.memory.writeMemory(address, data),
+          };
+          const verdict = onHostCall(ctx);
+          if (verdict === 'panic') return inspect(result('panic', x.pc, ctx.gasLeft), m.memory);
+          if (verdict === 'out-of-gas') return inspect(result('out-of-gas', x.pc, 0n), m.memory);
+          m.setGas(ctx.gasLeft < 0n ? 0n : ctx.gasLeft);
+          m.setRegisters(ctx.registers);
+          segment = m.segmentAt(m.nextPc(x.pc))!;
+          continue;
+        }
+        default:
+          throw new Error(`translated PVM code exited with status ${x.exit} (entry segment ${segment})`);
+      }
+    }
+  } finally {
+    m.release();
   }
 }
 

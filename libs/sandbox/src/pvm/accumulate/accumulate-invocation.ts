@@ -7,7 +7,7 @@
  */
 import { blake2b256, encodeWorkExecResult, GpWriter, type WorkReport } from '@jam/domain';
 import { decodeServiceBlob, PvmProgramRejection, PVM_ACCUMULATE_ENTRY, type PvmServiceBlob } from '../pvm-program';
-import { runPvm } from '../pvm.machine';
+import { PVM_PRODUCT_ENGINE, runPvm } from '../pvm.machine';
 import { accumulateHostCalls, AccumulateContext, type AccumulateInput, type DeferredTransfer } from './accumulate-host-calls';
 import { clonePartialState, type AccumulateChainConfig, type PartialState } from './accumulate-state';
 
@@ -123,5 +123,6 @@ export function accumulateService(
       const out = len === 32n && ptr + len <= 1n << 32n ? m.readMemory(Number(ptr), 32) : null;
       return { state: x.state, transfers: x.transfers, yieldHash: out ?? x.yieldHash, gasUsed, provisions: x.provisions };
     },
+    PVM_PRODUCT_ENGINE,
   );
 }

@@ -28,7 +28,7 @@ import type { AccumulateJob } from '../../service.executor';
 import { footprintOf } from '../../storage-footprint';
 import * as id from '../host-call-ids';
 import { PVM_ACCUMULATE_ENTRY, type PvmServiceBlob } from '../pvm-program';
-import { runPvm, type PvmHostContext } from '../pvm.machine';
+import { PVM_PRODUCT_ENGINE, runPvm, type PvmHostContext } from '../pvm.machine';
 import { accumulateHostCalls, AccumulateContext, type AccumulateInput } from './accumulate-host-calls';
 import { FULL_ACCUMULATE_CONFIG, hex, type PartialState, type ServiceAccount } from './accumulate-state';
 
@@ -134,5 +134,6 @@ export function executeGpAccumulateJob(bytes: Uint8Array, service: PvmServiceBlo
       const writes = [...written].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, value]) => ({ key: new Uint8Array(Buffer.from(k, 'hex')), value }));
       return { status: 'ok', gasUsed: limit - r.gasLeft, writes, logs };
     },
+    PVM_PRODUCT_ENGINE,
   );
 }
