@@ -1,0 +1,111 @@
+import { decodeWorkReport, encodeWorkReport, type WorkReport } from '@jam/domain';
+import type { GpAccumulationRow, GpStateRepository, GpStateSnapshot } from '@jam/persistence';
+import {
+  accumulateChainConfig,
+  type AccumulateStfResult,
+  type AccumulateStfState,
+  type GpAccumulateJob,
+  type GpAccumulateOutcome,
+  type GpChainSpec,
+} from '@jam/sandbox';
+
+/** The sandbox call a {@link GpAccumulator} needs (`SandboxPool.gpAccumulate`). */
+export interface GpAccumulateRunner {
+  gpAccumulate(job: GpAccumulateJob, opts?: { priority?: number }): Promise<GpAccumulateOutcome>;
+}
+
+/** What {@link GpAccumulator} needs. */
+export interface GpAccumulatorDeps {
+  gpState: GpStateRepository;
+  sandbox: GpAccumulateRunner;
+  /** Chain constants accumulation uses (`full` in the product; `tiny` for the conformance vectors). */
+  chain: GpChainSpec;
+}
+
+/** One GP accumulation to run: the newly available reports and its context. */
+export interface GpAccumulateInput {
+  reports: WorkReport[];
+  /** τ' (timeslot); default: the stored slot + 1 (the product counts one slot per accumulation). */
+  slot?: number;
+  /** η'_0 (32 bytes); default: the stored entropy. */
+  entropy?: Uint8Array;
+  /** `accumulation` rows to insert with the state (exactly once: `done` when one exists), from the STF's result. */
+  rows?: (result: AccumulateStfResult) => GpAccumulationRow[];
+  /** The package's fair-share priority in the executor pool's queue. */
+  priority?: number;
+}
+
+/** Outcome of {@link GpAccumulator.accumulate}: `done` = the rows were already there (another delivery applied it). */
+export interface GpAccumulateResult {
+  status: 'applied' | 'done';
+  result: AccumulateStfResult | null;
+}
+
+/** The sandbox's wall clock killed a GP accumulation: not a deterministic result, nothing was written. */
+export class GpAccumulateWallClockError extends Error {
+  override name = 'GpAccumulateWallClockError';
+}
+
+/** Lost compare-and-sets before {@link GpAccumulator.accumulate} gives up (the job is retried). */
+export const GP_ACCUMULATE_ATTEMPTS = 10;
+
+/**
+ * The product's GP accumulate path for PVM services (docs/service-abi.md, "GP accumulate state";
+ * issue 9 item 4): loads the GP partial state from PostgreSQL (`GpStateRepository.load`), runs the
+ * GP 0.7.2 accumulation STF over it with the reports in a sandbox executor (`gpAccumulate`: ready
+ * queue, Δ+, Δ*, Δ1, every accumulate host call, checkpoints, deferred transfers, history), and
+ * writes the post-state back in one transaction, compare-and-set on the state version
+ * (`GpStateRepository.apply`). The sandbox runs outside any lock; a lost compare-and-set runs
+ * again on the new state (docs/architecture.md section 6).
+ */
+export class GpAccumulator {
+  constructor(private readonly deps: GpAccumulatorDeps) {}
+
+  /**
+   * Runs one GP accumulation and applies it exactly once.
+   * @throws GpAccumulateWallClockError when the executor's wall clock killed the run;
+   *   SandboxExecutorError on executor crashes or engine faults; Error after
+   *   GP_ACCUMULATE_ATTEMPTS lost compare-and-sets; database errors. Nothing is written then.
+   */
+  async accumulate(input: GpAccumulateInput): Promise<GpAccumulateResult> {
+    const { deps } = this;
+    const epochLength = accumulateChainConfig(deps.chain).epochLength;
+    for (let attempt = 1; attempt <= GP_ACCUMULATE_ATTEMPTS; attempt++) {
+      const pre = await deps.gpState.load(epochLength);
+      const slot = input.slot ?? pre.slot + 1;
+      const state = toStfState(pre, input.entropy ?? pre.entropy);
+      const outcome = await deps.sandbox.gpAccumulate({ chain: deps.chain, pre: state, slot, reports: input.reports }, { priority: input.priority });
+      if (outcome.timedOut) throw new GpAccumulateWallClockError(`GP accumulation at slot ${slot} hit the sandbox wall-clock limit`);
+      const r = outcome.result;
+      const post = fromStfState(r.state);
+      const record = { outputRoot: r.root, outputs: r.outputs, statistics: r.statistics };
+      const applied = await deps.gpState.apply(pre, post, record, input.rows?.(r) ?? []);
+      if (applied === 'applied') return { status: 'applied', result: r };
+      if (applied === 'done') return { status: 'done', result: null };
+    }
+    throw new Error(`GP accumulation lost ${GP_ACCUMULATE_ATTEMPTS} compare-and-sets in a row; retrying the job`);
+  }
+}
+
+/** The repository's snapshot as the STF's state (reports decoded; staging set and authorizer queues are not kept). */
+export function toStfState(s: GpStateSnapshot, entropy: Uint8Array): AccumulateStfState {
+  return {
+    slot: s.slot,
+    entropy,
+    readyQueue: s.readyQueue.map((slot) => slot.map((r) => ({ report: decodeWorkReport(r.report), dependencies: r.dependencies }))),
+    accumulated: s.accumulated,
+    partial: { accounts: s.accounts, privileges: s.privileges, stagingSet: [], authQueues: [] },
+  };
+}
+
+/** The STF's post-state as the repository writes it (reports GP-encoded). */
+export function fromStfState(s: AccumulateStfState): Omit<GpStateSnapshot, 'version'> {
+  return {
+    slot: s.slot,
+    entropy: s.entropy,
+    privileges: s.partial.privileges,
+    accounts: s.partial.accounts,
+    readyQueue: s.readyQueue.map((slot) => slot.map((r) => ({ report: encodeWorkReport(r.report), dependencies: r.dependencies }))),
+    accumulated: s.accumulated,
+  };
+}
