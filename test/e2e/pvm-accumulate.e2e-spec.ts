@@ -66,6 +66,14 @@ function storeOperandService(): Uint8Array {
   return Uint8Array.from([metadata.length, ...metadata, ...le(0, 3), ...le(0, 3), ...le(0, 2), ...le(8192, 3), ...le(code.length, 4), ...code]);
 }
 
+/** The fields of a work report (GP JSON) the operand tuple carries. */
+interface ReportJson {
+  package_spec: { hash: string; exports_root: string };
+  authorizer_hash: string;
+  auth_output: string;
+  results: { accumulate_gas: number | bigint | string }[];
+}
+
 describe('PVM accumulate with the GP host calls through the pipeline', () => {
   const suffix = randomBytes(4).toString('hex');
   const dbName = `jam_e2e_pvmacc_${suffix}`;
@@ -135,16 +143,20 @@ describe('PVM accumulate with the GP host calls through the pipeline', () => {
     );
     expect(status).toBe('accumulated');
     const payload = new TextEncoder().encode(text);
-    // 0 (an operand) ++ p ++ e ++ a ++ y ++ E(g) ++ O(ok) ++ ↕t, as the product fills it (docs/service-abi.md)
+    // 0 (an operand) ++ p ++ e ++ a ++ y ++ E(g) ++ O(ok) ++ ↕t (GP 0.7.2 section 12.3), from the report the API serves
+    const { report } = (await client.getReport(submitted.hash)) as unknown as { report: ReportJson };
+    const hex = (h: string) => Buffer.from(h.replace(/^0x/, ''), 'hex');
     const w = new GpWriter();
     w.u8(0, 'kind');
-    w.bytes(Buffer.from(submitted.hash.replace(/^0x/, ''), 'hex'));
-    w.bytes(new Uint8Array(64));
+    w.bytes(hex(submitted.hash));
+    w.bytes(hex(report.package_spec.exports_root));
+    w.bytes(hex(report.authorizer_hash));
     w.bytes(blake2b256(payload));
-    w.compact(0, 'gas');
+    w.compact(BigInt(String(report.results[0]!.accumulate_gas)), 'gas');
     w.u8(0, 'ok');
     w.blob(payload, 'output');
-    w.compact(0, 'trace');
+    w.blob(hex(report.auth_output), 'trace');
+    expect(report.package_spec.hash).toBe(submitted.hash);
     const stored = await api(base, token, 'GET', `/jam/services/${service.id}/storage/${toHex(KEY)}`);
     expect(stored.status).toBe(200);
     expect(stored.json.value).toBe(toHex(w.finish()));

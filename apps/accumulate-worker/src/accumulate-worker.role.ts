@@ -3,6 +3,7 @@ import { ACCUMULATE_QUEUE, ACCUMULATE_REPORT_V1 } from '@jam/queue-contracts';
 import type { RoleModule } from '@jam/runtime';
 import { sharedSandboxPool } from '@jam/sandbox';
 import { AccumulateProcessor } from './accumulate.processor';
+import { GpAccumulator } from './gp-accumulator';
 
 /**
  * The accumulate-worker role: consumes the `accumulate` queue with `accumulate_concurrency` jobs
@@ -26,6 +27,7 @@ export function accumulateWorkerRole(): RoleModule {
         ...host.repos,
         blobs: host.blobs,
         sandbox,
+        gp: { accumulator: new GpAccumulator({ gpState: host.repos.gpState, sandbox, chain: 'full' }), state: host.repos.gpState },
         metrics: host.metrics,
         logger: host.logger,
         storageQuota: { maxBytes: config.maxServiceStorageBytes, maxItems: config.maxServiceStorageItems },

@@ -125,15 +125,22 @@ export class GpStateRepository {
 
   /**
    * Creates the GP account of a product service the first time it accumulates, with the given
-   * fields and preimages (its code); its storage is what `service_storage` already holds (and
-   * `info.bytes`/`info.items` should count it). Moves the version when it inserted, so a
-   * concurrent accumulation computed without the account is not applied.
+   * fields and preimages (its code). Its storage is what `service_storage` already holds: `bytes`
+   * and `items` are counted from it here as GP 0.7.2 section 9 does (a_o = Σ 34 + |k| + |v|,
+   * a_i = number of keys; no requests yet), whatever `info` says. Moves the version when it
+   * inserted, so a concurrent accumulation computed without the account is not applied.
    * @returns true when this call inserted the account
    */
   async createAccount(serviceId: number, info: GpAccountInfo, preimages: Map<string, Uint8Array>): Promise<boolean> {
     return this.ds.transaction(async (tx) => {
       await queryOne(tx, 'SELECT version FROM gp_chain_state WHERE id = 1 FOR UPDATE');
-      const inserted = await queryRows(tx, `${ACCOUNT_UPSERT} ON CONFLICT (service_id) DO NOTHING RETURNING 1`, accountParams(serviceId, info));
+      const fp = await queryOne<{ bytes: string; items: string }>(
+        tx,
+        'SELECT COALESCE(sum(34 + octet_length(key) + octet_length(value)), 0)::text AS bytes, count(*)::text AS items FROM service_storage WHERE service_id = $1',
+        [serviceId],
+      );
+      const counted = { ...info, bytes: BigInt(fp?.bytes ?? 0), items: Number(fp?.items ?? 0) };
+      const inserted = await queryRows(tx, `${ACCOUNT_UPSERT} ON CONFLICT (service_id) DO NOTHING RETURNING 1`, accountParams(serviceId, counted));
       if (inserted.length === 0) return false;
       await writePreimages(tx, serviceId, new Map(), preimages);
       await queryOne(tx, 'UPDATE gp_chain_state SET version = version + 1 WHERE id = 1');
