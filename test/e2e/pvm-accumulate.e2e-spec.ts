@@ -16,7 +16,18 @@ import { blake2b256, GpWriter, initHashing, toHex } from '@jam/domain';
 import { JamProcess, PROCESS_TEST_TIMEOUT_MS, api, freePort, untilProgress } from '../support/jam-server';
 import { wordCountPackage } from '../support/fixtures';
 import { deleteKeys } from '../support/redis';
-import { addImm64, codeBlob, ecalli, HALT, loadImm, moveReg, storeIndU64, type Instruction } from '../../libs/sandbox/test/pvm-service.builder';
+import {
+  addImm64,
+  codeBlob,
+  ecalli,
+  HALT,
+  loadImm,
+  loadImm64,
+  moveReg,
+  RO_DATA_ADDRESS,
+  storeIndU64,
+  type Instruction,
+} from '../../libs/sandbox/test/pvm-service.builder';
 
 jest.setTimeout(PROCESS_TEST_TIMEOUT_MS);
 
@@ -74,6 +85,44 @@ interface ReportJson {
   results: { accumulate_gas: number | bigint | string }[];
 }
 
+/** One accumulate host call of {@link accumulateScriptService}: registers to set, then `ecalli call`. */
+interface Step {
+  call: number;
+  regs: Partial<Record<number, bigint>>;
+}
+
+/**
+ * A JAM service blob whose refine echoes the payload (as `storeOperandService`) and whose
+ * accumulate makes `steps` in order, then halts (`end: 'halt'`) or traps (`end: 'panic'`, opcode 0).
+ * `roData` is at RO_DATA_ADDRESS (keys, values, memos the steps point at).
+ */
+function accumulateScriptService(steps: Step[], end: 'halt' | 'panic', roData: Uint8Array): Uint8Array {
+  const refine: Instruction[] = [
+    addImm64(7, 1, [0x00, 0xf0]),
+    loadImm(8, []),
+    loadImm(9, [0x00, 0x10]),
+    loadImm(10, [13]),
+    loadImm(11, []),
+    ecalli(1),
+    moveReg(8, 7),
+    addImm64(7, 1, [0x00, 0xf0]),
+    HALT,
+  ];
+  const accumulate: Instruction[] = steps.flatMap((st) => [...Object.entries(st.regs).map(([reg, v]) => loadImm64(Number(reg), v!)), ecalli(st.call)]);
+  accumulate.push(end === 'halt' ? HALT : [0x00]);
+  const refineAt = 10;
+  const accumulateAt = refineAt + refine.flat().length;
+  const code = codeBlob([[0x28, ...le(refineAt, 4)], [0x28, ...le(accumulateAt - 5, 4)], ...refine, ...accumulate]);
+  const metadata = new TextEncoder().encode('accumulate-script');
+  const ro = [...roData];
+  return Uint8Array.from([metadata.length, ...metadata, ...le(ro.length, 3), ...le(0, 3), ...le(0, 2), ...le(8192, 3), ...ro, ...le(code.length, 4), ...code]);
+}
+
+const RO = BigInt(RO_DATA_ADDRESS);
+const WRITE = 4;
+const CHECKPOINT = 17;
+const TRANSFER = 20;
+
 describe('PVM accumulate with the GP host calls through the pipeline', () => {
   const suffix = randomBytes(4).toString('hex');
   const dbName = `jam_e2e_pvmacc_${suffix}`;
@@ -84,6 +133,35 @@ describe('PVM accumulate with the GP host calls through the pipeline', () => {
   let admin: Client;
   let server: JamProcess;
   let client: JamClient;
+  /** The store-operand service of the first test (it has a GP account once accumulated). */
+  let storeOperandId = 0;
+
+  /** Registers `code`, submits one package to it and waits until the package is terminal; returns the service id and status. */
+  async function runOnce(code: Uint8Array, text: string): Promise<{ serviceId: number; status: string }> {
+    const put = await client.putPreimage(code);
+    const service = await client.createService({ code_hash: put.hash });
+    const submitted = await client.submitPackage(wordCountPackage(service.id, blake2b256(code), text));
+    let status = '';
+    await untilProgress(
+      `package ${submitted.hash} to finish`,
+      async () => {
+        status = (await client.getPackage(submitted.hash)).status;
+        return ['accumulated', 'failed', 'disputed'].includes(status) ? status : undefined;
+      },
+      {
+        progress: () => [status, server.progress()],
+        stallMs: 90_000,
+        intervalMs: 250,
+        diagnose: () => `status ${status}\n${server.output.join('').slice(-4000)}`,
+      },
+    );
+    return { serviceId: service.id, status };
+  }
+
+  async function storageValue(serviceId: number, key: Uint8Array): Promise<{ status: number; value?: string }> {
+    const r = await api(base, token, 'GET', `/jam/services/${serviceId}/storage/${toHex(key)}`);
+    return { status: r.status, value: r.json?.value };
+  }
 
   beforeAll(async () => {
     await initHashing();
@@ -125,6 +203,7 @@ describe('PVM accumulate with the GP host calls through the pipeline', () => {
     const code = storeOperandService();
     const put = await client.putPreimage(code);
     const service = await client.createService({ code_hash: put.hash });
+    storeOperandId = service.id;
     const text = `accumulated by a PVM service ${suffix}`;
     const submitted = await client.submitPackage(wordCountPackage(service.id, blake2b256(code), text));
     let status = '';
@@ -160,5 +239,38 @@ describe('PVM accumulate with the GP host calls through the pipeline', () => {
     const stored = await api(base, token, 'GET', `/jam/services/${service.id}/storage/${toHex(KEY)}`);
     expect(stored.status).toBe(200);
     expect(stored.json.value).toBe(toHex(w.finish()));
+  });
+
+  it('keeps the state of the last checkpoint when accumulate panics (GP 0.7.2 B.7: y, not x)', async () => {
+    const keyA = Buffer.from('ckpt-a\0\0');
+    const keyB = Buffer.from('ckpt-b\0\0');
+    const value = Buffer.from('kept');
+    const ro = Buffer.concat([keyA, keyB, value]);
+    const write = (keyAt: bigint): Step => ({ call: WRITE, regs: { 7: RO + keyAt, 8: 8n, 9: RO + 16n, 10: 4n } });
+    // write a; checkpoint; write b; trap
+    const code = accumulateScriptService([write(0n), { call: CHECKPOINT, regs: {} }, write(8n)], 'panic', ro);
+    const { serviceId, status } = await runOnce(code, `checkpoint ${suffix}`);
+    expect(status).toBe('accumulated');
+    expect(await storageValue(serviceId, keyA)).toEqual({ status: 200, value: toHex(value) });
+    expect((await storageValue(serviceId, keyB)).status).toBe(404);
+  });
+
+  it('delivers a deferred transfer to the receiver accumulate as its input in the same accumulation (GP 0.7.2 section 12, Δ+)', async () => {
+    expect(storeOperandId).toBeGreaterThan(0);
+    const memo = Buffer.alloc(128);
+    memo.write(`memo ${suffix}`);
+    const [amount, gas] = [7n, 100_000n];
+    const code = accumulateScriptService([{ call: TRANSFER, regs: { 7: BigInt(storeOperandId), 8: amount, 9: gas, 10: RO } }], 'halt', memo);
+    const { serviceId, status } = await runOnce(code, `transfer ${suffix}`);
+    expect(status).toBe('accumulated');
+    // the receiver (store-operand) stored its first input: 1 (a transfer) ++ E4(source) ++ E4(destination) ++ E8(amount) ++ memo ++ E8(gas)
+    const w = new GpWriter();
+    w.u8(1, 'kind');
+    w.u32(serviceId, 'source');
+    w.u32(storeOperandId, 'destination');
+    w.u64(amount, 'amount');
+    w.bytes(memo);
+    w.u64(gas, 'gas');
+    expect(await storageValue(storeOperandId, KEY)).toEqual({ status: 200, value: toHex(w.finish()) });
   });
 });
