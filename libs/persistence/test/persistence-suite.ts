@@ -67,6 +67,7 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
       'GuestLogs1768500000000',
       'InFlightCounters1769000000000',
       'ServiceStateVersion1770400000000',
+      'GpPartialState1770500000000',
     ]);
     ctx = { ds, repos: createRepositories(ds) };
   });
