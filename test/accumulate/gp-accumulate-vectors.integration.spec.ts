@@ -55,4 +55,20 @@ describe('accumulate STF vectors through the product GP accumulate path (Postgre
     results.set(file, r);
     expect(r.mismatches).toEqual([]);
   });
+
+  it('writes nothing when the state moved since it was loaded (compare-and-set on gp_chain_state.version)', async () => {
+    const v = parseAccumulateVector('x', readFileSync(path.join(DIR, 'process_one_immediate_report-1.json'), 'utf8'));
+    const gpState = db!.repos.gpState;
+    await gpState.replace(fromStfState(v.pre));
+    const stale = await gpState.load(TINY_ACCUMULATE_CONFIG.epochLength);
+    await gpState.replace(fromStfState(v.pre));
+    const record = { outputRoot: new Uint8Array(32), outputs: [], statistics: [] };
+    expect(await gpState.apply(stale, fromStfState(v.post), record)).toBe('conflict');
+    const now = await gpState.load(TINY_ACCUMULATE_CONFIG.epochLength);
+    expect(now.version).not.toBe(stale.version);
+    // still the pre-state: the post-state of the vector was not written
+    expect(compareAccumulateVector(v, { state: toStfState(now, now.entropy), root: new Uint8Array(32), statistics: [] }).mismatches).not.toEqual([]);
+    expect(toStfState(now, now.entropy).partial.accounts).toEqual(v.pre.partial.accounts);
+    expect(await gpState.apply(now, fromStfState(v.post), record)).toBe('applied');
+  });
 });

@@ -1,5 +1,8 @@
 /**
- * The product's accumulate job for a PVM service, run with the GP accumulate host calls
+ * The one-account accumulate job for a PVM service (`SandboxPool.accumulate` with PVM code). The
+ * accumulate worker no longer uses it for PVM services: it runs the GP accumulation over the
+ * PostgreSQL partial state (`SandboxPool.gpAccumulate`, docs/service-abi.md "GP accumulate state").
+ * Run with the GP accumulate host calls
  * (docs/service-abi.md, "PVM services"): what the accumulate worker sends an executor (the
  * operands, the service's storage snapshot, gas limit and storage quota) becomes a one-account
  * partial state and its inputs; the outcome is the product's (status, gas, write-set, logs).
