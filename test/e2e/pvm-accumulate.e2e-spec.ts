@@ -37,23 +37,26 @@ const KEY = Buffer.from('operand\0');
 
 const le = (n: number, bytes: number): number[] => Array.from({ length: bytes }, (_, i) => Math.floor(n / 256 ** i) % 256);
 
+/** Refine that echoes the payload: fetch(ω7 = ω1 - 4096, ω8 = 0, ω9 = 4096, ω10 = 13, ω11 = 0), halt with (ω7, ω8) = (ω1 - 4096, its length). */
+const ECHO_REFINE: Instruction[] = [
+  addImm64(7, 1, [0x00, 0xf0]),
+  loadImm(8, []),
+  loadImm(9, [0x00, 0x10]),
+  loadImm(10, [13]),
+  loadImm(11, []),
+  ecalli(1),
+  moveReg(8, 7),
+  addImm64(7, 1, [0x00, 0xf0]),
+  HALT,
+];
+
 /**
  * A JAM service blob whose refine (pc 0) echoes the payload and whose accumulate (pc 5) stores its
  * first input: fetch(ω7 = ω1 - 4096, ω8 = 0, ω9 = 4096, ω10 = 15, ω11 = 0), then
  * write(key at ω1 - 8 of 8 bytes, value at ω1 - 4096 of the fetched length), then halt.
  */
 function storeOperandService(): Uint8Array {
-  const refine: Instruction[] = [
-    addImm64(7, 1, [0x00, 0xf0]),
-    loadImm(8, []),
-    loadImm(9, [0x00, 0x10]),
-    loadImm(10, [13]),
-    loadImm(11, []),
-    ecalli(1),
-    moveReg(8, 7),
-    addImm64(7, 1, [0x00, 0xf0]),
-    HALT,
-  ];
+  const refine = ECHO_REFINE;
   const accumulate: Instruction[] = [
     addImm64(7, 1, [0x00, 0xf0]),
     loadImm(8, []),
@@ -97,17 +100,7 @@ interface Step {
  * `roData` is at RO_DATA_ADDRESS (keys, values, memos the steps point at).
  */
 function accumulateScriptService(steps: Step[], end: 'halt' | 'panic', roData: Uint8Array): Uint8Array {
-  const refine: Instruction[] = [
-    addImm64(7, 1, [0x00, 0xf0]),
-    loadImm(8, []),
-    loadImm(9, [0x00, 0x10]),
-    loadImm(10, [13]),
-    loadImm(11, []),
-    ecalli(1),
-    moveReg(8, 7),
-    addImm64(7, 1, [0x00, 0xf0]),
-    HALT,
-  ];
+  const refine = ECHO_REFINE;
   const accumulate: Instruction[] = steps.flatMap((st) => [...Object.entries(st.regs).map(([reg, v]) => loadImm64(Number(reg), v!)), ecalli(st.call)]);
   accumulate.push(end === 'halt' ? HALT : [0x00]);
   const refineAt = 10;
@@ -137,7 +130,7 @@ describe('PVM accumulate with the GP host calls through the pipeline', () => {
   let storeOperandId = 0;
 
   /** Registers `code`, submits one package to it and waits until the package is terminal; returns the service id and status. */
-  async function runOnce(code: Uint8Array, text: string): Promise<{ serviceId: number; status: string }> {
+  async function runOnce(code: Uint8Array, text: string): Promise<{ serviceId: number; status: string; hash: string }> {
     const put = await client.putPreimage(code);
     const service = await client.createService({ code_hash: put.hash });
     const submitted = await client.submitPackage(wordCountPackage(service.id, blake2b256(code), text));
@@ -155,7 +148,7 @@ describe('PVM accumulate with the GP host calls through the pipeline', () => {
         diagnose: () => `status ${status}\n${server.output.join('').slice(-4000)}`,
       },
     );
-    return { serviceId: service.id, status };
+    return { serviceId: service.id, status, hash: submitted.hash };
   }
 
   async function storageValue(serviceId: number, key: Uint8Array): Promise<{ status: number; value?: string }> {
@@ -200,34 +193,17 @@ describe('PVM accumulate with the GP host calls through the pipeline', () => {
   });
 
   it('stores the operand tuple its accumulate fetched: package hash, payload hash and refine result (GP 0.7.2 encoding)', async () => {
-    const code = storeOperandService();
-    const put = await client.putPreimage(code);
-    const service = await client.createService({ code_hash: put.hash });
-    storeOperandId = service.id;
     const text = `accumulated by a PVM service ${suffix}`;
-    const submitted = await client.submitPackage(wordCountPackage(service.id, blake2b256(code), text));
-    let status = '';
-    await untilProgress(
-      `package ${submitted.hash} to finish`,
-      async () => {
-        status = (await client.getPackage(submitted.hash)).status;
-        return ['accumulated', 'failed', 'disputed'].includes(status) ? status : undefined;
-      },
-      {
-        progress: () => [status, server.progress()],
-        stallMs: 90_000,
-        intervalMs: 250,
-        diagnose: () => `status ${status}\n${server.output.join('').slice(-4000)}`,
-      },
-    );
+    const { serviceId, status, hash } = await runOnce(storeOperandService(), text);
+    storeOperandId = serviceId;
     expect(status).toBe('accumulated');
     const payload = new TextEncoder().encode(text);
     // 0 (an operand) ++ p ++ e ++ a ++ y ++ E(g) ++ O(ok) ++ ↕t (GP 0.7.2 section 12.3), from the report the API serves
-    const { report } = (await client.getReport(submitted.hash)) as unknown as { report: ReportJson };
+    const { report } = (await client.getReport(hash)) as unknown as { report: ReportJson };
     const hex = (h: string) => Buffer.from(h.replace(/^0x/, ''), 'hex');
     const w = new GpWriter();
     w.u8(0, 'kind');
-    w.bytes(hex(submitted.hash));
+    w.bytes(hex(hash));
     w.bytes(hex(report.package_spec.exports_root));
     w.bytes(hex(report.authorizer_hash));
     w.bytes(blake2b256(payload));
@@ -235,8 +211,8 @@ describe('PVM accumulate with the GP host calls through the pipeline', () => {
     w.u8(0, 'ok');
     w.blob(payload, 'output');
     w.blob(hex(report.auth_output), 'trace');
-    expect(report.package_spec.hash).toBe(submitted.hash);
-    const stored = await api(base, token, 'GET', `/jam/services/${service.id}/storage/${toHex(KEY)}`);
+    expect(report.package_spec.hash).toBe(hash);
+    const stored = await api(base, token, 'GET', `/jam/services/${serviceId}/storage/${toHex(KEY)}`);
     expect(stored.status).toBe(200);
     expect(stored.json.value).toBe(toHex(w.finish()));
   });
