@@ -32,6 +32,8 @@ import { fromStfState, GpAccumulator, toStfState } from '../apps/accumulate-work
 import { PG_ADMIN_URL } from './support/jam-cluster';
 import { repoRoot } from './repo-root';
 
+/** The vectors' accounts all belong to one tenant. */
+const OWNER = 'vectors';
 const median = (x: number[]): number => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)]!;
 const ms = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
 
@@ -58,17 +60,17 @@ async function throughPostgres(vectors: AccumulateVector[], reps: number): Promi
         checkAccumulateVector(v);
         p += ms(t0);
         t0 = process.hrtime.bigint();
-        await gpState.replace(fromStfState(v.pre));
+        await gpState.replace(fromStfState(OWNER, v.pre));
         w += ms(t0);
         t0 = process.hrtime.bigint();
-        await gpState.load(TINY_ACCUMULATE_CONFIG.epochLength);
+        await gpState.load(OWNER, TINY_ACCUMULATE_CONFIG.epochLength);
         l += ms(t0);
         t0 = process.hrtime.bigint();
-        await accumulator.accumulate({ reports: v.reports, slot: v.slot, entropy: v.pre.entropy });
+        await accumulator.accumulate({ owner: OWNER, reports: v.reports, slot: v.slot, entropy: v.pre.entropy });
         a += ms(t0);
         if (rep === 0) {
-          const stored = await gpState.load(TINY_ACCUMULATE_CONFIG.epochLength);
-          const last = await gpState.lastAccumulation();
+          const stored = await gpState.load(OWNER, TINY_ACCUMULATE_CONFIG.epochLength);
+          const last = await gpState.lastAccumulation(OWNER);
           const r = compareAccumulateVector(v, { state: toStfState(stored, stored.entropy), root: last.outputRoot, statistics: last.statistics });
           if (r.mismatches.length === 0) passed++;
           else console.log(`${v.name}: FAIL through PostgreSQL: ${r.mismatches.join('; ')}`);

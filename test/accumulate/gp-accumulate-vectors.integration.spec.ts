@@ -14,6 +14,8 @@ import { createMigratedDatabase, type MigratedTestDatabase } from '../support/da
 import { fromStfState, GpAccumulator, toStfState } from '../../apps/accumulate-worker/src/gp-accumulator';
 
 const DIR = path.resolve(__dirname, '../fixtures/jam-vectors/stf/accumulate/tiny');
+/** The vectors' accounts all belong to one tenant. */
+const OWNER = 'vectors';
 const files = readdirSync(DIR)
   .filter((f) => f.endsWith('.json'))
   .sort();
@@ -46,11 +48,11 @@ describe('accumulate STF vectors through the product GP accumulate path (Postgre
   it.each(files)('%s: post-state read back from PostgreSQL as expected', async (file) => {
     const v = parseAccumulateVector(file, readFileSync(path.join(DIR, file), 'utf8'));
     const gpState = db!.repos.gpState;
-    await gpState.replace(fromStfState(v.pre));
-    const applied = await accumulator.accumulate({ reports: v.reports, slot: v.slot, entropy: v.pre.entropy });
+    await gpState.replace(fromStfState(OWNER, v.pre));
+    const applied = await accumulator.accumulate({ owner: OWNER, reports: v.reports, slot: v.slot, entropy: v.pre.entropy });
     expect(applied.status).toBe('applied');
-    const stored = await gpState.load(TINY_ACCUMULATE_CONFIG.epochLength);
-    const last = await gpState.lastAccumulation();
+    const stored = await gpState.load(OWNER, TINY_ACCUMULATE_CONFIG.epochLength);
+    const last = await gpState.lastAccumulation(OWNER);
     const r = compareAccumulateVector(v, { state: toStfState(stored, stored.entropy), root: last.outputRoot, statistics: last.statistics });
     results.set(file, r);
     expect(r.mismatches).toEqual([]);
@@ -59,16 +61,16 @@ describe('accumulate STF vectors through the product GP accumulate path (Postgre
   it('writes nothing when the state moved since it was loaded (compare-and-set on gp_chain_state.version)', async () => {
     const v = parseAccumulateVector('x', readFileSync(path.join(DIR, 'process_one_immediate_report-1.json'), 'utf8'));
     const gpState = db!.repos.gpState;
-    await gpState.replace(fromStfState(v.pre));
-    const stale = await gpState.load(TINY_ACCUMULATE_CONFIG.epochLength);
-    await gpState.replace(fromStfState(v.pre));
+    await gpState.replace(fromStfState(OWNER, v.pre));
+    const stale = await gpState.load(OWNER, TINY_ACCUMULATE_CONFIG.epochLength);
+    await gpState.replace(fromStfState(OWNER, v.pre));
     const record = { outputRoot: new Uint8Array(32), outputs: [], statistics: [] };
-    expect(await gpState.apply(stale, fromStfState(v.post), record)).toBe('conflict');
-    const now = await gpState.load(TINY_ACCUMULATE_CONFIG.epochLength);
+    expect(await gpState.apply(stale, fromStfState(OWNER, v.post), record)).toBe('conflict');
+    const now = await gpState.load(OWNER, TINY_ACCUMULATE_CONFIG.epochLength);
     expect(now.version).not.toBe(stale.version);
     // still the pre-state: the post-state of the vector was not written
     expect(compareAccumulateVector(v, { state: toStfState(now, now.entropy), root: new Uint8Array(32), statistics: [] }).mismatches).not.toEqual([]);
     expect(toStfState(now, now.entropy).partial.accounts).toEqual(v.pre.partial.accounts);
-    expect(await gpState.apply(now, fromStfState(v.post), record)).toBe('applied');
+    expect(await gpState.apply(now, fromStfState(OWNER, v.post), record)).toBe('applied');
   });
 });

@@ -200,7 +200,7 @@ export class AccumulateProcessor {
       // The service row names this code: a blob the store cannot give is retried and counted, never skipped.
       const code = await this.code.read(service.codeHash, `code of service ${serviceId}`);
       if (deps.gp !== undefined && detectCodeFormat(code) === 'jam-pvm') {
-        pvm.push({ serviceId, code, codeHash: service.codeHash, minItemGas: service.minItemGas, minMemoGas: service.minMemoGas });
+        pvm.push({ serviceId, owner: service.owner, code, codeHash: service.codeHash, minItemGas: service.minItemGas, minMemoGas: service.minMemoGas });
         return undefined;
       }
       const apply: Parameters<AccumulationRepository['applyOnce']>[0] = {

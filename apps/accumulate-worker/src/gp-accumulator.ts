@@ -1,7 +1,9 @@
 import { decodeWorkReport, encodeWorkReport, type WorkReport } from '@jam/domain';
-import type { GpAccumulationRow, GpStateRepository, GpStateSnapshot } from '@jam/persistence';
+import type { GpAccumulationRow, GpStateLoadLimits, GpStateRepository, GpStateSnapshot } from '@jam/persistence';
 import {
   accumulateChainConfig,
+  type GpAccumulateLog,
+  type StorageQuota,
   type AccumulateStfResult,
   type AccumulateStfState,
   type GpAccumulateJob,
@@ -20,10 +22,19 @@ export interface GpAccumulatorDeps {
   sandbox: GpAccumulateRunner;
   /** Chain constants accumulation uses (`full` in the product; `tiny` for the conformance vectors). */
   chain: GpChainSpec;
+  /**
+   * The product's limits (absent for the conformance vectors): `snapshot` bounds the state loaded
+   * and sent to the executor (MAX_STORAGE_SNAPSHOT_ITEMS / _BYTES); `storageQuota` bounds every
+   * service's `write` as the Wasm `write` does (with the write-set caps and the value limit), and
+   * guest `log` lines are captured.
+   */
+  product?: { snapshot: GpStateLoadLimits; storageQuota: StorageQuota };
 }
 
 /** One GP accumulation to run: the newly available reports and its context. */
 export interface GpAccumulateInput {
+  /** The tenant (`service.owner`) whose GP state accumulates: only its accounts are loaded and seen. */
+  owner: string;
   reports: WorkReport[];
   /** τ' (timeslot); default: the stored slot + 1 (the product counts one slot per accumulation). */
   slot?: number;
@@ -39,6 +50,8 @@ export interface GpAccumulateInput {
 export interface GpAccumulateResult {
   status: 'applied' | 'done';
   result: AccumulateStfResult | null;
+  /** Guest `log` lines per service (with `product` only; empty when `done`). */
+  logs: GpAccumulateLog[];
 }
 
 /** The sandbox's wall clock killed a GP accumulation: not a deterministic result, nothing was written. */
@@ -63,6 +76,8 @@ export class GpAccumulator {
 
   /**
    * Runs one GP accumulation and applies it exactly once.
+   * @throws GpStateLimitError `state_too_large` (the owner's state is over `product.snapshot`) or
+   *   `service_id_taken` (a `new` picked an id that is not the owner's to take); nothing is written;
    * @throws GpAccumulateWallClockError when the executor's wall clock killed the run;
    *   SandboxExecutorError on executor crashes or engine faults; Error after
    *   GP_ACCUMULATE_ATTEMPTS lost compare-and-sets; database errors. Nothing is written then.
@@ -71,17 +86,18 @@ export class GpAccumulator {
     const { deps } = this;
     const epochLength = accumulateChainConfig(deps.chain).epochLength;
     for (let attempt = 1; attempt <= GP_ACCUMULATE_ATTEMPTS; attempt++) {
-      const pre = await deps.gpState.load(epochLength);
+      const pre = await deps.gpState.load(input.owner, epochLength, deps.product?.snapshot);
       const slot = input.slot ?? pre.slot + 1;
       const state = toStfState(pre, input.entropy ?? pre.entropy);
-      const outcome = await deps.sandbox.gpAccumulate({ chain: deps.chain, pre: state, slot, reports: input.reports }, { priority: input.priority });
+      const product = deps.product === undefined ? undefined : { storageQuota: deps.product.storageQuota };
+      const outcome = await deps.sandbox.gpAccumulate({ chain: deps.chain, pre: state, slot, reports: input.reports, product }, { priority: input.priority });
       if (outcome.timedOut) throw new GpAccumulateWallClockError(`GP accumulation at slot ${slot} hit the sandbox wall-clock limit`);
       const r = outcome.result;
-      const post = fromStfState(r.state);
+      const post = fromStfState(input.owner, r.state);
       const record = { outputRoot: r.root, outputs: r.outputs, statistics: r.statistics };
       const applied = await deps.gpState.apply(pre, post, record, input.rows?.(r) ?? []);
-      if (applied === 'applied') return { status: 'applied', result: r };
-      if (applied === 'done') return { status: 'done', result: null };
+      if (applied === 'applied') return { status: 'applied', result: r, logs: outcome.logs ?? [] };
+      if (applied === 'done') return { status: 'done', result: null, logs: [] };
     }
     throw new Error(`GP accumulation lost ${GP_ACCUMULATE_ATTEMPTS} compare-and-sets in a row; retrying the job`);
   }
@@ -98,9 +114,10 @@ export function toStfState(s: GpStateSnapshot, entropy: Uint8Array): AccumulateS
   };
 }
 
-/** The STF's post-state as the repository writes it (reports GP-encoded). */
-export function fromStfState(s: AccumulateStfState): Omit<GpStateSnapshot, 'version'> {
+/** The STF's post-state as the repository writes it for `owner` (reports GP-encoded). */
+export function fromStfState(owner: string, s: AccumulateStfState): Omit<GpStateSnapshot, 'version'> {
   return {
+    owner,
     slot: s.slot,
     entropy: s.entropy,
     privileges: s.partial.privileges,

@@ -7,7 +7,7 @@
  * test/e2e/pvm-accumulate.
  */
 import type { WorkReport } from '@jam/domain';
-import type { AccumulationRepository, GpAccountInfo, GpAccumulationRow, GpStateRepository } from '@jam/persistence';
+import { GpStateLimitError, type AccumulationRepository, type GpAccountInfo, type GpAccumulationRow, type GpStateRepository } from '@jam/persistence';
 import { SandboxExecutorError, type AccumulateStfResult } from '@jam/sandbox';
 import { JamMetrics, createLogger } from '@jam/telemetry';
 import { GpAccumulateWallClockError, type GpAccumulateInput, type GpAccumulator } from './gp-accumulator';
@@ -35,15 +35,20 @@ const report: WorkReport = {
 } as unknown as WorkReport;
 
 function setup(run: (input: GpAccumulateInput) => Promise<AccumulateStfResult>, opts: { maxFailures?: number } = {}) {
-  const created: { id: number; info: GpAccountInfo; preimages: Map<string, Uint8Array> }[] = [];
+  const created: { owner: string; id: number; info: GpAccountInfo; preimages: Map<string, Uint8Array> }[] = [];
+  const refused: GpAccumulationRow[] = [];
   const inputs: GpAccumulateInput[] = [];
   const rows: GpAccumulationRow[] = [];
   const failures = new Map<number, number>();
   const state = {
     hasAccount: async (id: number) => created.some((c) => c.id === id),
-    createAccount: async (id: number, info: GpAccountInfo, preimages: Map<string, Uint8Array>) => {
-      created.push({ id, info, preimages });
+    createAccount: async (owner: string, id: number, info: GpAccountInfo, preimages: Map<string, Uint8Array>) => {
+      created.push({ owner, id, info, preimages });
       return true;
+    },
+    accumulated: async (hash: string, ids: number[]) => ids.every((id) => rows.some((r) => r.reportHash === hash && r.serviceId === id)),
+    recordWithoutState: async (r: GpAccumulationRow[]) => {
+      refused.push(...r);
     },
   } as unknown as GpStateRepository;
   const accumulator = {
@@ -51,7 +56,7 @@ function setup(run: (input: GpAccumulateInput) => Promise<AccumulateStfResult>, 
       inputs.push(input);
       const result = await run(input);
       rows.push(...(input.rows?.(result) ?? []));
-      return { status: 'applied', result };
+      return { status: 'applied', result, logs: [] };
     },
   } as unknown as GpAccumulator;
   const maxFailures = opts.maxFailures ?? 2;
@@ -77,9 +82,9 @@ function setup(run: (input: GpAccumulateInput) => Promise<AccumulateStfResult>, 
     reportHash: HASH,
     packageHash: HASH,
     priority: 3,
-    services: [{ serviceId: 7, code: Uint8Array.of(1, 2, 3), codeHash: `0x${'ab'.repeat(32)}`, minItemGas: 5n, minMemoGas: 6n }],
+    services: [{ serviceId: 7, owner: 'alice', code: Uint8Array.of(1, 2, 3), codeHash: `0x${'ab'.repeat(32)}`, minItemGas: 5n, minMemoGas: 6n }],
   };
-  return { deps, job, created, inputs, rows, failures };
+  return { deps, job, created, inputs, rows, failures, refused };
 }
 
 const stfResult = (gas: bigint) => ({ statistics: [{ service: 7, count: 1, gasUsed: gas }] }) as unknown as AccumulateStfResult;
@@ -107,6 +112,36 @@ describe('accumulatePvmServices', () => {
     expect(c.info).toMatchObject({ minItemGas: 5n, minMemoGas: 6n, balance: productServiceBalance(t.deps.storageQuota) });
     // B_S + B_I·items + B_L·bytes of the full chain spec: 100 + 10·1,000 + 1·1,000,000
     expect(productServiceBalance(t.deps.storageQuota)).toBe(1_010_100n);
+  });
+
+  it('runs nothing on a redelivery whose accumulation rows are already written', async () => {
+    const t = setup(async () => stfResult(1n));
+    await accumulatePvmServices(t.deps, t.job);
+    await accumulatePvmServices(t.deps, t.job);
+    expect(t.inputs).toHaveLength(1);
+  });
+
+  it("runs one accumulation per owner over that owner's services, and creates each account as its owner's", async () => {
+    const t = setup(async () => stfResult(1n));
+    const bob = { ...t.job.services[0]!, serviceId: 8, owner: 'bob' };
+    expect(await accumulatePvmServices(t.deps, { ...t.job, services: [bob, ...t.job.services] })).toEqual([]);
+    expect(t.inputs.map((i) => [i.owner, i.reports[0]!.results.map((d) => d.service_id)])).toEqual([
+      ['alice', [7]],
+      ['bob', [8]],
+    ]);
+    expect(t.created.map((c) => [c.owner, c.id])).toEqual([
+      ['alice', 7],
+      ['bob', 8],
+    ]);
+  });
+
+  it('records storage_over_limit without state when the GP state refuses the accumulation (state too large, id taken)', async () => {
+    const t = setup(async () => {
+      throw new GpStateLimitError('state_too_large', 'over the snapshot limits');
+    });
+    expect(await accumulatePvmServices(t.deps, t.job)).toEqual([{ serviceId: 7, status: 'storage_over_limit' }]);
+    expect(t.refused).toEqual([{ reportHash: HASH, packageHash: HASH, serviceId: 7, status: 'storage_over_limit', gasUsed: 0n }]);
+    expect(t.failures.size).toBe(0);
   });
 
   it('counts a wall-clock kill per service, rethrows it below the bound, and records timed_out at the bound', async () => {

@@ -1,5 +1,5 @@
 import { fromHex, type WorkReport } from '@jam/domain';
-import type { AccumulationRepository, AccumulationStatus, GpStateRepository } from '@jam/persistence';
+import { GpStateLimitError, type AccumulationRepository, type AccumulationStatus, type GpStateRepository } from '@jam/persistence';
 import { FULL_ACCUMULATE_CONFIG, sandboxFailureKind, thresholdBalance, type StorageQuota } from '@jam/sandbox';
 import type { JamMetrics, Logger } from '@jam/telemetry';
 import { GpAccumulateWallClockError, type GpAccumulator } from './gp-accumulator';
@@ -7,6 +7,8 @@ import { GpAccumulateWallClockError, type GpAccumulator } from './gp-accumulator
 /** A PVM service of a report, as the accumulate processor found it (its code is a JAM service blob). */
 export interface PvmService {
   serviceId: number;
+  /** The tenant (`service.owner`): its GP state is the one this service accumulates in. */
+  owner: string;
   /** The code bytes (a JAM service blob) and their Blake2b-256 hash, `0x` hex. */
   code: Uint8Array;
   codeHash: string;
@@ -38,9 +40,10 @@ export function productServiceBalance(quota: StorageQuota): bigint {
 
 /**
  * Accumulates the digests of a report's PVM services through the GP accumulate path
- * (`GpAccumulator`, docs/service-abi.md "GP accumulate state"): one GP accumulation at the next slot
- * with the report restricted to those services, its accumulation rows written with the state
- * (exactly once). A service's GP account is created at its first accumulation from its `service`
+ * (`GpAccumulator`, docs/service-abi.md "GP accumulate state"): per owner (tenant) of those
+ * services, in owner order, one GP accumulation of that owner's state at its next slot with the
+ * report restricted to the owner's services, its accumulation rows written with the state (exactly
+ * once; a redelivery that finds every row runs nothing). A service's GP account is created at its first accumulation from its `service`
  * row: code hash, gas minima, the code as its preimage, the balance of
  * {@link productServiceBalance}, footprint counted from its stored storage.
  *
@@ -59,12 +62,30 @@ export async function accumulatePvmServices(
   deps: PvmAccumulateDeps,
   job: { report: WorkReport; reportHash: string; packageHash: string; services: PvmService[]; priority: number },
 ): Promise<{ serviceId: number; status: AccumulationStatus }[]> {
+  const owners = [...new Set(job.services.map((s) => s.owner))].sort();
+  const failed: { serviceId: number; status: AccumulationStatus }[] = [];
+  for (const owner of owners) failed.push(...(await accumulateOwner(deps, { ...job, services: job.services.filter((s) => s.owner === owner) }, owner)));
+  return failed;
+}
+
+/** One owner's GP accumulation of the report (see {@link accumulatePvmServices}). */
+async function accumulateOwner(
+  deps: PvmAccumulateDeps,
+  job: { report: WorkReport; reportHash: string; packageHash: string; services: PvmService[]; priority: number },
+  owner: string,
+): Promise<{ serviceId: number; status: AccumulationStatus }[]> {
   const { gp } = deps;
   const ids = new Set(job.services.map((s) => s.serviceId));
+  // a redelivered job whose accumulation was applied: nothing to run (exactly once)
+  if (await gp.state.accumulated(job.reportHash, [...ids])) {
+    deps.logger.info({ reportHash: job.reportHash, services: [...ids], owner }, 'GP accumulate already applied; skipping');
+    return [];
+  }
   for (const s of job.services) {
     if (await gp.state.hasAccount(s.serviceId)) continue;
     const codeHash = fromHex(s.codeHash, 32);
     await gp.state.createAccount(
+      owner,
       s.serviceId,
       {
         codeHash,
@@ -89,6 +110,7 @@ export async function accumulatePvmServices(
   };
   try {
     const r = await gp.accumulator.accumulate({
+      owner,
       reports: [report],
       priority: job.priority,
       rows: (result) =>
@@ -102,9 +124,27 @@ export async function accumulatePvmServices(
     });
     const gasUsed = r.result?.statistics.reduce((g, x) => g + x.gasUsed, 0n) ?? 0n;
     deps.metrics.gasUsed.inc({ phase: 'accumulate' }, Number(gasUsed));
-    deps.logger.info({ reportHash: job.reportHash, services: [...ids], applied: r.status === 'applied', gasUsed: `${gasUsed}` }, 'GP accumulate');
+    deps.logger.info({ reportHash: job.reportHash, services: [...ids], owner, applied: r.status === 'applied', gasUsed: `${gasUsed}` }, 'GP accumulate');
+    for (const l of r.logs) deps.logger.debug({ reportHash: job.reportHash, serviceId: l.service, lines: l.lines }, 'accumulate guest log');
     return [];
   } catch (err) {
+    if (err instanceof GpStateLimitError) {
+      // deterministic: the same state and report are refused on every try, so the package fails now
+      await gp.state.recordWithoutState(
+        job.services.map((s) => ({
+          reportHash: job.reportHash,
+          packageHash: job.packageHash,
+          serviceId: s.serviceId,
+          status: 'storage_over_limit',
+          gasUsed: 0n,
+        })),
+      );
+      deps.logger.error(
+        { reportHash: job.reportHash, services: [...ids], owner, code: err.code, error: err.message },
+        'GP accumulate refused; nothing written',
+      );
+      return job.services.map((s) => ({ serviceId: s.serviceId, status: 'storage_over_limit' as const }));
+    }
     const kind = err instanceof GpAccumulateWallClockError ? 'wall_clock' : sandboxFailureKind(err);
     if (kind === undefined) throw err;
     const maxFailures = kind === 'wall_clock' ? deps.maxAccumulateTimeouts : deps.maxSandboxFailures;

@@ -56,6 +56,8 @@ export { createRepositories, type Repositories } from './repository-set';
 export { isDatabaseUnavailable } from './database-unavailable';
 export {
   GpStateRepository,
+  GpStateLimitError,
+  type GpStateLoadLimits,
   type GpAccountInfo,
   type GpAccountState,
   type GpAccumulationRecord,

@@ -88,5 +88,7 @@ export {
   runGpAccumulateJob,
   type GpAccumulateJob,
   type GpAccumulateOutcome,
+  type GpAccumulateLog,
+  productWriteLimit,
   type GpChainSpec,
 } from './pvm/accumulate/gp-accumulate-job';

@@ -6,6 +6,10 @@ export class GpAccountEntity {
   @PrimaryColumn({ type: 'bigint', name: 'service_id' })
   serviceId!: string;
 
+  /** The tenant (`service.owner`) whose accumulations see this account; accounts `new` creates get their creator's. */
+  @Column({ type: 'text', name: 'owner' })
+  owner!: string;
+
   @Column({ type: 'bytea', name: 'code_hash' })
   codeHash!: Buffer;
 

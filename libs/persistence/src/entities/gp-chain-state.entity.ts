@@ -1,10 +1,11 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
-/** The one row of `gp_chain_state`: τ, η'_0, privileges, last output root and the compare-and-set version. (migration 1770500000000) */
+/** A tenant's row of `gp_chain_state`: τ, η'_0, privileges, last output root and the compare-and-set version. (migration 1770500000000) */
 @Entity({ name: 'gp_chain_state' })
 export class GpChainStateEntity {
-  @PrimaryColumn({ type: 'smallint', name: 'id' })
-  id!: number;
+  /** The tenant (`service.owner`): one GP state per owner. */
+  @PrimaryColumn({ type: 'text', name: 'owner' })
+  owner!: string;
 
   @Column({ type: 'bigint', name: 'slot' })
   slot!: string;

@@ -4,10 +4,13 @@
  *
  * The GP 0.7.2 partial state of PVM services (issue 9 item 4; docs/service-abi.md, "GP accumulate
  * state"): what accumulation reads and writes beyond a service's storage.
- * - `gp_account`: a service account's fields (GP 0.7.2 section 9: a_c, a_b, a_g, a_m, a_o, a_f,
+ * Every table is per owner (the tenant, `service.owner`): each tenant has its own partial state,
+ * chain row and version, and no accumulation sees another tenant's accounts (docs/security.md,
+ * "GP accumulate state per tenant").
+ * - `gp_account`: its owner and a service account's fields (GP 0.7.2 section 9: a_c, a_b, a_g, a_m, a_o, a_f,
  *   a_i, a_r, a_a, a_p). Ids are u32 (`new` picks ids up to 2^32 - 1), hence bigint.
  * - `gp_preimage` (a_p) and `gp_preimage_request` (a_l: up to 3 timeslots per (hash, length)).
- * - `gp_chain_state` (one row): τ (slot), η'_0 (entropy), the privileges, the last accumulation
+ * - `gp_chain_state` (one row per owner, made by its first accumulation): τ (slot), η'_0 (entropy), the privileges, the last accumulation
  *   output root and `version`, the compare-and-set counter every GP accumulation moves.
  * - `gp_ready_record` (ϑ, E slots of reports waiting for packages) and `gp_accumulated` (ξ, E
  *   slots of accumulated package hashes); `gp_accumulation_output` and `gp_accumulate_statistics`
@@ -26,6 +29,7 @@ const UP: readonly string[] = [
   `ALTER TABLE service_storage ALTER COLUMN service_id TYPE bigint`,
   `CREATE TABLE IF NOT EXISTS gp_account (
      service_id             ${U32('service_id')} PRIMARY KEY,
+     owner                  text NOT NULL,
      code_hash              bytea NOT NULL CHECK (octet_length(code_hash) = 32),
      balance                ${U64('balance')},
      min_item_gas           ${U64('min_item_gas')},
@@ -37,6 +41,7 @@ const UP: readonly string[] = [
      last_accumulation_slot ${U32('last_accumulation_slot')},
      parent_service         ${U32('parent_service')}
    )`,
+  `CREATE INDEX IF NOT EXISTS gp_account_owner_idx ON gp_account (owner)`,
   `CREATE TABLE IF NOT EXISTS gp_preimage (
      service_id bigint NOT NULL REFERENCES gp_account (service_id) ON DELETE CASCADE,
      hash       bytea  NOT NULL CHECK (octet_length(hash) = 32),
@@ -51,37 +56,39 @@ const UP: readonly string[] = [
      PRIMARY KEY (service_id, hash, length)
    )`,
   `CREATE TABLE IF NOT EXISTS gp_chain_state (
-     id          smallint PRIMARY KEY CHECK (id = 1),
+     owner       text   PRIMARY KEY,
      slot        ${U32('slot')},
      entropy     bytea  NOT NULL CHECK (octet_length(entropy) = 32),
      privileges  jsonb  NOT NULL,
      output_root bytea  NOT NULL CHECK (octet_length(output_root) = 32),
      version     bigint NOT NULL DEFAULT 0
    )`,
-  `INSERT INTO gp_chain_state (id, slot, entropy, privileges, output_root)
-     VALUES (1, 0, '\\x${'00'.repeat(32)}', '{"manager":0,"assigners":[],"delegator":0,"registrar":0,"alwaysAccumulate":[]}', '\\x${'00'.repeat(32)}')
-     ON CONFLICT (id) DO NOTHING`,
   `CREATE TABLE IF NOT EXISTS gp_ready_record (
+     owner        text    NOT NULL,
      slot_index   integer NOT NULL CHECK (slot_index >= 0),
      position     integer NOT NULL CHECK (position >= 0),
      report       bytea   NOT NULL,
      dependencies bytea[] NOT NULL,
-     PRIMARY KEY (slot_index, position)
+     PRIMARY KEY (owner, slot_index, position)
    )`,
   `CREATE TABLE IF NOT EXISTS gp_accumulated (
+     owner        text    NOT NULL,
      slot_index   integer NOT NULL CHECK (slot_index >= 0),
      package_hash bytea   NOT NULL CHECK (octet_length(package_hash) = 32),
-     PRIMARY KEY (slot_index, package_hash)
+     PRIMARY KEY (owner, slot_index, package_hash)
    )`,
   `CREATE TABLE IF NOT EXISTS gp_accumulation_output (
+     owner      text NOT NULL,
      service_id ${U32('service_id')},
      hash       bytea NOT NULL CHECK (octet_length(hash) = 32),
-     PRIMARY KEY (service_id, hash)
+     PRIMARY KEY (owner, service_id, hash)
    )`,
   `CREATE TABLE IF NOT EXISTS gp_accumulate_statistics (
-     service_id ${U32('service_id')} PRIMARY KEY,
+     owner      text NOT NULL,
+     service_id ${U32('service_id')},
      count      bigint NOT NULL CHECK (count >= 0),
-     gas_used   ${U64('gas_used')}
+     gas_used   ${U64('gas_used')},
+     PRIMARY KEY (owner, service_id)
    )`,
 ];
 

@@ -59,7 +59,9 @@ export interface GpReadyRecordRow {
 
 /** Everything GP accumulation reads (the partial state of PVM services and the chain's accumulation state). */
 export interface GpStateSnapshot {
-  /** The compare-and-set counter: {@link GpStateRepository.apply} writes only if it is unchanged. */
+  /** The tenant (`service.owner`) whose partial state this is: only its accounts are in it. */
+  owner: string;
+  /** The compare-and-set counter (per owner): {@link GpStateRepository.apply} writes only if it is unchanged. */
   version: string;
   /** τ: slot of the last accumulation. */
   slot: number;
@@ -91,6 +93,30 @@ export interface GpAccumulationRow {
   gasUsed: bigint;
 }
 
+/** Bounds of what {@link GpStateRepository.load} may read for one owner (the executor snapshot limits). */
+export interface GpStateLoadLimits {
+  /** Most storage items + preimages + preimage requests (rows). */
+  maxItems: number;
+  /** Most bytes of storage keys + values + preimage blobs. */
+  maxBytes: number;
+}
+
+/**
+ * A GP state read or write the product refuses, with a stable `code`:
+ * `state_too_large` (an owner's state is over the {@link GpStateLoadLimits}: nothing was loaded);
+ * `service_id_taken` (an accumulation's `new` picked an id another tenant's account or a product
+ * service already has: nothing was written).
+ */
+export class GpStateLimitError extends Error {
+  override name = 'GpStateLimitError';
+  constructor(
+    readonly code: 'state_too_large' | 'service_id_taken',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex');
 const same = (a: Uint8Array | undefined, b: Uint8Array): boolean => a !== undefined && a.length === b.length && Buffer.compare(a, b) === 0;
 const u64 = (v: bigint, field: string): string => {
@@ -100,24 +126,33 @@ const u64 = (v: bigint, field: string): string => {
 
 /**
  * Tables `gp_*` (migration 1770500000000) and `service_storage`: the GP 0.7.2 partial state PVM
- * services accumulate over (docs/service-abi.md, "GP accumulate state"). Read whole with
- * {@link load}; written by {@link apply} as the difference between the state it was given and the
- * state accumulation produced, in one transaction, compare-and-set on `gp_chain_state.version`.
+ * services accumulate over (docs/service-abi.md, "GP accumulate state"), one per owner (tenant):
+ * an owner's state holds only its accounts (docs/security.md, "GP accumulate state per tenant").
+ * Read with {@link load}; written by {@link apply} as the difference between the state it was
+ * given and the state accumulation produced, in one transaction, compare-and-set on the owner's
+ * `gp_chain_state.version`.
  */
 export class GpStateRepository {
   constructor(private readonly ds: DataSource) {}
 
   /**
-   * The whole GP state in one snapshot (REPEATABLE READ): chain row, every account with its
-   * storage, preimages and requests, ready queue and accumulated history.
+   * One owner's GP state in one snapshot (REPEATABLE READ): its chain row (made on first use),
+   * its accounts with their storage, preimages and requests, its ready queue and history.
+   * @param owner the tenant (`service.owner`)
    * @param epochLength E (slots): length of the ready queue and the history
+   * @param limits when given, the state is measured first and not loaded when over them
+   * @throws GpStateLimitError `state_too_large` when over `limits`
    */
-  async load(epochLength: number): Promise<GpStateSnapshot> {
-    return this.ds.transaction('REPEATABLE READ', (tx) => loadState(tx, epochLength));
+  async load(owner: string, epochLength: number, limits?: GpStateLoadLimits): Promise<GpStateSnapshot> {
+    await ensureChainRow(this.ds, owner);
+    return this.ds.transaction('REPEATABLE READ', async (tx) => {
+      if (limits !== undefined) await checkSize(tx, owner, limits);
+      return loadState(tx, owner, epochLength);
+    });
   }
 
   /**
-   * Whether `serviceId` has a GP account (a PVM service accumulated before, or created by `new`).
+   * Whether `serviceId` has a GP account, whoever owns it (a PVM service accumulated before, or created by `new`).
    */
   async hasAccount(serviceId: number): Promise<boolean> {
     return (await queryOne(this.ds, 'SELECT 1 FROM gp_account WHERE service_id = $1', [serviceId])) !== null;
@@ -128,51 +163,58 @@ export class GpStateRepository {
    * fields and preimages (its code). Its storage is what `service_storage` already holds: `bytes`
    * and `items` are counted from it here as GP 0.7.2 section 9 does (a_o = Σ 34 + |k| + |v|,
    * a_i = number of keys; no requests yet), whatever `info` says. Moves the version when it
-   * inserted, so a concurrent accumulation computed without the account is not applied.
+   * inserted, so a concurrent accumulation of `owner` computed without the account is not applied.
+   * @param owner the tenant (`service.owner`) the account belongs to
    * @returns true when this call inserted the account
    */
-  async createAccount(serviceId: number, info: GpAccountInfo, preimages: Map<string, Uint8Array>): Promise<boolean> {
+  async createAccount(owner: string, serviceId: number, info: GpAccountInfo, preimages: Map<string, Uint8Array>): Promise<boolean> {
+    await ensureChainRow(this.ds, owner);
     return this.ds.transaction(async (tx) => {
-      await queryOne(tx, 'SELECT version FROM gp_chain_state WHERE id = 1 FOR UPDATE');
+      await queryOne(tx, 'SELECT version FROM gp_chain_state WHERE owner = $1 FOR UPDATE', [owner]);
       const fp = await queryOne<{ bytes: string; items: string }>(
         tx,
         'SELECT COALESCE(sum(34 + octet_length(key) + octet_length(value)), 0)::text AS bytes, count(*)::text AS items FROM service_storage WHERE service_id = $1',
         [serviceId],
       );
       const counted = { ...info, bytes: BigInt(fp?.bytes ?? 0), items: Number(fp?.items ?? 0) };
-      const inserted = await queryRows(tx, `${ACCOUNT_UPSERT} ON CONFLICT (service_id) DO NOTHING RETURNING 1`, accountParams(serviceId, counted));
+      const inserted = await queryRows(tx, `${ACCOUNT_UPSERT} ON CONFLICT (service_id) DO NOTHING RETURNING 1`, accountParams(owner, serviceId, counted));
       if (inserted.length === 0) return false;
       await writePreimages(tx, serviceId, new Map(), preimages);
-      await queryOne(tx, 'UPDATE gp_chain_state SET version = version + 1 WHERE id = 1');
+      await queryOne(tx, 'UPDATE gp_chain_state SET version = version + 1 WHERE owner = $1', [owner]);
       return true;
     });
   }
 
   /**
-   * Replaces the whole GP state (accounts with storage, preimages and requests, privileges, slot,
-   * entropy, ready queue, history) by `state`, e.g. a chain's genesis or a test vector's
-   * pre-state. Storage of product services that have no GP account is left alone.
+   * Replaces the GP state of `state.owner` (its accounts with storage, preimages and requests,
+   * privileges, slot, entropy, ready queue, history) by `state`, e.g. a chain's genesis or a test
+   * vector's pre-state. Other owners' state and storage of product services that have no GP
+   * account are left alone.
+   * @throws GpStateLimitError `service_id_taken` when one of its accounts belongs to another owner
    */
   async replace(state: Omit<GpStateSnapshot, 'version'>): Promise<void> {
+    const { owner } = state;
+    await ensureChainRow(this.ds, owner);
     await this.ds.transaction(async (tx) => {
-      await queryOne(tx, 'SELECT version FROM gp_chain_state WHERE id = 1 FOR UPDATE');
-      await queryRows(tx, 'DELETE FROM service_storage WHERE service_id IN (SELECT service_id FROM gp_account) RETURNING 1');
-      for (const id of state.accounts.keys()) await queryRows(tx, 'DELETE FROM service_storage WHERE service_id = $1 RETURNING 1', [id]);
+      await queryOne(tx, 'SELECT version FROM gp_chain_state WHERE owner = $1 FOR UPDATE', [owner]);
+      await queryRows(tx, 'DELETE FROM service_storage WHERE service_id IN (SELECT service_id FROM gp_account WHERE owner = $1) RETURNING 1', [owner]);
       for (const t of ['gp_account', 'gp_ready_record', 'gp_accumulated', 'gp_accumulation_output', 'gp_accumulate_statistics'])
-        await queryRows(tx, `DELETE FROM ${t} RETURNING 1`);
+        await queryRows(tx, `DELETE FROM ${t} WHERE owner = $1 RETURNING 1`, [owner]);
       await writeState(tx, { ...state, accounts: new Map() }, state);
-      await queryOne(tx, 'UPDATE gp_chain_state SET version = version + 1 WHERE id = 1');
+      await queryOne(tx, 'UPDATE gp_chain_state SET version = version + 1 WHERE owner = $1', [owner]);
     });
   }
 
   /**
-   * Applies one GP accumulation exactly once: in ONE transaction, locks `gp_chain_state`; when its
-   * version is not `pre.version` (another accumulation applied since `pre` was loaded: the result
+   * Applies one GP accumulation of `pre.owner` exactly once: in ONE transaction, locks the owner's
+   * `gp_chain_state` row; when its version is not `pre.version` (another accumulation applied since `pre` was loaded: the result
    * was computed on a stale state) writes nothing and returns `conflict`; when one of `rows` is
    * already in `accumulation` (this report was applied) writes nothing and returns `done`; else
    * writes the difference between `pre` and `post` (accounts, storage, preimages, requests,
    * privileges, slot, entropy, ready queue, history), the record (output root, yields,
-   * statistics) and `rows`, and moves the version.
+   * statistics) and `rows`, and moves the owner's version. Other owners' rows are never written.
+   * @throws GpStateLimitError `service_id_taken` when an account the accumulation created has the id
+   *   of another owner's account or of a product service (nothing is written)
    * @throws RangeError for a value out of its column's range (nothing is written); database errors
    */
   async apply(
@@ -182,24 +224,30 @@ export class GpStateRepository {
     rows: readonly GpAccumulationRow[] = [],
   ): Promise<'applied' | 'conflict' | 'done'> {
     return this.ds.transaction(async (tx) => {
-      const locked = await queryOne<{ version: string }>(tx, 'SELECT version::text AS version FROM gp_chain_state WHERE id = 1 FOR UPDATE');
+      const { owner } = pre;
+      const locked = await queryOne<{ version: string }>(tx, 'SELECT version::text AS version FROM gp_chain_state WHERE owner = $1 FOR UPDATE', [owner]);
       if (locked?.version !== pre.version) return 'conflict';
       for (const r of rows) {
         const done = await queryOne(tx, 'SELECT 1 FROM accumulation WHERE report_hash = $1 AND service_id = $2', [hashToBytes(r.reportHash), r.serviceId]);
         if (done !== null) return 'done';
       }
-      await writeState(tx, pre, post);
-      await queryRows(tx, 'DELETE FROM gp_accumulation_output RETURNING 1');
-      await queryRows(tx, 'DELETE FROM gp_accumulate_statistics RETURNING 1');
+      await writeState(tx, pre, { ...post, owner });
+      await queryRows(tx, 'DELETE FROM gp_accumulation_output WHERE owner = $1 RETURNING 1', [owner]);
+      await queryRows(tx, 'DELETE FROM gp_accumulate_statistics WHERE owner = $1 RETURNING 1', [owner]);
       for (const o of record.outputs)
-        await queryOne(tx, 'INSERT INTO gp_accumulation_output (service_id, hash) VALUES ($1, $2) ON CONFLICT DO NOTHING', [o.service, toBuffer(o.hash)]);
+        await queryOne(tx, 'INSERT INTO gp_accumulation_output (owner, service_id, hash) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
+          owner,
+          o.service,
+          toBuffer(o.hash),
+        ]);
       for (const s of record.statistics)
-        await queryOne(tx, 'INSERT INTO gp_accumulate_statistics (service_id, count, gas_used) VALUES ($1, $2, $3)', [
+        await queryOne(tx, 'INSERT INTO gp_accumulate_statistics (owner, service_id, count, gas_used) VALUES ($1, $2, $3, $4)', [
+          owner,
           s.service,
           s.count,
           u64(s.gasUsed, 'gas_used'),
         ]);
-      await queryOne(tx, 'UPDATE gp_chain_state SET output_root = $1, version = version + 1 WHERE id = 1', [toBuffer(record.outputRoot)]);
+      await queryOne(tx, 'UPDATE gp_chain_state SET output_root = $1, version = version + 1 WHERE owner = $2', [toBuffer(record.outputRoot), owner]);
       for (const r of rows)
         await queryOne(tx, 'INSERT INTO accumulation (report_hash, package_hash, service_id, status, gas_used) VALUES ($1, $2, $3, $4, $5)', [
           hashToBytes(r.reportHash, 'reportHash'),
@@ -212,16 +260,45 @@ export class GpStateRepository {
     });
   }
 
-  /** The record of the last GP accumulation: output root, yields (sorted) and statistics (by service). */
-  async lastAccumulation(): Promise<GpAccumulationRecord> {
-    const chain = await queryOne<{ output_root: Buffer }>(this.ds, 'SELECT output_root FROM gp_chain_state WHERE id = 1');
+  /**
+   * Whether every (report, service) of `serviceIds` already has its `accumulation` row (a
+   * redelivered job: the accumulation was applied, nothing needs to run).
+   */
+  async accumulated(reportHash: string, serviceIds: readonly number[]): Promise<boolean> {
+    const row = await queryOne<{ n: string }>(this.ds, 'SELECT count(*)::text AS n FROM accumulation WHERE report_hash = $1 AND service_id = ANY($2::int[])', [
+      hashToBytes(reportHash, 'reportHash'),
+      [...serviceIds],
+    ]);
+    return Number(row?.n ?? 0) === new Set(serviceIds).size;
+  }
+
+  /**
+   * Inserts `rows` without touching any GP state (an accumulation the product refused, e.g.
+   * `storage_over_limit`); a row already there is kept (exactly once).
+   */
+  async recordWithoutState(rows: readonly GpAccumulationRow[]): Promise<void> {
+    await this.ds.transaction(async (tx) => {
+      for (const r of rows)
+        await queryRows(
+          tx,
+          'INSERT INTO accumulation (report_hash, package_hash, service_id, status, gas_used) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING 1',
+          [hashToBytes(r.reportHash, 'reportHash'), hashToBytes(r.packageHash, 'packageHash'), r.serviceId, r.status, bigintParam(r.gasUsed, 'gasUsed')],
+        );
+    });
+  }
+
+  /** The record of `owner`'s last GP accumulation: output root, yields (sorted) and statistics (by service). */
+  async lastAccumulation(owner: string): Promise<GpAccumulationRecord> {
+    const chain = await queryOne<{ output_root: Buffer }>(this.ds, 'SELECT output_root FROM gp_chain_state WHERE owner = $1', [owner]);
     const outputs = await queryRows<{ service_id: string; hash: Buffer }>(
       this.ds,
-      'SELECT service_id, hash FROM gp_accumulation_output ORDER BY service_id, hash',
+      'SELECT service_id, hash FROM gp_accumulation_output WHERE owner = $1 ORDER BY service_id, hash',
+      [owner],
     );
     const stats = await queryRows<{ service_id: string; count: string; gas_used: string }>(
       this.ds,
-      'SELECT service_id, count, gas_used::text AS gas_used FROM gp_accumulate_statistics ORDER BY service_id',
+      'SELECT service_id, count, gas_used::text AS gas_used FROM gp_accumulate_statistics WHERE owner = $1 ORDER BY service_id',
+      [owner],
     );
     return {
       outputRoot: toUint8Array(chain?.output_root ?? Buffer.alloc(32)),
@@ -231,11 +308,44 @@ export class GpStateRepository {
   }
 }
 
-const ACCOUNT_UPSERT = `INSERT INTO gp_account (service_id, code_hash, balance, min_item_gas, min_memo_gas, bytes, deposit_offset, items, creation_slot, last_accumulation_slot, parent_service)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`;
+const ACCOUNT_UPSERT = `INSERT INTO gp_account (owner, service_id, code_hash, balance, min_item_gas, min_memo_gas, bytes, deposit_offset, items, creation_slot, last_accumulation_slot, parent_service)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`;
 
-function accountParams(id: number, i: GpAccountInfo): unknown[] {
+const EMPTY_PRIVILEGES = '{"manager":0,"assigners":[],"delegator":0,"registrar":0,"alwaysAccumulate":[]}';
+
+/** Makes `owner`'s chain row (slot 0, zero entropy, no privileges, version 0) when it has none. */
+async function ensureChainRow(tx: SqlTarget, owner: string): Promise<void> {
+  await queryRows(
+    tx,
+    `INSERT INTO gp_chain_state (owner, slot, entropy, privileges, output_root) VALUES ($1, 0, $2, $3, $2) ON CONFLICT (owner) DO NOTHING RETURNING 1`,
+    [owner, Buffer.alloc(32), EMPTY_PRIVILEGES],
+  );
+}
+
+/** Refuses to load `owner`'s state when its rows or bytes are over `limits` (measured in SQL, nothing read). */
+async function checkSize(tx: SqlTarget, owner: string, limits: GpStateLoadLimits): Promise<void> {
+  const m = await queryOne<{ items: string; bytes: string }>(
+    tx,
+    `WITH a AS (SELECT service_id FROM gp_account WHERE owner = $1)
+     SELECT ((SELECT count(*) FROM service_storage WHERE service_id IN (SELECT service_id FROM a))
+           + (SELECT count(*) FROM gp_preimage WHERE service_id IN (SELECT service_id FROM a))
+           + (SELECT count(*) FROM gp_preimage_request WHERE service_id IN (SELECT service_id FROM a)))::text AS items,
+            ((SELECT COALESCE(sum(octet_length(key) + octet_length(value)), 0) FROM service_storage WHERE service_id IN (SELECT service_id FROM a))
+           + (SELECT COALESCE(sum(octet_length(blob)), 0) FROM gp_preimage WHERE service_id IN (SELECT service_id FROM a)))::text AS bytes`,
+    [owner],
+  );
+  const items = Number(m?.items ?? 0);
+  const bytes = Number(m?.bytes ?? 0);
+  if (items > limits.maxItems || bytes > limits.maxBytes)
+    throw new GpStateLimitError(
+      'state_too_large',
+      `GP state of owner ${JSON.stringify(owner)} holds ${items} items and ${bytes} bytes, over the snapshot limits (${limits.maxItems} items, ${limits.maxBytes} bytes)`,
+    );
+}
+
+function accountParams(owner: string, id: number, i: GpAccountInfo): unknown[] {
   return [
+    owner,
     id,
     toBuffer(i.codeHash),
     u64(i.balance, 'balance'),
@@ -265,12 +375,13 @@ function sameInfo(a: GpAccountInfo, b: GpAccountInfo): boolean {
   );
 }
 
-async function loadState(tx: EntityManager, epochLength: number): Promise<GpStateSnapshot> {
+async function loadState(tx: EntityManager, owner: string, epochLength: number): Promise<GpStateSnapshot> {
   const chain = await queryOne<{ version: string; slot: string; entropy: Buffer; privileges: StoredPrivileges }>(
     tx,
-    'SELECT version::text AS version, slot, entropy, privileges FROM gp_chain_state WHERE id = 1',
+    'SELECT version::text AS version, slot, entropy, privileges FROM gp_chain_state WHERE owner = $1',
+    [owner],
   );
-  if (chain === null) throw new Error('gp_chain_state has no row: migration 1770500000000 was not applied');
+  if (chain === null) throw new Error(`gp_chain_state has no row for owner ${JSON.stringify(owner)}`);
   const accounts = new Map<number, GpAccountState>();
   type AccountRow = Record<
     | 'service_id'
@@ -287,7 +398,7 @@ async function loadState(tx: EntityManager, epochLength: number): Promise<GpStat
   > & {
     code_hash: Buffer;
   };
-  for (const a of await queryRows<AccountRow>(tx, 'SELECT * FROM gp_account ORDER BY service_id')) {
+  for (const a of await queryRows<AccountRow>(tx, 'SELECT * FROM gp_account WHERE owner = $1 ORDER BY service_id', [owner])) {
     accounts.set(Number(a.service_id), {
       info: {
         codeHash: toUint8Array(a.code_hash),
@@ -308,29 +419,38 @@ async function loadState(tx: EntityManager, epochLength: number): Promise<GpStat
   }
   const storage = await queryRows<{ service_id: string; key: Buffer; value: Buffer }>(
     tx,
-    'SELECT s.service_id, s.key, s.value FROM service_storage s JOIN gp_account a ON a.service_id = s.service_id',
+    'SELECT s.service_id, s.key, s.value FROM service_storage s JOIN gp_account a ON a.service_id = s.service_id WHERE a.owner = $1',
+    [owner],
   );
   for (const s of storage) accounts.get(Number(s.service_id))!.storage.set(hex(s.key), toUint8Array(s.value));
-  for (const p of await queryRows<{ service_id: string; hash: Buffer; blob: Buffer }>(tx, 'SELECT service_id, hash, blob FROM gp_preimage'))
+  for (const p of await queryRows<{ service_id: string; hash: Buffer; blob: Buffer }>(
+    tx,
+    'SELECT p.service_id, p.hash, p.blob FROM gp_preimage p JOIN gp_account a ON a.service_id = p.service_id WHERE a.owner = $1',
+    [owner],
+  ))
     accounts.get(Number(p.service_id))!.preimages.set(hex(p.hash), toUint8Array(p.blob));
   for (const r of await queryRows<{ service_id: string; hash: Buffer; length: string; slots: string[] }>(
     tx,
-    'SELECT service_id, hash, length, slots FROM gp_preimage_request',
+    'SELECT r.service_id, r.hash, r.length, r.slots FROM gp_preimage_request r JOIN gp_account a ON a.service_id = r.service_id WHERE a.owner = $1',
+    [owner],
   ))
     accounts.get(Number(r.service_id))!.requests.set(`${hex(r.hash)}:${r.length}`, r.slots.map(Number));
   const readyQueue: GpReadyRecordRow[][] = Array.from({ length: epochLength }, () => []);
   for (const r of await queryRows<{ slot_index: number; report: Buffer; dependencies: Buffer[] }>(
     tx,
-    'SELECT slot_index, report, dependencies FROM gp_ready_record ORDER BY slot_index, position',
+    'SELECT slot_index, report, dependencies FROM gp_ready_record WHERE owner = $1 ORDER BY slot_index, position',
+    [owner],
   ))
     readyQueue[r.slot_index]?.push({ report: toUint8Array(r.report), dependencies: r.dependencies.map(toUint8Array) });
   const accumulated: Uint8Array[][] = Array.from({ length: epochLength }, () => []);
   for (const a of await queryRows<{ slot_index: number; package_hash: Buffer }>(
     tx,
-    'SELECT slot_index, package_hash FROM gp_accumulated ORDER BY slot_index, package_hash',
+    'SELECT slot_index, package_hash FROM gp_accumulated WHERE owner = $1 ORDER BY slot_index, package_hash',
+    [owner],
   ))
     accumulated[a.slot_index]?.push(toUint8Array(a.package_hash));
   return {
+    owner,
     version: chain.version,
     slot: Number(chain.slot),
     entropy: toUint8Array(chain.entropy),
@@ -364,8 +484,19 @@ function privilegesToJson(p: GpPrivileges): StoredPrivileges {
   };
 }
 
-/** Writes what differs between `pre` and `post`: accounts and their maps, chain row, ready queue and history (replaced). */
+/**
+ * Writes what differs between `pre` and `post` (both of `post.owner`): accounts and their maps,
+ * chain row, ready queue and history (replaced).
+ * @throws GpStateLimitError `service_id_taken` when a new account's id is another owner's account or a product service
+ */
 async function writeState(tx: EntityManager, pre: Omit<GpStateSnapshot, 'version'>, post: Omit<GpStateSnapshot, 'version'>): Promise<void> {
+  const { owner } = post;
+  const created = [...post.accounts.keys()].filter((id) => !pre.accounts.has(id));
+  if (created.length > 0) {
+    // a product service without a GP account yet (e.g. a Wasm service) keeps its id and storage
+    const taken = await queryRows<{ id: string }>(tx, 'SELECT id::text AS id FROM service WHERE id::bigint = ANY($1::bigint[])', [created]);
+    if (taken.length > 0) throw new GpStateLimitError('service_id_taken', `service id ${taken[0]!.id} is a product service`);
+  }
   for (const id of pre.accounts.keys()) {
     if (post.accounts.has(id)) continue;
     await queryRows(tx, 'DELETE FROM service_storage WHERE service_id = $1 RETURNING 1', [id]);
@@ -374,40 +505,45 @@ async function writeState(tx: EntityManager, pre: Omit<GpStateSnapshot, 'version
   for (const [id, a] of post.accounts) {
     const before = pre.accounts.get(id);
     if (before === undefined || !sameInfo(before.info, a.info)) {
-      await queryOne(
+      // never another owner's row: the upsert updates only an account of `owner`
+      const written = await queryRows(
         tx,
         `${ACCOUNT_UPSERT} ON CONFLICT (service_id) DO UPDATE SET code_hash = EXCLUDED.code_hash, balance = EXCLUDED.balance,
            min_item_gas = EXCLUDED.min_item_gas, min_memo_gas = EXCLUDED.min_memo_gas, bytes = EXCLUDED.bytes, deposit_offset = EXCLUDED.deposit_offset,
            items = EXCLUDED.items, creation_slot = EXCLUDED.creation_slot, last_accumulation_slot = EXCLUDED.last_accumulation_slot,
-           parent_service = EXCLUDED.parent_service`,
-        accountParams(id, a.info),
+           parent_service = EXCLUDED.parent_service
+         WHERE gp_account.owner = EXCLUDED.owner RETURNING 1`,
+        accountParams(owner, id, a.info),
       );
+      if (written.length === 0) throw new GpStateLimitError('service_id_taken', `service id ${id} is an account of another owner`);
     }
     await writeStorage(tx, id, before?.storage ?? new Map(), a.storage);
     await writePreimages(tx, id, before?.preimages ?? new Map(), a.preimages);
     await writeRequests(tx, id, before?.requests ?? new Map(), a.requests);
   }
-  await queryOne(tx, 'UPDATE gp_chain_state SET slot = $1, entropy = $2, privileges = $3 WHERE id = 1', [
+  await queryOne(tx, 'UPDATE gp_chain_state SET slot = $1, entropy = $2, privileges = $3 WHERE owner = $4', [
     post.slot,
     toBuffer(post.entropy),
     JSON.stringify(privilegesToJson(post.privileges)),
+    owner,
   ]);
-  await queryRows(tx, 'DELETE FROM gp_ready_record RETURNING 1');
+  await queryRows(tx, 'DELETE FROM gp_ready_record WHERE owner = $1 RETURNING 1', [owner]);
   for (const [slot, records] of post.readyQueue.entries())
     for (const [position, r] of records.entries())
-      await queryOne(tx, 'INSERT INTO gp_ready_record (slot_index, position, report, dependencies) VALUES ($1, $2, $3, $4::bytea[])', [
+      await queryOne(tx, 'INSERT INTO gp_ready_record (owner, slot_index, position, report, dependencies) VALUES ($1, $2, $3, $4, $5::bytea[])', [
+        owner,
         slot,
         position,
         toBuffer(r.report),
         r.dependencies.map(toBuffer),
       ]);
-  await queryRows(tx, 'DELETE FROM gp_accumulated RETURNING 1');
+  await queryRows(tx, 'DELETE FROM gp_accumulated WHERE owner = $1 RETURNING 1', [owner]);
   for (const [slot, hashes] of post.accumulated.entries())
     if (hashes.length > 0)
       await queryRows(
         tx,
-        'INSERT INTO gp_accumulated (slot_index, package_hash) SELECT $1, h FROM unnest($2::bytea[]) AS t(h) ON CONFLICT DO NOTHING RETURNING 1',
-        [slot, hashes.map(toBuffer)],
+        'INSERT INTO gp_accumulated (owner, slot_index, package_hash) SELECT $1, $2, h FROM unnest($3::bytea[]) AS t(h) ON CONFLICT DO NOTHING RETURNING 1',
+        [owner, slot, hashes.map(toBuffer)],
       );
 }
 

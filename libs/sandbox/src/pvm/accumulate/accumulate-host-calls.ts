@@ -9,6 +9,7 @@
  * the machine before the handler), a successful `transfer` costs ω9 more (GP 0.7.2 B.7: g = 10 + t), `log`
  * costs 10 too (JIP-1 says 0; the GP 0.7.2 accumulate vectors' gas figures count 10 per `log`).
  */
+import { pvmLog, type PvmLogState } from '../pvm-log';
 import { blake2b256, GpWriter } from '@jam/domain';
 import { HOST_FULL, HOST_HUH, HOST_NONE, HOST_OK, HOST_WHAT, HOST_WHO } from '../../host-abi';
 import * as id from '../host-call-ids';
@@ -62,6 +63,8 @@ export class AccumulateContext {
    * a result code refuses the write with it, null lets it happen.
    */
   writeLimit?: (key: Uint8Array, value: Uint8Array) => bigint | null;
+  /** Where JIP-1 `log` lines go (the embedder's capture); absent: they are dropped. */
+  logState?: PvmLogState;
   /** Computes x_i when `new` first needs it (GP 0.7.2 appendix B.7, Ψ_A; it hashes, so only on demand). */
   firstServiceId?: () => number;
 
@@ -598,9 +601,14 @@ const HANDLERS = new Map<number, Handler>([
   [id.PVM_HOST_FORGET, forget],
   [id.PVM_HOST_YIELD, yieldHash],
   [id.PVM_HOST_PROVIDE, provide],
-  // JIP-1 log: changes nothing (the message is not kept here); costs 10 like the others, as the
-  // accumulate vectors expect (their README says 0, their gas figures count 10 per log call)
-  [id.PVM_HOST_LOG, () => undefined],
+  // JIP-1 log: changes no register or state; the line is kept when the embedder captures logs. Costs
+  // 10 like the others, as the accumulate vectors expect (their README says 0, their gas figures count 10 per log call)
+  [
+    id.PVM_HOST_LOG,
+    (c, ctx) => {
+      if (c.logState !== undefined) pvmLog(c.logState, ctx);
+    },
+  ],
 ]);
 
 /**
