@@ -64,7 +64,11 @@ export interface AccumulateDeps {
 /** Accumulation statuses that fail the package (host verdicts, not guest outcomes), with its error code. */
 const FAILING: Partial<Record<AccumulationStatus, { code: PackageFailureCode; message: string }>> = {
   timed_out: { code: 'accumulate_timeout', message: 'accumulate was killed by the sandbox wall clock on every try (max_accumulate_timeouts)' },
-  storage_over_limit: { code: 'storage_over_limit', message: 'the service storage is larger than a sandbox executor can be given; accumulate was not run' },
+  storage_over_limit: {
+    code: 'storage_over_limit',
+    message:
+      'the service storage (for a PVM service: the GP state of its tenant) is larger than a sandbox executor can be given, or its GP accumulation named a service id of another tenant; nothing was written',
+  },
   sandbox_failed: {
     code: 'accumulate_sandbox_failure',
     message: 'the sandbox executor crashed or reported an engine fault on every try (max_sandbox_failures)',
