@@ -55,13 +55,17 @@ export type GpAccumulateOutcome = { timedOut?: undefined; result: AccumulateStfR
  * MAX_STORAGE_VALUE_BYTES, a write-set over MAX_WRITE_SET_BYTES (keys + latest values) or
  * MAX_WRITE_SET_KEYS, or a write that grows the footprint (bytes of keys + values, items) past the
  * quota gets FULL; shrinking writes always pass. Returns null to let the write happen.
+ * @param written the write-set so far, filled as writes pass (key hex -> value, null = deleted)
  */
-export function productWriteLimit(storage: ReadonlyMap<string, Uint8Array>, quota: StorageQuota): (key: Uint8Array, value: Uint8Array) => bigint | null {
+export function productWriteLimit(
+  storage: ReadonlyMap<string, Uint8Array>,
+  quota: StorageQuota,
+  written: Map<string, Uint8Array | null> = new Map(),
+): (key: Uint8Array, value: Uint8Array) => bigint | null {
   let footBytes = 0;
   for (const [k, v] of storage) footBytes += k.length / 2 + v.length;
   let footItems = storage.size;
   let setBytes = 0;
-  const written = new Map<string, Uint8Array | null>();
   return (key, value) => {
     if (key.length > MAX_STORAGE_KEY_BYTES) return HOST_WHAT;
     if (value.length > MAX_STORAGE_VALUE_BYTES) return HOST_FULL;
