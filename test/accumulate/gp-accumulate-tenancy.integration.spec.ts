@@ -45,22 +45,28 @@ describe('GP accumulate state per tenant and its limits (PostgreSQL, executor pr
     await db?.drop();
   });
 
-  it("cannot see, eject or take the balance of another tenant's account; the other tenant's state and version do not move", async () => {
-    // service 0 ejects service 2 and takes its balance (474,514 = 2 x 237,257) when both are in one state
+  /** The eject vector with service 2 as bob's and the others as alice's. */
+  async function splitEjectVector() {
     const v = vector('work_for_ejected_service-2.json');
-    const gpState = db!.repos.gpState;
-    await gpState.replace(
+    await db!.repos.gpState.replace(
       fromStfState(
         'alice',
         only(v.pre, (id) => id !== 2),
       ),
     );
-    await gpState.replace(
+    await db!.repos.gpState.replace(
       fromStfState(
         'bob',
         only(v.pre, (id) => id === 2),
       ),
     );
+    return v;
+  }
+
+  it("cannot see, eject or take the balance of another tenant's account; the other tenant's state and version do not move", async () => {
+    // service 0 ejects service 2 and takes its balance (474,514 = 2 x 237,257) when both are in one state
+    const v = await splitEjectVector();
+    const gpState = db!.repos.gpState;
     const bobBefore = await gpState.load('bob', E);
     const accumulator = new GpAccumulator({ gpState, sandbox: pool!, chain: 'tiny' });
     expect((await accumulator.accumulate({ owner: 'alice', reports: v.reports, slot: v.slot, entropy: v.pre.entropy })).status).toBe('applied');
@@ -74,20 +80,8 @@ describe('GP accumulate state per tenant and its limits (PostgreSQL, executor pr
   });
 
   it("writes nothing of another tenant's account when an accumulation's post-state names its id (service_id_taken)", async () => {
-    const v = vector('work_for_ejected_service-2.json');
+    const v = await splitEjectVector();
     const gpState = db!.repos.gpState;
-    await gpState.replace(
-      fromStfState(
-        'alice',
-        only(v.pre, (id) => id !== 2),
-      ),
-    );
-    await gpState.replace(
-      fromStfState(
-        'bob',
-        only(v.pre, (id) => id === 2),
-      ),
-    );
     const pre = await gpState.load('alice', E);
     const forged = fromStfState(
       'alice',

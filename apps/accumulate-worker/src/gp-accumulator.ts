@@ -64,11 +64,13 @@ export const GP_ACCUMULATE_ATTEMPTS = 10;
 
 /**
  * The product's GP accumulate path for PVM services (docs/service-abi.md, "GP accumulate state";
- * issue 9 item 4): loads the GP partial state from PostgreSQL (`GpStateRepository.load`), runs the
+ * issue 9 item 4): loads one owner's (tenant's) GP partial state from PostgreSQL
+ * (`GpStateRepository.load`, refused over the snapshot limits; other tenants' accounts are not in
+ * it: docs/security.md "GP accumulate state per tenant"), runs the
  * GP 0.7.2 accumulation STF over it with the reports in a sandbox executor (`gpAccumulate`: ready
  * queue, Δ+, Δ*, Δ1, every accumulate host call, checkpoints, deferred transfers, history), and
  * writes the post-state back in one transaction, compare-and-set on the state version
- * (`GpStateRepository.apply`). The sandbox runs outside any lock; a lost compare-and-set runs
+ * (`GpStateRepository.apply`, the owner's version). The sandbox runs outside any lock; a lost compare-and-set runs
  * again on the new state (docs/architecture.md section 6).
  */
 export class GpAccumulator {
