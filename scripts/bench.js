@@ -19,7 +19,8 @@
 //   pvm-vectors     the 307 PVM test vectors on the interpreter and the translator (`pvm vectors: N/307 passed`),
 //                   then both engines' speed on a counting and a memory loop  [--iterations N] [--reps R] [--no-speed]
 //   accumulate-vectors  the 30 GP 0.7.2 accumulate STF vectors through the GP accumulation module
-//                   (`accumulate vectors: N/30 passed`), then ms per vector  [--reps R]
+//                   (`accumulate vectors: N/30 passed`), then ms per vector; --db: also through the product's
+//                   GP path (PostgreSQL + an executor), interleaved  [--reps R] [--db]
 //   pvm-host-calls  PVM refine host calls: ns per gas of copies and inner-machine calls vs plain instructions
 //                   [--rounds R]
 //   pvm-translation PVM-to-Wasm translation cost (translate, compile, instantiate, first run, memory) for a

@@ -1,8 +1,9 @@
 import { consume } from '@jam/queue';
 import { ACCUMULATE_QUEUE, ACCUMULATE_REPORT_V1 } from '@jam/queue-contracts';
 import type { RoleModule } from '@jam/runtime';
-import { sharedSandboxPool } from '@jam/sandbox';
+import { MAX_STORAGE_SNAPSHOT_BYTES, MAX_STORAGE_SNAPSHOT_ITEMS, sharedSandboxPool } from '@jam/sandbox';
 import { AccumulateProcessor } from './accumulate.processor';
+import { GpAccumulator } from './gp-accumulator';
 
 /**
  * The accumulate-worker role: consumes the `accumulate` queue with `accumulate_concurrency` jobs
@@ -22,13 +23,17 @@ export function accumulateWorkerRole(): RoleModule {
         uid: config.sandboxUid,
         gid: config.sandboxGid,
       });
+      const storageQuota = { maxBytes: config.maxServiceStorageBytes, maxItems: config.maxServiceStorageItems };
+      // the executor snapshot limits of the Wasm path bound what one tenant's GP state may be
+      const product = { storageQuota, snapshot: { maxItems: MAX_STORAGE_SNAPSHOT_ITEMS, maxBytes: MAX_STORAGE_SNAPSHOT_BYTES } };
       const processor = new AccumulateProcessor({
         ...host.repos,
         blobs: host.blobs,
         sandbox,
+        gp: { accumulator: new GpAccumulator({ gpState: host.repos.gpState, sandbox, chain: 'full', product }), state: host.repos.gpState },
         metrics: host.metrics,
         logger: host.logger,
-        storageQuota: { maxBytes: config.maxServiceStorageBytes, maxItems: config.maxServiceStorageItems },
+        storageQuota,
         maxAccumulateTimeouts: config.maxAccumulateTimeouts,
         maxSandboxFailures: config.maxSandboxFailures,
       });

@@ -378,7 +378,9 @@ describe('AccumulateProcessor: exactly once, and only deterministic outcomes app
     expect(f.accumulations.row(3)).toEqual({ status: 'ok', gasUsed: 500n });
     expect(f.accumulations.row(4)).toEqual({ status: 'storage_over_limit', gasUsed: 0n });
     expect(f.row).toMatchObject({ status: 'failed', errorCode: 'storage_over_limit' });
-    expect(f.row.errorMessage).toBe('service 4: the service storage is larger than a sandbox executor can be given; accumulate was not run');
+    expect(f.row.errorMessage).toBe(
+      'service 4: the service storage (for a PVM service: the GP state of its tenant) is larger than a sandbox executor can be given, or its GP accumulation named a service id of another tenant; nothing was written',
+    );
     expect(await f.counter('storageOverQuota', { action: 'ran' })).toBe(1);
     expect(await f.counter('storageOverQuota', { action: 'refused' })).toBe(1);
   });

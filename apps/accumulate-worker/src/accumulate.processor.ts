@@ -10,10 +10,27 @@ import {
 import { parseJobPayload, ACCUMULATE_REPORT_V1 } from '@jam/queue-contracts';
 import { PermanentJobError, type ConsumedJob } from '@jam/queue';
 import { BlobCache, BlobUnavailableError, type BlobStore } from '@jam/blob-store';
-import { MAX_GAS_LIMIT, MAX_STORAGE_SNAPSHOT_BYTES, MAX_STORAGE_SNAPSHOT_ITEMS, sandboxFailureKind, type SandboxPool, type StorageQuota } from '@jam/sandbox';
-import type { AccumulationRepository, AccumulationStatus, ServiceRepository, WorkPackageRepository, WorkReportRepository } from '@jam/persistence';
+import {
+  detectCodeFormat,
+  MAX_GAS_LIMIT,
+  MAX_STORAGE_SNAPSHOT_BYTES,
+  MAX_STORAGE_SNAPSHOT_ITEMS,
+  sandboxFailureKind,
+  type SandboxPool,
+  type StorageQuota,
+} from '@jam/sandbox';
+import type {
+  AccumulationRepository,
+  AccumulationStatus,
+  GpStateRepository,
+  ServiceRepository,
+  WorkPackageRepository,
+  WorkReportRepository,
+} from '@jam/persistence';
 import type { JamMetrics, Logger } from '@jam/telemetry';
 import { ServiceTurns } from './service-turns';
+import { accumulatePvmServices, type PvmService } from './pvm-accumulate';
+import type { GpAccumulator } from './gp-accumulator';
 
 /** What the accumulate processor needs; built by the accumulate-worker role (accumulate-worker.role.ts). */
 export interface AccumulateDeps {
@@ -25,6 +42,11 @@ export interface AccumulateDeps {
   /** Service code by code hash in front of `blobs` (immutable by hash); default: a {@link BlobCache} of its default size. */
   codeCache?: BlobCache;
   sandbox: SandboxPool;
+  /**
+   * The GP accumulate path of PVM services (gp-accumulator.ts, pvm-accumulate.ts) and the state it
+   * keeps; absent: PVM services run the one-account job of the sandbox (accumulate-job.ts).
+   */
+  gp?: { accumulator: GpAccumulator; state: GpStateRepository };
   metrics: JamMetrics;
   logger: Logger;
   /** Footprint caps of every service's storage (`max_service_storage_bytes` / `_items`), given to each job. */
@@ -42,7 +64,11 @@ export interface AccumulateDeps {
 /** Accumulation statuses that fail the package (host verdicts, not guest outcomes), with its error code. */
 const FAILING: Partial<Record<AccumulationStatus, { code: PackageFailureCode; message: string }>> = {
   timed_out: { code: 'accumulate_timeout', message: 'accumulate was killed by the sandbox wall clock on every try (max_accumulate_timeouts)' },
-  storage_over_limit: { code: 'storage_over_limit', message: 'the service storage is larger than a sandbox executor can be given; accumulate was not run' },
+  storage_over_limit: {
+    code: 'storage_over_limit',
+    message:
+      'the service storage (for a PVM service: the GP state of its tenant) is larger than a sandbox executor can be given, or its GP accumulation named a service id of another tenant; nothing was written',
+  },
   sandbox_failed: {
     code: 'accumulate_sandbox_failure',
     message: 'the sandbox executor crashed or reported an engine fault on every try (max_sandbox_failures)',
@@ -124,9 +150,15 @@ export class AccumulateProcessor {
       byService.set(digest.service_id, list);
     }
     const failures: { serviceId: number; status: AccumulationStatus }[] = [];
+    const pvm: PvmService[] = [];
     for (const serviceId of [...byService.keys()].sort((a, b) => a - b)) {
-      const status = await this.accumulateService(reportHash, packageHash, serviceId, byService.get(serviceId)!, row.queuePriority);
+      const status = await this.accumulateService(reportHash, packageHash, serviceId, byService.get(serviceId)!, row.queuePriority, pvm);
       if (status !== undefined && FAILING[status] !== undefined) failures.push({ serviceId, status });
+    }
+    if (pvm.length > 0 && deps.gp !== undefined) {
+      const ctx = { ...deps, gp: deps.gp };
+      for (const f of await accumulatePvmServices(ctx, { report, reportHash, packageHash, services: pvm, priority: row.queuePriority }))
+        if (FAILING[f.status] !== undefined) failures.push(f);
     }
     const first = failures[0];
     if (first !== undefined) {
@@ -148,7 +180,8 @@ export class AccumulateProcessor {
   /**
    * Accumulates the report's digests of one service, exactly once.
    * @param priority the package's fair-share priority, which orders the call in the executor pool's queue
-   * @returns the recorded accumulation status, or undefined when the service row is gone (skipped)
+   * @param pvm a PVM service is appended here instead of run when `deps.gp` is set (the GP path runs them together)
+   * @returns the recorded accumulation status, or undefined when the service row is gone (skipped) or left to the GP path
    * @throws AccumulateWallClockError / SandboxExecutorError / BlobUnavailableError below their bound (retry); transient errors
    */
   private async accumulateService(
@@ -157,6 +190,7 @@ export class AccumulateProcessor {
     serviceId: number,
     digests: WorkDigest[],
     priority: number,
+    pvm: PvmService[],
   ): Promise<AccumulationStatus | undefined> {
     const { deps } = this;
     const service = await deps.services.get(serviceId);
@@ -169,6 +203,10 @@ export class AccumulateProcessor {
     try {
       // The service row names this code: a blob the store cannot give is retried and counted, never skipped.
       const code = await this.code.read(service.codeHash, `code of service ${serviceId}`);
+      if (deps.gp !== undefined && detectCodeFormat(code) === 'jam-pvm') {
+        pvm.push({ serviceId, owner: service.owner, code, codeHash: service.codeHash, minItemGas: service.minItemGas, minMemoGas: service.minMemoGas });
+        return undefined;
+      }
       const apply: Parameters<AccumulationRepository['applyOnce']>[0] = {
         reportHash,
         packageHash,

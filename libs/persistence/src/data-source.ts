@@ -22,6 +22,7 @@ import { UploadQuotasAndCorruptBlobs1766600000000 } from './migrations/176660000
 import { BlobFailures1767000000000 } from './migrations/1767000000000-blob-failures';
 import { InFlightCounters1769000000000 } from './migrations/1769000000000-in-flight-counters';
 import { ServiceStateVersion1770400000000 } from './migrations/1770400000000-service-state-version';
+import { GpPartialState1770500000000 } from './migrations/1770500000000-gp-partial-state';
 import { PrincipalInFlightEntity } from './entities/principal-in-flight.entity';
 import { GpReportHashAndSegments1768000000000 } from './migrations/1768000000000-gp-report-hash-and-segments';
 import { ExportedSegmentEntity } from './entities/exported-segment.entity';
@@ -30,6 +31,14 @@ import { PreimageUploaderEntity } from './entities/preimage-uploader.entity';
 import { PrincipalQuotaEntity } from './entities/principal-quota.entity';
 import { WorkPackagePreimageEntity } from './entities/work-package-preimage.entity';
 import { StoreIdentityEntity } from './entities/store-identity.entity';
+import { GpAccountEntity } from './entities/gp-account.entity';
+import { GpPreimageEntity } from './entities/gp-preimage.entity';
+import { GpPreimageRequestEntity } from './entities/gp-preimage-request.entity';
+import { GpChainStateEntity } from './entities/gp-chain-state.entity';
+import { GpReadyRecordEntity } from './entities/gp-ready-record.entity';
+import { GpAccumulatedEntity } from './entities/gp-accumulated.entity';
+import { GpAccumulationOutputEntity } from './entities/gp-accumulation-output.entity';
+import { GpAccumulateStatisticsEntity } from './entities/gp-accumulate-statistics.entity';
 
 /** Every entity of the schema. */
 export const PERSISTENCE_ENTITIES = [
@@ -50,6 +59,14 @@ export const PERSISTENCE_ENTITIES = [
   StoreIdentityEntity,
   PrincipalInFlightEntity,
   ExportedSegmentEntity,
+  GpAccountEntity,
+  GpPreimageEntity,
+  GpPreimageRequestEntity,
+  GpChainStateEntity,
+  GpReadyRecordEntity,
+  GpAccumulatedEntity,
+  GpAccumulationOutputEntity,
+  GpAccumulateStatisticsEntity,
 ];
 
 /** Every migration, oldest first. WARNING: append only; never edit or reorder an applied one. */
@@ -68,6 +85,7 @@ export const PERSISTENCE_MIGRATIONS = [
   GuestLogs1768500000000,
   InFlightCounters1769000000000,
   ServiceStateVersion1770400000000,
+  GpPartialState1770500000000,
 ];
 
 /** Options of {@link createDataSource}. */

@@ -54,3 +54,15 @@ export { StoreIdentityEntity } from './entities/store-identity.entity';
 export { StoreIdentityRepository } from './repositories/store-identity.repository';
 export { createRepositories, type Repositories } from './repository-set';
 export { isDatabaseUnavailable } from './database-unavailable';
+export {
+  GpStateRepository,
+  GpStateLimitError,
+  type GpStateLoadLimits,
+  type GpAccountInfo,
+  type GpAccountState,
+  type GpAccumulationRecord,
+  type GpAccumulationRow,
+  type GpPrivileges,
+  type GpReadyRecordRow,
+  type GpStateSnapshot,
+} from './repositories/gp-state.repository';

@@ -12,6 +12,7 @@ import { StoreIdentityRepository } from './repositories/store-identity.repositor
 import { WorkPackageRepository } from './repositories/work-package.repository';
 import { WorkReportRepository } from './repositories/work-report.repository';
 import { ExportedSegmentRepository } from './repositories/exported-segment.repository';
+import { GpStateRepository } from './repositories/gp-state.repository';
 
 /** Every repository over one DataSource. */
 export interface Repositories {
@@ -31,6 +32,8 @@ export interface Repositories {
   storeIdentity: StoreIdentityRepository;
   /** Segments exported by stored reports (GP W_G bytes each), by segments root or package hash and index. */
   exportedSegments: ExportedSegmentRepository;
+  /** The GP 0.7.2 partial state of PVM services (accounts, preimages, requests, ready queue, history). */
+  gpState: GpStateRepository;
 }
 
 /** Builds every repository over an initialised, migrated DataSource. */
@@ -49,5 +52,6 @@ export function createRepositories(ds: DataSource): Repositories {
     principalQuotas: new PrincipalQuotaRepository(ds),
     storeIdentity: new StoreIdentityRepository(ds),
     exportedSegments: new ExportedSegmentRepository(ds),
+    gpState: new GpStateRepository(ds),
   };
 }

@@ -67,6 +67,7 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
       'GuestLogs1768500000000',
       'InFlightCounters1769000000000',
       'ServiceStateVersion1770400000000',
+      'GpPartialState1770500000000',
     ]);
     ctx = { ds, repos: createRepositories(ds) };
   });
@@ -109,6 +110,14 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
         'attester',
         'audit_log',
         'exported_segment',
+        'gp_account',
+        'gp_accumulate_statistics',
+        'gp_accumulated',
+        'gp_accumulation_output',
+        'gp_chain_state',
+        'gp_preimage',
+        'gp_preimage_request',
+        'gp_ready_record',
         'migrations',
         'preimage',
         'preimage_uploader',

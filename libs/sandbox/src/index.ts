@@ -78,8 +78,19 @@ export { AccumulateContext, accumulateHostCalls, type AccumulateInput, type Defe
 export * from './pvm/accumulate/accumulate-state';
 export {
   checkAccumulateVector,
+  compareAccumulateVector,
   parseAccumulateVector,
   runAccumulateVector,
   type AccumulateVector,
   type AccumulateVectorResult,
 } from './pvm/accumulate/accumulate-vector.runner';
+export {
+  accumulateChainConfig,
+  gpAccumulateGas,
+  runGpAccumulateJob,
+  type GpAccumulateJob,
+  type GpAccumulateOutcome,
+  type GpAccumulateLog,
+  productWriteLimit,
+  type GpChainSpec,
+} from './pvm/accumulate/gp-accumulate-job';

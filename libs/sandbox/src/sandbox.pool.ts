@@ -9,6 +9,7 @@ import { MAX_GAS_LIMIT, type AccumulateOutcome, type AccumulateRequest, type Cod
 import { EXECUTOR_HEAP_MB } from './module-limits';
 import type { WorkerRequest, WorkerResponse } from './sandbox.worker';
 import type { ExecutorReady } from './executor.process';
+import { gpAccumulateGas, type GpAccumulateJob, type GpAccumulateOutcome } from './pvm/accumulate/gp-accumulate-job';
 
 /** Options of `SandboxPool`. */
 export interface SandboxPoolOptions {
@@ -103,7 +104,7 @@ interface PendingJob {
   gasLimit: bigint;
   /** 0 = none (first), else the package's queue priority; lower first. */
   priority: number;
-  resolve: (outcome: RefineOutcome | AccumulateOutcome | CodeCheckOutcome) => void;
+  resolve: (outcome: RefineOutcome | AccumulateOutcome | CodeCheckOutcome | GpAccumulateOutcome) => void;
   reject: (error: Error) => void;
 }
 
@@ -349,7 +350,23 @@ export class SandboxPool {
     ) as Promise<CodeCheckOutcome>;
   }
 
-  private submit(request: WorkerRequest, gasLimit: bigint, opts: PoolCallOptions): Promise<RefineOutcome | AccumulateOutcome | CodeCheckOutcome> {
+  /**
+   * Runs the GP 0.7.2 accumulation STF (section 12: ready queue, Δ+ / Δ* / Δ1 with every accumulate
+   * host call, deferred transfers, accumulated history) over the partial state in `job`, in an
+   * executor (the service code is the preimage `a_p[a_c]` of each account, sent with the state).
+   * A run past the wall clock answers `{ timedOut: true }` and its executor is replaced.
+   * @throws SandboxExecutorError when the executor crashed or answered an error (an engine fault);
+   *   Error when the pool is closed or not started
+   */
+  gpAccumulate(job: GpAccumulateJob, opts: PoolCallOptions = {}): Promise<GpAccumulateOutcome> {
+    return this.submit({ id: this.nextId++, type: 'gp-accumulate', job }, gpAccumulateGas(job), opts) as Promise<GpAccumulateOutcome>;
+  }
+
+  private submit(
+    request: WorkerRequest,
+    gasLimit: bigint,
+    opts: PoolCallOptions,
+  ): Promise<RefineOutcome | AccumulateOutcome | CodeCheckOutcome | GpAccumulateOutcome> {
     if (this.closed || this.slots.length === 0) return Promise.reject(new Error('sandbox pool is not started'));
     const priority = Number.isSafeInteger(opts.priority) && (opts.priority as number) > 0 ? (opts.priority as number) : 0;
     return new Promise((resolve, reject) => {
@@ -458,8 +475,8 @@ export class SandboxPool {
 
   /** Sends a job, leaving out the code bytes when this executor was sent them before (it caches by hash). */
   private send(slot: Slot, request: WorkerRequest, forceCode: boolean): void {
-    if (request.type === 'check') {
-      // a check always carries its code and never fills the executor's cache
+    if (request.type === 'check' || request.type === 'gp-accumulate') {
+      // a check always carries its code and never fills the executor's cache; a GP accumulation carries the accounts' code in its state
       slot.child.send(request, (err) => {
         if (err) this.onExecutorGone(slot, err);
       });
@@ -507,6 +524,7 @@ export class SandboxPool {
         timedOut: true,
       });
     else if (job.request.type === 'refine') job.resolve({ result: { panic: null }, gasUsed, logs: [], timedOut: true });
+    else if (job.request.type === 'gp-accumulate') job.resolve({ timedOut: true });
     else job.resolve({ status: 'panic', gasUsed, writes: [], logs: [], timedOut: true });
     this.replace(slot);
   }

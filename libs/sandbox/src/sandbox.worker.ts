@@ -19,14 +19,16 @@ import { detectCodeFormat, engineIdentityOf } from './code-format';
 import { executePvmAccumulate, executePvmRefine, preparePvmService, type PvmServiceCode } from './pvm/pvm.executor';
 import { pvmInterpreter } from './pvm/pvm.machine';
 import { compileAnanAs } from './pvm/anan-as.binding';
+import { runGpAccumulateJob, type GpAccumulateJob, type GpAccumulateOutcome } from './pvm/accumulate/gp-accumulate-job';
 
 export type WorkerRequest =
   | { id: number; type: 'refine'; codeHash: string; code?: Uint8Array; memoryPagesCap: number; job: RefineJob }
   | { id: number; type: 'accumulate'; codeHash: string; code?: Uint8Array; memoryPagesCap: number; job: AccumulateJob }
-  | { id: number; type: 'check'; codeHash: string; code: Uint8Array; memoryPagesCap: number };
+  | { id: number; type: 'check'; codeHash: string; code: Uint8Array; memoryPagesCap: number }
+  | { id: number; type: 'gp-accumulate'; job: GpAccumulateJob };
 
 export type WorkerResponse =
-  | { id: number; ok: true; outcome: RefineOutcome | AccumulateOutcome | CodeCheckOutcome }
+  | { id: number; ok: true; outcome: RefineOutcome | AccumulateOutcome | CodeCheckOutcome | GpAccumulateOutcome }
   | { id: number; ok: false; needCode: true }
   | { id: number; ok: false; error: string };
 
@@ -122,7 +124,8 @@ function isPvm(p: Prepared): p is PvmServiceCode {
   return (p as PvmServiceCode).engine === 'pvm';
 }
 
-async function handle(req: WorkerRequest): Promise<RefineOutcome | AccumulateOutcome | CodeCheckOutcome | typeof NEED_CODE> {
+async function handle(req: WorkerRequest): Promise<RefineOutcome | AccumulateOutcome | CodeCheckOutcome | GpAccumulateOutcome | typeof NEED_CODE> {
+  if (req.type === 'gp-accumulate') return runGpAccumulateJob(req.job);
   if (req.type === 'check') {
     const actual = '0x' + (await blake2b(req.code, 256));
     if (actual !== req.codeHash.toLowerCase()) throw new Error(`code hash mismatch: request says ${req.codeHash}, code hashes to ${actual}`);

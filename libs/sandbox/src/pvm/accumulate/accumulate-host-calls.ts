@@ -9,6 +9,7 @@
  * the machine before the handler), a successful `transfer` costs ω9 more (GP 0.7.2 B.7: g = 10 + t), `log`
  * costs 10 too (JIP-1 says 0; the GP 0.7.2 accumulate vectors' gas figures count 10 per `log`).
  */
+import { pvmLog, type PvmLogState } from '../pvm-log';
 import { blake2b256, GpWriter } from '@jam/domain';
 import { HOST_FULL, HOST_HUH, HOST_NONE, HOST_OK, HOST_WHAT, HOST_WHO } from '../../host-abi';
 import * as id from '../host-call-ids';
@@ -62,6 +63,8 @@ export class AccumulateContext {
    * a result code refuses the write with it, null lets it happen.
    */
   writeLimit?: (key: Uint8Array, value: Uint8Array) => bigint | null;
+  /** Where JIP-1 `log` lines go (the embedder's capture); absent: they are dropped. */
+  logState?: PvmLogState;
   /** Computes x_i when `new` first needs it (GP 0.7.2 appendix B.7, Ψ_A; it hashes, so only on demand). */
   firstServiceId?: () => number;
 
@@ -597,10 +600,11 @@ const HANDLERS = new Map<number, Handler>([
   [id.PVM_HOST_PROVIDE, provide],
   // JIP-1 log is no GP 0.7.2 host call: the accumulate mutator's default case charges 10 and sets
   // ω7 = WHAT (appendix B.4), as the vectors' gas figures count (their README says 0) and
-  // typeberry does under 0.7.2; the message is not kept here
+  // typeberry does under 0.7.2; the line is kept when the embedder captures logs
   [
     id.PVM_HOST_LOG,
-    (_c, ctx) => {
+    (c, ctx) => {
+      if (c.logState !== undefined) pvmLog(c.logState, ctx);
       ctx.registers[7] = HOST_WHAT;
     },
   ],

@@ -97,6 +97,13 @@ export function accumulateService(
   const credit = inputs.reduce((s, i) => s + (i.kind === 'transfer' ? i.transfer.amount : 0n), 0n);
   const ctx = new AccumulateContext(service, timeslot, entropy, inputs, cfg, e, 0);
   if (credit > 0n) ctx.own(service).info.balance += credit;
+  const embedder = cfg.embedder;
+  if (embedder?.writeLimit !== undefined) ctx.writeLimit = embedder.writeLimit(service, account.storage);
+  if (embedder?.logs !== undefined) {
+    const captured = embedder.logs.get(service) ?? { logs: [], droppedLogs: 0 };
+    embedder.logs.set(service, captured);
+    ctx.logState = captured;
+  }
   const codeHash = Buffer.from(account.info.codeHash).toString('hex');
   const code = account.preimages.get(codeHash);
   const blob = code === undefined || code.length > cfg.maxServiceCodeSize ? null : serviceBlob(code);

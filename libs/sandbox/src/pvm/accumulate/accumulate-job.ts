@@ -1,5 +1,8 @@
 /**
- * The product's accumulate job for a PVM service, run with the GP accumulate host calls
+ * The one-account accumulate job for a PVM service (`SandboxPool.accumulate` with PVM code). The
+ * accumulate worker no longer uses it for PVM services: it runs the GP accumulation over the
+ * PostgreSQL partial state (`SandboxPool.gpAccumulate`, docs/service-abi.md "GP accumulate state").
+ * Run with the GP accumulate host calls
  * (docs/service-abi.md, "PVM services"): what the accumulate worker sends an executor (the
  * operands, the service's storage snapshot, gas limit and storage quota) becomes a one-account
  * partial state and its inputs; the outcome is the product's (status, gas, write-set, logs).
@@ -21,16 +24,16 @@
  *   failed accumulation; GP would keep the state of the last `checkpoint`).
  */
 import { GpWriter } from '@jam/domain';
-import { HOST_FULL, HOST_WHAT, MAX_STORAGE_KEY_BYTES, MAX_STORAGE_VALUE_BYTES, MAX_WRITE_SET_BYTES, MAX_WRITE_SET_KEYS } from '../../host-abi';
+import { HOST_WHAT } from '../../host-abi';
 import { finishPvmLogs, pvmLog, type PvmLogState } from '../pvm-log';
+import { productWriteLimit } from './gp-accumulate-job';
 import { MAX_GAS_LIMIT, type AccumulateOutcome } from '../../sandbox.types';
 import type { AccumulateJob } from '../../service.executor';
-import { footprintOf } from '../../storage-footprint';
 import * as id from '../host-call-ids';
 import { PVM_ACCUMULATE_ENTRY, type PvmServiceBlob } from '../pvm-program';
 import { PVM_PRODUCT_ENGINE, runPvm, type PvmHostContext } from '../pvm.machine';
 import { accumulateHostCalls, AccumulateContext, type AccumulateInput } from './accumulate-host-calls';
-import { FULL_ACCUMULATE_CONFIG, hex, type PartialState, type ServiceAccount } from './accumulate-state';
+import { FULL_ACCUMULATE_CONFIG, type PartialState, type ServiceAccount } from './accumulate-state';
 
 /** The GP calls this path answers; the rest answer WHAT (see the module comment). */
 const MAPPED = new Set([id.PVM_HOST_GAS, id.PVM_HOST_FETCH, id.PVM_HOST_READ, id.PVM_HOST_WRITE, id.PVM_HOST_INFO, id.PVM_HOST_CHECKPOINT]);
@@ -60,29 +63,6 @@ function encodeResult(r: AccumulateJob['operands'][number]['result']): Uint8Arra
   return Uint8Array.of(['out_of_gas', 'panic', 'bad_exports', 'oversize', 'bad_code', 'code_oversize'].indexOf(Object.keys(r)[0]!) + 1);
 }
 
-/** The product's write limits over a running write-set and footprint (as the Wasm `write`). */
-function writeLimits(job: AccumulateJob, written: Map<string, Uint8Array | null>): (key: Uint8Array, value: Uint8Array) => bigint | null {
-  const start = footprintOf(job.storage);
-  let [footBytes, footItems, setBytes] = [start.bytes, start.items, 0];
-  return (key, value) => {
-    if (key.length > MAX_STORAGE_KEY_BYTES) return HOST_WHAT;
-    if (value.length > MAX_STORAGE_VALUE_BYTES) return HOST_FULL;
-    const k = hex(key);
-    const inSet = written.has(k);
-    const pending = written.get(k);
-    const bytesAfter = setBytes - (inSet ? key.length + (pending?.length ?? 0) : 0) + key.length + value.length;
-    if (bytesAfter > MAX_WRITE_SET_BYTES || written.size + (inSet ? 0 : 1) > MAX_WRITE_SET_KEYS) return HOST_FULL;
-    const prev = inSet ? pending : job.storage.get(`0x${k}`);
-    const present = prev !== undefined && prev !== null;
-    const bytes = footBytes - (present ? key.length + prev.length : 0) + (value.length === 0 ? 0 : key.length + value.length);
-    const items = footItems - (present ? 1 : 0) + (value.length === 0 ? 0 : 1);
-    if (bytes > footBytes && (bytes > job.storageQuota.maxBytes || items > job.storageQuota.maxItems)) return HOST_FULL;
-    written.set(k, value.length === 0 ? null : value);
-    [footBytes, footItems, setBytes] = [bytes, items, bytesAfter];
-    return null;
-  };
-}
-
 function account(job: AccumulateJob): ServiceAccount {
   const storage = new Map([...job.storage].map(([k, v]) => [k.replace(/^0x/, ''), v]));
   let bytes = 0n;
@@ -106,7 +86,9 @@ export function executeGpAccumulateJob(bytes: Uint8Array, service: PvmServiceBlo
   const inputs = operandInputs(job);
   const ctx = new AccumulateContext(0, 0, new Uint8Array(32), inputs, FULL_ACCUMULATE_CONFIG, state, 0);
   const written = new Map<string, Uint8Array | null>();
-  ctx.writeLimit = writeLimits(job, written);
+  // the Wasm `write` rules over the job's storage (keys without `0x`), shared with the GP path
+  const stored = new Map([...job.storage].map(([k, v]) => [k.replace(/^0x/, ''), v]));
+  ctx.writeLimit = productWriteLimit(stored, job.storageQuota, written);
   const logState: PvmLogState = { logs: [], droppedLogs: 0 };
   const gp = accumulateHostCalls(ctx);
   const onHostCall = (h: PvmHostContext): void | 'panic' | 'out-of-gas' => {

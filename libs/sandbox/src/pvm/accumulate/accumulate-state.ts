@@ -45,6 +45,23 @@ export interface AccumulateChainConfig {
   maxServiceCodeSize: number;
   /** The fetch selector 0 constants blob (GP 0.7.2 appendix B, `fetch`), encoded once per config. */
   constantsBlob: Uint8Array;
+  /** What the product adds to every invocation (absent for the conformance vectors): {@link AccumulateEmbedder}. */
+  embedder?: AccumulateEmbedder;
+}
+
+/**
+ * The product's additions to GP accumulation (docs/service-abi.md, "GP accumulate state"), none of
+ * which the conformance vectors use: an extra `write` limit per invocation (the storage quota,
+ * write-set caps and value limit of the Wasm `write`) and the capture of JIP-1 `log` lines.
+ */
+export interface AccumulateEmbedder {
+  /**
+   * Called once per invocation of `service` with its storage before it runs (keys: lower-case hex
+   * without `0x`); the returned function is the invocation's `AccumulateContext.writeLimit`.
+   */
+  writeLimit?: (service: number, storage: ReadonlyMap<string, Uint8Array>) => (key: Uint8Array, value: Uint8Array) => bigint | null;
+  /** Log lines captured per service over the whole accumulation (MAX_LOG_LINES lines per service); filled as services log. */
+  logs?: Map<number, { logs: string[]; droppedLogs: number }>;
 }
 
 /** `W_T`: transfer memo size (bytes), GP 0.7.2 appendix I.4.4. */

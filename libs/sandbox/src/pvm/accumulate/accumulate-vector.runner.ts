@@ -10,7 +10,7 @@
  */
 import { parseJamJson, workReportFromJson, type WorkReport } from '@jam/domain';
 import { hex, requestKey, TINY_ACCUMULATE_CONFIG, type PartialState, type ServiceAccount } from './accumulate-state';
-import { accumulateStf, type AccumulateStfState, type ReadyRecord } from './accumulate-stf';
+import { accumulateStf, type AccumulateStfResult, type AccumulateStfState, type ReadyRecord } from './accumulate-stf';
 
 /** Outcome of one vector: `mismatches` is empty when everything matched. */
 export interface AccumulateVectorResult {
@@ -152,8 +152,16 @@ export function parseAccumulateVector(name: string, text: string): AccumulateVec
  * @throws only on an engine fault of the PVM interpreter
  */
 export function checkAccumulateVector(v: AccumulateVector): AccumulateVectorResult {
+  return compareAccumulateVector(v, accumulateStf(TINY_ACCUMULATE_CONFIG, v.pre, v.slot, v.reports));
+}
+
+/**
+ * Compares what an accumulation produced for a vector (`r`: the post-state, output root and
+ * statistics, from `accumulateStf` or read back from wherever it was stored) with everything the
+ * vector expects.
+ */
+export function compareAccumulateVector(v: AccumulateVector, r: Pick<AccumulateStfResult, 'state' | 'root' | 'statistics'>): AccumulateVectorResult {
   const { post } = v;
-  const r = accumulateStf(TINY_ACCUMULATE_CONFIG, v.pre, v.slot, v.reports);
   const mismatches: string[] = [];
   compare('output', hex(r.root), v.output, mismatches);
   compare('slot', r.state.slot, post.slot, mismatches);
