@@ -92,9 +92,12 @@ export class PackageSubmissionService {
       // A short package (declared refine gas <= G_A) goes to the attesters' express queues (docs/fairness.md).
       const job = refinePackageJobFor(row.refineGas);
       try {
-        for (let i = 0; i < this.limits.attesterCount; i++) {
-          await enqueue(this.queue, job, { package_hash: hash, attester_index: i }, { priority: row.queuePriority });
-        }
+        // one job per attester, sent together (one round trip's wait instead of n; each job id is its own dedupe)
+        await Promise.all(
+          Array.from({ length: this.limits.attesterCount }, (_, i) =>
+            enqueue(this.queue, job, { package_hash: hash, attester_index: i }, { priority: row.queuePriority }),
+          ),
+        );
       } catch (err) {
         this.logger.error({ err, hash }, 'enqueue failed; the reconciler will retry');
       }

@@ -427,6 +427,32 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
       await expectDomainError(workPackages.transitionAndRead(h, ['nope' as WorkPackageStatus], 'failed'), 'invalid_request');
     });
 
+    it("getForAttester: the package, this attester's failure count and the code hash of each registered service it names, in one read (issue 8)", async () => {
+      const { workPackages, refineAttempts } = get().repos;
+      const a = await newService();
+      const b = await newService();
+      const unregistered = b.id + 1000;
+      const h = await newPackage([a.id, b.id, unregistered]);
+      const read = (await workPackages.getForAttester(h, 1))!;
+      expect(read.row).toMatchObject({ hash: h, status: 'pending', serviceIds: [a.id, b.id, unregistered] });
+      expect(read.attempt).toBeNull();
+      expect([...read.serviceCodeHashes.entries()].sort((x, y) => x[0] - y[0])).toEqual([
+        [a.id, a.codeHash],
+        [b.id, b.codeHash],
+      ]);
+      await refineAttempts.recordFailure({ packageHash: h, attesterIndex: 1, kind: 'executor', maxFailures: 1, attesterCount: 3, error: 'crashed' });
+      expect((await workPackages.getForAttester(h, 1))!.attempt).toEqual({ failures: 1, exhausted: true });
+      expect((await workPackages.getForAttester(h, 2))!.attempt).toBeNull();
+      expect(await workPackages.getForAttester(hash(), 1)).toBeNull();
+    });
+
+    it("a refused statement outside a transaction still carries the server's code (the raw pool path, issue 8)", async () => {
+      // a service's code must be a recorded preimage: the repository maps the foreign-key violation (23503) to unknown_preimage
+      await expect(get().repos.services.create({ codeHash: hash(), owner: 'o', delegates: [], minItemGas: 0n, minMemoGas: 0n })).rejects.toMatchObject({
+        code: 'unknown_preimage',
+      });
+    });
+
     it('lets exactly one of concurrent transitions from the same state win', async () => {
       const { workPackages } = get().repos;
       const s = await newService();

@@ -192,24 +192,31 @@ export class WorkPackageRepository {
 
   /**
    * The package with its encoding and, in the same statement, the `refine_attempt` count of one
-   * attester (the refine processor read both for every job, issue 8).
-   * @returns null when the package is missing; `attempt` null when this attester has no failure counted
+   * attester and the code hash of each service the package names (the refine processor read all
+   * three for every job, issue 8).
+   * @returns null when the package is missing; `attempt` null when this attester has no failure
+   *   counted; `serviceCodeHashes` maps each id of `row.serviceIds` that is a registered service to
+   *   its code hash (`0x` hex), read in the same snapshot as the package
    * @throws DomainError `invalid_hex`.
    */
   async getForAttester(
     hash: string,
     attesterIndex: number,
-  ): Promise<{ row: WorkPackageRecord; attempt: { failures: number; exhausted: boolean } | null } | null> {
-    const row = await queryOne<WorkPackageEntity & { attemptFailures: number | null; attemptExhausted: boolean | null }>(
+  ): Promise<{ row: WorkPackageRecord; attempt: { failures: number; exhausted: boolean } | null; serviceCodeHashes: ReadonlyMap<number, string> } | null> {
+    const row = await queryOne<
+      WorkPackageEntity & { attemptFailures: number | null; attemptExhausted: boolean | null; serviceCodeHashes: Record<string, string> | null }
+    >(
       this.ds,
-      `SELECT ${ALL_COLUMNS_OF_WP}, ra.failures AS "attemptFailures", ra.exhausted_at IS NOT NULL AS "attemptExhausted"
+      `SELECT ${ALL_COLUMNS_OF_WP}, ra.failures AS "attemptFailures", ra.exhausted_at IS NOT NULL AS "attemptExhausted",
+              (SELECT json_object_agg(s.id, '0x' || encode(s.code_hash, 'hex')) FROM service s WHERE s.id = ANY(wp.service_ids)) AS "serviceCodeHashes"
          FROM work_package wp LEFT JOIN refine_attempt ra ON ra.package_hash = wp.hash AND ra.attester_index = $2
         WHERE wp.hash = $1`,
       [hashToBytes(hash), attesterIndex],
     );
     if (!row) return null;
     const attempt = row.attemptFailures === null ? null : { failures: row.attemptFailures, exhausted: row.attemptExhausted === true };
-    return { row: toRecord(row), attempt };
+    const serviceCodeHashes = new Map(Object.entries(row.serviceCodeHashes ?? {}).map(([id, codeHash]) => [Number(id), codeHash]));
+    return { row: toRecord(row), attempt, serviceCodeHashes };
   }
 
   /**
