@@ -55,8 +55,38 @@ export function moduleOf(url: string, functionName: string): string {
   return path.basename(url);
 }
 
+/**
+ * Coarse group of a module for the roll-up line: the database client, the queue client, socket
+ * writes (the native write calls every client ends in), the project's own code, HTTP, V8's garbage
+ * collector, Node's own JS, or other.
+ */
+export function groupOf(module: string, functionName: string): string {
+  if (['pg', 'pg-protocol', 'pg-pool', 'typeorm', 'postgres-date', 'postgres-array', 'pg-types'].includes(module)) return 'db client';
+  if (['bullmq', 'ioredis', 'msgpackr', 'redis-parser', 'denque', 'cluster-key-slot'].includes(module)) return 'queue client';
+  if (module === '(native)' && /^(writev|writeBuffer|writeUtf8String|writeLatin1String)$/.test(functionName)) return 'socket writes';
+  if (module.startsWith('apps/') || module.startsWith('libs/')) return 'own code';
+  if (
+    [
+      'express',
+      'router',
+      'body-parser',
+      'content-type',
+      'raw-body',
+      'node:_http_server',
+      'node:_http_outgoing',
+      'node:_http_incoming',
+      'node:_http_common',
+    ].includes(module) ||
+    module.startsWith('@nestjs/')
+  )
+    return 'http + nest';
+  if (module === '(garbage collector)') return 'gc';
+  if (module.startsWith('node:') || module === '(native)' || module === '(program)') return 'node + native';
+  return 'other';
+}
+
 /** Adds one profile's self times to the module and function tallies. @returns busy µs (idle excluded) */
-function tallyProfile(p: CpuProfile, windows: readonly Window[] | undefined, modules: Tally, functions: Tally): number {
+function tallyProfile(p: CpuProfile, windows: readonly Window[] | undefined, modules: Tally, functions: Tally, groups: Tally): number {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   let busy = 0;
   let at = p.startTime;
@@ -71,6 +101,8 @@ function tallyProfile(p: CpuProfile, windows: readonly Window[] | undefined, mod
     busy += dt;
     const mod = moduleOf(url, functionName);
     modules.set(mod, (modules.get(mod) ?? 0) + dt);
+    const group = groupOf(mod, functionName);
+    groups.set(group, (groups.get(group) ?? 0) + dt);
     const fn = `${functionName || '(anonymous)'} ${mod}${url !== '' ? `:${lineNumber + 1}` : ''}`;
     functions.set(fn, (functions.get(fn) ?? 0) + dt);
   }
@@ -113,13 +145,20 @@ function main(): void {
   for (const [g, files] of [...groups.entries()].sort()) {
     const modules: Tally = new Map();
     const functions: Tally = new Map();
+    const rollup: Tally = new Map();
     let busy = 0;
     const mine = windows?.filter((w) => w.system === g.split(path.sep)[0]);
-    for (const f of files) busy += tallyProfile(JSON.parse(readFileSync(f, 'utf8')) as CpuProfile, mine, modules, functions);
+    for (const f of files) busy += tallyProfile(JSON.parse(readFileSync(f, 'utf8')) as CpuProfile, mine, modules, functions, rollup);
     const packages = mine?.reduce((s, w) => s + w.packages, 0);
     const perPackage =
       packages !== undefined && packages > 0 ? `, ${(busy / 1000 / packages).toFixed(2)} ms per package (${packages} packages in ${mine!.length} windows)` : '';
     console.log(`\n== ${g}: ${files.length} profile(s), busy ${(busy / 1000).toFixed(0)} ms${perPackage}`);
+    console.log(
+      `-- groups: ${[...rollup.entries()]
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, us]) => `${k} ${((100 * us) / busy).toFixed(0)}%`)
+        .join(', ')}`,
+    );
     console.log('-- self time by module');
     for (const l of top(modules, busy, n)) console.log(l);
     console.log('-- self time by function');

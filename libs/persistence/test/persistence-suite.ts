@@ -499,7 +499,11 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
       const s = await newService();
       const who = `sub-${tag()}`;
       const fresh = hash();
-      expect(await workPackages.submissionState(fresh, who)).toEqual({ existingStatus: null, maxPendingPackages: null, backlog: { packages: 0, refineGas: 0n } });
+      expect(await workPackages.submissionState(fresh, who)).toEqual({
+        existingStatus: null,
+        maxPendingPackages: null,
+        backlog: { packages: 0, refineGas: 0n },
+      });
       const h = hash();
       await workPackages.insertIfAbsent({ hash: h, encoded: bytes(h), serviceIds: [s.id], submittedBy: who, refineGas: 7n });
       await workPackages.insertIfAbsent({ hash: hash(), encoded: bytes('x'), serviceIds: [s.id], submittedBy: who, refineGas: 5n });
