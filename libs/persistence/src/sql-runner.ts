@@ -6,7 +6,7 @@ export type SqlTarget = DataSource | EntityManager;
 
 /** The part of the `pg` Pool that TypeORM's PostgreSQL driver holds as `master`. */
 interface PgPool {
-  query(sql: string, params: unknown[]): Promise<{ rows: unknown[] }>;
+  connect(): Promise<{ query(sql: string, params: unknown[]): Promise<{ rows: unknown[] }>; release(): void }>;
 }
 
 /**
@@ -16,15 +16,15 @@ interface PgPool {
 function rawPool(ds: DataSource): PgPool | undefined {
   if (ds.options.logging !== false && ds.options.logging !== undefined) return undefined;
   const master = (ds.driver as unknown as { master?: Partial<PgPool> }).master;
-  return typeof master?.query === 'function' ? (master as PgPool) : undefined;
+  return typeof master?.connect === 'function' ? (master as PgPool) : undefined;
 }
 
 /**
  * Runs one parameterised statement and returns its rows (`RETURNING` rows for writes).
  * Inside `ds.transaction(...)`, pass the transaction's EntityManager so the statement joins it.
  *
- * Outside a transaction the statement goes straight to the DataSource's own `pg` pool
- * (`Pool.query`: check out, run, release), not through a TypeORM QueryRunner per statement:
+ * Outside a transaction the statement goes straight to the DataSource's own `pg` pool (check
+ * out a client, run, release it), not through a TypeORM QueryRunner per statement:
  * the same connections, parameters and type parsing, without TypeORM's per-statement runner,
  * logger and event broadcast (issue 8: about a third of every worker's CPU was the database
  * client). A failure is thrown as TypeORM's `QueryFailedError` wrapping the `pg` error, as
@@ -38,10 +38,17 @@ export async function queryRows<T>(target: SqlTarget, sql: string, params: reado
   const ds: DataSource = isManager ? target.dataSource : target;
   const pool = rawPool(ds);
   if (pool !== undefined) {
+    // Not `Pool.query`: it releases the client with the statement's error, which closes the
+    // connection after every refused statement (a unique violation is an ordinary answer here; on
+    // embedded PGlite the reconnect races its single session). A client whose connection broke is
+    // dropped by the pool at release anyway.
+    const client = await pool.connect();
     try {
-      return (await pool.query(sql, [...params])).rows as T[];
+      return (await client.query(sql, [...params])).rows as T[];
     } catch (err) {
       throw new QueryFailedError(sql, [...params], err as Error);
+    } finally {
+      client.release();
     }
   }
   const runner = ds.createQueryRunner();
