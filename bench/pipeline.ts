@@ -26,7 +26,11 @@
  * transactions (an autocommit statement is one), table scans started, rows written.
  *
  * Run (after `npm run build`): npm run bench -- pipeline [--packages 300] [--rounds 3] [--rate 5]
- *   [--latency-packages 40] [--no-embedded] [--server-root DIR] [--base-root DIR]
+ *   [--latency-packages 40] [--no-embedded] [--server-root DIR] [--base-root DIR] [--cpu-prof DIR]
+ *   [--port-base PORT]
+ * `--cpu-prof DIR` writes a V8 CPU profile of each product process (whole life: start, warm-up, rounds)
+ * to DIR/<system>/<role>/; summarise with `node dist/bench/cpu-profile-summary.js DIR`.
+ * `--port-base PORT`: servers listen on the free ports from PORT upwards (else the OS chooses).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -75,6 +79,11 @@ const SERVER_ROOT = (() => {
 const BASE_ROOT = (() => {
   const i = process.argv.indexOf('--base-root');
   return i < 0 ? undefined : path.resolve(process.argv[i + 1] ?? '.');
+})();
+/** `--cpu-prof DIR`: V8 CPU profiles of the product's processes under DIR/<system>/<role>/ (bench/cpu-profile-summary.ts reads them). */
+const CPU_PROF_DIR = (() => {
+  const i = process.argv.indexOf('--cpu-prof');
+  return i < 0 ? undefined : path.resolve(process.argv[i + 1] ?? 'cpu-profiles');
 })();
 const JSON_OUT = (() => {
   const i = process.argv.indexOf('--json');
@@ -135,6 +144,7 @@ async function productSystem(name: string, production: boolean, serverRoot = SER
     principals: ['bench'],
     serverRoot,
     env: { JAM_MAX_PENDING_PACKAGES: '1000000' },
+    ...(CPU_PROF_DIR !== undefined ? { cpuProfDir: path.join(CPU_PROF_DIR, name) } : {}),
   });
   try {
     const code = new Uint8Array(readFileSync(path.join(serverRoot, 'services', 'word-count', 'build', 'word-count.wasm')));
@@ -247,6 +257,24 @@ async function bareSystem(name: string, withPostgres: boolean): Promise<System> 
   };
 }
 
+/**
+ * Appends the saturation window of one round to `<--cpu-prof DIR>/windows.json`, in µs of the
+ * monotonic clock that V8 CPU profiles' timestamps use too (CLOCK_MONOTONIC, one per machine), so
+ * the summary can count only the samples taken while packages flowed (not start-up or warm-up).
+ */
+function recordWindow(system: string, round: number, from: bigint, to: bigint): void {
+  const file = path.join(CPU_PROF_DIR!, 'windows.json');
+  let windows: unknown[] = [];
+  try {
+    windows = JSON.parse(readFileSync(file, 'utf8')) as unknown[];
+  } catch {
+    /* first window */
+  }
+  windows.push({ system, round, packages: PACKAGES, fromUs: Number(from / 1000n), toUs: Number(to / 1000n) });
+  mkdirSync(CPU_PROF_DIR!, { recursive: true });
+  writeFileSync(file, JSON.stringify(windows, null, 2));
+}
+
 async function measure(system: System, round: number): Promise<Sample> {
   const sql0 = system.databases.length > 0 ? await sqlActivity(system.databases) : undefined;
   // saturation, with CPU accounting over the window
@@ -256,7 +284,9 @@ async function measure(system: System, round: number): Promise<Sample> {
     redis: cpuMsOfCommand('redis-server'),
     self: process.cpuUsage(),
   };
+  const from = process.hrtime.bigint();
   const sat = await system.run(PACKAGES, 0);
+  if (CPU_PROF_DIR !== undefined) recordWindow(system.name, round, from, process.hrtime.bigint());
   const self = process.cpuUsage(cpu0.self);
   const procs = system.pids().reduce((s, p) => s + processCpuMs(p), 0) - cpu0.procs + (system.producerInBench ? (self.user + self.system) / 1000 : 0);
   const pg = cpuDelta(cpu0.pg, await postgresBackendCpuMs(system.databases));

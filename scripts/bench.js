@@ -28,6 +28,7 @@
 //   pipeline        packages/s, CPU per package and latency: product (production + embedded) vs a bare
 //                   BullMQ chain with the same fan-out (and + PostgreSQL), interleaved rounds
 //                   [--packages N] [--rounds N] [--rate R] [--latency-packages N] [--no-embedded]
+//                   [--base-root DIR] [--cpu-prof DIR] [--port-base PORT]
 //   gateway         autocannon: GET /jam/packages/{hash} and dry-run POST vs a bare Fastify doing the least
 //                   work of each  [--rounds N] [--seconds S] [--connections C]
 //   scale           submit/read/list latency and query plans at 10^3 and 10^6 stored packages

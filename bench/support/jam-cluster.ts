@@ -25,8 +25,30 @@ export const REDIS_URL = 'redis://127.0.0.1:6379';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** A free TCP port on 127.0.0.1 (taken by the OS, released before return). */
+/** Next port to try with `--port-base` (undefined: let the OS choose). */
+let nextPort: number | undefined;
+
+/** Whether `port` can be bound on 127.0.0.1 now (released before return). */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A free TCP port on 127.0.0.1 (released before return): the next free one from `--port-base N`
+ * upwards when the bench was given that (a range reserved for this run on a shared machine),
+ * else one the OS chooses.
+ */
 export async function freePort(): Promise<number> {
+  const base = numberArg('port-base', 0);
+  if (base > 0) {
+    nextPort ??= base;
+    while (!(await portFree(nextPort))) nextPort++;
+    return nextPort++;
+  }
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.once('error', reject);
@@ -143,15 +165,24 @@ export async function register(api: Api, name: string, token: string, code: Uint
   return { name, token, serviceId: svc.id as number, codeHash: blake2b256(code) };
 }
 
-/** Status and accumulation time (ms since the epoch) of every package of the tenant's service. */
-export async function statuses(api: Api, t: Tenant): Promise<Map<string, { status: string; accumulatedAt: number | null }>> {
+/**
+ * Status and accumulation time (ms since the epoch) of the packages of the tenant's service, newest
+ * first: every package, or with `wanted`, pages only until each wanted hash has been seen (a bench
+ * waits for the packages it just submitted, the newest: reading the whole history on every poll
+ * would make the gateway's share of CPU per package grow with the rounds already run).
+ */
+export async function statuses(api: Api, t: Tenant, wanted?: ReadonlySet<string>): Promise<Map<string, { status: string; accumulatedAt: number | null }>> {
   const out = new Map<string, { status: string; accumulatedAt: number | null }>();
   let cursor: string | null = null;
+  let seen = 0;
   do {
     const page: any = await api.ok(t.token, 'GET', `/jam/services/${t.serviceId}/packages?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-    for (const p of page.items) out.set(p.hash, { status: p.status, accumulatedAt: p.accumulated_at ? Date.parse(p.accumulated_at) : null });
+    for (const p of page.items) {
+      out.set(p.hash, { status: p.status, accumulatedAt: p.accumulated_at ? Date.parse(p.accumulated_at) : null });
+      if (wanted?.has(p.hash) === true) seen++;
+    }
     cursor = page.next_cursor;
-  } while (cursor);
+  } while (cursor && (wanted === undefined || seen < wanted.size));
   return out;
 }
 
@@ -162,8 +193,9 @@ export async function statuses(api: Api, t: Tenant): Promise<Map<string, { statu
  */
 export async function waitAccumulated(api: Api, t: Tenant, hashes: readonly string[], deadlineMs: number, pollMs = 250): Promise<Map<string, number>> {
   const until = Date.now() + deadlineMs;
+  const wanted = new Set(hashes);
   for (;;) {
-    const s = await statuses(api, t);
+    const s = await statuses(api, t, wanted);
     const done = new Map<string, number>();
     for (const h of hashes) {
       const row = s.get(h);
@@ -291,6 +323,12 @@ export interface ClusterOptions {
    * listener, so a bench never takes the shared default port 19800 another server may hold).
    */
   rpc?: boolean;
+  /**
+   * Write a V8 CPU profile of every server process (`--cpu-prof`, written at exit, so at `stop()`)
+   * under `<cpuProfDir>/<role>/` (roles: gateway, refine-0..2, attestation, accumulate-worker,
+   * janitor; `embedded` in embedded mode). Executor processes are not profiled.
+   */
+  cpuProfDir?: string;
 }
 
 /** A running server started by `startCluster`. */
@@ -358,8 +396,10 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   };
   let stderr = '';
   const children: ChildProcess[] = [];
-  const startRole = (extra: Record<string, string>): ChildProcess => {
-    const c = spawn(process.execPath, [mainJs], { cwd: opts.serverRoot, env: { ...baseEnv, ...extra }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const startRole = (extra: Record<string, string>, profileAs: string): ChildProcess => {
+    // --cpu-prof is refused in NODE_OPTIONS: it goes on the command line
+    const profile = opts.cpuProfDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${path.join(opts.cpuProfDir, profileAs)}`] : [];
+    const c = spawn(process.execPath, [...profile, mainJs], { cwd: opts.serverRoot, env: { ...baseEnv, ...extra }, stdio: ['ignore', 'ignore', 'pipe'] });
     c.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
     children.push(c);
     return c;
@@ -392,7 +432,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       await admin.end();
     }
     // the gateway (or the embedded all-in-one process) first: it runs the migrations
-    const first = startRole(databaseUrl !== undefined ? { JAM_ROLES: 'gateway' } : {});
+    const first = startRole(databaseUrl !== undefined ? { JAM_ROLES: 'gateway' } : {}, databaseUrl !== undefined ? 'gateway' : 'embedded');
     const up = Date.now() + (opts.startTimeoutMs ?? 180_000);
     for (;;) {
       if (first.exitCode !== null) throw new Error(`server exited ${first.exitCode}: ${stderr}`);
@@ -406,8 +446,9 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     }
     if (databaseUrl !== undefined) {
       const roles = opts.roles ?? ['refine-worker', 'attestation', 'accumulate-worker', 'janitor'];
-      if (roles.includes('refine-worker')) for (let i = 0; i < 3; i++) startRole({ JAM_ROLES: 'refine-worker', JAM_ATTESTER_INDEXES: String(i) });
-      for (const role of ['attestation', 'accumulate-worker', 'janitor']) if (roles.includes(role)) startRole({ JAM_ROLES: role });
+      if (roles.includes('refine-worker'))
+        for (let i = 0; i < 3; i++) startRole({ JAM_ROLES: 'refine-worker', JAM_ATTESTER_INDEXES: String(i) }, `refine-${i}`);
+      for (const role of ['attestation', 'accumulate-worker', 'janitor']) if (roles.includes(role)) startRole({ JAM_ROLES: role }, role);
     }
   } catch (err) {
     await stop();

@@ -6,7 +6,6 @@ import {
   ExportedSegmentRepository,
   AuditLogRepository,
   PreimageRepository,
-  PrincipalQuotaRepository,
   ServiceRepository,
   WorkPackageRepository,
   type WorkPackageSummary,
@@ -37,7 +36,6 @@ export class PackageSubmissionService {
     private readonly exportedSegments: ExportedSegmentRepository,
     private readonly services: ServiceRepository,
     private readonly preimages: PreimageRepository,
-    private readonly principalQuotas: PrincipalQuotaRepository,
     private readonly auditLog: AuditLogRepository,
     private readonly access: AccessPolicy,
     private readonly retries: PackageRetryService,
@@ -72,10 +70,11 @@ export class PackageSubmissionService {
       throw new DomainError('invalid_package', `work package has ${problems.length} problem(s): ${problems[0]!.message}`, { problems });
     }
     throwDependencyProblem(checked.dependencyProblems);
-    const existing = await this.workPackages.get(hash);
-    if (existing) return { hash, status: existing.status };
-    const maxPending = (await this.principalQuotas.get(caller.principal))?.maxPendingPackages ?? this.limits.maxPendingPackages;
-    const backlog = await this.workPackages.inFlightBySubmitter(caller.principal);
+    // the stored status, the caller's quota override and backlog in one read
+    const state = await this.workPackages.submissionState(hash, caller.principal);
+    if (state.existingStatus !== null) return { hash, status: state.existingStatus };
+    const maxPending = state.maxPendingPackages ?? this.limits.maxPendingPackages;
+    const backlog = state.backlog;
     if (backlog.packages >= maxPending) {
       this.metrics.quotaRejected.inc({ quota: 'max_pending_packages' });
       throw new DomainError('quota_exceeded', `max_pending_packages (${maxPending}) unfinished packages already submitted`, { limit: maxPending });
@@ -92,9 +91,12 @@ export class PackageSubmissionService {
       // A short package (declared refine gas <= G_A) goes to the attesters' express queues (docs/fairness.md).
       const job = refinePackageJobFor(row.refineGas);
       try {
-        for (let i = 0; i < this.limits.attesterCount; i++) {
-          await enqueue(this.queue, job, { package_hash: hash, attester_index: i }, { priority: row.queuePriority });
-        }
+        // one job per attester, sent together (one round trip's wait instead of n; each job id is its own dedupe)
+        await Promise.all(
+          Array.from({ length: this.limits.attesterCount }, (_, i) =>
+            enqueue(this.queue, job, { package_hash: hash, attester_index: i }, { priority: row.queuePriority }),
+          ),
+        );
       } catch (err) {
         this.logger.error({ err, hash }, 'enqueue failed; the reconciler will retry');
       }

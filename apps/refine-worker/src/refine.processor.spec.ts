@@ -157,7 +157,9 @@ describe('RefineProcessor: only deterministic outcomes are signed', () => {
       get: async () => row,
       getForAttester: async (h: string, i: number) => {
         const a = await attempts.get(h, i);
-        return { row, attempt: a && { failures: a.failures, exhausted: a.exhausted } };
+        // the service's code hash comes with the package (one statement): its read fails with it
+        if (opts.servicesError) throw opts.servicesError;
+        return { row, attempt: a && { failures: a.failures, exhausted: a.exhausted }, serviceCodeHashes: new Map([[SERVICE_ID, service.codeHash]]) };
       },
       transition: async (_h: string, from: WorkPackageStatus[], to: WorkPackageStatus, fields: { errorCode?: string; errorMessage?: string } = {}) => {
         if (!from.includes(row.status)) return false;

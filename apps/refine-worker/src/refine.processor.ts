@@ -101,7 +101,7 @@ export class RefineProcessor {
     // the package and this attester's failure count in one statement
     const read = await this.deps.workPackages.getForAttester(packageHash, attesterIndex);
     if (!read) throw new PermanentJobError(`unknown package ${packageHash}`);
-    const { row, attempt } = read;
+    const { row, attempt, serviceCodeHashes } = read;
     if (isFinishedPackageStatus(row.status)) return;
     if (attempt?.exhausted) {
       // This attester gave up on the package. Re-check the verdict: the process may have died
@@ -141,6 +141,7 @@ export class RefineProcessor {
           guestLog,
           outputBudget,
           segmentRootLookup,
+          serviceCodeHashes,
         });
         if ('ok' in digest.result) outputBudget -= digest.result.ok.length;
         results.push(digest);
@@ -267,6 +268,7 @@ export class RefineProcessor {
    * @param acc.guestLog gets the item's log lines and trap detail when the guest ran
    * @param acc.outputBudget bytes of GP W_R left for this item's output after auth_output and earlier outputs
    * @param acc.segmentRootLookup filled with package hash -> segments root of imports in package-hash form
+   * @param acc.serviceCodeHashes code hash (`0x` hex) of each registered service the package names, read with the package
    * @returns the digest and the item's exports: exactly `export_count` segments of W_G bytes; when the
    *   result is not `ok` (or the guest exported a different number, which makes it `bad_exports`)
    *   they are `export_count` zero segments, as GP 0.7.2 eq. 14.x pads them.
@@ -283,9 +285,10 @@ export class RefineProcessor {
       guestLog: GuestLogEntry[];
       outputBudget: number;
       segmentRootLookup: Map<string, string>;
+      serviceCodeHashes: ReadonlyMap<number, string>;
     },
   ): Promise<{ digest: WorkDigest; exports: Uint8Array[] }> {
-    const { packageHash, encoded, engines, guestLog, outputBudget, segmentRootLookup } = acc;
+    const { packageHash, encoded, engines, guestLog, outputBudget, segmentRootLookup, serviceCodeHashes } = acc;
     const item = pkg.items[index]!;
     const base = {
       service_id: item.service,
@@ -301,9 +304,11 @@ export class RefineProcessor {
     };
     const zeroExports = (): Uint8Array[] => Array.from({ length: item.export_count }, () => new Uint8Array(GP_SEGMENT_SIZE));
     const codeHash = toHex(item.code_hash);
-    const service = await this.deps.services.get(item.service);
+    // Read with the package (`getForAttester`); an item's service is always among the package's
+    // `service_ids` (the gateway derives them from the items), the read below is for a row that is not.
+    const serviceCodeHash = serviceCodeHashes.has(item.service) ? serviceCodeHashes.get(item.service) : (await this.deps.services.get(item.service))?.codeHash;
     // A service that vanished or changed code is a deterministic outcome for every attester: bad_code.
-    if (!service || service.codeHash !== codeHash) {
+    if (serviceCodeHash === undefined || serviceCodeHash !== codeHash) {
       const result = itemResult({ bad_code: null }, [], item.export_count, outputBudget);
       return { digest: { ...base, result, refine_load: { gas_used: 0n, ...load } }, exports: zeroExports() };
     }

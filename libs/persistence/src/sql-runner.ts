@@ -1,18 +1,56 @@
 import { DomainError } from '@jam/domain';
-import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
+import { QueryFailedError, type DataSource, type EntityManager, type QueryRunner } from 'typeorm';
 
 /** Where a repository statement runs: the pool, or the query runner of an open transaction. */
 export type SqlTarget = DataSource | EntityManager;
 
+/** The part of the `pg` Pool that TypeORM's PostgreSQL driver holds as `master`. */
+interface PgPool {
+  connect(): Promise<{ query(sql: string, params: unknown[]): Promise<{ rows: unknown[] }>; release(): void }>;
+}
+
+/**
+ * The `pg` pool behind a connected DataSource, for statements outside a transaction, or undefined
+ * when TypeORM must run them itself: statement logging on (`logging`), or a driver without one.
+ */
+function rawPool(ds: DataSource): PgPool | undefined {
+  if (ds.options.logging !== false && ds.options.logging !== undefined) return undefined;
+  const master = (ds.driver as unknown as { master?: Partial<PgPool> }).master;
+  return typeof master?.connect === 'function' ? (master as PgPool) : undefined;
+}
+
 /**
  * Runs one parameterised statement and returns its rows (`RETURNING` rows for writes).
  * Inside `ds.transaction(...)`, pass the transaction's EntityManager so the statement joins it.
+ *
+ * Outside a transaction the statement goes straight to the DataSource's own `pg` pool (check
+ * out a client, run, release it), not through a TypeORM QueryRunner per statement:
+ * the same connections, parameters and type parsing, without TypeORM's per-statement runner,
+ * logger and event broadcast (issue 8: about a third of every worker's CPU was the database
+ * client). A failure is thrown as TypeORM's `QueryFailedError` wrapping the `pg` error, as
+ * TypeORM throws it, so callers see one error shape either way.
+ * @throws QueryFailedError for a statement the server refused or a lost connection
  */
 export async function queryRows<T>(target: SqlTarget, sql: string, params: readonly unknown[] = []): Promise<T[]> {
   const isManager = 'dataSource' in target;
   const bound: QueryRunner | undefined = isManager ? target.queryRunner : undefined;
   if (bound) return (await bound.query(sql, [...params], true)).records as T[];
   const ds: DataSource = isManager ? target.dataSource : target;
+  const pool = rawPool(ds);
+  if (pool !== undefined) {
+    // Not `Pool.query`: it releases the client with the statement's error, which closes the
+    // connection after every refused statement (a unique violation is an ordinary answer here; on
+    // embedded PGlite the reconnect races its single session). A client whose connection broke is
+    // dropped by the pool at release anyway.
+    const client = await pool.connect();
+    try {
+      return (await client.query(sql, [...params])).rows as T[];
+    } catch (err) {
+      throw new QueryFailedError(sql, [...params], err as Error);
+    } finally {
+      client.release();
+    }
+  }
   const runner = ds.createQueryRunner();
   try {
     return (await runner.query(sql, [...params], true)).records as T[];

@@ -391,6 +391,54 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
       expect(await workPackages.get(hash())).toBeNull();
     });
 
+    it('stores the package and its extrinsic references in one statement: both or neither (issue 8)', async () => {
+      const { ds, repos } = get();
+      const s = await newService();
+      const z = new Uint8Array(32);
+      const stored = hash();
+      await repos.preimages.insertIfAbsent({ hash: stored, length: 1, storageTier: 'db', uploadedBy: 'carol' });
+      const pkg = (extrinsics: string[]): Uint8Array =>
+        encodeWorkPackage({
+          authorization: new Uint8Array(0),
+          auth_code_host: s.id,
+          auth_code_hash: z,
+          authorizer_config: new Uint8Array(0),
+          context: { anchor: z, state_root: z, beefy_root: z, lookup_anchor: z, lookup_anchor_slot: 0, prerequisites: [] },
+          items: [
+            {
+              service: s.id,
+              code_hash: z,
+              payload: new Uint8Array(0),
+              refine_gas_limit: 1n,
+              accumulate_gas_limit: 1n,
+              import_segments: [],
+              extrinsic: extrinsics.map((x) => ({ hash: Buffer.from(x.slice(2), 'hex'), len: 1 })),
+              export_count: 0,
+            },
+          ],
+        });
+      const refsOf = async (h: string): Promise<string[]> =>
+        (
+          await ds.query<{ p: string }[]>(
+            `SELECT '0x' || encode(preimage_hash, 'hex') AS p FROM work_package_preimage WHERE package_hash = decode($1, 'hex') ORDER BY 1`,
+            [h.slice(2)],
+          )
+        ).map((r) => r.p);
+      const ok = hash();
+      expect((await repos.workPackages.insertIfAbsent({ hash: ok, encoded: pkg([stored]), serviceIds: [s.id], submittedBy: 'carol' })).created).toBe(true);
+      expect(await refsOf(ok)).toEqual([stored]);
+      // the same package again: no second reference row (the references go with a new row only)
+      expect((await repos.workPackages.insertIfAbsent({ hash: ok, encoded: pkg([stored]), serviceIds: [s.id], submittedBy: 'carol' })).created).toBe(false);
+      expect(await refsOf(ok)).toEqual([stored]);
+      const bad = hash();
+      await expectDomainError(
+        repos.workPackages.insertIfAbsent({ hash: bad, encoded: pkg([stored, hash()]), serviceIds: [s.id], submittedBy: 'carol' }),
+        'unknown_preimage',
+      );
+      expect(await repos.workPackages.get(bad)).toBeNull();
+      expect(await refsOf(bad)).toEqual([]);
+    });
+
     it('transitions by compare-and-set and sets report hash, error and accumulated_at', async () => {
       const { workPackages } = get().repos;
       const s = await newService();
@@ -434,6 +482,54 @@ export function describePersistence(db: () => TestDatabase): () => SuiteContext 
       expect(await workPackages.transitionAndRead(h, ['pending'], 'attested')).toMatchObject({ moved: false, row: { status: 'attested', reportHash: rh } });
       expect(await workPackages.transitionAndRead(hash(), ['pending'], 'refining')).toEqual({ moved: false, row: null });
       await expectDomainError(workPackages.transitionAndRead(h, ['nope' as WorkPackageStatus], 'failed'), 'invalid_request');
+    });
+
+    it("getForAttester: the package, this attester's failure count and the code hash of each registered service it names, in one read (issue 8)", async () => {
+      const { workPackages, refineAttempts } = get().repos;
+      const a = await newService();
+      const b = await newService();
+      const unregistered = b.id + 1000;
+      const h = await newPackage([a.id, b.id, unregistered]);
+      const read = (await workPackages.getForAttester(h, 1))!;
+      expect(read.row).toMatchObject({ hash: h, status: 'pending', serviceIds: [a.id, b.id, unregistered] });
+      expect(read.attempt).toBeNull();
+      expect([...read.serviceCodeHashes.entries()].sort((x, y) => x[0] - y[0])).toEqual([
+        [a.id, a.codeHash],
+        [b.id, b.codeHash],
+      ]);
+      await refineAttempts.recordFailure({ packageHash: h, attesterIndex: 1, kind: 'executor', maxFailures: 1, attesterCount: 3, error: 'crashed' });
+      expect((await workPackages.getForAttester(h, 1))!.attempt).toEqual({ failures: 1, exhausted: true });
+      expect((await workPackages.getForAttester(h, 2))!.attempt).toBeNull();
+      expect(await workPackages.getForAttester(hash(), 1)).toBeNull();
+    });
+
+    it('submissionState: stored status, quota override and backlog of the submitter in one read, as the three separate reads give them (issue 8)', async () => {
+      const { workPackages, principalQuotas } = get().repos;
+      const s = await newService();
+      const who = `sub-${tag()}`;
+      const fresh = hash();
+      expect(await workPackages.submissionState(fresh, who)).toEqual({
+        existingStatus: null,
+        maxPendingPackages: null,
+        backlog: { packages: 0, refineGas: 0n },
+      });
+      const h = hash();
+      await workPackages.insertIfAbsent({ hash: h, encoded: bytes(h), serviceIds: [s.id], submittedBy: who, refineGas: 7n });
+      await workPackages.insertIfAbsent({ hash: hash(), encoded: bytes('x'), serviceIds: [s.id], submittedBy: who, refineGas: 5n });
+      await principalQuotas.upsert({ principal: who, maxPendingPackages: 3 });
+      const state = await workPackages.submissionState(h, who);
+      expect(state).toEqual({ existingStatus: 'pending', maxPendingPackages: 3, backlog: await workPackages.inFlightBySubmitter(who) });
+      expect(state.backlog).toEqual({ packages: 2, refineGas: 12n });
+      expect(state.maxPendingPackages).toBe((await principalQuotas.get(who))!.maxPendingPackages);
+      await workPackages.transition(h, ['pending'], 'failed');
+      expect(await workPackages.submissionState(h, who)).toMatchObject({ existingStatus: 'failed', backlog: { packages: 1, refineGas: 5n } });
+    });
+
+    it("a refused statement outside a transaction still carries the server's code (the raw pool path, issue 8)", async () => {
+      // a service's code must be a recorded preimage: the repository maps the foreign-key violation (23503) to unknown_preimage
+      await expect(get().repos.services.create({ codeHash: hash(), owner: 'o', delegates: [], minItemGas: 0n, minMemoGas: 0n })).rejects.toMatchObject({
+        code: 'unknown_preimage',
+      });
     });
 
     it('lets exactly one of concurrent transitions from the same state win', async () => {

@@ -157,22 +157,22 @@ export class WorkPackageRepository {
     const refs = extrinsicHashesOf(input.encoded);
     let inserted: WorkPackageEntity | null;
     try {
-      // One transaction: the package row and its extrinsic references (which keep those
-      // preimages from the GC) appear together. The FK on work_package_preimage locks each
-      // preimage row FOR KEY SHARE, so a GC deleting one concurrently either waits for this
-      // commit (and then sees the reference) or has committed and this insert fails.
-      inserted = await this.ds.transaction(async (tx) => {
-        const row = await queryOne<WorkPackageEntity>(
-          tx,
-          `INSERT INTO work_package (hash, encoded, service_ids, submitted_by, queue_priority, refine_gas) VALUES ($1, $2, $3, $4, $5, $6)
-           ON CONFLICT (hash) DO NOTHING RETURNING ${ALL_COLUMNS}`,
-          [hash, toBuffer(input.encoded), input.serviceIds, input.submittedBy, input.queuePriority ?? 1, (input.refineGas ?? 0n).toString()],
-        );
-        if (row && refs.length > 0) {
-          await queryRows(tx, 'INSERT INTO work_package_preimage (package_hash, preimage_hash) SELECT $1, unnest($2::bytea[])', [hash, refs]);
-        }
-        return row;
-      });
+      // One statement (atomic, no BEGIN/COMMIT round trips: issue 8): the package row and its
+      // extrinsic references (which keep those preimages from the GC) appear together, the
+      // references only when the row is new. The FK on work_package_preimage locks each preimage
+      // row FOR KEY SHARE, so a GC deleting one concurrently either waits for this commit (and
+      // then sees the reference) or has committed and this insert fails.
+      inserted = await queryOne<WorkPackageEntity>(
+        this.ds,
+        `WITH ins AS (
+           INSERT INTO work_package (hash, encoded, service_ids, submitted_by, queue_priority, refine_gas) VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (hash) DO NOTHING RETURNING ${ALL_COLUMNS}
+         ), refs AS (
+           INSERT INTO work_package_preimage (package_hash, preimage_hash) SELECT ins.hash, r FROM ins, unnest($7::bytea[]) AS r
+         )
+         SELECT * FROM ins`,
+        [hash, toBuffer(input.encoded), input.serviceIds, input.submittedBy, input.queuePriority ?? 1, (input.refineGas ?? 0n).toString(), refs],
+      );
     } catch (err) {
       if (isForeignKeyViolation(err))
         throw new DomainError('unknown_preimage', `work package ${input.hash} references an extrinsic preimage that is not stored`, { hash: input.hash });
@@ -192,24 +192,31 @@ export class WorkPackageRepository {
 
   /**
    * The package with its encoding and, in the same statement, the `refine_attempt` count of one
-   * attester (the refine processor read both for every job, issue 8).
-   * @returns null when the package is missing; `attempt` null when this attester has no failure counted
+   * attester and the code hash of each service the package names (the refine processor read all
+   * three for every job, issue 8).
+   * @returns null when the package is missing; `attempt` null when this attester has no failure
+   *   counted; `serviceCodeHashes` maps each id of `row.serviceIds` that is a registered service to
+   *   its code hash (`0x` hex), read in the same snapshot as the package
    * @throws DomainError `invalid_hex`.
    */
   async getForAttester(
     hash: string,
     attesterIndex: number,
-  ): Promise<{ row: WorkPackageRecord; attempt: { failures: number; exhausted: boolean } | null } | null> {
-    const row = await queryOne<WorkPackageEntity & { attemptFailures: number | null; attemptExhausted: boolean | null }>(
+  ): Promise<{ row: WorkPackageRecord; attempt: { failures: number; exhausted: boolean } | null; serviceCodeHashes: ReadonlyMap<number, string> } | null> {
+    const row = await queryOne<
+      WorkPackageEntity & { attemptFailures: number | null; attemptExhausted: boolean | null; serviceCodeHashes: Record<string, string> | null }
+    >(
       this.ds,
-      `SELECT ${ALL_COLUMNS_OF_WP}, ra.failures AS "attemptFailures", ra.exhausted_at IS NOT NULL AS "attemptExhausted"
+      `SELECT ${ALL_COLUMNS_OF_WP}, ra.failures AS "attemptFailures", ra.exhausted_at IS NOT NULL AS "attemptExhausted",
+              (SELECT json_object_agg(s.id, '0x' || encode(s.code_hash, 'hex')) FROM service s WHERE s.id = ANY(wp.service_ids)) AS "serviceCodeHashes"
          FROM work_package wp LEFT JOIN refine_attempt ra ON ra.package_hash = wp.hash AND ra.attester_index = $2
         WHERE wp.hash = $1`,
       [hashToBytes(hash), attesterIndex],
     );
     if (!row) return null;
     const attempt = row.attemptFailures === null ? null : { failures: row.attemptFailures, exhausted: row.attemptExhausted === true };
-    return { row: toRecord(row), attempt };
+    const serviceCodeHashes = new Map(Object.entries(row.serviceCodeHashes ?? {}).map(([id, codeHash]) => [Number(id), codeHash]));
+    return { row: toRecord(row), attempt, serviceCodeHashes };
   }
 
   /**
@@ -429,6 +436,32 @@ export class WorkPackageRepository {
       [submittedBy],
     );
     return { packages: Number(row?.n ?? 0), refineGas: BigInt(row?.gas ?? '0') };
+  }
+
+  /**
+   * What a submission decides on, in one statement (the gateway read it in three, issue 8): the
+   * status of the package if it is stored already, the submitter's `max_pending_packages` override
+   * (`principal_quota`; null = the global setting) and its backlog as {@link inFlightBySubmitter}
+   * sums it (packages, refine gas in gas units).
+   * @throws DomainError `invalid_hex`.
+   */
+  async submissionState(
+    hash: string,
+    submittedBy: string,
+  ): Promise<{ existingStatus: WorkPackageStatus | null; maxPendingPackages: number | null; backlog: { packages: number; refineGas: bigint } }> {
+    const row = await queryOne<{ status: WorkPackageStatus | null; maxPending: number | null; n: string; gas: string }>(
+      this.ds,
+      `SELECT (SELECT status FROM work_package WHERE hash = $1) AS status,
+              (SELECT max_pending_packages FROM principal_quota WHERE principal = $2) AS "maxPending",
+              COALESCE(sum(packages), 0)::text AS n, COALESCE(sum(refine_gas), 0)::text AS gas
+         FROM principal_in_flight WHERE principal = $2`,
+      [hashToBytes(hash), submittedBy],
+    );
+    return {
+      existingStatus: row?.status ?? null,
+      maxPendingPackages: row?.maxPending ?? null,
+      backlog: { packages: Number(row?.n ?? 0), refineGas: BigInt(row?.gas ?? '0') },
+    };
   }
 
   /** Packages of one submitter still in flight (not accumulated, failed or disputed), for quotas: O(1), see {@link inFlightBySubmitter}. */
