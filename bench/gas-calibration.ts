@@ -309,6 +309,57 @@ function loopCases(): LoopCase[] {
           (local.set $i (i32.add (local.get $i) (i32.load (i32.add (i32.shl (local.get $k) (i32.const 12)) (local.get $o)))))
           (local.set $k (i32.add (local.get $k) (i32.const 1))) (br $in))))`,
     },
+    // adversarial review of v7 (docs/gas.md "Adversarial review of v7"): shapes a tenant could use against the hoisted checks
+    {
+      group: 'memory latency',
+      name: 'hoisted v7 review: 8 hoisted loads, 8 streams 8 MiB apart at a 4 KiB stride, a new random line each pass',
+      pages: 1024,
+      minGas: 20480000n,
+      locals: '(local $k i32) (local $o i32)',
+      setup: '(memory.fill (i32.const 0) (i32.const 1) (i32.const 0x4000000))',
+      body: `(local.set $o (i32.and (i32.add (i32.mul (local.get $o) (i32.const 0x9e3779b1)) (i32.const 1)) (i32.const 0xfc0)))
+        (local.set $k (i32.const 0))
+        (loop $in (if (i32.lt_u (local.get $k) (i32.const 2047)) (then
+          ${Array.from({ length: 8 }, (_, j) => `(local.set $i (i32.add (local.get $i) (i32.load offset=${j * 8 * MiB} (i32.add (i32.shl (local.get $k) (i32.const 12)) (local.get $o)))))`).join(' ')}
+          (local.set $k (i32.add (local.get $k) (i32.const 1))) (br $in))))`,
+    },
+    {
+      group: 'memory latency',
+      name: 'hoisted v7 review: br_if back to the loop before the increment (IV repeats every other pass), 4 KiB stride over 64 MiB',
+      pages: 1024,
+      minGas: 20480000n,
+      locals: '(local $k i32) (local $r i32)',
+      setup: '(memory.fill (i32.const 0) (i32.const 1) (i32.const 0x4000000))',
+      body: `(local.set $k (i32.const 0))
+        (loop $in (if (i32.lt_u (local.get $k) (i32.const 16383)) (then
+          (local.set $i (i32.add (local.get $i) (i32.load (i32.shl (local.get $k) (i32.const 12)))))
+          (br_if $in (i32.and (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 1)))
+          (local.set $k (i32.add (local.get $k) (i32.const 1))) (br $in))))`,
+    },
+    {
+      group: 'memory latency',
+      name: 'hoisted v7 review: a step local of -1 (IV wraps), 4 KiB stride down over 64 MiB: far for every value below N',
+      pages: 1024,
+      minGas: 20480000n,
+      locals: '(local $k i32) (local $s i32)',
+      setup: '(memory.fill (i32.const 0) (i32.const 1) (i32.const 0x4000000)) (local.set $s (i32.const -1))',
+      body: `(local.set $k (i32.const 16383))
+        (loop $in (if (i32.lt_u (local.get $k) (i32.const 16384)) (then
+          (local.set $i (i32.add (local.get $i) (i32.load (i32.shl (local.get $k) (i32.const 12)))))
+          (local.set $k (i32.add (local.get $k) (local.get $s))) (br $in))))`,
+    },
+    {
+      group: 'memory latency',
+      name: 'hoisted v7 review: signed compare, IV from -8192 to 8191, address (IV << 12) + 32 MiB',
+      pages: 1024,
+      minGas: 20480000n,
+      locals: '(local $k i32)',
+      setup: '(memory.fill (i32.const 0) (i32.const 1) (i32.const 0x4000000))',
+      body: `(local.set $k (i32.const -8192))
+        (loop $in (if (i32.lt_s (local.get $k) (i32.const 8191)) (then
+          (local.set $i (i32.add (local.get $i) (i32.load (i32.add (i32.shl (local.get $k) (i32.const 12)) (i32.const 0x2000000)))))
+          (local.set $k (i32.add (local.get $k) (i32.const 1))) (br $in))))`,
+    },
     // attacks on the miss surcharge of cost table v5 (docs/gas.md "Memory misses")
     {
       group: 'memory latency',

@@ -464,7 +464,7 @@ function instrumentBody(
   const type = m.types[m.functionTypes[funcIndex - m.importedFunctionCount] as number] as FuncType;
   const np = type.params.length;
   const gasLocal = encodeU32(np);
-  const hoists = planHoists(body);
+  const hoists = planHoists(body, m.importedFunctionCount);
   const plan = planAccesses(body, globals.constantsUntracked, hoists);
   const extras = extraLocals(body, np + 1 + body.localCount, depthGlobal !== undefined, plan);
   const depthLocal = encodeU32(extras.depth);
@@ -485,15 +485,16 @@ function instrumentBody(
   out.bytes(body.bytes.subarray(declStart, body.codeStart));
   for (const [count, t] of extras.groups) out.u32(count).byte(t);
   const access = memoryAccess(gasLocal, extras, miss);
-  const loopCharges = new Map<number, number[]>();
+  // the hoisted accesses of each loop; their charge code is built when the `loop` is written, so
+  // that a body over MAX_METERED_FUNCTION_BYTES is refused before all of it is built
+  const loopHoists = new Map<number, Hoist[]>();
   // gas of the loop-entry charges, paid with the block that ends in their `loop` (GAS_HOISTED_ENTRY)
   const loopChargeGas = new Map<number, bigint>();
   for (const h of hoists.values())
     if (plan.get(h.access) === 'hoisted') {
-      loopCharges.set(h.loop, [
-        ...(loopCharges.get(h.loop) ?? []),
-        ...loopEntryCharge(h, body, np, gasLocal, extras.loopCharge, miss, h.store ? helpers.trackStore : helpers.trackLoad),
-      ]);
+      const list = loopHoists.get(h.loop);
+      if (list === undefined) loopHoists.set(h.loop, [h]);
+      else list.push(h);
       const own = GAS_HOISTED_ENTRY + BigInt(h.exprEnd - h.exprStart + 1) * GAS_HOISTED_PER_EXPRESSION_INSTRUCTION;
       loopChargeGas.set(h.loop, (loopChargeGas.get(h.loop) ?? 0n) + own);
     }
@@ -523,7 +524,9 @@ function instrumentBody(
       const x = ins[k] as Instruction;
       const raw = body.bytes.subarray(x.start, x.end);
       if (x.op === 0x02 || x.op === 0x03 || x.op === 0x04) depth++;
-      if (x.op === 0x03) out.bytes(loopCharges.get(k) ?? []);
+      if (x.op === 0x03)
+        for (const h of loopHoists.get(k) ?? [])
+          out.bytes(loopEntryCharge(h, body, np, gasLocal, extras.loopCharge, miss, h.store ? helpers.trackStore : helpers.trackLoad));
       else if (x.op === 0x0b) depth--;
       if (x.op === 0x20 || x.op === 0x21 || x.op === 0x22) {
         const r = new WasmBinaryReader(raw, 1);
@@ -773,9 +776,13 @@ const AFFINE_OPS = new Set<number>([0x6a, 0x6b, 0x6c, 0x74]);
  * in it. An access qualifies when it sits in that `if` before the increment, in no nested loop, and
  * its address is built only from `local.get` (IV or locals the loop does not write), `i32.const`,
  * `i32.add`, `i32.sub`, `i32.mul` (at most one operand depending on IV) and `i32.shl` (shift
- * amount not depending on IV).
+ * amount not depending on IV). A loop that can change the memory size, i.e. contains `memory.grow`,
+ * a `call` of a defined function (index >= `importedFunctionCount`; host calls never grow the
+ * memory) or `call_indirect`, hoists nothing: its entry charge would price the pages at the tier
+ * of the memory before the grow (far 4 at 1-4 pages instead of 512), the per-iteration checks
+ * price each at the tier it runs on.
  */
-function planHoists(body: FunctionBody): Map<number, Hoist> {
+function planHoists(body: FunctionBody, importedFunctionCount: number): Map<number, Hoist> {
   const ins = body.instructions;
   const out = new Map<number, Hoist>();
   const localOf = (x: Instruction): number => new WasmBinaryReader(body.bytes.subarray(x.start, x.end), 1).u32();
@@ -791,6 +798,12 @@ function planHoists(body: FunctionBody): Map<number, Hoist> {
       if (at === undefined) writes.set(localOf(y), [k]);
       else at.push(k);
     }
+  // how many instructions before each index can grow the memory: a loop's count in O(1)
+  const growsBefore = new Uint32Array(ins.length + 1);
+  for (const [k, y] of ins.entries()) {
+    const grows = y.op === OP_MEMORY_GROW || y.op === 0x11 || (y.op === 0x10 && (y.callee ?? 0) >= importedFunctionCount);
+    growsBefore[k + 1] = (growsBefore[k] as number) + (grows ? 1 : 0);
+  }
   const firstAtOrAfter = (xs: number[], v: number): number => {
     let [lo, hi] = [0, xs.length];
     while (lo < hi) {
@@ -805,6 +818,7 @@ function planHoists(body: FunctionBody): Map<number, Hoist> {
     const e = end.get(l);
     const [c0, c1, c2, f] = [ins[l + 1], ins[l + 2], ins[l + 3], ins[l + 4]];
     if (e === undefined || c0 === undefined || c1 === undefined || c2 === undefined || f === undefined) continue;
+    if ((growsBefore[e] as number) > (growsBefore[l] as number)) continue;
     if (!LOOP_COMPARISONS.has(c2.op) || f.op !== 0x04 || !voidBlock(f) || end.get(l + 4) !== e - 1 || hasElse.has(l + 4)) continue;
     const lt = c2.op === 0x48 || c2.op === 0x49;
     const [ivIns, bound] = lt ? [c0, c1] : [c1, c0];

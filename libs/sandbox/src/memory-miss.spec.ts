@@ -250,6 +250,35 @@ describe('hoisted checks (cost table v7, docs/gas.md "Hoisted checks")', () => {
     expect((await loopGas(load8(true), 10, BIG, wrap, 5)) - (await loopGas(load8(false), 10, BIG, wrap, 5))).toBe(9n * far + entry);
   });
 
+  it('a loop that can grow the memory (memory.grow, or a call of a guest function) is checked per iteration, at the tier of the memory it runs on', async () => {
+    // 1 page (tier near 1, far 4) at loop entry, grown to 80 pages (near 64, far 512) in the first
+    // iteration, then 100 loads at an 8 KiB stride: hoisted at entry they would pay the small tier's
+    // far (4) per page; checked per iteration they pay 512 each. A hoisted loop must not pay less.
+    const grow = '(if (i32.eqz (local.get $i)) (then (drop (memory.grow (i32.const 79)))))';
+    const grown = async (hoisted: boolean, call: boolean): Promise<bigint> => {
+      const body = `${call ? '(call $grow (local.get $i))' : grow} ${loopLoad(13, hoisted)}`;
+      const module = await wat(`(module (memory (export "memory") 1)
+        (func $grow (param $i i32) ${grow})
+        (func (export "refine") (param i32 i32) (result i64) (local $i i32) (local $n i32)
+          (local.set $n (i32.const 100))
+          (loop $l (if (i32.lt_u (local.get $i) (local.get $n)) (then ${body} (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l))))
+          i64.const 0)
+        (func (export "accumulate") (param i32) (result i64) i64.const 0))`);
+      const out = executeRefine(new WebAssembly.Module(meterServiceCode(module)), {
+        itemIndex: 0,
+        payload: new Uint8Array(0),
+        gasLimit: 1_000_000_000n,
+        preimages: new Map(),
+      });
+      expect(out.result).toEqual({ ok: new Uint8Array(0) });
+      return out.gasUsed;
+    };
+    for (const call of [false, true]) {
+      // the affine load pays exactly what the rotl load (checked every iteration) pays: 100 far of the grown memory
+      expect(await grown(true, call)).toBe(await grown(false, call));
+    }
+  });
+
   it('charges the entry at every entry of the loop, with the block that ends in the loop instruction', async () => {
     // the counted loop inside an outer loop run 10 times, 0 iterations each: 10 entries
     const nested = async (hoisted: boolean): Promise<bigint> =>
