@@ -11,6 +11,7 @@ import { wordCountPackage } from '../support/fixtures';
 import { startPipelineProcess, type PipelineProcess } from '../support/pipeline-process';
 import {
   addImm64,
+  ECHO_REFINE,
   codeBlob,
   ecalli,
   HALT,
@@ -27,19 +28,6 @@ jest.setTimeout(PROCESS_TEST_TIMEOUT_MS);
 const KEY = Buffer.from('operand\0');
 
 const le = (n: number, bytes: number): number[] => Array.from({ length: bytes }, (_, i) => Math.floor(n / 256 ** i) % 256);
-
-/** Refine that echoes the payload: fetch(ω7 = ω1 - 4096, ω8 = 0, ω9 = 4096, ω10 = 13, ω11 = 0), halt with (ω7, ω8) = (ω1 - 4096, its length). */
-const ECHO_REFINE: Instruction[] = [
-  addImm64(7, 1, [0x00, 0xf0]),
-  loadImm(8, []),
-  loadImm(9, [0x00, 0x10]),
-  loadImm(10, [13]),
-  loadImm(11, []),
-  ecalli(1),
-  moveReg(8, 7),
-  addImm64(7, 1, [0x00, 0xf0]),
-  HALT,
-];
 
 /**
  * A JAM service blob whose refine (pc 0) echoes the payload and whose accumulate (pc 5) stores its

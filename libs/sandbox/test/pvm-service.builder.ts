@@ -80,21 +80,25 @@ export const moveReg = (d: number, s: number): Instruction => [0x64, (s << 4) | 
 export const storeIndU64 = (a: number, b: number, imm: number[]): Instruction => [0x7b, (b << 4) | a, ...imm];
 
 /**
- * Echo service: refine fetches this item's payload (fetch selector 13) to the stack and returns
- * it. ω7 = out = ω1 - 4096, ω8 = 0, ω9 = 4096, ω10 = 13, ω11 = 0 (item 0); then output (out, size).
+ * Refine code that echoes the payload: fetches this item's payload (fetch selector 13) to the
+ * stack and returns it. ω7 = out = ω1 - 4096, ω8 = 0, ω9 = 4096, ω10 = 13, ω11 = 0 (item 0); then
+ * output (out, size).
  */
+export const ECHO_REFINE: readonly Instruction[] = [
+  addImm64(7, 1, [0x00, 0xf0]),
+  loadImm(8, []),
+  loadImm(9, [0x00, 0x10]),
+  loadImm(10, [13]),
+  loadImm(11, []),
+  ecalli(1),
+  moveReg(8, 7),
+  addImm64(7, 1, [0x00, 0xf0]),
+  HALT,
+];
+
+/** Echo service: refine is {@link ECHO_REFINE}. */
 export function echoService(): Uint8Array {
-  return pvmServiceBlob([
-    addImm64(7, 1, [0x00, 0xf0]),
-    loadImm(8, []),
-    loadImm(9, [0x00, 0x10]),
-    loadImm(10, [13]),
-    loadImm(11, []),
-    ecalli(1),
-    moveReg(8, 7),
-    addImm64(7, 1, [0x00, 0xf0]),
-    HALT,
-  ]);
+  return pvmServiceBlob([...ECHO_REFINE]);
 }
 
 /**
