@@ -121,7 +121,8 @@ describe('PVM services through the pipeline', () => {
     const put = await client.putPreimage(code);
     const service = await client.createService({ code_hash: put.hash });
     const done = await finish(wordCountPackage(service.id, blake2b256(code), 'payload'));
-    expect(done.status).toBe('accumulated');
+    // the whole package record on failure, so its failure code and detail are in the message
+    expect([done.status, done.status === 'accumulated' ? undefined : await client.getPackage(done.hash)]).toEqual(['accumulated', undefined]);
     const report = await client.getReport(done.hash);
     expect(report.engine.name).toBe(PVM_ENGINE_IDENTITY.name);
     // it decodes the refine arguments and the protocol constants (`fetch` 0) and greets its payload
